@@ -1,0 +1,83 @@
+"""The application: routes, dependencies, error handling, OpenAPI and the database lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.config.app import ExperimentalFeatures
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from segment_service import __version__
+from segment_service.core.auth import TokenService, scope_guard
+from segment_service.core.db import Database
+from segment_service.core.deps import DEPENDENCIES
+from segment_service.core.errors import ServiceError
+from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
+from segment_service.core.openapi import COMPONENTS
+from segment_service.oauth import service as oauth_service
+from segment_service.oauth.routes import OAuthController
+from segment_service.segments.routes import SegmentController
+from segment_service.settings import Settings
+
+__all__ = ["create_app"]
+
+
+@get("/health", include_in_schema=False)
+async def health(state: State) -> Response[Any]:
+    """200 once requests can be served: the database answers."""
+    db: Database = state.db
+    async with db.connection() as conn:
+        await conn.fetchval("SELECT 1")
+    return json_response({"status": "UP"})
+
+
+@get("/openapi.json", include_in_schema=False)
+async def openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The OpenAPI document of what is implemented."""
+    return json_response(request.app.openapi_schema.to_schema())
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The service, configured by `settings`; `settings.database_url` must name a migrated database."""
+    if not settings.database_url:
+        raise ValueError("create_app needs settings.database_url (the CLI starts an embedded database otherwise)")
+    dsn = settings.database_url
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = await Database.connect(settings, dsn)
+        try:
+            async with db.connection() as conn:
+                key = await oauth_service.signing_key(conn, settings.signing_key)
+            app.state.db = db
+            app.state.tokens = TokenService(key)
+            yield
+        finally:
+            await db.close()
+
+    return Litestar(
+        route_handlers=[health, openapi_json, OAuthController, SegmentController],
+        dependencies=DEPENDENCIES,
+        guards=[scope_guard],
+        exception_handlers={Exception: exception_handler, ServiceError: exception_handler},
+        middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes)],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="segment-service",
+            version=__version__,
+            description="Emporix-compatible Customer Segment Service and the OAuth service token endpoint.",
+            components=COMPONENTS,
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+        ),
+        experimental_features=list[ExperimentalFeatures](),
+        debug=False,
+    )

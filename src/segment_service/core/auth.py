@@ -1,0 +1,186 @@
+"""Tokens, scopes, the caller, and the one guard that checks them for every route.
+
+Routes declare the scopes they accept in `opt={"scopes": (...)}`; any one of them is enough (digest §1.1). The guard
+answers 401 for a missing, malformed, expired or foreign-signed token, and 403 for another tenant or a missing scope
+(decisions.md: Tokens and scopes).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from segment_service.core.errors import Forbidden, Unauthorized
+
+ISSUER = "segment-service"
+
+
+class Scope(StrEnum):
+    """Every Emporix scope string this project knows, spelled once."""
+
+    SEGMENT_READ = "customersegment.segment_read"
+    SEGMENT_READ_OWN = "customersegment.segment_read_own"
+    SEGMENT_MANAGE = "customersegment.segment_manage"
+    COUPON_READ = "coupon.coupon_read"
+    COUPON_MANAGE = "coupon.coupon_manage"
+    COUPON_REDEEM = "coupon.coupon_redeem"
+    COUPON_REDEEM_ON_BEHALF = "coupon.coupon_redeem_on_behalf"
+    CATEGORY_MANAGE = "category.category_manage"
+    CATEGORY_READ_UNPUBLISHED = "category.category_read_unpublished"
+    CATEGORY_PUBLISH = "category.category_publish"
+    CATEGORY_UNPUBLISH = "category.category_unpublish"
+    CUSTOMER_READ = "customer.customer_read"
+    CUSTOMER_MANAGE = "customer.customer_manage"
+    CUSTOMER_READ_OWN = "customer.customer_read_own"
+    CUSTOMER_MANAGE_OWN = "customer.customer_manage_own"
+    LEGAL_ENTITY_READ = "customermanagement.legalentity_read"
+    LEGAL_ENTITY_READ_OWN = "customermanagement.legalentity_read_own"
+    LEGAL_ENTITY_MANAGE = "customermanagement.legalentity_manage"
+    CONTACT_ASSIGNMENT_READ = "customermanagement.contactassignment_read"
+    CONTACT_ASSIGNMENT_MANAGE = "customermanagement.contactassignment_manage"
+    PRODUCT_READ_UNPUBLISHED = "product.product_read_unpublished"
+    PRODUCT_MANAGE = "product.product_manage"
+    PRODUCT_PUBLISH = "product.product_publish"
+    PRODUCT_UNPUBLISH = "product.product_unpublish"
+
+
+#: What a service client gets when no scopes are asked for: every scope a back office needs.
+SERVICE_SCOPES: tuple[str, ...] = tuple(s.value for s in Scope if not s.value.endswith("_own") and s is not Scope.COUPON_REDEEM)
+
+
+class TokenKind(StrEnum):
+    SERVICE = "service"
+    ANONYMOUS = "anonymous"
+    CUSTOMER = "customer"
+
+
+class Caller(msgspec.Struct, frozen=True):
+    """Who is calling: the verified content of the bearer token."""
+
+    tenant: str
+    kind: TokenKind
+    subject: str
+    scopes: frozenset[str]
+    expires_at: int
+    customer_id: str | None = None
+    legal_entity_id: str | None = None
+
+    def has_any(self, scopes: Iterable[str]) -> bool:
+        """Whether the caller holds at least one of `scopes`."""
+        return not self.scopes.isdisjoint(scopes)
+
+    @property
+    def scope_text(self) -> str:
+        """The Emporix scope string: the scopes, then `tenant=T`."""
+        return " ".join([*sorted(self.scopes), f"tenant={self.tenant}"])
+
+
+class TokenService:
+    """Signs and verifies bearer tokens (HS256 JWTs) and keeps a small cache of verified ones off the hot path."""
+
+    _CACHE_LIMIT = 10_000
+
+    def __init__(self, signing_key: str) -> None:
+        self._key = OctKey.import_key(signing_key)
+        self._verified: dict[str, Caller] = {}
+
+    def issue(
+        self,
+        *,
+        tenant: str,
+        kind: TokenKind,
+        subject: str,
+        scopes: Iterable[str],
+        ttl_seconds: int,
+        customer_id: str | None = None,
+        legal_entity_id: str | None = None,
+    ) -> str:
+        """A signed token for the given identity, valid for `ttl_seconds`."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": subject,
+            "ten": tenant,
+            "knd": kind.value,
+            "scp": " ".join(sorted(set(scopes))),
+            "iat": now,
+            "exp": now + ttl_seconds,
+            "jti": secrets.token_hex(8),
+        }
+        if customer_id is not None:
+            claims["cid"] = customer_id
+        if legal_entity_id is not None:
+            claims["lei"] = legal_entity_id
+        return jwt.encode({"alg": "HS256"}, claims, self._key)
+
+    def verify(self, token: str) -> Caller:
+        """The caller a token stands for; raises Unauthorized for anything not issued by us or expired."""
+        now = time.time()
+        caller = self._verified.get(token)
+        if caller is None:
+            caller = self._decode(token)
+            if len(self._verified) >= self._CACHE_LIMIT:
+                self._verified.clear()
+            self._verified[token] = caller
+        if caller.expires_at <= now:
+            self._verified.pop(token, None)
+            raise Unauthorized("Access Token expired", errorcode="keymanagement.service.access_token_expired")
+        return caller
+
+    def _decode(self, token: str) -> Caller:
+        try:
+            claims = jwt.decode(token, self._key, algorithms=["HS256"]).claims
+            if claims.get("iss") != ISSUER:
+                raise Unauthorized()
+            return Caller(
+                tenant=str(claims["ten"]),
+                kind=TokenKind(claims["knd"]),
+                subject=str(claims["sub"]),
+                scopes=frozenset(str(claims.get("scp", "")).split()),
+                expires_at=int(claims["exp"]),
+                customer_id=claims.get("cid"),
+                legal_entity_id=claims.get("lei"),
+            )
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise Unauthorized() from exc
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer …` header; 401 when there is none."""
+    if not authorization:
+        raise Unauthorized()
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    return token.strip()
+
+
+def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
+    """Authenticate the caller and check tenant and scopes for routes that declare `opt["scopes"]`."""
+    required: tuple[str, ...] | None = route_handler.opt.get("scopes")
+    if required is None:
+        return
+    tokens: TokenService = connection.app.state.tokens
+    caller = tokens.verify(bearer_token(connection.headers.get("authorization")))
+    tenant = connection.path_params.get("tenant")
+    if tenant is not None and tenant != caller.tenant:
+        raise Forbidden(f"The token belongs to tenant '{caller.tenant}', not to tenant '{tenant}'.")
+    if required and not caller.has_any(required):
+        raise Forbidden(f"Required scope(s): {', '.join(required)}.")
+    connection.state.caller = caller
+
+
+def current_caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+    """Dependency: the caller the guard verified."""
+    caller: Caller = connection.state.caller
+    return caller

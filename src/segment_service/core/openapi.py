@@ -1,0 +1,77 @@
+"""OpenAPI pieces every service shares: error bodies per family, the security scheme, response specs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+
+from segment_service.core.models import UNSET, UnsetType
+
+
+class ErrorDetails(msgspec.Struct, omit_defaults=True):
+    field: str | UnsetType = UNSET
+    type: str | UnsetType = UNSET
+    message: str | UnsetType = UNSET
+    moreInfo: str | UnsetType = UNSET  # noqa: N815 - the spec's name
+
+
+class SegmentError(msgspec.Struct, omit_defaults=True):
+    """Error body of the Customer Segment Service."""
+
+    code: int
+    status: str
+    message: str
+    resourceId: str | UnsetType = UNSET  # noqa: N815 - the spec's name
+    details: ErrorDetails | UnsetType = UNSET
+
+
+class FaultDetail(msgspec.Struct):
+    errorcode: str
+
+
+class Fault(msgspec.Struct):
+    faultstring: str
+    detail: FaultDetail
+
+
+class GatewayFault(msgspec.Struct):
+    """The API gateway's 401 body, the same for every service."""
+
+    fault: Fault
+
+
+_DESCRIPTIONS = {
+    400: "Bad request due to validation, incorrect parameters, etc.",
+    401: "Unauthorized",
+    403: "Access forbidden. The caller is not allowed to access this resource.",
+    404: "Resource not found",
+    409: "Conflict",
+    413: "Request body too large",
+}
+
+
+def error_responses(*codes: int, body: type[Any] = SegmentError) -> dict[int, ResponseSpec]:
+    """Response specs for the error codes an operation declares (401 always uses the gateway fault body)."""
+    specs = {401: ResponseSpec(data_container=GatewayFault, description=_DESCRIPTIONS[401])}
+    for code in codes:
+        specs[code] = ResponseSpec(data_container=body, description=_DESCRIPTIONS.get(code, "Error"))
+    return specs
+
+
+def security(*scopes: str) -> list[dict[str, list[str]]]:
+    """The OpenAPI security requirement of an operation that takes any of `scopes`."""
+    return [{"OAuth2": list(scopes)}]
+
+
+COMPONENTS = Components(
+    security_schemes={
+        "OAuth2": SecurityScheme(
+            type="oauth2",
+            description="Service tokens from POST /oauth/token (client credentials).",
+            flows=OAuthFlows(client_credentials=OAuthFlow(token_url="/oauth/token", scopes={})),
+        )
+    }
+)

@@ -1,0 +1,558 @@
+"""Emporix ``q`` query language: a hand-written parser and a compiler to parameterised PostgreSQL.
+
+``q`` is a whitespace-separated list of ``field:expr`` terms that are ANDed together::
+
+    status:ACTIVE  name.en:~(Yog hurt)  price:(>=10 AND <=20)  id:(a,"b c")  mixins.x.y:exists
+
+Terms are compiled against a per-resource registry that maps public field paths to trusted SQL expressions.
+User input reaches the database only as bound ``$n`` parameters with explicit casts; the only user-derived
+text embedded in SQL is language tags and JSON keys, and only after they match a strict whitelist pattern.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import TypeAlias
+
+__all__ = [
+    "MAX_IN_VALUES", "MAX_JSON_DEPTH", "MAX_Q_LENGTH", "MAX_REGEX_LENGTH", "MAX_TERMS",
+    "Field", "FieldKind", "Op", "QueryError", "Registry", "Resolved", "Term", "Value",
+    "compile_q", "parse_q", "resolve_path",
+]
+
+MAX_Q_LENGTH = 4000
+MAX_TERMS = 50
+MAX_IN_VALUES = 1000
+MAX_REGEX_LENGTH = 256
+MAX_JSON_DEPTH = 10
+
+
+class FieldKind(StrEnum):
+    """Storage kind of a registered field; decides the operators and parameter casts it gets."""
+
+    TEXT = "text"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    LOCALIZED = "localized"
+    JSON = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A queryable field; ``sql`` is written by developers and trusted verbatim."""
+
+    sql: str
+    kind: FieldKind
+    sortable: bool = True
+
+
+Registry: TypeAlias = Mapping[str, Field]
+
+
+class QueryError(ValueError):
+    """Bad q (or field path); ``message`` is a complete sentence a client can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """SQL expression for a public field path and its kind after resolution."""
+
+    sql: str
+    kind: FieldKind
+
+
+class Op(StrEnum):
+    """Condition of a term; the comparison members' values double as their SQL operators."""
+
+    EQ = "="
+    GT = ">"
+    GE = ">="
+    LT = "<"
+    LE = "<="
+    IN = "in"
+    RANGE = "range"
+    REGEX = "~"
+    NULL = "null"
+    EXISTS = "exists"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A literal from q; ``quoted`` ones are always plain strings (never keywords, never JSON numbers)."""
+
+    text: str
+    quoted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One ``field:expr`` condition; RANGE keeps (operator, value) pairs in ``bounds``, others use ``values``."""
+
+    field: str
+    op: Op
+    values: tuple[Value, ...] = ()
+    bounds: tuple[tuple[Op, Value], ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------------- parsing
+# Only ASCII whitespace separates terms, so exotic Unicode spaces stay inside values rather than splitting them.
+_WS = " \t\r\n\f\v"
+_WSC = r" \t\r\n\f\v"
+_WS_RUN = re.compile(rf"[{_WSC}]*")
+_FIELD_RUN = re.compile(rf"[^{_WSC}:]*")
+_BARE_RUN = re.compile(rf"[^{_WSC}]*")
+_BOUND_RUN = re.compile(rf"[^{_WSC})]*")
+_ITEM_RUN = re.compile(r"[^,)]*")
+_QUOTED = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
+_ESCAPE = re.compile(r'\\(["\\])')
+_AND = re.compile(rf"[Aa][Nn][Dd](?=[{_WSC})])")
+_BAD_FIELD_CHAR = re.compile(r"[^A-Za-z0-9_.\-]")
+_REGEX_SPECIAL = re.compile(r"[\\\[()]")
+_KEYWORDS = {"null": Op.NULL, "exists": Op.EXISTS, "missing": Op.MISSING}
+_CMP = {">": Op.GT, ">=": Op.GE, "<": Op.LT, "<=": Op.LE}
+
+
+def _syntax(pos: int, detail: str) -> QueryError:
+    return QueryError(f"Invalid q at position {pos + 1}: {detail}.")
+
+
+def _unclosed(pos: int) -> QueryError:
+    return _syntax(pos, "'(' is never closed; add a matching ')'")
+
+
+def _show(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _span(pattern: re.Pattern[str], s: str, i: int) -> int:
+    m = pattern.match(s, i)
+    return m.end() if m else i
+
+
+def parse_q(text: str) -> tuple[Term, ...]:
+    """Parse q into terms (results are cached); raise QueryError naming the position of the first problem."""
+    if len(text) > MAX_Q_LENGTH:
+        raise QueryError(f"q is {len(text)} characters long; the maximum is {MAX_Q_LENGTH}.")
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(s: str) -> tuple[Term, ...]:
+    # PostgreSQL text cannot hold NUL and UTF-8 cannot encode lone surrogates: reject now, not as a driver error.
+    if "\x00" in s:
+        raise QueryError("q must not contain NUL characters.")
+    if not s.isascii():
+        try:
+            s.encode()
+        except UnicodeEncodeError:
+            raise QueryError("q contains unpaired surrogate characters; send valid Unicode text.") from None
+    n = len(s)
+    terms: list[Term] = []
+    i = _span(_WS_RUN, s, 0)
+    while i < n:
+        if len(terms) == MAX_TERMS:
+            raise QueryError(f"q has more than {MAX_TERMS} terms; narrow the search or use lists like id:(a,b).")
+        term, i = _parse_term(s, i, n)
+        terms.append(term)
+        if i < n and s[i] not in _WS:
+            raise _syntax(i, f"unexpected {s[i]!r} after the condition on '{term.field}'; separate terms with spaces")
+        i = _span(_WS_RUN, s, i)
+    return tuple(terms)
+
+
+def _parse_term(s: str, i: int, n: int) -> tuple[Term, int]:
+    j = _span(_FIELD_RUN, s, i)
+    field = s[i:j]
+    if not field:
+        raise _syntax(i, "expected a field name before ':'")
+    if j >= n or s[j] != ":":
+        raise _syntax(j, f"expected ':' after field name {_show(field)}")
+    bad = _BAD_FIELD_CHAR.search(field)
+    if bad:
+        raise _syntax(i + bad.start(), f"unexpected {bad.group()!r} in field name {_show(field)}; "
+                      "use letters, digits, '_', '-' and '.'")
+    if "" in field.split("."):
+        raise _syntax(i, f"field name '{field}' has an empty part between dots")
+    j += 1
+    if j >= n or s[j] in _WS:
+        raise _syntax(j, f"expected a value after '{field}:'")
+    c = s[j]
+    if c == '"':
+        value, j = _quoted(s, j)
+        return Term(field, Op.EQ, (value,)), j
+    if c == "(":
+        return _parse_group(s, j, n, field)
+    if c == "~":
+        return _parse_regex(s, j + 1, n, field)
+    if c in "<>":
+        op, j = _cmp_op(s, j)
+        if j >= n or s[j] in _WS:
+            raise _syntax(j, f"expected a value after '{field}:{op}'")
+        if s[j] == '"':
+            value, j = _quoted(s, j)
+        else:
+            end = _span(_BARE_RUN, s, j)
+            value, j = Value(s[j:end]), end
+        return Term(field, op, (value,)), j
+    end = _span(_BARE_RUN, s, j)
+    word = s[j:end]
+    keyword = _KEYWORDS.get(word)
+    return (Term(field, keyword) if keyword else Term(field, Op.EQ, (Value(word),))), end
+
+
+def _quoted(s: str, i: int) -> tuple[Value, int]:
+    m = _QUOTED.match(s, i)
+    if m is None:
+        raise _syntax(i, "this double quote is never closed; end the value with '\"'")
+    body = m.group(1)
+    # Only \" and \\ are escapes; any other backslash is kept so paths and patterns survive quoting unchanged.
+    return Value(_ESCAPE.sub(r"\1", body) if "\\" in body else body, quoted=True), m.end()
+
+
+def _cmp_op(s: str, i: int) -> tuple[Op, int]:
+    if s.startswith("=", i + 1):
+        return _CMP[s[i : i + 2]], i + 2
+    return _CMP[s[i]], i + 1
+
+
+def _parse_group(s: str, j: int, n: int, field: str) -> tuple[Term, int]:
+    k = _span(_WS_RUN, s, j + 1)
+    if k >= n:
+        raise _unclosed(j)
+    if s[k] == ")":
+        raise _syntax(k, f"the list for '{field}' is empty; give at least one value, e.g. {field}:(a,b)")
+    if s[k] == "~":
+        close = _scan_regex(s, k + 1, n, j)
+        return _regex_term(field, s[k + 1 : close], k + 1), close + 1
+    if s[k] in "<>":
+        return _parse_range(s, k, n, j, field)
+    values: list[Value] = []
+    while True:
+        k = _span(_WS_RUN, s, k)
+        if k < n and s[k] == '"':
+            value, k = _quoted(s, k)
+            k = _span(_WS_RUN, s, k)
+        else:
+            end = _span(_ITEM_RUN, s, k)
+            if end >= n:
+                raise _unclosed(j)
+            raw = s[k:end].rstrip(_WS)
+            if not raw:
+                raise _syntax(k, f"empty value in the list for '{field}'")
+            value, k = Value(raw), end
+        values.append(value)
+        if len(values) > MAX_IN_VALUES:
+            raise QueryError(f"The list for '{field}' in q has more than {MAX_IN_VALUES} values.")
+        if k >= n:
+            raise _unclosed(j)
+        if s[k] == ")":
+            return Term(field, Op.IN, tuple(values)), k + 1
+        if s[k] != ",":
+            raise _syntax(k, f"expected ',' or ')' in the list for '{field}'")
+        k += 1
+
+
+def _parse_range(s: str, k: int, n: int, open_pos: int, field: str) -> tuple[Term, int]:
+    bounds: list[tuple[Op, Value]] = []
+    while True:
+        op, k = _cmp_op(s, k)
+        k = _span(_WS_RUN, s, k)
+        if k >= n:
+            raise _unclosed(open_pos)
+        if s[k] == '"':
+            value, k = _quoted(s, k)
+        else:
+            end = _span(_BOUND_RUN, s, k)
+            if end == k:
+                raise _syntax(k, f"expected a value after '{op}' in the range for '{field}'")
+            value, k = Value(s[k:end]), end
+        bounds.append((op, value))
+        w = _span(_WS_RUN, s, k)
+        if w >= n:
+            raise _unclosed(open_pos)
+        if s[w] == ")":
+            term = Term(field, op, (value,)) if len(bounds) == 1 else Term(field, Op.RANGE, bounds=tuple(bounds))
+            return term, w + 1
+        if w == k or _AND.match(s, w) is None:
+            raise _syntax(w, f"expected ' AND ' or ')' in the range for '{field}', e.g. {field}:(>=1 AND <5)")
+        k = _span(_WS_RUN, s, w + 3)
+        if k >= n or s[k] not in "<>":
+            raise _syntax(k, f"expected a comparison (>, <, >=, <=) after AND in the range for '{field}'")
+
+
+def _parse_regex(s: str, k: int, n: int, field: str) -> tuple[Term, int]:
+    # "~(a b)" wraps a regex containing spaces, but "~(a|b)c" is a plain regex that merely starts with a group;
+    # the two readings of "~(a|b)" match the same strings, so trying the wrapped one first is safe.
+    if s.startswith("(", k):
+        try:
+            close = _scan_regex(s, k + 1, n, k)
+        except QueryError:
+            close = -1
+        if close >= 0 and (close + 1 >= n or s[close + 1] in _WS):
+            return _regex_term(field, s[k + 1 : close], k + 1), close + 1
+    end = _span(_BARE_RUN, s, k)
+    _scan_regex(s, k, end, -1)
+    return _regex_term(field, s[k:end], k), end
+
+
+def _scan_regex(s: str, i: int, end: int, open_pos: int) -> int:
+    """Return the index of the ')' closing a wrapped regex (open_pos >= 0) or `end`; reject unbalanced groups."""
+    start, depth = i, 0
+    while (m := _REGEX_SPECIAL.search(s, i, end)) is not None:
+        i = m.start()
+        c = s[i]
+        if c == "\\":
+            if i + 1 >= end:
+                raise _syntax(i, "the regex ends with a lone backslash")
+            i += 2
+        elif c == "[":
+            i = _skip_bracket(s, i, end)
+        elif c == "(":
+            depth, i = depth + 1, i + 1
+        elif depth:
+            depth, i = depth - 1, i + 1
+        elif open_pos >= 0:
+            return i
+        else:
+            raise _syntax(i, "unbalanced ')' in the regex")
+    if open_pos >= 0:
+        raise _unclosed(open_pos)
+    if depth:
+        raise _syntax(start, "unbalanced '(' in the regex")
+    return end
+
+
+def _skip_bracket(s: str, i: int, end: int) -> int:
+    # PostgreSQL bracket expressions: a leading ']' is literal, [:class:] / [.coll.] / [=equiv=] nest, \ escapes.
+    k = i + 1
+    if k < end and s[k] == "^":
+        k += 1
+    if k < end and s[k] == "]":
+        k += 1
+    while k < end:
+        c = s[k]
+        if c == "\\":
+            k += 2
+        elif c == "[" and k + 1 < end and s[k + 1] in ":.=":
+            close = s.find(s[k + 1] + "]", k + 2, end)
+            if close < 0:
+                raise _syntax(k, "unclosed '[' in the regex")
+            k = close + 2
+        elif c == "]":
+            return k + 1
+        else:
+            k += 1
+    raise _syntax(i, "unclosed '[' in the regex")
+
+
+def _regex_term(field: str, regex: str, pos: int) -> Term:
+    if not regex:
+        raise _syntax(pos, f"empty regex for '{field}'")
+    if len(regex) > MAX_REGEX_LENGTH:
+        raise _syntax(pos, f"the regex for '{field}' is {len(regex)} characters long; the maximum is "
+                      f"{MAX_REGEX_LENGTH}")
+    return Term(field, Op.REGEX, (Value(regex),))
+
+
+# ---------------------------------------------------------------------------------------------------- resolving
+_LANG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*\Z")
+_KEY = re.compile(r"[A-Za-z0-9_\-]{1,100}\Z")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    resolved: Resolved
+    text_sql: str | None = None  # `#>>` text form of a JSON key path; None for a bare JSON column
+
+
+def _atom(sql: str) -> str:
+    # Parenthesise non-trivial expressions so IS NULL / ~ / = cannot bind to half of, say, "a || b".
+    return sql if _IDENT.match(sql) else f"({sql})"
+
+
+def resolve_path(path: str, registry: Registry) -> Resolved:
+    """Resolve a public field path to its SQL expression and kind; raise QueryError if it cannot be addressed."""
+    return _resolve(path, registry).resolved
+
+
+def _resolve(path: str, registry: Registry) -> _Target:
+    field = registry.get(path)
+    if field is not None:
+        return _Target(Resolved(_atom(field.sql), field.kind))
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        field = registry.get(".".join(parts[:cut]))
+        if field is None:
+            continue
+        base, rest = ".".join(parts[:cut]), parts[cut:]
+        if field.kind is FieldKind.LOCALIZED:
+            if len(rest) != 1 or not _LANG.match(rest[0]):
+                raise QueryError(f"Field {_show(path)} is not valid: '{base}' is localized, so add exactly one "
+                                 f"language tag such as '{base}.en' or '{base}.de-CH'.")
+            return _Target(Resolved(f"({_atom(field.sql)} ->> '{rest[0]}')", FieldKind.TEXT))
+        if field.kind is FieldKind.JSON:
+            if len(rest) > MAX_JSON_DEPTH:
+                raise QueryError(f"Field {_show(path)} nests deeper than {MAX_JSON_DEPTH} keys below '{base}'.")
+            for key in rest:
+                if not _KEY.match(key):
+                    raise QueryError(f"Field {_show(path)} has an invalid key {_show(key)}; keys below '{base}' "
+                                     "may only use 1-100 letters, digits, '_' and '-'.")
+            # Quote NULL-like keys: unquoted NULL in a PostgreSQL array literal would be a NULL element.
+            keys = ",".join(f'"{k}"' if k.lower() == "null" else k for k in rest)
+            sql = _atom(field.sql)
+            return _Target(Resolved(f"({sql} #> '{{{keys}}}')", FieldKind.JSON), f"({sql} #>> '{{{keys}}}')")
+        raise QueryError(f"Field {_show(path)} is not valid: '{base}' has no sub-fields.")
+    known = ", ".join(sorted(registry, key=str.casefold))
+    raise QueryError(f"Unknown field {_show(path)}; known fields: {known}.")
+
+
+# ---------------------------------------------------------------------------------------------------- compiling
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?\Z")
+_PRESENCE = (Op.NULL, Op.EXISTS, Op.MISSING)
+_Convert: TypeAlias = Callable[[str, Value], object]
+
+
+class _Binder:
+    """Collects parameters locally so a failed compile leaves the caller's list untouched."""
+
+    __slots__ = ("offset", "values")
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+        self.values: list[object] = []
+
+    def bind(self, value: object, cast: str) -> str:
+        self.values.append(value)
+        return f"${self.offset + len(self.values)}::{cast}"
+
+
+def _number(text: str) -> Decimal | None:
+    if not _NUMBER.match(text):
+        return None
+    number = Decimal(text)
+    # Keep magnitudes sane so PostgreSQL never reports a numeric overflow for user input.
+    return number if abs(number.adjusted()) <= 1000 else None
+
+
+def _to_text(field: str, v: Value) -> object:
+    return v.text
+
+
+def _to_number(field: str, v: Value) -> object:
+    number = _number(v.text)
+    if number is None:
+        raise QueryError(f"Field '{field}' in q expects a number such as 42 or -1.5, got {_show(v.text)}.")
+    return number
+
+
+def _to_boolean(field: str, v: Value) -> object:
+    lowered = v.text.lower()
+    if lowered not in ("true", "false"):
+        raise QueryError(f"Field '{field}' in q expects true or false, got {_show(v.text)}.")
+    return lowered == "true"
+
+
+def _to_datetime(field: str, v: Value) -> object:
+    try:
+        moment = datetime.fromisoformat(v.text)
+        # A naive date-time (or a bare date, meaning midnight) is taken as UTC.
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise QueryError(f"Field '{field}' in q expects an ISO 8601 date-time such as \"2021-05-18T07:27:27.455Z\" "
+                         f"or a date such as 2021-05-18, got {_show(v.text)}.") from None
+
+
+_ALL_OPS = frozenset(Op)
+_SCALAR: dict[FieldKind, tuple[_Convert, str, frozenset[Op]]] = {
+    FieldKind.TEXT: (_to_text, "text", _ALL_OPS),
+    FieldKind.NUMBER: (_to_number, "numeric", _ALL_OPS - {Op.REGEX}),
+    FieldKind.DATETIME: (_to_datetime, "timestamptz", _ALL_OPS - {Op.REGEX}),
+    FieldKind.BOOLEAN: (_to_boolean, "boolean", frozenset({Op.EQ})),
+}
+
+
+def compile_q(text: str | None, registry: Registry, params: list[object]) -> str:
+    """Compile q to a SQL boolean expression, appending its bound values to `params` ("TRUE" when q is blank)."""
+    terms = parse_q(text) if text else ()
+    if not terms:
+        return "TRUE"
+    binder = _Binder(len(params))
+    sql = " AND ".join(_compile_term(term, registry, binder) for term in terms)
+    params.extend(binder.values)
+    return sql
+
+
+def _compile_term(term: Term, registry: Registry, b: _Binder) -> str:
+    target = _resolve(term.field, registry)
+    x, kind, op, name = target.resolved.sql, target.resolved.kind, term.op, term.field
+    if kind is FieldKind.JSON:
+        if op is Op.EXISTS:
+            return f"({x} IS NOT NULL AND jsonb_typeof({x}) <> 'null')"
+        if op in _PRESENCE:
+            return f"({x} IS NULL OR jsonb_typeof({x}) = 'null')"
+        if target.text_sql is None:
+            raise QueryError(f"Field '{name}' in q supports only exists and missing; "
+                             f"address a key inside it such as '{name}.someKey'.")
+        return _json_condition(x, target.text_sql, term, b)
+    if kind is FieldKind.LOCALIZED:
+        # An empty map or JSON null holds no translation, so it counts as missing.
+        if op is Op.EXISTS:
+            return f"({x} IS NOT NULL AND {x} <> '{{}}'::jsonb AND {x} <> 'null'::jsonb)"
+        if op in _PRESENCE:
+            return f"({x} IS NULL OR {x} = '{{}}'::jsonb OR {x} = 'null'::jsonb)"
+        # The CASE keeps jsonb_each_text from raising on a stray non-object value; it matches if ANY language does.
+        condition = _typed("q_l.v", term, _to_text, "text", b)
+        return (f"EXISTS (SELECT 1 FROM jsonb_each_text(CASE WHEN jsonb_typeof({x}) = 'object' THEN {x} END)"
+                f" AS q_l(k, v) WHERE {condition})")
+    if op is Op.EXISTS:
+        return f"{x} IS NOT NULL"
+    if op in _PRESENCE:
+        return f"{x} IS NULL"
+    convert, cast, allowed = _SCALAR[kind]
+    if op not in allowed:
+        if kind is FieldKind.BOOLEAN:
+            raise QueryError(f"Field '{name}' in q is a boolean; use {name}:true, {name}:false, "
+                             f"{name}:null, {name}:exists or {name}:missing.")
+        raise QueryError(f"Field '{name}' in q holds {kind}s; regex (~) works only on text fields.")
+    return _typed(x, term, convert, cast, b)
+
+
+def _typed(lhs: str, term: Term, convert: _Convert, cast: str, b: _Binder) -> str:
+    op, name = term.op, term.field
+    if op is Op.IN:
+        return f"{lhs} = ANY({b.bind([convert(name, v) for v in term.values], cast + '[]')})"
+    if op is Op.REGEX:
+        return f"{lhs} ~ {b.bind(term.values[0].text, 'text')}"
+    if op is Op.RANGE:
+        return "(" + " AND ".join(f"{lhs} {o} {b.bind(convert(name, v), cast)}" for o, v in term.bounds) + ")"
+    return f"{lhs} {op} {b.bind(convert(name, term.values[0]), cast)}"
+
+
+def _json_condition(x: str, text: str, term: Term, b: _Binder) -> str:
+    # Equality, lists and regexes use the text form, so :15 matches 15 and "15", and :true matches JSON true.
+    op = term.op
+    if op in (Op.EQ, Op.IN, Op.REGEX):
+        return _typed(text, term, _to_text, "text", b)
+    bounds = term.bounds if op is Op.RANGE else ((op, term.values[0]),)
+    parts = []
+    for bound_op, v in bounds:
+        number = None if v.quoted else _number(v.text)
+        if number is not None:  # numeric order, applied to JSON numbers only
+            parts.append(f"CASE WHEN jsonb_typeof({x}) = 'number' THEN {text}::numeric END {bound_op} "
+                         f"{b.bind(number, 'numeric')}")
+        else:  # text order, applied to JSON strings only
+            parts.append(f"CASE WHEN jsonb_typeof({x}) = 'string' THEN {text} END {bound_op} {b.bind(v.text, 'text')}")
+    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"

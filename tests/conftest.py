@@ -1,0 +1,68 @@
+"""One embedded PostgreSQL per test run, migrated once; one app over it. Tests isolate by tenant: every test gets
+its own tenant, so nothing is shared and nothing needs cleaning up."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from segment_service.app import create_app
+from segment_service.core.db import migrate
+from segment_service.embedded import ensure_database, start_embedded
+from segment_service.settings import Settings
+from tests.factories import Api, Tokens
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database: TEST_DATABASE_URL's server when set, else a private embedded server."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        asyncio.run(migrate(external))
+        yield external
+        return
+    server, url = start_embedded(Path(tmp_path_factory.mktemp("data")))
+    asyncio.run(ensure_database(url, "segment_service"))
+    asyncio.run(migrate(url))
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, signing_key="test-signing-key-" + "x" * 32)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def tokens(app: Litestar, client: TestClient[Litestar]) -> Tokens:
+    return Tokens(app.state.tokens)
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A tenant of this test alone."""
+    return "t" + secrets.token_hex(6)
+
+
+@pytest.fixture
+def api(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> Api:
+    """Requests as a back-office client of the test's tenant holding every service scope."""
+    return Api(client, tokens, tenant)
