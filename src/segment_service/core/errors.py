@@ -124,7 +124,7 @@ def error_body(error: ServiceError, family: ErrorFamily) -> dict[str, Any]:
     phrase = HTTPStatus(error.status).phrase
     if family is ErrorFamily.COUPON:
         coupon: dict[str, Any] = {"status": error.status, "type": error.type, "message": error.message}
-        if error.field or error.detail_type:
+        if error.field:
             coupon["details"] = [
                 {"field": error.field or "", "type": error.detail_type or error.type, "message": error.message}
             ]
@@ -134,7 +134,7 @@ def error_body(error: ServiceError, family: ErrorFamily) -> dict[str, Any]:
         body["resourceId"] = error.resource_id
     if family is ErrorFamily.CATEGORY:
         body["details"] = [error.message] if error.field is None else [f"{error.field}: {error.message}"]
-    elif error.field or error.detail_type:
+    elif error.field:
         # Segment spec: `details` is one object, not a list.
         body["details"] = {"field": error.field or "", "type": error.detail_type or error.type, "message": error.message}
     return body

@@ -51,16 +51,16 @@ def _validation_message(exc: ValidationException) -> tuple[str, str | None]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict) and item.get("message"):
-            message = str(item["message"])
+            message = str(item["message"]).rstrip(".")
             key = item.get("key")
-            source = item.get("source")
-            if source == "body" or key in (None, "body", "data"):
-                field = message.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in message else None
-                return f"Validation problem with request body: {message}.", field
-            return f"Invalid {source or 'parameter'} '{key}': {message}.", str(key)
+            field = None if key in (None, "", "data", "body") else str(key)
+            if item.get("source") == "body" or field is None:
+                where = f" (at '{field}')" if field else ""
+                return f"Validation problem with request body: {message}{where}.", field
+            return f"Invalid {item.get('source') or 'parameter'} '{field}': {message}.", field
     detail = str(exc.detail or "")
     if "JSON" in detail or "decode" in detail.lower():
-        return "The request body is not valid JSON.", None
+        return f"The request body is not valid JSON: {detail}", None
     return "Validation problem with request body.", None
 
 

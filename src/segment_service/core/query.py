@@ -121,6 +121,13 @@ _AND = re.compile(rf"[Aa][Nn][Dd](?=[{_WSC})])")
 _BAD_FIELD_CHAR = re.compile(r"[^A-Za-z0-9_.\-]")
 _REGEX_SPECIAL = re.compile(r"[\\\[()]")
 _KEYWORDS = {"null": Op.NULL, "exists": Op.EXISTS, "missing": Op.MISSING}
+# Fast path for the common shapes (field:v, field:>v, field:"v", field:(a,b), field:(>=a AND <b)); anything it
+# does not match exactly (escapes, spaces, regexes, errors) falls through to the general parser below.
+_BOUND = rf'([<>]=?)(?:"([^"\\]*)"|([^{_WSC}")][^{_WSC})]*))'
+_FAST = re.compile(
+    rf'([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*):(?:([<>]=?)?(?:"([^"\\]*)"|([^{_WSC}"(~<>][^{_WSC}]*))'
+    rf'|\(([^{_WSC}"()~<>][^"()]*)\)|\({_BOUND}[{_WSC}]+[Aa][Nn][Dd][{_WSC}]+{_BOUND}\))(?=[{_WSC}]|\Z)'
+)
 _CMP = {">": Op.GT, ">=": Op.GE, "<": Op.LT, "<=": Op.LE}
 
 
@@ -164,12 +171,36 @@ def _parse_cached(s: str) -> tuple[Term, ...]:
     while i < n:
         if len(terms) == MAX_TERMS:
             raise QueryError(f"q has more than {MAX_TERMS} terms; narrow the search or use lists like id:(a,b).")
-        term, i = _parse_term(s, i, n)
+        m = _FAST.match(s, i)
+        term = _fast_term(m) if m else None
+        if term is not None and m is not None:
+            i = m.end()
+        else:
+            term, i = _parse_term(s, i, n)
         terms.append(term)
         if i < n and s[i] not in _WS:
             raise _syntax(i, f"unexpected {s[i]!r} after the condition on '{term.field}'; separate terms with spaces")
         i = _span(_WS_RUN, s, i)
     return tuple(terms)
+
+
+def _fast_term(m: re.Match[str]) -> Term | None:
+    field, cmp, quoted, bare, items, op1, quoted1, bare1, op2, quoted2, bare2 = m.groups()
+    if items is not None:
+        values = tuple(Value(item.strip(_WS)) for item in items.split(","))
+        if len(values) > MAX_IN_VALUES or not all(v.text for v in values):
+            return None  # let the general parser produce the error
+        return Term(field, Op.IN, values)
+    if op1 is not None:
+        low = Value(bare1) if quoted1 is None else Value(quoted1, True)
+        high = Value(bare2) if quoted2 is None else Value(quoted2, True)
+        return Term(field, Op.RANGE, bounds=((_CMP[op1], low), (_CMP[op2], high)))
+    if cmp is not None:
+        return Term(field, _CMP[cmp], (Value(bare) if quoted is None else Value(quoted, True),))
+    if quoted is not None:
+        return Term(field, Op.EQ, (Value(quoted, True),))
+    keyword = _KEYWORDS.get(bare)
+    return Term(field, keyword) if keyword else Term(field, Op.EQ, (Value(bare),))
 
 
 def _parse_term(s: str, i: int, n: int) -> tuple[Term, int]:
