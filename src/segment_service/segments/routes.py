@@ -17,7 +17,7 @@ from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.http import ReadShape, empty_response, json_response
 from segment_service.core.languages import WriteLanguage
-from segment_service.core.openapi import error_responses, security
+from segment_service.core.openapi import error_responses, no_content, security
 from segment_service.core.patch import PatchOperation
 from segment_service.segments import service
 from segment_service.segments.models import (
@@ -117,7 +117,8 @@ class SegmentController(Controller):
         return json_response(shape.apply(doc, service.LOCALIZED_FIELDS))
 
     @put("/{segmentId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-         operation_id="PUT-customer-segment-update-segment", responses=error_responses(400, 403, 409))
+         operation_id="PUT-customer-segment-update-segment",
+         responses=error_responses(400, 403, 409) | no_content("Customer segment was successfully updated."))
     async def upsert_segment(self, db: Database, caller: Caller, language: WriteLanguage, segmentId: str,
                              data: SegmentUpdate) -> Response[IdResponse]:
         """Upserts a segment: 201 with its id when created, 204 when updated."""
