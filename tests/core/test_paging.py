@@ -1,0 +1,80 @@
+"""Paging, sorting, projection and bulk limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from segment_service.core.bulk import check_bulk_size, status_text
+from segment_service.core.errors import BadRequest
+from segment_service.core.paging import Page, order_by, parse_fields, parse_page, project, wants_total
+from segment_service.core.query import Field, FieldKind
+
+REGISTRY = {
+    "id": Field("s.id", FieldKind.TEXT),
+    "name": Field("s.name", FieldKind.LOCALIZED),
+    "siteCode": Field("s.site_code", FieldKind.TEXT),
+    "mixins": Field("s.mixins", FieldKind.JSON, sortable=False),
+}
+
+
+@pytest.mark.parametrize(
+    ("number", "size", "expected"),
+    [(None, None, Page(1, 60)), ("2", "10", Page(2, 10)), ("1", "5000", Page(1, 1000)), (" 3 ", "7", Page(3, 7))],
+)
+def test_pages(number: str | None, size: str | None, expected: Page) -> None:
+    assert parse_page(number, size) == expected
+
+
+def test_page_offset() -> None:
+    assert Page(3, 20).offset == 40
+
+
+@pytest.mark.parametrize(("number", "size"), [("0", None), (None, "0"), ("-1", None), ("abc", None), (None, "1.5"),
+                                              (None, "1e3")])
+def test_bad_pages_are_400(number: str | None, size: str | None) -> None:
+    with pytest.raises(BadRequest) as caught:
+        parse_page(number, size)
+    assert "expected a positive integer" in caught.value.message
+
+
+def test_order_by_ends_with_the_tiebreak() -> None:
+    assert order_by(None, REGISTRY, tiebreak="s.id") == "s.id ASC"
+    assert order_by("siteCode:desc,name.en", REGISTRY, tiebreak="s.id") == (
+        "s.site_code DESC NULLS LAST, (s.name ->> 'en') ASC NULLS LAST, s.id ASC"
+    )
+
+
+@pytest.mark.parametrize(("sort", "message"), [
+    ("colour:ASC", "Invalid sort: Unknown field 'colour'"),
+    ("siteCode:UP", "Invalid sort 'siteCode:UP': the direction must be ASC or DESC."),
+    ("mixins", "Invalid sort: 'mixins' cannot be sorted on."),
+])
+def test_bad_sorts_are_400(sort: str, message: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        order_by(sort, REGISTRY)
+    assert caught.value.message.startswith(message)
+
+
+def test_fields_projection_keeps_the_id_and_nested_paths() -> None:
+    document = {"id": "1", "name": {"en": "a", "de": "b"}, "status": "ACTIVE", "metadata": {"version": 2, "x": 1}}
+    assert project(document, parse_fields("name.de,metadata.version")) == {
+        "id": "1", "name": {"de": "b"}, "metadata": {"version": 2}}
+    assert project(document, parse_fields("status,unknown,status.deeper")) == {"id": "1", "status": "ACTIVE"}
+    assert project(document, parse_fields(None)) is document
+
+
+def test_total_only_when_asked() -> None:
+    assert wants_total("true") and wants_total("TRUE")
+    assert not wants_total(None) and not wants_total("false") and not wants_total("1")
+
+
+def test_bulk_limit() -> None:
+    check_bulk_size([0] * 200)
+    with pytest.raises(BadRequest) as caught:
+        check_bulk_size([0] * 201)
+    assert caught.value.message == "A bulk request may hold at most 200 items; this one holds 201."
+
+
+def test_bulk_status_texts_follow_the_spec_examples() -> None:
+    assert (status_text(201), status_text(204), status_text(400), status_text(409)) == (
+        "Created", "OK", "Bad Request", "Conflict")
