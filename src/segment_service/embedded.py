@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import subprocess
 import time
@@ -46,9 +47,7 @@ async def ensure_database(admin_url: str, name: str) -> None:
     conn = await asyncpg.connect(admin_url)
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            try:
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):  # another process was quicker
                 await conn.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another process created it meanwhile
     finally:
         await conn.close()

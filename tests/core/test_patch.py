@@ -95,7 +95,8 @@ def test_pointer_escapes() -> None:
         ([{"op": "remove", "path": "/validity"}], "Cannot remove '/validity': it does not exist."),
         ([{"op": "add", "path": "/validity/from", "value": "x"}],
          "Cannot add '/validity/from': '/validity' does not exist."),
-        ([{"op": "add", "path": "/mixins/tags/5", "value": "x"}], "Invalid path '/mixins/tags/5': index 5 is out of range."),
+        ([{"op": "add", "path": "/mixins/tags/5", "value": "x"}],
+         "Invalid path '/mixins/tags/5': index 5 is out of range."),
         ([{"op": "remove", "path": "/mixins/tags/-"}], "Invalid path '/mixins/tags/-': '-' is not an array index."),
         ([{"op": "replace", "path": "/mixins/tags/01", "value": 1}],
          "Invalid path '/mixins/tags/01': '01' is not an array index."),
@@ -134,4 +135,7 @@ def test_any_patch_either_applies_or_raises_patch_error(operations: list[Any]) -
     try:
         apply_patch(SEGMENT, operations)
     except PatchError as error:
-        assert error.message
+        message = error.message
+    else:
+        message = "applied"
+    assert message

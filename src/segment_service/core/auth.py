@@ -55,7 +55,9 @@ class Scope(StrEnum):
 
 
 #: What a service client gets when no scopes are asked for: every scope a back office needs.
-SERVICE_SCOPES: tuple[str, ...] = tuple(s.value for s in Scope if not s.value.endswith("_own") and s is not Scope.COUPON_REDEEM)
+SERVICE_SCOPES: tuple[str, ...] = tuple(
+    s.value for s in Scope if not s.value.endswith("_own") and s is not Scope.COUPON_REDEEM
+)
 
 
 class TokenKind(StrEnum):

@@ -136,5 +136,7 @@ def error_body(error: ServiceError, family: ErrorFamily) -> dict[str, Any]:
         body["details"] = [error.message] if error.field is None else [f"{error.field}: {error.message}"]
     elif error.field:
         # Segment spec: `details` is one object, not a list.
-        body["details"] = {"field": error.field or "", "type": error.detail_type or error.type, "message": error.message}
+        body["details"] = {
+            "field": error.field or "", "type": error.detail_type or error.type, "message": error.message
+        }
     return body

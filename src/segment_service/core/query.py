@@ -1,12 +1,19 @@
-"""Emporix ``q`` query language: a hand-written parser and a compiler to parameterised PostgreSQL.
+r"""Emporix ``q`` query language: a hand-written parser and a compiler to parameterised PostgreSQL.
 
 ``q`` is a whitespace-separated list of ``field:expr`` terms that are ANDed together::
 
     status:ACTIVE  name.en:~(Yog hurt)  price:(>=10 AND <=20)  id:(a,"b c")  mixins.x.y:exists
 
+An expr is a value (equality), ``null`` / ``missing`` / ``exists``, a comparison (``>v <v >=v <=v``), a range
+``(>=a AND <b)``, a list ``(a,b)``, or a regex (``~re``, ``(~re with spaces)``, ``~(re with spaces)``). Values are
+unquoted or double-quoted with ``\"`` / ``\\`` escapes; quoted words are never keywords. Keywords are lowercase.
+Error positions are 1-based character offsets into q.
+
 Terms are compiled against a per-resource registry that maps public field paths to trusted SQL expressions.
 User input reaches the database only as bound ``$n`` parameters with explicit casts; the only user-derived
 text embedded in SQL is language tags and JSON keys, and only after they match a strict whitelist pattern.
+Regexes are checked for balanced groups and brackets only: PostgreSQL may still reject one
+(SQLSTATE 2201B, invalid_regular_expression), which callers should report as a bad request.
 """
 
 from __future__ import annotations
@@ -122,10 +129,11 @@ _BAD_FIELD_CHAR = re.compile(r"[^A-Za-z0-9_.\-]")
 _REGEX_SPECIAL = re.compile(r"[\\\[()]")
 _KEYWORDS = {"null": Op.NULL, "exists": Op.EXISTS, "missing": Op.MISSING}
 # Fast path for the common shapes (field:v, field:>v, field:"v", field:(a,b), field:(>=a AND <b)); anything it
-# does not match exactly (escapes, spaces, regexes, errors) falls through to the general parser below.
-_BOUND = rf'([<>]=?)(?:"([^"\\]*)"|([^{_WSC}")][^{_WSC})]*))'
+# does not match exactly (escapes, spaces, regexes, errors) falls through to the general parser below. Values
+# may not start with '=' here, or backtracking would read ">=5" as ">" then "=5".
+_BOUND = rf'([<>]=?)(?:"([^"\\]*)"|([^{_WSC}")=][^{_WSC})]*))'
 _FAST = re.compile(
-    rf'([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*):(?:([<>]=?)?(?:"([^"\\]*)"|([^{_WSC}"(~<>][^{_WSC}]*))'
+    rf'([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*):(?:([<>]=?)?(?:"([^"\\]*)"|([^{_WSC}"(~<>=][^{_WSC}]*))'
     rf'|\(([^{_WSC}"()~<>][^"()]*)\)|\({_BOUND}[{_WSC}]+[Aa][Nn][Dd][{_WSC}]+{_BOUND}\))(?=[{_WSC}]|\Z)'
 )
 _CMP = {">": Op.GT, ">=": Op.GE, "<": Op.LT, "<=": Op.LE}
@@ -422,32 +430,41 @@ def resolve_path(path: str, registry: Registry) -> Resolved:
 def _resolve(path: str, registry: Registry) -> _Target:
     field = registry.get(path)
     if field is not None:
-        return _Target(Resolved(_atom(field.sql), field.kind))
-    parts = path.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        field = registry.get(".".join(parts[:cut]))
-        if field is None:
-            continue
-        base, rest = ".".join(parts[:cut]), parts[cut:]
-        if field.kind is FieldKind.LOCALIZED:
-            if len(rest) != 1 or not _LANG.match(rest[0]):
-                raise QueryError(f"Field {_show(path)} is not valid: '{base}' is localized, so add exactly one "
-                                 f"language tag such as '{base}.en' or '{base}.de-CH'.")
-            return _Target(Resolved(f"({_atom(field.sql)} ->> '{rest[0]}')", FieldKind.TEXT))
-        if field.kind is FieldKind.JSON:
-            if len(rest) > MAX_JSON_DEPTH:
-                raise QueryError(f"Field {_show(path)} nests deeper than {MAX_JSON_DEPTH} keys below '{base}'.")
-            for key in rest:
-                if not _KEY.match(key):
-                    raise QueryError(f"Field {_show(path)} has an invalid key {_show(key)}; keys below '{base}' "
-                                     "may only use 1-100 letters, digits, '_' and '-'.")
-            # Quote NULL-like keys: unquoted NULL in a PostgreSQL array literal would be a NULL element.
-            keys = ",".join(f'"{k}"' if k.lower() == "null" else k for k in rest)
-            sql = _atom(field.sql)
-            return _Target(Resolved(f"({sql} #> '{{{keys}}}')", FieldKind.JSON), f"({sql} #>> '{{{keys}}}')")
-        raise QueryError(f"Field {_show(path)} is not valid: '{base}' has no sub-fields.")
+        return _target(field, path, ())
+    # Otherwise the longest registered prefix decides: "name.en" -> "name", "mixins.a.b" -> "mixins".
+    cut = path.rfind(".")
+    while cut > 0:
+        field = registry.get(path[:cut])
+        if field is not None:
+            return _target(field, path[:cut], tuple(path[cut + 1 :].split(".")))
+        cut = path.rfind(".", 0, cut)
     known = ", ".join(sorted(registry, key=str.casefold))
     raise QueryError(f"Unknown field {_show(path)}; known fields: {known}.")
+
+
+@functools.lru_cache(maxsize=1024)
+def _target(field: Field, base: str, rest: tuple[str, ...]) -> _Target:
+    # Cached because compile_q resolves every term on every request; the result depends only on these arguments.
+    sql = _atom(field.sql)
+    if not rest:
+        return _Target(Resolved(sql, field.kind))
+    path = ".".join((base, *rest))
+    if field.kind is FieldKind.LOCALIZED:
+        if len(rest) != 1 or not _LANG.match(rest[0]):
+            raise QueryError(f"Field {_show(path)} is not valid: '{base}' is localized, so add exactly one "
+                             f"language tag such as '{base}.en' or '{base}.de-CH'.")
+        return _Target(Resolved(f"({sql} ->> '{rest[0]}')", FieldKind.TEXT))
+    if field.kind is FieldKind.JSON:
+        if len(rest) > MAX_JSON_DEPTH:
+            raise QueryError(f"Field {_show(path)} nests deeper than {MAX_JSON_DEPTH} keys below '{base}'.")
+        for key in rest:
+            if not _KEY.match(key):
+                raise QueryError(f"Field {_show(path)} has an invalid key {_show(key)}; keys below '{base}' "
+                                 "may only use 1-100 letters, digits, '_' and '-'.")
+        # Quote NULL-like keys: unquoted NULL in a PostgreSQL array literal would be a NULL element.
+        keys = ",".join(f'"{k}"' if k.lower() == "null" else k for k in rest)
+        return _Target(Resolved(f"({sql} #> '{{{keys}}}')", FieldKind.JSON), f"({sql} #>> '{{{keys}}}')")
+    raise QueryError(f"Field {_show(path)} is not valid: '{base}' has no sub-fields.")
 
 
 # ---------------------------------------------------------------------------------------------------- compiling
@@ -557,7 +574,8 @@ def _compile_term(term: Term, registry: Registry, b: _Binder) -> str:
         if kind is FieldKind.BOOLEAN:
             raise QueryError(f"Field '{name}' in q is a boolean; use {name}:true, {name}:false, "
                              f"{name}:null, {name}:exists or {name}:missing.")
-        raise QueryError(f"Field '{name}' in q holds {kind}s; regex (~) works only on text fields.")
+        noun = "numbers" if kind is FieldKind.NUMBER else "date-times"
+        raise QueryError(f"Field '{name}' in q holds {noun}; regex (~) works only on text fields.")
     return _typed(x, term, convert, cast, b)
 
 
