@@ -64,3 +64,121 @@ class Api:
         assert response.status_code == 201, response.text
         segment_id: str = response.json()["id"]
         return segment_id
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared assertions and direct database access (appended for the segment tests; usable by any service's tests).
+
+import asyncio  # noqa: E402
+import re  # noqa: E402
+
+import asyncpg  # noqa: E402
+
+#: The 401 bodies of the gateway (digest §5.6).
+INVALID_TOKEN = {
+    "fault": {"faultstring": "Invalid access token", "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}
+}
+EXPIRED_TOKEN = {
+    "fault": {
+        "faultstring": "Access Token expired",
+        "detail": {"errorcode": "keymanagement.service.access_token_expired"},
+    }
+}
+#: The ways a request can be refused before it reaches the operation: 401 for the token, 403 for tenant or scope.
+AUTH_FAILURES = ("no token", "garbage token", "expired token", "missing scope", "other tenant")
+
+
+class _IsoMillis:
+    """Equal to any `2024-05-14T12:00:00.000Z`-shaped string (UTC, milliseconds, `Z`)."""
+
+    _PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(self._PATTERN.fullmatch(other))
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "<ISO 8601 UTC date-time with milliseconds>"
+
+
+ISO_MILLIS: Any = _IsoMillis()
+
+
+def assert_refused(api: Api, case: str, method: str, path: str, *, valid_scopes: tuple[str, ...],
+                   required: tuple[str, ...], **kwargs: Any) -> None:
+    """Send a request that `case` (one of AUTH_FAILURES) makes fail and assert its status and whole body.
+
+    `valid_scopes` are real scopes that lack every scope the operation accepts; `required` are the accepted ones,
+    in the order the 403 message names them.
+    """
+    tokens, tenant = api.tokens, api.tenant
+    forbidden: dict[str, Any] = {"code": 403, "status": "Forbidden"}
+    if case == "no token":
+        response, status, body = api.client.request(method, api.url(path), **kwargs), 401, INVALID_TOKEN
+    elif case == "garbage token":
+        response, status, body = api.request(method, path, token="not-a-token", **kwargs), 401, INVALID_TOKEN
+    elif case == "expired token":
+        response = api.request(method, path, token=tokens.service(tenant, ttl=-1), **kwargs)
+        status, body = 401, EXPIRED_TOKEN
+    elif case == "other tenant":
+        other = "o" + tenant[1:]
+        response, status = api.request(method, path, token=tokens.service(other), **kwargs), 403
+        body = {**forbidden, "message": f"The token belongs to tenant '{other}', not to tenant '{tenant}'."}
+    else:
+        assert case == "missing scope", case
+        response, status = api.request(method, path, token=tokens.service(tenant, valid_scopes), **kwargs), 403
+        body = {**forbidden, "message": f"Required scope(s): {', '.join(required)}."}
+    assert response.status_code == status, response.text
+    assert response.json() == body
+
+
+def run_sql(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    """Run one statement directly against the test database (for rows no API writes yet)."""
+
+    async def run() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def assign_customer(database_url: str, tenant: str, segment_id: str, customer_id: str,
+                    legal_entity_id: str = "") -> None:
+    """A customer assignment row; `legal_entity_id` '' is B2C."""
+    run_sql(database_url,
+            "INSERT INTO segment_customer_assignments (tenant, segment_id, customer_id, legal_entity_id, created_at,"
+            " modified_at) VALUES ($1, $2, $3, $4, now(), now())", tenant, segment_id, customer_id, legal_entity_id)
+
+
+def assign_item(database_url: str, tenant: str, segment_id: str, item_id: str, item_type: str = "PRODUCT") -> None:
+    """An item assignment row."""
+    run_sql(database_url,
+            "INSERT INTO segment_item_assignments (tenant, segment_id, item_type, item_id, created_at, modified_at)"
+            " VALUES ($1, $2, $3, $4, now(), now())", tenant, segment_id, item_type, item_id)
+
+
+def assignment_count(database_url: str, tenant: str, segment_id: str) -> int:
+    """Customer plus item assignments of a segment."""
+    rows = run_sql(database_url,
+                   "SELECT (SELECT count(*) FROM segment_customer_assignments WHERE tenant = $1 AND segment_id = $2)"
+                   " + (SELECT count(*) FROM segment_item_assignments WHERE tenant = $1 AND segment_id = $2) AS n",
+                   tenant, segment_id)
+    return int(rows[0]["n"])
+
+
+def segment_error(status: int, message: str, *, field: str | None = None, type: str | None = None,
+                  resource_id: str | None = None) -> dict[str, Any]:
+    """A whole segment-service error body: `details` repeats the message when the error names a field."""
+    from http import HTTPStatus
+
+    body: dict[str, Any] = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
+    if resource_id is not None:
+        body["resourceId"] = resource_id
+    if field is not None:
+        body["details"] = {"field": field, "type": type or "validation_violation", "message": message}
+    return body

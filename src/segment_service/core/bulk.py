@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from segment_service.core.db import Connection, Database
+from segment_service.core.db import Connection, Database, input_error
 from segment_service.core.errors import BadRequest, ServiceError
 
 MAX_BULK_ITEMS = 200
@@ -73,7 +73,12 @@ async def run_bulk(
                 results.append(
                     BulkResult(index=index, code=code, status=status_text(code), id=resource_id if with_ids else None)
                 )
-            except ServiceError as error:
+            except Exception as exc:
+                # A data error from PostgreSQL (say, a NUL character) is this item's fault alone; its savepoint is
+                # already rolled back, so the other items go on.
+                error = exc if isinstance(exc, ServiceError) else input_error(exc)
+                if error is None:
+                    raise
                 results.append(
                     BulkResult(
                         index=index,

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from segment_service.core.errors import BadRequest, ServiceError
 from segment_service.settings import Settings
 
 Connection = asyncpg.Connection
@@ -44,6 +45,18 @@ async def _reset_connection(conn: Connection) -> None:
     (a cancelled request), so skip asyncpg's full reset query and roll back only when needed."""
     if conn.is_in_transaction():
         await conn.execute("ROLLBACK")
+
+
+def input_error(exc: BaseException) -> ServiceError | None:
+    """The 400 a PostgreSQL data exception (SQLSTATE class 22) stands for: the values a client sent cannot be stored
+    or compared (a NUL character, an invalid regex, a number out of range). None for any other exception."""
+    if not isinstance(exc, asyncpg.DataError):
+        return None
+    if isinstance(exc, asyncpg.InvalidRegularExpressionError):
+        return BadRequest(f"Invalid q: {exc}.", field="q", type="invalid_query_parameter")
+    if isinstance(exc, asyncpg.UntranslatableCharacterError | asyncpg.CharacterNotInRepertoireError):
+        return BadRequest("Invalid input: text cannot contain the NUL character (\\u0000).", type="invalid_value")
+    return BadRequest(f"Invalid input: {exc}.", type="invalid_value")
 
 
 class Database:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -16,8 +18,10 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.params import ParameterKwarg
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from segment_service.core.db import input_error
 from segment_service.core.errors import (
     BadRequest,
     InternalError,
@@ -46,30 +50,66 @@ def empty_response(status: int = 204) -> Response[None]:
     return Response(content=None, status_code=status)
 
 
-def _validation_message(exc: ValidationException) -> tuple[str, str | None]:
+_CAUSE_PATH = re.compile(r" - at `\$\.data\.?([^`]*)`$")
+
+
+def _parameter_name(request: Request[Any, Any, Any] | None, key: str) -> str:
+    """The public name (query, header or cookie alias) of the handler parameter Litestar calls `key`."""
+    try:
+        definition = request.route_handler.parsed_fn_signature.parameters.get(key) if request else None
+    except Exception:  # no route matched: there is no signature to look in
+        return key
+    kwarg = getattr(definition, "kwarg_definition", None)
+    if isinstance(kwarg, ParameterKwarg):
+        return kwarg.query or kwarg.header or kwarg.cookie or key
+    return key
+
+
+def _body_path(exc: ValidationException, key: str) -> str:
+    """The body path of a decode error. Litestar strips every "data." from its key ("metadata.version" becomes
+    "metaversion"), so take the path from msgspec's own message when it is the one the key came from."""
+    match = _CAUSE_PATH.search(str(exc.__cause__)) if isinstance(exc.__cause__, msgspec.ValidationError) else None
+    if match and match.group(1).replace("data.", "") == key:
+        return match.group(1)
+    return key
+
+
+def _validation_message(exc: ValidationException,
+                        request: Request[Any, Any, Any] | None = None) -> tuple[str, str | None]:
     """A person-readable message (and the offending field) from Litestar's decode errors."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict) and item.get("message"):
             message = str(item["message"]).rstrip(".")
             key = item.get("key")
+            source = item.get("source")
+            source = getattr(source, "value", source)  # Litestar's ParamType enum: "query", "header", ...
+            if key == "data" and message == "'data'":  # Litestar's KeyError when there is no body at all
+                return "The request body is missing; send a JSON body.", None
             field = None if key in (None, "", "data", "body") else str(key)
-            if item.get("source") == "body" or field is None:
+            if source == "body" or field is None:
+                field = None if field is None else _body_path(exc, field)
                 where = f" (at '{field}')" if field else ""
                 return f"Validation problem with request body: {message}{where}.", field
-            return f"Invalid {item.get('source') or 'parameter'} '{field}': {message}.", field
+            field = _parameter_name(request, field)
+            return f"Invalid {source or 'request'} parameter '{field}': {message}.", field
     detail = str(exc.detail or "")
     if "JSON" in detail or "decode" in detail.lower():
         return f"The request body is not valid JSON: {detail}", None
     return "Validation problem with request body.", None
 
 
-def to_service_error(exc: Exception) -> ServiceError:
+def to_service_error(exc: Exception, request: Request[Any, Any, Any] | None = None) -> ServiceError:
     """The domain error an exception stands for; anything unexpected becomes a logged 500."""
     if isinstance(exc, ServiceError):
         return exc
+    if (data_error := input_error(exc)) is not None:
+        return data_error
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        return BadRequest("The request was stopped after the statement timeout; narrow the query down "
+                          "(for example a simpler regular expression).", type="query_timeout")
     if isinstance(exc, ValidationException):
-        message, field = _validation_message(exc)
+        message, field = _validation_message(exc, request)
         return BadRequest(message, field=field, type="invalid_body" if field is None else "invalid_value")
     if isinstance(exc, NotFoundException):
         return NotFound("The requested resource or path does not exist.")
@@ -87,7 +127,7 @@ def to_service_error(exc: Exception) -> ServiceError:
 
 def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The one handler for every error: the body shape of the service the path belongs to, never a stack trace."""
-    error = to_service_error(exc)
+    error = to_service_error(exc, request)
     return json_response(error_body(error, family_for_path(request.url.path)), status=error.status)
 
 

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from segment_service.core.errors import BadRequest
+
 
 def iso(value: datetime) -> str:
-    """`2024-05-14T12:00:00.000Z`."""
+    """`2024-05-14T12:00:00.000Z` (the year always has four digits, which strftime does not promise)."""
     value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return f"{value.year:04d}" + value.strftime("-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def as_utc(value: datetime) -> datetime:
-    """A timezone-aware datetime; a naive one is taken to be UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def as_utc(value: datetime, *, field: str | None = None) -> datetime:
+    """A timezone-aware datetime; a naive one is taken to be UTC. 400 when UTC lies outside years 1-9999."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise BadRequest(f"Invalid date-time {value.isoformat()}: in UTC it falls outside the years 1 to 9999.",
+                         field=field, type="invalid_value") from None
 
 
 def now() -> datetime:

@@ -11,6 +11,8 @@ import msgspec
 from segment_service.core.models import UNSET, ApiModel, Localized, UnsetType
 
 SiteCode = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+#: A version as a client may send it: versions start at 1 and are stored as a PostgreSQL integer.
+Version = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647)]
 
 
 class SegmentStatus(StrEnum):
@@ -30,7 +32,7 @@ class MetadataCreate(ApiModel):
 
 
 class MetadataUpdate(ApiModel):
-    version: int | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
     mixins: dict[str, Any] | UnsetType = UNSET
 
 

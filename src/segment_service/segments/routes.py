@@ -26,7 +26,6 @@ from segment_service.segments.models import (
     SegmentResponse,
     SegmentsSearch,
     SegmentUpdate,
-    SegmentUpdateBulk,
 )
 
 READ = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
@@ -77,13 +76,14 @@ class SegmentController(Controller):
     @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
           operation_id="POST-customer-segment-search-segments", responses=error_responses(400, 403))
     async def search_segments(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, data: SegmentsSearch,
+        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape,
         legal_entity_id: str | None = LegalEntityId, customer_id: str | None = CustomerId,
+        data: SegmentsSearch | None = None,
     ) -> Response[list[SegmentResponse]]:
-        """Returns all customer segments that match the `q` in the body."""
+        """Returns all customer segments that match the `q` in the body (the body is optional, as the spec says)."""
         docs, total = await service.list_segments(
-            db, caller, q=data.q, page=listing.page, sort=listing.sort, with_total=listing.with_total,
-            customer_id=customer_id, legal_entity_id=legal_entity_id,
+            db, caller, q=None if data is None else data.q, page=listing.page, sort=listing.sort,
+            with_total=listing.with_total, customer_id=customer_id, legal_entity_id=legal_entity_id,
         )
         return _list_response(docs, total, shape)
 

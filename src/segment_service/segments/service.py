@@ -60,9 +60,9 @@ def _row_from_body(segment_id: str, body: SegmentUpdate, language: WriteLanguage
     valid_from = valid_to = None
     if body.validity is not UNSET and body.validity is not None:
         if body.validity.from_ is not UNSET and body.validity.from_ is not None:
-            valid_from = as_utc(body.validity.from_)
+            valid_from = as_utc(body.validity.from_, field="validity.from")
         if body.validity.to is not UNSET and body.validity.to is not None:
-            valid_to = as_utc(body.validity.to)
+            valid_to = as_utc(body.validity.to, field="validity.to")
     if valid_from is not None and valid_to is not None and valid_to <= valid_from:
         raise BadRequest("Validation problem with request body: validity.to must be later than validity.from.",
                          field="validity", type="invalid_value")

@@ -119,7 +119,9 @@ async def insert_segment(conn: Connection, tenant: str, row: SegmentRow) -> Segm
     return _row(record)
 
 
-async def update_segment(conn: Connection, tenant: str, row: SegmentRow, expected_version: int | None) -> SegmentRow | None:
+async def update_segment(
+    conn: Connection, tenant: str, row: SegmentRow, expected_version: int | None
+) -> SegmentRow | None:
     """Replace a segment's content; None when it does not exist or its version is not `expected_version`."""
     record = await conn.fetchrow(_UPDATE_SEGMENT, tenant, row.id, *_values(row), expected_version)
     return None if record is None else _row(record)
@@ -171,5 +173,6 @@ def member_condition(params: list[object], customer_id: str, legal_entity_id: st
 
 
 ACTIVE_CONDITION = (
-    "s.status = 'ACTIVE' AND (s.valid_from IS NULL OR s.valid_from <= now()) AND (s.valid_to IS NULL OR now() < s.valid_to)"
+    "s.status = 'ACTIVE' AND (s.valid_from IS NULL OR s.valid_from <= now())"
+    " AND (s.valid_to IS NULL OR now() < s.valid_to)"
 )
