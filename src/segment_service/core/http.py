@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar import Request, Response
+from litestar.enums import ScopeType
 from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
@@ -19,7 +20,7 @@ from litestar.exceptions import (
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import ParameterKwarg
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
 from segment_service.core.db import input_error
 from segment_service.core.errors import (
@@ -46,7 +47,7 @@ def json_response(content: Any, status: int = 200, headers: dict[str, str] | Non
     return Response(content=_encoder.encode(content), status_code=status, media_type=JSON, headers=headers)
 
 
-def empty_response(status: int = 204) -> Response[None]:
+def empty_response(status: int = 204) -> Response[Any]:
     return Response(content=None, status_code=status)
 
 
@@ -139,14 +140,17 @@ class UrlLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
             if len(raw_path) + len(scope.get("query_string", b"")) > self.max_bytes:
                 error = UriTooLong()
                 body = _encoder.encode(error_body(error, family_for_path(scope["path"])))
                 headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]
-                await send({"type": "http.response.start", "status": error.status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                start: HTTPResponseStartEvent = {"type": "http.response.start", "status": error.status,
+                                                 "headers": headers}
+                await send(start)
+                end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+                await send(end)
                 return
         await self.app(scope, receive, send)
 
