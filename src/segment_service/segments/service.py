@@ -15,7 +15,7 @@ from segment_service.core.languages import WriteLanguage
 from segment_service.core.models import UNSET
 from segment_service.core.paging import Page, order_by, where_q
 from segment_service.core.patch import PatchOperation, apply_patch, as_operations
-from segment_service.core.timefmt import as_utc, iso, now
+from segment_service.core.timefmt import as_utc, iso
 from segment_service.segments import store
 from segment_service.segments.models import SegmentCreation, SegmentUpdate, SegmentUpdateBulk
 
@@ -48,7 +48,7 @@ def segment_document(row: store.SegmentRow) -> dict[str, Any]:
     return doc
 
 
-def _row_from_body(segment_id: str, body: SegmentUpdate, language: WriteLanguage) -> store.SegmentRow:
+def _content_from_body(segment_id: str, body: SegmentUpdate, language: WriteLanguage) -> store.SegmentContent:
     """A segment row from a create or replace body, checked against the rules the schema cannot express."""
     name = language.localized(body.name, field="name")
     if not name:
@@ -69,9 +69,7 @@ def _row_from_body(segment_id: str, body: SegmentUpdate, language: WriteLanguage
     metadata_mixins = None
     if body.metadata is not UNSET and body.metadata is not None and body.metadata.mixins is not UNSET:
         metadata_mixins = body.metadata.mixins
-    # The timestamps are placeholders: the database stamps created and modified times itself.
-    stamp = now()
-    return store.SegmentRow(
+    return store.SegmentContent(
         id=segment_id,
         name=name,
         description=description,
@@ -81,9 +79,6 @@ def _row_from_body(segment_id: str, body: SegmentUpdate, language: WriteLanguage
         valid_to=valid_to,
         mixins=None if body.mixins is UNSET else body.mixins,
         metadata_mixins=metadata_mixins,
-        version=1,
-        created_at=stamp,
-        modified_at=stamp,
     )
 
 
@@ -95,7 +90,7 @@ def _expected_version(body: SegmentUpdate) -> int | None:
 
 async def _create(conn: Connection, caller: Caller, body: SegmentCreation, language: WriteLanguage) -> str:
     segment_id = new_id() if body.id is UNSET else check_custom_id(body.id, reserved=RESERVED_IDS)
-    row = await store.insert_segment(conn, caller.tenant, _row_from_body(segment_id, body, language))
+    row = await store.insert_segment(conn, caller.tenant, _content_from_body(segment_id, body, language))
     return row.id
 
 
@@ -103,15 +98,11 @@ async def _upsert(conn: Connection, caller: Caller, segment_id: str, body: Segme
                   language: WriteLanguage) -> bool:
     """Replace the segment or create it; whether it was created. A sent `metadata.version` must match (409)."""
     check_custom_id(segment_id, reserved=RESERVED_IDS)
-    row = _row_from_body(segment_id, body, language)
-    expected = _expected_version(body)
-    if await store.update_segment(conn, caller.tenant, row, expected) is not None:
-        return False
-    existing = await store.fetch_segment(conn, caller.tenant, segment_id)
-    if existing is not None:
+    content = _content_from_body(segment_id, body, language)
+    created = await store.upsert_segment(conn, caller.tenant, content, _expected_version(body))
+    if created is None:
         raise VersionConflict(resource_id=segment_id)
-    await store.insert_segment(conn, caller.tenant, row)
-    return True
+    return created
 
 
 async def create_segment(db: Database, caller: Caller, body: SegmentCreation, *, language: WriteLanguage) -> str:
@@ -146,7 +137,7 @@ async def patch_segment(db: Database, caller: Caller, segment_id: str, operation
         expected = _expected_version(body)
         if expected is not None and expected != current.version:
             raise VersionConflict(resource_id=segment_id)
-        await store.update_segment(conn, caller.tenant, _row_from_body(segment_id, body, language), current.version)
+        await store.update_segment(conn, caller.tenant, _content_from_body(segment_id, body, language), current.version)
 
 
 async def delete_segment(db: Database, caller: Caller, segment_id: str, *, force: bool) -> None:

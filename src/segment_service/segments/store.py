@@ -36,8 +36,8 @@ _COLUMNS = (
 )
 
 
-class SegmentRow(msgspec.Struct):
-    """A stored segment."""
+class SegmentContent(msgspec.Struct, kw_only=True):
+    """What a client writes of a segment; the database keeps the version and the timestamps."""
 
     id: str
     name: dict[str, str]
@@ -48,6 +48,11 @@ class SegmentRow(msgspec.Struct):
     valid_to: datetime | None
     mixins: dict[str, Any] | None
     metadata_mixins: dict[str, Any] | None
+
+
+class SegmentRow(SegmentContent, kw_only=True):
+    """A stored segment."""
+
     version: int
     created_at: datetime
     modified_at: datetime
@@ -79,6 +84,21 @@ WHERE s.tenant = $1 AND s.id = $2 AND ($11::integer IS NULL OR s.version = $11)
 RETURNING {_COLUMNS}
 """
 
+# One statement for PUT: insert, or replace when the stored version is the one the client saw ($11 NULL: no lock).
+# No row back means the version did not match; xmax = 0 tells a fresh insert from an update.
+_UPSERT_SEGMENT = """
+INSERT INTO segments AS s (tenant, id, name, description, status, site_code, valid_from, valid_to, mixins,
+                           metadata_mixins, version, created_at, modified_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, now(), now())
+ON CONFLICT ON CONSTRAINT segments_pkey DO UPDATE
+SET name = excluded.name, description = excluded.description, status = excluded.status,
+    site_code = excluded.site_code, valid_from = excluded.valid_from, valid_to = excluded.valid_to,
+    mixins = excluded.mixins, metadata_mixins = excluded.metadata_mixins, version = s.version + 1,
+    modified_at = now()
+WHERE $11::integer IS NULL OR s.version = $11
+RETURNING (s.xmax = 0) AS created
+"""
+
 _DELETE_SEGMENT = """
 DELETE FROM segments
 WHERE tenant = $1 AND id = $2
@@ -90,7 +110,7 @@ SELECT EXISTS (SELECT 1 FROM segment_customer_assignments WHERE tenant = $1 AND 
 """
 
 
-def _values(row: SegmentRow) -> tuple[Any, ...]:
+def _values(row: SegmentContent) -> tuple[Any, ...]:
     return (row.name, row.description, row.status, row.site_code, row.valid_from, row.valid_to, row.mixins,
             row.metadata_mixins)
 
@@ -107,7 +127,7 @@ async def fetch_segment_for_update(conn: Connection, tenant: str, segment_id: st
     return None if record is None else _row(record)
 
 
-async def insert_segment(conn: Connection, tenant: str, row: SegmentRow) -> SegmentRow:
+async def insert_segment(conn: Connection, tenant: str, row: SegmentContent) -> SegmentRow:
     """Store a new segment at version 1; Conflict when the id is taken."""
     try:
         record = await conn.fetchrow(_INSERT_SEGMENT, tenant, row.id, *_values(row))
@@ -120,11 +140,20 @@ async def insert_segment(conn: Connection, tenant: str, row: SegmentRow) -> Segm
 
 
 async def update_segment(
-    conn: Connection, tenant: str, row: SegmentRow, expected_version: int | None
+    conn: Connection, tenant: str, row: SegmentContent, expected_version: int | None
 ) -> SegmentRow | None:
     """Replace a segment's content; None when it does not exist or its version is not `expected_version`."""
     record = await conn.fetchrow(_UPDATE_SEGMENT, tenant, row.id, *_values(row), expected_version)
     return None if record is None else _row(record)
+
+
+async def upsert_segment(
+    conn: Connection, tenant: str, row: SegmentContent, expected_version: int | None
+) -> bool | None:
+    """Create or replace a segment: True when created, False when replaced, None when its version is not
+    `expected_version`."""
+    record = await conn.fetchrow(_UPSERT_SEGMENT, tenant, row.id, *_values(row), expected_version)
+    return None if record is None else bool(record["created"])
 
 
 async def delete_segment(conn: Connection, tenant: str, segment_id: str) -> bool:
