@@ -6,10 +6,10 @@ POST/PUT/DELETE /segments/bulk.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import Body, Parameter
 
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult
@@ -37,6 +37,11 @@ CustomerId = Parameter(query="customerId", required=False, default=None,
                        description="Only segments of this customer (needs customersegment.segment_read).")
 ForceDelete = Parameter(query="forceDelete", required=False, default=False,
                         description="Also delete the segment's customer and item assignments.")
+
+
+def _bulk_body(item_schema: str, description: str) -> Any:
+    """A bulk body: decoded as raw items so that each one is validated on its own, documented as `item_schema`[]."""
+    return Body(description=description, schema_extra={"items": {"$ref": f"#/components/schemas/{item_schema}"}})
 
 
 def _list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShape) -> Response[Any]:
@@ -89,22 +94,30 @@ class SegmentController(Controller):
 
     @post("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
           operation_id="POST-customer-segment-create-segments-bulk", responses=error_responses(400, 403))
-    async def bulk_create_segments(self, db: Database, caller: Caller, language: WriteLanguage,
-                                   data: list[Any]) -> Response[list[BulkResult]]:
+    async def bulk_create_segments(
+        self, db: Database, caller: Caller, language: WriteLanguage,
+        data: Annotated[list[Any], _bulk_body("SegmentCreation", "Up to 200 segments to create.")],
+    ) -> Response[list[BulkResult]]:
         """Creates up to 200 segments, each on its own (`SegmentCreation` items)."""
         return _bulk_response(await service.bulk_create_segments(db, caller, data, language=language))
 
     @put("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
          operation_id="PUT-customer-segment-update-segments-bulk", responses=error_responses(400, 403))
-    async def bulk_upsert_segments(self, db: Database, caller: Caller, language: WriteLanguage,
-                                   data: list[Any]) -> Response[list[BulkResult]]:
+    async def bulk_upsert_segments(
+        self, db: Database, caller: Caller, language: WriteLanguage,
+        data: Annotated[list[Any], _bulk_body("SegmentCreation", "Up to 200 segments to upsert; each names its id.")],
+    ) -> Response[list[BulkResult]]:
         """Upserts up to 200 segments, each on its own (`SegmentUpdateBulk` items)."""
         return _bulk_response(await service.bulk_upsert_segments(db, caller, data, language=language))
 
     @delete("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
             operation_id="DELETE-customer-segment-remove-segments-bulk", responses=error_responses(400, 403))
-    async def bulk_delete_segments(self, db: Database, caller: Caller, data: list[Any],
-                                   force_delete: bool = ForceDelete) -> Response[list[BulkResult]]:
+    async def bulk_delete_segments(
+        self, db: Database, caller: Caller,
+        data: Annotated[list[Any], Body(description="Up to 200 segment ids.",
+                                        schema_extra={"items": {"type": "string"}})],
+        force_delete: bool = ForceDelete,
+    ) -> Response[list[BulkResult]]:
         """Deletes up to 200 segments named by an array of id strings."""
         return _bulk_response(await service.bulk_delete_segments(db, caller, data, force=force_delete))
 
