@@ -12,6 +12,12 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def iso_sql(column: str) -> str:
+    """SQL formatting a timestamptz column exactly as `iso` does. Lists format hundreds of timestamps per page:
+    PostgreSQL does it in C and sends text, which is far cheaper than decoding and formatting them in Python."""
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS {column.rsplit(".", 1)[-1]}"""
+
+
 def as_utc(value: datetime, *, field: str | None = None) -> datetime:
     """A timezone-aware datetime; a naive one is taken to be UTC. 400 when UTC lies outside years 1-9999."""
     try:

@@ -15,7 +15,7 @@ from segment_service.core.languages import WriteLanguage
 from segment_service.core.models import UNSET
 from segment_service.core.paging import Page, order_by, where_q
 from segment_service.core.patch import PatchOperation, apply_patch, as_operations
-from segment_service.core.timefmt import as_utc, iso
+from segment_service.core.timefmt import as_utc
 from segment_service.segments import store
 from segment_service.segments.models import SegmentCreation, SegmentUpdate, SegmentUpdateBulk
 
@@ -32,15 +32,15 @@ def segment_document(row: store.SegmentRow) -> dict[str, Any]:
     if row.valid_from is not None or row.valid_to is not None:
         validity: dict[str, str] = {}
         if row.valid_from is not None:
-            validity["from"] = iso(row.valid_from)
+            validity["from"] = row.valid_from
         if row.valid_to is not None:
-            validity["to"] = iso(row.valid_to)
+            validity["to"] = row.valid_to
         doc["validity"] = validity
     doc["status"] = row.status
     doc["siteCode"] = row.site_code
     if row.mixins is not None:
         doc["mixins"] = row.mixins
-    metadata: dict[str, Any] = {"createdAt": iso(row.created_at), "modifiedAt": iso(row.modified_at),
+    metadata: dict[str, Any] = {"createdAt": row.created_at, "modifiedAt": row.modified_at,
                                 "version": row.version}
     if row.metadata_mixins is not None:
         metadata["mixins"] = row.metadata_mixins

@@ -11,6 +11,7 @@ import msgspec
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
 from segment_service.core.query import Field, FieldKind
+from segment_service.core.timefmt import iso_sql
 
 #: The public field paths of a segment for `q` and `sort`, with the column each one reads.
 SEGMENT_FIELDS: dict[str, Field] = {
@@ -30,9 +31,10 @@ SEGMENT_FIELDS: dict[str, Field] = {
     "mixins": Field("s.mixins", FieldKind.JSON),
 }
 
+#: Every column of a segment as the service reads it, date-times already in the wire format.
 _COLUMNS = (
-    "s.id, s.name, s.description, s.status, s.site_code, s.valid_from, s.valid_to, s.mixins, s.metadata_mixins,"
-    " s.version, s.created_at, s.modified_at"
+    "s.id, s.name, s.description, s.status, s.site_code, s.mixins, s.metadata_mixins, s.version, "
+    + ", ".join(iso_sql(c) for c in ("s.valid_from", "s.valid_to", "s.created_at", "s.modified_at"))
 )
 
 
@@ -50,12 +52,21 @@ class SegmentContent(msgspec.Struct, kw_only=True):
     metadata_mixins: dict[str, Any] | None
 
 
-class SegmentRow(SegmentContent, kw_only=True):
-    """A stored segment."""
+class SegmentRow(msgspec.Struct, kw_only=True):
+    """A stored segment as the API shows it: date-times are `2024-05-14T12:00:00.000Z` strings."""
 
+    id: str
+    name: dict[str, str]
+    description: dict[str, str] | None
+    status: str
+    site_code: str
+    valid_from: str | None
+    valid_to: str | None
+    mixins: dict[str, Any] | None
+    metadata_mixins: dict[str, Any] | None
     version: int
-    created_at: datetime
-    modified_at: datetime
+    created_at: str
+    modified_at: str
 
 
 def _row(record: asyncpg.Record) -> SegmentRow:
