@@ -121,3 +121,13 @@ def test_no_input_makes_a_server_error(live_server: str, settings: Settings) -> 
             )
 
         check()
+
+
+def test_the_docs_page_needs_no_internet(client: TestClient[Litestar]) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs/assets/swagger-ui-bundle.js" in page.text
+    assert "https://" not in page.text
+    script = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert len(script.content) > 100_000

@@ -12,6 +12,8 @@ from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from segment_service import __version__
 from segment_service.core.auth import TokenService, scope_guard
@@ -26,6 +28,8 @@ from segment_service.segments.routes import SegmentController
 from segment_service.settings import Settings
 
 __all__ = ["create_app"]
+
+DOCS_ASSETS = "/docs/assets"
 
 
 @get("/health", include_in_schema=False)
@@ -62,7 +66,14 @@ def create_app(settings: Settings) -> Litestar:
             await db.close()
 
     app = Litestar(
-        route_handlers=[health, openapi_json, OAuthController, SegmentController],
+        route_handlers=[
+            health,
+            openapi_json,
+            # Swagger UI's files come from a wheel, so /docs works without internet access.
+            create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False),
+            OAuthController,
+            SegmentController,
+        ],
         dependencies=DEPENDENCIES,
         guards=[scope_guard],
         exception_handlers={Exception: exception_handler, ServiceError: exception_handler},
@@ -76,7 +87,13 @@ def create_app(settings: Settings) -> Litestar:
             description="Emporix-compatible Customer Segment Service and the OAuth service token endpoint.",
             components=COMPONENTS,
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+            )],
         ),
         experimental_features=list[ExperimentalFeatures](),
         debug=False,
