@@ -174,7 +174,9 @@ class TestCreateSegment:
         del body[field]
         response = api.request("POST", "/segments", json=body)
         assert response.status_code == 400
-        assert response.json() == bad_body(f"Object missing required field `{field}`")
+        assert response.json() == segment_error(
+            400, f"Validation problem with request body: Object missing required field `{field}`.", field=field,
+            type="invalid_value")
         assert api.request("GET", "/segments").json() == []
 
     @pytest.mark.parametrize(("overrides", "message", "field"), [
@@ -450,7 +452,9 @@ class TestUpsertSegment:
         del body[field]
         response = api.request("PUT", "/segments/s", json=body)
         assert response.status_code == 400
-        assert response.json() == bad_body(f"Object missing required field `{field}`")
+        assert response.json() == segment_error(
+            400, f"Validation problem with request body: Object missing required field `{field}`.", field=field,
+            type="invalid_value")
         assert get(api, "s")["metadata"]["version"] == 1
 
     def test_bad_status(self, api: Api) -> None:

@@ -242,18 +242,19 @@ class TestPatchSegment:
         api.create_segment(id="s")
         assert patch(api, [{"op": "replace", "path": "/id", "value": "s"}]).status_code == 204
 
-    @pytest.mark.parametrize(("body", "message"), [
-        ({"op": "replace", "path": "/status", "value": "INACTIVE"}, "Expected `array`, got `object`"),
-        ([1], "Expected `object`, got `int`"),
-        ([{"path": "/status", "value": "INACTIVE"}], "Object missing required field `op`"),
-        ([{"op": "replace", "value": "INACTIVE"}], "Object missing required field `path`"),
+    @pytest.mark.parametrize(("body", "message", "field"), [
+        ({"op": "replace", "path": "/status", "value": "INACTIVE"}, "Expected `array`, got `object`", None),
+        ([1], "Expected `object`, got `int`", None),
+        ([{"path": "/status", "value": "INACTIVE"}], "Object missing required field `op`", "op"),
+        ([{"op": "replace", "value": "INACTIVE"}], "Object missing required field `path`", "path"),
     ])
-    def test_body_that_is_not_a_patch_is_400(self, api: Api, body: Any, message: str) -> None:
+    def test_body_that_is_not_a_patch_is_400(self, api: Api, body: Any, message: str, field: str | None) -> None:
         api.create_segment(id="s")
         before = get(api)
         response = patch(api, body)
         assert response.status_code == 400
-        assert response.json() == segment_error(400, f"Validation problem with request body: {message}.")
+        assert response.json() == segment_error(400, f"Validation problem with request body: {message}.", field=field,
+                                                type="invalid_value")
         assert_unchanged(api, before)
 
     def test_malformed_json(self, api: Api) -> None:

@@ -51,6 +51,7 @@ def empty_response(status: int = 204) -> Response[Any]:
     return Response(content=None, status_code=status)
 
 
+_MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
 _CAUSE_PATH = re.compile(r" - at `\$\.data\.?([^`]*)`$")
 
 
@@ -90,6 +91,11 @@ def _validation_message(exc: ValidationException,
             field = None if key in (None, "", "data", "body") else str(key)
             if source == "body" or field is None:
                 field = None if field is None else _body_path(exc, field)
+                missing = _MISSING_FIELD.search(message)
+                if missing:  # details name the missing field, with its parent's path when it is nested
+                    where = f" (at '{field}')" if field else ""
+                    field = f"{field}.{missing.group(1)}" if field else missing.group(1)
+                    return f"Validation problem with request body: {message}{where}.", field
                 where = f" (at '{field}')" if field else ""
                 return f"Validation problem with request body: {message}{where}.", field
             field = _parameter_name(request, field)
