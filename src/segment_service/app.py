@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
@@ -13,7 +14,6 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from segment_service import __version__
 from segment_service.core.auth import TokenService, scope_guard
@@ -30,6 +30,13 @@ from segment_service.settings import Settings
 __all__ = ["create_app"]
 
 DOCS_ASSETS = "/docs/assets"
+
+
+def _swagger_ui_files() -> Path:
+    """Swagger UI 5 (it reads OpenAPI 3.1) as shipped in the swagger-ui-py wheel."""
+    import swagger_ui  # type: ignore[import-untyped]
+
+    return Path(swagger_ui.__file__).parent / "static"
 
 
 @get("/health", include_in_schema=False)
@@ -70,7 +77,7 @@ def create_app(settings: Settings) -> Litestar:
             health,
             openapi_json,
             # Swagger UI's files come from a wheel, so /docs works without internet access.
-            create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False),
+            create_static_files_router(path=DOCS_ASSETS, directories=[_swagger_ui_files()], include_in_schema=False),
             OAuthController,
             SegmentController,
         ],

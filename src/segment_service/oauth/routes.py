@@ -21,6 +21,7 @@ class OAuthController(Controller):
     tags = ["Service Access Token"]
 
     @post("/token", status_code=200, operation_id="POST-oauth-request-client-credentials",
+          summary="Requesting a service access token",
           responses=error_responses(400))
     async def request_token(
         self, db: Database, state: State,

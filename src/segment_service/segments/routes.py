@@ -58,7 +58,8 @@ class SegmentController(Controller):
     tags = ["Segments"]
 
     @post("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-          operation_id="POST-customer-segment-create-segment", responses=error_responses(400, 403, 409))
+          operation_id="POST-customer-segment-create-segment",
+          summary="Creating a customer segment", responses=error_responses(400, 403, 409))
     async def create_segment(self, db: Database, caller: Caller, language: WriteLanguage,
                              data: SegmentCreation) -> Response[IdResponse]:
         """Creates a new customer segment."""
@@ -66,6 +67,7 @@ class SegmentController(Controller):
         return json_response({"id": segment_id}, status=201)
 
     @get("", opt={"scopes": READ}, security=security(*READ), operation_id="GET-customer-segment-retrieve-segments",
+          summary="Retrieving all customer segments",
          responses=error_responses(400, 403))
     async def list_segments(
         self, db: Database, caller: Caller, listing: Listing, shape: ReadShape,
@@ -79,7 +81,8 @@ class SegmentController(Controller):
         return _list_response(docs, total, shape)
 
     @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
-          operation_id="POST-customer-segment-search-segments", responses=error_responses(400, 403))
+          operation_id="POST-customer-segment-search-segments",
+          summary="Searching with parameters for customer segments", responses=error_responses(400, 403))
     async def search_segments(
         self, db: Database, caller: Caller, listing: Listing, shape: ReadShape,
         legal_entity_id: str | None = LegalEntityId, customer_id: str | None = CustomerId,
@@ -93,7 +96,8 @@ class SegmentController(Controller):
         return _list_response(docs, total, shape)
 
     @post("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-          operation_id="POST-customer-segment-create-segments-bulk", responses=error_responses(400, 403))
+          operation_id="POST-customer-segment-create-segments-bulk",
+          summary="Creating customer segments in bulk", responses=error_responses(400, 403))
     async def bulk_create_segments(
         self, db: Database, caller: Caller, language: WriteLanguage,
         data: Annotated[list[Any], _bulk_body("SegmentCreation", "Up to 200 segments to create.")],
@@ -102,7 +106,8 @@ class SegmentController(Controller):
         return _bulk_response(await service.bulk_create_segments(db, caller, data, language=language))
 
     @put("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-         operation_id="PUT-customer-segment-update-segments-bulk", responses=error_responses(400, 403))
+         operation_id="PUT-customer-segment-update-segments-bulk",
+          summary="Upserting customer segments in bulk", responses=error_responses(400, 403))
     async def bulk_upsert_segments(
         self, db: Database, caller: Caller, language: WriteLanguage,
         data: Annotated[list[Any], _bulk_body("SegmentCreation", "Up to 200 segments to upsert; each names its id.")],
@@ -111,7 +116,8 @@ class SegmentController(Controller):
         return _bulk_response(await service.bulk_upsert_segments(db, caller, data, language=language))
 
     @delete("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-            operation_id="DELETE-customer-segment-remove-segments-bulk", responses=error_responses(400, 403))
+            operation_id="DELETE-customer-segment-remove-segments-bulk",
+          summary="Deleting customer segments in bulk", responses=error_responses(400, 403))
     async def bulk_delete_segments(
         self, db: Database, caller: Caller,
         data: Annotated[list[Any], Body(description="Up to 200 segment ids.",
@@ -122,7 +128,8 @@ class SegmentController(Controller):
         return _bulk_response(await service.bulk_delete_segments(db, caller, data, force=force_delete))
 
     @get("/{segmentId:str}", opt={"scopes": READ}, security=security(*READ),
-         operation_id="GET-customer-segment-retrieve-segment", responses=error_responses(403, 404))
+         operation_id="GET-customer-segment-retrieve-segment",
+          summary="Retrieving a customer segment", responses=error_responses(403, 404))
     async def get_segment(self, db: Database, caller: Caller, shape: ReadShape, segmentId: str,
                           legal_entity_id: str | None = LegalEntityId) -> Response[SegmentResponse]:
         """Retrieves the segment with the given id."""
@@ -131,6 +138,7 @@ class SegmentController(Controller):
 
     @put("/{segmentId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
          operation_id="PUT-customer-segment-update-segment",
+          summary="Upserting a customer segment",
          responses=error_responses(400, 403, 409) | no_content("Customer segment was successfully updated."))
     async def upsert_segment(self, db: Database, caller: Caller, language: WriteLanguage, segmentId: str,
                              data: SegmentUpdate) -> Response[IdResponse]:
@@ -140,7 +148,8 @@ class SegmentController(Controller):
         return empty_response(204)
 
     @patch("/{segmentId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-           operation_id="PATCH-customer-segment-update-segment", responses=error_responses(400, 403, 404, 409))
+           operation_id="PATCH-customer-segment-update-segment",
+          summary="Patching a customer segment", responses=error_responses(400, 403, 404, 409))
     async def patch_segment(self, db: Database, caller: Caller, language: WriteLanguage, segmentId: str,
                             data: list[PatchOperation]) -> Response[None]:
         """Partially updates a segment with an RFC 6902 patch (`add`, `remove`, `replace`)."""
@@ -148,7 +157,8 @@ class SegmentController(Controller):
         return empty_response(204)
 
     @delete("/{segmentId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-            operation_id="DELETE-customer-segment-remove-segment", responses=error_responses(400, 403))
+            operation_id="DELETE-customer-segment-remove-segment",
+          summary="Deleting a customer segment", responses=error_responses(400, 403))
     async def delete_segment(self, db: Database, caller: Caller, segmentId: str,
                              force_delete: bool = ForceDelete) -> Response[None]:
         """Deletes a segment; with assignments left it needs forceDelete=true."""
