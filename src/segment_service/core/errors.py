@@ -12,11 +12,27 @@ from typing import Any
 
 
 class ErrorFamily(StrEnum):
-    """Which Emporix service's error body to use."""
+    """The error-body shapes of the Emporix specs, each named for a service that uses it."""
 
     SEGMENT = "segment"
+    """`{code, status, message, resourceId?, details?: {field, type, message}}`: segments, OAuth."""
     CATEGORY = "category"
+    """`{code, status, message, resourceId?, details: [text]}`: categories, legal entities."""
     COUPON = "coupon"
+    """`{status, type, message, details?: [{field, type, message}]}`: coupons, customers, customer login."""
+    PRODUCT = "product"
+    """`{code, status, message, details?: [{field, type, message}]}`: products."""
+
+
+#: URL prefix -> error shape; anything else uses the segment shape.
+_FAMILY_BY_PREFIX = (
+    ("/coupon/", ErrorFamily.COUPON),
+    ("/customer/", ErrorFamily.COUPON),
+    ("/customerlogin/", ErrorFamily.COUPON),
+    ("/category/", ErrorFamily.CATEGORY),
+    ("/customer-management/", ErrorFamily.CATEGORY),
+    ("/product/", ErrorFamily.PRODUCT),
+)
 
 
 class ServiceError(Exception):
@@ -110,10 +126,9 @@ class InternalError(ServiceError):
 
 def family_for_path(path: str) -> ErrorFamily:
     """The error-body family of the service that owns `path`."""
-    if path.startswith("/coupon/"):
-        return ErrorFamily.COUPON
-    if path.startswith("/category/"):
-        return ErrorFamily.CATEGORY
+    for prefix, family in _FAMILY_BY_PREFIX:
+        if path.startswith(prefix):
+            return family
     return ErrorFamily.SEGMENT
 
 
@@ -121,22 +136,23 @@ def error_body(error: ServiceError, family: ErrorFamily) -> dict[str, Any]:
     """The JSON body for `error` in the shape of `family`'s spec."""
     if isinstance(error, Unauthorized):
         return {"fault": {"faultstring": error.message, "detail": {"errorcode": error.errorcode}}}
-    phrase = HTTPStatus(error.status).phrase
+    detail = None
+    if error.field:
+        detail = {"field": error.field, "type": error.detail_type or error.type, "message": error.message}
     if family is ErrorFamily.COUPON:
-        coupon: dict[str, Any] = {"status": error.status, "type": error.type, "message": error.message}
-        if error.field:
-            coupon["details"] = [
-                {"field": error.field or "", "type": error.detail_type or error.type, "message": error.message}
-            ]
-        return coupon
-    body: dict[str, Any] = {"code": error.status, "status": phrase, "message": error.message}
+        body: dict[str, Any] = {"status": error.status, "type": error.type, "message": error.message}
+        if detail:
+            body["details"] = [detail]
+        return body
+    body = {"code": error.status, "status": HTTPStatus(error.status).phrase, "message": error.message}
+    if family is ErrorFamily.PRODUCT:
+        if detail:
+            body["details"] = [detail]
+        return body
     if error.resource_id is not None:
         body["resourceId"] = error.resource_id
     if family is ErrorFamily.CATEGORY:
         body["details"] = [error.message] if error.field is None else [f"{error.field}: {error.message}"]
-    elif error.field:
-        # Segment spec: `details` is one object, not a list.
-        body["details"] = {
-            "field": error.field or "", "type": error.detail_type or error.type, "message": error.message
-        }
+    elif detail:
+        body["details"] = detail  # the segment spec's `details` is one object, not a list
     return body
