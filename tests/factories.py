@@ -21,6 +21,11 @@ class Tokens:
         return self._service.issue(tenant=tenant, kind=TokenKind.SERVICE, subject="test-client", scopes=scopes,
                                    ttl_seconds=ttl)
 
+    def anonymous(self, tenant: str, ttl: int = 3600) -> str:
+        """A guest token of the tenant (no session behind it, so it never ends early)."""
+        return self._service.issue(tenant=tenant, kind=TokenKind.ANONYMOUS, subject="guest", scopes=(),
+                                   ttl_seconds=ttl)
+
     def customer(self, tenant: str, customer_id: str, legal_entity_id: str | None = None) -> str:
         return self._service.issue(
             tenant=tenant, kind=TokenKind.CUSTOMER, subject=customer_id,

@@ -23,7 +23,7 @@ from segment_service.core.errors import ServiceError
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
 from segment_service.core.openapi import COMPONENTS, finalize
 from segment_service.oauth import service as oauth_service
-from segment_service.oauth.routes import OAuthController
+from segment_service.oauth.routes import AnonymousLoginController, OAuthController
 from segment_service.segments.routes import SegmentController
 from segment_service.settings import Settings
 
@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             # Swagger UI's files come from a wheel, so /docs works without internet access.
             create_static_files_router(path=DOCS_ASSETS, directories=[_swagger_ui_files()], include_in_schema=False),
             OAuthController,
+            AnonymousLoginController,
             SegmentController,
         ],
         dependencies=DEPENDENCIES,

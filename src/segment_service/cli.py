@@ -50,6 +50,15 @@ async def _create_client(dsn: str, tenant: str, scopes: list[str] | None, name: 
     return {"client_id": client.client_id, "client_secret": secret, "tenant": client.tenant, "scopes": client.scopes}
 
 
+async def _create_storefront_client(dsn: str, tenant: str, name: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        client = await oauth_service.create_storefront_client(conn, tenant=tenant, name=name)
+    finally:
+        await conn.close()
+    return {"client_id": client.client_id, "tenant": client.tenant}
+
+
 async def _client_count(dsn: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
@@ -133,15 +142,24 @@ def clients() -> None:
 @click.option("--tenant", required=True, help="The tenant the client belongs to.")
 @click.option("--scope", default=None, help='Space-separated scopes [default: every service scope].')
 @click.option("--name", default="", help="A name to recognise the client by.")
+@click.option("--storefront", is_flag=True,
+              help="A public storefront client (a client_id, no secret) for anonymous tokens.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
-def create_client(tenant: str, scope: str | None, name: str, as_json: bool, data_dir: str | None) -> None:
+def create_client(tenant: str, scope: str | None, name: str, storefront: bool, as_json: bool,
+                  data_dir: str | None) -> None:
     """Create an API client and print its id and secret (the secret is shown only now)."""
+    if storefront and scope is not None:
+        click.echo("error: a storefront client has no scopes; its tokens are anonymous or customer tokens", err=True)
+        sys.exit(2)
     settings = _settings(data_dir)
     server, dsn = _database(settings)
     try:
         asyncio.run(migrate(dsn))
-        client = asyncio.run(_create_client(dsn, tenant, scope.split() if scope is not None else None, name))
+        client = asyncio.run(
+            _create_storefront_client(dsn, tenant, name) if storefront
+            else _create_client(dsn, tenant, scope.split() if scope is not None else None, name)
+        )
     except (ServiceError, asyncpg.PostgresError, OSError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -150,6 +168,9 @@ def create_client(tenant: str, scope: str | None, name: str, as_json: bool, data
             server.cleanup()
     if as_json:
         click.echo(json.dumps(client))
+    elif storefront:
+        click.echo(f"client_id: {client['client_id']}\ntenant:    {client['tenant']}\n(a storefront client: "
+                   "GET /customerlogin/auth/anonymous/login?tenant=…&client_id=… gives an anonymous token)")
     else:
         click.echo(f"client_id:     {client['client_id']}\nclient_secret: {client['client_secret']}\n"
                    f"tenant:        {client['tenant']}\nscopes:        {' '.join(client['scopes'])}")

@@ -20,6 +20,7 @@ from joserfc.jwk import OctKey
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from segment_service.core.db import Database
 from segment_service.core.errors import Forbidden, Unauthorized
 
 ISSUER = "segment-service"
@@ -60,6 +61,19 @@ SERVICE_SCOPES: tuple[str, ...] = tuple(
 )
 
 
+#: What a customer token carries: the storefront set (digest §4.2), so a shop can read its own data and redeem coupons.
+CUSTOMER_SCOPES: tuple[str, ...] = (
+    Scope.SEGMENT_READ_OWN.value,
+    Scope.COUPON_REDEEM.value,
+    Scope.CUSTOMER_READ_OWN.value,
+    Scope.CUSTOMER_MANAGE_OWN.value,
+    Scope.LEGAL_ENTITY_READ_OWN.value,
+)
+
+#: An anonymous token's scope is only `tenant=T` (digest §4.2).
+ANONYMOUS_SCOPES: tuple[str, ...] = ()
+
+
 class TokenKind(StrEnum):
     SERVICE = "service"
     ANONYMOUS = "anonymous"
@@ -76,6 +90,7 @@ class Caller(msgspec.Struct, frozen=True):
     expires_at: int
     customer_id: str | None = None
     legal_entity_id: str | None = None
+    session_id: str | None = None
 
     def has_any(self, scopes: Iterable[str]) -> bool:
         """Whether the caller holds at least one of `scopes`."""
@@ -106,6 +121,7 @@ class TokenService:
         ttl_seconds: int,
         customer_id: str | None = None,
         legal_entity_id: str | None = None,
+        session_id: str | None = None,
     ) -> str:
         """A signed token for the given identity, valid for `ttl_seconds`."""
         now = int(time.time())
@@ -123,6 +139,8 @@ class TokenService:
             claims["cid"] = customer_id
         if legal_entity_id is not None:
             claims["lei"] = legal_entity_id
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode({"alg": "HS256"}, claims, self._key)
 
     def verify(self, token: str) -> Caller:
@@ -139,6 +157,10 @@ class TokenService:
             raise Unauthorized("Access Token expired", errorcode="keymanagement.service.access_token_expired")
         return caller
 
+    def read(self, token: str) -> Caller:
+        """The caller a token stood for, checking its signature but not its expiry (to refresh an expired token)."""
+        return self._decode(token)
+
     def _decode(self, token: str) -> Caller:
         try:
             claims = jwt.decode(token, self._key, algorithms=["HS256"]).claims
@@ -152,9 +174,49 @@ class TokenService:
                 expires_at=int(claims["exp"]),
                 customer_id=claims.get("cid"),
                 legal_entity_id=claims.get("lei"),
+                session_id=claims.get("sid"),
             )
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise Unauthorized() from exc
+
+
+_SESSION_ACTIVE = """
+SELECT ended_at IS NULL AND expires_at > now()
+FROM token_sessions
+WHERE tenant = $1 AND id = $2
+"""
+
+
+class SessionCheck:
+    """Whether a storefront token's session is still open (logout ends it at once).
+
+    A positive answer is kept for a second so that a burst of storefront calls costs one lookup; ending a session
+    evicts it here, and other worker processes notice within that second."""
+
+    TTL_SECONDS = 1.0
+    _LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._open_until: dict[str, float] = {}
+
+    async def is_open(self, db: Database, tenant: str, session_id: str) -> bool:
+        now = time.monotonic()
+        if self._open_until.get(session_id, 0.0) > now:
+            return True
+        async with db.connection() as conn:
+            is_open = bool(await conn.fetchval(_SESSION_ACTIVE, tenant, session_id))
+        if is_open:
+            if len(self._open_until) >= self._LIMIT:
+                self._open_until.clear()
+            self._open_until[session_id] = now + self.TTL_SECONDS
+        return is_open
+
+    def forget(self, session_id: str) -> None:
+        self._open_until.pop(session_id, None)
+
+
+#: One per process, shared by the guard and whatever ends sessions.
+SESSIONS = SessionCheck()
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -177,6 +239,10 @@ async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_hand
         return
     tokens: TokenService = connection.app.state.tokens
     caller = tokens.verify(bearer_token(connection.headers.get("authorization")))
+    if caller.session_id is not None and not await SESSIONS.is_open(
+        connection.app.state.db, caller.tenant, caller.session_id
+    ):
+        raise Unauthorized()  # the customer logged out, or the session expired
     tenant = connection.path_params.get("tenant")
     if tenant is not None and tenant != caller.tenant:
         raise Forbidden(f"The token belongs to tenant '{caller.tenant}', not to tenant '{tenant}'.")

@@ -51,6 +51,7 @@ def empty_response(status: int = 204) -> Response[Any]:
     return Response(content=None, status_code=status)
 
 
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 _MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
 _CAUSE_PATH = re.compile(r" - at `\$\.data\.?([^`]*)`$")
 
@@ -101,6 +102,9 @@ def _validation_message(exc: ValidationException,
             field = _parameter_name(request, field)
             return f"Invalid {source or 'request'} parameter '{field}': {message}.", field
     detail = str(exc.detail or "")
+    missing = _MISSING_PARAMETER.match(detail)
+    if missing:
+        return f"Missing required {missing.group(1)} parameter '{missing.group(2)}'.", missing.group(2)
     if "JSON" in detail or "decode" in detail.lower():
         return f"The request body is not valid JSON: {detail}", None
     return "Validation problem with request body.", None

@@ -28,6 +28,32 @@ class SegmentError(msgspec.Struct, omit_defaults=True):
     details: ErrorDetails | UnsetType = UNSET
 
 
+class CustomerErrorDetail(msgspec.Struct, omit_defaults=True):
+    field: str | UnsetType = UNSET
+    type: str | UnsetType = UNSET
+    message: str | UnsetType = UNSET
+
+
+class CustomerError(msgspec.Struct, omit_defaults=True):
+    """Error body of the Customer and Coupon services: `status` is the number, `type` a lower_snake word."""
+
+    status: int
+    type: str
+    message: str
+    details: list[CustomerErrorDetail] | UnsetType = UNSET
+
+
+class CategoryError(msgspec.Struct, omit_defaults=True):
+    """Error body of the Category and Customer Management (legal entities) services: `details` is a list of texts
+    (`ErrorFamily.CATEGORY`)."""
+
+    code: int
+    status: str
+    message: str
+    resourceId: str | UnsetType = UNSET  # noqa: N815 - the spec's name
+    details: list[str] | UnsetType = UNSET
+
+
 class FaultDetail(msgspec.Struct):
     errorcode: str
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import msgspec
 
 
@@ -24,11 +26,62 @@ class AccessToken(msgspec.Struct):
     scope: str
 
 
+class ClientKind(StrEnum):
+    SERVICE = "service"
+    """A back-office client: client_id and secret, for service tokens."""
+    STOREFRONT = "storefront"
+    """A public storefront client: a client_id only, for anonymous tokens."""
+
+
 class ApiClient(msgspec.Struct):
-    """A stored API client; the secret itself is never stored, only its hash."""
+    """A stored API client; the secret itself is never stored, only its hash (none for a storefront client)."""
 
     client_id: str
     tenant: str
     name: str
-    secret_hash: str
+    secret_hash: str | None
     scopes: list[str]
+    kind: ClientKind = ClientKind.SERVICE
+
+
+class AnonymousAccessToken(msgspec.Struct):
+    """The anonymous-token response of customer-login.yml."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+    refresh_token_expires_in: int
+    sessionId: str  # noqa: N815 - the spec's name
+    scope: str
+
+
+class SessionTokens(msgspec.Struct):
+    """A customer session's tokens, for the customer service to shape into its responses."""
+
+    access_token: str
+    refresh_token: str
+    session_id: str
+    expires_in: int
+    refresh_token_expires_in: int
+    scope: str
+
+
+class CustomerSession(msgspec.Struct):
+    """An open customer session, found by its refresh token."""
+
+    session_id: str
+    tenant: str
+    customer_id: str
+    legal_entity_id: str | None
+
+
+class SessionRow(msgspec.Struct):
+    """A stored storefront session."""
+
+    tenant: str
+    id: str
+    kind: str
+    client_id: str | None
+    customer_id: str | None
+    legal_entity_id: str | None

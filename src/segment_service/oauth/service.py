@@ -6,18 +6,41 @@ import hashlib
 import hmac
 import re
 import secrets
+import uuid
 from collections.abc import Iterable
 
-from segment_service.core.auth import SERVICE_SCOPES, TokenKind, TokenService
+from segment_service.core.auth import (
+    ANONYMOUS_SCOPES,
+    CUSTOMER_SCOPES,
+    SERVICE_SCOPES,
+    SESSIONS,
+    TokenKind,
+    TokenService,
+)
 from segment_service.core.db import Connection
 from segment_service.core.errors import BadRequest, Unauthorized
 from segment_service.oauth import store
-from segment_service.oauth.models import AccessToken, AccessTokenRequest, ApiClient
+from segment_service.oauth.models import (
+    AccessToken,
+    AccessTokenRequest,
+    AnonymousAccessToken,
+    ApiClient,
+    ClientKind,
+    CustomerSession,
+    SessionRow,
+    SessionTokens,
+)
 
 SIGNING_KEY_NAME = "token-signing"
 #: Emporix's documented idle time; we do not end idle sessions, the value is informational.
 SESSION_IDLE_TIME = 120
 _TENANT = r"[a-z][a-z0-9]{2,15}"
+
+# Lifetimes as Emporix documents them (digest §4.2): anonymous 1 h, customer 30 days, refresh tokens 24 h.
+ANONYMOUS_TTL = 3599
+CUSTOMER_TTL = 2591999
+REFRESH_TTL = 86399
+INVALID_CLIENT = "Invalid client credentials"
 
 
 def hash_secret(secret: str) -> str:
@@ -65,7 +88,9 @@ async def issue_service_token(conn: Connection, tokens: TokenService, form: Acce
     if not form.client_id or not form.client_secret:
         raise Unauthorized("Invalid client credentials", errorcode="oauth.v2.InvalidClientIdentifier")
     client = await store.fetch_client(conn, form.client_id)
-    if client is None or not hmac.compare_digest(client.secret_hash, hash_secret(form.client_secret)):
+    if client is None or client.secret_hash is None or not hmac.compare_digest(
+        client.secret_hash, hash_secret(form.client_secret)
+    ):
         raise Unauthorized("Invalid client credentials", errorcode="oauth.v2.InvalidClientIdentifier")
     scopes = set(client.scopes)
     if form.scope and form.scope.strip():
@@ -93,3 +118,114 @@ async def issue_service_token(conn: Connection, tokens: TokenService, form: Acce
         refresh_token_expires_in=0,
         scope=" ".join([f"tenant={client.tenant}", *sorted(scopes)]),
     )
+
+
+async def create_storefront_client(conn: Connection, *, tenant: str, name: str = "") -> ApiClient:
+    """A public storefront client of `tenant`: a client_id that gets anonymous tokens, no secret."""
+    check_tenant(tenant)
+    client = ApiClient(client_id=secrets.token_urlsafe(24), tenant=tenant, name=name, secret_hash=None, scopes=[],
+                       kind=ClientKind.STOREFRONT)
+    await store.insert_client(conn, client)
+    return client
+
+
+def _scope_text(tenant: str, scopes: Iterable[str]) -> str:
+    return " ".join([f"tenant={tenant}", *sorted(scopes)])
+
+
+async def _check_storefront_client(conn: Connection, tenant: str, client_id: str) -> None:
+    client = await store.fetch_client(conn, client_id)
+    if client is None or client.kind is not ClientKind.STOREFRONT or client.tenant != tenant:
+        raise Unauthorized(INVALID_CLIENT, errorcode="oauth.v2.InvalidClientIdentifier")
+
+
+async def start_anonymous_session(conn: Connection, tokens: TokenService, *, tenant: str, client_id: str,
+                                  context: dict[str, str]) -> AnonymousAccessToken:
+    """A new anonymous session for a storefront client, with its first token (scope `tenant=T` only)."""
+    await _check_storefront_client(conn, tenant, client_id)
+    session = SessionRow(tenant=tenant, id=str(uuid.uuid4()), kind=TokenKind.ANONYMOUS.value, client_id=client_id,
+                         customer_id=None, legal_entity_id=None)
+    refresh_token = secrets.token_urlsafe(24)
+    await store.insert_session(conn, session, refresh_hash=hash_secret(refresh_token), context=context or None,
+                               refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, ANONYMOUS_TTL))
+    return _anonymous_token(tokens, session, refresh_token)
+
+
+def _anonymous_token(tokens: TokenService, session: SessionRow, refresh_token: str) -> AnonymousAccessToken:
+    access_token = tokens.issue(tenant=session.tenant, kind=TokenKind.ANONYMOUS, subject=session.id,
+                                scopes=ANONYMOUS_SCOPES, ttl_seconds=ANONYMOUS_TTL, session_id=session.id)
+    return AnonymousAccessToken(access_token=access_token, token_type="Bearer", expires_in=ANONYMOUS_TTL,
+                                refresh_token=refresh_token, refresh_token_expires_in=REFRESH_TTL,
+                                sessionId=session.id, scope=_scope_text(session.tenant, ANONYMOUS_SCOPES))
+
+
+async def refresh_anonymous_session(conn: Connection, tokens: TokenService, *, tenant: str, client_id: str,
+                                    refresh_token: str | None, anonymous_token: str | None) -> AnonymousAccessToken:
+    """A new anonymous token for the same session, by its refresh token (or, deprecated, its last access token)."""
+    await _check_storefront_client(conn, tenant, client_id)
+    session = None
+    if refresh_token:
+        session = await store.fetch_session_by_refresh(conn, tenant, hash_secret(refresh_token))
+    elif anonymous_token:
+        previous = tokens.read(anonymous_token)  # an expired token may be refreshed while its session is open
+        if previous.tenant == tenant and previous.kind is TokenKind.ANONYMOUS and previous.session_id:
+            session = await store.fetch_open_session(conn, tenant, previous.session_id)
+    else:
+        raise BadRequest("Send the refresh_token you got with the anonymous token.", field="refresh_token",
+                         type="missing_value")
+    if session is None or session.kind != TokenKind.ANONYMOUS.value or session.client_id != client_id:
+        raise Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
+    new_refresh = secrets.token_urlsafe(24)
+    await store.renew_session(conn, tenant, session.id, refresh_hash=hash_secret(new_refresh), legal_entity_id=None,
+                              refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, ANONYMOUS_TTL))
+    return _anonymous_token(tokens, session, new_refresh)
+
+
+def _customer_tokens(tokens: TokenService, session: SessionRow, refresh_token: str) -> SessionTokens:
+    assert session.customer_id is not None
+    access_token = tokens.issue(tenant=session.tenant, kind=TokenKind.CUSTOMER, subject=session.customer_id,
+                                scopes=CUSTOMER_SCOPES, ttl_seconds=CUSTOMER_TTL, customer_id=session.customer_id,
+                                legal_entity_id=session.legal_entity_id, session_id=session.id)
+    return SessionTokens(access_token=access_token, refresh_token=refresh_token, session_id=session.id,
+                         expires_in=CUSTOMER_TTL, refresh_token_expires_in=REFRESH_TTL,
+                         scope=_scope_text(session.tenant, CUSTOMER_SCOPES))
+
+
+async def start_customer_session(conn: Connection, tokens: TokenService, *, tenant: str, customer_id: str,
+                                 legal_entity_id: str | None = None) -> SessionTokens:
+    """A new session for a customer who proved who they are (login, signup), with its tokens."""
+    session = SessionRow(tenant=tenant, id=str(uuid.uuid4()), kind=TokenKind.CUSTOMER.value, client_id=None,
+                         customer_id=customer_id, legal_entity_id=legal_entity_id)
+    refresh_token = secrets.token_urlsafe(24)
+    await store.insert_session(conn, session, refresh_hash=hash_secret(refresh_token), context=None,
+                               refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, CUSTOMER_TTL))
+    return _customer_tokens(tokens, session, refresh_token)
+
+
+async def find_customer_session(conn: Connection, *, tenant: str, refresh_token: str) -> CustomerSession:
+    """The open customer session a refresh token belongs to; 401 when it is unknown, used up, expired or ended."""
+    session = await store.fetch_session_by_refresh(conn, tenant, hash_secret(refresh_token))
+    if session is None or session.kind != TokenKind.CUSTOMER.value or session.customer_id is None:
+        raise Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
+    return CustomerSession(session_id=session.id, tenant=session.tenant, customer_id=session.customer_id,
+                           legal_entity_id=session.legal_entity_id)
+
+
+async def renew_customer_session(conn: Connection, tokens: TokenService, session: CustomerSession, *,
+                                 legal_entity_id: str | None) -> SessionTokens:
+    """New tokens for the session, carrying `legal_entity_id` (checked by the caller); the refresh token rotates."""
+    refresh_token = secrets.token_urlsafe(24)
+    renewed = await store.renew_session(conn, session.tenant, session.session_id,
+                                        refresh_hash=hash_secret(refresh_token), legal_entity_id=legal_entity_id,
+                                        refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, CUSTOMER_TTL))
+    if not renewed:
+        raise Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
+    row = SessionRow(tenant=session.tenant, id=session.session_id, kind=TokenKind.CUSTOMER.value, client_id=None,
+                     customer_id=session.customer_id, legal_entity_id=legal_entity_id)
+    return _customer_tokens(tokens, row, refresh_token)
+
+
+async def end_session(conn: Connection, tenant: str, session_id: str) -> None:
+    """Log out: every token of the session stops working at once (in other worker processes within a second)."""
+    await store.end_session(conn, tenant, session_id)
+    SESSIONS.forget(session_id)
