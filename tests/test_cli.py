@@ -117,6 +117,24 @@ def test_clients_create_works_while_the_server_runs(served: tuple[str, Path, sub
     assert postgres_running(data_dir), "the CLI must not stop the server's database"
 
 
+def test_storefront_clients_get_anonymous_tokens(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
+    base_url, data_dir, _ = served
+    result = run_cli("clients", "create", "--tenant", "acme", "--storefront", "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    client = json.loads(result.stdout)
+    assert set(client) == {"client_id", "tenant"}
+    token = httpx.get(f"{base_url}/customerlogin/auth/anonymous/login",
+                      params={"tenant": "acme", "client_id": client["client_id"]})
+    assert token.status_code == 200, token.text
+    assert token.json()["scope"] == "tenant=acme"
+
+
+def test_a_storefront_client_takes_no_scopes(tmp_path: Path) -> None:
+    result = run_cli("clients", "create", "--tenant", "acme", "--storefront", "--scope", "x", data_dir=tmp_path / "d")
+    assert result.returncode == 2
+    assert "no scopes" in result.stderr
+
+
 def test_openapi_and_docs_are_served(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     base_url, _, _ = served
     document = httpx.get(f"{base_url}/openapi.json").json()
