@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,23 +23,31 @@ from tests.factories import Api, Tokens
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url() -> Iterator[str]:
     """A migrated database: TEST_DATABASE_URL's server when set, else a private embedded server."""
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
         asyncio.run(migrate(external))
         yield external
         return
-    server, url = start_embedded(Path(tmp_path_factory.mktemp("data")))
-    asyncio.run(ensure_database(url, "segment_service"))
-    asyncio.run(migrate(url))
-    yield url
-    server.cleanup()
+    # Not pytest's tmp_path: pytest deletes old base folders when other runs start, which would pull the data folder
+    # from under a long run.
+    folder = Path(tempfile.mkdtemp(prefix="segment-service-test-"))
+    server, url = start_embedded(folder / "data")
+    try:
+        asyncio.run(ensure_database(url, "segment_service"))
+        asyncio.run(migrate(url))
+        yield url
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, signing_key="test-signing-key-" + "x" * 32)
+    # The cheapest argon2 cost keeps customer logins fast in tests; production uses the default.
+    return Settings(database_url=database_url, signing_key="test-signing-key-" + "x" * 32,
+                    password_hash_memory_kib=8)
 
 
 @pytest.fixture(scope="session")

@@ -112,12 +112,15 @@ def _announce_first_client(data_dir: Path, dsn: str, base_url: str) -> None:
     path = data_dir / FIRST_CLIENT_FILE
     if not path.exists() and asyncio.run(_client_count(dsn)) == 0:
         client = asyncio.run(_create_client(dsn, DEMO_TENANT, None, "first client"))
-        path.write_text(json.dumps(client, indent=2) + "\n", encoding="utf-8")
-        path.chmod(0o600)
-    if path.exists():
-        client = json.loads(path.read_text(encoding="utf-8"))
-        click.echo(f"\nAPI client of tenant '{client['tenant']}' (kept in {path}). Get a token:\n")
+        # Readable by its owner only from the first byte on: it holds a secret.
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
+            file.write(json.dumps(client, indent=2) + "\n")
+        click.echo(f"\nCreated an API client of tenant '{client['tenant']}' (kept in {path}). Get a token:\n")
         click.echo(_token_curl(base_url, client) + "\n")
+    elif path.exists():
+        # Later starts keep the secret out of the logs; the file has it.
+        client = json.loads(path.read_text(encoding="utf-8"))
+        click.echo(f"\nAPI client of tenant '{client['tenant']}': client_id {client['client_id']}, secret in {path}.")
 
 
 @main.command(name="migrate")

@@ -33,6 +33,10 @@ class Settings:
     """URLs over this size answer 414 (Emporix: 10 KB)."""
     statement_timeout_ms: int = 5000
     """SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS: upper bound for any one SQL statement, so no query can hang the service."""
+    password_hash_memory_kib: int = 65536
+    """SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB: memory cost of the argon2id customer password hash, in KiB (time cost
+    3; the default is argon2-cffi's, RFC 9106's low-memory profile). Lower it only for tests: 8 is the minimum. Stored
+    hashes keep their own cost, so changing it never locks anyone out."""
     pool_min_size: int = 2
     pool_max_size: int = 10
     """SEGMENT_SERVICE_POOL_MAX: connections per worker process."""
@@ -47,6 +51,7 @@ class Settings:
             token_ttl_seconds=_env_int("SEGMENT_SERVICE_TOKEN_TTL", 14399),
             default_language=os.environ.get("SEGMENT_SERVICE_DEFAULT_LANGUAGE") or "en",
             statement_timeout_ms=_env_int("SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS", 5000),
+            password_hash_memory_kib=_env_int("SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB", 65536),
             pool_min_size=_env_int("SEGMENT_SERVICE_POOL_MIN", 2),
             pool_max_size=_env_int("SEGMENT_SERVICE_POOL_MAX", 10),
         )

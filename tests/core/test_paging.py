@@ -77,3 +77,14 @@ def test_bulk_limit() -> None:
 def test_bulk_status_texts_follow_the_spec_examples() -> None:
     assert (status_text(201), status_text(204), status_text(400), status_text(409)) == (
         "Created", "OK", "Bad Request", "Conflict")
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1" * 5000, "0000"])
+def test_odd_digits_are_400_or_capped_never_a_crash(value: str) -> None:
+    if value == "1" * 5000:
+        assert parse_page(None, value) == Page(1, 1000)
+        with pytest.raises(BadRequest, match="larger than any list"):
+            parse_page(value, None)
+    else:
+        with pytest.raises(BadRequest, match="expected a positive integer"):
+            parse_page(value, None)

@@ -139,3 +139,9 @@ def test_any_patch_either_applies_or_raises_patch_error(operations: list[Any]) -
     else:
         message = "applied"
     assert message
+
+
+@pytest.mark.parametrize("token", ["²", "1" * 5000])
+def test_odd_array_indexes_are_400(token: str) -> None:
+    with pytest.raises(PatchError, match="is not an array index"):
+        apply_patch(SEGMENT, [{"op": "replace", "path": f"/mixins/tags/{token}", "value": 1}])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
@@ -10,6 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from segment_service.core.auth import TokenKind, TokenService
 from segment_service.oauth import service as oauth_service
 
 LOGIN = "/customerlogin/auth/anonymous/login"
@@ -175,3 +177,37 @@ class TestEndedSessions:
         refreshed = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id,
                                                 "refresh_token": body["refresh_token"]})
         assert refreshed.status_code == 401
+
+
+class TestRefreshSecurity:
+    def test_one_refresh_token_refreshes_once_even_when_raced(self, client: TestClient[Litestar], database_url: str,
+                                                              tenant: str) -> None:
+        client_id = storefront_client(database_url, tenant)
+        first = login(client, tenant, client_id).json()
+        params = {"tenant": tenant, "client_id": client_id, "refresh_token": first["refresh_token"]}
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            statuses = sorted(pool.map(lambda _: client.get(REFRESH, params=params).status_code, range(5)))
+        assert statuses == [200, 401, 401, 401, 401]
+
+    def test_the_deprecated_path_refuses_long_expired_tokens_and_keeps_the_refresh_token(
+        self, client: TestClient[Litestar], app: Litestar, database_url: str, tenant: str
+    ) -> None:
+        client_id = storefront_client(database_url, tenant)
+        first = login(client, tenant, client_id).json()
+        tokens = app.state.tokens
+        ancient = tokens.issue(tenant=tenant, kind=TokenKind.ANONYMOUS, subject=first["sessionId"], scopes=(),
+                               ttl_seconds=-(86399 + 60), session_id=first["sessionId"])
+        response = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id, "anonymous_token": ancient})
+        assert response.status_code == 401
+        recent = tokens.issue(tenant=tenant, kind=TokenKind.ANONYMOUS, subject=first["sessionId"], scopes=(),
+                              ttl_seconds=-60, session_id=first["sessionId"])
+        response = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id, "anonymous_token": recent})
+        assert response.status_code == 200, response.text
+        assert "refresh_token" not in response.json()
+        still = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id,
+                                            "refresh_token": first["refresh_token"]})
+        assert still.status_code == 200
+
+    def test_short_signing_keys_are_refused(self) -> None:
+        with pytest.raises(ValueError, match="at least 32 bytes"):
+            TokenService("short")

@@ -98,8 +98,13 @@ class Caller(msgspec.Struct, frozen=True):
 
     @property
     def scope_text(self) -> str:
-        """The Emporix scope string: the scopes, then `tenant=T`."""
-        return " ".join([*sorted(self.scopes), f"tenant={self.tenant}"])
+        """The Emporix scope string of the token."""
+        return scope_text(self.tenant, self.scopes)
+
+
+def scope_text(tenant: str, scopes: Iterable[str]) -> str:
+    """The Emporix scope string: `tenant=T` first, then the scopes."""
+    return " ".join([f"tenant={tenant}", *sorted(scopes)])
 
 
 class TokenService:
@@ -107,7 +112,12 @@ class TokenService:
 
     _CACHE_LIMIT = 10_000
 
+    MIN_KEY_BYTES = 32
+
     def __init__(self, signing_key: str) -> None:
+        if len(signing_key.encode()) < self.MIN_KEY_BYTES:
+            raise ValueError(f"The token signing key must be at least {self.MIN_KEY_BYTES} bytes long "
+                             "(SEGMENT_SERVICE_SIGNING_KEY).")
         self._key = OctKey.import_key(signing_key)
         self._verified: dict[str, Caller] = {}
 
@@ -157,7 +167,7 @@ class TokenService:
             raise Unauthorized("Access Token expired", errorcode="keymanagement.service.access_token_expired")
         return caller
 
-    def read(self, token: str) -> Caller:
+    def decode_ignoring_expiry(self, token: str) -> Caller:
         """The caller a token stood for, checking its signature but not its expiry (to refresh an expired token)."""
         return self._decode(token)
 

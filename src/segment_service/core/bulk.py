@@ -11,10 +11,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any, TypeVar
 
+import asyncpg
 import msgspec
 
 from segment_service.core.db import Connection, Database, input_error
-from segment_service.core.errors import BadRequest, ServiceError
+from segment_service.core.errors import BadRequest, Conflict, ServiceError
 
 MAX_BULK_ITEMS = 200
 T = TypeVar("T")
@@ -61,31 +62,49 @@ async def run_bulk(
     handle: Callable[[Connection, T], Awaitable[tuple[int, str | None]]],
     *,
     with_ids: bool = True,
+    lock_key: Callable[[T], str] | None = None,
 ) -> list[BulkResult]:
-    """Run `handle(conn, item)` for every item in its own savepoint; it returns (code, id) or raises ServiceError."""
+    """Run `handle(conn, item)` for every item in its own savepoint; it returns (code, id) or raises ServiceError.
+
+    All items share one transaction, so the rows they lock stay locked until it commits. With `lock_key` (the id of
+    the row an item writes) items run in key order, so that two overlapping bulk requests lock rows in the same order
+    and cannot deadlock; results still follow the request's order.
+    """
     check_bulk_size(items)
-    results: list[BulkResult] = []
+    order = list(range(len(items)))
+    if lock_key is not None:
+        order.sort(key=lambda i: lock_key(items[i]))  # stable: items with the same key keep their order
+    results: list[BulkResult | None] = [None] * len(items)
     async with db.transaction() as conn:
-        for index, item in enumerate(items):
+        for index in order:
+            item = items[index]
             try:
                 async with conn.transaction():
                     code, resource_id = await handle(conn, item)
-                results.append(
-                    BulkResult(index=index, code=code, status=status_text(code), id=resource_id if with_ids else None)
-                )
+                results[index] = BulkResult(index=index, code=code, status=status_text(code),
+                                            id=resource_id if with_ids else None)
             except Exception as exc:
-                # A data error from PostgreSQL (say, a NUL character) is this item's fault alone; its savepoint is
-                # already rolled back, so the other items go on.
-                error = exc if isinstance(exc, ServiceError) else input_error(exc)
+                # A data error from PostgreSQL (say, a NUL character) is this item's fault alone, and a deadlock
+                # with another request this item's bad luck; its savepoint is rolled back, the other items go on.
+                error = exc if isinstance(exc, ServiceError) else input_error(exc) or _contention_error(exc)
                 if error is None:
                     raise
-                results.append(
-                    BulkResult(
-                        index=index,
-                        code=error.status,
-                        status=status_text(error.status),
-                        id=(error.resource_id or item_id(item)) if with_ids else None,
-                        message=error.message,
-                    )
+                results[index] = BulkResult(
+                    index=index,
+                    code=error.status,
+                    status=status_text(error.status),
+                    id=(error.resource_id or item_id(item)) if with_ids else None,
+                    message=error.message,
                 )
-    return results
+    return [r for r in results if r is not None]
+
+
+def _contention_error(exc: BaseException) -> ServiceError | None:
+    if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+        return Conflict("Another request changed this resource at the same time; send this item again.")
+    return None
+
+
+def lock_key_of(item: Any) -> str:
+    """The id an item names, as a `lock_key` ("" for items without one, which create new rows)."""
+    return item_id(item) or ""

@@ -65,6 +65,25 @@ def provide_listing(
     return Listing(parse_page(page_number, page_size), sort, wants_total(x_total_count))
 
 
+def listing_dependency(default_page_size: int) -> Provide:
+    """The `listing` dependency for a service whose spec declares another `pageSize` default than 60 (the Customer
+    Management and Coupon specs say 16). Set it as `dependencies = {"listing": listing_dependency(16)}` on the
+    controller; everything else is `provide_listing`'s."""
+
+    def provide_sized_listing(
+        page_number: str | None = Parameter(query="pageNumber", required=False, default=None),
+        page_size: str | None = Parameter(query="pageSize", required=False, default=None,
+                                          description=f"Default {default_page_size}, at most 1000."),
+        sort: str | None = Parameter(query="sort", required=False, default=None,
+                                     description="`field:ASC,field2:DESC`"),
+        x_total_count: str | None = Parameter(header="X-Total-Count", required=False, default=None),
+    ) -> Listing:
+        page = parse_page(page_number, page_size, default_size=default_page_size)
+        return Listing(page, sort, wants_total(x_total_count))
+
+    return Provide(provide_sized_listing, sync_to_thread=False)
+
+
 DEPENDENCIES = {
     "db": Provide(provide_db, sync_to_thread=False),
     "caller": Provide(provide_caller, sync_to_thread=False),

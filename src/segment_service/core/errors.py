@@ -41,6 +41,8 @@ class ServiceError(Exception):
     status: int = 400
     type: str = "validation_violation"
     default_message: str = "Validation problem with request body."
+    headers: dict[str, str] | None = None
+    """Response headers the error comes with (a 429's Retry-After)."""
 
     def __init__(
         self,
@@ -100,6 +102,19 @@ class VersionConflict(Conflict):
     default_message = "The resource you are attempting to access has changed."
 
 
+class TooManyRequests(ServiceError):
+    """A rate limit refused the request; `retry_after` seconds from now it may be tried again."""
+
+    status = 429
+    type = "too_many_requests"
+    default_message = "Too many requests; try again later."
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+        self.headers = {"Retry-After": str(self.retry_after)}
+
+
 class PayloadTooLarge(ServiceError):
     status = 413
     type = "payload_too_large"
@@ -110,12 +125,6 @@ class UriTooLong(ServiceError):
     status = 414
     type = "uri_too_long"
     default_message = "The request URL is longer than the allowed 10 KB."
-
-
-class UnsupportedMediaType(ServiceError):
-    status = 415
-    type = "unsupported_media_type"
-    default_message = "The request body must be JSON (Content-Type: application/json)."
 
 
 class InternalError(ServiceError):

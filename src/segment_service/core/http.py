@@ -48,7 +48,9 @@ def json_response(content: Any, status: int = 200, headers: dict[str, str] | Non
 
 
 def empty_response(status: int = 204) -> Response[Any]:
-    return Response(content=None, status_code=status)
+    """A response without a body; with a status other than 204 (a 200 or 202 the spec gives no body) too, where
+    `content=None` would be encoded as `null`."""
+    return Response(content=b"", status_code=status)
 
 
 _MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
@@ -57,14 +59,19 @@ _CAUSE_PATH = re.compile(r" - at `\$\.data\.?([^`]*)`$")
 
 
 def _parameter_name(request: Request[Any, Any, Any] | None, key: str) -> str:
-    """The public name (query, header or cookie alias) of the handler parameter Litestar calls `key`."""
+    """The public name (query, header or cookie alias) of the handler or dependency parameter Litestar calls `key`."""
+    if request is None:
+        return key
     try:
-        definition = request.route_handler.parsed_fn_signature.parameters.get(key) if request else None
+        handler = request.route_handler
+        signatures = [handler.parsed_fn_signature,
+                      *(provider.parsed_fn_signature for provider in handler.resolve_dependencies().values())]
     except Exception:  # no route matched: there is no signature to look in
         return key
-    kwarg = getattr(definition, "kwarg_definition", None)
-    if isinstance(kwarg, ParameterKwarg):
-        return kwarg.query or kwarg.header or kwarg.cookie or key
+    for signature in signatures:
+        kwarg = getattr(signature.parameters.get(key), "kwarg_definition", None)
+        if isinstance(kwarg, ParameterKwarg):
+            return kwarg.query or kwarg.header or kwarg.cookie or key
     return key
 
 
@@ -119,6 +126,8 @@ def to_service_error(exc: Exception, request: Request[Any, Any, Any] | None = No
     if isinstance(exc, asyncpg.QueryCanceledError):
         return BadRequest("The request was stopped after the statement timeout; narrow the query down "
                           "(for example a simpler regular expression).", type="query_timeout")
+    if isinstance(exc, RecursionError):
+        return BadRequest("The request body nests too deeply.", type="invalid_body")
     if isinstance(exc, ValidationException):
         message, field = _validation_message(exc, request)
         return BadRequest(message, field=field, type="invalid_body" if field is None else "invalid_value")
@@ -139,7 +148,8 @@ def to_service_error(exc: Exception, request: Request[Any, Any, Any] | None = No
 def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The one handler for every error: the body shape of the service the path belongs to, never a stack trace."""
     error = to_service_error(exc, request)
-    return json_response(error_body(error, family_for_path(request.url.path)), status=error.status)
+    return json_response(error_body(error, family_for_path(request.url.path)), status=error.status,
+                         headers=error.headers)
 
 
 class UrlLimitMiddleware:

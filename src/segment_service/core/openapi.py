@@ -6,7 +6,8 @@ from typing import Any
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, OpenAPI, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, OpenAPI, Schema, SecurityScheme
+from litestar.openapi.spec.enums import OpenAPIType
 
 from segment_service.core.models import UNSET, UnsetType
 
@@ -76,6 +77,7 @@ _DESCRIPTIONS = {
     404: "Resource not found",
     409: "Conflict",
     413: "Request body too large",
+    429: "Too many requests: try again after the Retry-After header's seconds",
 }
 
 
@@ -108,8 +110,19 @@ COMPONENTS = Components(
 )
 
 
+def _has_null_body(response: Any) -> bool:
+    """Whether a response is documented as JSON `null` only: a handler returning `Response[None]` (an empty 200 or
+    202 that the spec gives no body)."""
+    content = getattr(response, "content", None)
+    if not content:
+        return False
+    return all(isinstance(media.schema, Schema) and media.schema.type is OpenAPIType.NULL
+               for media in content.values())
+
+
 def finalize(document: OpenAPI) -> None:
-    """Fix what Litestar cannot express from handler signatures: a 204 has no body."""
+    """Fix what Litestar cannot express from handler signatures: a 204 has no body, and neither has a response
+    declared as `Response[None]`."""
     for path_item in (document.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch"):
             operation = getattr(path_item, method, None)
@@ -118,3 +131,6 @@ def finalize(document: OpenAPI) -> None:
             no_content = operation.responses.get("204")
             if no_content is not None and hasattr(no_content, "content"):
                 no_content.content = None
+            for response in operation.responses.values():
+                if _has_null_body(response):
+                    response.content = None

@@ -29,10 +29,14 @@ def _positive_int(raw: str | None, name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     text = raw.strip()
-    if not text.isdigit() or int(text) < 1:
+    # isascii: str.isdigit also accepts "²" and other digits int() refuses.
+    if not (text.isascii() and text.isdigit()) or not text.lstrip("0"):
         raise BadRequest(f"Invalid {name} '{raw[:40]}': expected a positive integer.", field=name,
                          type="invalid_query_parameter")
-    return int(text)
+    # Past 18 digits the exact value no longer matters (sizes are capped, pages that far are empty), and int() of
+    # thousands of digits would be slow.
+    digits = text.lstrip("0")
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def parse_page(page_number: str | None, page_size: str | None, *, default_size: int = 60) -> Page:

@@ -1,4 +1,5 @@
-"""RFC 6902 JSON Patch, limited to `add`, `remove` and `replace` as the segment spec allows (digest §1.2).
+"""RFC 6902 JSON Patch, limited to `add`, `remove` and `replace` as the segment spec allows (digest §1.2), and RFC 7396
+JSON Merge Patch for the services whose PATCH takes a merge object (customers, coupons, categories).
 
 Patches are applied to a copy of the resource's JSON document; the service then re-validates the result as a full
 update, so a patch can never store what a PUT could not.
@@ -35,7 +36,7 @@ def parse_pointer(pointer: str) -> list[str]:
 def _array_index(token: str, length: int, *, allow_end: bool, pointer: str) -> int:
     if token == "-" and allow_end:
         return length
-    if not token.isdigit() or (len(token) > 1 and token.startswith("0")):
+    if not (token.isascii() and token.isdigit()) or len(token) > 9 or (len(token) > 1 and token.startswith("0")):
         raise PatchError(f"Invalid path '{pointer}': '{token}' is not an array index.", field="path")
     index = int(token)
     if index > length or (index == length and not allow_end):
@@ -120,3 +121,17 @@ class PatchOperation(msgspec.Struct, omit_defaults=True):
 def as_operations(operations: list[PatchOperation]) -> list[Any]:
     """Decoded operations back as plain JSON, keeping "no value" apart from `"value": null`."""
     return [msgspec.to_builtins(o) for o in operations]
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch: `patch`'s members replace `target`'s, `null` removes one, objects merge member by
+    member, anything else (arrays included) replaces the whole value. `target` is left unchanged."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result: dict[str, Any] = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result

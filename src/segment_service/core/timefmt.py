@@ -12,10 +12,12 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def iso_sql(column: str) -> str:
-    """SQL formatting a timestamptz column exactly as `iso` does. Lists format hundreds of timestamps per page:
-    PostgreSQL does it in C and sends text, which is far cheaper than decoding and formatting them in Python."""
-    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS {column.rsplit(".", 1)[-1]}"""
+def iso_sql(column: str, alias: str | None = None) -> str:
+    """SQL formatting a timestamptz column exactly as `iso` does, named `alias` (default: the column's name). Lists
+    format hundreds of timestamps per page: PostgreSQL does it in C and sends text, which is far cheaper than decoding
+    and formatting them in Python."""
+    name = alias or column.rsplit(".", 1)[-1]
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS {name}"""
 
 
 def as_utc(value: datetime, *, field: str | None = None) -> datetime:

@@ -22,3 +22,5 @@ CREATE TABLE token_sessions (
 );
 -- Refresh requests name only the refresh token.
 CREATE UNIQUE INDEX token_sessions_refresh_key ON token_sessions (refresh_hash);
+-- Ended sessions are purged a few at a time.
+CREATE INDEX token_sessions_expires_idx ON token_sessions (expires_at);

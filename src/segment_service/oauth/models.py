@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 
 class AccessTokenRequest(msgspec.Struct):
@@ -44,16 +45,17 @@ class ApiClient(msgspec.Struct):
     kind: ClientKind = ClientKind.SERVICE
 
 
-class AnonymousAccessToken(msgspec.Struct):
+class AnonymousAccessToken(msgspec.Struct, omit_defaults=True):
     """The anonymous-token response of customer-login.yml."""
 
     access_token: str
     token_type: str
     expires_in: int
-    refresh_token: str
-    refresh_token_expires_in: int
     sessionId: str  # noqa: N815 - the spec's name
     scope: str
+    refresh_token: str | UnsetType = UNSET
+    """Left out when the deprecated `anonymous_token` refresh is used, as in Emporix's example."""
+    refresh_token_expires_in: int | UnsetType = UNSET
 
 
 class SessionTokens(msgspec.Struct):
@@ -74,6 +76,8 @@ class CustomerSession(msgspec.Struct):
     tenant: str
     customer_id: str
     legal_entity_id: str | None
+    refresh_hash: str = ""
+    """Which refresh token found the session: renewing it succeeds only while that one is still current."""
 
 
 class SessionRow(msgspec.Struct):

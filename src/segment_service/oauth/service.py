@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -16,6 +17,7 @@ from segment_service.core.auth import (
     SESSIONS,
     TokenKind,
     TokenService,
+    scope_text,
 )
 from segment_service.core.db import Connection
 from segment_service.core.errors import BadRequest, Unauthorized
@@ -116,7 +118,7 @@ async def issue_service_token(conn: Connection, tokens: TokenService, form: Acce
         session_idle_time=SESSION_IDLE_TIME,
         refresh_token="",
         refresh_token_expires_in=0,
-        scope=" ".join([f"tenant={client.tenant}", *sorted(scopes)]),
+        scope=scope_text(client.tenant, scopes),
     )
 
 
@@ -127,10 +129,6 @@ async def create_storefront_client(conn: Connection, *, tenant: str, name: str =
                        kind=ClientKind.STOREFRONT)
     await store.insert_client(conn, client)
     return client
-
-
-def _scope_text(tenant: str, scopes: Iterable[str]) -> str:
-    return " ".join([f"tenant={tenant}", *sorted(scopes)])
 
 
 async def _check_storefront_client(conn: Connection, tenant: str, client_id: str) -> None:
@@ -148,37 +146,49 @@ async def start_anonymous_session(conn: Connection, tokens: TokenService, *, ten
     refresh_token = secrets.token_urlsafe(24)
     await store.insert_session(conn, session, refresh_hash=hash_secret(refresh_token), context=context or None,
                                refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, ANONYMOUS_TTL))
+    # Anyone with a storefront client_id can open sessions, so every new one clears away a few long-dead ones.
+    await store.purge_sessions(conn, limit=20)
     return _anonymous_token(tokens, session, refresh_token)
 
 
-def _anonymous_token(tokens: TokenService, session: SessionRow, refresh_token: str) -> AnonymousAccessToken:
+def _anonymous_token(tokens: TokenService, session: SessionRow, refresh_token: str | None) -> AnonymousAccessToken:
     access_token = tokens.issue(tenant=session.tenant, kind=TokenKind.ANONYMOUS, subject=session.id,
                                 scopes=ANONYMOUS_SCOPES, ttl_seconds=ANONYMOUS_TTL, session_id=session.id)
-    return AnonymousAccessToken(access_token=access_token, token_type="Bearer", expires_in=ANONYMOUS_TTL,
-                                refresh_token=refresh_token, refresh_token_expires_in=REFRESH_TTL,
-                                sessionId=session.id, scope=_scope_text(session.tenant, ANONYMOUS_SCOPES))
+    token = AnonymousAccessToken(access_token=access_token, token_type="Bearer", expires_in=ANONYMOUS_TTL,
+                                 sessionId=session.id, scope=scope_text(session.tenant, ANONYMOUS_SCOPES))
+    if refresh_token is not None:
+        token.refresh_token = refresh_token
+        token.refresh_token_expires_in = REFRESH_TTL
+    return token
 
 
 async def refresh_anonymous_session(conn: Connection, tokens: TokenService, *, tenant: str, client_id: str,
                                     refresh_token: str | None, anonymous_token: str | None) -> AnonymousAccessToken:
-    """A new anonymous token for the same session, by its refresh token (or, deprecated, its last access token)."""
+    """A new anonymous token for the same session, by its refresh token (which rotates), or by the deprecated
+    `anonymous_token` (an access token of the session that expired less than a refresh lifetime ago)."""
     await _check_storefront_client(conn, tenant, client_id)
-    session = None
+    invalid = Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
     if refresh_token:
-        session = await store.fetch_session_by_refresh(conn, tenant, hash_secret(refresh_token))
-    elif anonymous_token:
-        previous = tokens.read(anonymous_token)  # an expired token may be refreshed while its session is open
-        if previous.tenant == tenant and previous.kind is TokenKind.ANONYMOUS and previous.session_id:
-            session = await store.fetch_open_session(conn, tenant, previous.session_id)
-    else:
+        new_refresh = secrets.token_urlsafe(24)
+        session = await store.rotate_refresh(conn, tenant, TokenKind.ANONYMOUS.value,
+                                             old_hash=hash_secret(refresh_token), new_hash=hash_secret(new_refresh),
+                                             legal_entity_id=None, refresh_ttl=REFRESH_TTL,
+                                             ttl=max(REFRESH_TTL, ANONYMOUS_TTL))
+        if session is None or session.client_id != client_id:
+            raise invalid  # (a rotation for another client rolls back with this error)
+        return _anonymous_token(tokens, session, new_refresh)
+    if not anonymous_token:
         raise BadRequest("Send the refresh_token you got with the anonymous token.", field="refresh_token",
                          type="missing_value")
-    if session is None or session.kind != TokenKind.ANONYMOUS.value or session.client_id != client_id:
-        raise Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
-    new_refresh = secrets.token_urlsafe(24)
-    await store.renew_session(conn, tenant, session.id, refresh_hash=hash_secret(new_refresh), legal_entity_id=None,
-                              refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, ANONYMOUS_TTL))
-    return _anonymous_token(tokens, session, new_refresh)
+    previous = tokens.decode_ignoring_expiry(anonymous_token)
+    if (previous.tenant != tenant or previous.kind is not TokenKind.ANONYMOUS or previous.session_id is None
+            or previous.expires_at + REFRESH_TTL < time.time()):
+        raise invalid
+    session = await store.fetch_open_session(conn, tenant, previous.session_id)
+    if session is None or session.client_id != client_id:
+        raise invalid
+    # The refresh token stays as it is: this old path must not log out the client that holds it.
+    return _anonymous_token(tokens, session, None)
 
 
 def _customer_tokens(tokens: TokenService, session: SessionRow, refresh_token: str) -> SessionTokens:
@@ -188,7 +198,7 @@ def _customer_tokens(tokens: TokenService, session: SessionRow, refresh_token: s
                                 legal_entity_id=session.legal_entity_id, session_id=session.id)
     return SessionTokens(access_token=access_token, refresh_token=refresh_token, session_id=session.id,
                          expires_in=CUSTOMER_TTL, refresh_token_expires_in=REFRESH_TTL,
-                         scope=_scope_text(session.tenant, CUSTOMER_SCOPES))
+                         scope=scope_text(session.tenant, CUSTOMER_SCOPES))
 
 
 async def start_customer_session(conn: Connection, tokens: TokenService, *, tenant: str, customer_id: str,
@@ -208,20 +218,18 @@ async def find_customer_session(conn: Connection, *, tenant: str, refresh_token:
     if session is None or session.kind != TokenKind.CUSTOMER.value or session.customer_id is None:
         raise Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
     return CustomerSession(session_id=session.id, tenant=session.tenant, customer_id=session.customer_id,
-                           legal_entity_id=session.legal_entity_id)
+                           legal_entity_id=session.legal_entity_id, refresh_hash=hash_secret(refresh_token))
 
 
 async def renew_customer_session(conn: Connection, tokens: TokenService, session: CustomerSession, *,
                                  legal_entity_id: str | None) -> SessionTokens:
     """New tokens for the session, carrying `legal_entity_id` (checked by the caller); the refresh token rotates."""
     refresh_token = secrets.token_urlsafe(24)
-    renewed = await store.renew_session(conn, session.tenant, session.session_id,
-                                        refresh_hash=hash_secret(refresh_token), legal_entity_id=legal_entity_id,
-                                        refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, CUSTOMER_TTL))
-    if not renewed:
+    row = await store.rotate_refresh(conn, session.tenant, TokenKind.CUSTOMER.value, old_hash=session.refresh_hash,
+                                     new_hash=hash_secret(refresh_token), legal_entity_id=legal_entity_id,
+                                     refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, CUSTOMER_TTL))
+    if row is None or row.id != session.session_id:
         raise Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
-    row = SessionRow(tenant=session.tenant, id=session.session_id, kind=TokenKind.CUSTOMER.value, client_id=None,
-                     customer_id=session.customer_id, legal_entity_id=legal_entity_id)
     return _customer_tokens(tokens, row, refresh_token)
 
 

@@ -35,12 +35,20 @@ FROM token_sessions
 WHERE tenant = $1 AND id = $2 AND ended_at IS NULL AND expires_at > now()
 """
 
-# A refresh rotates the refresh token: the old one stops working.
-_RENEW_SESSION = """
+# A refresh rotates the refresh token in one statement that names the old one, so that of two requests racing with
+# the same refresh token exactly one wins: a stolen token cannot be replayed unnoticed.
+_ROTATE_REFRESH = """
 UPDATE token_sessions
-SET refresh_hash = $3, legal_entity_id = $4, refresh_expires_at = now() + make_interval(secs => $5),
-    expires_at = now() + make_interval(secs => $6)
-WHERE tenant = $1 AND id = $2 AND ended_at IS NULL
+SET refresh_hash = $4, legal_entity_id = $5, refresh_expires_at = now() + make_interval(secs => $6),
+    expires_at = now() + make_interval(secs => $7)
+WHERE refresh_hash = $1 AND tenant = $2 AND kind = $3 AND ended_at IS NULL AND refresh_expires_at > now()
+RETURNING tenant, id, kind, client_id, customer_id, legal_entity_id
+"""
+
+# Sessions are kept a day past their end for support questions, then purged a few at a time.
+_PURGE_SESSIONS = """
+DELETE FROM token_sessions
+WHERE ctid = ANY (ARRAY(SELECT ctid FROM token_sessions WHERE expires_at < now() - interval '1 day' LIMIT $1))
 """
 
 _END_SESSION = """
@@ -100,11 +108,17 @@ async def fetch_open_session(conn: Connection, tenant: str, session_id: str) -> 
     return None if record is None else SessionRow(**record)
 
 
-async def renew_session(conn: Connection, tenant: str, session_id: str, *, refresh_hash: str,
-                        legal_entity_id: str | None, refresh_ttl: int, ttl: int) -> bool:
-    """Give an open session a new refresh token and lifetime; whether it was still open."""
-    status = await conn.execute(_RENEW_SESSION, tenant, session_id, refresh_hash, legal_entity_id, refresh_ttl, ttl)
-    return str(status) != "UPDATE 0"
+async def rotate_refresh(conn: Connection, tenant: str, kind: str, *, old_hash: str, new_hash: str,
+                         legal_entity_id: str | None, refresh_ttl: int, ttl: int) -> SessionRow | None:
+    """Swap an open session's refresh token for a new one and extend it; None when the old token is not (any more)
+    the session's."""
+    record = await conn.fetchrow(_ROTATE_REFRESH, old_hash, tenant, kind, new_hash, legal_entity_id, refresh_ttl, ttl)
+    return None if record is None else SessionRow(**record)
+
+
+async def purge_sessions(conn: Connection, limit: int) -> None:
+    """Delete up to `limit` sessions that ended more than a day ago."""
+    await conn.execute(_PURGE_SESSIONS, limit)
 
 
 async def end_session(conn: Connection, tenant: str, session_id: str) -> None:

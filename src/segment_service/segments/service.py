@@ -7,12 +7,12 @@ from typing import Any
 import msgspec
 
 from segment_service.core.auth import Caller, Scope
-from segment_service.core.bulk import BulkResult, item_id, run_bulk
+from segment_service.core.bulk import BulkResult, item_id, lock_key_of, run_bulk
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Forbidden, NotFound, VersionConflict
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.languages import WriteLanguage
-from segment_service.core.models import UNSET
+from segment_service.core.models import UNSET, check_nesting
 from segment_service.core.paging import Page, order_by, where_q
 from segment_service.core.patch import PatchOperation, apply_patch, as_operations
 from segment_service.core.timefmt import as_utc
@@ -69,6 +69,9 @@ def _content_from_body(segment_id: str, body: SegmentUpdate, language: WriteLang
     metadata_mixins = None
     if body.metadata is not UNSET and body.metadata is not None and body.metadata.mixins is not UNSET:
         metadata_mixins = body.metadata.mixins
+        check_nesting(metadata_mixins, field="metadata.mixins")
+    mixins = None if body.mixins is UNSET else body.mixins
+    check_nesting(mixins, field="mixins")
     return store.SegmentContent(
         id=segment_id,
         name=name,
@@ -77,7 +80,7 @@ def _content_from_body(segment_id: str, body: SegmentUpdate, language: WriteLang
         site_code=body.site_code,
         valid_from=valid_from,
         valid_to=valid_to,
-        mixins=None if body.mixins is UNSET else body.mixins,
+        mixins=mixins,
         metadata_mixins=metadata_mixins,
     )
 
@@ -131,7 +134,7 @@ async def patch_segment(db: Database, caller: Caller, segment_id: str, operation
         if not isinstance(patched, dict) or patched.get("id") != segment_id:
             raise BadRequest("The patch must not change the segment's id.", field="id", type="invalid_value")
         try:
-            body = msgspec.convert(patched, type=SegmentUpdate, str_keys=True)
+            body = msgspec.convert(patched, type=SegmentUpdate, str_keys=True, strict=False)
         except msgspec.ValidationError as exc:
             raise BadRequest(f"Validation problem with the patched segment: {exc}.", type="invalid_value") from exc
         expected = _expected_version(body)
@@ -147,6 +150,9 @@ async def delete_segment(db: Database, caller: Caller, segment_id: str, *, force
 
 
 async def _delete(conn: Connection, caller: Caller, segment_id: str, *, force: bool) -> bool:
+    # The row lock makes a concurrent assignment wait, so none slips in between the check and the delete.
+    if await store.fetch_segment_for_update(conn, caller.tenant, segment_id) is None:
+        return False
     if not force and await store.has_assignments(conn, caller.tenant, segment_id):
         raise BadRequest(
             f"The segment {segment_id} still has customer or item assignments; "
@@ -168,7 +174,7 @@ def _visibility(caller: Caller, params: list[object], *, customer_id: str | None
     if customer_id is not None and customer_id != caller.customer_id:
         raise Forbidden("The customerId parameter can only be used with the customersegment.segment_read scope.")
     if caller.customer_id is None:
-        return ["FALSE"]
+        return [store.NO_SEGMENTS]
     context = legal_entity_id or caller.legal_entity_id
     return [store.member_condition(params, caller.customer_id, context), store.ACTIVE_CONDITION]
 
@@ -208,12 +214,11 @@ async def get_segment(db: Database, caller: Caller, segment_id: str, *,
             row = await store.fetch_segment(conn, caller.tenant, segment_id)
         docs = [] if row is None else [segment_document(row)]
     else:
-        params: list[object] = [caller.tenant, segment_id]
-        conditions = ["s.id = $2", *_visibility(caller, params, customer_id=None, legal_entity_id=legal_entity_id)]
+        params: list[object] = [caller.tenant]
+        visible = _visibility(caller, params, customer_id=None, legal_entity_id=legal_entity_id)
         async with db.connection() as conn:
-            rows = await store.list_segments(conn, where=" AND ".join(conditions), params=params, order_by="s.id",
-                                             limit=1, offset=0)
-        docs = [segment_document(r) for r in rows]
+            row = await store.fetch_visible_segment(conn, segment_id, where=" AND ".join(visible), params=params)
+        docs = [] if row is None else [segment_document(row)]
     if not docs:
         raise NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
     return docs[0]
@@ -222,7 +227,8 @@ async def get_segment(db: Database, caller: Caller, segment_id: str, *,
 def _decode_item(item: Any, model: type[SegmentUpdate]) -> Any:
     """One bulk item decoded on its own, so that a malformed item fails alone."""
     try:
-        return msgspec.convert(item, type=model, str_keys=True)
+        # strict=False: the same lenient decoding Litestar applies to single bodies ("1" for 1, say)
+        return msgspec.convert(item, type=model, str_keys=True, strict=False)
     except msgspec.ValidationError as exc:
         raise BadRequest(f"Validation problem with request body: {exc}.", type="invalid_value",
                          resource_id=item_id(item)) from exc
@@ -235,7 +241,7 @@ async def bulk_create_segments(db: Database, caller: Caller, items: list[Any], *
     async def create_one(conn: Connection, item: Any) -> tuple[int, str | None]:
         return 201, await _create(conn, caller, _decode_item(item, SegmentCreation), language)
 
-    return await run_bulk(db, items, create_one)
+    return await run_bulk(db, items, create_one, lock_key=lock_key_of)
 
 
 async def bulk_upsert_segments(db: Database, caller: Caller, items: list[Any], *,
@@ -249,7 +255,7 @@ async def bulk_upsert_segments(db: Database, caller: Caller, items: list[Any], *
                              field="id", type="missing_value")
         return (201 if await _upsert(conn, caller, body.id, body, language) else 204), body.id
 
-    return await run_bulk(db, items, upsert_one)
+    return await run_bulk(db, items, upsert_one, lock_key=lock_key_of)
 
 
 async def bulk_delete_segments(db: Database, caller: Caller, items: list[Any], *, force: bool) -> list[BulkResult]:
@@ -261,4 +267,4 @@ async def bulk_delete_segments(db: Database, caller: Caller, items: list[Any], *
         await _delete(conn, caller, item, force=force)
         return 204, item
 
-    return await run_bulk(db, items, delete_one)
+    return await run_bulk(db, items, delete_one, lock_key=lock_key_of)

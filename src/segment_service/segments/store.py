@@ -195,6 +195,18 @@ async def count_segments(conn: Connection, *, where: str, params: list[object]) 
     return int(await conn.fetchval(sql, *params))
 
 
+async def fetch_visible_segment(conn: Connection, segment_id: str, *, where: str,
+                                params: list[object]) -> SegmentRow | None:
+    """The segment with this id if it also meets `where` (the caller's visibility; $1 is the tenant)."""
+    sql = f"SELECT {_COLUMNS}\nFROM segments s\nWHERE s.tenant = $1 AND s.id = ${len(params) + 1} AND {where}"
+    record = await conn.fetchrow(sql, *params, segment_id)
+    return None if record is None else _row(record)
+
+
+#: The condition of a caller who can see no segment at all.
+NO_SEGMENTS = "FALSE"
+
+
 def member_condition(params: list[object], customer_id: str, legal_entity_id: str | None) -> str:
     """SQL: the segment has the customer as a member (in the legal-entity context, when there is one)."""
     params.append(customer_id)
