@@ -24,6 +24,7 @@ from segment_service.core.http import UrlLimitMiddleware, exception_handler, jso
 from segment_service.core.openapi import COMPONENTS, finalize
 from segment_service.oauth import service as oauth_service
 from segment_service.oauth.routes import AnonymousLoginController, OAuthController
+from segment_service.products.routes import ProductController
 from segment_service.segments.routes import SegmentController
 from segment_service.settings import Settings
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> Litestar:
             OAuthController,
             AnonymousLoginController,
             SegmentController,
+            ProductController,
         ],
         dependencies=DEPENDENCIES,
         guards=[scope_guard],
