@@ -633,3 +633,20 @@ def test_fast_path_agrees_with_general_parser(text: str) -> None:
     fast = query._fast_term(match) if match else None
     if match is not None and fast is not None:
         assert query._parse_term(text, 0, len(text)) == (fast, match.end())
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ("code:(A705197727 OR A705197726)", ("A705197727", "A705197726")),  # the product spec's own example
+    ('code:("a b" OR "c")', ("a b", "c")),
+    ("code:(a,b OR c)", ("a", "b", "c")),
+])
+def test_or_between_list_values_is_a_comma(q: str, expected: tuple[str, ...]) -> None:
+    (term,) = parse_q(q)
+    assert term.op is Op.IN
+    assert tuple(v.text for v in term.values) == expected
+
+
+def test_a_list_of_a_thousand_generated_ids_fits() -> None:
+    ids = ",".join(f"{i:024x}" for i in range(1000))
+    (term,) = parse_q(f"id:({ids})")
+    assert len(term.values) == 1000

@@ -33,7 +33,7 @@ __all__ = [
     "compile_q", "parse_q", "resolve_path",
 ]
 
-MAX_Q_LENGTH = 4000
+MAX_Q_LENGTH = 40_000  # room for a list of 1,000 ids (storefronts fetch a segment's products that way)
 MAX_TERMS = 50
 MAX_IN_VALUES = 1000
 MAX_REGEX_LENGTH = 256
@@ -195,7 +195,7 @@ def _parse_cached(s: str) -> tuple[Term, ...]:
 def _fast_term(m: re.Match[str]) -> Term | None:
     field, cmp, quoted, bare, items, op1, quoted1, bare1, op2, quoted2, bare2 = m.groups()
     if items is not None:
-        values = tuple(Value(item.strip(_WS)) for item in items.split(","))
+        values = tuple(Value(part) for item in items.split(",") for part in _or_parts(item.strip(_WS)))
         if len(values) > MAX_IN_VALUES or not all(v.text for v in values):
             return None  # let the general parser produce the error
         return Term(field, Op.IN, values)
@@ -266,6 +266,14 @@ def _cmp_op(s: str, i: int) -> tuple[Op, int]:
     return _CMP[s[i]], i + 1
 
 
+# Emporix's own examples also write lists as (a OR b); "OR" between values means the same as a comma.
+_OR_SEPARATOR = re.compile(r"\s+OR\s+")
+
+
+def _or_parts(raw: str) -> list[str]:
+    return _OR_SEPARATOR.split(raw) if "OR" in raw else [raw]
+
+
 def _parse_group(s: str, j: int, n: int, field: str) -> tuple[Term, int]:
     k = _span(_WS_RUN, s, j + 1)
     if k >= n:
@@ -282,7 +290,14 @@ def _parse_group(s: str, j: int, n: int, field: str) -> tuple[Term, int]:
         k = _span(_WS_RUN, s, k)
         if k < n and s[k] == '"':
             value, k = _quoted(s, k)
-            k = _span(_WS_RUN, s, k)
+            values.append(value)
+            w = _span(_WS_RUN, s, k)
+            if w > k and s.startswith("OR", w) and w + 2 < n and s[w + 2] in _WS:
+                k = w + 2  # `"a" OR "b"`: OR stands for the comma
+                if len(values) > MAX_IN_VALUES:
+                    raise QueryError(f"The list for '{field}' in q has more than {MAX_IN_VALUES} values.")
+                continue
+            k = w
         else:
             end = _span(_ITEM_RUN, s, k)
             if end >= n:
@@ -290,8 +305,11 @@ def _parse_group(s: str, j: int, n: int, field: str) -> tuple[Term, int]:
             raw = s[k:end].rstrip(_WS)
             if not raw:
                 raise _syntax(k, f"empty value in the list for '{field}'")
-            value, k = Value(raw), end
-        values.append(value)
+            parts = _or_parts(raw)
+            if not all(parts):
+                raise _syntax(k, f"empty value next to OR in the list for '{field}'")
+            values.extend(Value(part) for part in parts)
+            k = end
         if len(values) > MAX_IN_VALUES:
             raise QueryError(f"The list for '{field}' in q has more than {MAX_IN_VALUES} values.")
         if k >= n:
