@@ -22,6 +22,9 @@ from segment_service.core.deps import DEPENDENCIES
 from segment_service.core.errors import ServiceError
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
 from segment_service.core.openapi import COMPONENTS, finalize
+from segment_service.customers.account_routes import AccountController
+from segment_service.customers.routes import CustomerController
+from segment_service.legal_entities.routes import ContactAssignmentController, LegalEntityController
 from segment_service.oauth import service as oauth_service
 from segment_service.oauth.routes import AnonymousLoginController, OAuthController
 from segment_service.products.routes import ProductController
@@ -82,6 +85,10 @@ def create_app(settings: Settings) -> Litestar:
             OAuthController,
             AnonymousLoginController,
             SegmentController,
+            CustomerController,
+            AccountController,
+            LegalEntityController,
+            ContactAssignmentController,
             ProductController,
         ],
         dependencies=DEPENDENCIES,

@@ -8,6 +8,7 @@ from segment_service.core.errors import (
     BadRequest,
     ErrorFamily,
     NotFound,
+    TooManyRequests,
     Unauthorized,
     error_body,
     family_for_path,
@@ -61,3 +62,13 @@ def test_401_is_the_gateway_fault_everywhere() -> None:
     for family in ErrorFamily:
         assert error_body(Unauthorized(), family) == {
             "fault": {"faultstring": "Invalid access token", "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}}
+
+
+def test_too_many_requests_has_a_body_and_a_retry_after_header() -> None:
+    error = TooManyRequests("Locked; try again later.", retry_after=0)
+    assert error.headers == {"Retry-After": "1"}
+    assert error_body(error, ErrorFamily.COUPON) == {
+        "status": 429, "type": "too_many_requests", "message": "Locked; try again later."}
+    assert error_body(error, ErrorFamily.SEGMENT) == {
+        "code": 429, "status": "Too Many Requests", "message": "Locked; try again later."}
+    assert BadRequest().headers is None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segment_service.core.patch import PatchError, apply_patch, parse_pointer
+from segment_service.core.patch import PatchError, apply_patch, merge_patch, parse_pointer
 
 SEGMENT: dict[str, Any] = {
     "id": "s1",
@@ -145,3 +146,27 @@ def test_any_patch_either_applies_or_raises_patch_error(operations: list[Any]) -
 def test_odd_array_indexes_are_400(token: str) -> None:
     with pytest.raises(PatchError, match="is not an array index"):
         apply_patch(SEGMENT, [{"op": "replace", "path": f"/mixins/tags/{token}", "value": 1}])
+
+
+# RFC 7396 JSON Merge Patch: the examples of its appendix A, and that the target is never changed.
+@pytest.mark.parametrize(("target", "patch", "result"), [
+    ({"a": "b"}, {"a": "c"}, {"a": "c"}),
+    ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
+    ({"a": "b"}, {"a": None}, {}),
+    ({"a": "b", "b": "c"}, {"a": None}, {"b": "c"}),
+    ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
+    ({"a": "c"}, {"a": ["b"]}, {"a": ["b"]}),
+    ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
+    ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
+    (["a", "b"], ["c", "d"], ["c", "d"]),
+    ({"a": "b"}, ["c"], ["c"]),
+    ({"a": "foo"}, None, None),
+    ({"a": "foo"}, "bar", "bar"),
+    ({"e": None}, {"a": 1}, {"e": None, "a": 1}),
+    ([1, 2], {"a": "b", "c": None}, {"a": "b"}),
+    ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
+])
+def test_merge_patch_rfc7396_examples(target: Any, patch: Any, result: Any) -> None:
+    before = copy.deepcopy(target)
+    assert merge_patch(target, patch) == result
+    assert target == before

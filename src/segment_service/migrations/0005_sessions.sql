@@ -22,5 +22,7 @@ CREATE TABLE token_sessions (
 );
 -- Refresh requests name only the refresh token.
 CREATE UNIQUE INDEX token_sessions_refresh_key ON token_sessions (refresh_hash);
+-- A password change or a deletion ends all of a customer's sessions.
+CREATE INDEX token_sessions_customer_idx ON token_sessions (tenant, customer_id) WHERE customer_id IS NOT NULL;
 -- Ended sessions are purged a few at a time.
 CREATE INDEX token_sessions_expires_idx ON token_sessions (expires_at);

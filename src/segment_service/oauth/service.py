@@ -237,3 +237,10 @@ async def end_session(conn: Connection, tenant: str, session_id: str) -> None:
     """Log out: every token of the session stops working at once (in other worker processes within a second)."""
     await store.end_session(conn, tenant, session_id)
     SESSIONS.forget(session_id)
+
+
+async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None = None) -> None:
+    """End every session of a customer (but `keep`, the caller's own): after a password change or a deletion, tokens
+    handed out before must stop working."""
+    for session_id in await store.end_customer_sessions(conn, tenant, customer_id, keep=keep):
+        SESSIONS.forget(session_id)

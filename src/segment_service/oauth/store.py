@@ -45,6 +45,13 @@ WHERE refresh_hash = $1 AND tenant = $2 AND kind = $3 AND ended_at IS NULL AND r
 RETURNING tenant, id, kind, client_id, customer_id, legal_entity_id
 """
 
+_END_CUSTOMER_SESSIONS = """
+UPDATE token_sessions
+SET ended_at = now()
+WHERE tenant = $1 AND customer_id = $2 AND ended_at IS NULL AND ($3::text IS NULL OR id <> $3)
+RETURNING id
+"""
+
 # Sessions are kept a day past their end for support questions, then purged a few at a time.
 _PURGE_SESSIONS = """
 DELETE FROM token_sessions
@@ -114,6 +121,11 @@ async def rotate_refresh(conn: Connection, tenant: str, kind: str, *, old_hash: 
     the session's."""
     record = await conn.fetchrow(_ROTATE_REFRESH, old_hash, tenant, kind, new_hash, legal_entity_id, refresh_ttl, ttl)
     return None if record is None else SessionRow(**record)
+
+
+async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None) -> list[str]:
+    """End every open session of a customer but `keep`; the ids of those ended."""
+    return [r["id"] for r in await conn.fetch(_END_CUSTOMER_SESSIONS, tenant, customer_id, keep)]
 
 
 async def purge_sessions(conn: Connection, limit: int) -> None:
