@@ -187,3 +187,14 @@ def segment_error(status: int, message: str, *, field: str | None = None, type: 
     if field is not None:
         body["details"] = {"field": field, "type": type or "validation_violation", "message": message}
     return body
+
+
+def make_contact(database_url: str, tenant: str, legal_entity_id: str, customer_id: str) -> None:
+    """Make a customer a contact of a legal entity (created if need be), straight in the tables."""
+    run_sql(database_url,
+            "INSERT INTO legal_entities (tenant, id, name, type, created_at, modified_at)"
+            " VALUES ($1, $2, $2, 'COMPANY', now(), now()) ON CONFLICT DO NOTHING", tenant, legal_entity_id)
+    run_sql(database_url,
+            "INSERT INTO contact_assignments (tenant, id, legal_entity_id, customer_id, type, created_at, modified_at)"
+            " VALUES ($1, $2, $3, $4, 'CONTACT', now(), now())",
+            tenant, f"{legal_entity_id}-{customer_id}", legal_entity_id, customer_id)

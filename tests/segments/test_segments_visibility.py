@@ -9,7 +9,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import Api, Tokens, assign_customer, segment_body, segment_error
+from tests.factories import Api, Tokens, assign_customer, make_contact, segment_body, segment_error
 
 ALWAYS = {"from": "2020-01-01T00:00:00.000Z", "to": "2100-01-01T00:00:00.000Z"}
 READ = ("customersegment.segment_read",)
@@ -56,6 +56,8 @@ def members(api: Api, database_url: str) -> Api:
     assign_customer(database_url, api.tenant, "le1", "c1", "L1")
     assign_customer(database_url, api.tenant, "le2", "c1", "L2")
     assign_customer(database_url, api.tenant, "other", "c2")
+    make_contact(database_url, api.tenant, "L1", "c1")
+    make_contact(database_url, api.tenant, "L2", "c1")
     return api
 
 
@@ -72,6 +74,16 @@ class TestOwnSegments:
     def test_token_legal_entity_limits_to_it_and_b2c(self, members: Api, via: str) -> None:
         token = members.tokens.customer(members.tenant, "c1", "L1")
         assert listed(members, token, via) == ["act", "le1", "open"]
+
+    def test_a_legal_entity_the_customer_is_not_a_contact_of_is_403(self, members: Api, via: str) -> None:
+        token = members.tokens.customer(members.tenant, "c2")
+        params = {"legalEntityId": "L1"}
+        response = (members.request("GET", "/segments", token=token, params=params) if via == "GET"
+                    else members.request("POST", "/segments/search", token=token, params=params, json={}))
+        assert response.status_code == 403
+        assert response.json() == segment_error(403, "The customer is not a contact of legal entity L1.")
+        single = members.request("GET", "/segments/other", token=token, params=params)
+        assert single.status_code == 403
 
     @pytest.mark.parametrize("token_legal_entity", [None, "L1"])
     def test_legal_entity_parameter_wins(self, members: Api, via: str, token_legal_entity: str | None) -> None:

@@ -16,6 +16,7 @@ from segment_service.core.models import UNSET, check_nesting
 from segment_service.core.paging import Page, order_by, where_q
 from segment_service.core.patch import PatchOperation, apply_patch, as_operations
 from segment_service.core.timefmt import as_utc
+from segment_service.legal_entities import service as legal_entities_service
 from segment_service.segments import store
 from segment_service.segments.models import SegmentCreation, SegmentUpdate, SegmentUpdateBulk
 
@@ -163,6 +164,14 @@ async def _delete(conn: Connection, caller: Caller, segment_id: str, *, force: b
     return await store.delete_segment(conn, caller.tenant, segment_id)
 
 
+async def _check_legal_entity_context(conn: Connection, caller: Caller, legal_entity_id: str | None) -> None:
+    """A customer may name only a legal entity it is a contact of as its context (decisions.md: Segments)."""
+    if legal_entity_id is None or caller.has_any((Scope.SEGMENT_READ,)) or caller.customer_id is None:
+        return
+    if not await legal_entities_service.is_contact(conn, caller.tenant, caller.customer_id, legal_entity_id):
+        raise Forbidden(f"The customer is not a contact of legal entity {legal_entity_id}.")
+
+
 def _visibility(caller: Caller, params: list[object], *, customer_id: str | None,
                 legal_entity_id: str | None) -> list[str]:
     """SQL conditions limiting what the caller may read (decisions.md: Segments)."""
@@ -197,6 +206,7 @@ async def list_segments(
     where = " AND ".join(conditions)
     ordering = order_by(sort, store.SEGMENT_FIELDS, tiebreak="s.id")
     async with db.connection() as conn:
+        await _check_legal_entity_context(conn, caller, legal_entity_id)
         rows = await store.list_segments(conn, where=where, params=params, order_by=ordering, limit=page.size,
                                          offset=page.offset)
         total = None
@@ -217,6 +227,7 @@ async def get_segment(db: Database, caller: Caller, segment_id: str, *,
         params: list[object] = [caller.tenant]
         visible = _visibility(caller, params, customer_id=None, legal_entity_id=legal_entity_id)
         async with db.connection() as conn:
+            await _check_legal_entity_context(conn, caller, legal_entity_id)
             row = await store.fetch_visible_segment(conn, segment_id, where=" AND ".join(visible), params=params)
         docs = [] if row is None else [segment_document(row)]
     if not docs:
