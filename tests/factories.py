@@ -8,7 +8,7 @@ import httpx
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from segment_service.core.auth import SERVICE_SCOPES, Scope, TokenKind, TokenService
+from segment_service.core.auth import CUSTOMER_SCOPES, SERVICE_SCOPES, TokenKind, TokenService
 
 
 class Tokens:
@@ -29,7 +29,7 @@ class Tokens:
     def customer(self, tenant: str, customer_id: str, legal_entity_id: str | None = None) -> str:
         return self._service.issue(
             tenant=tenant, kind=TokenKind.CUSTOMER, subject=customer_id,
-            scopes=(Scope.SEGMENT_READ_OWN, Scope.COUPON_REDEEM), ttl_seconds=3600,
+            scopes=CUSTOMER_SCOPES, ttl_seconds=3600,
             customer_id=customer_id, legal_entity_id=legal_entity_id,
         )
 

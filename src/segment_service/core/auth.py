@@ -229,6 +229,22 @@ class SessionCheck:
 SESSIONS = SessionCheck()
 
 
+#: Why a token of the wrong kind is refused, by the kinds an operation takes (`opt["kinds"]`).
+_KIND_MESSAGES = {
+    frozenset({TokenKind.ANONYMOUS}): "This operation needs an anonymous token of the tenant "
+                                      "(GET /customerlogin/auth/anonymous/login).",
+    frozenset({TokenKind.CUSTOMER}): "This operation needs a customer token (POST /customer/{tenant}/login).",
+    frozenset({TokenKind.ANONYMOUS, TokenKind.CUSTOMER}): "This operation needs an anonymous or a customer token of "
+                                                          "the tenant.",
+}
+
+
+def kind_refusal(kinds: Iterable[TokenKind]) -> str:
+    """The 403 message for a token that is not of one of `kinds`."""
+    wanted = frozenset(kinds)
+    return _KIND_MESSAGES.get(wanted) or f"This operation needs a token of kind {' or '.join(sorted(wanted))}."
+
+
 def bearer_token(authorization: str | None) -> str:
     """The token of an `Authorization: Bearer …` header; 401 when there is none."""
     if not authorization:
@@ -240,7 +256,8 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
-    """Authenticate the caller and check tenant and scopes for routes that declare `opt["scopes"]`.
+    """Authenticate the caller and check tenant and scopes for routes that declare `opt["scopes"]` (any one of them
+    is enough; `()` takes any valid token of the tenant), and the token kind for those that declare `opt["kinds"]`.
 
     Async although it does no I/O: Litestar runs a plain function guard in a thread pool, which costs more than the
     check itself."""
@@ -258,6 +275,9 @@ async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_hand
         raise Forbidden(f"The token belongs to tenant '{caller.tenant}', not to tenant '{tenant}'.")
     if required and not caller.has_any(required):
         raise Forbidden(f"Required scope(s): {', '.join(required)}.")
+    kinds: tuple[TokenKind, ...] | None = route_handler.opt.get("kinds")
+    if kinds is not None and caller.kind not in kinds:
+        raise Forbidden(kind_refusal(kinds))
     connection.state.caller = caller
 
 

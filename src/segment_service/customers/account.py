@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from segment_service.core.auth import Caller, TokenKind, TokenService
+from segment_service.core.auth import Caller, TokenKind, TokenService, kind_refusal
 from segment_service.core.db import Database
 from segment_service.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
 from segment_service.core.ids import new_id
@@ -46,16 +46,11 @@ WRONG_CREDENTIALS = "Invalid email or password"
 _WRONG_CREDENTIALS_CODE = "oauth.v2.InvalidCredentials"
 
 
-def _require_anonymous(caller: Caller) -> None:
-    if caller.kind is not TokenKind.ANONYMOUS:
-        raise Forbidden("This operation needs an anonymous token of the tenant "
-                        "(GET /customerlogin/auth/anonymous/login).")
-
-
 def _require_customer(caller: Caller) -> str:
-    """The caller's customer id; 403 for any token that is not a customer's."""
+    """The caller's customer id. The routes declare which token kinds they take and the guard checks it; this stays
+    as the one place that turns a caller into a customer id."""
     if caller.kind is not TokenKind.CUSTOMER or caller.customer_id is None:
-        raise Forbidden("This operation needs a customer token (POST /customer/{tenant}/login).")
+        raise Forbidden(kind_refusal((TokenKind.CUSTOMER,)))
     return caller.customer_id
 
 
@@ -83,7 +78,6 @@ async def signup(db: Database, caller: Caller, body: CustomerSignup, *, password
 
     When a customer with this email exists but has no password yet (created by the tenant), the account is completed
     instead: the password is set and the names sent replace the stored ones. With a password already: 409."""
-    _require_anonymous(caller)
     email = check_email(body.email, field="email")
     if body.signup is not UNSET and body.signup is not None:
         raise BadRequest("Separate sign-up credentials are not supported: customers log in with `email`, which is "
@@ -157,7 +151,6 @@ async def login(db: Database, tokens: TokenService, caller: Caller, body: Passwo
         TooManyRequests: the account is locked after repeated failures, whatever the password.
         Forbidden: the password is right but the account is not active.
     """
-    _require_anonymous(caller)
     tenant = caller.tenant
     async with db.transaction() as conn:
         credentials = await store.begin_login(conn, tenant, email=body.email, threshold=FAILURE_LIMIT,
@@ -186,8 +179,6 @@ async def refresh(db: Database, tokens: TokenService, caller: Caller, *, refresh
 
     With `legal_entity_id` the token is a B2B token of that legal entity (the customer must be its contact, else
     403); an empty one clears it; without it the session keeps its legal entity (checked again)."""
-    if caller.kind is TokenKind.SERVICE:
-        raise Forbidden("This operation needs an anonymous or a customer token of the tenant.")
     tenant = caller.tenant
     async with db.transaction() as conn:
         session = await oauth_service.find_customer_session(conn, tenant=tenant, refresh_token=refresh_token)

@@ -13,7 +13,7 @@ from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller, Scope, TokenKind
 from segment_service.core.db import Database
 from segment_service.core.http import empty_response, json_response
 from segment_service.core.openapi import security
@@ -35,6 +35,10 @@ from segment_service.customers.routes import PASSWORDS, ExpandParameter, custome
 ANY_TOKEN: tuple[str, ...] = ()
 READ_OWN = (Scope.CUSTOMER_READ_OWN.value,)
 MANAGE_OWN = (Scope.CUSTOMER_MANAGE_OWN.value,)
+# Which token kinds the account operations take (checked by the guard, like scopes).
+ANONYMOUS = (TokenKind.ANONYMOUS,)
+CUSTOMER = (TokenKind.CUSTOMER,)
+STOREFRONT = (TokenKind.ANONYMOUS, TokenKind.CUSTOMER)
 
 
 class AccountController(Controller):
@@ -42,7 +46,7 @@ class AccountController(Controller):
     tags = ["Customer account"]
     dependencies = PASSWORDS
 
-    @post("/signup", opt={"scopes": ANY_TOKEN}, security=security(), status_code=201,
+    @post("/signup", opt={"scopes": ANY_TOKEN, "kinds": ANONYMOUS}, security=security(), status_code=201,
           operation_id="POST-customer-create-customer-account", summary="Creating a new customer",
           responses=customer_errors(400, 403, 409))
     async def signup(self, db: Database, caller: Caller, passwords: Passwords,
@@ -50,7 +54,7 @@ class AccountController(Controller):
         """Creates a customer account with a password (anonymous token)."""
         return json_response({"id": await account.signup(db, caller, data, passwords=passwords)}, status=201)
 
-    @post("/login", opt={"scopes": ANY_TOKEN}, security=security(), status_code=200,
+    @post("/login", opt={"scopes": ANY_TOKEN, "kinds": ANONYMOUS}, security=security(), status_code=200,
           operation_id="POST-customer-authenticate-customer", summary="Logging in a customer",
           responses=customer_errors(400, 403, 429))
     async def login(self, db: Database, state: State, caller: Caller, passwords: Passwords,
@@ -58,7 +62,7 @@ class AccountController(Controller):
         """Logs a customer in with email and password (anonymous token): customer tokens and a new session."""
         return json_response(await account.login(db, state.tokens, caller, data, passwords=passwords))
 
-    @get("/refreshauthtoken", opt={"scopes": ANY_TOKEN}, security=security(),
+    @get("/refreshauthtoken", opt={"scopes": ANY_TOKEN, "kinds": STOREFRONT}, security=security(),
          operation_id="GET-customer-refresh-authtoken", summary="Refreshing a customer token",
          responses=customer_errors(400, 403))
     async def refresh_token(
@@ -72,13 +76,13 @@ class AccountController(Controller):
         return json_response(await account.refresh(db, state.tokens, caller, refresh_token=refresh_token,
                                                    legal_entity_id=legal_entity_id))
 
-    @get("/validateauthtoken", opt={"scopes": ANY_TOKEN}, security=security(),
+    @get("/validateauthtoken", opt={"scopes": ANY_TOKEN, "kinds": CUSTOMER}, security=security(),
          operation_id="GET-customer-validate-token", summary="Validate a token", responses=customer_errors(403))
     async def validate_token(self, db: Database, caller: Caller) -> Response[ValidateTokenResponse]:
         """Checks the customer token and returns what it stands for."""
         return json_response(await account.validate(db, caller))
 
-    @get("/me", opt={"scopes": READ_OWN}, security=security(*READ_OWN),
+    @get("/me", opt={"scopes": READ_OWN, "kinds": CUSTOMER}, security=security(*READ_OWN),
          operation_id="GET-customer-retrieve-customer-profile", summary="Retrieving a customer profile",
          responses=customer_errors(400, 403))
     async def get_me(self, db: Database, caller: Caller,
@@ -86,7 +90,7 @@ class AccountController(Controller):
         """Retrieves the calling customer's own profile."""
         return json_response(await account.get_me(db, caller, expand=service.parse_expand(expand)))
 
-    @patch("/me", opt={"scopes": MANAGE_OWN}, security=security(*MANAGE_OWN), status_code=200,
+    @patch("/me", opt={"scopes": MANAGE_OWN, "kinds": CUSTOMER}, security=security(*MANAGE_OWN), status_code=200,
            operation_id="PATCH-customer-update-customer", summary="Updating a customer profile",
            response_description="The profile was updated (no body).", responses=customer_errors(400, 403, 409))
     async def patch_me(self, db: Database, caller: Caller, data: CustomerPatchDto) -> Response[None]:
@@ -94,7 +98,7 @@ class AccountController(Controller):
         await account.patch_me(db, caller, data)
         return empty_response(200)
 
-    @get("/logout", opt={"scopes": ANY_TOKEN}, security=security(), status_code=204,
+    @get("/logout", opt={"scopes": ANY_TOKEN, "kinds": CUSTOMER}, security=security(), status_code=204,
          operation_id="GET-customer-logout-customer", summary="Logging out a customer",
          responses=customer_errors(400, 403))
     async def logout(
@@ -107,7 +111,7 @@ class AccountController(Controller):
         await account.logout(db, state.tokens, caller, access_token=access_token)
         return empty_response(204)
 
-    @post("/password/change", opt={"scopes": ANY_TOKEN}, security=security(), status_code=204,
+    @post("/password/change", opt={"scopes": ANY_TOKEN, "kinds": CUSTOMER}, security=security(), status_code=204,
           operation_id="POST-customer-change-account-password", summary="Changing a customer password",
           responses=customer_errors(400, 403, 429))
     async def change_password(self, db: Database, caller: Caller, passwords: Passwords,
