@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segment_service.core import query
 from segment_service.core.query import (
     MAX_IN_VALUES,
     MAX_JSON_DEPTH,
@@ -29,6 +28,7 @@ from segment_service.core.query import (
     parse_q,
     resolve_path,
 )
+from segment_service.core.query import _parse as grammar
 
 REGISTRY = {
     "id": Field("id", FieldKind.TEXT),
@@ -137,9 +137,9 @@ def test_general_parser_agrees_with_fast_path() -> None:
     fast = parse_q(q)
     slow, i, n = [], 0, len(q)
     while i < n:
-        term, i = query._parse_term(q, i, n)
+        term, i = grammar._parse_term(q, i, n)
         slow.append(term)
-        i = query._span(query._WS_RUN, q, i)
+        i = grammar._span(grammar._WS_RUN, q, i)
     assert tuple(slow) == fast
 
 
@@ -612,7 +612,7 @@ def test_generated_queries_parse_to_expected_terms(
 @given(terms())
 def test_general_parser_matches_fast_path_on_generated_terms(drawn: tuple[str, Term]) -> None:
     rendered, expected = drawn
-    assert query._parse_term(rendered, 0, len(rendered)) == (expected, len(rendered))
+    assert grammar._parse_term(rendered, 0, len(rendered)) == (expected, len(rendered))
 
 
 @settings(max_examples=300)
@@ -629,10 +629,10 @@ def test_damaged_queries_fail_cleanly(drawn: list[tuple[str, Term]], data: st.Da
 @settings(max_examples=500)
 @given(QUERYISH | st.lists(terms(), min_size=1, max_size=1).map(lambda d: d[0][0]))
 def test_fast_path_agrees_with_general_parser(text: str) -> None:
-    match = query._FAST.match(text)
-    fast = query._fast_term(match) if match else None
+    match = grammar._FAST.match(text)
+    fast = grammar._fast_term(match) if match else None
     if match is not None and fast is not None:
-        assert query._parse_term(text, 0, len(text)) == (fast, match.end())
+        assert grammar._parse_term(text, 0, len(text)) == (fast, match.end())
 
 
 @pytest.mark.parametrize(("q", "expected"), [
