@@ -101,7 +101,8 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="segment-service",
             version=__version__,
-            description="Emporix-compatible Customer Segment Service and the OAuth service token endpoint.",
+            description=("Emporix-compatible Customer Segment Service, with the OAuth, customer login, customer, "
+                         "legal entity and product operations segments rely on."),
             components=COMPONENTS,
             path="/docs",
             render_plugins=[SwaggerRenderPlugin(
