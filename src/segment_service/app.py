@@ -16,6 +16,9 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from segment_service import __version__
+from segment_service.categories.assignment_routes import CategoryAssignmentController, ReferenceAssignmentController
+from segment_service.categories.routes import CategoryController
+from segment_service.categories.tree_routes import CategoryTreeController
 from segment_service.core.auth import TokenService, scope_guard
 from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES
@@ -90,6 +93,10 @@ def create_app(settings: Settings) -> Litestar:
             LegalEntityController,
             ContactAssignmentController,
             ProductController,
+            CategoryController,
+            CategoryTreeController,
+            CategoryAssignmentController,
+            ReferenceAssignmentController,
         ],
         dependencies=DEPENDENCIES,
         guards=[scope_guard],

@@ -35,8 +35,11 @@ class BulkResult(msgspec.Struct, omit_defaults=True):
     message: str | None = None
 
 
-def check_bulk_size(items: Sequence[Any]) -> None:
-    """400 for the whole request when it holds more than 200 items."""
+def check_bulk_size(items: Sequence[Any], *, min_items: int = 0) -> None:
+    """400 for the whole request when it holds more than 200 items (or fewer than `min_items`)."""
+    if len(items) < min_items:
+        raise BadRequest(f"A bulk request must hold at least {min_items} item{'s' if min_items > 1 else ''}; "
+                         f"this one holds {len(items)}.", type="bulk_size_too_small")
     if len(items) > MAX_BULK_ITEMS:
         raise BadRequest(
             f"A bulk request may hold at most {MAX_BULK_ITEMS} items; this one holds {len(items)}.",
@@ -46,6 +49,11 @@ def check_bulk_size(items: Sequence[Any]) -> None:
 
 def status_text(code: int) -> str:
     return _STATUS_TEXT.get(code) or HTTPStatus(code).phrase
+
+
+def status_name(code: int) -> str:
+    """The status as the Category Service writes it in bulk results: `CREATED`, `NOT_FOUND` (digest §7, item 6)."""
+    return HTTPStatus(code).name
 
 
 def item_id(item: Any) -> str | None:
@@ -63,14 +71,17 @@ async def run_bulk(
     *,
     with_ids: bool = True,
     lock_key: Callable[[T], str] | None = None,
+    status: Callable[[int], str] = status_text,
+    min_items: int = 0,
 ) -> list[BulkResult]:
     """Run `handle(conn, item)` for every item in its own savepoint; it returns (code, id) or raises ServiceError.
 
     All items share one transaction, so the rows they lock stay locked until it commits. With `lock_key` (the id of
     the row an item writes) items run in key order, so that two overlapping bulk requests lock rows in the same order
-    and cannot deadlock; results still follow the request's order.
+    and cannot deadlock; results still follow the request's order. `status` writes each result's status text
+    (`status_name` for the Category Service's `CREATED`); `min_items` is the fewest items a request may hold.
     """
-    check_bulk_size(items)
+    check_bulk_size(items, min_items=min_items)
     order = list(range(len(items)))
     if lock_key is not None:
         order.sort(key=lambda i: lock_key(items[i]))  # stable: items with the same key keep their order
@@ -81,7 +92,7 @@ async def run_bulk(
             try:
                 async with conn.transaction():
                     code, resource_id = await handle(conn, item)
-                results[index] = BulkResult(index=index, code=code, status=status_text(code),
+                results[index] = BulkResult(index=index, code=code, status=status(code),
                                             id=resource_id if with_ids else None)
             except Exception as exc:
                 # A data error from PostgreSQL (say, a NUL character) is this item's fault alone, and a deadlock
@@ -92,7 +103,7 @@ async def run_bulk(
                 results[index] = BulkResult(
                     index=index,
                     code=error.status,
-                    status=status_text(error.status),
+                    status=status(error.status),
                     id=(error.resource_id or item_id(item)) if with_ids else None,
                     message=error.message,
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,21 @@ def order_by(sort: str | None, registry: Registry, *, tiebreak: str = "id") -> s
             clauses.append(f"{resolved.sql} {direction} NULLS LAST")
     clauses.append(f"{tiebreak} ASC")
     return ", ".join(clauses)
+
+
+def sort_in_language(sort: str | None, localized: Collection[str], language: str) -> str | None:
+    """`sort` with every localized field named without a language (`name:ASC`) made to sort by `language`
+    (`name.en:ASC`): the Accept-Language's first choice, else the default language (category.yml and product.yml,
+    `sort`)."""
+    if not sort:
+        return sort
+    parts = []
+    for part in sort.split(","):
+        path, colon, direction = part.partition(":")
+        if path.strip() in localized:
+            path = f"{path.strip()}.{language}"
+        parts.append(f"{path}{colon}{direction}")
+    return ",".join(parts)
 
 
 def where_q(q: str | None, registry: Registry, params: list[object]) -> str:

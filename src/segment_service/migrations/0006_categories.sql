@@ -40,3 +40,24 @@ CREATE TABLE category_closure (
 );
 -- The ancestors of a category, nearest first.
 CREATE INDEX category_closure_descendant_idx ON category_closure (tenant, descendant_id, depth);
+
+-- The descendants of a category by depth (subcategories with `depth`); the primary key already serves "all
+-- descendants of X", this one keeps depth-bounded reads on the index.
+CREATE INDEX category_closure_ancestor_depth_idx ON category_closure (tenant, ancestor_id, depth);
+
+-- Codes are unique per tenant regardless of case, because the `code` list filter matches case-insensitively.
+CREATE UNIQUE INDEX categories_code_key ON categories (tenant, lower(code)) WHERE code IS NOT NULL;
+-- Root categories (`showRoots=true`, category trees).
+CREATE INDEX categories_roots_idx ON categories (tenant, id) WHERE parent_id IS NULL;
+
+-- Each external category number belongs to at most one category of a tenant. `categories.ecn` keeps the list in the
+-- client's order for reads; this table enforces the uniqueness and serves the `ecn` filter.
+CREATE TABLE category_ecns (
+    tenant       text NOT NULL,
+    ecn          text NOT NULL,
+    category_id  text NOT NULL,
+    CONSTRAINT category_ecns_pkey PRIMARY KEY (tenant, ecn),
+    CONSTRAINT category_ecns_category_fkey FOREIGN KEY (tenant, category_id)
+        REFERENCES categories (tenant, id) ON DELETE CASCADE
+);
+CREATE INDEX category_ecns_category_idx ON category_ecns (tenant, category_id);

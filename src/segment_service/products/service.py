@@ -168,8 +168,13 @@ async def patch_product(db: Database, caller: Caller, product_id: str, patch: Pr
 
 async def delete_product(db: Database, caller: Caller, product_id: str) -> None:
     """Delete a product; deleting one that does not exist is fine (idempotent)."""
+    # Imported here: categories/assignments.py looks products up through this module (an import cycle otherwise).
+    from segment_service.categories import assignments as category_assignments
+
     async with db.transaction() as conn:
         await store.delete_product(conn, caller.tenant, product_id)
+        # A deleted product leaves every category it was assigned to (docs/categories.md, "Product assignments").
+        await category_assignments.delete_assignments_of_product(conn, caller.tenant, product_id)
 
 
 def _sort_in_language(sort: str | None, language: str) -> str | None:
