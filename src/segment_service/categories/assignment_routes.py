@@ -76,7 +76,7 @@ class CategoryAssignmentController(Controller):
     @get("", opt={"scopes": READ}, security=[], operation_id="GET-category-tree-retrieve-category-assignments",
          summary="Retrieving resources assigned to a category", responses=_errors(400, 403, 404))
     async def list_category_assignments(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, categoryId: str,  # noqa: N803
+        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, categoryId: str,
         assignment_type: str | None = AssignmentType, ref_id: str | None = RefId,
         ref_localized_name: str | None = RefLocalizedName, show_unpublished: bool = ShowUnpublished,
         with_subcategories: bool = WithSubcategories, segments_ids: str | None = SegmentsIds,
@@ -98,7 +98,7 @@ class CategoryAssignmentController(Controller):
     @post("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
           operation_id="POST-category-tree-assign-resource", summary="Assigning a resource to a category",
           responses=_errors(400, 403, 404, 409))
-    async def assign_resource(self, db: Database, caller: Caller, categoryId: str,  # noqa: N803
+    async def assign_resource(self, db: Database, caller: Caller, categoryId: str,
                               data: AssignmentRequest) -> Response[AssignmentIdResponse]:
         """Assigns a product to a category; 409 when it is assigned to it already."""
         return json_response({"id": await service.assign_product(db, caller, categoryId, data)}, status=201)
@@ -106,7 +106,7 @@ class CategoryAssignmentController(Controller):
     @delete("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
             operation_id="DELETE-category-tree-remove-all-category-assignments",
             summary="Deleting all category assignments", responses=_errors(400, 403, 404))
-    async def remove_all_category_assignments(self, db: Database, caller: Caller, categoryId: str,  # noqa: N803
+    async def remove_all_category_assignments(self, db: Database, caller: Caller, categoryId: str,
                                               assignment_type: str | None = AssignmentType) -> Response[None]:
         """Deletes every assignment of a category."""
         await service.delete_category_assignments(db, caller, categoryId, assignment_type)
@@ -116,7 +116,7 @@ class CategoryAssignmentController(Controller):
           operation_id="POST-category-tree-assign-category-resources", summary="Assigning resources to a category",
           responses=_errors(400, 403, 404))
     async def assign_resources(
-        self, db: Database, caller: Caller, categoryId: str,  # noqa: N803
+        self, db: Database, caller: Caller, categoryId: str,
         data: Annotated[list[Any], _bulk_body("AssignmentRequest", "1 to 200 products to assign.")],
     ) -> Response[list[BulkAssignmentResult]]:
         """Assigns up to 200 products to a category, each on its own."""
@@ -126,7 +126,7 @@ class CategoryAssignmentController(Controller):
          operation_id="PUT-category-tree-update-category-assignments",
          summary="Updating assignment of resources to a category", responses=_errors(400, 403, 404))
     async def upsert_resources(
-        self, db: Database, caller: Caller, categoryId: str,  # noqa: N803
+        self, db: Database, caller: Caller, categoryId: str,
         data: Annotated[list[Any], _bulk_body("AssignmentUpsertItem", "1 to 200 products to keep assigned.")],
     ) -> Response[list[BulkAssignmentResult]]:
         """Makes sure up to 200 products are assigned to a category (201 created, 204 already there)."""
@@ -135,8 +135,8 @@ class CategoryAssignmentController(Controller):
     @put("/references/{referenceId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
          operation_id="PUT-category-tree-assign-resource", summary="Upserting a resource to a category assignment",
          responses=_errors(400, 403, 404) | no_content("The product was assigned to the category already."))
-    async def upsert_resource(self, db: Database, caller: Caller, categoryId: str,  # noqa: N803
-                              referenceId: str) -> Response[AssignmentIdResponse]:  # noqa: N803
+    async def upsert_resource(self, db: Database, caller: Caller, categoryId: str,
+                              referenceId: str) -> Response[AssignmentIdResponse]:
         """Assigns a product to a category: 201 with the new assignment's id, 204 when it was assigned already."""
         assignment_id, created = await service.upsert_assignment(db, caller, categoryId, referenceId)
         return json_response({"id": assignment_id}, status=201) if created else empty_response(204)
@@ -144,8 +144,8 @@ class CategoryAssignmentController(Controller):
     @delete("/references/{referenceId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
             operation_id="DELETE-category-tree-remove-category-assignment-by-reference-id",
             summary="Deleting a category assignment by reference id", responses=_errors(400, 403, 404))
-    async def remove_assignment_by_reference(self, db: Database, caller: Caller, categoryId: str,  # noqa: N803
-                                             referenceId: str) -> Response[None]:  # noqa: N803
+    async def remove_assignment_by_reference(self, db: Database, caller: Caller, categoryId: str,
+                                             referenceId: str) -> Response[None]:
         """Removes a product from a category."""
         await service.delete_assignment_by_reference(db, caller, categoryId, referenceId)
         return empty_response(204)
@@ -153,8 +153,8 @@ class CategoryAssignmentController(Controller):
     @delete("/{assignmentId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
             operation_id="DELETE-category-tree-remove-category-assignment",
             summary="Deleting a category assignment by id", responses=_errors(400, 403, 404))
-    async def remove_assignment(self, db: Database, caller: Caller, categoryId: str,  # noqa: N803
-                                assignmentId: str) -> Response[None]:  # noqa: N803
+    async def remove_assignment(self, db: Database, caller: Caller, categoryId: str,
+                                assignmentId: str) -> Response[None]:
         """Removes one assignment of a category."""
         await service.delete_assignment(db, caller, categoryId, assignmentId)
         return empty_response(204)
@@ -169,7 +169,7 @@ class ReferenceAssignmentController(Controller):
          summary="Retrieving a list of categories for which the reference id is assigned",
          responses=_errors(400, 403, 404))
     async def list_categories_by_reference(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, referenceId: str,  # noqa: N803
+        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, referenceId: str,
         show_unpublished: bool = ShowUnpublished, expand_supercategories_ids: bool = ExpandSupercategoriesIds,
     ) -> Response[list[CategoryResponse]]:
         """Retrieves the categories a product is assigned to."""
@@ -184,7 +184,7 @@ class ReferenceAssignmentController(Controller):
             operation_id="DELETE-category-tree-remove-all-assignments",
             summary="Deleting all assignments by referenceId", responses=_errors(403, 404))
     async def remove_all_assignments(self, db: Database, caller: Caller,
-                                     referenceId: str) -> Response[None]:  # noqa: N803
+                                     referenceId: str) -> Response[None]:
         """Removes a product from every category."""
         await service.delete_product_assignments(db, caller, referenceId)
         return empty_response(204)

@@ -77,7 +77,7 @@ class CategoryTreeController(Controller):
     @get("/{categoryId:str}", opt={"scopes": READ}, security=security(*READ_DECLARED),
          operation_id="GET-category-tree-retrieve-category-tree-by-id", summary="Retrieving a specific category tree",
          responses=_errors(400, 403, 404))
-    async def get_tree(self, state: State, db: Database, caller: Caller, categoryId: str,  # noqa: N803 - the spec's name
+    async def get_tree(self, state: State, db: Database, caller: Caller, categoryId: str,
                        show_unpublished: bool = SHOW_UNPUBLISHED,
                        accept_language: str | None = ACCEPT_LANGUAGE) -> Response[CategoryTree]:
         """Retrieves the tree under a root category (404 for a category that is not a root)."""
@@ -89,7 +89,7 @@ class CategoryTreeController(Controller):
     @post("/{rootCategoryId:str}/rebuild", opt={"scopes": MANAGE}, security=security(*REBUILD_DECLARED),
           status_code=200, operation_id="POST-category-tree-rebuild-category-tree",
           summary="Rebuilding a category tree", responses=_errors(400, 403, 404))
-    async def rebuild_tree(self, state: State, db: Database, caller: Caller, rootCategoryId: str,  # noqa: N803
+    async def rebuild_tree(self, state: State, db: Database, caller: Caller, rootCategoryId: str,
                            show_unpublished: bool = SHOW_UNPUBLISHED,
                            accept_language: str | None = ACCEPT_LANGUAGE) -> Response[CategoryTree]:
         """Rebuilds the hierarchy rows of a tree from its categories' parents and returns the tree."""

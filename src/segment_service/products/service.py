@@ -17,7 +17,7 @@ from segment_service.core.errors import BadRequest, Forbidden, NotFound, Version
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.languages import WriteLanguage
 from segment_service.core.models import UNSET, UnsetType, check_nesting
-from segment_service.core.paging import Page, order_by, where_q
+from segment_service.core.paging import Page, order_by, sort_in_language, where_q
 from segment_service.core.patch import merge_patch
 from segment_service.products import store
 from segment_service.products.models import (
@@ -177,20 +177,6 @@ async def delete_product(db: Database, caller: Caller, product_id: str) -> None:
         await category_assignments.delete_assignments_of_product(conn, caller.tenant, product_id)
 
 
-def _sort_in_language(sort: str | None, language: str) -> str | None:
-    """product.yml `sort`: a localized field named without a language sorts by the Accept-Language's first choice,
-    else by the default language."""
-    if not sort:
-        return sort
-    parts = []
-    for part in sort.split(","):
-        path, colon, direction = part.partition(":")
-        if path.strip() in LOCALIZED_FIELDS:
-            path = f"{path.strip()}.{language}"
-        parts.append(f"{path}{colon}{direction}")
-    return ",".join(parts)
-
-
 async def list_products(
     db: Database,
     caller: Caller,
@@ -208,7 +194,7 @@ async def list_products(
     if not caller.has_any(_READ_UNPUBLISHED):
         conditions.append(store.PUBLISHED_CONDITION)
     where = " AND ".join(conditions)
-    sort = _sort_in_language(sort, languages[0] if languages else default_language)
+    sort = sort_in_language(sort, LOCALIZED_FIELDS, languages[0] if languages else default_language)
     ordering = order_by(sort, store.PRODUCT_FIELDS, tiebreak="p.id")
     async with db.connection() as conn:
         rows = await store.list_products(conn, where=where, params=params, order_by=ordering, limit=page.size,
