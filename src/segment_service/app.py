@@ -109,7 +109,7 @@ def create_app(settings: Settings) -> Litestar:
             title="segment-service",
             version=__version__,
             description=("Emporix-compatible Customer Segment Service, with the OAuth, customer login, customer, "
-                         "legal entity and product operations segments rely on."),
+                         "category, legal entity and product operations segments rely on."),
             components=COMPONENTS,
             path="/docs",
             render_plugins=[SwaggerRenderPlugin(
