@@ -8,15 +8,15 @@ table in a JOIN for `ref.localizedName` and `hideUnpublishedProducts`, so that a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 import msgspec
 
+from segment_service.categories import store as category_store
+from segment_service.categories.store import CategoryRow
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict, NotFound
 from segment_service.core.query import Field, FieldKind
-from segment_service.core.timefmt import iso_sql
 
 #: The public paths of an assignment for `sort`. `ref.localizedName` is the product's name.
 ASSIGNMENT_FIELDS: dict[str, Field] = {
@@ -56,29 +56,6 @@ class AssignmentRow(msgspec.Struct, frozen=True, kw_only=True):
     ref_type: str
     product_id: str
     product_name: dict[str, str]
-
-
-class CategoryRow(msgspec.Struct, frozen=True, kw_only=True):
-    """A category a product is assigned to, date-times already in the wire format."""
-
-    id: str
-    parent_id: str | None
-    type: str
-    code: str | None
-    localized_name: dict[str, str]
-    localized_description: dict[str, str] | None
-    localized_slug: dict[str, str] | None
-    ecn: list[str]
-    valid_from: str | None
-    valid_to: str | None
-    position: int | None
-    published: bool
-    mixins: dict[str, Any] | None
-    metadata_mixins: dict[str, Any] | None
-    version: int
-    created_at: str
-    modified_at: str
-    supercategories_ids: list[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +141,6 @@ _DELETE_PRODUCT_ASSIGNMENTS = """
 DELETE FROM category_assignments
 WHERE tenant = $1 AND product_id = $2
 """
-
-_CATEGORY_COLUMNS = (
-    "c.id, c.parent_id, c.type, c.code, c.localized_name, c.localized_description, c.localized_slug, c.ecn, "
-    + ", ".join(iso_sql(f"c.{col}") for col in ("valid_from", "valid_to"))
-    + ", c.position, c.published, c.mixins, c.metadata_mixins, c.version, "
-    + ", ".join(iso_sql(f"c.{col}") for col in ("created_at", "modified_at"))
-)
 
 # The ancestors of a category, root first (the closure's depth counts up from the category itself).
 _SUPERCATEGORIES = """
@@ -290,12 +260,14 @@ def _categories_query(show_unpublished: bool) -> str:
 
 async def list_categories_of_product(conn: Connection, tenant: str, product_id: str, *, show_unpublished: bool,
                                      with_supercategories: bool, order_by: str, limit: int,
-                                     offset: int) -> list[CategoryRow]:
-    """One page of the categories a product is assigned to (with their ancestors' ids when asked for)."""
+                                     offset: int) -> list[tuple[CategoryRow, list[str] | None]]:
+    """One page of the categories a product is assigned to, each with its ancestors' ids (root first) when asked
+    for."""
     supercategories = _SUPERCATEGORIES if with_supercategories else "NULL::text[]"
-    sql = (f"SELECT {_CATEGORY_COLUMNS}, {supercategories} AS supercategories_ids"
+    sql = (f"SELECT {category_store.COLUMNS}, {supercategories} AS supercategories_ids"
            f"{_categories_query(show_unpublished)}ORDER BY {order_by}\nLIMIT $3 OFFSET $4")
-    return [CategoryRow(**r) for r in await conn.fetch(sql, tenant, product_id, limit, offset)]
+    records = await conn.fetch(sql, tenant, product_id, limit, offset)
+    return [(category_store.row(r), r["supercategories_ids"]) for r in records]
 
 
 async def count_categories_of_product(conn: Connection, tenant: str, product_id: str, *,

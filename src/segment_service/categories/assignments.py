@@ -12,8 +12,10 @@ from typing import Any
 import msgspec
 
 from segment_service.categories import assignment_store as store
+from segment_service.categories import trees
 from segment_service.categories.assignment_models import AssignmentRequest, AssignmentUpsertItem
-from segment_service.categories.assignment_store import AssignmentFilters, AssignmentRow, CategoryRow
+from segment_service.categories.assignment_store import AssignmentFilters, AssignmentRow
+from segment_service.categories.store import CategoryRow
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, run_bulk, status_name
 from segment_service.core.db import Connection, Database
@@ -64,30 +66,13 @@ def assignment_document(row: AssignmentRow, languages: tuple[str, ...] | None,
                     "localizedName": localize(row.product_name, languages, default_language)}}
 
 
-def category_document(row: CategoryRow) -> dict[str, Any]:
-    """A category as the Category schema shows it (the fields this project stores)."""
-    doc: dict[str, Any] = {"id": row.id, "type": row.type}
-    if row.parent_id is not None:
-        doc["parentId"] = row.parent_id
-    doc["localizedName"] = row.localized_name
-    for key, value in (("localizedDescription", row.localized_description), ("localizedSlug", row.localized_slug),
-                       ("code", row.code)):
-        if value is not None:
-            doc[key] = value
-    if row.ecn:
-        doc["ecn"] = row.ecn
-    validity = {k: v for k, v in (("from", row.valid_from), ("to", row.valid_to)) if v is not None}
-    doc["validity"] = validity
-    doc["position"] = row.position if row.position is not None else 0
-    doc["published"] = row.published
-    if row.supercategories_ids is not None:
-        doc["supercategoriesIds"] = row.supercategories_ids
-    if row.mixins is not None:
-        doc["mixins"] = row.mixins
-    metadata: dict[str, Any] = {"version": row.version, "createdAt": row.created_at, "modifiedAt": row.modified_at}
-    if row.metadata_mixins is not None:
-        metadata["mixins"] = row.metadata_mixins
-    doc["metadata"] = metadata
+def category_document(row: CategoryRow, supercategories_ids: list[str] | None,
+                      default_language: str) -> dict[str, Any]:
+    """A category as GET /assignments/references/{referenceId} shows it: the Category document, with its ancestors'
+    ids when they were asked for and the (always empty) media list of the spec's response."""
+    doc = trees.category_document(row, default_language)
+    if supercategories_ids is not None:
+        doc["supercategoriesIds"] = supercategories_ids
     doc["media"] = []
     return doc
 
@@ -141,7 +126,7 @@ async def list_categories_of_product(
             total = (page.offset + len(rows) if 0 < len(rows) < page.size
                      else await store.count_categories_of_product(conn, caller.tenant, product_id,
                                                                   show_unpublished=show_unpublished))
-    return [category_document(r) for r in rows], total
+    return [category_document(r, supers, default_language) for r, supers in rows], total
 
 
 # -------------------------------------------------------------------------------------------------------- writes
