@@ -40,3 +40,19 @@ def test_every_parameter_but_segments_ids_at_once(api: Categories) -> None:
     by_id = api.request("GET", "/categories/food/assignments", token=customer,
                         params={"withSubcategories": "true", "ref.id": "mars"})
     assert [a["ref"]["id"] for a in by_id.json()] == ["mars"]
+
+
+def test_an_unpublished_category_with_published_children_is_404_without_show_unpublished(api: Categories) -> None:
+    api.create(id="hidden", published=False, localizedName={"en": "Hidden"})
+    api.create(id="child", parentId="hidden", localizedName={"en": "Child"})
+    body = {"id": "p1", "code": "p1", "name": {"en": "P1"}, "published": True}
+    headers = {"Authorization": f"Bearer {api.token}"}
+    assert api.client.post(f"/product/{api.tenant}/products", json=body, headers=headers).status_code == 201
+    assert api.request("POST", "/categories/child/assignments",
+                       json={"ref": {"id": "p1", "type": "PRODUCT"}}).status_code == 201
+    guest = api.tokens.anonymous(api.tenant)
+    response = api.request("GET", "/categories/hidden/assignments", token=guest, params={"withSubcategories": "true"})
+    assert response.status_code == 404
+    shown = api.request("GET", "/categories/hidden/assignments",
+                        params={"withSubcategories": "true", "showUnpublished": "true"})
+    assert [a["ref"]["id"] for a in shown.json()] == ["p1"]

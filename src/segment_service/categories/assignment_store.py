@@ -92,13 +92,17 @@ JOIN products p ON p.tenant = a.tenant AND p.id = a.product_id
 WHERE cc.tenant = $1 AND cc.ancestor_id = $2
 """
 _PUBLISHED_SUBCATEGORIES = "AND c.published\n"
+# The asked category itself must be visible. An InitPlan run once, so that a page that has rows needs no second
+# statement to tell "unknown or unpublished category" (404) from "empty page".
+_VISIBLE_CATEGORY = "AND EXISTS (SELECT 1 FROM categories t WHERE t.tenant = $1 AND t.id = $2 AND t.published)\n"
 _PUBLISHED_PRODUCTS = "AND p.published\n"
 _PRODUCT_IS = "AND a.product_id = ${n}\n"
 # Any translation of the product's name contains the text, ignoring case (strpos: no LIKE wildcards to escape).
 _NAME_CONTAINS = ("AND EXISTS (SELECT 1 FROM jsonb_each_text(p.name) AS n (language, value)\n"
                   "            WHERE strpos(lower(n.value), lower(${n})) > 0)\n")
 
-_SELECT_ASSIGNMENTS = "SELECT a.id, a.category_id, a.ref_type, a.product_id, p.name AS product_name"
+# PRODUCT is the only reference type; naming it as a constant lets the unique index answer without the table.
+_SELECT_ASSIGNMENTS = "SELECT a.id, a.category_id, 'PRODUCT' AS ref_type, a.product_id, p.name AS product_name"
 
 _INSERT_ASSIGNMENT = """
 INSERT INTO category_assignments (tenant, id, category_id, product_id)
@@ -179,8 +183,10 @@ async def category_published(conn: Connection, tenant: str, category_id: str) ->
 def _assignment_query(filters: AssignmentFilters, params: list[object]) -> str:
     """FROM and WHERE of an assignment list; appends the filter values to `params` ($1 tenant, $2 category)."""
     sql = _FROM_SUBTREE if filters.with_subcategories else _FROM_CATEGORY
-    if filters.with_subcategories and not filters.show_unpublished:
-        sql += _PUBLISHED_SUBCATEGORIES
+    if not filters.show_unpublished:
+        sql += _VISIBLE_CATEGORY
+        if filters.with_subcategories:
+            sql += _PUBLISHED_SUBCATEGORIES
     if filters.hide_unpublished_products:
         sql += _PUBLISHED_PRODUCTS
     if filters.product_id is not None:

@@ -95,9 +95,10 @@ async def list_category_assignments(
     sort = sort_in_language(sort, ("ref.localizedName",), languages[0] if languages else default_language)
     ordering = order_by(sort, store.ASSIGNMENT_FIELDS, tiebreak=store.ASSIGNMENT_ORDER)
     async with db.connection() as conn:
-        await _check_category(conn, caller, category_id, show_unpublished=filters.show_unpublished)
         rows = await store.list_assignments(conn, caller.tenant, category_id, filters, order_by=ordering,
                                             limit=page.size, offset=page.offset)
+        if not rows:  # rows prove the category visible; without any, tell 404 from an empty page
+            await _check_category(conn, caller, category_id, show_unpublished=filters.show_unpublished)
         total = None
         if with_total:
             total = (page.offset + len(rows) if 0 < len(rows) < page.size
