@@ -1,4 +1,4 @@
-"""`python -m bench`: load the dataset, start the service and the floor, run the scenarios, print the report.
+"""`python -m bench`: load the datasets, start the service and the floor, run the scenarios, print the report.
 
 Everything runs on this machine: a private embedded PostgreSQL in a temporary folder (Unix socket only), and the
 servers on 127.0.0.1. Whatever the run started is stopped and removed on the way out, on success, failure or Ctrl-C.
@@ -24,7 +24,7 @@ from types import FrameType
 
 import asyncpg
 
-from bench import cpu, dataset, load, plans, report, servers
+from bench import categories, cpu, dataset, load, plans, report, servers
 from bench.load import BenchError
 from segment_service.core.auth import Scope, TokenKind, TokenService
 from segment_service.core.db import migrate
@@ -33,6 +33,22 @@ from segment_service.embedded import start_embedded
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "bench" / "results" / "latest.md"
 SEARCH_BODY = '{"q":"' + plans.SEARCH_Q + '"}'
+CATEGORY_PREFIX = f"/category/{dataset.TENANT}/categories/"
+SUBTREE_SUFFIX = "/assignments?withSubcategories=true"
+LEAF_SUFFIX = "/assignments"
+
+#: The scenarios --scenarios can pick, by key, with their report names; the floor always runs, since every ratio is
+#: to it.
+SCENARIOS = {
+    "get": "get segment",
+    "search": "search",
+    "subtree-root": "category subtree (root)",
+    "subtree-level2": "category subtree (level 2)",
+    "leaf": "category leaf",
+}
+SEGMENT_SCENARIOS = ("get", "search")
+CATEGORY_SCENARIOS = ("subtree-root", "subtree-level2", "leaf")
+_GROUPS = {"segments": SEGMENT_SCENARIOS, "categories": CATEGORY_SCENARIOS, "all": tuple(SCENARIOS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +63,27 @@ class Options:
     rows: int
     other_rows: int
     output: Path
+    scenarios: tuple[str, ...] = tuple(SCENARIOS)
+    """Keys of SCENARIOS, in run order (after the floor)."""
+    category_volumes: categories.Volumes = categories.DEFAULT_VOLUMES
+
+    @property
+    def with_categories(self) -> bool:
+        return any(k in CATEGORY_SCENARIOS for k in self.scenarios)
+
+
+def _scenario_keys(value: str) -> tuple[str, ...]:
+    """`get,leaf` or `segments` or `categories`: the scenario keys, in SCENARIOS order."""
+    wanted: set[str] = set()
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        if part in _GROUPS:
+            wanted.update(_GROUPS[part])
+        elif part in SCENARIOS:
+            wanted.add(part)
+        elif part != "floor":  # the floor always runs; naming it is harmless
+            choices = ", ".join([*SCENARIOS, *_GROUPS])
+            raise argparse.ArgumentTypeError(f"unknown scenario {part!r} (choose from floor, {choices})")
+    return tuple(k for k in SCENARIOS if k in wanted)
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -59,6 +96,15 @@ def parse_args(argv: list[str] | None = None) -> Options:
                         help="granian workers of the service and of the floor [1, what `serve` defaults to]")
     parser.add_argument("--rows", type=int, help="segments of the measured tenant [100000; --quick: 20000]")
     parser.add_argument("--other-rows", type=int, help="segments of the other tenants [5000; --quick: 1000]")
+    parser.add_argument("--scenarios", type=_scenario_keys, default=tuple(SCENARIOS),
+                        help="comma-separated scenarios to run besides the floor: get, search, subtree-root, "
+                             "subtree-level2, leaf, or the groups segments, categories, all [all]")
+    parser.add_argument("--skip-categories", action="store_true",
+                        help="leave out the category scenarios and their dataset (same as --scenarios segments)")
+    parser.add_argument("--categories", type=int, help="categories of the measured tenant [10000; --quick: 2000]")
+    parser.add_argument("--products", type=int, help="products of the measured tenant [100000; --quick: 10000]")
+    parser.add_argument("--assignments", type=int,
+                        help="product-to-category assignments of the measured tenant [1000000; --quick: 100000]")
     parser.add_argument("--quick", action="store_true", help="a very short run, to check that everything works")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"Markdown report [{DEFAULT_OUTPUT}]")
     args = parser.parse_args(argv)
@@ -67,15 +113,25 @@ def parse_args(argv: list[str] | None = None) -> Options:
     def pick(value: int | None, normal: int, short: int) -> int:
         return value if value is not None else (short if quick else normal)
 
+    scenarios: tuple[str, ...] = args.scenarios
+    if args.skip_categories:
+        scenarios = tuple(k for k in scenarios if k not in CATEGORY_SCENARIOS)
+    full = categories.DEFAULT_VOLUMES
+    volumes = categories.Volumes(categories=pick(args.categories, full.categories, 2_000),
+                                 products=pick(args.products, full.products, 10_000),
+                                 assignments=pick(args.assignments, full.assignments, 100_000))
     # wrk takes whole seconds.
     options = Options(duration=pick(args.duration, 10, 3), warmup=pick(args.warmup, 3, 1),
                       threads=args.threads, connections=args.connections, workers=args.workers,
                       rows=pick(args.rows, 100_000, 20_000), other_rows=pick(args.other_rows, 5_000, 1_000),
-                      output=args.output)
+                      output=args.output, scenarios=scenarios, category_volumes=volumes)
     if options.duration < 1 or options.warmup < 0 or options.threads < 1 or options.connections < options.threads:
         parser.error("need --duration >= 1, --warmup >= 0, --threads >= 1 and --connections >= --threads")
     if options.rows < 1 or options.other_rows < 0 or options.workers < 1:
         parser.error("need --rows >= 1, --other-rows >= 0 and --workers >= 1")
+    if volumes.categories < 111 or volumes.products < 1 or volumes.assignments < 1:
+        parser.error("need --categories >= 111 (three levels: roots, level 2 and leaves), --products >= 1 and "
+                     "--assignments >= 1")
     return options
 
 
@@ -101,6 +157,17 @@ def _service_command() -> list[str]:
     if not found:
         raise BenchError("The segment-service command is not installed; run `make install` first.")
     return [found]
+
+
+async def _autovacuum_runs(dsn: str) -> dict[str, int]:
+    """Autovacuum and autoanalyze runs so far, by table: one during a scenario takes CPU from it and adds to its
+    PostgreSQL CPU column."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT relname, autovacuum_count + autoanalyze_count AS runs FROM pg_stat_user_tables")
+        return {r["relname"]: int(r["runs"]) for r in rows}
+    finally:
+        await conn.close()
 
 
 async def _postgres_version(dsn: str) -> str:
@@ -130,6 +197,78 @@ def _sanity_check(service_url: str, floor_url: str, token: str, segment_id: str)
         raise BenchError(f"the floor answered {status}: {body}")
 
 
+def _check_assignments(url: str, token: str, *, expected: int, allowed: frozenset[str], what: str) -> None:
+    status, body = servers.request(url, token=token)
+    if status != 200 or not isinstance(body, list):
+        raise BenchError(f"{what} answered {status}: {str(body)[:500]}")
+    if len(body) != min(plans.DEFAULT_PAGE_SIZE, expected):
+        raise BenchError(f"{what} returned {len(body)} assignments, expected a page of "
+                         f"{min(plans.DEFAULT_PAGE_SIZE, expected)} (of {expected:,} in the dataset)")
+    outside = [a.get("categoryId") for a in body if a.get("categoryId") not in allowed]
+    if outside:
+        raise BenchError(f"{what} returned assignments of categories outside it: {outside[:3]}")
+    if any(not a.get("ref", {}).get("id") or not a.get("ref", {}).get("localizedName") for a in body):
+        raise BenchError(f"{what} returned assignments without ref.id or ref.localizedName: {str(body[0])[:300]}")
+
+
+def _sanity_check_categories(service_url: str, token: str, loaded: categories.CategoryLoadResult,
+                             probe: plans.CategoryProbe) -> None:
+    """Each category scenario's request answers a full page of its own subtree (or leaf), with product names."""
+    for name, (category_id, with_subcategories) in probe.requests.items():
+        if with_subcategories:
+            _check_assignments(f"{service_url}{CATEGORY_PREFIX}{category_id}{SUBTREE_SUFFIX}", token,
+                               expected=loaded.subtree_total[category_id], allowed=loaded.descendants[category_id],
+                               what=name)
+        else:
+            _check_assignments(f"{service_url}{CATEGORY_PREFIX}{category_id}{LEAF_SUFFIX}", token,
+                               expected=loaded.direct_total[category_id], allowed=frozenset({category_id}),
+                               what=name)
+
+
+def _median(ids: list[str], size: dict[str, int]) -> str:
+    # The explained request reads a typical category of its kind, not the biggest or the smallest.
+    return sorted(ids, key=lambda i: (size[i], i))[len(ids) // 2]
+
+
+def _category_probe(options: Options, loaded: categories.CategoryLoadResult) -> plans.CategoryProbe:
+    """The category each selected category scenario's plan is explained for."""
+    requests: dict[str, tuple[str, bool]] = {}
+    if "subtree-root" in options.scenarios:
+        requests[SCENARIOS["subtree-root"]] = (_median(loaded.roots, loaded.subtree_total), True)
+    if "subtree-level2" in options.scenarios and loaded.level2:
+        requests[SCENARIOS["subtree-level2"]] = (_median(loaded.level2, loaded.subtree_total), True)
+    if "leaf" in options.scenarios and loaded.leaf_sample:
+        requests[SCENARIOS["leaf"]] = (_median(loaded.leaf_sample, loaded.direct_total), False)
+    return plans.CategoryProbe(requests)
+
+
+def _category_scenarios(service_url: str, token: str, options: Options, loaded: categories.CategoryLoadResult,
+                        workdir: Path) -> list[tuple[str, str, str, Path | None]]:
+    """(name, description, url, Lua script) of the selected category scenarios."""
+    picks = {
+        "subtree-root": (loaded.roots, SUBTREE_SUFFIX,
+                         f"the {len(loaded.roots):,} roots (about {loaded.mean_subtree(loaded.roots):,.0f} "
+                         "assignments under each)"),
+        "subtree-level2": (loaded.level2, SUBTREE_SUFFIX,
+                           f"the {len(loaded.level2):,} level-2 categories (about "
+                           f"{loaded.mean_subtree(loaded.level2):,.0f} assignments under each)"),
+        "leaf": (loaded.leaf_sample, LEAF_SUFFIX,
+                 f"{len(loaded.leaf_sample):,} leaves that have assignments (about "
+                 f"{sum(loaded.direct_total.values()) / max(1, len(loaded.direct_total)):,.0f} each)"),
+    }
+    result: list[tuple[str, str, str, Path | None]] = []
+    for key in (k for k in options.scenarios if k in CATEGORY_SCENARIOS):
+        ids, suffix, drawn_from = picks[key]
+        if not ids:
+            continue  # a tree too small for this level (--categories below 111 is refused; this is belt and braces)
+        script = workdir / f"{key}.lua"
+        script.write_text(load.get_script(CATEGORY_PREFIX, ids, token, suffix), encoding="utf-8")
+        result.append((SCENARIOS[key], f"GET {CATEGORY_PREFIX}{{id}}{suffix}, the id drawn at random from "
+                       f"{drawn_from}; default pageSize 60, no Accept-Language", f"{service_url}{CATEGORY_PREFIX}x",
+                       script))
+    return result
+
+
 def run(options: Options) -> report.Report:
     """One whole benchmark run; everything it starts is stopped before it returns or raises."""
     started_at = datetime.now(UTC)
@@ -148,10 +287,23 @@ def run(options: Options) -> report.Report:
         loaded = asyncio.run(dataset.load(dsn, rows=options.rows, other_rows=options.other_rows))
         _say(f"COPY: {loaded.rows_per_second:,.0f} rows/s ({loaded.rows:,} rows in {loaded.seconds:.2f} s)")
         probe_id = loaded.sample_ids[0]
+        category_data: categories.CategoryLoadResult | None = None
+        category_probe: plans.CategoryProbe | None = None
+        if options.with_categories:
+            v = options.category_volumes
+            _say(f"loading {v.categories:,} categories, {v.products:,} products and {v.assignments:,} assignments "
+                 f"(plus {categories.OTHER_SHARE:.0%} of each for {categories.OTHER_TENANT}) with COPY")
+            category_data = asyncio.run(categories.load(dsn, v))
+            for copy in category_data.copies:
+                _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
+                     f"{copy.seconds:.2f} s)")
+            category_probe = _category_probe(options, category_data)
 
         # Plans and statement timings while the machine is still quiet.
         _say("explaining the hot-path queries")
-        statement_plans = asyncio.run(plans.explain_hot_paths(dsn, dataset.TENANT, probe_id))
+        statement_plans = asyncio.run(plans.explain_hot_paths(
+            dsn, dataset.TENANT, probe_id, segments=[SCENARIOS[k] for k in options.scenarios if k in SEGMENT_SCENARIOS],
+            categories=category_probe))
 
         signing_key = secrets.token_urlsafe(32)
         service_port, floor_port = servers.free_port(), servers.free_port()
@@ -182,19 +334,26 @@ def run(options: Options) -> report.Report:
             tenant=dataset.TENANT, kind=TokenKind.SERVICE, subject="bench",
             scopes=[Scope.SEGMENT_READ.value, Scope.SEGMENT_MANAGE.value], ttl_seconds=4 * 3600)
         _sanity_check(service_url, floor_url, token, probe_id)
+        if category_data is not None and category_probe is not None:
+            _sanity_check_categories(service_url, token, category_data, category_probe)
 
         get_lua, search_lua = workdir / "get.lua", workdir / "search.lua"
         prefix = f"/customer-segment/{dataset.TENANT}/segments/"
         get_lua.write_text(load.get_script(prefix, loaded.sample_ids, token), encoding="utf-8")
         search_lua.write_text(load.post_script(SEARCH_BODY, token), encoding="utf-8")
+        segment_scenarios: dict[str, tuple[str, str, str, Path | None]] = {
+            "get": ("get segment", f"GET {prefix}{{id}}, the id drawn at random from {len(loaded.sample_ids):,} of "
+                    "the tenant's segments", f"{service_url}{prefix}x", get_lua),
+            "search": ("search", f"POST {prefix}search with `{SEARCH_BODY}` (default pageSize 60)",
+                       f"{service_url}{prefix}search", search_lua),
+        }
         scenarios: list[tuple[str, str, str, Path | None]] = [
             (report.FLOOR, "GET / on the floor server: one primary-key read of a fixed segment, as JSON",
              f"{floor_url}/", None),
-            ("get segment", f"GET {prefix}{{id}}, the id drawn at random from {len(loaded.sample_ids):,} of the "
-             "tenant's segments", f"{service_url}{prefix}x", get_lua),
-            ("search", f"POST {prefix}search with `{SEARCH_BODY}` (default pageSize 60)",
-             f"{service_url}{prefix}search", search_lua),
+            *(segment_scenarios[k] for k in options.scenarios if k in segment_scenarios),
         ]
+        if category_data is not None:
+            scenarios += _category_scenarios(service_url, token, options, category_data, workdir)
 
         loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         result = report.Report(
@@ -202,8 +361,9 @@ def run(options: Options) -> report.Report:
             settings={"duration": f"{options.duration:g}s", "warmup": f"{options.warmup:g}s",
                       "threads": str(options.threads), "connections": str(options.connections),
                       "workers": str(options.workers), "load average at start": f"{loadavg:.2f}"},
-            dataset=loaded, plans=statement_plans)
+            dataset=loaded, categories=category_data, plans=statement_plans)
         postmaster_pid = pg_server.get_pid()
+        autovacuum_before = asyncio.run(_autovacuum_runs(dsn))
         raw_outputs = []
         for name, description, url, script in scenarios:
             target = floor if name == report.FLOOR else service
@@ -227,6 +387,13 @@ def run(options: Options) -> report.Report:
             if measured.non_2xx or measured.socket_errors:
                 result.notes.append(f"{name}: {measured.non_2xx} non-2xx responses and {measured.socket_errors} "
                                     "socket errors; its numbers are not comparable")
+        autovacuum_after = asyncio.run(_autovacuum_runs(dsn))
+        vacuumed = sorted(t for t, n in autovacuum_after.items() if n > autovacuum_before.get(t, 0))
+        if vacuumed:
+            result.notes.append("autovacuum or autoanalyze ran on " + ", ".join(vacuumed) + " during the scenarios; "
+                                "the PostgreSQL CPU of the scenarios it overlapped includes it")
+        if hasattr(os, "getloadavg"):  # the neighbours' share of the run, as far as one number can tell it
+            result.settings["load average at end"] = f"{os.getloadavg()[0]:.2f}"
         options.output.parent.mkdir(parents=True, exist_ok=True)
         (options.output.parent / "latest-wrk.txt").write_text("\n".join(raw_outputs), encoding="utf-8")
         _say("stopping the servers and PostgreSQL")

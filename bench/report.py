@@ -1,5 +1,5 @@
-"""The report: machine facts, the scenario table with each scenario's ratio to the floor, the COPY rate and the plans,
-printed as plain text and written as Markdown."""
+"""The report: machine facts, the scenario table with each scenario's ratio to the floor, the COPY rates and the
+plans, printed as plain text and written as Markdown."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bench.categories import CategoryLoadResult
 from bench.dataset import LoadResult
 from bench.load import WrkResult
 from bench.plans import StatementPlans
@@ -85,6 +86,8 @@ class Report:
     machine: Machine
     settings: dict[str, str]
     dataset: LoadResult
+    categories: CategoryLoadResult | None = None
+    """The category dataset, when a category scenario ran."""
     scenarios: list[Scenario] = field(default_factory=list)
     plans: list[StatementPlans] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -138,18 +141,44 @@ def _machine_lines(m: Machine) -> list[str]:
 
 def _dataset_line(d: LoadResult) -> str:
     return (f"COPY of {d.rows:,} segments: {d.seconds:.2f} s = {d.rows_per_second:,.0f} rows/s "
-            f"(with the primary key and segments_site_status_idx in place); ANALYZE {d.analyze_seconds:.2f} s; "
-            f"table + indexes {d.table_bytes / 1024 / 1024:.0f} MiB; the measured tenant has {d.tenant_rows:,} "
-            f"segments, {d.matching_search:,} of them match the search")
+            f"(with the primary key and segments_site_status_idx in place); VACUUM (ANALYZE) "
+            f"{d.analyze_seconds:.2f} s; table + indexes {d.table_bytes / 1024 / 1024:.0f} MiB; the measured tenant "
+            f"has {d.tenant_rows:,} segments, {d.matching_search:,} of them match the search")
+
+
+def _category_lines(c: CategoryLoadResult) -> list[str]:
+    """The category dataset and one line per COPY."""
+    levels = " / ".join(f"{n:,}" for n in c.level_sizes)
+    mib = sum(c.table_bytes.values()) / 1024 / 1024
+    lines = [f"categories of the measured tenant: {sum(c.level_sizes):,} in {len(c.level_sizes)} levels ({levels}), "
+             f"{c.leaves:,} leaves, {c.closure_rows:,} closure rows; assignments under a root "
+             f"{c.mean_subtree(c.roots):,.0f} on average, under a level-2 category {c.mean_subtree(c.level2):,.0f}, "
+             f"on a sampled leaf {sum(c.direct_total.values()) / max(1, len(c.direct_total)):,.0f}; generated in "
+             f"{c.generate_seconds:.1f} s"]
+    lines += [f"COPY {s.table}: {s.rows:,} rows in {s.seconds:.2f} s = {s.rows_per_second:,.0f} rows/s "
+              f"(table + indexes {c.table_bytes.get(s.table, 0) / 1024 / 1024:,.0f} MiB)" for s in c.copies]
+    lines.append(f"(both tenants' rows; every index and foreign key in place) VACUUM (ANALYZE) "
+                 f"{c.vacuum_seconds:.2f} s; the four tables with their indexes {mib:,.0f} MiB")
+    return lines
+
+
+def _plan_title(p: StatementPlans) -> str:
+    """The scenario's name, and which of its request's statements this is when it sends more than one."""
+    return f"{p.name}, statement {p.position} of {p.request_statements}" if p.request_statements > 1 else p.name
+
+
+def _plan_line(p: StatementPlans) -> str:
+    return f"plan, {_plan_title(p)}: {p.summary}"
 
 
 def text(report: Report) -> str:
     """The report for the terminal."""
     parts = ["", "segment-service benchmark", "=" * 25, *_machine_lines(report.machine),
              "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items()), "",
-             _dataset_line(report.dataset), "", _text_table(report.rows()), ""]
+             _dataset_line(report.dataset), *(_category_lines(report.categories) if report.categories else []), "",
+             _text_table(report.rows()), ""]
     for p in report.plans:
-        parts.append(f"plan, {p.name}: {p.summary}")
+        parts.append(_plan_line(p))
     parts += [f"note: {n}" for n in report.notes]
     return "\n".join(parts) + "\n"
 
@@ -162,6 +191,7 @@ def markdown(report: Report) -> str:
         *[f"- {line}" for line in _machine_lines(m)],
         "- settings: " + ", ".join(f"`{k}={v}`" for k, v in report.settings.items()), "",
         "## Dataset", "", _dataset_line(report.dataset) + ".", "",
+        *([f"- {line}" for line in _category_lines(report.categories)] + [""] if report.categories else []),
         "## Scenarios", "",
         "`vs floor` is the scenario's req/s divided by the floor's req/s in this same run. The CPU columns are CPU "
         "time per request, read from /proc over the measured interval: the HTTP server's processes, the PostgreSQL "
@@ -173,7 +203,9 @@ def markdown(report: Report) -> str:
         "## Query plans", "",
     ]
     for p in report.plans:
-        parts += [f"### {p.name}", "", f"Summary: {p.summary}.", "", "```sql", p.sql, "```", "",
+        sent = (f"The request sends {p.request_statements} statements, one after the other; this is number "
+                f"{p.position}. " if p.request_statements > 1 else "")
+        parts += [f"### {_plan_title(p)}", "", f"{sent}Summary: {p.summary}.", "", "```sql", p.sql, "```", "",
                   f"Parameters: `{list(p.params)!r}`", "",
                   "Custom plan (the bound values; EXPLAIN ANALYZE, BUFFERS):", "", "```", p.custom_plan, "```", "",
                   "Generic plan (plan_cache_mode = force_generic_plan):", "", "```", p.generic_plan, "```", "",
