@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import resource
 import secrets
@@ -24,7 +25,7 @@ from types import FrameType
 
 import asyncpg
 
-from bench import categories, cpu, dataset, load, plans, report, servers
+from bench import assignments, categories, cpu, dataset, load, plans, report, servers
 from bench.load import BenchError
 from segment_service.core.auth import Scope, TokenKind, TokenService
 from segment_service.core.db import migrate
@@ -45,10 +46,17 @@ SCENARIOS = {
     "subtree-root": "category subtree (root)",
     "subtree-level2": "category subtree (level 2)",
     "leaf": "category leaf",
+    "customer-segments": plans.CUSTOMER_SEGMENTS,
+    "segment-items": plans.SEGMENT_ITEMS,
+    "bulk-items": "bulk upsert 200 item assignments",
 }
 SEGMENT_SCENARIOS = ("get", "search")
 CATEGORY_SCENARIOS = ("subtree-root", "subtree-level2", "leaf")
-_GROUPS = {"segments": SEGMENT_SCENARIOS, "categories": CATEGORY_SCENARIOS, "all": tuple(SCENARIOS)}
+#: Last in SCENARIOS: the bulk upsert writes, and the reads should see the dataset as loaded.
+ASSIGNMENT_SCENARIOS = ("customer-segments", "segment-items", "bulk-items")
+_GROUPS = {"segments": SEGMENT_SCENARIOS, "categories": CATEGORY_SCENARIOS,
+           "segment-assignments": ASSIGNMENT_SCENARIOS, "all": tuple(SCENARIOS)}
+BULK_SIZE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +74,17 @@ class Options:
     scenarios: tuple[str, ...] = tuple(SCENARIOS)
     """Keys of SCENARIOS, in run order (after the floor)."""
     category_volumes: categories.Volumes = categories.DEFAULT_VOLUMES
+    assignment_volumes: assignments.Volumes = assignments.DEFAULT_VOLUMES
+    bulk_workers: int = 2
+    """granian workers of the service the bulk upsert runs against (a second service when not `workers`)."""
 
     @property
     def with_categories(self) -> bool:
         return any(k in CATEGORY_SCENARIOS for k in self.scenarios)
+
+    @property
+    def with_assignments(self) -> bool:
+        return any(k in ASSIGNMENT_SCENARIOS for k in self.scenarios)
 
 
 def _scenario_keys(value: str) -> tuple[str, ...]:
@@ -98,13 +113,23 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--other-rows", type=int, help="segments of the other tenants [5000; --quick: 1000]")
     parser.add_argument("--scenarios", type=_scenario_keys, default=tuple(SCENARIOS),
                         help="comma-separated scenarios to run besides the floor: get, search, subtree-root, "
-                             "subtree-level2, leaf, or the groups segments, categories, all [all]")
+                             "subtree-level2, leaf, customer-segments, segment-items, bulk-items, or the groups "
+                             "segments, categories, segment-assignments, all [all]")
     parser.add_argument("--skip-categories", action="store_true",
                         help="leave out the category scenarios and their dataset (same as --scenarios segments)")
     parser.add_argument("--categories", type=int, help="categories of the measured tenant [10000; --quick: 2000]")
     parser.add_argument("--products", type=int, help="products of the measured tenant [100000; --quick: 10000]")
     parser.add_argument("--assignments", type=int,
                         help="product-to-category assignments of the measured tenant [1000000; --quick: 100000]")
+    parser.add_argument("--skip-assignments", action="store_true",
+                        help="leave out the segment assignment scenarios and their dataset")
+    parser.add_argument("--customers", type=int, help="customers of the measured tenant [200000; --quick: 20000]")
+    parser.add_argument("--customer-assignments", type=int,
+                        help="customer-to-segment assignments [1000000; --quick: 100000]")
+    parser.add_argument("--item-assignments", type=int,
+                        help="product-to-segment assignments [1000000; --quick: 100000]")
+    parser.add_argument("--bulk-workers", type=int, default=2,
+                        help="granian workers of the service the bulk upsert runs against [2]")
     parser.add_argument("--quick", action="store_true", help="a very short run, to check that everything works")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"Markdown report [{DEFAULT_OUTPUT}]")
     args = parser.parse_args(argv)
@@ -116,6 +141,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
     scenarios: tuple[str, ...] = args.scenarios
     if args.skip_categories:
         scenarios = tuple(k for k in scenarios if k not in CATEGORY_SCENARIOS)
+    if args.skip_assignments:
+        scenarios = tuple(k for k in scenarios if k not in ASSIGNMENT_SCENARIOS)
+    big, small = assignments.DEFAULT_VOLUMES, assignments.QUICK_VOLUMES
+    assignment_volumes = assignments.Volumes(
+        customers=pick(args.customers, big.customers, small.customers),
+        customer_assignments=pick(args.customer_assignments, big.customer_assignments, small.customer_assignments),
+        item_assignments=pick(args.item_assignments, big.item_assignments, small.item_assignments))
     full = categories.DEFAULT_VOLUMES
     volumes = categories.Volumes(categories=pick(args.categories, full.categories, 2_000),
                                  products=pick(args.products, full.products, 10_000),
@@ -124,11 +156,15 @@ def parse_args(argv: list[str] | None = None) -> Options:
     options = Options(duration=pick(args.duration, 10, 3), warmup=pick(args.warmup, 3, 1),
                       threads=args.threads, connections=args.connections, workers=args.workers,
                       rows=pick(args.rows, 100_000, 20_000), other_rows=pick(args.other_rows, 5_000, 1_000),
-                      output=args.output, scenarios=scenarios, category_volumes=volumes)
+                      output=args.output, scenarios=scenarios, category_volumes=volumes,
+                      assignment_volumes=assignment_volumes, bulk_workers=args.bulk_workers)
     if options.duration < 1 or options.warmup < 0 or options.threads < 1 or options.connections < options.threads:
         parser.error("need --duration >= 1, --warmup >= 0, --threads >= 1 and --connections >= --threads")
     if options.rows < 1 or options.other_rows < 0 or options.workers < 1:
         parser.error("need --rows >= 1, --other-rows >= 0 and --workers >= 1")
+    if options.bulk_workers < 1 or min(assignment_volumes.customers, assignment_volumes.customer_assignments,
+                                       assignment_volumes.item_assignments) < 1:
+        parser.error("need --bulk-workers, --customers, --customer-assignments and --item-assignments >= 1")
     if volumes.categories < 111 or volumes.products < 1 or volumes.assignments < 1:
         parser.error("need --categories >= 111 (three levels: roots, level 2 and leaves), --products >= 1 and "
                      "--assignments >= 1")
@@ -269,6 +305,55 @@ def _category_scenarios(service_url: str, token: str, options: Options, loaded: 
     return result
 
 
+def _typical(sample: list[tuple[str, int]]) -> str:
+    """The median of a (id, count) sample by count: the explained request reads a typical row set."""
+    return sorted(sample, key=lambda p: (p[1], p[0]))[len(sample) // 2][0]
+
+
+def _assignment_problem(key: str, service_url: str, token: str, data: assignments.AssignmentLoadResult,
+                        bodies: list[tuple[str, str]]) -> str | None:
+    """None when the scenario's request answers what it should, else why not (the scenario is then skipped, so that
+    a route still being written does not cost the rest of the run)."""
+    prefix = f"{service_url}/customer-segment/{dataset.TENANT}/segments"
+    try:
+        if key == "customer-segments":
+            customer, n = data.customer_sample[0]
+            status, body = servers.request(f"{prefix}?customerId={customer}", token=token)
+            expected = min(plans.DEFAULT_PAGE_SIZE, n)
+            if status != 200 or not isinstance(body, list):
+                return f"GET {prefix}?customerId=… answered {status}: {str(body)[:300]}"
+            if len(body) != expected:
+                return f"GET {prefix}?customerId=… returned {len(body)} segments, expected {expected}"
+        elif key == "segment-items":
+            segment, n = data.item_segment_sample[0]
+            status, body = servers.request(f"{prefix}/{segment}/items", token=token)
+            expected = min(plans.DEFAULT_PAGE_SIZE, n)
+            if status != 200 or not isinstance(body, list):
+                return f"GET {prefix}/{{id}}/items answered {status}: {str(body)[:300]}"
+            if len(body) != expected:
+                return f"GET {prefix}/{{id}}/items returned {len(body)} assignments, expected {expected}"
+        else:
+            segment, raw = bodies[0]
+            status, body = servers.request(f"{prefix}/{segment}/items/PRODUCT/bulk", method="PUT",
+                                           body=json.loads(raw), token=token, timeout=30.0)
+            if status != 207 or not isinstance(body, list) or len(body) != BULK_SIZE:
+                return f"PUT {prefix}/{{id}}/items/PRODUCT/bulk answered {status}: {str(body)[:300]}"
+            failed = [r for r in body if r.get("code") not in (200, 201, 204)]
+            if failed:
+                return f"PUT …/items/PRODUCT/bulk: {len(failed)} of {BULK_SIZE} items failed, e.g. {failed[0]}"
+    except (OSError, ValueError) as exc:
+        return f"{SCENARIOS[key]}: the request failed: {exc}"
+    return None
+
+
+async def _count(dsn: str, table: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+    finally:
+        await conn.close()
+
+
 def run(options: Options) -> report.Report:
     """One whole benchmark run; everything it starts is stopped before it returns or raises."""
     started_at = datetime.now(UTC)
@@ -298,12 +383,26 @@ def run(options: Options) -> report.Report:
                 _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
                      f"{copy.seconds:.2f} s)")
             category_probe = _category_probe(options, category_data)
+        assignment_data: assignments.AssignmentLoadResult | None = None
+        assignment_probe: plans.AssignmentProbe | None = None
+        if options.with_assignments:
+            av = options.assignment_volumes
+            _say(f"loading {av.customers:,} customers, {av.customer_assignments:,} customer and "
+                 f"{av.item_assignments:,} item assignments with COPY")
+            assignment_data = asyncio.run(assignments.load(dsn, av, products=options.category_volumes.products))
+            for copy in assignment_data.copies:
+                _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
+                     f"{copy.seconds:.2f} s)")
+            assignment_probe = plans.AssignmentProbe(customer_id=_typical(assignment_data.customer_sample),
+                                                     segment_id=_typical(assignment_data.item_segment_sample),
+                                                     product_id=_typical(assignment_data.product_sample))
 
         # Plans and statement timings while the machine is still quiet.
         _say("explaining the hot-path queries")
+        plan_notes: list[str] = []
         statement_plans = asyncio.run(plans.explain_hot_paths(
             dsn, dataset.TENANT, probe_id, segments=[SCENARIOS[k] for k in options.scenarios if k in SEGMENT_SCENARIOS],
-            categories=category_probe))
+            categories=category_probe, assignments=assignment_probe, notes=plan_notes))
 
         signing_key = secrets.token_urlsafe(32)
         service_port, floor_port = servers.free_port(), servers.free_port()
@@ -354,6 +453,61 @@ def run(options: Options) -> report.Report:
         ]
         if category_data is not None:
             scenarios += _category_scenarios(service_url, token, options, category_data, workdir)
+        targets: dict[str, servers.Server] = {}
+        bulk_items: dict[str, int] = {}
+        bulk_workers: dict[str, int] = {}
+        skipped: list[str] = []
+        if assignment_data is not None:
+            bodies = assignments.bulk_bodies(assignment_data, size=BULK_SIZE)
+            bulk_service, bulk_url = service, service_url
+            if "bulk-items" in options.scenarios and options.bulk_workers != options.workers:
+                bulk_port = servers.free_port()
+                _say(f"starting a second segment-service with {options.bulk_workers} workers on "
+                     f"{servers.HOST}:{bulk_port} for the bulk upsert")
+                bulk_service = servers.Server(
+                    "segment-service (bulk)",
+                    [*_service_command(), "serve", "--host", servers.HOST, "--port", str(bulk_port),
+                     "--workers", str(options.bulk_workers)],
+                    env=service_env, cwd=workdir, log=workdir / "service-bulk.log")
+                stack.callback(bulk_service.stop)
+                bulk_url = f"http://{servers.HOST}:{bulk_port}"
+                servers.wait_ready(bulk_service, f"{bulk_url}/health")
+            segments_path = f"/customer-segment/{dataset.TENANT}/segments"
+            for key in (k for k in options.scenarios if k in ASSIGNMENT_SCENARIOS):
+                url = bulk_url if key == "bulk-items" else service_url
+                problem = _assignment_problem(key, url, token, assignment_data, bodies)
+                if problem is not None:
+                    skipped.append(f"{SCENARIOS[key]}: not measured, its sanity check failed: {problem}")
+                    _say(skipped[-1])
+                    continue
+                lua = workdir / f"{key}.lua"
+                if key == "customer-segments":
+                    ids = [c for c, _ in assignment_data.customer_sample]
+                    lua.write_text(load.get_script(f"{segments_path}?customerId=", ids, token), encoding="utf-8")
+                    description = (f"GET {segments_path}?customerId={{id}}, the customer drawn at random from "
+                                   f"{len(ids):,} customers that have assignments (about "
+                                   f"{assignment_data.mean(assignment_data.customer_sample):,.1f} segments each); "
+                                   "default pageSize 60")
+                elif key == "segment-items":
+                    ids = [c for c, _ in assignment_data.item_segment_sample]
+                    lua.write_text(load.get_script(f"{segments_path}/", ids, token, "/items"), encoding="utf-8")
+                    description = (f"GET {segments_path}/{{id}}/items, the segment drawn at random from {len(ids):,} "
+                                   f"segments with item assignments (about "
+                                   f"{assignment_data.mean(assignment_data.item_segment_sample):,.0f} each); "
+                                   "default pageSize 60")
+                else:
+                    lua.write_text(load.bulk_put_script(f"{segments_path}/", "/items/PRODUCT/bulk", bodies, token),
+                                      encoding="utf-8")
+                    description = (f"PUT {segments_path}/{{id}}/items/PRODUCT/bulk with {BULK_SIZE} existing product "
+                                   f"ids per request (`[{{\"id\": …}}, …]`), rotating over {len(bodies)} pre-built "
+                                   f"(segment, body) pairs on {len({s for s, _ in bodies}):,} segments: creates "
+                                   f"first, updates once a pair comes round again; against a service with "
+                                   f"{options.bulk_workers} granian workers")
+                    targets[SCENARIOS[key]] = bulk_service
+                    bulk_items[SCENARIOS[key]] = BULK_SIZE
+                    bulk_workers[SCENARIOS[key]] = options.bulk_workers if options.bulk_workers != options.workers \
+                        else 0
+                scenarios.append((SCENARIOS[key], description, f"{url}{segments_path}/x", lua))
 
         loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         result = report.Report(
@@ -361,17 +515,21 @@ def run(options: Options) -> report.Report:
             settings={"duration": f"{options.duration:g}s", "warmup": f"{options.warmup:g}s",
                       "threads": str(options.threads), "connections": str(options.connections),
                       "workers": str(options.workers), "load average at start": f"{loadavg:.2f}"},
-            dataset=loaded, categories=category_data, plans=statement_plans)
+            dataset=loaded, categories=category_data, assignments=assignment_data, plans=statement_plans,
+            notes=[*plan_notes, *skipped])
+        if assignment_data is not None:
+            result.settings["bulk workers"] = str(options.bulk_workers)
         postmaster_pid = pg_server.get_pid()
         autovacuum_before = asyncio.run(_autovacuum_runs(dsn))
         raw_outputs = []
         for name, description, url, script in scenarios:
-            target = floor if name == report.FLOOR else service
+            target = floor if name == report.FLOOR else targets.get(name, service)
             if options.warmup > 0:
                 _say(f"{name}: warming up for {options.warmup:g} s")
                 load.run_wrk(wrk, url, script=script, duration=options.warmup, threads=options.threads,
                               connections=options.connections)
             _say(f"{name}: measuring for {options.duration:g} s")
+            rows_before = asyncio.run(_count(dsn, "segment_item_assignments")) if name in bulk_items else 0
             before = cpu.CpuSample.take(target.process.pid, postmaster_pid)
             client_before = _children_cpu()
             measured = load.run_wrk(wrk, url, script=script, duration=options.duration, threads=options.threads,
@@ -380,10 +538,18 @@ def run(options: Options) -> report.Report:
                 before, cpu.CpuSample.take(target.process.pid, postmaster_pid), measured.requests)
             client_us = (_children_cpu() - client_before) * 1e6 / max(1, measured.requests)
             result.scenarios.append(report.Scenario(name, description, measured, server_cpu_us=server_us,
-                                                    postgres_cpu_us=postgres_us, client_cpu_us=client_us))
+                                                    postgres_cpu_us=postgres_us, client_cpu_us=client_us,
+                                                    items_per_request=bulk_items.get(name, 0),
+                                                    workers=bulk_workers.get(name, 0)))
+            if name in bulk_items:
+                created = asyncio.run(_count(dsn, "segment_item_assignments")) - rows_before
+                result.notes.append(f"{name}: {measured.requests:,} requests x {bulk_items[name]} = "
+                                    f"{measured.requests * bulk_items[name]:,} assignments written in the measured "
+                                    f"{options.duration} s, {created:,} of them new rows (the rest updates)")
             raw_outputs.append(f"## {name}\n{measured.raw}")
             service.check_running()
             floor.check_running()
+            target.check_running()
             if measured.non_2xx or measured.socket_errors:
                 result.notes.append(f"{name}: {measured.non_2xx} non-2xx responses and {measured.socket_errors} "
                                     "socket errors; its numbers are not comparable")

@@ -148,6 +148,61 @@ async def category_statements(tenant: str, probe: CategoryProbe,
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class AssignmentProbe:
+    """The ids the segment assignment plans are explained for: a typical customer, item segment and product."""
+
+    customer_id: str
+    segment_id: str
+    product_id: str
+
+
+#: "Which segments is product P in": no route lists it yet (GET /segments/items lists every segment's items), but
+#: the bulk delete of a product's assignments and any "segments of this item" lookup need exactly this access path.
+#: Written here, so it is the access path the index must serve, not the service's SQL.
+ITEM_SEGMENTS_SQL = """SELECT a.segment_id, a.version, a.modified_at
+FROM segment_item_assignments a
+WHERE a.tenant = $1 AND a.item_type = $2 AND a.item_id = $3
+ORDER BY a.segment_id
+LIMIT 60"""
+#: The fallback for "items of segment S" while segment_service.segments.item_assignments is not importable.
+SEGMENT_ITEMS_SQL = """SELECT a.item_type, a.item_id, a.version, a.modified_at
+FROM segment_item_assignments a
+WHERE a.tenant = $1 AND a.segment_id = $2
+ORDER BY a.item_type, a.item_id
+LIMIT 60"""
+CUSTOMER_SEGMENTS = "segments of a customer"
+SEGMENT_ITEMS = "items of a segment"
+ITEM_SEGMENTS = "assignments of an item"
+
+
+async def assignment_statements(tenant: str, probe: AssignmentProbe) -> tuple[dict[str, list[Statement]], list[str]]:
+    """The SQL behind the three assignment reads, by name, and notes on which of it is the bench's own.
+
+    "segments of a customer" and "items of a segment" are recorded from the service's functions (what
+    `GET /segments?customerId=` and `GET /segments/{id}/items` send, default page, no q); "assignments of an item"
+    has no service function yet and uses ITEM_SEGMENTS_SQL."""
+    caller = _caller(tenant)
+    notes: list[str] = []
+    page = Page(1, DEFAULT_PAGE_SIZE)
+    result = {CUSTOMER_SEGMENTS: (await _record(lambda db: service.list_segments(
+        db, caller, q=None, page=page, sort=None, with_total=False, customer_id=probe.customer_id)))[:1]}
+    try:
+        from segment_service.segments import item_assignments
+
+        # The first statement is the page: the recorder's empty answer then provokes the segment check (404).
+        result[SEGMENT_ITEMS] = (await _record(lambda db: item_assignments.list_assignments(
+            db, caller, probe.segment_id, q=None, page=page, sort=None, with_total=False)))[:1]
+    except (ImportError, AttributeError, TypeError) as exc:  # the module is being written right now
+        notes.append(f"{SEGMENT_ITEMS}: the service's item_assignments.list_assignments could not be recorded "
+                     f"({type(exc).__name__}: {exc}); the plan is of the bench's SEGMENT_ITEMS_SQL instead")
+        result[SEGMENT_ITEMS] = [(SEGMENT_ITEMS_SQL, (tenant, probe.segment_id))]
+    result[ITEM_SEGMENTS] = [(ITEM_SEGMENTS_SQL, (tenant, "PRODUCT", probe.product_id))]
+    notes.append(f"{ITEM_SEGMENTS}: no service route lists one item's segments yet; the plan is of the bench's "
+                 "ITEM_SEGMENTS_SQL (the access path segment_item_assignments_item_idx exists for)")
+    return result, notes
+
+
 def _literal(value: Any) -> str:
     """A SQL literal for EXECUTE's arguments (the hot paths bind only text and integers)."""
     if value is None:
@@ -261,14 +316,21 @@ async def _timed(conn: asyncpg.Connection, sql: str, params: tuple[Any, ...], mo
 
 async def explain_hot_paths(dsn: str, tenant: str, segment_id: str, *,
                             segments: Collection[str] = ("get segment", "search"),
-                            categories: CategoryProbe | None = None) -> list[StatementPlans]:
+                            categories: CategoryProbe | None = None,
+                            assignments: AssignmentProbe | None = None,
+                            notes: list[str] | None = None) -> list[StatementPlans]:
     """Plans and plan-cache behaviour of the statements behind the measured requests: the segment scenarios named in
-    `segments` and, given a probe, the category assignment lists. A statement two scenarios send alike (the
-    category check) is explained once."""
+    `segments` and, given probes, the category assignment lists and the segment assignment reads. A statement two
+    scenarios send alike (the category check) is explained once. Notes on what was explained go to `notes`."""
     statements = {name: sent for name, sent in (await service_statements(tenant, segment_id)).items()
                   if name in segments}
     if categories is not None:
         statements.update(await category_statements(tenant, categories))
+    if assignments is not None:
+        assignment_sql, assignment_notes = await assignment_statements(tenant, assignments)
+        statements.update(assignment_sql)
+        if notes is not None:
+            notes.extend(assignment_notes)
     # The same session settings as the service's pool: JIT off (it only slows short OLTP queries).
     conn = await asyncpg.connect(dsn, server_settings={"jit": "off"})
     results = []

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bench import assignments as assignment_data
+from bench.assignments import AssignmentLoadResult
 from bench.categories import CategoryLoadResult
 from bench.dataset import LoadResult
 from bench.load import WrkResult
@@ -77,6 +79,14 @@ class Scenario:
     """CPU of the PostgreSQL server per request (the backends serving the pool)."""
     client_cpu_us: float = 0.0
     """CPU of wrk per request: the share of the 2 cores the load generator takes."""
+    items_per_request: int = 0
+    """Assignments each request writes (the bulk upsert's 200); 0 for reads."""
+    workers: int = 0
+    """The server's granian workers, when this scenario ran on a server with other workers than the run's."""
+
+    @property
+    def items_per_second(self) -> float:
+        return self.result.requests_per_second * self.items_per_request
 
 
 @dataclass(slots=True)
@@ -88,6 +98,8 @@ class Report:
     dataset: LoadResult
     categories: CategoryLoadResult | None = None
     """The category dataset, when a category scenario ran."""
+    assignments: AssignmentLoadResult | None = None
+    """The segment assignment dataset, when an assignment scenario ran."""
     scenarios: list[Scenario] = field(default_factory=list)
     plans: list[StatementPlans] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -102,20 +114,21 @@ class Report:
     def rows(self) -> list[list[str]]:
         """The scenario table: header first."""
         table = [["scenario", "req/s", "p50 ms", "p99 ms", "vs floor", "server CPU µs/req", "PostgreSQL CPU µs/req",
-                  "wrk CPU µs/req", "errors"]]
+                  "wrk CPU µs/req", "errors", "assignments/s"]]
         for s in self.scenarios:
             ratio = self.ratio(s)
             errors = s.result.non_2xx + s.result.socket_errors
-            table.append([s.name, f"{s.result.requests_per_second:,.0f}", f"{s.result.p50_ms:.2f}",
+            name = f"{s.name} ({s.workers} workers)" if s.workers else s.name
+            table.append([name, f"{s.result.requests_per_second:,.0f}", f"{s.result.p50_ms:.2f}",
                           f"{s.result.p99_ms:.2f}", "-" if ratio is None else f"{ratio:.2f}",
                           f"{s.server_cpu_us:,.0f}", f"{s.postgres_cpu_us:,.0f}", f"{s.client_cpu_us:,.0f}",
-                          str(errors)])
+                          str(errors), f"{s.items_per_second:,.0f}" if s.items_per_request else "-"])
         return table
 
 
 def _text_table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    numeric = set(range(1, 9))
+    numeric = set(range(1, 10))
     lines = []
     for n, row in enumerate(rows):
         cells = [c.rjust(w) if i in numeric and n else c.ljust(w)
@@ -127,7 +140,7 @@ def _text_table(rows: list[list[str]]) -> str:
 
 
 def _markdown_table(rows: list[list[str]]) -> str:
-    numeric = set(range(1, 9))
+    numeric = set(range(1, 10))
     lines = ["| " + " | ".join(rows[0]) + " |",
              "|" + "|".join("---:" if i in numeric else "---" for i in range(len(rows[0]))) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
@@ -175,7 +188,8 @@ def text(report: Report) -> str:
     """The report for the terminal."""
     parts = ["", "segment-service benchmark", "=" * 25, *_machine_lines(report.machine),
              "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items()), "",
-             _dataset_line(report.dataset), *(_category_lines(report.categories) if report.categories else []), "",
+             _dataset_line(report.dataset), *(_category_lines(report.categories) if report.categories else []),
+             *(assignment_data.lines(report.assignments) if report.assignments else []), "",
              _text_table(report.rows()), ""]
     for p in report.plans:
         parts.append(_plan_line(p))
@@ -192,11 +206,13 @@ def markdown(report: Report) -> str:
         "- settings: " + ", ".join(f"`{k}={v}`" for k, v in report.settings.items()), "",
         "## Dataset", "", _dataset_line(report.dataset) + ".", "",
         *([f"- {line}" for line in _category_lines(report.categories)] + [""] if report.categories else []),
+        *([f"- {line}" for line in assignment_data.lines(report.assignments)] + [""] if report.assignments else []),
         "## Scenarios", "",
         "`vs floor` is the scenario's req/s divided by the floor's req/s in this same run. The CPU columns are CPU "
         "time per request, read from /proc over the measured interval: the HTTP server's processes, the PostgreSQL "
         "server, and wrk itself; they move far less with a noisy neighbour than req/s does. `errors` counts non-2xx "
-        "responses and socket errors (it must be 0).", "",
+        "responses and socket errors (it must be 0). `assignments/s` is req/s times the assignments each request "
+        "writes (bulk scenarios only).", "",
         _markdown_table(report.rows()), "",
         "Requests:", "",
         *[f"- **{s.name}**: {s.request}" for s in report.scenarios], "",

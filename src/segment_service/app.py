@@ -31,6 +31,8 @@ from segment_service.legal_entities.routes import ContactAssignmentController, L
 from segment_service.oauth import service as oauth_service
 from segment_service.oauth.routes import AnonymousLoginController, OAuthController
 from segment_service.products.routes import ProductController
+from segment_service.segments.customer_routes import SegmentCustomerController
+from segment_service.segments.item_routes import SegmentItemAssignmentController
 from segment_service.segments.routes import SegmentController
 from segment_service.settings import Settings
 
@@ -88,6 +90,8 @@ def create_app(settings: Settings) -> Litestar:
             OAuthController,
             AnonymousLoginController,
             SegmentController,
+            SegmentCustomerController,
+            SegmentItemAssignmentController,
             CustomerController,
             AccountController,
             LegalEntityController,

@@ -244,10 +244,17 @@ async def delete_category(db: Database, caller: Caller, category_id: str, *, wit
         await closure_store.lock_hierarchy(conn, caller.tenant)
         if await store.fetch_category(conn, caller.tenant, category_id, for_update=True) is None:
             raise not_found(category_id)
+        # --- segment item assignments (segments/item_assignments.py): deleted categories leave every segment too.
+        # Imported here: segments/item_assignments.py looks categories up through categories/service.py.
+        from segment_service.segments import item_assignments as segment_items
+
+        deleted = [category_id]
         if with_subcategories:
+            deleted = await closure_store.subtree_ids(conn, caller.tenant, category_id)
             await closure_store.delete_subtree(conn, caller.tenant, category_id)
         else:
             await closure_store.delete_promoting_children(conn, caller.tenant, category_id)
+        await segment_items.delete_item_assignments_of_items(conn, caller.tenant, "CATEGORY", deleted)
 
 
 async def rebuild_tree(db: Database, caller: Caller, root_id: str, *, unpublished: bool,

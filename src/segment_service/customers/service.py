@@ -30,6 +30,7 @@ from segment_service.customers.passwords import Passwords
 from segment_service.customers.store import CustomerRow
 from segment_service.legal_entities import service as legal_entities_service
 from segment_service.oauth import service as oauth_service
+from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = [
     "CustomerRow", "Expand", "create_customer", "customer_document", "customer_exists", "delete_customer",
@@ -225,6 +226,8 @@ async def delete_customer(db: Database, caller: Caller, customer_id: str) -> Non
         # Nothing may keep pointing at the customer: its tokens and its legal-entity contacts go with it.
         await oauth_service.end_customer_sessions(conn, caller.tenant, customer_id)
         await legal_entities_service.delete_contact_assignments_of_customer(conn, caller.tenant, customer_id)
+        # Segment customer assignments go too (segments/customer_assignments.py).
+        await segment_customer_assignments.delete_customer_assignments_of_customer(conn, caller.tenant, customer_id)
 
 
 # ------------------------------------------------------------------------------------------------------- reads

@@ -32,6 +32,7 @@ from segment_service.legal_entities.models import (
     MetadataUpdate,
 )
 from segment_service.legal_entities.store import LegalEntityRow, Match
+from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = [
     "LegalEntityRow", "contact_assignment_document", "create_contact_assignment", "create_legal_entity",
@@ -204,6 +205,10 @@ async def delete_legal_entity(db: Database, caller: Caller, legal_entity_id: str
     """Delete a legal entity with everything subordinated to it: its subsidiaries (the whole subtree) and their
     contact assignments (legal-entity.yml, DELETE). 404 when it does not exist."""
     async with db.transaction() as conn:
+        # Segment customer assignments of the entity and its subsidiaries go too (segments/customer_assignments.py);
+        # before the delete, while the subtree can still be walked.
+        await segment_customer_assignments.delete_customer_assignments_of_legal_entity(conn, caller.tenant,
+                                                                                       legal_entity_id)
         if not await store.delete_legal_entity(conn, caller.tenant, legal_entity_id):
             raise _not_found("legal entity", legal_entity_id)
 

@@ -175,6 +175,10 @@ async def delete_product(db: Database, caller: Caller, product_id: str) -> None:
         await store.delete_product(conn, caller.tenant, product_id)
         # A deleted product leaves every category it was assigned to (docs/categories.md, "Product assignments").
         await category_assignments.delete_assignments_of_product(conn, caller.tenant, product_id)
+        # --- segment item assignments (segments/item_assignments.py): a deleted product leaves every segment too.
+        from segment_service.segments import item_assignments as segment_items
+
+        await segment_items.delete_item_assignments_of_item(conn, caller.tenant, "PRODUCT", product_id)
 
 
 async def list_products(
