@@ -153,3 +153,36 @@ class TestBulkDelete:
         response = api.request("DELETE", f"/segments/{seg}/items/thing/bulk", json=["p1"])
         assert response.status_code == 400
         assert response.json() == bad_type("thing")
+
+
+class TestBulkUpsertInOneStatement:
+    """The common bulk (no versions, no repeated ids) is one statement; it must answer as item by item would."""
+
+    def test_mixed_items_without_versions(self, api: Api, database_url: str, seg: str) -> None:
+        add_category(database_url, api, "c1")
+        add_category(database_url, api, "c2")
+        put_item(api, seg, "CATEGORY", "c2")
+        body: list[Any] = [{"id": "c2", "mixins": {"m": {"a": 1}}}, {"id": "missing"}, "c1", {"id": "c1"}]
+        assert results(api.request("PUT", f"/segments/{seg}/items/CATEGORY/bulk", json=body)) == [
+            result(0, 204),
+            result(1, 400, "The category missing does not exist in this tenant."),
+            result(2, 400, "Validation problem with request body: Expected `object`, got `str`."),
+            result(3, 201),
+        ]
+        stored = get_item(api, seg, "CATEGORY", "c2")
+        assert (stored["metadata"]["version"], stored["mixins"]) == (2, {"m": {"a": 1}})
+
+    def test_a_repeated_id_is_applied_in_order(self, api: Api, database_url: str, seg: str) -> None:
+        add_category(database_url, api, "c1")
+        body = [{"id": "c1", "mixins": {"m": {"n": 1}}}, {"id": "c1", "mixins": {"m": {"n": 2}}}]
+        assert results(api.request("PUT", f"/segments/{seg}/items/CATEGORY/bulk", json=body)) == [
+            result(0, 201), result(1, 204)]
+        assert get_item(api, seg, "CATEGORY", "c1")["mixins"] == {"m": {"n": 2}}
+
+    def test_a_value_the_database_refuses_fails_only_its_item(self, api: Api, database_url: str, seg: str) -> None:
+        add_category(database_url, api, "c1")
+        add_category(database_url, api, "c2")
+        body = [{"id": "c1"}, {"id": "c2", "mixins": {"m": {"text": "nul\u0000"}}}]
+        answer = results(api.request("PUT", f"/segments/{seg}/items/CATEGORY/bulk", json=body))
+        assert [r["code"] for r in answer] == [201, 400]
+        assert listed(api, seg) == ["CATEGORY:c1"]

@@ -56,6 +56,11 @@ def status_name(code: int) -> str:
     return HTTPStatus(code).name
 
 
+def error_result(index: int, error: ServiceError, *, status: Callable[[int], str] = status_text) -> BulkResult:
+    """The result of an item that failed with `error` (no `id`: assignment bulks name none)."""
+    return BulkResult(index=index, code=error.status, status=status(error.status), message=error.message)
+
+
 def item_id(item: Any) -> str | None:
     """The `id` an item names, when it names one, for error results."""
     if isinstance(item, dict):

@@ -93,6 +93,19 @@ WHERE $7::integer IS NULL OR a.version = $7
 RETURNING (a.xmax = 0) AS created
 """
 
+# A whole bulk in one statement (items without an expected version, each item id once): unnest the parallel arrays,
+# insert or replace, and report per item whether it was created. 25x fewer round trips than a savepoint per item.
+_UPSERT_MANY = """
+INSERT INTO segment_item_assignments AS a (tenant, segment_id, item_type, item_id, mixins, metadata_mixins, version,
+                                           created_at, modified_at)
+SELECT $1, $2, $3, i.item_id, i.mixins::jsonb, i.metadata_mixins::jsonb, 1, now(), now()
+FROM unnest($4::text[], $5::text[], $6::text[]) AS i (item_id, mixins, metadata_mixins)
+ON CONFLICT ON CONSTRAINT segment_item_assignments_pkey DO UPDATE
+SET mixins = excluded.mixins, metadata_mixins = excluded.metadata_mixins, version = a.version + 1,
+    modified_at = now()
+RETURNING a.item_id, (a.xmax = 0) AS created
+"""
+
 _DELETE = """
 DELETE FROM segment_item_assignments
 WHERE tenant = $1 AND segment_id = $2 AND item_type = $3 AND item_id = $4
@@ -127,6 +140,21 @@ async def upsert_assignment(conn: Connection, tenant: str, segment_id: str, item
     record = await conn.fetchrow(_UPSERT, tenant, segment_id, item_type, item_id, mixins, metadata_mixins,
                                  expected_version)
     return None if record is None else bool(record["created"])
+
+
+Mixins = dict[str, Any] | None
+
+
+async def upsert_assignments(conn: Connection, tenant: str, segment_id: str, item_type: str,
+                             items: Sequence[tuple[str, Mixins, Mixins]]) -> dict[str, bool]:
+    """Create or replace the (item id, mixins, metadata mixins) assignments at once; item id -> whether created."""
+    encode = msgspec.json.encode
+    records = await conn.fetch(
+        _UPSERT_MANY, tenant, segment_id, item_type, [i for i, _, _ in items],
+        [None if m is None else encode(m).decode() for _, m, _ in items],
+        [None if m is None else encode(m).decode() for _, _, m in items],
+    )
+    return {r["item_id"]: bool(r["created"]) for r in records}
 
 
 async def delete_assignment(conn: Connection, tenant: str, segment_id: str, item_type: str, item_id: str) -> bool:
