@@ -17,7 +17,7 @@ from segment_service.core.models import UNSET, UnsetType, to_builtins
 from segment_service.core.paging import Page, order_by, where_q
 from segment_service.core.timefmt import as_utc, iso
 from segment_service.customers import service as customers_service
-from segment_service.legal_entities import store
+from segment_service.legal_entities import contact_store, store
 from segment_service.legal_entities.models import (
     ContactAssignmentCreate,
     ContactAssignmentFields,
@@ -317,7 +317,7 @@ async def create_contact_assignment(db: Database, caller: Caller, body: ContactA
     content = _contact_content(assignment_id, body, body.type.value, body.metadata)
     async with db.transaction() as conn:
         await _check_references(conn, caller.tenant, content)
-        await store.insert_contact_assignment(conn, caller.tenant, content)
+        await contact_store.insert_contact_assignment(conn, caller.tenant, content)
     return assignment_id
 
 
@@ -328,7 +328,8 @@ async def upsert_contact_assignment(db: Database, caller: Caller, assignment_id:
     content = _contact_content(assignment_id, body, body.type.value, body.metadata)
     async with db.transaction() as conn:
         await _check_references(conn, caller.tenant, content)
-        created = await store.upsert_contact_assignment(conn, caller.tenant, content, _expected_version(body.metadata))
+        created = await contact_store.upsert_contact_assignment(conn, caller.tenant, content,
+                                                                _expected_version(body.metadata))
         if created is None:
             raise VersionConflict(resource_id=assignment_id)
     return created
@@ -337,14 +338,14 @@ async def upsert_contact_assignment(db: Database, caller: Caller, assignment_id:
 async def delete_contact_assignment(db: Database, caller: Caller, assignment_id: str) -> None:
     """Delete a contact assignment; 404 when it does not exist."""
     async with db.transaction() as conn:
-        if not await store.delete_contact_assignment(conn, caller.tenant, assignment_id):
+        if not await contact_store.delete_contact_assignment(conn, caller.tenant, assignment_id):
             raise _not_found("contact assignment", assignment_id)
 
 
 async def get_contact_assignment(db: Database, caller: Caller, assignment_id: str) -> dict[str, Any]:
     """One contact assignment of the tenant; 404 otherwise."""
     async with db.connection() as conn:
-        row = await store.fetch_contact_assignment(conn, caller.tenant, assignment_id)
+        row = await contact_store.fetch_contact_assignment(conn, caller.tenant, assignment_id)
         if row is None:
             raise _not_found("contact assignment", assignment_id)
         customers = await customers_service.fetch_customers(conn, caller.tenant, [row.customer_id])
@@ -370,12 +371,12 @@ async def list_contact_assignments(db: Database, caller: Caller, *, q: str | Non
     where = " AND ".join(conditions)
     ordering = order_by(sort, store.CONTACT_ASSIGNMENT_FIELDS, tiebreak="ca.id")
     async with db.connection() as conn:
-        rows = await store.list_contact_assignments(conn, where=where, params=params, order_by=ordering,
+        rows = await contact_store.list_contact_assignments(conn, where=where, params=params, order_by=ordering,
                                                     limit=page.size, offset=page.offset)
         total = None
         if with_total:
             total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_contact_assignments(conn, where=where, params=params))
+                     else await contact_store.count_contact_assignments(conn, where=where, params=params))
         customers = await customers_service.fetch_customers(conn, caller.tenant,
                                                             sorted({r.customer_id for r in rows}))
     return [contact_assignment_document(r, customers.get(r.customer_id)) for r in rows], total
@@ -384,12 +385,12 @@ async def list_contact_assignments(db: Database, caller: Caller, *, q: str | Non
 # ------------------------------------------------------------------------------------------------ for other services
 async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool:
     """Whether the customer is a contact (of any type) of the legal entity: one index probe."""
-    return await store.is_contact(conn, tenant, customer_id, legal_entity_id)
+    return await contact_store.is_contact(conn, tenant, customer_id, legal_entity_id)
 
 
 async def legal_entity_ids_of_customer(conn: Connection, tenant: str, customer_id: str) -> list[str]:
     """The ids of the legal entities the customer is a contact of, sorted."""
-    return await store.legal_entity_ids_of_customer(conn, tenant, customer_id)
+    return await contact_store.legal_entity_ids_of_customer(conn, tenant, customer_id)
 
 
 async def fetch_legal_entities(conn: Connection, tenant: str, ids: Sequence[str]) -> dict[str, LegalEntityRow]:
@@ -405,4 +406,4 @@ async def legal_entity_exists(conn: Connection, tenant: str, legal_entity_id: st
 async def delete_contact_assignments_of_customer(conn: Connection, tenant: str, customer_id: str) -> int:
     """Remove a customer from every legal entity it is a contact of (for the customer service's delete); how many
     assignments there were."""
-    return await store.delete_contact_assignments_of_customer(conn, tenant, customer_id)
+    return await contact_store.delete_contact_assignments_of_customer(conn, tenant, customer_id)

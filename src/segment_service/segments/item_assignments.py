@@ -258,8 +258,8 @@ async def _bulk_upsert_at_once(db: Database, caller: Caller, segment_id: str, it
                 valid = []
             created = await store.upsert_assignments(conn, caller.tenant, segment_id, item_type,
                                                      [(i, m, mm) for _, i, m, mm in valid]) if valid else {}
-    except asyncpg.DataError:
-        return None
+    except (asyncpg.DataError, asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+        return None  # the item-by-item path finds the item at fault, or retries under contention
     for index, item_id_, _, _ in valid:
         code = 201 if created[item_id_] else 204
         results[index] = BulkResult(index=index, code=code, status=status_text(code))
