@@ -28,7 +28,7 @@ from segment_service.categories.assignment_models import (
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.http import ReadShape, empty_response, json_response
+from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.openapi import CategoryError, error_responses, no_content, security
 
 READ: tuple[str, ...] = ()
@@ -64,11 +64,6 @@ def _bulk_body(item_schema: str, description: str) -> Any:
     return Body(description=description, schema_extra={"items": {"$ref": f"#/components/schemas/{item_schema}"}})
 
 
-def _list_response(docs: list[dict[str, Any]], total: int | None) -> Response[Any]:
-    headers = None if total is None else {"X-Total-Count": str(total)}
-    return json_response(docs, headers=headers)
-
-
 class CategoryAssignmentController(Controller):
     path = "/category/{tenant:str}/categories/{categoryId:str}/assignments"
     tags = ["Category Assignment Resources"]
@@ -93,7 +88,7 @@ class CategoryAssignmentController(Controller):
             db, caller, categoryId, filters=filters, page=listing.page, sort=listing.sort,
             with_total=listing.with_total, languages=shape.languages, default_language=shape.default_language,
         )
-        return _list_response([shape.apply(d, ()) for d in docs], total)
+        return list_response(docs, total, shape)
 
     @post("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
           operation_id="POST-category-tree-assign-resource", summary="Assigning a resource to a category",
@@ -178,7 +173,7 @@ class ReferenceAssignmentController(Controller):
             with_supercategories=expand_supercategories_ids, page=listing.page, sort=listing.sort,
             with_total=listing.with_total, languages=shape.languages, default_language=shape.default_language,
         )
-        return _list_response([shape.apply(d, service.CATEGORY_LOCALIZED_FIELDS) for d in docs], total)
+        return list_response(docs, total, shape, service.CATEGORY_LOCALIZED_FIELDS)
 
     @delete("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
             operation_id="DELETE-category-tree-remove-all-assignments",

@@ -25,7 +25,7 @@ from segment_service.categories.models import (
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.http import ReadShape, empty_response, json_response
+from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.languages import WriteLanguage
 from segment_service.core.openapi import CategoryError, error_responses, no_content, security
 
@@ -50,11 +50,6 @@ def _errors(*codes: int) -> dict[int, Any]:
 
 def _text(name: str, description: str) -> Any:
     return Parameter(query=name, required=False, default=None, description=description)
-
-
-def _list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShape) -> Response[Any]:
-    headers = None if total is None else {"X-Total-Count": str(total)}
-    return json_response([shape.apply(d, service.LOCALIZED_FIELDS) for d in docs], headers=headers)
 
 
 class CategoryController(Controller):
@@ -90,7 +85,7 @@ class CategoryController(Controller):
             sort=listing.sort, with_total=listing.with_total, languages=shape.languages,
             default_language=shape.default_language,
         )
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape, service.LOCALIZED_FIELDS)
 
     @post("/search", opt={"scopes": READ}, security=security(*READ_DECLARED), status_code=200,
           operation_id="POST-category-tree-search-categories", summary="Searching for categories",
@@ -108,7 +103,7 @@ class CategoryController(Controller):
             unpublished=show_unpublished, page=listing.page, sort=listing.sort, with_total=listing.with_total,
             languages=shape.languages, default_language=shape.default_language,
         )
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape, service.LOCALIZED_FIELDS)
 
     @post("", opt={"scopes": MANAGE}, security=security(*CREATE_DECLARED), status_code=201,
           operation_id="POST-category-tree-create-category", summary="Creating a new category",
@@ -173,7 +168,7 @@ class CategoryController(Controller):
             db, caller, categoryId, unpublished=show_unpublished, page=listing.page, sort=listing.sort,
             with_total=listing.with_total, languages=shape.languages, default_language=shape.default_language,
         )
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape, service.LOCALIZED_FIELDS)
 
     @get("/{categoryId:str}/subcategories", opt={"scopes": READ}, security=security(*READ_DECLARED),
          operation_id="GET-category-tree-list-subcategories", summary="Retrieving subcategories for a category",
@@ -189,4 +184,4 @@ class CategoryController(Controller):
             db, caller, categoryId, depth=depth, unpublished=show_unpublished, page=listing.page, sort=listing.sort,
             with_total=listing.with_total, languages=shape.languages, default_language=shape.default_language,
         )
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape, service.LOCALIZED_FIELDS)

@@ -47,6 +47,14 @@ def json_response(content: Any, status: int = 200, headers: dict[str, str] | Non
     return Response(content=_encoder.encode(content), status_code=status, media_type=JSON, headers=headers)
 
 
+def list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShape | None = None,
+                  localized: Iterable[str] = ()) -> Response[Any]:
+    """A list answer: each document shaped for the client (languages, `fields`), and the total in `X-Total-Count`
+    when the request asked for it (decisions.md: Lists)."""
+    body = docs if shape is None else [shape.apply(d, localized) for d in docs]
+    return json_response(body, headers=None if total is None else {"X-Total-Count": str(total)})
+
+
 def empty_response(status: int = 204) -> Response[Any]:
     """A response without a body; with a status other than 204 (a 200 or 202 the spec gives no body) too, where
     `content=None` would be encoded as `null`."""

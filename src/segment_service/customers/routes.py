@@ -18,7 +18,7 @@ from litestar.params import Parameter
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.http import empty_response, json_response
+from segment_service.core.http import empty_response, json_response, list_response
 from segment_service.core.openapi import CustomerError, error_responses, no_content, security
 from segment_service.customers import service
 from segment_service.customers.models import (
@@ -52,10 +52,6 @@ def customer_errors(*codes: int) -> dict[int, Any]:
     return error_responses(*codes, body=CustomerError)
 
 
-def _list_response(docs: list[dict[str, Any]], total: int | None) -> Response[Any]:
-    return json_response(docs, headers=None if total is None else {"X-Total-Count": str(total)})
-
-
 class CustomerController(Controller):
     path = "/customer/{tenant:str}/customers"
     tags = ["Customers"]
@@ -79,7 +75,7 @@ class CustomerController(Controller):
         docs, total = await service.list_customers(db, caller, q=q, page=listing.page, sort=listing.sort,
                                                    with_total=listing.with_total,
                                                    expand=service.parse_expand(expand))
-        return _list_response(docs, total)
+        return list_response(docs, total)
 
     @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
           operation_id="POST-customer-tenant-search", summary="Searching for customers",
@@ -91,7 +87,7 @@ class CustomerController(Controller):
         docs, total = await service.list_customers(db, caller, q=None if data is None else data.q, page=listing.page,
                                                    sort=listing.sort, with_total=listing.with_total,
                                                    expand=service.parse_expand(expand))
-        return _list_response(docs, total)
+        return list_response(docs, total)
 
     @get("/{customerNumber:str}", opt={"scopes": READ}, security=security(*READ),
          operation_id="GET-customer-tenant-retrieve-customer", summary="Retrieving a customer profile",

@@ -15,7 +15,7 @@ from litestar.params import Parameter
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing, listing_dependency
-from segment_service.core.http import ReadShape, empty_response, json_response
+from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.openapi import CategoryError, error_responses, no_content, security
 from segment_service.legal_entities import service
 from segment_service.legal_entities.models import (
@@ -44,11 +44,6 @@ PAGE_SIZE = 16
 
 def _errors(*codes: int) -> dict[int, Any]:
     return error_responses(*codes, body=CategoryError)
-
-
-def _list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShape) -> Response[Any]:
-    headers = None if total is None else {"X-Total-Count": str(total)}
-    return json_response([shape.apply(d, ()) for d in docs], headers=headers)
 
 
 def _text(name: str, description: str) -> Any:
@@ -119,7 +114,7 @@ class LegalEntityController(Controller):
         """Retrieves all legal entities (with `legalentity_read_own`: those the customer is a contact of)."""
         docs, total = await service.list_legal_entities(db, caller, q=q, filters=filters, page=listing.page,
                                                         sort=listing.sort, with_total=listing.with_total)
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape)
 
     @post("/search", opt={"scopes": LE_READ}, security=security(*LE_READ), status_code=200,
           operation_id="POST-customer-mgmt-search-legal-entities",
@@ -132,7 +127,7 @@ class LegalEntityController(Controller):
             db, caller, q=None if data is None else data.q, filters=filters, page=listing.page, sort=listing.sort,
             with_total=listing.with_total,
         )
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape)
 
     @get("/{legalEntityId:str}", opt={"scopes": LE_READ_ONE}, security=security(*LE_READ_ONE),
          operation_id="GET-customer-mgmt-retrieve-legal-entity", summary="Retrieving a legal entity",
@@ -187,7 +182,7 @@ class ContactAssignmentController(Controller):
         """Retrieves the tenant's contact assignments, each with its legal entity."""
         docs, total = await service.list_contact_assignments(db, caller, q=q, filters=filters, page=listing.page,
                                                              sort=listing.sort, with_total=listing.with_total)
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape)
 
     @get("/{contactAssignmentId:str}", opt={"scopes": CA_READ}, security=security(*CA_READ),
          operation_id="GET-customer-mgmt-retrieve-contact-assignment", summary="Retrieving a contact assignment",

@@ -18,7 +18,7 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.errors import BadRequest
-from segment_service.core.http import ReadShape, empty_response, json_response
+from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.languages import WriteLanguage
 from segment_service.core.openapi import error_responses, no_content, security
 from segment_service.products import service
@@ -56,11 +56,6 @@ def _errors(*codes: int) -> dict[int, Any]:
     return error_responses(*codes, body=ProductError)
 
 
-def _list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShape) -> Response[Any]:
-    headers = None if total is None else {"X-Total-Count": str(total)}
-    return json_response([shape.apply(d, service.LOCALIZED_FIELDS) for d in docs], headers=headers)
-
-
 class ProductController(Controller):
     path = "/product/{tenant:str}/products"
     tags = ["Products"]
@@ -83,7 +78,7 @@ class ProductController(Controller):
             db, caller, q=q, page=listing.page, sort=listing.sort, with_total=listing.with_total,
             languages=shape.languages, default_language=shape.default_language,
         )
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape, service.LOCALIZED_FIELDS)
 
     @post("/search", opt={"scopes": READ}, security=security(*READ_DECLARED), status_code=200,
           operation_id="POST-product-search-products", summary="Searching for products",
@@ -95,7 +90,7 @@ class ProductController(Controller):
             db, caller, q=None if data is None else data.q, page=listing.page, sort=listing.sort,
             with_total=listing.with_total, languages=shape.languages, default_language=shape.default_language,
         )
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape, service.LOCALIZED_FIELDS)
 
     @get("/{productId:str}", opt={"scopes": READ}, security=security(*READ_DECLARED),
          operation_id="GET-product-retrieve-product", summary="Retrieving a product",

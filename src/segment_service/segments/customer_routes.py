@@ -15,7 +15,7 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.http import ReadShape, empty_response, json_response
+from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.openapi import error_responses, no_content, security
 from segment_service.segments import customer_assignments as service
 from segment_service.segments.customer_assignment_models import (
@@ -28,11 +28,6 @@ from segment_service.segments.customer_assignment_models import (
 READ_ANY = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
 READ = (Scope.SEGMENT_READ.value,)
 MANAGE = (Scope.SEGMENT_MANAGE.value,)
-
-
-def _list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShape) -> Response[Any]:
-    headers = None if total is None else {"X-Total-Count": str(total)}
-    return json_response([shape.apply(d, ()) for d in docs], headers=headers)
 
 
 def _upsert_response(created: bool) -> Response[None]:
@@ -51,7 +46,7 @@ class SegmentCustomerController(Controller):
         """The segment's customer assignments (filtered by `q`); a customer token sees only its own."""
         docs, total = await service.list_assignments(db, caller, segmentId, q=q, page=listing.page, sort=listing.sort,
                                                      with_total=listing.with_total)
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape)
 
     @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
           operation_id="POST-customer-segment-search-customer-assignments",
@@ -63,7 +58,7 @@ class SegmentCustomerController(Controller):
         docs, total = await service.list_assignments(db, caller, segmentId, q=None if data is None else data.q,
                                                      page=listing.page, sort=listing.sort,
                                                      with_total=listing.with_total)
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape)
 
     @put("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
          operation_id="PUT-customer-segment-update-customer-assignments-bulk",

@@ -16,7 +16,7 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.http import ReadShape, empty_response, json_response
+from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.languages import localize
 from segment_service.core.openapi import error_responses, no_content, security
 from segment_service.segments import item_assignments as service
@@ -38,11 +38,6 @@ def _shaped(doc: dict[str, Any], shape: ReadShape) -> dict[str, Any]:
     return shape.apply(doc, ())
 
 
-def _list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShape) -> Response[Any]:
-    headers = None if total is None else {"X-Total-Count": str(total)}
-    return json_response([_shaped(d, shape) for d in docs], headers=headers)
-
-
 class SegmentItemAssignmentController(Controller):
     path = "/customer-segment/{tenant:str}/segments/{segmentId:str}/items"
     tags = ["Items Assignments"]
@@ -58,7 +53,7 @@ class SegmentItemAssignmentController(Controller):
             db, caller, segmentId, q=q, page=listing.page, sort=listing.sort, with_total=listing.with_total,
             legal_entity_id=legal_entity_id,
         )
-        return _list_response(docs, total, shape)
+        return list_response([_shaped(d, shape) for d in docs], total)
 
     @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
           operation_id="POST-customer-segment-search-items",
@@ -72,7 +67,7 @@ class SegmentItemAssignmentController(Controller):
             db, caller, segmentId, q=None if data is None else data.q, page=listing.page, sort=listing.sort,
             with_total=listing.with_total, legal_entity_id=legal_entity_id,
         )
-        return _list_response(docs, total, shape)
+        return list_response([_shaped(d, shape) for d in docs], total)
 
     @put("/{type:str}/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
          operation_id="PUT-customer-segment-update-items-bulk",

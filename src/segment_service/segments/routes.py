@@ -15,7 +15,7 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.http import ReadShape, empty_response, json_response
+from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.languages import WriteLanguage
 from segment_service.core.openapi import error_responses, no_content, security
 from segment_service.core.patch import PatchOperation
@@ -42,11 +42,6 @@ ForceDelete = Parameter(query="forceDelete", required=False, default=False,
 def _bulk_body(item_schema: str, description: str) -> Any:
     """A bulk body: decoded as raw items so that each one is validated on its own, documented as `item_schema`[]."""
     return Body(description=description, schema_extra={"items": {"$ref": f"#/components/schemas/{item_schema}"}})
-
-
-def _list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShape) -> Response[Any]:
-    headers = None if total is None else {"X-Total-Count": str(total)}
-    return json_response([shape.apply(d, service.LOCALIZED_FIELDS) for d in docs], headers=headers)
 
 
 def _bulk_response(results: list[BulkResult]) -> Response[Any]:
@@ -78,7 +73,7 @@ class SegmentController(Controller):
             db, caller, q=q, page=listing.page, sort=listing.sort, with_total=listing.with_total,
             customer_id=customer_id, legal_entity_id=legal_entity_id,
         )
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape, service.LOCALIZED_FIELDS)
 
     @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
           operation_id="POST-customer-segment-search-segments",
@@ -93,7 +88,7 @@ class SegmentController(Controller):
             db, caller, q=None if data is None else data.q, page=listing.page, sort=listing.sort,
             with_total=listing.with_total, customer_id=customer_id, legal_entity_id=legal_entity_id,
         )
-        return _list_response(docs, total, shape)
+        return list_response(docs, total, shape, service.LOCALIZED_FIELDS)
 
     @post("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
           operation_id="POST-customer-segment-create-segments-bulk",
