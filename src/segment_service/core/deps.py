@@ -55,20 +55,10 @@ def provide_read_shape(
     return ReadShape.of(fields, accept_language, state.settings.default_language)
 
 
-def provide_listing(
-    page_number: str | None = Parameter(query="pageNumber", required=False, default=None),
-    page_size: str | None = Parameter(query="pageSize", required=False, default=None),
-    sort: str | None = Parameter(query="sort", required=False, default=None,
-                                 description="`field:ASC,field2:DESC`"),
-    x_total_count: str | None = Parameter(header="X-Total-Count", required=False, default=None),
-) -> Listing:
-    return Listing(parse_page(page_number, page_size), sort, wants_total(x_total_count))
-
-
 def listing_dependency(default_page_size: int) -> Provide:
-    """The `listing` dependency for a service whose spec declares another `pageSize` default than 60 (the Customer
-    Management and Coupon specs say 16). Set it as `dependencies = {"listing": listing_dependency(16)}` on the
-    controller; everything else is `provide_listing`'s."""
+    """The `listing` dependency (paging, sort, X-Total-Count) with the spec's `pageSize` default: 60 app-wide; a
+    service whose spec says otherwise (Customer Management and Coupon: 16) sets
+    `dependencies = {"listing": listing_dependency(16)}` on its controller."""
 
     def provide_sized_listing(
         page_number: str | None = Parameter(query="pageNumber", required=False, default=None),
@@ -89,5 +79,5 @@ DEPENDENCIES = {
     "caller": Provide(provide_caller, sync_to_thread=False),
     "language": Provide(provide_write_language, sync_to_thread=False),
     "shape": Provide(provide_read_shape, sync_to_thread=False),
-    "listing": Provide(provide_listing, sync_to_thread=False),
+    "listing": listing_dependency(60),
 }
