@@ -34,6 +34,7 @@ from segment_service.products.routes import ProductController
 from segment_service.segments.customer_routes import SegmentCustomerController
 from segment_service.segments.item_routes import SegmentItemAssignmentController
 from segment_service.segments.routes import SegmentController
+from segment_service.segments.storefront_routes import StorefrontController
 from segment_service.settings import Settings
 
 __all__ = ["create_app"]
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
             SegmentController,
             SegmentCustomerController,
             SegmentItemAssignmentController,
+            StorefrontController,
             CustomerController,
             AccountController,
             LegalEntityController,

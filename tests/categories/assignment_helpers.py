@@ -50,12 +50,14 @@ class Categories(Api):
     def url(self, path: str) -> str:
         return f"/category/{self.tenant}{path}"
 
-    def add_category(self, category_id: str, parent_id: str | None = None, *, published: bool = True) -> str:
+    def add_category(self, category_id: str, parent_id: str | None = None, *, published: bool = True,
+                     position: int | None = None, name: dict[str, str] | None = None, code: str | None = None) -> str:
         """A category and its closure rows (itself at depth 0, then every ancestor), straight in the tables."""
         run_sql(self.database_url,
-                "INSERT INTO categories (tenant, id, parent_id, localized_name, published)"
-                " VALUES ($1, $2, $3, $4::jsonb, $5)",
-                self.tenant, category_id, parent_id, json.dumps({"en": f"Category {category_id}"}), published)
+                "INSERT INTO categories (tenant, id, parent_id, code, localized_name, published, position)"
+                " VALUES ($1, $2, $3, $7, $4::jsonb, $5, $6)",
+                self.tenant, category_id, parent_id, json.dumps(name or {"en": f"Category {category_id}"}), published,
+                position, code)
         run_sql(self.database_url,
                 "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth)"
                 " SELECT $1, $2, $2, 0"

@@ -106,9 +106,6 @@ class TestListCategoryAssignments:
                                 params={"sort": "ref.localizedName:DESC"})
         assert pairs(response.json()) == [("b", "p3"), ("b", "p1")]  # "Twix" after "Bar 1"
 
-    def test_segments_ids_is_accepted_and_ignored(self, tree: Categories) -> None:
-        assert pairs(tree.assignments("b", segmentsIds="s1,s2")) == [("b", "p1"), ("b", "p3")]
-
     def test_deleted_product_is_gone_from_the_list(self, tree: Categories) -> None:
         tree.client.delete(f"/product/{tree.tenant}/products/p3", headers={"Authorization": f"Bearer {tree.token}"})
         assert pairs(tree.assignments("b")) == [("b", "p1")]

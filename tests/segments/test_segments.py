@@ -417,15 +417,9 @@ class TestUpsertSegment:
         assert response.json() == {"id": "p1"}
         assert api.request("GET", "/segments/other").status_code == 404
 
-    @pytest.mark.parametrize("segment_id", ["items", "match"])
-    def test_reserved_id_is_400(self, api: Api, segment_id: str) -> None:
+    @pytest.mark.parametrize("segment_id", ["search", "items", "match"])
+    def test_reserved_paths_are_not_upsert_targets(self, api: Api, segment_id: str) -> None:
         response = api.request("PUT", f"/segments/{segment_id}", json=segment_body())
-        assert response.status_code == 400
-        message = f"Invalid id '{segment_id}': it is reserved by the API's paths (bulk, items, match, search)."
-        assert response.json() == segment_error(400, message, field="id", type="invalid_value")
-
-    def test_search_is_not_an_upsert_target(self, api: Api) -> None:
-        response = api.request("PUT", "/segments/search", json=segment_body())
         assert response.status_code == 405
         assert response.json() == segment_error(405, "The method is not allowed for the requested resource.")
         assert api.request("GET", "/segments").json() == []

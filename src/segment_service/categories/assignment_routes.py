@@ -49,8 +49,9 @@ RefLocalizedName = Parameter(query="ref.localizedName", required=False, default=
                              description="Only products whose name contains this text in any language, ignoring "
                                          "case.")
 SegmentsIds = Parameter(query="segmentsIds", required=False, default=None,
-                        description="Comma-separated segment ids. Accepted but not applied yet: it needs segment item "
-                                    "assignments (docs/categories.md).")
+                        description="Comma-separated segment ids: only products of categories that one of these "
+                                    "segments makes visible (the category, or a category above it, is assigned to "
+                                    "the segment).")
 ExpandSupercategoriesIds = Parameter(query="expandSupercategoriesIds", required=False, default=False,
                                      description="Add each category's `supercategoriesIds`, root first.")
 
@@ -82,7 +83,7 @@ class CategoryAssignmentController(Controller):
         filters = service.AssignmentFilters(
             with_subcategories=with_subcategories, show_unpublished=show_unpublished,
             hide_unpublished_products=hide_unpublished_products, product_id=ref_id,
-            name_contains=ref_localized_name or None,
+            name_contains=ref_localized_name or None, segment_ids=service.segment_ids_of(segments_ids),
         )
         docs, total = await service.list_category_assignments(
             db, caller, categoryId, filters=filters, page=listing.page, sort=listing.sort,

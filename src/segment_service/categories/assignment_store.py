@@ -67,6 +67,8 @@ class AssignmentFilters:
     hide_unpublished_products: bool
     product_id: str | None
     name_contains: str | None
+    #: `segmentsIds`: only categories these segments make visible (None: no segment filter).
+    segment_ids: tuple[str, ...] | None = None
 
 
 _SELECT_CATEGORY_PUBLISHED = """
@@ -96,6 +98,14 @@ _PUBLISHED_SUBCATEGORIES = "AND c.published\n"
 # statement to tell "unknown or unpublished category" (404) from "empty page".
 _VISIBLE_CATEGORY = "AND EXISTS (SELECT 1 FROM categories t WHERE t.tenant = $1 AND t.id = $2 AND t.published)\n"
 _PUBLISHED_PRODUCTS = "AND p.published\n"
+# `segmentsIds`: the assignment's category is assigned to one of the segments, or lies below a category that is (the
+# rule of `POST /segments/match` and of the segments' category trees; docs/categories.md). One probe of the
+# category's ancestors (closure, nearest first) against the segments' category items (their item index).
+_IN_SEGMENTS = ("AND EXISTS (SELECT 1 FROM category_closure up\n"
+                "            JOIN segment_item_assignments si ON si.tenant = up.tenant AND si.item_type = 'CATEGORY'\n"
+                "                 AND si.item_id = up.ancestor_id\n"
+                "            WHERE up.tenant = $1 AND up.descendant_id = {category}\n"
+                "              AND si.segment_id = ANY(${n}::text[]))\n")
 _PRODUCT_IS = "AND a.product_id = ${n}\n"
 # Any translation of the product's name contains the text, ignoring case (strpos: no LIKE wildcards to escape).
 _NAME_CONTAINS = ("AND EXISTS (SELECT 1 FROM jsonb_each_text(p.name) AS n (language, value)\n"
@@ -195,6 +205,12 @@ def _assignment_query(filters: AssignmentFilters, params: list[object]) -> str:
     if filters.name_contains is not None:
         params.append(filters.name_contains)
         sql += _NAME_CONTAINS.format(n=len(params))
+    if filters.segment_ids is not None:
+        params.append(list(filters.segment_ids))
+        # In a subtree the probe is per category (the closure row), not per assignment; for one category it is
+        # about $2 alone, so PostgreSQL runs it once.
+        category = "cc.descendant_id" if filters.with_subcategories else "$2"
+        sql += _IN_SEGMENTS.format(category=category, n=len(params))
     return sql
 
 

@@ -29,7 +29,7 @@ __all__ = [
     "AssignmentFilters", "assign_product", "bulk_assign_products", "bulk_upsert_assignments",
     "delete_assignment", "delete_assignment_by_reference", "delete_assignments_of_product",
     "delete_category_assignments", "delete_product_assignments", "list_categories_of_product",
-    "list_category_assignments", "upsert_assignment",
+    "list_category_assignments", "segment_ids_of", "upsert_assignment",
 ]
 
 PRODUCT = "PRODUCT"
@@ -75,6 +75,14 @@ def category_document(row: CategoryRow, supercategories_ids: list[str] | None,
         doc["supercategoriesIds"] = supercategories_ids
     doc["media"] = []
     return doc
+
+
+def segment_ids_of(raw: str | None) -> tuple[str, ...] | None:
+    """`segmentsIds=a,b`: the segment ids (blanks dropped); None when the parameter is absent. Present but naming no
+    segment (`segmentsIds=`) is an empty tuple, which matches nothing: a visibility filter fails closed."""
+    if raw is None:
+        return None
+    return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
 
 
 async def _check_category(conn: Connection, caller: Caller, category_id: str, *, show_unpublished: bool) -> None:

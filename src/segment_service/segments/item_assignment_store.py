@@ -32,13 +32,13 @@ TIEBREAK = "a.item_type ASC, a.item_id"
 # The read path joins the item's code and name in the same statement as the assignments (never one lookup per row).
 # This reads the products and categories tables directly: an allowed exception to "call the other service's
 # service.py" for this read path only, so that a page of assignments stays one indexed statement.
-_FROM = """
+FROM = """
 FROM segment_item_assignments a
 LEFT JOIN products p ON a.item_type = 'PRODUCT' AND p.tenant = a.tenant AND p.id = a.item_id
 LEFT JOIN categories c ON a.item_type = 'CATEGORY' AND c.tenant = a.tenant AND c.id = a.item_id
 """
 
-_COLUMNS = (
+COLUMNS = (
     "a.segment_id, a.item_type, a.item_id, a.mixins, a.metadata_mixins, a.version, "
     "COALESCE(p.code, c.code) AS item_code, COALESCE(p.name, c.localized_name) AS item_name, "
     + ", ".join(iso_sql(c) for c in ("a.created_at", "a.modified_at"))
@@ -60,13 +60,14 @@ class ItemAssignmentRow(msgspec.Struct, kw_only=True):
     modified_at: str
 
 
-def _row(record: asyncpg.Record) -> ItemAssignmentRow:
+def row(record: asyncpg.Record) -> ItemAssignmentRow:
+    """A fetched record (holding `COLUMNS`) as an ItemAssignmentRow."""
     return ItemAssignmentRow(**record)
 
 
 _SELECT_ONE = f"""
-SELECT {_COLUMNS}
-{_FROM}
+SELECT {COLUMNS}
+{FROM}
 WHERE a.tenant = $1 AND a.segment_id = $2 AND a.item_type = $3 AND a.item_id = $4
 """
 
@@ -132,7 +133,7 @@ async def lock_segment(conn: Connection, tenant: str, segment_id: str) -> bool:
 async def fetch_assignment(conn: Connection, tenant: str, segment_id: str, item_type: str,
                            item_id: str) -> ItemAssignmentRow | None:
     record = await conn.fetchrow(_SELECT_ONE, tenant, segment_id, item_type, item_id)
-    return None if record is None else _row(record)
+    return None if record is None else row(record)
 
 
 async def upsert_assignment(conn: Connection, tenant: str, segment_id: str, item_type: str, item_id: str, *,
@@ -173,9 +174,9 @@ async def list_assignments(conn: Connection, *, where: str, params: list[object]
                            offset: int) -> list[ItemAssignmentRow]:
     """One page of a segment's assignments matching `where` ($1 tenant, $2 segment id; the rest from `core.query`)."""
     n = len(params)
-    sql = (f"SELECT {_COLUMNS}\n{_FROM}\nWHERE a.tenant = $1 AND a.segment_id = $2 AND {where}\n"
+    sql = (f"SELECT {COLUMNS}\n{FROM}\nWHERE a.tenant = $1 AND a.segment_id = $2 AND {where}\n"
            f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
-    return [_row(r) for r in await conn.fetch(sql, *params, limit, offset)]
+    return [row(r) for r in await conn.fetch(sql, *params, limit, offset)]
 
 
 async def count_assignments(conn: Connection, *, where: str, params: list[object]) -> int:

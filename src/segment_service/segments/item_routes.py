@@ -30,7 +30,7 @@ LegalEntityId = Parameter(query="legalEntityId", required=False, default=None,
                           description="The legal-entity context of a customer's memberships.")
 
 
-def _shaped(doc: dict[str, Any], shape: ReadShape) -> dict[str, Any]:
+def shape_item_assignment(doc: dict[str, Any], shape: ReadShape) -> dict[str, Any]:
     """Accept-Language narrows the item's name; then the `fields` projection."""
     item = doc.get("item")
     if shape.languages is not None and isinstance(item, dict) and isinstance(item.get("name"), dict):
@@ -53,7 +53,7 @@ class SegmentItemAssignmentController(Controller):
             db, caller, segmentId, q=q, page=listing.page, sort=listing.sort, with_total=listing.with_total,
             legal_entity_id=legal_entity_id,
         )
-        return list_response([_shaped(d, shape) for d in docs], total)
+        return list_response([shape_item_assignment(d, shape) for d in docs], total)
 
     @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
           operation_id="POST-customer-segment-search-items",
@@ -67,7 +67,7 @@ class SegmentItemAssignmentController(Controller):
             db, caller, segmentId, q=None if data is None else data.q, page=listing.page, sort=listing.sort,
             with_total=listing.with_total, legal_entity_id=legal_entity_id,
         )
-        return list_response([_shaped(d, shape) for d in docs], total)
+        return list_response([shape_item_assignment(d, shape) for d in docs], total)
 
     @put("/{type:str}/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
          operation_id="PUT-customer-segment-update-items-bulk",
@@ -100,7 +100,7 @@ class SegmentItemAssignmentController(Controller):
                        legal_entity_id: str | None = LegalEntityId) -> Response[ItemAssignmentResponse]:
         """Retrieves one item assignment of a segment."""
         doc = await service.get_assignment(db, caller, segmentId, type, itemId, legal_entity_id=legal_entity_id)
-        return json_response(_shaped(doc, shape))
+        return json_response(shape_item_assignment(doc, shape))
 
     @put("/{type:str}/{itemId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
          operation_id="PUT-customer-segment-update-item", summary="Updating an item assignment",

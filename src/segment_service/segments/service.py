@@ -164,7 +164,7 @@ async def _delete(conn: Connection, caller: Caller, segment_id: str, *, force: b
     return await store.delete_segment(conn, caller.tenant, segment_id)
 
 
-async def _check_legal_entity_context(conn: Connection, caller: Caller, legal_entity_id: str | None) -> None:
+async def check_legal_entity_context(conn: Connection, caller: Caller, legal_entity_id: str | None) -> None:
     """A customer may name only a legal entity it is a contact of as its context (decisions.md: Segments)."""
     if legal_entity_id is None or caller.has_any((Scope.SEGMENT_READ,)) or caller.customer_id is None:
         return
@@ -172,7 +172,7 @@ async def _check_legal_entity_context(conn: Connection, caller: Caller, legal_en
         raise Forbidden(f"The customer is not a contact of legal entity {legal_entity_id}.")
 
 
-def _visibility(caller: Caller, params: list[object], *, customer_id: str | None,
+def visibility_conditions(caller: Caller, params: list[object], *, customer_id: str | None,
                 legal_entity_id: str | None) -> list[str]:
     """SQL conditions limiting what the caller may read (decisions.md: Segments)."""
     if caller.has_any((Scope.SEGMENT_READ,)):
@@ -202,11 +202,11 @@ async def list_segments(
     """One page of the segments the caller may see that match `q`, and the total when asked for."""
     params: list[object] = [caller.tenant]
     conditions = [where_q(q, store.SEGMENT_FIELDS, params)]
-    conditions += _visibility(caller, params, customer_id=customer_id, legal_entity_id=legal_entity_id)
+    conditions += visibility_conditions(caller, params, customer_id=customer_id, legal_entity_id=legal_entity_id)
     where = " AND ".join(conditions)
     ordering = order_by(sort, store.SEGMENT_FIELDS, tiebreak="s.id")
     async with db.connection() as conn:
-        await _check_legal_entity_context(conn, caller, legal_entity_id)
+        await check_legal_entity_context(conn, caller, legal_entity_id)
         rows = await store.list_segments(conn, where=where, params=params, order_by=ordering, limit=page.size,
                                          offset=page.offset)
         total = None
@@ -225,9 +225,9 @@ async def get_segment(db: Database, caller: Caller, segment_id: str, *,
         docs = [] if row is None else [segment_document(row)]
     else:
         params: list[object] = [caller.tenant]
-        visible = _visibility(caller, params, customer_id=None, legal_entity_id=legal_entity_id)
+        visible = visibility_conditions(caller, params, customer_id=None, legal_entity_id=legal_entity_id)
         async with db.connection() as conn:
-            await _check_legal_entity_context(conn, caller, legal_entity_id)
+            await check_legal_entity_context(conn, caller, legal_entity_id)
             row = await store.fetch_visible_segment(conn, segment_id, where=" AND ".join(visible), params=params)
         docs = [] if row is None else [segment_document(row)]
     if not docs:

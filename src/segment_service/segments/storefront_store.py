@@ -1,0 +1,114 @@
+"""Storefront SQL: the items of the caller's segments, their category tree, and `match` (operations 11, 22, 23).
+
+Every read is one statement. "Which segments" is a condition on `segments s` that the service builds (the caller's
+active memberships, the site); the statements put it in a semi-join, so PostgreSQL starts from the customer's few
+membership rows (segment_customer_assignments_customer_idx) and walks the assignments' primary keys from there. The
+category hierarchy comes from the closure table, never from a recursive walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from segment_service.categories import store as category_store
+from segment_service.categories.store import CategoryRow
+from segment_service.core.db import Connection
+from segment_service.segments import item_assignment_store as item_store
+from segment_service.segments.item_assignment_store import ItemAssignmentRow
+
+#: The paging order of the items of several segments: the item assignments' primary key.
+ITEMS_ORDER = "a.segment_id ASC, a.item_type ASC, a.item_id"
+
+
+def _in_segments(segment_where: str | None, assignment: str = "a") -> str:
+    """SQL: the item assignment `assignment` belongs to a segment meeting `segment_where` (a condition on
+    `segments s`)."""
+    if segment_where is None:
+        return "TRUE"
+    return f"{assignment}.segment_id IN (SELECT s.id FROM segments s WHERE s.tenant = $1 AND {segment_where})"
+
+
+async def list_items(conn: Connection, *, segment_where: str | None, where: str, params: list[object],
+                     order_by: str, limit: int, offset: int) -> list[ItemAssignmentRow]:
+    """One page of the item assignments of the segments meeting `segment_where` (None: every segment) that match
+    `where` ($1 is the tenant; both conditions come from the service)."""
+    n = len(params)
+    sql = (f"SELECT {item_store.COLUMNS}\n{item_store.FROM}\n"
+           f"WHERE a.tenant = $1 AND {_in_segments(segment_where)} AND {where}\n"
+           f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    return [item_store.row(r) for r in await conn.fetch(sql, *params, limit, offset)]
+
+
+async def count_items(conn: Connection, *, segment_where: str | None, where: str, params: list[object]) -> int:
+    """How many assignments `list_items` pages through."""
+    sql = (f"SELECT count(*)\nFROM segment_item_assignments a\n"
+           f"WHERE a.tenant = $1 AND {_in_segments(segment_where)} AND {where}")
+    return int(await conn.fetchval(sql, *params))
+
+
+# The categories of the segments' tree: every published category that is assigned to one of the segments (a CATEGORY
+# item) or lies below one (segment content: `is_segment_assigned`), and every category above those (the path from
+# the root, shown for navigation). build_forest then drops what hangs below an unpublished category.
+_TREE = """
+WITH assigned AS (
+    SELECT i.item_id AS id
+    FROM segment_item_assignments i
+    WHERE i.tenant = $1 AND i.item_type = 'CATEGORY' AND {in_segments}
+), nodes AS (
+    SELECT cc.descendant_id AS id, TRUE AS content
+    FROM category_closure cc
+    WHERE cc.tenant = $1 AND cc.ancestor_id IN (SELECT id FROM assigned)
+    UNION ALL
+    SELECT cc.ancestor_id, FALSE
+    FROM category_closure cc
+    WHERE cc.tenant = $1 AND cc.descendant_id IN (SELECT id FROM assigned) AND cc.depth > 0
+)
+SELECT {columns}, bool_or(n.content) AS is_segment_assigned
+FROM nodes n
+JOIN categories c ON c.tenant = $1 AND c.id = n.id
+WHERE c.published
+GROUP BY c.tenant, c.id
+"""
+
+
+async def category_tree_rows(conn: Connection, *, segment_where: str,
+                             params: list[object]) -> list[tuple[CategoryRow, bool]]:
+    """The published categories of the tree of the segments meeting `segment_where`, each with whether it is segment
+    content (assigned, or below an assigned category)."""
+    sql = _TREE.format(in_segments=_in_segments(segment_where, "i"),
+                       columns=category_store.COLUMNS)
+    return [(category_store.row(r), bool(r["is_segment_assigned"])) for r in await conn.fetch(sql, *params)]
+
+
+# The asked products ($3, in the caller's order) that one of the segments ($2, active and of the site $4) holds:
+# as a PRODUCT item, or through a category assignment of the product whose category (or a category above it) is a
+# CATEGORY item. Each probe is an index lookup: the item index (type, id, segment), the product's categories, their
+# ancestors in the closure.
+_MATCH = """
+WITH segment AS (
+    SELECT s.id
+    FROM segments s
+    WHERE s.tenant = $1 AND s.id = ANY($2::text[]) AND s.site_code = $4 AND {active}
+)
+SELECT asked.id
+FROM unnest($3::text[]) WITH ORDINALITY AS asked (id, position)
+WHERE EXISTS (SELECT 1
+              FROM segment_item_assignments i
+              WHERE i.tenant = $1 AND i.item_type = 'PRODUCT' AND i.item_id = asked.id
+                AND i.segment_id IN (SELECT id FROM segment))
+   OR EXISTS (SELECT 1
+              FROM category_assignments ca
+              JOIN category_closure up ON up.tenant = ca.tenant AND up.descendant_id = ca.category_id
+              JOIN segment_item_assignments i ON i.tenant = up.tenant AND i.item_type = 'CATEGORY'
+                   AND i.item_id = up.ancestor_id
+              WHERE ca.tenant = $1 AND ca.product_id = asked.id AND i.segment_id IN (SELECT id FROM segment))
+ORDER BY asked.position
+"""
+
+
+async def match_products(conn: Connection, tenant: str, *, segment_ids: Sequence[str], product_ids: Sequence[str],
+                         site_code: str, active_condition: str) -> list[str]:
+    """The ids of `product_ids` (each once, in their order) that an active segment of `segment_ids` on the site
+    holds, directly or through a category."""
+    sql = _MATCH.format(active=active_condition)
+    return [r["id"] for r in await conn.fetch(sql, tenant, list(segment_ids), list(product_ids), site_code)]
