@@ -25,6 +25,8 @@ from segment_service.core.deps import DEPENDENCIES
 from segment_service.core.errors import ServiceError
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
 from segment_service.core.openapi import COMPONENTS, finalize
+from segment_service.coupons.redemption_routes import RedemptionController, ReferralCouponController
+from segment_service.coupons.routes import CouponController
 from segment_service.customers.account_routes import AccountController
 from segment_service.customers.routes import CustomerController
 from segment_service.legal_entities.routes import ContactAssignmentController, LegalEntityController
@@ -103,6 +105,7 @@ def create_app(settings: Settings) -> Litestar:
             CategoryTreeController,
             CategoryAssignmentController,
             ReferenceAssignmentController,
+            CouponController, RedemptionController, ReferralCouponController,
         ],
         dependencies=DEPENDENCIES,
         guards=[scope_guard],
