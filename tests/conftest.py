@@ -15,8 +15,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from segment_service.app import create_app
+from segment_service.app import create_served_app
 from segment_service.core.db import migrate
+from segment_service.core.fastlane import FastLane
 from segment_service.embedded import ensure_database, start_embedded
 from segment_service.settings import Settings
 from tests.factories import Api, Tokens
@@ -51,18 +52,19 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings) -> Litestar:
-    return create_app(settings)
+def app(settings: Settings) -> FastLane:
+    """The app as served: the fast lane in front of the Litestar app."""
+    return create_served_app(settings)
 
 
 @pytest.fixture(scope="session")
-def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+def client(app: FastLane) -> Iterator[TestClient[FastLane]]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="session")
-def tokens(app: Litestar, client: TestClient[Litestar]) -> Tokens:
+def tokens(app: FastLane, client: TestClient[FastLane]) -> Tokens:
     return Tokens(app.state.tokens)
 
 

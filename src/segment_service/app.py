@@ -23,6 +23,7 @@ from segment_service.core.auth import TokenService, scope_guard
 from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES
 from segment_service.core.errors import ServiceError
+from segment_service.core.fastlane import FastLane
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
 from segment_service.core.openapi import COMPONENTS, finalize
 from segment_service.coupons.redemption_routes import RedemptionController, ReferralCouponController
@@ -36,10 +37,11 @@ from segment_service.products.routes import ProductController
 from segment_service.segments.customer_routes import SegmentCustomerController
 from segment_service.segments.item_routes import SegmentItemAssignmentController
 from segment_service.segments.routes import SegmentController
+from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
 from segment_service.segments.storefront_routes import StorefrontController
 from segment_service.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_served_app"]
 
 DOCS_ASSETS = "/docs/assets"
 
@@ -134,3 +136,10 @@ def create_app(settings: Settings) -> Litestar:
     )
     finalize(app.openapi_schema)
     return app
+
+
+def create_served_app(settings: Settings) -> FastLane:
+    """The app as served: the fast lane for the hottest storefront reads (core/fastlane.py) in front of the Litestar
+    app, which answers everything else."""
+    return FastLane(create_app(settings), STOREFRONT_FAST_ROUTES, max_url_bytes=settings.max_url_bytes,
+                    enabled=settings.fast_lane)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
-
-from segment_service.app import create_app
+from segment_service.app import create_served_app
+from segment_service.core.fastlane import FastLane
 from segment_service.settings import Settings
 
 
-def build() -> Litestar:
+def build() -> FastLane:
     """The app configured from the environment (the CLI sets DATABASE_URL for its workers)."""
-    return create_app(Settings.from_env())
+    return create_served_app(Settings.from_env())

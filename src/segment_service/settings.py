@@ -40,6 +40,9 @@ class Settings:
     pool_min_size: int = 2
     pool_max_size: int = 10
     """SEGMENT_SERVICE_POOL_MAX: connections per worker process."""
+    fast_lane: bool = True
+    """SEGMENT_SERVICE_FAST_LANE: `0` turns off the fast lane of the hottest storefront reads (core/fastlane.py), so
+    that the framework answers every request; the answers are the same, only slower."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,4 +57,5 @@ class Settings:
             password_hash_memory_kib=_env_int("SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB", 65536),
             pool_min_size=_env_int("SEGMENT_SERVICE_POOL_MIN", 2),
             pool_max_size=_env_int("SEGMENT_SERVICE_POOL_MAX", 10),
+            fast_lane=os.environ.get("SEGMENT_SERVICE_FAST_LANE", "1") != "0",
         )

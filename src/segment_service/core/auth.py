@@ -255,30 +255,35 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
-    """Authenticate the caller and check tenant and scopes for routes that declare `opt["scopes"]` (any one of them
-    is enough; `()` takes any valid token of the tenant), and the token kind for those that declare `opt["kinds"]`.
-
-    Async although it does no I/O: Litestar runs a plain function guard in a thread pool, which costs more than the
-    check itself."""
-    required: tuple[str, ...] | None = route_handler.opt.get("scopes")
-    if required is None:
-        return
-    tokens: TokenService = connection.app.state.tokens
-    caller = tokens.verify(bearer_token(connection.headers.get("authorization")))
-    if caller.session_id is not None and not await SESSIONS.is_open(
-        connection.app.state.db, caller.tenant, caller.session_id
-    ):
+async def authenticate(tokens: TokenService, db: Database, authorization: str | None, *, tenant: str | None,
+                       required: tuple[str, ...], kinds: tuple[TokenKind, ...] | None = None) -> Caller:
+    """The caller of a request with this `Authorization` header, checked against the path's tenant, the operation's
+    scopes (any one of `required` is enough; `()` takes any valid token of the tenant) and token kinds: 401 or 403
+    otherwise."""
+    caller = tokens.verify(bearer_token(authorization))
+    if caller.session_id is not None and not await SESSIONS.is_open(db, caller.tenant, caller.session_id):
         raise Unauthorized()  # the customer logged out, or the session expired
-    tenant = connection.path_params.get("tenant")
     if tenant is not None and tenant != caller.tenant:
         raise Forbidden(f"The token belongs to tenant '{caller.tenant}', not to tenant '{tenant}'.")
     if required and not caller.has_any(required):
         raise Forbidden(f"Required scope(s): {', '.join(required)}.")
-    kinds: tuple[TokenKind, ...] | None = route_handler.opt.get("kinds")
     if kinds is not None and caller.kind not in kinds:
         raise Forbidden(kind_refusal(kinds))
-    connection.state.caller = caller
+    return caller
+
+
+async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
+    """Authenticate the caller of routes that declare `opt["scopes"]` (and `opt["kinds"]`): see `authenticate`.
+
+    Async although it rarely does I/O: Litestar runs a plain function guard in a thread pool, which costs more than
+    the check itself."""
+    required: tuple[str, ...] | None = route_handler.opt.get("scopes")
+    if required is None:
+        return
+    connection.state.caller = await authenticate(
+        connection.app.state.tokens, connection.app.state.db, connection.headers.get("authorization"),
+        tenant=connection.path_params.get("tenant"), required=required, kinds=route_handler.opt.get("kinds"),
+    )
 
 
 def current_caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:

@@ -51,8 +51,13 @@ def list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShap
                   localized: Iterable[str] = ()) -> Response[Any]:
     """A list answer: each document shaped for the client (languages, `fields`), and the total in `X-Total-Count`
     when the request asked for it (decisions.md: Lists)."""
-    body = docs if shape is None else [shape.apply(d, localized) for d in docs]
-    return json_response(body, headers=None if total is None else {"X-Total-Count": str(total)})
+    body, headers = list_body(docs if shape is None else [shape.apply(d, localized) for d in docs], total)
+    return Response(content=body, status_code=200, media_type=JSON, headers=headers)
+
+
+def list_body(docs: list[dict[str, Any]], total: int | None) -> tuple[bytes, dict[str, str]]:
+    """The encoded body of a list answer, and its headers (`X-Total-Count` when there is a total)."""
+    return _encoder.encode(docs), {} if total is None else {"X-Total-Count": str(total)}
 
 
 def empty_response(status: int = 204) -> Response[Any]:

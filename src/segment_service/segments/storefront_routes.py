@@ -12,8 +12,10 @@ from litestar.params import Parameter
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.http import ReadShape, json_response, list_response
+from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute
+from segment_service.core.http import ReadShape, json_response, list_body, list_response
 from segment_service.core.openapi import error_responses, security
+from segment_service.core.paging import parse_page, wants_total
 from segment_service.segments import storefront as service
 from segment_service.segments.item_assignment_models import ItemAssignmentResponse
 from segment_service.segments.item_routes import shape_item_assignment
@@ -78,6 +80,37 @@ class StorefrontController(Controller):
             site=_text(data.site), site_code=_text(data.site_code),
         )
         return json_response(matched)
+
+
+def _flag(value: str | None) -> bool:
+    """A boolean query parameter as the fast lane takes it: `true` or `false` only (anything else: the routed
+    handler's answer)."""
+    if value is None or value == "false":
+        return False
+    if value == "true":
+        return True
+    raise ValueError(value)
+
+
+async def fast_list_my_items(request: FastRequest) -> FastResponse:
+    """`GET /segments/items` in the fast lane (core/fastlane.py): the routed handler's work, without the framework."""
+    query = request.query
+    shape = ReadShape.of(query.get("fields"), request.headers.get("accept-language"), request.default_language)
+    docs, total = await service.list_items(
+        request.db, request.caller, q=query.get("q"), page=parse_page(query.get("pageNumber"), query.get("pageSize")),
+        sort=query.get("sort"), with_total=wants_total(request.headers.get("x-total-count")),
+        legal_entity_id=query.get("legalEntityId"), site_code=query.get("siteCode"),
+        only_active=_flag(query.get("onlyActive")),
+    )
+    body, headers = list_body([shape_item_assignment(d, shape) for d in docs], total)
+    return FastResponse(body, headers)
+
+
+FAST_ROUTES = [
+    FastRoute("GET", "/customer-segment/{tenant}/segments/items", READ,
+              frozenset({"q", "pageNumber", "pageSize", "sort", "fields", "legalEntityId", "siteCode", "onlyActive"}),
+              fast_list_my_items),
+]
 
 
 def _text(value: object) -> str | None:
