@@ -25,7 +25,19 @@ from types import FrameType
 
 import asyncpg
 
-from bench import assignments, categories, cpu, dataset, load, plans, report, servers
+from bench import (
+    assignments,
+    categories,
+    cpu,
+    dataset,
+    load,
+    plans,
+    report,
+    servers,
+    storefront,
+    storefront_plans,
+    storefront_scenarios,
+)
 from bench.load import BenchError
 from segment_service.core.auth import Scope, TokenKind, TokenService
 from segment_service.core.db import migrate
@@ -46,16 +58,19 @@ SCENARIOS = {
     "subtree-root": "category subtree (root)",
     "subtree-level2": "category subtree (level 2)",
     "leaf": "category leaf",
+    **storefront_scenarios.SCENARIOS,
     "customer-segments": plans.CUSTOMER_SEGMENTS,
     "segment-items": plans.SEGMENT_ITEMS,
     "bulk-items": "bulk upsert 200 item assignments",
 }
 SEGMENT_SCENARIOS = ("get", "search")
 CATEGORY_SCENARIOS = ("subtree-root", "subtree-level2", "leaf")
+#: They read the category dataset too, and load their own on top of it.
+STOREFRONT_SCENARIOS = tuple(storefront_scenarios.SCENARIOS)
 #: Last in SCENARIOS: the bulk upsert writes, and the reads should see the dataset as loaded.
 ASSIGNMENT_SCENARIOS = ("customer-segments", "segment-items", "bulk-items")
 _GROUPS = {"segments": SEGMENT_SCENARIOS, "categories": CATEGORY_SCENARIOS,
-           "segment-assignments": ASSIGNMENT_SCENARIOS, "all": tuple(SCENARIOS)}
+           "segment-assignments": ASSIGNMENT_SCENARIOS, "storefront": STOREFRONT_SCENARIOS, "all": tuple(SCENARIOS)}
 BULK_SIZE = 200
 
 
@@ -75,12 +90,17 @@ class Options:
     """Keys of SCENARIOS, in run order (after the floor)."""
     category_volumes: categories.Volumes = categories.DEFAULT_VOLUMES
     assignment_volumes: assignments.Volumes = assignments.DEFAULT_VOLUMES
+    storefront_volumes: storefront.Volumes = storefront.DEFAULT_VOLUMES
     bulk_workers: int = 2
     """granian workers of the service the bulk upsert runs against (a second service when not `workers`)."""
 
     @property
     def with_categories(self) -> bool:
-        return any(k in CATEGORY_SCENARIOS for k in self.scenarios)
+        return any(k in CATEGORY_SCENARIOS or k in STOREFRONT_SCENARIOS for k in self.scenarios)
+
+    @property
+    def with_storefront(self) -> bool:
+        return any(k in STOREFRONT_SCENARIOS for k in self.scenarios)
 
     @property
     def with_assignments(self) -> bool:
@@ -113,10 +133,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--other-rows", type=int, help="segments of the other tenants [5000; --quick: 1000]")
     parser.add_argument("--scenarios", type=_scenario_keys, default=tuple(SCENARIOS),
                         help="comma-separated scenarios to run besides the floor: get, search, subtree-root, "
-                             "subtree-level2, leaf, customer-segments, segment-items, bulk-items, or the groups "
-                             "segments, categories, segment-assignments, all [all]")
+                             "subtree-level2, leaf, my-items, my-category-tree, match, category-segments, "
+                             "category-segments-subtree, customer-segments, segment-items, bulk-items, or the groups "
+                             "segments, categories, storefront, segment-assignments, all [all]")
     parser.add_argument("--skip-categories", action="store_true",
-                        help="leave out the category scenarios and their dataset (same as --scenarios segments)")
+                        help="leave out the category and storefront scenarios and the category dataset")
     parser.add_argument("--categories", type=int, help="categories of the measured tenant [10000; --quick: 2000]")
     parser.add_argument("--products", type=int, help="products of the measured tenant [100000; --quick: 10000]")
     parser.add_argument("--assignments", type=int,
@@ -128,6 +149,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
                         help="customer-to-segment assignments [1000000; --quick: 100000]")
     parser.add_argument("--item-assignments", type=int,
                         help="product-to-segment assignments [1000000; --quick: 100000]")
+    parser.add_argument("--storefront-segments", type=int,
+                        help="segments of the storefront dataset [10000; --quick: 2000]")
+    parser.add_argument("--storefront-customers", type=int,
+                        help="customers of the storefront dataset, 1 to 5 memberships each [1000000; --quick: 50000]")
+    parser.add_argument("--storefront-items", type=int,
+                        help="item assignments of the storefront dataset [1000000; --quick: 100000]")
     parser.add_argument("--bulk-workers", type=int, default=2,
                         help="granian workers of the service the bulk upsert runs against [2]")
     parser.add_argument("--quick", action="store_true", help="a very short run, to check that everything works")
@@ -139,8 +166,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         return value if value is not None else (short if quick else normal)
 
     scenarios: tuple[str, ...] = args.scenarios
-    if args.skip_categories:
-        scenarios = tuple(k for k in scenarios if k not in CATEGORY_SCENARIOS)
+    if args.skip_categories:  # the storefront scenarios read the category dataset too
+        scenarios = tuple(k for k in scenarios if k not in CATEGORY_SCENARIOS and k not in STOREFRONT_SCENARIOS)
     if args.skip_assignments:
         scenarios = tuple(k for k in scenarios if k not in ASSIGNMENT_SCENARIOS)
     big, small = assignments.DEFAULT_VOLUMES, assignments.QUICK_VOLUMES
@@ -148,6 +175,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
         customers=pick(args.customers, big.customers, small.customers),
         customer_assignments=pick(args.customer_assignments, big.customer_assignments, small.customer_assignments),
         item_assignments=pick(args.item_assignments, big.item_assignments, small.item_assignments))
+    shop, shop_quick = storefront.DEFAULT_VOLUMES, storefront.QUICK_VOLUMES
+    storefront_volumes = storefront.Volumes(
+        segments=pick(args.storefront_segments, shop.segments, shop_quick.segments),
+        customers=pick(args.storefront_customers, shop.customers, shop_quick.customers),
+        item_assignments=pick(args.storefront_items, shop.item_assignments, shop_quick.item_assignments))
     full = categories.DEFAULT_VOLUMES
     volumes = categories.Volumes(categories=pick(args.categories, full.categories, 2_000),
                                  products=pick(args.products, full.products, 10_000),
@@ -157,7 +189,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
                       threads=args.threads, connections=args.connections, workers=args.workers,
                       rows=pick(args.rows, 100_000, 20_000), other_rows=pick(args.other_rows, 5_000, 1_000),
                       output=args.output, scenarios=scenarios, category_volumes=volumes,
-                      assignment_volumes=assignment_volumes, bulk_workers=args.bulk_workers)
+                      assignment_volumes=assignment_volumes, storefront_volumes=storefront_volumes,
+                      bulk_workers=args.bulk_workers)
     if options.duration < 1 or options.warmup < 0 or options.threads < 1 or options.connections < options.threads:
         parser.error("need --duration >= 1, --warmup >= 0, --threads >= 1 and --connections >= --threads")
     if options.rows < 1 or options.other_rows < 0 or options.workers < 1:
@@ -165,6 +198,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     if options.bulk_workers < 1 or min(assignment_volumes.customers, assignment_volumes.customer_assignments,
                                        assignment_volumes.item_assignments) < 1:
         parser.error("need --bulk-workers, --customers, --customer-assignments and --item-assignments >= 1")
+    if min(storefront_volumes.segments, storefront_volumes.customers, storefront_volumes.item_assignments) < 100:
+        parser.error("need --storefront-segments, --storefront-customers and --storefront-items >= 100")
     if volumes.categories < 111 or volumes.products < 1 or volumes.assignments < 1:
         parser.error("need --categories >= 111 (three levels: roots, level 2 and leaves), --products >= 1 and "
                      "--assignments >= 1")
@@ -396,13 +431,27 @@ def run(options: Options) -> report.Report:
             assignment_probe = plans.AssignmentProbe(customer_id=_typical(assignment_data.customer_sample),
                                                      segment_id=_typical(assignment_data.item_segment_sample),
                                                      product_id=_typical(assignment_data.product_sample))
+        storefront_data: storefront.StorefrontLoadResult | None = None
+        if options.with_storefront:  # after the assignment dataset, which assigns customers to every segment there is
+            sv = options.storefront_volumes
+            _say(f"loading the storefront dataset: {sv.segments:,} segments, {sv.customers:,} customers with 1-5 "
+                 f"memberships each and {sv.item_assignments:,} item assignments with COPY")
+            storefront_data = asyncio.run(storefront.load(dsn, sv))
+            for copy in storefront_data.copies:
+                _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
+                     f"{copy.seconds:.2f} s)")
+            _say(f"storefront dataset loaded in {storefront_data.load_seconds:.0f} s")
 
         # Plans and statement timings while the machine is still quiet.
         _say("explaining the hot-path queries")
         plan_notes: list[str] = []
+        storefront_sql: dict[str, list[plans.Statement]] = {}
+        if storefront_data is not None:
+            storefront_sql = asyncio.run(storefront_plans.statements(
+                tuple(k for k in options.scenarios if k in STOREFRONT_SCENARIOS), storefront_data, plan_notes))
         statement_plans = asyncio.run(plans.explain_hot_paths(
             dsn, dataset.TENANT, probe_id, segments=[SCENARIOS[k] for k in options.scenarios if k in SEGMENT_SCENARIOS],
-            categories=category_probe, assignments=assignment_probe, notes=plan_notes))
+            categories=category_probe, assignments=assignment_probe, notes=plan_notes, recorded=storefront_sql))
 
         signing_key = secrets.token_urlsafe(32)
         service_port, floor_port = servers.free_port(), servers.free_port()
@@ -453,6 +502,11 @@ def run(options: Options) -> report.Report:
         ]
         if category_data is not None:
             scenarios += _category_scenarios(service_url, token, options, category_data, workdir)
+        if storefront_data is not None:
+            _say("checking every storefront request's answer")
+            scenarios += storefront_scenarios.scenarios(
+                tuple(k for k in options.scenarios if k in STOREFRONT_SCENARIOS), service_url, token, signing_key,
+                storefront_data, workdir)
         targets: dict[str, servers.Server] = {}
         bulk_items: dict[str, int] = {}
         bulk_workers: dict[str, int] = {}
@@ -515,8 +569,8 @@ def run(options: Options) -> report.Report:
             settings={"duration": f"{options.duration:g}s", "warmup": f"{options.warmup:g}s",
                       "threads": str(options.threads), "connections": str(options.connections),
                       "workers": str(options.workers), "load average at start": f"{loadavg:.2f}"},
-            dataset=loaded, categories=category_data, assignments=assignment_data, plans=statement_plans,
-            notes=[*plan_notes, *skipped])
+            dataset=loaded, categories=category_data, assignments=assignment_data, storefront=storefront_data,
+            plans=statement_plans, notes=[*plan_notes, *skipped])
         if assignment_data is not None:
             result.settings["bulk workers"] = str(options.bulk_workers)
         postmaster_pid = pg_server.get_pid()
@@ -526,8 +580,11 @@ def run(options: Options) -> report.Report:
             target = floor if name == report.FLOOR else targets.get(name, service)
             if options.warmup > 0:
                 _say(f"{name}: warming up for {options.warmup:g} s")
-                load.run_wrk(wrk, url, script=script, duration=options.warmup, threads=options.threads,
-                              connections=options.connections)
+                warm = load.run_wrk(wrk, url, script=script, duration=options.warmup, threads=options.threads,
+                                    connections=options.connections)
+                if name in storefront_scenarios.TARGETS and (warm.non_2xx or warm.socket_errors):
+                    raise BenchError(f"{name}: the warm-up got {warm.non_2xx} non-2xx responses and "
+                                     f"{warm.socket_errors} socket errors; nothing worth measuring")
             _say(f"{name}: measuring for {options.duration:g} s")
             rows_before = asyncio.run(_count(dsn, "segment_item_assignments")) if name in bulk_items else 0
             before = cpu.CpuSample.take(target.process.pid, postmaster_pid)
@@ -553,6 +610,7 @@ def run(options: Options) -> report.Report:
             if measured.non_2xx or measured.socket_errors:
                 result.notes.append(f"{name}: {measured.non_2xx} non-2xx responses and {measured.socket_errors} "
                                     "socket errors; its numbers are not comparable")
+        result.notes += storefront_scenarios.target_notes(result)
         autovacuum_after = asyncio.run(_autovacuum_runs(dsn))
         vacuumed = sorted(t for t, n in autovacuum_after.items() if n > autovacuum_before.get(t, 0))
         if vacuumed:

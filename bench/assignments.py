@@ -83,15 +83,17 @@ def _hex_id(rng: random.Random) -> str:
     return f"{rng.getrandbits(96):024x}"
 
 
-def generate_customers(rng: random.Random, count: int, now: datetime) -> tuple[list[tuple[Any, ...]], list[str]]:
-    """(COPY records of `customers`, each customer's legal entity id or '' for B2C)."""
+def generate_customers(rng: random.Random, count: int, now: datetime, *, email_prefix: str = "customer",
+                       b2b_share: float = B2B_SHARE) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """(COPY records of `customers`, each customer's legal entity id or '' for B2C). Emails are
+    `{email_prefix}{n}@example.com`: datasets loaded side by side use different prefixes (the email is unique)."""
     records: list[tuple[Any, ...]] = []
     legal: list[str] = []
     for number in range(count):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
-        b2b = rng.random() < B2B_SHARE
+        b2b = rng.random() < b2b_share
         created = now - timedelta(seconds=rng.randrange(0, 3 * 365 * 86_400))
-        records.append((TENANT, _hex_id(rng), f"customer{number}@example.com", first, last,
+        records.append((TENANT, _hex_id(rng), f"{email_prefix}{number}@example.com", first, last,
                         f"{last} GmbH" if b2b else None, rng.choice(("en", "de")), True, 1, created, created))
         legal.append(_hex_id(rng) if b2b else "")
     return records, legal

@@ -84,7 +84,7 @@ class _RecordingDatabase:
     transaction = connection
 
 
-async def _record(call: Callable[[Database], Awaitable[object]], *, fetchval_result: Any = 0) -> list[Statement]:
+async def record(call: Callable[[Database], Awaitable[object]], *, fetchval_result: Any = 0) -> list[Statement]:
     """Every statement `call` sends, in order."""
     fake = _RecordingDatabase(fetchval_result)
     # The recorder returns no row, so a single read ends in 404; the statement is recorded by then.
@@ -105,8 +105,8 @@ def _caller(tenant: str) -> Caller:
 async def service_statements(tenant: str, segment_id: str) -> dict[str, list[Statement]]:
     """The SQL and parameters the service sends for the two measured requests, by scenario name."""
     caller = _caller(tenant)
-    get_sql = await _record(lambda db: service.get_segment(db, caller, segment_id))
-    search_sql = await _record(lambda db: service.list_segments(
+    get_sql = await record(lambda db: service.get_segment(db, caller, segment_id))
+    search_sql = await record(lambda db: service.list_segments(
         db, caller, q=SEARCH_Q, page=Page(1, DEFAULT_PAGE_SIZE), sort=None, with_total=False))
     return {"get segment": get_sql[:1], "search": search_sql[:1]}
 
@@ -144,7 +144,7 @@ async def category_statements(tenant: str, probe: CategoryProbe,
 
         # Only the page statement: with rows (the measured case) the service sends nothing else; the category check
         # the stand-in's empty answer provokes belongs to empty pages.
-        result[name] = (await _record(call, fetchval_result=True))[:1]
+        result[name] = (await record(call, fetchval_result=True))[:1]
     return result
 
 
@@ -185,13 +185,13 @@ async def assignment_statements(tenant: str, probe: AssignmentProbe) -> tuple[di
     caller = _caller(tenant)
     notes: list[str] = []
     page = Page(1, DEFAULT_PAGE_SIZE)
-    result = {CUSTOMER_SEGMENTS: (await _record(lambda db: service.list_segments(
+    result = {CUSTOMER_SEGMENTS: (await record(lambda db: service.list_segments(
         db, caller, q=None, page=page, sort=None, with_total=False, customer_id=probe.customer_id)))[:1]}
     try:
         from segment_service.segments import item_assignments
 
         # The first statement is the page: the recorder's empty answer then provokes the segment check (404).
-        result[SEGMENT_ITEMS] = (await _record(lambda db: item_assignments.list_assignments(
+        result[SEGMENT_ITEMS] = (await record(lambda db: item_assignments.list_assignments(
             db, caller, probe.segment_id, q=None, page=page, sort=None, with_total=False)))[:1]
     except (ImportError, AttributeError, TypeError) as exc:  # the module is being written right now
         notes.append(f"{SEGMENT_ITEMS}: the service's item_assignments.list_assignments could not be recorded "
@@ -204,7 +204,7 @@ async def assignment_statements(tenant: str, probe: AssignmentProbe) -> tuple[di
 
 
 def _literal(value: Any) -> str:
-    """A SQL literal for EXECUTE's arguments (the hot paths bind only text and integers)."""
+    """A SQL literal for EXECUTE's arguments (the hot paths bind text, integers and arrays of text)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -213,6 +213,8 @@ def _literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):  # the ids of `= ANY($n::text[])`
+        return "ARRAY[" + ", ".join(_literal(v) for v in value) + "]::text[]" if value else "'{}'::text[]"
     raise TypeError(f"no literal for {type(value).__name__}")
 
 
@@ -318,10 +320,12 @@ async def explain_hot_paths(dsn: str, tenant: str, segment_id: str, *,
                             segments: Collection[str] = ("get segment", "search"),
                             categories: CategoryProbe | None = None,
                             assignments: AssignmentProbe | None = None,
-                            notes: list[str] | None = None) -> list[StatementPlans]:
+                            notes: list[str] | None = None,
+                            recorded: dict[str, list[Statement]] | None = None) -> list[StatementPlans]:
     """Plans and plan-cache behaviour of the statements behind the measured requests: the segment scenarios named in
     `segments` and, given probes, the category assignment lists and the segment assignment reads. A statement two
-    scenarios send alike (the category check) is explained once. Notes on what was explained go to `notes`."""
+    scenarios send alike (the category check) is explained once. Notes on what was explained go to `notes`; statements
+    recorded elsewhere (by scenario name) are explained after these."""
     statements = {name: sent for name, sent in (await service_statements(tenant, segment_id)).items()
                   if name in segments}
     if categories is not None:
@@ -331,6 +335,7 @@ async def explain_hot_paths(dsn: str, tenant: str, segment_id: str, *,
         statements.update(assignment_sql)
         if notes is not None:
             notes.extend(assignment_notes)
+    statements.update(recorded or {})
     # The same session settings as the service's pool: JIT off (it only slows short OLTP queries).
     conn = await asyncpg.connect(dsn, server_settings={"jit": "off"})
     results = []
