@@ -16,6 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from segment_service import __version__
+from segment_service.categories.assignment_routes import FAST_ROUTES as CATEGORY_FAST_ROUTES
 from segment_service.categories.assignment_routes import CategoryAssignmentController, ReferenceAssignmentController
 from segment_service.categories.routes import CategoryController
 from segment_service.categories.tree_routes import CategoryTreeController
@@ -141,5 +142,6 @@ def create_app(settings: Settings) -> Litestar:
 def create_served_app(settings: Settings) -> FastLane:
     """The app as served: the fast lane for the hottest storefront reads (core/fastlane.py) in front of the Litestar
     app, which answers everything else."""
-    return FastLane(create_app(settings), STOREFRONT_FAST_ROUTES, max_url_bytes=settings.max_url_bytes,
+    routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES]
+    return FastLane(create_app(settings), routes, max_url_bytes=settings.max_url_bytes,
                     enabled=settings.fast_lane)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.factories import Api, Tokens
+from tests.categories.assignment_helpers import Categories
+from tests.factories import Api, Tokens, assign_customer, assign_item
 from tests.segments.storefront_helpers import build_shop
 
 from segment_service.core.fastlane import FastLane, FastRoute
@@ -107,3 +108,54 @@ def test_routes_match_whole_paths_only() -> None:
 
 async def _never(_: Any) -> Any:
     raise AssertionError("not called")
+
+
+@pytest.fixture
+def catalog(api: Api, database_url: str) -> Api:
+    """tools > (hammers (in segment gold) > sledges, saws (unpublished)); c1 a member of gold; p1-p3 assigned."""
+    categories = Categories(api.client, api.tokens, api.tenant, database_url)
+    for category, parent, published in [("tools", None, True), ("hammers", "tools", True),
+                                        ("sledges", "hammers", True), ("saws", "tools", False)]:
+        categories.add_category(category, parent, published=published, code=category,
+                                name={"en": category, "de": f"{category}-de"})
+    for product, category in [("p1", "hammers"), ("p2", "sledges"), ("p3", "tools")]:
+        categories.add_product(product, {"en": product, "fr": f"{product}-fr"})
+        categories.assign(category, product)
+    api.create_segment(id="gold", validity=None)
+    assign_item(database_url, api.tenant, "gold", "hammers", "CATEGORY")
+    assign_customer(database_url, api.tenant, "gold", "c1")
+    return api
+
+
+@pytest.mark.parametrize(("params", "headers"), [
+    ({}, {}), ({"siteCode": "main"}, {"Accept-Language": "de"}), ({"siteCode": "other"}, {})])
+def test_category_trees_both_ways(catalog: Api, app: FastLane, params: dict[str, str],
+                                  headers: dict[str, str]) -> None:
+    token = catalog.tokens.customer(catalog.tenant, "c1")
+    body, answered = both(catalog, app, "/segments/items/category-trees", token=token, params=params,
+                          headers=headers)
+    assert answered
+    assert isinstance(body, list)
+
+
+@pytest.mark.parametrize(("category", "params", "headers", "fast"), [
+    ("hammers", {}, {}, True),
+    ("hammers", {"assignmentType": "PRODUCT", "segmentsIds": "gold", "pageNumber": "1", "pageSize": "60"},
+     {"Accept-Language": "en", "X-Total-Count": "true", "X-Version": "v2"}, True),
+    ("tools", {"withSubcategories": "true", "segmentsIds": "gold,other", "sort": "ref.id:DESC"}, {}, True),
+    ("tools", {"withSubcategories": "true", "fields": "ref.id", "ref.localizedName": "p"}, {"Accept-Language": "fr"},
+     True),
+    ("tools", {"showUnpublished": "true"}, {}, False),  # 403 without category_read_unpublished
+    ("saws", {}, {}, False),  # unpublished: 404
+    ("nope", {}, {}, False),
+    ("tools", {"assignmentType": "CATEGORY"}, {}, False),
+    ("tools", {"segmentsIds": ""}, {}, False),  # blank: the route's answer (matches nothing)
+    ("tools", {"withSubcategories": "yes"}, {}, False),
+])
+def test_category_assignments_both_ways(catalog: Api, app: FastLane, category: str, params: dict[str, str],
+                                        headers: dict[str, str], fast: bool) -> None:
+    api = Api(catalog.client, catalog.tokens, catalog.tenant)
+    api.url = lambda path: f"/category/{catalog.tenant}{path}"  # type: ignore[method-assign]
+    token = catalog.tokens.customer(catalog.tenant, "c1")
+    _, answered = both(api, app, f"/categories/{category}/assignments", token=token, params=params, headers=headers)
+    assert answered is fast

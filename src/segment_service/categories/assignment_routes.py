@@ -28,8 +28,10 @@ from segment_service.categories.assignment_models import (
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.http import ReadShape, empty_response, json_response, list_response
+from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, flag
+from segment_service.core.http import ReadShape, empty_response, json_response, list_body, list_response
 from segment_service.core.openapi import CategoryError, error_responses, no_content, security
+from segment_service.core.paging import parse_page, wants_total
 
 READ: tuple[str, ...] = ()
 MANAGE = (Scope.CATEGORY_MANAGE.value,)
@@ -184,3 +186,33 @@ class ReferenceAssignmentController(Controller):
         """Removes a product from every category."""
         await service.delete_product_assignments(db, caller, referenceId)
         return empty_response(204)
+
+
+async def fast_list_category_assignments(request: FastRequest) -> FastResponse:
+    """`GET /categories/{categoryId}/assignments` in the fast lane (core/fastlane.py): the storefront's "products of
+    this category for my segments" read, without the framework."""
+    query = request.query
+    shape = ReadShape.of(query.get("fields"), request.headers.get("accept-language"), request.default_language)
+    service.check_assignment_type(query.get("assignmentType"), field="assignmentType")
+    filters = service.AssignmentFilters(
+        with_subcategories=flag(query.get("withSubcategories")), show_unpublished=flag(query.get("showUnpublished")),
+        hide_unpublished_products=flag(query.get("hideUnpublishedProducts")), product_id=query.get("ref.id"),
+        name_contains=query.get("ref.localizedName") or None,
+        segment_ids=service.segment_ids_of(query.get("segmentsIds")),
+    )
+    docs, total = await service.list_category_assignments(
+        request.db, request.caller, request.path_params["categoryId"], filters=filters,
+        page=parse_page(query.get("pageNumber"), query.get("pageSize")), sort=query.get("sort"),
+        with_total=wants_total(request.headers.get("x-total-count")), languages=shape.languages,
+        default_language=shape.default_language,
+    )
+    body, headers = list_body([shape.apply(d, ()) for d in docs], total)
+    return FastResponse(body, headers)
+
+
+FAST_ROUTES = [
+    FastRoute("GET", "/category/{tenant}/categories/{categoryId}/assignments", READ,
+              frozenset({"assignmentType", "ref.id", "ref.localizedName", "showUnpublished", "withSubcategories",
+                         "segmentsIds", "hideUnpublishedProducts", "pageNumber", "pageSize", "sort", "fields"}),
+              fast_list_category_assignments),
+]

@@ -62,6 +62,16 @@ class FastResponse:
 FastHandler = Callable[[FastRequest], Awaitable[FastResponse]]
 
 
+def flag(value: str | None) -> bool:
+    """A boolean query parameter as a fast handler takes it: absent, `true` or `false`. Anything else raises, so the
+    routed handler answers it (with its own parsing and its 400)."""
+    if value is None or value == "false":
+        return False
+    if value == "true":
+        return True
+    raise ValueError(f"not a plain boolean: {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class FastRoute:
     """One operation's fast lane: its method and path (`{name}` marks a parameter), the scopes the routed handler

@@ -55,6 +55,11 @@ def list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShap
     return Response(content=body, status_code=200, media_type=JSON, headers=headers)
 
 
+def json_body(content: Any) -> bytes:
+    """`content` encoded as JSON, as every response of the service is."""
+    return _encoder.encode(content)
+
+
 def list_body(docs: list[dict[str, Any]], total: int | None) -> tuple[bytes, dict[str, str]]:
     """The encoded body of a list answer, and its headers (`X-Total-Count` when there is a total)."""
     return _encoder.encode(docs), {} if total is None else {"X-Total-Count": str(total)}

@@ -12,8 +12,8 @@ from litestar.params import Parameter
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute
-from segment_service.core.http import ReadShape, json_response, list_body, list_response
+from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, flag
+from segment_service.core.http import ReadShape, json_body, json_response, list_body, list_response
 from segment_service.core.openapi import error_responses, security
 from segment_service.core.paging import parse_page, wants_total
 from segment_service.segments import storefront as service
@@ -82,16 +82,6 @@ class StorefrontController(Controller):
         return json_response(matched)
 
 
-def _flag(value: str | None) -> bool:
-    """A boolean query parameter as the fast lane takes it: `true` or `false` only (anything else: the routed
-    handler's answer)."""
-    if value is None or value == "false":
-        return False
-    if value == "true":
-        return True
-    raise ValueError(value)
-
-
 async def fast_list_my_items(request: FastRequest) -> FastResponse:
     """`GET /segments/items` in the fast lane (core/fastlane.py): the routed handler's work, without the framework."""
     query = request.query
@@ -100,16 +90,28 @@ async def fast_list_my_items(request: FastRequest) -> FastResponse:
         request.db, request.caller, q=query.get("q"), page=parse_page(query.get("pageNumber"), query.get("pageSize")),
         sort=query.get("sort"), with_total=wants_total(request.headers.get("x-total-count")),
         legal_entity_id=query.get("legalEntityId"), site_code=query.get("siteCode"),
-        only_active=_flag(query.get("onlyActive")),
+        only_active=flag(query.get("onlyActive")),
     )
     body, headers = list_body([shape_item_assignment(d, shape) for d in docs], total)
     return FastResponse(body, headers)
+
+
+async def fast_category_trees(request: FastRequest) -> FastResponse:
+    """`GET /segments/items/category-trees` in the fast lane (core/fastlane.py)."""
+    shape = ReadShape.of(None, request.headers.get("accept-language"), request.default_language)
+    forest = await service.category_trees(
+        request.db, request.caller, legal_entity_id=request.query.get("legalEntityId"),
+        site_code=request.query.get("siteCode"), languages=shape.languages, default_language=shape.default_language,
+    )
+    return FastResponse(json_body(forest))
 
 
 FAST_ROUTES = [
     FastRoute("GET", "/customer-segment/{tenant}/segments/items", READ,
               frozenset({"q", "pageNumber", "pageSize", "sort", "fields", "legalEntityId", "siteCode", "onlyActive"}),
               fast_list_my_items),
+    FastRoute("GET", "/customer-segment/{tenant}/segments/items/category-trees", READ_OWN,
+              frozenset({"legalEntityId", "siteCode"}), fast_category_trees),
 ]
 
 

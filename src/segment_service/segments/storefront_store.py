@@ -82,26 +82,27 @@ async def category_tree_rows(conn: Connection, *, segment_where: str,
 
 # The asked products ($3, in the caller's order) that one of the segments ($2, active and of the site $4) holds:
 # as a PRODUCT item, or through a category assignment of the product whose category (or a category above it) is a
-# CATEGORY item. Each probe is an index lookup: the item index (type, id, segment), the product's categories, their
-# ancestors in the closure.
+# CATEGORY item. The active segments are gathered into one array first, so that every probe is an index lookup per
+# asked product (the item index on type, id and segment; the product's categories; their ancestors in the closure)
+# rather than a hash of everything the segments hold.
 _MATCH = """
-WITH segment AS (
-    SELECT s.id
+WITH active AS (
+    SELECT array_agg(s.id) AS ids
     FROM segments s
     WHERE s.tenant = $1 AND s.id = ANY($2::text[]) AND s.site_code = $4 AND {active}
 )
 SELECT asked.id
-FROM unnest($3::text[]) WITH ORDINALITY AS asked (id, position)
+FROM active, unnest($3::text[]) WITH ORDINALITY AS asked (id, position)
 WHERE EXISTS (SELECT 1
               FROM segment_item_assignments i
               WHERE i.tenant = $1 AND i.item_type = 'PRODUCT' AND i.item_id = asked.id
-                AND i.segment_id IN (SELECT id FROM segment))
+                AND i.segment_id = ANY(active.ids))
    OR EXISTS (SELECT 1
               FROM category_assignments ca
               JOIN category_closure up ON up.tenant = ca.tenant AND up.descendant_id = ca.category_id
               JOIN segment_item_assignments i ON i.tenant = up.tenant AND i.item_type = 'CATEGORY'
-                   AND i.item_id = up.ancestor_id
-              WHERE ca.tenant = $1 AND ca.product_id = asked.id AND i.segment_id IN (SELECT id FROM segment))
+                   AND i.item_id = up.ancestor_id AND i.segment_id = ANY(active.ids)
+              WHERE ca.tenant = $1 AND ca.product_id = asked.id)
 ORDER BY asked.position
 """
 
