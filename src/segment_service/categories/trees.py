@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from segment_service.categories.store import CategoryRow
 from segment_service.core.languages import localize
@@ -12,6 +12,22 @@ from segment_service.core.languages import localize
 __all__ = ["build_forest", "category_document", "deprecated_text", "sibling_order", "tree_node"]
 
 Node = dict[str, Any]
+
+
+class TreeItem(Protocol):
+    """What placing a category in a tree needs (a CategoryRow, or a leaner row read for trees only)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def position(self) -> int | None: ...
+    @property
+    def published(self) -> bool: ...
+
+
+Item = TypeVar("Item", bound=TreeItem)
 
 
 def deprecated_text(value: dict[str, str] | None, default_language: str) -> str | None:
@@ -82,14 +98,14 @@ def tree_node(row: CategoryRow, default_language: str, languages: tuple[str, ...
     return node
 
 
-def sibling_order(row: CategoryRow) -> tuple[int, str]:
+def sibling_order(row: TreeItem) -> tuple[int, str]:
     """Siblings are ordered by position (none counts as 0), then id (decisions.md: Category trees)."""
     return (row.position or 0, row.id)
 
 
 def build_forest(
-    rows: Iterable[CategoryRow],
-    node: Callable[[CategoryRow], Node],
+    rows: Iterable[Item],
+    node: Callable[[Item], Node],
     *,
     unpublished: bool,
     root_ids: Iterable[str] | None = None,
@@ -98,7 +114,7 @@ def build_forest(
     with its `subcategories` nested in sibling order. Without `unpublished`, a tree with an unpublished root is left
     out and the subtree below an unpublished category is cut. Rows whose parent is not among `rows` are left out, and
     a cycle (which the closure table never holds, but a bad import could) ends the walk instead of looping."""
-    children: dict[str | None, list[CategoryRow]] = defaultdict(list)
+    children: dict[str | None, list[Item]] = defaultdict(list)
     for r in rows:
         children[r.parent_id].append(r)
     wanted = None if root_ids is None else set(root_ids)
@@ -106,7 +122,7 @@ def build_forest(
     forest: list[Node] = []
     seen: set[str] = set()
     # An explicit stack instead of recursion: a tree may be deeper than Python's recursion limit.
-    stack: list[tuple[CategoryRow, list[Node]]] = [(r, forest) for r in sorted(roots, key=sibling_order, reverse=True)]
+    stack: list[tuple[Item, list[Node]]] = [(r, forest) for r in sorted(roots, key=sibling_order, reverse=True)]
     while stack:
         current, siblings = stack.pop()
         if current.id in seen or not (unpublished or current.published):

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from segment_service.categories import trees
-from segment_service.categories.store import CategoryRow
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.errors import BadRequest
@@ -65,8 +64,7 @@ async def list_items(
     return [assignment_document(r) for r in rows], total
 
 
-def _tree_node(row: CategoryRow, is_segment_assigned: bool, languages: tuple[str, ...] | None,
-               default_language: str) -> dict[str, Any]:
+def _tree_node(row: store.TreeRow, languages: tuple[str, ...] | None, default_language: str) -> dict[str, Any]:
     """A `CategoryTreeResponse` node without its subcategories; localized fields narrowed to `languages`."""
     node: dict[str, Any] = {"id": row.id}
     if row.parent_id is not None:
@@ -80,12 +78,11 @@ def _tree_node(row: CategoryRow, is_segment_assigned: bool, languages: tuple[str
         node["localizedSlug"] = localize(row.localized_slug, languages, default_language)
     if row.ecn:
         node["ecn"] = row.ecn
-    validity = {k: v for k, v in (("from", row.valid_from), ("to", row.valid_to)) if v is not None}
-    if validity:
-        node["validity"] = validity
+    if row.valid_from is not None or row.valid_to is not None:
+        node["validity"] = {k: v for k, v in (("from", row.valid_from), ("to", row.valid_to)) if v is not None}
     node["position"] = row.position or 0
     node["published"] = row.published
-    node["isSegmentAssigned"] = is_segment_assigned
+    node["isSegmentAssigned"] = row.is_segment_assigned
     return node
 
 
@@ -101,12 +98,7 @@ async def category_trees(db: Database, caller: Caller, *, legal_entity_id: str |
     async with db.connection() as conn:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
         rows = await store.category_tree_rows(conn, segment_where=segment_where, params=params)
-    content = {row.id for row, assigned in rows if assigned}
-    return trees.build_forest(
-        (row for row, _ in rows),
-        lambda row: _tree_node(row, row.id in content, languages, default_language),
-        unpublished=False,
-    )
+    return trees.build_forest(rows, lambda row: _tree_node(row, languages, default_language), unpublished=False)
 
 
 def _match_site(site: str | None, site_code: str | None) -> str:

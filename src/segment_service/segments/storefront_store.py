@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from segment_service.categories import store as category_store
-from segment_service.categories.store import CategoryRow
+import msgspec
+
 from segment_service.core.db import Connection
+from segment_service.core.timefmt import iso_sql
 from segment_service.segments import item_assignment_store as item_store
 from segment_service.segments.item_assignment_store import ItemAssignmentRow
 
@@ -46,38 +47,57 @@ async def count_items(conn: Connection, *, segment_where: str | None, where: str
     return int(await conn.fetchval(sql, *params))
 
 
+class TreeRow(msgspec.Struct, frozen=True, array_like=True):
+    """A category of a segments' tree: what a `CategoryTreeResponse` node shows, and whether it is segment content.
+    Read positionally (`TreeRow(*record)`), so the field order is `_TREE`'s column order."""
+
+    id: str
+    parent_id: str | None
+    code: str | None
+    localized_name: dict[str, str]
+    localized_description: dict[str, str] | None
+    localized_slug: dict[str, str] | None
+    ecn: list[str]
+    position: int | None
+    published: bool
+    valid_from: str | None
+    valid_to: str | None
+    is_segment_assigned: bool
+
+
 # The categories of the segments' tree: every published category that is assigned to one of the segments (a CATEGORY
 # item) or lies below one (segment content: `is_segment_assigned`), and every category above those (the path from
-# the root, shown for navigation). build_forest then drops what hangs below an unpublished category.
+# the root, shown for navigation). The closure gives both directions; the ids are grouped before the categories are
+# read, so each is read once by its primary key. build_forest then drops what hangs below an unpublished category.
 _TREE = """
 WITH assigned AS (
     SELECT i.item_id AS id
     FROM segment_item_assignments i
     WHERE i.tenant = $1 AND i.item_type = 'CATEGORY' AND {in_segments}
 ), nodes AS (
-    SELECT cc.descendant_id AS id, TRUE AS content
-    FROM category_closure cc
-    WHERE cc.tenant = $1 AND cc.ancestor_id IN (SELECT id FROM assigned)
-    UNION ALL
-    SELECT cc.ancestor_id, FALSE
-    FROM category_closure cc
-    WHERE cc.tenant = $1 AND cc.descendant_id IN (SELECT id FROM assigned) AND cc.depth > 0
+    SELECT n.id, bool_or(n.content) AS content
+    FROM (SELECT cc.descendant_id AS id, TRUE AS content
+          FROM category_closure cc
+          WHERE cc.tenant = $1 AND cc.ancestor_id IN (SELECT id FROM assigned)
+          UNION ALL
+          SELECT cc.ancestor_id, FALSE
+          FROM category_closure cc
+          WHERE cc.tenant = $1 AND cc.descendant_id IN (SELECT id FROM assigned) AND cc.depth > 0) n
+    GROUP BY n.id
 )
-SELECT {columns}, bool_or(n.content) AS is_segment_assigned
+SELECT c.id, c.parent_id, c.code, c.localized_name, c.localized_description, c.localized_slug, c.ecn, c.position,
+       c.published, {valid_from}, {valid_to}, n.content
 FROM nodes n
 JOIN categories c ON c.tenant = $1 AND c.id = n.id
 WHERE c.published
-GROUP BY c.tenant, c.id
 """
 
 
-async def category_tree_rows(conn: Connection, *, segment_where: str,
-                             params: list[object]) -> list[tuple[CategoryRow, bool]]:
-    """The published categories of the tree of the segments meeting `segment_where`, each with whether it is segment
-    content (assigned, or below an assigned category)."""
-    sql = _TREE.format(in_segments=_in_segments(segment_where, "i"),
-                       columns=category_store.COLUMNS)
-    return [(category_store.row(r), bool(r["is_segment_assigned"])) for r in await conn.fetch(sql, *params)]
+async def category_tree_rows(conn: Connection, *, segment_where: str, params: list[object]) -> list[TreeRow]:
+    """The published categories of the tree of the segments meeting `segment_where`."""
+    sql = _TREE.format(in_segments=_in_segments(segment_where, "i"), valid_from=iso_sql("c.valid_from"),
+                       valid_to=iso_sql("c.valid_to"))
+    return [TreeRow(*record) for record in await conn.fetch(sql, *params)]
 
 
 # The asked products ($3, in the caller's order) that one of the segments ($2, active and of the site $4) holds:
