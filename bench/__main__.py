@@ -28,6 +28,8 @@ import asyncpg
 from bench import (
     assignments,
     categories,
+    coupon_scenarios,
+    coupons,
     cpu,
     dataset,
     load,
@@ -62,6 +64,7 @@ SCENARIOS = {
     "customer-segments": plans.CUSTOMER_SEGMENTS,
     "segment-items": plans.SEGMENT_ITEMS,
     "bulk-items": "bulk upsert 200 item assignments",
+    **coupon_scenarios.SCENARIOS,
 }
 SEGMENT_SCENARIOS = ("get", "search")
 CATEGORY_SCENARIOS = ("subtree-root", "subtree-level2", "leaf")
@@ -69,8 +72,11 @@ CATEGORY_SCENARIOS = ("subtree-root", "subtree-level2", "leaf")
 STOREFRONT_SCENARIOS = tuple(storefront_scenarios.SCENARIOS)
 #: Last in SCENARIOS: the bulk upsert writes, and the reads should see the dataset as loaded.
 ASSIGNMENT_SCENARIOS = ("customer-segments", "segment-items", "bulk-items")
+#: After everything else: they read only their own dataset, and the redemptions write.
+COUPON_SCENARIOS = tuple(coupon_scenarios.SCENARIOS)
 _GROUPS = {"segments": SEGMENT_SCENARIOS, "categories": CATEGORY_SCENARIOS,
-           "segment-assignments": ASSIGNMENT_SCENARIOS, "storefront": STOREFRONT_SCENARIOS, "all": tuple(SCENARIOS)}
+           "segment-assignments": ASSIGNMENT_SCENARIOS, "storefront": STOREFRONT_SCENARIOS,
+           "coupons": COUPON_SCENARIOS, "all": tuple(SCENARIOS)}
 BULK_SIZE = 200
 
 
@@ -91,6 +97,7 @@ class Options:
     category_volumes: categories.Volumes = categories.DEFAULT_VOLUMES
     assignment_volumes: assignments.Volumes = assignments.DEFAULT_VOLUMES
     storefront_volumes: storefront.Volumes = storefront.DEFAULT_VOLUMES
+    coupon_volumes: coupons.Volumes = coupons.DEFAULT_VOLUMES
     bulk_workers: int = 2
     """granian workers of the service the bulk upsert runs against (a second service when not `workers`)."""
 
@@ -105,6 +112,10 @@ class Options:
     @property
     def with_assignments(self) -> bool:
         return any(k in ASSIGNMENT_SCENARIOS for k in self.scenarios)
+
+    @property
+    def with_coupons(self) -> bool:
+        return any(k in COUPON_SCENARIOS for k in self.scenarios)
 
 
 def _scenario_keys(value: str) -> tuple[str, ...]:
@@ -134,8 +145,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--scenarios", type=_scenario_keys, default=tuple(SCENARIOS),
                         help="comma-separated scenarios to run besides the floor: get, search, subtree-root, "
                              "subtree-level2, leaf, my-items, my-category-tree, match, category-segments, "
-                             "category-segments-subtree, customer-segments, segment-items, bulk-items, or the groups "
-                             "segments, categories, storefront, segment-assignments, all [all]")
+                             "category-segments-subtree, customer-segments, segment-items, bulk-items, "
+                             "coupon-validate, coupon-redeem, or the groups segments, categories, storefront, "
+                             "segment-assignments, coupons, all [all]")
     parser.add_argument("--skip-categories", action="store_true",
                         help="leave out the category and storefront scenarios and the category dataset")
     parser.add_argument("--categories", type=int, help="categories of the measured tenant [10000; --quick: 2000]")
@@ -155,6 +167,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
                         help="customers of the storefront dataset, 1 to 5 memberships each [1000000; --quick: 50000]")
     parser.add_argument("--storefront-items", type=int,
                         help="item assignments of the storefront dataset [1000000; --quick: 100000]")
+    parser.add_argument("--coupons", type=int, help="coupons of the coupon dataset [10000; --quick: 2000]")
+    parser.add_argument("--coupon-customers", type=int,
+                        help="customers of the coupon dataset, 2.7 memberships each [20000; --quick: 5000]")
     parser.add_argument("--bulk-workers", type=int, default=2,
                         help="granian workers of the service the bulk upsert runs against [2]")
     parser.add_argument("--quick", action="store_true", help="a very short run, to check that everything works")
@@ -180,6 +195,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         segments=pick(args.storefront_segments, shop.segments, shop_quick.segments),
         customers=pick(args.storefront_customers, shop.customers, shop_quick.customers),
         item_assignments=pick(args.storefront_items, shop.item_assignments, shop_quick.item_assignments))
+    deal, deal_quick = coupons.DEFAULT_VOLUMES, coupons.QUICK_VOLUMES
+    coupon_volumes = coupons.Volumes(
+        coupons=pick(args.coupons, deal.coupons, deal_quick.coupons),
+        segments=deal_quick.segments if quick else deal.segments,
+        customers=pick(args.coupon_customers, deal.customers, deal_quick.customers),
+        redemptions=deal_quick.redemptions if quick else deal.redemptions)
     full = categories.DEFAULT_VOLUMES
     volumes = categories.Volumes(categories=pick(args.categories, full.categories, 2_000),
                                  products=pick(args.products, full.products, 10_000),
@@ -190,7 +211,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
                       rows=pick(args.rows, 100_000, 20_000), other_rows=pick(args.other_rows, 5_000, 1_000),
                       output=args.output, scenarios=scenarios, category_volumes=volumes,
                       assignment_volumes=assignment_volumes, storefront_volumes=storefront_volumes,
-                      bulk_workers=args.bulk_workers)
+                      coupon_volumes=coupon_volumes, bulk_workers=args.bulk_workers)
     if options.duration < 1 or options.warmup < 0 or options.threads < 1 or options.connections < options.threads:
         parser.error("need --duration >= 1, --warmup >= 0, --threads >= 1 and --connections >= --threads")
     if options.rows < 1 or options.other_rows < 0 or options.workers < 1:
@@ -200,6 +221,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         parser.error("need --bulk-workers, --customers, --customer-assignments and --item-assignments >= 1")
     if min(storefront_volumes.segments, storefront_volumes.customers, storefront_volumes.item_assignments) < 100:
         parser.error("need --storefront-segments, --storefront-customers and --storefront-items >= 100")
+    if coupon_volumes.coupons < 1_000 or coupon_volumes.customers < 1_000:
+        parser.error("need --coupons and --coupon-customers >= 1000")
     if volumes.categories < 111 or volumes.products < 1 or volumes.assignments < 1:
         parser.error("need --categories >= 111 (three levels: roots, level 2 and leaves), --products >= 1 and "
                      "--assignments >= 1")
@@ -441,17 +464,29 @@ def run(options: Options) -> report.Report:
                 _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
                      f"{copy.seconds:.2f} s)")
             _say(f"storefront dataset loaded in {storefront_data.load_seconds:.0f} s")
+        coupon_data: coupons.CouponLoadResult | None = None
+        if options.with_coupons:  # last: no other dataset assigns customers to its segments
+            cv = options.coupon_volumes
+            _say(f"loading the coupon dataset: {cv.coupons:,} coupons, {cv.redemptions:,} redemptions, "
+                 f"{cv.segments:,} segments and {cv.customers:,} customers with memberships with COPY")
+            coupon_data = asyncio.run(coupons.load(dsn, cv))
+            for copy in coupon_data.copies:
+                _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
+                     f"{copy.seconds:.2f} s)")
+            _say(f"coupon dataset loaded in {coupon_data.load_seconds:.0f} s")
 
         # Plans and statement timings while the machine is still quiet.
         _say("explaining the hot-path queries")
         plan_notes: list[str] = []
-        storefront_sql: dict[str, list[plans.Statement]] = {}
+        recorded_sql: dict[str, list[plans.Statement]] = {}
         if storefront_data is not None:
-            storefront_sql = asyncio.run(storefront_plans.statements(
+            recorded_sql = asyncio.run(storefront_plans.statements(
                 tuple(k for k in options.scenarios if k in STOREFRONT_SCENARIOS), storefront_data, plan_notes))
+        if coupon_data is not None and "coupon-validate" in options.scenarios:
+            recorded_sql.update(asyncio.run(coupon_scenarios.validation_statements(dsn, coupon_data, plan_notes)))
         statement_plans = asyncio.run(plans.explain_hot_paths(
             dsn, dataset.TENANT, probe_id, segments=[SCENARIOS[k] for k in options.scenarios if k in SEGMENT_SCENARIOS],
-            categories=category_probe, assignments=assignment_probe, notes=plan_notes, recorded=storefront_sql))
+            categories=category_probe, assignments=assignment_probe, notes=plan_notes, recorded=recorded_sql))
 
         signing_key = secrets.token_urlsafe(32)
         service_port, floor_port = servers.free_port(), servers.free_port()
@@ -562,6 +597,10 @@ def run(options: Options) -> report.Report:
                     bulk_workers[SCENARIOS[key]] = options.bulk_workers if options.bulk_workers != options.workers \
                         else 0
                 scenarios.append((SCENARIOS[key], description, f"{url}{segments_path}/x", lua))
+        if coupon_data is not None:  # last, as in SCENARIOS: the redemptions write
+            _say("checking every coupon request's answer")
+            scenarios += coupon_scenarios.scenarios(tuple(k for k in options.scenarios if k in COUPON_SCENARIOS),
+                                                    service_url, signing_key, coupon_data, workdir)
 
         loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         result = report.Report(
@@ -570,23 +609,28 @@ def run(options: Options) -> report.Report:
                       "threads": str(options.threads), "connections": str(options.connections),
                       "workers": str(options.workers), "load average at start": f"{loadavg:.2f}"},
             dataset=loaded, categories=category_data, assignments=assignment_data, storefront=storefront_data,
-            plans=statement_plans, notes=[*plan_notes, *skipped])
+            coupons=coupon_data, plans=statement_plans, notes=[*plan_notes, *skipped])
         if assignment_data is not None:
             result.settings["bulk workers"] = str(options.bulk_workers)
         postmaster_pid = pg_server.get_pid()
         autovacuum_before = asyncio.run(_autovacuum_runs(dsn))
         raw_outputs = []
+        # A fast 4xx is worthless to measure: these stop the run when their warm-up sees one.
+        strict = {*storefront_scenarios.TARGETS, *coupon_scenarios.SCENARIOS.values()}
+        redeem_name = coupon_scenarios.SCENARIOS["coupon-redeem"]
         for name, description, url, script in scenarios:
             target = floor if name == report.FLOOR else targets.get(name, service)
             if options.warmup > 0:
                 _say(f"{name}: warming up for {options.warmup:g} s")
                 warm = load.run_wrk(wrk, url, script=script, duration=options.warmup, threads=options.threads,
                                     connections=options.connections)
-                if name in storefront_scenarios.TARGETS and (warm.non_2xx or warm.socket_errors):
+                if name in strict and (warm.non_2xx or warm.socket_errors):
                     raise BenchError(f"{name}: the warm-up got {warm.non_2xx} non-2xx responses and "
                                      f"{warm.socket_errors} socket errors; nothing worth measuring")
             _say(f"{name}: measuring for {options.duration:g} s")
             rows_before = asyncio.run(_count(dsn, "segment_item_assignments")) if name in bulk_items else 0
+            if name == redeem_name:
+                rows_before = asyncio.run(coupon_scenarios.redemption_rows(dsn))
             before = cpu.CpuSample.take(target.process.pid, postmaster_pid)
             client_before = _children_cpu()
             measured = load.run_wrk(wrk, url, script=script, duration=options.duration, threads=options.threads,
@@ -603,6 +647,10 @@ def run(options: Options) -> report.Report:
                 result.notes.append(f"{name}: {measured.requests:,} requests x {bulk_items[name]} = "
                                     f"{measured.requests * bulk_items[name]:,} assignments written in the measured "
                                     f"{options.duration} s, {created:,} of them new rows (the rest updates)")
+            if name == redeem_name and coupon_data is not None:
+                result.notes.append(asyncio.run(coupon_scenarios.redemption_note(
+                    dsn, name, coupon_data, before=rows_before, requests=measured.requests,
+                    connections=options.connections, seconds=options.duration)))
             raw_outputs.append(f"## {name}\n{measured.raw}")
             service.check_running()
             floor.check_running()

@@ -285,8 +285,9 @@ async def _generic_explain(conn: asyncpg.Connection, sql: str, params: tuple[Any
     await conn.execute("PREPARE bench_generic AS " + sql)
     try:
         await conn.execute("SET plan_cache_mode = force_generic_plan")
-        arguments = ", ".join(_literal(p) for p in params)
-        rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_generic({arguments})")
+        # A statement without parameters is executed without parentheses (`EXECUTE name()` is a syntax error).
+        arguments = f"({', '.join(_literal(p) for p in params)})" if params else ""
+        rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_generic{arguments}")
         return "\n".join(r[0] for r in rows)
     finally:
         await conn.execute("RESET plan_cache_mode")

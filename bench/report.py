@@ -11,9 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 from bench import assignments as assignment_data
+from bench import coupons as coupon_data
 from bench import storefront as storefront_data
 from bench.assignments import AssignmentLoadResult
 from bench.categories import CategoryLoadResult
+from bench.coupons import CouponLoadResult
 from bench.dataset import LoadResult
 from bench.load import WrkResult
 from bench.plans import StatementPlans
@@ -104,6 +106,8 @@ class Report:
     """The segment assignment dataset, when an assignment scenario ran."""
     storefront: StorefrontLoadResult | None = None
     """The storefront dataset, when a storefront scenario ran."""
+    coupons: CouponLoadResult | None = None
+    """The coupon dataset, when a coupon scenario ran."""
     scenarios: list[Scenario] = field(default_factory=list)
     plans: list[StatementPlans] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -194,7 +198,8 @@ def text(report: Report) -> str:
              "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items()), "",
              _dataset_line(report.dataset), *(_category_lines(report.categories) if report.categories else []),
              *(assignment_data.lines(report.assignments) if report.assignments else []),
-             *(storefront_data.lines(report.storefront) if report.storefront else []), "",
+             *(storefront_data.lines(report.storefront) if report.storefront else []),
+             *(coupon_data.lines(report.coupons) if report.coupons else []), "",
              _text_table(report.rows()), ""]
     for p in report.plans:
         parts.append(_plan_line(p))
@@ -213,6 +218,7 @@ def markdown(report: Report) -> str:
         *([f"- {line}" for line in _category_lines(report.categories)] + [""] if report.categories else []),
         *([f"- {line}" for line in assignment_data.lines(report.assignments)] + [""] if report.assignments else []),
         *([f"- {line}" for line in storefront_data.lines(report.storefront)] + [""] if report.storefront else []),
+        *([f"- {line}" for line in coupon_data.lines(report.coupons)] + [""] if report.coupons else []),
         "## Scenarios", "",
         "`vs floor` is the scenario's req/s divided by the floor's req/s in this same run. The CPU columns are CPU "
         "time per request, read from /proc over the measured interval: the HTTP server's processes, the PostgreSQL "

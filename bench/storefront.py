@@ -123,7 +123,7 @@ async def _catalogue(conn: asyncpg.Connection) -> Catalogue:
                       products=[p["id"] for p in products], published=[p["id"] for p in products if p["published"]])
 
 
-def _segments(rng: random.Random, count: int, now: datetime) -> tuple[list[tuple[Any, ...]], list[str]]:
+def generate_segments(rng: random.Random, count: int, now: datetime) -> tuple[list[tuple[Any, ...]], list[str]]:
     """(COPY records of `segments`, each one's state); the rest of each row is dataset.py's realistic mix."""
     records: list[tuple[Any, ...]] = []
     states: list[str] = []
@@ -218,7 +218,7 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_241_219, pool: int 
     conn = await asyncpg.connect(dsn)
     try:
         catalogue = await _catalogue(conn)
-        segment_records, states = _segments(rng, volumes.segments, now)
+        segment_records, states = generate_segments(rng, volumes.segments, now)
         segment_ids = [r[1] for r in segment_records]
         # One pool of items: every product, and the categories below level 2 (a segment names a department's
         # families or shelves, rarely a whole department).
