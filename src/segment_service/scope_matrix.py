@@ -33,6 +33,9 @@ class Operation:
     """Any one of these is enough; `()`: any valid token of the tenant; None: no token at all."""
     kinds: tuple[TokenKind, ...] | None
     """The token kinds it takes; None: any."""
+    anonymous_without_scopes: bool = False
+    """True: `scopes` bind service and customer tokens only, an anonymous token needs none
+    (`opt["anonymous_without_scopes"]`)."""
 
     def allows(self, kind: TokenKind, scopes: tuple[str, ...]) -> bool:
         """Whether a token of `kind` holding `scopes` gets past the guard."""
@@ -40,6 +43,8 @@ class Operation:
             return True
         if self.kinds is not None and kind not in self.kinds:
             return False
+        if self.anonymous_without_scopes and kind is TokenKind.ANONYMOUS:
+            return True
         return not self.scopes or bool(set(self.scopes) & set(scopes))
 
 
@@ -53,7 +58,8 @@ def operations(app: Litestar) -> Iterator[Operation]:
             (method,) = handler.http_methods
             path = route.path.replace(":str", "")
             found.append(Operation(handler.operation_id, method, path, handler.opt.get("scopes"),
-                                   handler.opt.get("kinds")))
+                                   handler.opt.get("kinds"),
+                                   anonymous_without_scopes=bool(handler.opt.get("anonymous_without_scopes"))))
     yield from sorted(found, key=lambda o: (o.path, o.method))
 
 
@@ -78,6 +84,8 @@ def render(app: Litestar) -> str:
             scopes, kinds = "none: no token needed", "-"
         else:
             scopes = ", ".join(f"`{s}`" for s in op.scopes) or "any valid token"
+            if op.anonymous_without_scopes:
+                scopes += "; an anonymous token needs none"
             kinds = ", ".join(op.kinds) if op.kinds else "any"
         cells = ["yes" if op.allows(kind, DEFAULT_SCOPES[kind]) else "no" for kind in DEFAULT_SCOPES]
         lines.append(f"| {op.operation_id} | `{op.method} {op.path}` | {scopes} | {kinds} | {' | '.join(cells)} |")

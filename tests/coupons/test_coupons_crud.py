@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.coupons.helpers import ORDER, CouponApi, coupon_body, coupon_error, current_window, invalid, not_found
+from tests.coupons.helpers import CouponApi, coupon_body, coupon_error, current_window, invalid, not_found
 
 
 class TestCreate:
@@ -47,6 +47,37 @@ class TestCreate:
             response = coupons.request("POST", "/coupons", json=coupon_body(code=code))
             assert response.status_code == 400, code
             assert response.json()["details"][0]["field"] == "code"
+
+    def test_codes_are_checked_before_they_are_upper_cased(self, coupons: CouponApi) -> None:
+        # str.upper would make STRASSE of straße and a valid code of the dotless i (U+0131).
+        for code in ("straße", "\u0131d", "\ufb00"):
+            response = coupons.request("POST", "/coupons", json=coupon_body(code=code))
+            assert response.status_code == 400, code
+            assert response.json()["details"][0]["field"] == "code"
+        assert coupons.request("GET", "/coupons").json() == []
+
+    def test_path_codes_upper_case_ascii_letters_only(self, coupons: CouponApi) -> None:
+        coupons.create(code="STRASSE")
+        coupons.create(code="ID")
+        for path_code, looked_up in (("straße", "STRAßE"), ("\u0131d", "\u0131D")):
+            response = coupons.request("GET", f"/coupons/{path_code}")
+            assert response.json() == not_found(looked_up), path_code
+        assert coupons.get("strasse")["code"] == "STRASSE"
+
+    def test_unknown_members_of_restrictions_are_400(self, coupons: CouponApi) -> None:
+        body = coupon_body(restrictions={"validFor": [], "categories": ["shoes"]})
+        response = coupons.request("POST", "/coupons", json=body)
+        assert response.status_code == 400
+        error = response.json()
+        assert error["type"] == "validation_violation"
+        assert "`categories`" in error["message"]
+        assert error["details"][0]["field"].startswith("restrictions")
+        code = coupons.create()
+        for method in ("PUT", "PATCH"):
+            refused = coupons.request(method, f"/coupons/{code}", json=body)
+            assert refused.status_code == 400, method
+            assert "`categories`" in refused.json()["message"]
+        assert coupons.get(code)["restrictions"] == {"validFor": []}
 
     def test_malformed_bodies_are_400(self, coupons: CouponApi) -> None:
         cases = [
@@ -168,6 +199,35 @@ class TestReplace:
                 response = coupons.request(method, path, json=coupon_body())
                 assert response.status_code == 404, (method, path)
 
+    def test_malformed_bodies_are_400_and_change_nothing(self, coupons: CouponApi) -> None:
+        code = coupons.create()
+        for raw in (b"not json", b"[]", b"[{\"name\": \"x\"}]", b"\"x\"", b""):
+            for partial in ("false", "true"):
+                response = coupons.request("PUT", f"/coupons/{code}", params={"partial": partial}, content=raw,
+                                           headers={"Content-Type": "application/json"})
+                assert response.status_code == 400, raw
+                assert response.json()["status"] == 400
+        for body in (coupon_body(discountType="HALF"), {"description": "no name"},
+                     coupon_body(maxRedemptions="many")):
+            assert coupons.request("PUT", f"/coupons/{code}", json=body).status_code == 400, body
+        stored = coupons.get(code)
+        assert (stored["name"], stored["metadata"]) == ("Five off", {"version": 1})
+
+    def test_a_stale_version_with_partial_true_is_409(self, coupons: CouponApi) -> None:
+        code = coupons.create()
+        assert coupons.request("PATCH", f"/coupons/{code}", json={"name": "Once"}).status_code == 200
+        response = coupons.request("PUT", f"/coupons/{code}", params={"partial": "true"},
+                                   json={"name": "Twice", "metadata": {"version": 1}})
+        assert response.status_code == 409
+        assert response.json() == coupon_error(409, f"The coupon {code} is at version 2, not 1.",
+                                               type="conflict_resource")
+        stored = coupons.get(code)
+        assert (stored["name"], stored["metadata"]) == ("Once", {"version": 2})
+        current = coupons.request("PUT", f"/coupons/{code}", params={"partial": "true"},
+                                  json={"name": "Twice", "metadata": {"version": 2}})
+        assert current.status_code == 200
+        assert coupons.get(code)["metadata"] == {"version": 3}
+
     def test_bad_partial_is_400(self, coupons: CouponApi) -> None:
         code = coupons.create()
         response = coupons.request("PUT", f"/coupons/{code}", params={"partial": "maybe"}, json=coupon_body())
@@ -231,6 +291,3 @@ class TestDelete:
         assert coupons.request("DELETE", f"/coupons/{code}").json() == not_found(code)
         assert coupons.request("DELETE", "/coupons/NOPE").status_code == 404
 
-
-def test_order_fixture_is_consistent() -> None:
-    assert ORDER["orderTotal"]["currency"] == ORDER["discount"]["currency"]

@@ -64,3 +64,18 @@ def test_the_referral_coupon_is_for_the_referred_not_the_referrer(coupons: Coupo
     not_redeemable(coupons.validate(code, token=coupons.customer_token(referrer)), "customer_not_eligible")
     assert coupons.redeem(code, token=coupons.customer_token("new-customer")).status_code == 201
     assert coupons.redeem(code, token=coupons.tokens.anonymous(coupons.tenant)).status_code == 201
+
+
+def test_a_deleted_referral_coupon_is_replaced_by_a_new_one(coupons: CouponApi) -> None:
+    customer = coupons.create_customer(contactEmail="d@example.com")
+    first = coupons.request("POST", f"/referral-coupons/{customer}").json()["code"]
+    assert coupons.request("DELETE", f"/coupons/{first}").status_code == 204
+    assert coupons.request("GET", f"/referral-coupons/{customer}").status_code == 204
+    second = coupons.request("POST", f"/referral-coupons/{customer}")
+    assert second.status_code == 200
+    assert second.json()["code"] != first
+    assert second.json()["deleted"] is False
+    assert coupons.request("GET", f"/referral-coupons/{customer}").json() == second.json()
+    referrals = coupons.request("GET", "/coupons", params={"q": "referralCoupon:true", "showDeleted": "true"}).json()
+    assert sorted((c["code"], c["deleted"]) for c in referrals) == sorted([(first, True),
+                                                                           (second.json()["code"], False)])

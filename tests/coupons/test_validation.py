@@ -211,3 +211,64 @@ def test_unknown_coupons_and_malformed_bodies(coupons: CouponApi, operation: str
         assert response.status_code == 400, body
         assert response.json()["type"] == "validation_violation"
     assert coupons.get(code)["redemptionCount"] == 0
+
+
+class TestPerCustomerLimitWithoutContext:
+    def test_without_a_context_every_redemption_of_the_customer_counts(self, coupons: CouponApi,
+                                                                       database_url: str) -> None:
+        make_contact(database_url, coupons.tenant, "L1", "C1")
+        code = coupons.create(maxRedemptionsPerCustomer=1)
+        token = coupons.customer_token("C1")  # no legal entity in the token
+        assert coupons.redeem(code, order(legalEntityId="L1"), token=token).status_code == 201
+        for operation in OPERATIONS:
+            not_redeemable(call(coupons, operation, code, order(), token=token),
+                           "max_redemptions_per_customer_reached")
+
+    def test_with_a_context_only_that_legal_entitys_count(self, coupons: CouponApi, database_url: str) -> None:
+        make_contact(database_url, coupons.tenant, "L1", "C1")
+        code = coupons.create(maxRedemptionsPerCustomer=1)
+        token = coupons.customer_token("C1")
+        assert coupons.redeem(code, order(), token=token).status_code == 201
+        assert coupons.redeem(code, order(legalEntityId="L1"), token=token).status_code == 201
+        not_redeemable(coupons.redeem(code, order(legalEntityId="L1"), token=token),
+                       "max_redemptions_per_customer_reached")
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+class TestUnknownCouponComesFirst:
+    def test_a_legal_entity_of_someone_else(self, coupons: CouponApi, database_url: str, operation: str) -> None:
+        make_contact(database_url, coupons.tenant, "L2", "C2")
+        response = call(coupons, operation, "NOPE", order(legalEntityId="L2"), token=coupons.customer_token("C1"))
+        assert response.json() == not_found("NOPE")
+
+    def test_another_customer_without_on_behalf(self, coupons: CouponApi, operation: str) -> None:
+        response = call(coupons, operation, "NOPE", order(customerNumber="C2"), token=coupons.customer_token("C1"))
+        assert response.json() == not_found("NOPE")
+
+    def test_a_customer_number_that_names_nobody(self, coupons: CouponApi, operation: str) -> None:
+        token = coupons.service_token("coupon.coupon_redeem_on_behalf")
+        response = call(coupons, operation, "NOPE", order(customerNumber="nobody"), token=token)
+        assert response.json() == not_found("NOPE")
+
+    def test_a_deleted_coupon(self, coupons: CouponApi, operation: str) -> None:
+        code = coupons.create()
+        assert coupons.request("DELETE", f"/coupons/{code}").status_code == 204
+        response = call(coupons, operation, code, order(legalEntityId="L9"), token=coupons.customer_token("C1"))
+        assert response.json() == not_found(code)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_a_discount_above_the_order_total_is_400(coupons: CouponApi, operation: str) -> None:
+    code = coupons.create()
+    token = coupons.customer_token("C1")
+    body = {"orderTotal": {"amount": 4.99, "currency": "USD"}, "discount": {"amount": 5, "currency": "USD"}}
+    response = call(coupons, operation, code, body, token=token)
+    message = ("Validation problem with request body: discount (5 USD) must not be more than orderTotal "
+               "(4.99 USD).")
+    assert response.status_code == 400
+    assert response.json() == {"status": 400, "type": "validation_violation", "message": message,
+                               "details": [{"field": "discount.amount", "type": "invalid_value",
+                                            "message": message}]}
+    whole = {"orderTotal": {"amount": 5, "currency": "USD"}, "discount": {"amount": 5, "currency": "USD"}}
+    assert call(coupons, operation, code, whole, token=token).status_code in (200, 201)
+    assert coupons.get(code)["redemptionCount"] == (1 if operation == "redemptions" else 0)

@@ -256,16 +256,18 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def authenticate(tokens: TokenService, db: Database, authorization: str | None, *, tenant: str | None,
-                       required: tuple[str, ...], kinds: tuple[TokenKind, ...] | None = None) -> Caller:
+                       required: tuple[str, ...], kinds: tuple[TokenKind, ...] | None = None,
+                       anonymous_without_scopes: bool = False) -> Caller:
     """The caller of a request with this `Authorization` header, checked against the path's tenant, the operation's
-    scopes (any one of `required` is enough; `()` takes any valid token of the tenant) and token kinds: 401 or 403
-    otherwise."""
+    scopes (any one of `required` is enough; `()` takes any valid token of the tenant; with
+    `anonymous_without_scopes` they bind service and customer tokens only) and token kinds: 401 or 403 otherwise."""
     caller = tokens.verify(bearer_token(authorization))
     if caller.session_id is not None and not await SESSIONS.is_open(db, caller.tenant, caller.session_id):
         raise Unauthorized()  # the customer logged out, or the session expired
     if tenant is not None and tenant != caller.tenant:
         raise Forbidden(f"The token belongs to tenant '{caller.tenant}', not to tenant '{tenant}'.")
-    if required and not caller.has_any(required):
+    anonymous_free = anonymous_without_scopes and caller.kind is TokenKind.ANONYMOUS
+    if required and not caller.has_any(required) and not anonymous_free:
         raise Forbidden(f"Required scope(s): {', '.join(required)}.")
     if kinds is not None and caller.kind not in kinds:
         raise Forbidden(kind_refusal(kinds))
@@ -273,7 +275,8 @@ async def authenticate(tokens: TokenService, db: Database, authorization: str | 
 
 
 async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
-    """Authenticate the caller of routes that declare `opt["scopes"]` (and `opt["kinds"]`): see `authenticate`.
+    """Authenticate the caller of routes that declare `opt["scopes"]` (and `opt["kinds"]`,
+    `opt["anonymous_without_scopes"]`): see `authenticate`.
 
     Async although it rarely does I/O: Litestar runs a plain function guard in a thread pool, which costs more than
     the check itself."""
@@ -283,6 +286,7 @@ async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_hand
     connection.state.caller = await authenticate(
         connection.app.state.tokens, connection.app.state.db, connection.headers.get("authorization"),
         tenant=connection.path_params.get("tenant"), required=required, kinds=route_handler.opt.get("kinds"),
+        anonymous_without_scopes=bool(route_handler.opt.get("anonymous_without_scopes")),
     )
 
 

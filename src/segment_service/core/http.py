@@ -72,7 +72,8 @@ def empty_response(status: int = 204) -> Response[Any]:
 
 
 _MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
-_MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`")
+# A missing or unknown member: the details name it, with its parent's path when it is nested.
+_MEMBER_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `([^`]+)`")
 _CAUSE_PATH = re.compile(r" - at `\$\.data\.?([^`]*)`$")
 
 
@@ -117,10 +118,10 @@ def _validation_message(exc: ValidationException,
             field = None if key in (None, "", "data", "body") else str(key)
             if source == "body" or field is None:
                 field = None if field is None else _body_path(exc, field)
-                missing = _MISSING_FIELD.search(message)
-                if missing:  # details name the missing field, with its parent's path when it is nested
+                member = _MEMBER_FIELD.search(message)
+                if member:
                     where = f" (at '{field}')" if field else ""
-                    field = f"{field}.{missing.group(1)}" if field else missing.group(1)
+                    field = f"{field}.{member.group(1)}" if field else member.group(1)
                     return f"Validation problem with request body: {message}{where}.", field
                 where = f" (at '{field}')" if field else ""
                 return f"Validation problem with request body: {message}{where}.", field

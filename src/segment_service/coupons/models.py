@@ -1,7 +1,8 @@
 """Coupon API shapes, named as coupon.yml names them (`coupon-creation`, `base-coupon`, `redemption-creation`, ...).
 
 Read-only members (`status`, `redemptionCount`, `legalEntityRedemptions`, `referralCoupon`, `deleted`) are not
-declared in the write shapes, so a client that sends them back is ignored on those members, as for any unknown one.
+declared in the write shapes, so a client that sends them back is ignored on those members, as for any unknown one
+(except within `restrictions`, where an unknown member is refused).
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ class CurrencyAmount(ApiModel):
     currency: Currency = "USD"
 
 
-class Restrictions(ApiModel):
+class Restrictions(ApiModel, forbid_unknown_fields=True):
+    """`restrictions`. Unlike the rest of the body, an unknown member is a 400: a misspelt restriction
+    (`categories` for `includedCategories`) would otherwise give a coupon that looks restricted and is not."""
+
     valid_for: References | None | UnsetType = UNSET
     valid_from: datetime | None | UnsetType = UNSET
     valid_until: datetime | None | UnsetType = UNSET

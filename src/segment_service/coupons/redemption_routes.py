@@ -4,12 +4,15 @@ Coupon Management"):
 POST /coupons/{code}/validation, GET/POST /coupons/{code}/redemptions, GET/DELETE /coupons/{code}/redemptions/{id},
 GET/POST /referral-coupons/{customerNumber}.
 
-Validation and redemption take any valid token of the tenant (digest §7, item 23): the redeemer is the token's
-customer (anonymous for anonymous and service tokens), and `customerNumber` naming someone else needs
-`coupon.coupon_redeem_on_behalf`.
+Validation and redemption need one of `coupon.coupon_redeem`, `coupon.coupon_redeem_on_behalf` and
+`coupon.coupon_manage`, except from anonymous tokens, which carry no scope but must be able to redeem `allowAnonymous`
+coupons (digest §7, item 23). The redeemer is the token's customer (nobody, a guest, for anonymous and service tokens),
+and `customerNumber` naming someone else needs `coupon.coupon_redeem_on_behalf`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from litestar import Controller, Response, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
@@ -22,7 +25,6 @@ from segment_service.core.openapi import security
 from segment_service.coupons import redemptions, referrals
 from segment_service.coupons.models import CouponResponse, Redemption, RedemptionCreation, ResourceLocation
 from segment_service.coupons.routes import (
-    ANY_TOKEN,
     COUPON_LISTING,
     ITEMS_COUNT,
     MANAGE,
@@ -36,7 +38,13 @@ from segment_service.coupons.routes import (
 READ_REDEMPTION = (Scope.COUPON_MANAGE.value, Scope.COUPON_REDEEM.value, Scope.COUPON_REDEEM_ON_BEHALF.value)
 READ_REFERRAL = (Scope.COUPON_READ.value, Scope.COUPON_MANAGE.value, Scope.COUPON_REDEEM.value)
 CREATE_REFERRAL = (Scope.COUPON_MANAGE.value, Scope.COUPON_REDEEM.value)
-ON_BEHALF = Scope.COUPON_REDEEM_ON_BEHALF.value
+#: Validation and redemption: a service or customer token needs one of these, an anonymous token none.
+REDEEMING = (Scope.COUPON_REDEEM.value, Scope.COUPON_REDEEM_ON_BEHALF.value, Scope.COUPON_MANAGE.value)
+
+
+#: Validation and redemption: service and customer tokens need a redeeming scope, anonymous tokens none (an
+#: `allowAnonymous` coupon is redeemed by a guest, whose token carries no scope).
+REDEEMING_OPT: dict[str, Any] = {"scopes": REDEEMING, "anonymous_without_scopes": True}
 
 
 class RedemptionController(Controller):
@@ -44,8 +52,8 @@ class RedemptionController(Controller):
     tags = ["Coupon Redemption"]
     dependencies = COUPON_LISTING
 
-    @post("/validation", opt={"scopes": ANY_TOKEN}, security=security(ON_BEHALF), status_code=200,
-          operation_id="POST-coupon-validate-coupon", summary="Validating redeemability of a coupon",
+    @post("/validation", opt=REDEEMING_OPT, security=security(*REDEEMING),
+          status_code=200, operation_id="POST-coupon-validate-coupon", summary="Validating redeemability of a coupon",
           tags=["Coupon Validation"], response_description="The coupon can be successfully redeemed (no body).",
           responses=coupon_errors(400, 403, 404))
     async def validate_coupon(self, db: Database, caller: Caller, code: str,
@@ -65,8 +73,9 @@ class RedemptionController(Controller):
                                                          with_total=wants_total(listing, total_count))
         return items_count_response(docs, total)
 
-    @post("/redemptions", opt={"scopes": ANY_TOKEN}, security=security(ON_BEHALF), status_code=201,
-          operation_id="POST-coupon-invalidate-coupon", summary="Redeeming the coupon by creating a redemption",
+    @post("/redemptions", opt=REDEEMING_OPT, security=security(*REDEEMING),
+          status_code=201, operation_id="POST-coupon-invalidate-coupon",
+          summary="Redeeming the coupon by creating a redemption",
           responses=coupon_errors(400, 403, 404, 409))
     async def redeem_coupon(self, db: Database, caller: Caller, code: str,
                             data: RedemptionCreation) -> Response[ResourceLocation]:

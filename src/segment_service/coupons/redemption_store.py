@@ -61,14 +61,15 @@ _INSERT_REDEMPTION = """
 INSERT INTO coupon_redemptions (tenant, id, coupon_code, order_code, customer_number, legal_entity_id,
                                 order_total_amount, order_total_currency, discount_amount, discount_currency,
                                 redeemed_at)
-VALUES ($1, $2, $3, $4, $5, coalesce($6, ''), $7, $8, $9, $10, now())
+VALUES ($1, $2, $3, $4, $5, coalesce($6, ''), $7, $8, $9, $10, clock_timestamp())
 """
 
-# Through coupon_redemptions_customer_idx: the customer's redemptions of the coupon in one legal-entity context.
+# Through coupon_redemptions_customer_idx: the customer's redemptions of the coupon in the legal-entity context $4,
+# or all of them when $4 is NULL (without a context no redemption of the customer may be left uncounted).
 _COUNT_CUSTOMER_REDEMPTIONS = """
 SELECT count(*)
 FROM coupon_redemptions
-WHERE tenant = $1 AND coupon_code = $2 AND customer_number = $3 AND legal_entity_id = coalesce($4, '')
+WHERE tenant = $1 AND coupon_code = $2 AND customer_number = $3 AND ($4::text IS NULL OR legal_entity_id = $4::text)
 """
 
 _SELECT_REDEMPTION = f"""
@@ -84,8 +85,9 @@ WHERE tenant = $1 AND coupon_code = $2 AND id = $3
 
 
 async def insert_redemption(conn: Connection, tenant: str, row: NewRedemption) -> None:
-    """Store a redemption, stamped with the transaction's time; Conflict when the order already redeemed the
-    coupon."""
+    """Store a redemption, stamped with the time of the insert itself: it runs under the coupon's row lock, so the
+    redemptions of a coupon are stamped in the order they were made (the transaction's start time would not be).
+    Conflict when the order already redeemed the coupon."""
     try:
         await conn.execute(_INSERT_REDEMPTION, tenant, row.id, row.coupon_code, row.order_code, row.customer_number,
                            row.legal_entity_id, row.order_total_amount, row.order_total_currency,
@@ -99,7 +101,7 @@ async def insert_redemption(conn: Connection, tenant: str, row: NewRedemption) -
 
 async def count_customer_redemptions(conn: Connection, tenant: str, code: str, customer_id: str,
                                      legal_entity_id: str | None) -> int:
-    """How often the customer redeemed the coupon in the legal-entity context (None: outside any)."""
+    """How often the customer redeemed the coupon in the legal-entity context; None: in every context together."""
     return int(await conn.fetchval(_COUNT_CUSTOMER_REDEMPTIONS, tenant, code, customer_id, legal_entity_id))
 
 

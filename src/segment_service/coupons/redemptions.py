@@ -16,11 +16,11 @@ from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Forbidden, NotFound
 from segment_service.core.ids import new_id
 from segment_service.core.paging import Page, order_by, where_q
-from segment_service.core.timefmt import iso, now
+from segment_service.core.timefmt import iso
 from segment_service.coupons import redemption_store, store
 from segment_service.coupons.models import CurrencyAmount, DiscountType, RedemptionCreation
 from segment_service.coupons.redemption_store import NewRedemption, RedemptionRow
-from segment_service.coupons.rules import decimal_amount
+from segment_service.coupons.rules import decimal_amount, path_code
 from segment_service.coupons.service import acting_customer, not_found
 from segment_service.coupons.store import CouponRow
 from segment_service.customers import service as customers_service
@@ -73,14 +73,18 @@ def _money(amount: CurrencyAmount) -> str:
 
 async def check_redeemable(conn: Connection, tenant: str, coupon: CouponRow, body: RedemptionCreation,
                            redeemer: Redeemer) -> None:
-    """Every check a redemption makes, in a fixed order; raises NotRedeemable naming the first one that fails."""
-    moment = now()
-    if coupon.valid_from is not None and moment < coupon.valid_from:
-        raise NotRedeemable("coupon_not_yet_valid", f"The coupon {coupon.code} is valid only from "
-                            f"{iso(coupon.valid_from)}.", "restrictions.validFrom")
-    if coupon.valid_until is not None and coupon.valid_until < moment:
-        raise NotRedeemable("coupon_expired", f"The coupon {coupon.code} expired at {iso(coupon.valid_until)}.",
-                            "restrictions.validUntil")
+    """Every check a redemption makes, in a fixed order; raises NotRedeemable naming the first one that fails.
+
+    The validity window is read on the database's clock, the one `status` and `redeemedAt` use, and read after the
+    coupon's row lock was taken (both bounds inclusive, as `status` has them)."""
+    if coupon.valid_from is not None or coupon.valid_until is not None:
+        moment = await store.database_time(conn)
+        if coupon.valid_from is not None and moment < coupon.valid_from:
+            raise NotRedeemable("coupon_not_yet_valid", f"The coupon {coupon.code} is valid only from "
+                                f"{iso(coupon.valid_from)}.", "restrictions.validFrom")
+        if coupon.valid_until is not None and coupon.valid_until < moment:
+            raise NotRedeemable("coupon_expired", f"The coupon {coupon.code} expired at "
+                                f"{iso(coupon.valid_until)}.", "restrictions.validUntil")
     customer_id = redeemer.customer_id
     if customer_id is None and not coupon.allow_anonymous:
         raise NotRedeemable("anonymous_not_allowed", f"The coupon {coupon.code} can only be redeemed by a logged-in "
@@ -112,11 +116,14 @@ async def check_redeemable(conn: Connection, tenant: str, coupon: CouponRow, bod
 
 def _check_money(coupon: CouponRow, body: RedemptionCreation) -> None:
     """The order's currency is the discount's, the coupon's absolute discount's and its minimum order value's; the
-    order total reaches the minimum."""
+    discount is not more than the order total; the order total reaches the minimum."""
     total = body.order_total
     if body.discount.currency != total.currency:
         raise NotRedeemable("currency_mismatch", f"The discount is in {body.discount.currency}, the order total in "
                             f"{total.currency}.", "discount.currency")
+    if decimal_amount(body.discount.amount) > decimal_amount(total.amount):
+        raise BadRequest(f"Validation problem with request body: discount ({_money(body.discount)}) must not be "
+                         f"more than orderTotal ({_money(total)}).", field="discount.amount", type="invalid_value")
     if coupon.discount_type == DiscountType.ABSOLUTE.value and coupon.discount_currency != total.currency:
         raise NotRedeemable("currency_mismatch", f"The coupon's discount is in {coupon.discount_currency}, the "
                             f"order total in {total.currency}.", "orderTotal.currency")
@@ -140,19 +147,23 @@ async def _live_coupon(conn: Connection, tenant: str, code: str, *, lock: bool) 
 
 
 async def validate_coupon(db: Database, caller: Caller, code: str, body: RedemptionCreation) -> None:
-    """Run every check of a redemption without redeeming; raises the reason when one fails."""
-    code = code.upper()
+    """Run every check of a redemption without redeeming; raises the reason when one fails. An unknown coupon is
+    404 before anything in the body is looked at."""
+    code = path_code(code)
     async with db.connection() as conn:
-        redeemer = await resolve_redeemer(conn, caller, body)
         coupon = await _live_coupon(conn, caller.tenant, code, lock=False)
+        redeemer = await resolve_redeemer(conn, caller, body)
         await check_redeemable(conn, caller.tenant, coupon, body, redeemer)
 
 
 async def redeem_coupon(db: Database, caller: Caller, code: str, body: RedemptionCreation) -> str:
     """Redeem the coupon for an order; the redemption's id."""
-    code = code.upper()
+    code = path_code(code)
     async with db.transaction() as conn:
-        # Who redeems is settled before the coupon is locked, so that the lock is held for the checks only.
+        # An unknown coupon is 404 before anything in the body is looked at; who redeems is settled before the
+        # coupon is locked, so that the lock is held for the checks only.
+        if not await store.coupon_is_live(conn, caller.tenant, code):
+            raise not_found(code)
         redeemer = await resolve_redeemer(conn, caller, body)
         coupon = await _live_coupon(conn, caller.tenant, code, lock=True)
         await check_redeemable(conn, caller.tenant, coupon, body, redeemer)
@@ -208,7 +219,7 @@ async def get_redemption(db: Database, caller: Caller, code: str, redemption_id:
                          customer_number: str | None) -> dict[str, Any]:
     """One redemption: any with coupon_manage; otherwise only one of the acting customer (the token's own, or the
     `customerNumber` with coupon_redeem_on_behalf), else 404 as if there were none."""
-    code = code.upper()
+    code = path_code(code)
     async with db.connection() as conn:
         await _existing_coupon(conn, caller.tenant, code)
         row = await redemption_store.fetch_redemption(conn, caller.tenant, code, redemption_id)
@@ -225,7 +236,7 @@ async def get_redemption(db: Database, caller: Caller, code: str, redemption_id:
 async def list_redemptions(db: Database, caller: Caller, code: str, *, q: str | None, page: Page, sort: str | None,
                            with_total: bool) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the coupon's redemptions that match `q`, and the total when asked for."""
-    code = code.upper()
+    code = path_code(code)
     params: list[object] = [caller.tenant, code]
     where = where_q(q, redemption_store.REDEMPTION_FIELDS, params)
     ordering = order_by(sort or "redeemedAt", redemption_store.REDEMPTION_FIELDS, tiebreak="r.id")
@@ -242,7 +253,7 @@ async def list_redemptions(db: Database, caller: Caller, code: str, *, q: str | 
 
 async def delete_redemption(db: Database, caller: Caller, code: str, redemption_id: str) -> None:
     """Delete a redemption; the coupon counts one redemption less (under its row lock, as redemptions count)."""
-    code = code.upper()
+    code = path_code(code)
     async with db.transaction() as conn:
         if await store.lock_coupon(conn, caller.tenant, code) is None:
             raise not_found(code)

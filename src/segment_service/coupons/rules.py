@@ -5,6 +5,7 @@ create, replace and patch alike. Pure functions: what needs the database (do the
 from __future__ import annotations
 
 import secrets
+import string
 from decimal import Decimal
 from typing import TypeVar
 
@@ -27,10 +28,21 @@ def generated_code(prefix: str = "") -> str:
     return prefix + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(GENERATED_CODE_LENGTH))
 
 
+#: Upper-cases the ASCII letters only: str.upper would turn `ß` into `SS` and the dotless i (U+0131) into `I`, making
+#: codes out of characters no code may hold.
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
+def path_code(code: str) -> str:
+    """The stored form of a code named in a path: codes are case-insensitive in ASCII letters; any other character
+    is kept, so such a code names no coupon."""
+    return code.translate(_ASCII_UPPER)
+
+
 def normalized_code(code: str) -> str:
-    """A client's code as it is stored: upper-case (coupon.yml: "the coupon code is saved in uppercase"), and usable
-    as a path segment."""
-    return check_custom_id(code.upper(), field="code")
+    """A client's code as it is stored: checked to be usable as a path segment, then upper-case (coupon.yml: "the
+    coupon code is saved in uppercase")."""
+    return path_code(check_custom_id(code, field="code"))
 
 
 def _given(value: T | None | UnsetType) -> T | None:

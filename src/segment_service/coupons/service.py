@@ -15,7 +15,13 @@ from segment_service.core.patch import merge_patch
 from segment_service.core.timefmt import iso
 from segment_service.coupons import store
 from segment_service.coupons.models import CouponCreation, CouponPatch, CouponUpdate
-from segment_service.coupons.rules import coupon_content, expected_version, generated_code, normalized_code
+from segment_service.coupons.rules import (
+    coupon_content,
+    expected_version,
+    generated_code,
+    normalized_code,
+    path_code,
+)
 from segment_service.coupons.store import CouponContent, CouponRow
 from segment_service.segments import membership
 
@@ -176,7 +182,7 @@ def merge_object(body: CouponUpdate | CouponPatch) -> dict[str, Any]:
 
 async def replace_coupon(db: Database, caller: Caller, code: str, body: CouponUpdate, *, partial: bool) -> None:
     """PUT: replace the coupon's content; with the deprecated `partial=true`, merge the body into it as PATCH does."""
-    code = code.upper()
+    code = path_code(code)
     async with db.transaction() as conn:
         current = await _lock_live_coupon(conn, caller.tenant, code)
         if partial:
@@ -186,7 +192,7 @@ async def replace_coupon(db: Database, caller: Caller, code: str, body: CouponUp
 
 async def patch_coupon(db: Database, caller: Caller, code: str, patch: CouponPatch) -> None:
     """PATCH: change the members the merge object names, then check the result as a full replacement."""
-    code = code.upper()
+    code = path_code(code)
     async with db.transaction() as conn:
         current = await _lock_live_coupon(conn, caller.tenant, code)
         await _replace(conn, caller.tenant, current, _merge(current, merge_object(patch)))
@@ -194,7 +200,7 @@ async def patch_coupon(db: Database, caller: Caller, code: str, patch: CouponPat
 
 async def delete_coupon(db: Database, caller: Caller, code: str) -> None:
     """Soft delete: the coupon is marked `deleted`, listed only with `showDeleted=true`, and keeps its code."""
-    code = code.upper()
+    code = path_code(code)
     async with db.transaction() as conn:
         if not await store.soft_delete_coupon(conn, caller.tenant, code):
             raise not_found(code)
@@ -207,7 +213,7 @@ async def get_coupon(db: Database, caller: Caller, code: str, *, customer_number
     """One coupon that is not deleted; sellers (coupon_read or coupon_manage, not asking for a customer) see every
     member, everyone else the customer's view."""
     acting_customer(caller, customer_number)
-    code = code.upper()
+    code = path_code(code)
     async with db.connection() as conn:
         row = await store.fetch_coupon(conn, caller.tenant, code)
     if row is None or row.deleted:

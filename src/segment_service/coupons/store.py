@@ -136,8 +136,14 @@ FOR UPDATE
 _SELECT_REFERRAL_COUPON = f"""
 SELECT {_COLUMNS}
 FROM coupons c
-WHERE c.tenant = $1 AND c.issued_to = $2 AND c.referral
+WHERE c.tenant = $1 AND c.issued_to = $2 AND c.referral AND NOT c.deleted
 """
+
+_COUPON_IS_LIVE = """
+SELECT EXISTS (SELECT 1 FROM coupons WHERE tenant = $1 AND code = $2 AND NOT deleted)
+"""
+
+_DATABASE_TIME = "SELECT clock_timestamp()"
 
 _INSERT_COUPON = """
 INSERT INTO coupons (tenant, code, name, description, discount_type, discount_percentage, discount_amount,
@@ -197,9 +203,20 @@ async def lock_coupon(conn: Connection, tenant: str, code: str) -> CouponRow | N
 
 
 async def fetch_referral_coupon(conn: Connection, tenant: str, customer_id: str) -> CouponRow | None:
-    """The customer's referral coupon, or None."""
+    """The customer's referral coupon that is not deleted, or None."""
     record = await conn.fetchrow(_SELECT_REFERRAL_COUPON, tenant, customer_id)
     return None if record is None else _row(record)
+
+
+async def coupon_is_live(conn: Connection, tenant: str, code: str) -> bool:
+    """Whether a coupon with this code exists and is not deleted."""
+    return bool(await conn.fetchval(_COUPON_IS_LIVE, tenant, code))
+
+
+async def database_time(conn: Connection) -> datetime:
+    """The database's clock now (not the transaction's start): the clock `status` and `redeemedAt` are read on."""
+    moment: datetime = await conn.fetchval(_DATABASE_TIME)
+    return moment
 
 
 async def insert_coupon(conn: Connection, tenant: str, content: CouponContent, *, referral: bool = False) -> None:

@@ -37,8 +37,9 @@ CREATE TABLE coupons (
     modified_at                   timestamptz NOT NULL,
     CONSTRAINT coupons_pkey PRIMARY KEY (tenant, code)
 );
--- One referral coupon per customer (coupon.yml, POST /referral-coupons/{customerNumber}).
-CREATE UNIQUE INDEX coupons_referral_key ON coupons (tenant, issued_to) WHERE referral;
+-- One referral coupon per customer (coupon.yml, POST /referral-coupons/{customerNumber}); once it is deleted, the
+-- customer can be given a new one.
+CREATE UNIQUE INDEX coupons_referral_key ON coupons (tenant, issued_to) WHERE referral AND NOT deleted;
 
 -- customer_number is NULL for an anonymous redemption; legal_entity_id is '' outside a legal-entity context.
 CREATE TABLE coupon_redemptions (
