@@ -53,14 +53,16 @@ async def list_items(
                                    site_code=site_code)
     where = where_q(q, ITEM_ASSIGNMENT_FIELDS, params)
     ordering = order_by(sort, ITEM_ASSIGNMENT_FIELDS, tiebreak=store.ITEMS_ORDER)
+    few = not caller.has_any((Scope.SEGMENT_READ,))  # a customer's own memberships
     async with db.connection() as conn:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
-        rows = await store.list_items(conn, segment_where=segment_where, where=where, params=params,
+        rows = await store.list_items(conn, segment_where=segment_where, few=few, where=where, params=params,
                                       order_by=ordering, limit=page.size, offset=page.offset)
         total = None
         if with_total:
             total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_items(conn, segment_where=segment_where, where=where, params=params))
+                     else await store.count_items(conn, segment_where=segment_where, few=few, where=where,
+                                                  params=params))
     return [assignment_document(r) for r in rows], total
 
 

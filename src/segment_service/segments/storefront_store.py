@@ -21,29 +21,36 @@ from segment_service.segments.item_assignment_store import ItemAssignmentRow
 ITEMS_ORDER = "a.segment_id ASC, a.item_type ASC, a.item_id"
 
 
-def _in_segments(segment_where: str | None, assignment: str = "a") -> str:
+def _in_segments(segment_where: str | None, assignment: str = "a", *, few: bool = False) -> str:
     """SQL: the item assignment `assignment` belongs to a segment meeting `segment_where` (a condition on
-    `segments s`)."""
+    `segments s`).
+
+    `few`: the condition names a handful of segments (a customer's memberships). They are gathered into an array
+    first (an InitPlan), so the assignments are read by primary key range per segment. As a semi-join, the planner
+    may instead walk the whole primary key in page order, hoping to fill a page early: seconds on a large tenant.
+    With many segments (a service token's filters) that ordered walk is the right plan, so the semi-join stays."""
     if segment_where is None:
         return "TRUE"
-    return f"{assignment}.segment_id IN (SELECT s.id FROM segments s WHERE s.tenant = $1 AND {segment_where})"
+    segments = f"SELECT s.id FROM segments s WHERE s.tenant = $1 AND {segment_where}"
+    return f"{assignment}.segment_id = ANY(ARRAY({segments}))" if few else f"{assignment}.segment_id IN ({segments})"
 
 
-async def list_items(conn: Connection, *, segment_where: str | None, where: str, params: list[object],
+async def list_items(conn: Connection, *, segment_where: str | None, few: bool, where: str, params: list[object],
                      order_by: str, limit: int, offset: int) -> list[ItemAssignmentRow]:
-    """One page of the item assignments of the segments meeting `segment_where` (None: every segment) that match
-    `where` ($1 is the tenant; both conditions come from the service)."""
+    """One page of the item assignments of the segments meeting `segment_where` (None: every segment; `few`: a
+    customer's handful) that match `where` ($1 is the tenant; both conditions come from the service)."""
     n = len(params)
     sql = (f"SELECT {item_store.COLUMNS}\n{item_store.FROM}\n"
-           f"WHERE a.tenant = $1 AND {_in_segments(segment_where)} AND {where}\n"
+           f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}\n"
            f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
     return [item_store.row(r) for r in await conn.fetch(sql, *params, limit, offset)]
 
 
-async def count_items(conn: Connection, *, segment_where: str | None, where: str, params: list[object]) -> int:
+async def count_items(conn: Connection, *, segment_where: str | None, few: bool, where: str,
+                      params: list[object]) -> int:
     """How many assignments `list_items` pages through."""
     sql = (f"SELECT count(*)\nFROM segment_item_assignments a\n"
-           f"WHERE a.tenant = $1 AND {_in_segments(segment_where)} AND {where}")
+           f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}")
     return int(await conn.fetchval(sql, *params))
 
 
@@ -95,7 +102,7 @@ WHERE c.published
 
 async def category_tree_rows(conn: Connection, *, segment_where: str, params: list[object]) -> list[TreeRow]:
     """The published categories of the tree of the segments meeting `segment_where`."""
-    sql = _TREE.format(in_segments=_in_segments(segment_where, "i"), valid_from=iso_sql("c.valid_from"),
+    sql = _TREE.format(in_segments=_in_segments(segment_where, "i", few=True), valid_from=iso_sql("c.valid_from"),
                        valid_to=iso_sql("c.valid_to"))
     return [TreeRow(*record) for record in await conn.fetch(sql, *params)]
 
