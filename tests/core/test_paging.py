@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from segment_service.core.bulk import check_bulk_size, status_text
 from segment_service.core.errors import BadRequest
-from segment_service.core.paging import Page, order_by, parse_fields, parse_page, project, wants_total
+from segment_service.core.paging import Page, order_by, page_total, parse_fields, parse_page, project, wants_total
 from segment_service.core.query import Field, FieldKind
 
 REGISTRY = {
@@ -88,3 +90,23 @@ def test_odd_digits_are_400_or_capped_never_a_crash(value: str) -> None:
     else:
         with pytest.raises(BadRequest, match="expected a positive integer"):
             parse_page(value, None)
+
+
+class TestPageTotal:
+    """A partial page tells the total; an empty or a full page asks the database."""
+
+    @pytest.mark.parametrize(("number", "shown", "expected", "counted"), [
+        (1, 7, 7, False),  # partial first page
+        (3, 5, 25, False),  # partial third page of 10
+        (1, 10, 42, True),  # full page: more may follow
+        (9, 0, 42, True),  # past the end: the total is still the real one
+    ])
+    def test_page_total(self, number: int, shown: int, expected: int, counted: bool) -> None:
+        calls: list[int] = []
+
+        async def count() -> int:
+            calls.append(1)
+            return 42
+
+        assert asyncio.run(page_total(Page(number, 10), shown, count)) == expected
+        assert bool(calls) is counted

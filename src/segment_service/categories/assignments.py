@@ -22,7 +22,7 @@ from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Forbidden, NotFound
 from segment_service.core.ids import new_id
 from segment_service.core.languages import localize
-from segment_service.core.paging import Page, order_by, sort_in_language
+from segment_service.core.paging import Page, order_by, page_total, sort_in_language
 from segment_service.products import service as products_service
 
 __all__ = [
@@ -109,8 +109,8 @@ async def list_category_assignments(
             await _check_category(conn, caller, category_id, show_unpublished=filters.show_unpublished)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_assignments(conn, caller.tenant, category_id, filters))
+            total = await page_total(page, len(rows),
+                                     lambda: store.count_assignments(conn, caller.tenant, category_id, filters))
     return [assignment_document(r, languages, default_language) for r in rows], total
 
 
@@ -132,9 +132,9 @@ async def list_categories_of_product(
                            resource_id=product_id)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_categories_of_product(conn, caller.tenant, product_id,
-                                                                  show_unpublished=show_unpublished))
+            total = await page_total(page, len(rows),
+                                     lambda: store.count_categories_of_product(conn, caller.tenant, product_id,
+                                                                               show_unpublished=show_unpublished))
     return [category_document(r, supers, default_language) for r, supers in rows], total
 
 

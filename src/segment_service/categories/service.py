@@ -26,7 +26,7 @@ from segment_service.categories.writes import (
 from segment_service.core.auth import Caller
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound
-from segment_service.core.paging import Page, order_by, sort_in_language, where_q
+from segment_service.core.paging import Page, order_by, page_total, sort_in_language, where_q
 
 __all__ = [
     "LOCALIZED_FIELDS", "CategoryRow", "ListFilters", "category_exists", "category_tree", "category_trees",
@@ -121,8 +121,7 @@ async def list_categories(
                                            offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_categories(conn, where=where, params=params))
+            total = await page_total(page, len(rows), lambda: store.count_categories(conn, where=where, params=params))
     return [category_document(r, default_language) for r in rows], total
 
 
@@ -155,8 +154,9 @@ async def list_parents(db: Database, caller: Caller, category_id: str, *, unpubl
                                                   order_by=ordering, limit=page.size, offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await closure_store.count_ancestors(conn, caller.tenant, category_id, unpublished=shown))
+            total = await page_total(page, len(rows),
+                                     lambda: closure_store.count_ancestors(conn, caller.tenant, category_id,
+                                                                           unpublished=shown))
     return [category_document(r, default_language) for r in rows], total
 
 
@@ -176,9 +176,9 @@ async def list_subcategories(db: Database, caller: Caller, category_id: str, *, 
                                                     order_by=ordering, limit=page.size, offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await closure_store.count_descendants(conn, caller.tenant, category_id, depth=depth,
-                                                                unpublished=shown))
+            total = await page_total(page, len(rows),
+                                     lambda: closure_store.count_descendants(conn, caller.tenant, category_id,
+                                                                             depth=depth, unpublished=shown))
     return [category_document(r, default_language) for r in rows], total
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,14 @@ def parse_page(page_number: str | None, page_size: str | None, *, default_size: 
         raise BadRequest("Invalid pageNumber: it is larger than any list can be.", field="pageNumber",
                          type="invalid_query_parameter")
     return Page(number, size)
+
+
+async def page_total(page: Page, shown: int, count: Callable[[], Awaitable[int]]) -> int:
+    """The total behind a page of `shown` rows: a page that is neither empty nor full tells it without counting;
+    otherwise `count()` asks the database (X-Total-Count, decisions.md: Lists)."""
+    if 0 < shown < page.size:
+        return page.offset + shown
+    return await count()
 
 
 def order_by(sort: str | None, registry: Registry, *, tiebreak: str = "id") -> str:

@@ -15,7 +15,7 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Forbidden, NotFound
 from segment_service.core.ids import new_id
-from segment_service.core.paging import Page, order_by, where_q
+from segment_service.core.paging import Page, order_by, page_total, where_q
 from segment_service.core.timefmt import iso
 from segment_service.coupons import redemption_store, store
 from segment_service.coupons.models import CurrencyAmount, DiscountType, RedemptionCreation
@@ -246,8 +246,8 @@ async def list_redemptions(db: Database, caller: Caller, code: str, *, q: str | 
                                                        limit=page.size, offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await redemption_store.count_redemptions(conn, where=where, params=params))
+            total = await page_total(page, len(rows),
+                                     lambda: redemption_store.count_redemptions(conn, where=where, params=params))
     return [redemption_document(r) for r in rows], total
 
 

@@ -10,7 +10,7 @@ import msgspec
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Conflict, Forbidden, NotFound, VersionConflict
-from segment_service.core.paging import Page, order_by, where_q
+from segment_service.core.paging import Page, order_by, page_total, where_q
 from segment_service.core.patch import merge_patch
 from segment_service.core.timefmt import iso
 from segment_service.coupons import store
@@ -236,6 +236,5 @@ async def list_coupons(db: Database, caller: Caller, *, q: str | None, page: Pag
                                         offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_coupons(conn, where=where, params=params))
+            total = await page_total(page, len(rows), lambda: store.count_coupons(conn, where=where, params=params))
     return [coupon_document(r) for r in rows], total

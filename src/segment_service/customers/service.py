@@ -17,7 +17,7 @@ from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.models import UNSET, UnsetType
-from segment_service.core.paging import Page, order_by, where_q
+from segment_service.core.paging import Page, order_by, page_total, where_q
 from segment_service.core.patch import merge_patch
 from segment_service.customers import store
 from segment_service.customers.models import (
@@ -253,8 +253,7 @@ async def list_customers(db: Database, caller: Caller, *, q: str | None, page: P
                                           offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_customers(conn, where=where, params=params))
+            total = await page_total(page, len(rows), lambda: store.count_customers(conn, where=where, params=params))
     return [customer_document(r, expand) for r in rows], total
 
 

@@ -14,7 +14,7 @@ from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.models import UNSET, UnsetType, to_builtins
-from segment_service.core.paging import Page, order_by, where_q
+from segment_service.core.paging import Page, order_by, page_total, where_q
 from segment_service.core.timefmt import as_utc, iso
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import contact_store, store
@@ -282,8 +282,8 @@ async def list_legal_entities(db: Database, caller: Caller, *, q: str | None, fi
                                                offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_legal_entities(conn, where=where, params=params))
+            total = await page_total(page, len(rows),
+                                     lambda: store.count_legal_entities(conn, where=where, params=params))
     return [legal_entity_document(r) for r in rows], total
 
 
@@ -375,8 +375,8 @@ async def list_contact_assignments(db: Database, caller: Caller, *, q: str | Non
                                                     limit=page.size, offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await contact_store.count_contact_assignments(conn, where=where, params=params))
+            total = await page_total(page, len(rows),
+                                     lambda: contact_store.count_contact_assignments(conn, where=where, params=params))
         customers = await customers_service.fetch_customers(conn, caller.tenant,
                                                             sorted({r.customer_id for r in rows}))
     return [contact_assignment_document(r, customers.get(r.customer_id)) for r in rows], total

@@ -17,7 +17,7 @@ from segment_service.core.errors import BadRequest, Forbidden, NotFound, Version
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.languages import WriteLanguage
 from segment_service.core.models import UNSET, UnsetType, check_nesting
-from segment_service.core.paging import Page, order_by, sort_in_language, where_q
+from segment_service.core.paging import Page, order_by, page_total, sort_in_language, where_q
 from segment_service.core.patch import merge_patch
 from segment_service.products import store
 from segment_service.products.models import (
@@ -205,8 +205,7 @@ async def list_products(
                                          offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_products(conn, where=where, params=params))
+            total = await page_total(page, len(rows), lambda: store.count_products(conn, where=where, params=params))
     return [product_document(r) for r in rows], total
 
 

@@ -16,7 +16,7 @@ from segment_service.core.bulk import BulkResult, check_bulk_size, run_bulk
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
 from segment_service.core.models import UNSET, check_nesting
-from segment_service.core.paging import Page, order_by, where_q
+from segment_service.core.paging import Page, order_by, page_total, where_q
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import service as legal_entities_service
 from segment_service.segments import customer_assignment_store as store
@@ -188,8 +188,7 @@ async def list_assignments(db: Database, caller: Caller, segment_id: str, *, q: 
             await _require_segment(conn, caller.tenant, segment_id)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_assignments(conn, where=where, params=params))
+            total = await page_total(page, len(rows), lambda: store.count_assignments(conn, where=where, params=params))
     return [assignment_document(r) for r in rows], total
 
 

@@ -22,7 +22,7 @@ from segment_service.core.bulk import (
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, ServiceError, VersionConflict
 from segment_service.core.models import UNSET, check_nesting
-from segment_service.core.paging import Page, order_by, where_q
+from segment_service.core.paging import Page, order_by, page_total, where_q
 from segment_service.products import service as products_service
 from segment_service.segments import item_assignment_store as store
 from segment_service.segments import service as segments_service
@@ -103,8 +103,7 @@ async def list_assignments(
             raise _segment_not_found(segment_id)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_assignments(conn, where=where, params=params))
+            total = await page_total(page, len(rows), lambda: store.count_assignments(conn, where=where, params=params))
     return [assignment_document(r) for r in rows], total
 
 

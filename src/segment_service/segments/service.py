@@ -13,7 +13,7 @@ from segment_service.core.errors import BadRequest, Forbidden, NotFound, Version
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.languages import WriteLanguage
 from segment_service.core.models import UNSET, check_nesting
-from segment_service.core.paging import Page, order_by, where_q
+from segment_service.core.paging import Page, order_by, page_total, where_q
 from segment_service.core.patch import PatchOperation, apply_patch, as_operations
 from segment_service.core.timefmt import as_utc
 from segment_service.legal_entities import service as legal_entities_service
@@ -211,8 +211,7 @@ async def list_segments(
                                          offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_segments(conn, where=where, params=params))
+            total = await page_total(page, len(rows), lambda: store.count_segments(conn, where=where, params=params))
     return [segment_document(r) for r in rows], total
 
 

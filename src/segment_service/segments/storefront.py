@@ -15,7 +15,7 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.errors import BadRequest
 from segment_service.core.languages import localize
-from segment_service.core.paging import Page, order_by, where_q
+from segment_service.core.paging import Page, order_by, page_total, where_q
 from segment_service.segments import service as segments_service
 from segment_service.segments import storefront_store as store
 from segment_service.segments.item_assignment_store import ITEM_ASSIGNMENT_FIELDS
@@ -60,9 +60,9 @@ async def list_items(
                                       order_by=ordering, limit=page.size, offset=page.offset)
         total = None
         if with_total:
-            total = (page.offset + len(rows) if 0 < len(rows) < page.size
-                     else await store.count_items(conn, segment_where=segment_where, few=few, where=where,
-                                                  params=params))
+            total = await page_total(page, len(rows),
+                                     lambda: store.count_items(conn, segment_where=segment_where, few=few, where=where,
+                                                               params=params))
     return [assignment_document(r) for r in rows], total
 
 
