@@ -136,7 +136,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=int, help="seconds each scenario is measured [10; --quick: 3]")
     parser.add_argument("--warmup", type=int, help="seconds of unmeasured load before each scenario [3; --quick: 1]")
-    parser.add_argument("--connections", type=int, default=32, help="open connections [32]")
+    # 64: the connection count the storefront targets are set at; earlier runs (before 2026-11-26 20:30) used 32.
+    parser.add_argument("--connections", type=int, default=64, help="open connections [64]")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads [2]")
     parser.add_argument("--workers", type=int, default=1,
                         help="granian workers of the service and of the floor [1, what `serve` defaults to]")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import pytest
+from litestar.testing import TestClient
 from tests.categories.assignment_helpers import Categories
 from tests.factories import Api, Tokens, assign_customer, assign_item
 from tests.segments.storefront_helpers import build_shop
@@ -159,3 +161,24 @@ def test_category_assignments_both_ways(catalog: Api, app: FastLane, category: s
     token = catalog.tokens.customer(catalog.tenant, "c1")
     _, answered = both(api, app, f"/categories/{category}/assignments", token=token, params=params, headers=headers)
     assert answered is fast
+
+
+def test_a_statement_timeout_is_answered_with_the_routes_400(app: FastLane, tokens: Tokens) -> None:
+    """The lane answers a timeout itself (running the statement again through the route would time out again)."""
+
+    async def times_out(_: Any) -> Any:
+        raise asyncpg.QueryCanceledError("canceling statement due to statement timeout")
+
+    lane = FastLane(app.app, [FastRoute("GET", "/customer-segment/{tenant}/segments/items", (), frozenset(),
+                                        times_out)], max_url_bytes=10_000)
+    # No lifespan of its own: the app's state (tokens) is the served client's; a service token needs no database.
+    client = TestClient(lane, raise_server_exceptions=False)
+    response = client.get("/customer-segment/t1/segments/items",
+                          headers={"Authorization": f"Bearer {tokens.service('t1')}"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": 400, "status": "Bad Request",
+        "message": "The request was stopped after the statement timeout; narrow the query down (for example a "
+                   "simpler regular expression).",
+    }
+    assert lane.answered == 1

@@ -4,8 +4,10 @@ Litestar's routing, middleware, dependency injection, parameter parsing and resp
 a whole storefront read (docs/performance.md). A `FastRoute` answers one operation's plain, successful request
 straight from the ASGI scope, with the same core functions and service the routed handler uses (`authenticate`,
 paging, shaping). It answers only what it fully understands: a parameter it does not know, a repeated one, any error
-and any surprise go to the Litestar app, which answers exactly as it always does. Reads only, so trying and then
-handing over has no effect. tests/core/test_fastlane.py sends the same requests through both lanes and compares.
+and any surprise go to the Litestar app, which answers exactly as it always does (a statement timeout is answered
+here, with the route's 400, since running the statement again would only time out again). Reads only, so trying
+and then handing over has no effect. tests/core/test_fastlane.py sends the same requests through both lanes and
+compares.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import asyncpg
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.enums import ScopeType
@@ -23,6 +26,8 @@ from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPSc
 
 from segment_service.core.auth import Caller, authenticate
 from segment_service.core.db import Database
+from segment_service.core.errors import error_body, family_for_path
+from segment_service.core.http import json_body, to_service_error
 
 log = logging.getLogger("segment_service.fastlane")
 
@@ -150,7 +155,13 @@ class FastLane:
         try:
             request = await self._request(scope, route, params)
             return None if request is None else await route.handler(request)
-        except Exception as exc:  # the routed handler answers every error, exactly as without this lane
+        except asyncpg.QueryCanceledError as exc:
+            # The statement timeout: running it again through the route would only time out again. Answer the
+            # route's own 400 here (the same conversion and body the app's exception handler uses).
+            error = to_service_error(exc)
+            return FastResponse(json_body(error_body(error, family_for_path(path))), dict(error.headers or {}),
+                                error.status)
+        except Exception as exc:  # the routed handler answers every other error, exactly as without this lane
             log.debug("fast lane hands %s over: %r", path, exc)
             return None
 
