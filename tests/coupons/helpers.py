@@ -6,9 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from litestar import Litestar
-from litestar.testing import TestClient
-from tests.factories import Tokens, segment_body
+from tests.factories import Api, segment_body
 
 READ = ("coupon.coupon_read",)
 MANAGE = ("coupon.coupon_manage",)
@@ -73,22 +71,11 @@ def not_found(code: str) -> dict[str, Any]:
     return coupon_error(404, f"Coupon with code {code} not found.", type="resource_not_found")
 
 
-class CouponApi:
+class CouponApi(Api):
     """A client of one tenant's Coupon Service, with a service token holding every scope unless told otherwise."""
-
-    def __init__(self, client: TestClient[Litestar], tokens: Tokens, tenant: str) -> None:
-        self.client = client
-        self.tokens = tokens
-        self.tenant = tenant
-        self.token = tokens.service(tenant)
 
     def url(self, path: str) -> str:
         return f"/coupon/{self.tenant}{path}"
-
-    def request(self, method: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None,
-                **kwargs: Any) -> httpx.Response:
-        all_headers = {"Authorization": f"Bearer {token or self.token}", **(headers or {})}
-        return self.client.request(method, self.url(path), headers=all_headers, **kwargs)
 
     def service_token(self, *scopes: str) -> str:
         return self.tokens.service(self.tenant, scopes)
