@@ -17,7 +17,7 @@ from segment_service.core.db import Database
 from segment_service.core.deps import Listing, listing_dependency
 from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.openapi import CategoryError, error_responses, no_content, security
-from segment_service.legal_entities import service
+from segment_service.legal_entities import contacts, service
 from segment_service.legal_entities.models import (
     ContactAssignmentCreate,
     ContactAssignmentFilters,
@@ -170,7 +170,7 @@ class ContactAssignmentController(Controller):
     async def create_contact_assignment(self, db: Database, caller: Caller,
                                         data: ContactAssignmentCreate) -> Response[IdResponse]:
         """Makes a customer a contact of a legal entity."""
-        return json_response({"id": await service.create_contact_assignment(db, caller, data)}, status=201)
+        return json_response({"id": await contacts.create_contact_assignment(db, caller, data)}, status=201)
 
     @get("", opt={"scopes": CA_READ}, security=security(*CA_READ),
          operation_id="GET-customer-mgmt-list-contact-assignments", summary="Retrieving all contact assignments",
@@ -180,7 +180,7 @@ class ContactAssignmentController(Controller):
         q: str | None = None,
     ) -> Response[list[ContactAssignmentResponse]]:
         """Retrieves the tenant's contact assignments, each with its legal entity."""
-        docs, total = await service.list_contact_assignments(db, caller, q=q, filters=filters, page=listing.page,
+        docs, total = await contacts.list_contact_assignments(db, caller, q=q, filters=filters, page=listing.page,
                                                              sort=listing.sort, with_total=listing.with_total)
         return list_response(docs, total, shape)
 
@@ -190,7 +190,7 @@ class ContactAssignmentController(Controller):
     async def get_contact_assignment(self, db: Database, caller: Caller, shape: ReadShape,
                                      contactAssignmentId: str) -> Response[ContactAssignmentResponse]:
         """Retrieves the contact assignment with the given id."""
-        return json_response(shape.apply(await service.get_contact_assignment(db, caller, contactAssignmentId), ()))
+        return json_response(shape.apply(await contacts.get_contact_assignment(db, caller, contactAssignmentId), ()))
 
     @put("/{contactAssignmentId:str}", opt={"scopes": CA_MANAGE}, security=security(*CA_MANAGE), status_code=201,
          operation_id="PUT-customer-mgmt-update-contact-assignment", summary="Upserting a contact assignment",
@@ -198,7 +198,7 @@ class ContactAssignmentController(Controller):
     async def upsert_contact_assignment(self, db: Database, caller: Caller, contactAssignmentId: str,
                                         data: ContactAssignmentUpdate) -> Response[IdResponse]:
         """Updates or creates a contact assignment: 201 with its id when created, 204 when updated."""
-        if await service.upsert_contact_assignment(db, caller, contactAssignmentId, data):
+        if await contacts.upsert_contact_assignment(db, caller, contactAssignmentId, data):
             return json_response({"id": contactAssignmentId}, status=201)
         return empty_response(204)
 
@@ -208,5 +208,5 @@ class ContactAssignmentController(Controller):
     async def delete_contact_assignment(self, db: Database, caller: Caller,
                                         contactAssignmentId: str) -> Response[None]:
         """Deletes a contact assignment."""
-        await service.delete_contact_assignment(db, caller, contactAssignmentId)
+        await contacts.delete_contact_assignment(db, caller, contactAssignmentId)
         return empty_response(204)

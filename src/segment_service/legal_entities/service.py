@@ -1,4 +1,5 @@
-"""Legal-entity and contact-assignment rules and transactions (Customer Management, legal-entity.yml); no HTTP here.
+"""Legal-entity rules and transactions (Customer Management, legal-entity.yml); no HTTP here. Contact assignments
+are in `contacts.py`.
 
 Other services call the functions under "For other services" inside their own transactions.
 """
@@ -16,13 +17,8 @@ from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.models import UNSET, UnsetType, to_builtins
 from segment_service.core.paging import Page, order_by, page_total, where_q
 from segment_service.core.timefmt import as_utc, iso
-from segment_service.customers import service as customers_service
 from segment_service.legal_entities import contact_store, store
 from segment_service.legal_entities.models import (
-    ContactAssignmentCreate,
-    ContactAssignmentFields,
-    ContactAssignmentFilters,
-    ContactAssignmentUpdate,
     LegalEntityCreate,
     LegalEntityFields,
     LegalEntityFilters,
@@ -35,11 +31,10 @@ from segment_service.legal_entities.store import LegalEntityRow, Match
 from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = [
-    "LegalEntityRow", "contact_assignment_document", "create_contact_assignment", "create_legal_entity",
-    "delete_contact_assignment", "delete_contact_assignments_of_customer", "delete_legal_entity",
-    "fetch_legal_entities", "get_contact_assignment", "get_legal_entity", "is_contact", "legal_entity_document",
-    "legal_entity_exists", "legal_entity_ids_of_customer", "list_contact_assignments", "list_legal_entities",
-    "upsert_contact_assignment", "upsert_legal_entity",
+    "LegalEntityRow", "create_legal_entity", "delete_contact_assignments_of_customer", "delete_legal_entity",
+    "expected_version", "fetch_legal_entities", "get_legal_entity", "is_contact", "legal_entity_document",
+    "legal_entity_exists", "legal_entity_ids_of_customer", "list_legal_entities", "metadata_document",
+    "metadata_mixins", "not_found", "upsert_legal_entity",
 ]
 
 #: `/legal-entities/search` is a path of its own, so `search` cannot be a legal entity's id.
@@ -73,57 +68,30 @@ def legal_entity_document(row: LegalEntityRow) -> dict[str, Any]:
         doc["restrictions"] = row.restrictions
     if row.mixins is not None:
         doc["mixins"] = row.mixins
-    doc["metadata"] = _metadata(row.version, row.created_at, row.modified_at, row.metadata_mixins)
+    doc["metadata"] = metadata_document(row.version, row.created_at, row.modified_at, row.metadata_mixins)
     return doc
 
 
-def _customer(customer_id: str, customer: customers_service.CustomerRow | None) -> dict[str, Any]:
-    """The spec's `customer` of an assignment: id, name, surname and email as the customer service holds them."""
-    doc: dict[str, Any] = {"id": customer_id}
-    if customer is not None:
-        for key, value in (("name", customer.first_name), ("surname", customer.last_name),
-                           ("email", customer.contact_email)):
-            if value is not None:
-                doc[key] = value
-    return doc
-
-
-def contact_assignment_document(row: store.ContactAssignmentRow,
-                                customer: customers_service.CustomerRow | None) -> dict[str, Any]:
-    """The `contactAssignment` of a stored row, its legal entity and customer expanded as the spec's examples show."""
-    doc: dict[str, Any] = {
-        "id": row.id,
-        "legalEntity": legal_entity_document(row.legal_entity),
-        "customer": _customer(row.customer_id, customer),
-        "type": row.type,
-        "primary": row.is_primary,
-    }
-    if row.mixins is not None:
-        doc["mixins"] = row.mixins
-    doc["metadata"] = _metadata(row.version, row.created_at, row.modified_at, row.metadata_mixins)
-    return doc
-
-
-def _metadata(version: int, created_at: str, modified_at: str, mixins: dict[str, Any] | None) -> dict[str, Any]:
+def metadata_document(version: int, created_at: str, modified_at: str, mixins: dict[str, Any] | None) -> dict[str, Any]:
     metadata: dict[str, Any] = {"createdAt": created_at, "modifiedAt": modified_at, "version": version}
     if mixins is not None:
         metadata["mixins"] = mixins
     return metadata
 
 
-def _metadata_mixins(metadata: MetadataCreate | MetadataUpdate | UnsetType | None) -> dict[str, Any] | None:
+def metadata_mixins(metadata: MetadataCreate | MetadataUpdate | UnsetType | None) -> dict[str, Any] | None:
     if metadata is UNSET or metadata is None or metadata.mixins is UNSET:
         return None
     return metadata.mixins
 
 
-def _expected_version(metadata: MetadataUpdate | UnsetType | None) -> int | None:
+def expected_version(metadata: MetadataUpdate | UnsetType | None) -> int | None:
     if metadata is UNSET or metadata is None or metadata.version is UNSET:
         return None
     return metadata.version
 
 
-def _not_found(kind: str, resource_id: str) -> NotFound:
+def not_found(kind: str, resource_id: str) -> NotFound:
     return NotFound(f"The {kind} with id '{resource_id}' does not exist.", resource_id=resource_id)
 
 
@@ -156,7 +124,7 @@ def _legal_entity_content(legal_entity_id: str, body: LegalEntityFields, entity_
                          else to_builtins(body.customer_groups)),
         restrictions=None if body.restrictions is UNSET else body.restrictions,
         mixins=None if body.mixins is UNSET else body.mixins,
-        metadata_mixins=_metadata_mixins(metadata),
+        metadata_mixins=metadata_mixins(metadata),
     )
 
 
@@ -195,7 +163,7 @@ async def upsert_legal_entity(db: Database, caller: Caller, legal_entity_id: str
     content = _legal_entity_content(legal_entity_id, body, body.type.value, body.metadata)
     async with db.transaction() as conn:
         await _check_parent(conn, caller.tenant, legal_entity_id, content.parent_id)
-        created = await store.upsert_legal_entity(conn, caller.tenant, content, _expected_version(body.metadata))
+        created = await store.upsert_legal_entity(conn, caller.tenant, content, expected_version(body.metadata))
         if created is None:
             raise VersionConflict(resource_id=legal_entity_id)
     return created
@@ -210,7 +178,7 @@ async def delete_legal_entity(db: Database, caller: Caller, legal_entity_id: str
         await segment_customer_assignments.delete_customer_assignments_of_legal_entity(conn, caller.tenant,
                                                                                        legal_entity_id)
         if not await store.delete_legal_entity(conn, caller.tenant, legal_entity_id):
-            raise _not_found("legal entity", legal_entity_id)
+            raise not_found("legal entity", legal_entity_id)
 
 
 async def get_legal_entity(db: Database, caller: Caller, legal_entity_id: str) -> dict[str, Any]:
@@ -218,7 +186,7 @@ async def get_legal_entity(db: Database, caller: Caller, legal_entity_id: str) -
     async with db.connection() as conn:
         row = await store.fetch_legal_entity(conn, caller.tenant, legal_entity_id)
     if row is None:
-        raise _not_found("legal entity", legal_entity_id)
+        raise not_found("legal entity", legal_entity_id)
     return legal_entity_document(row)
 
 
@@ -285,101 +253,6 @@ async def list_legal_entities(db: Database, caller: Caller, *, q: str | None, fi
             total = await page_total(page, len(rows),
                                      lambda: store.count_legal_entities(conn, where=where, params=params))
     return [legal_entity_document(r) for r in rows], total
-
-
-# ------------------------------------------------------------------------------------------------ contact assignments
-def _contact_content(assignment_id: str, body: ContactAssignmentFields, contact_type: str,
-                     metadata: MetadataCreate | MetadataUpdate | UnsetType | None) -> store.ContactAssignmentContent:
-    return store.ContactAssignmentContent(
-        id=assignment_id,
-        legal_entity_id=body.legal_entity.id,
-        customer_id=body.customer.id,
-        type=contact_type,
-        is_primary=body.primary,
-        mixins=None if body.mixins is UNSET else body.mixins,
-        metadata_mixins=_metadata_mixins(metadata),
-    )
-
-
-async def _check_references(conn: Connection, tenant: str, row: store.ContactAssignmentContent) -> None:
-    """The legal entity and the customer must exist in the tenant (400 naming the missing one)."""
-    if not await store.legal_entity_exists(conn, tenant, row.legal_entity_id):
-        raise BadRequest(f"The legal entity '{row.legal_entity_id}' does not exist.", field="legalEntity.id",
-                         type="invalid_reference")
-    if not await customers_service.customer_exists(conn, tenant, row.customer_id):
-        raise BadRequest(f"The customer '{row.customer_id}' does not exist.", field="customer.id",
-                         type="invalid_reference")
-
-
-async def create_contact_assignment(db: Database, caller: Caller, body: ContactAssignmentCreate) -> str:
-    """Make a customer a contact of a legal entity; the assignment's id (generated unless the body names one)."""
-    assignment_id = new_id() if body.id is UNSET else check_custom_id(body.id)
-    content = _contact_content(assignment_id, body, body.type.value, body.metadata)
-    async with db.transaction() as conn:
-        await _check_references(conn, caller.tenant, content)
-        await contact_store.insert_contact_assignment(conn, caller.tenant, content)
-    return assignment_id
-
-
-async def upsert_contact_assignment(db: Database, caller: Caller, assignment_id: str,
-                                    body: ContactAssignmentUpdate) -> bool:
-    """Replace or create the contact assignment `assignment_id`; whether it was created."""
-    check_custom_id(assignment_id)
-    content = _contact_content(assignment_id, body, body.type.value, body.metadata)
-    async with db.transaction() as conn:
-        await _check_references(conn, caller.tenant, content)
-        created = await contact_store.upsert_contact_assignment(conn, caller.tenant, content,
-                                                                _expected_version(body.metadata))
-        if created is None:
-            raise VersionConflict(resource_id=assignment_id)
-    return created
-
-
-async def delete_contact_assignment(db: Database, caller: Caller, assignment_id: str) -> None:
-    """Delete a contact assignment; 404 when it does not exist."""
-    async with db.transaction() as conn:
-        if not await contact_store.delete_contact_assignment(conn, caller.tenant, assignment_id):
-            raise _not_found("contact assignment", assignment_id)
-
-
-async def get_contact_assignment(db: Database, caller: Caller, assignment_id: str) -> dict[str, Any]:
-    """One contact assignment of the tenant; 404 otherwise."""
-    async with db.connection() as conn:
-        row = await contact_store.fetch_contact_assignment(conn, caller.tenant, assignment_id)
-        if row is None:
-            raise _not_found("contact assignment", assignment_id)
-        customers = await customers_service.fetch_customers(conn, caller.tenant, [row.customer_id])
-    return contact_assignment_document(row, customers.get(row.customer_id))
-
-
-def _contact_filters(filters: ContactAssignmentFilters, params: list[object]) -> list[str]:
-    """SQL conditions for the dedicated filter parameters; the spec makes each an equality."""
-    return store.filter_conditions(params, store.CONTACT_ASSIGNMENT_FIELDS, (
-        ("legalEntity.id", Match.EQUALS, filters.legal_entity_id),
-        ("customer.id", Match.EQUALS, filters.customer_id),
-        ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
-        ("primary", Match.EQUALS, filters.primary),
-    ))
-
-
-async def list_contact_assignments(db: Database, caller: Caller, *, q: str | None, filters: ContactAssignmentFilters,
-                                   page: Page, sort: str | None,
-                                   with_total: bool) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of the tenant's contact assignments that match `q` and the filters, and the total when asked."""
-    params: list[object] = [caller.tenant]
-    conditions = [where_q(q, store.CONTACT_ASSIGNMENT_FIELDS, params), *_contact_filters(filters, params)]
-    where = " AND ".join(conditions)
-    ordering = order_by(sort, store.CONTACT_ASSIGNMENT_FIELDS, tiebreak="ca.id")
-    async with db.connection() as conn:
-        rows = await contact_store.list_contact_assignments(conn, where=where, params=params, order_by=ordering,
-                                                    limit=page.size, offset=page.offset)
-        total = None
-        if with_total:
-            total = await page_total(page, len(rows),
-                                     lambda: contact_store.count_contact_assignments(conn, where=where, params=params))
-        customers = await customers_service.fetch_customers(conn, caller.tenant,
-                                                            sorted({r.customer_id for r in rows}))
-    return [contact_assignment_document(r, customers.get(r.customer_id)) for r in rows], total
 
 
 # ------------------------------------------------------------------------------------------------ for other services
