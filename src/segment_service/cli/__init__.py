@@ -1,4 +1,5 @@
-"""The `segment-service` command: serve, migrate, clients create."""
+"""The `segment-service` command: serve, migrate, clients. Each further group of commands lives in a module of
+this package and is registered at the bottom."""
 
 from __future__ import annotations
 
