@@ -21,16 +21,17 @@ log = logging.getLogger("segment_service.database")
 #: What a 503 tells the client to wait: a restarting PostgreSQL is usually back within seconds.
 RETRY_AFTER_SECONDS = 5
 
-# SQLSTATE 57P01-57P03 (admin or crash shutdown, "the database system is starting up / shutting down") and 53300
-# (too many connections): the server refuses work that would succeed a moment later.
-_REFUSING = (asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError,
-             asyncpg.TooManyConnectionsError)
+# SQLSTATE class 08 (connection exception), 57P01-57P03 (admin or crash shutdown, "the database system is
+# starting up / shutting down") and 53300 (too many connections): the server is gone or refuses work that would
+# succeed a moment later.
+_UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+                asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
 
 
 def is_connection_failure(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot be reached or dropped the connection, as opposed to an error of the
     statement (bad input, a constraint, the statement timeout)."""
-    if isinstance(exc, asyncpg.PostgresConnectionError | _REFUSING):  # SQLSTATE class 08 (connection exception)
+    if isinstance(exc, _UNAVAILABLE):
         return True
     if isinstance(exc, OSError):
         # Refused, reset, no such socket file, no route, DNS, and TimeoutError: a pool acquire or connect attempt
@@ -68,6 +69,20 @@ class DatabaseOutage:
 
 #: One per process: the pool, the request handlers and the fast lane share it.
 OUTAGE = DatabaseOutage()
+
+
+class _PoolFloorRetries(logging.Filter):
+    """asyncpg's pool reconnects in the background to keep its minimum size, and logs every failed try with a stack
+    trace (backing off from 1 s to 60 s). While the database is unreachable that is the outage already logged, so
+    those records are dropped; any other failure of the background reconnect still shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.msg.startswith("Failed to restore the pool connection floor")
+                    and error is not None and is_connection_failure(error))
+
+
+logging.getLogger("asyncpg.pool").addFilter(_PoolFloorRetries())
 
 
 def unavailable_error(exc: BaseException) -> ServiceUnavailable | None:
