@@ -111,12 +111,13 @@ class Supervisor(Multiprocess):
             self.processes[index] = replacement
 
 
-def run(sock: socket.socket, *, workers: int) -> bool:
-    """Serve the app on `sock` with `workers` worker processes until SIGTERM or SIGINT; False when a worker could
-    not start. Always a supervisor, also for one worker, so that a dead worker is replaced."""
+def run(sock: socket.socket, *, workers: int, app: str = APP) -> bool:
+    """Serve the app (the factory `app`) on `sock` with `workers` worker processes until SIGTERM or SIGINT; False
+    when a worker could not start. Always a supervisor, also for one worker, so that a dead worker is replaced.
+    (bench/floor.py serves its bare app with this too, so that both run on the same server.)"""
     os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
     host, port = sock.getsockname()[:2]
-    config = Config(APP, factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop",
+    config = Config(app, factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop",
                     interface="asgi3", lifespan="on", access_log=False, server_header=False,
                     log_config=logging_config(), timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     supervisor = Supervisor(config, sockets=[sock])
