@@ -39,6 +39,9 @@ APP = "segment_service.asgi:build"
 SUPERVISOR_PID_ENV = "SEGMENT_SERVICE_SUPERVISOR_PID"
 #: How long a stopping worker lets requests in flight finish before it closes their connections.
 GRACEFUL_SHUTDOWN_SECONDS = 10
+#: How long to wait before trying again to replace a worker whose replacement could not start: doubling from the
+#: first to the last (each failed start logs the app's startup error).
+REPLACEMENT_RETRY_SECONDS = (5, 30)
 _BACKLOG = 2048
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -82,33 +85,59 @@ def _exit_description(exitcode: int | None) -> str:
 
 
 class Supervisor(Multiprocess):
-    """uvicorn's process supervisor, which restarts a worker that dies, with the restart logged by the service and a
-    worker's failed start remembered (it stops the supervisor: the app or its database cannot start)."""
+    """uvicorn's process supervisor, which restarts a worker that dies, with the restart logged by the service.
+
+    A worker of the first start that cannot start (a broken app or configuration) stops the supervisor, as uvicorn
+    does. A replacement that cannot start (the database is down at that moment) is tried again after a pause
+    (REPLACEMENT_RETRY_SECONDS) instead, so that the server comes back by itself with the database."""
 
     startup_failed = False
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        self._first_workers = {process.pid for process in self.processes}
+        self._retry_at: dict[int, float] = {}  # slot -> when to try a replacement again
+        self._retry_pause: dict[int, float] = {}  # slot -> the pause after its next failed start
 
     def keep_subprocess_alive(self) -> None:
         if self.should_exit.is_set():
             return
         for index, process in enumerate(self.processes):
+            retry_at = self._retry_at.get(index)
+            if retry_at is not None:
+                if time.monotonic() >= retry_at:
+                    del self._retry_at[index]
+                    self.processes[index] = self._replace(process, "failed to start")
+                continue
             if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
                 continue
             exited = not process.process.is_alive()
             process.kill()  # a hung worker (no answer to the health check) is ended; a dead one is reaped
             process.join()
-            if process.exitcode == STARTUP_FAILURE:
-                log.error("worker process %s failed to start; stopping the server", process.pid)
-                self.startup_failed = True
-                self.should_exit.set()
-                return
             if self.should_exit.is_set():
                 return
-            replacement = Process(self.config, self.sockets)
-            replacement.start()
+            if process.exitcode == STARTUP_FAILURE:
+                if process.pid in self._first_workers:
+                    log.error("worker process %s failed to start; stopping the server", process.pid)
+                    self.startup_failed = True
+                    self.should_exit.set()
+                    return
+                first, last = REPLACEMENT_RETRY_SECONDS
+                pause = self._retry_pause.get(index, first)
+                self._retry_pause[index] = min(pause * 2, last)
+                log.error("worker process %s failed to start; trying again in %d s", process.pid, pause)
+                self._retry_at[index] = time.monotonic() + pause
+                continue
+            self._retry_pause.pop(index, None)  # it had started: the next failure starts the pauses over
             what = _exit_description(process.exitcode) if exited else "stopped answering its health check"
-            log.warning("worker process %s %s; started worker process %s in its place",
-                        process.pid, what, replacement.pid)
-            self.processes[index] = replacement
+            self.processes[index] = self._replace(process, what)
+
+    def _replace(self, process: Process, what: str) -> Process:
+        replacement = Process(self.config, self.sockets)
+        replacement.start()
+        log.warning("worker process %s %s; started worker process %s in its place", process.pid, what,
+                    replacement.pid)
+        return replacement
 
 
 def run(sock: socket.socket, *, workers: int, app: str = APP) -> bool:

@@ -6,8 +6,10 @@ again."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -119,4 +121,24 @@ def test_an_outage_answers_503_logs_once_and_recovers_by_itself(world: World) ->
     assert refused is not None
     assert int(refused.group(1)) >= 15  # 3 rounds of 5, and the polls while PostgreSQL started again
     assert len(serve.wait_for_log(OUTAGE_STARTED)) == 1
+    assert serve.process.poll() is None
+
+
+def test_a_worker_that_dies_during_an_outage_is_replaced_once_the_database_is_back(world: World) -> None:
+    serve = world.serve
+    assert serve.get("/health").status_code == 200
+    worker, = serve.worker_pids()
+    started_before = len(serve.wait_for_log("Application startup complete"))
+
+    world.postgres.stop()
+    os.kill(worker, signal.SIGKILL)
+    line, = serve.wait_for_log(rf"worker process {worker} was killed by SIGKILL; started worker process \d+")
+    replacement = int(re.findall(r"\d+", line)[-1])
+    serve.wait_for_log(rf"worker process {replacement} failed to start; trying again in 5 s")
+    assert serve.process.poll() is None  # the server waits for its database instead of stopping
+
+    world.postgres.start()
+    serve.wait_for_log(rf"worker process {replacement} failed to start; started worker process \d+")
+    serve.wait_for_log("Application startup complete", count=started_before + 1)
+    assert serve.get("/health").status_code == 200
     assert serve.process.poll() is None
