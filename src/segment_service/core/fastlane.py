@@ -4,8 +4,9 @@ Litestar's routing, middleware, dependency injection, parameter parsing and resp
 a whole storefront read (docs/performance.md). A `FastRoute` answers one operation's plain, successful request
 straight from the ASGI scope, with the same core functions and service the routed handler uses (`authenticate`,
 paging, shaping). It answers only what it fully understands: a parameter it does not know, a repeated one, any error
-and any surprise go to the Litestar app, which answers exactly as it always does (a statement timeout is answered
-here, with the route's 400, since running the statement again would only time out again). Reads only, so trying
+and any surprise go to the Litestar app, which answers exactly as it always does (a statement timeout and an
+unreachable database are answered here, with the route's 400 or 503, since running the statement again would only
+fail again). Reads only, so trying
 and then handing over has no effect. tests/core/test_fastlane.py sends the same requests through both lanes and
 compares.
 """
