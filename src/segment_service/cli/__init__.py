@@ -74,8 +74,8 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int,
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Worker processes (uvicorn on uvloop); a supervisor replaces any that dies.")
 @click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
 def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
@@ -87,6 +87,7 @@ def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
     except serving.CannotListen as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    port = sock.getsockname()[1]  # the port the system chose, for --port 0
     settings = _settings(data_dir)
     server, dsn = _database(settings)
     try:
