@@ -99,7 +99,7 @@ class Options:
     storefront_volumes: storefront.Volumes = storefront.DEFAULT_VOLUMES
     coupon_volumes: coupons.Volumes = coupons.DEFAULT_VOLUMES
     bulk_workers: int = 2
-    """granian workers of the service the bulk upsert runs against (a second service when not `workers`)."""
+    """Worker processes of the service the bulk upsert runs against (a second service when not `workers`)."""
 
     @property
     def with_categories(self) -> bool:
@@ -140,7 +140,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--connections", type=int, default=64, help="open connections [64]")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads [2]")
     parser.add_argument("--workers", type=int, default=1,
-                        help="granian workers of the service and of the floor [1, what `serve` defaults to]")
+                        help="worker processes of the service and of the floor [1, what `serve` defaults to]")
     parser.add_argument("--rows", type=int, help="segments of the measured tenant [100000; --quick: 20000]")
     parser.add_argument("--other-rows", type=int, help="segments of the other tenants [5000; --quick: 1000]")
     parser.add_argument("--scenarios", type=_scenario_keys, default=tuple(SCENARIOS),
@@ -172,7 +172,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--coupon-customers", type=int,
                         help="customers of the coupon dataset, 2.7 memberships each [20000; --quick: 5000]")
     parser.add_argument("--bulk-workers", type=int, default=2,
-                        help="granian workers of the service the bulk upsert runs against [2]")
+                        help="worker processes of the service the bulk upsert runs against [2]")
     parser.add_argument("--quick", action="store_true", help="a very short run, to check that everything works")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"Markdown report [{DEFAULT_OUTPUT}]")
     args = parser.parse_args(argv)
@@ -592,7 +592,7 @@ def run(options: Options) -> report.Report:
                                    f"ids per request (`[{{\"id\": …}}, …]`), rotating over {len(bodies)} pre-built "
                                    f"(segment, body) pairs on {len({s for s, _ in bodies}):,} segments: creates "
                                    f"first, updates once a pair comes round again; against a service with "
-                                   f"{options.bulk_workers} granian workers")
+                                   f"{options.bulk_workers} worker processes")
                     targets[SCENARIOS[key]] = bulk_service
                     bulk_items[SCENARIOS[key]] = BULK_SIZE
                     bulk_workers[SCENARIOS[key]] = options.bulk_workers if options.bulk_workers != options.workers \

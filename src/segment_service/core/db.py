@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from segment_service.core.errors import BadRequest, ServiceError
+from segment_service.core.outage import OUTAGE
 from segment_service.settings import Settings
 
 if TYPE_CHECKING:
@@ -92,12 +93,14 @@ class Database:
         """Borrow a connection for reads outside a transaction."""
         async with self.pool.acquire() as conn:
             yield conn
+        OUTAGE.succeeded()  # reached only when the block succeeded: ends a logged outage
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """Borrow a connection inside a transaction that commits on success and rolls back on error."""
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
+        OUTAGE.succeeded()
 
 
 def migration_files() -> list[tuple[str, str]]:

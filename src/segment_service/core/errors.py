@@ -127,6 +127,20 @@ class UriTooLong(ServiceError):
     default_message = "The request URL is longer than the allowed 10 KB."
 
 
+class ServiceUnavailable(ServiceError):
+    """The database cannot be reached (down, restarting, refusing connections); `Retry-After` says when to try
+    again. Nothing the client sent is at fault, so the same request may simply be repeated."""
+
+    status = 503
+    type = "service_unavailable"
+    default_message = "The service cannot reach its database right now; try again in a few seconds."
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+        self.headers = {"Retry-After": str(self.retry_after)}
+
+
 class InternalError(ServiceError):
     status = 500
     type = "internal_service_error"

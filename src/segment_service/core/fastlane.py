@@ -4,8 +4,9 @@ Litestar's routing, middleware, dependency injection, parameter parsing and resp
 a whole storefront read (docs/performance.md). A `FastRoute` answers one operation's plain, successful request
 straight from the ASGI scope, with the same core functions and service the routed handler uses (`authenticate`,
 paging, shaping). It answers only what it fully understands: a parameter it does not know, a repeated one, any error
-and any surprise go to the Litestar app, which answers exactly as it always does (a statement timeout is answered
-here, with the route's 400, since running the statement again would only time out again). Reads only, so trying
+and any surprise go to the Litestar app, which answers exactly as it always does (a statement timeout and an
+unreachable database are answered here, with the route's 400 or 503, since running the statement again would only
+fail again). Reads only, so trying
 and then handing over has no effect. tests/core/test_fastlane.py sends the same requests through both lanes and
 compares.
 """
@@ -28,6 +29,7 @@ from segment_service.core.auth import Caller, authenticate
 from segment_service.core.db import Database
 from segment_service.core.errors import error_body, family_for_path
 from segment_service.core.http import json_body, to_service_error
+from segment_service.core.outage import is_connection_failure
 
 log = logging.getLogger("segment_service.fastlane")
 
@@ -155,14 +157,15 @@ class FastLane:
         try:
             request = await self._request(scope, route, params)
             return None if request is None else await route.handler(request)
-        except asyncpg.QueryCanceledError as exc:
-            # The statement timeout: running it again through the route would only time out again. Answer the
-            # route's own 400 here (the same conversion and body the app's exception handler uses).
-            error = to_service_error(exc)
-            return FastResponse(json_body(error_body(error, family_for_path(path))), dict(error.headers or {}),
-                                error.status)
-        except Exception as exc:  # the routed handler answers every other error, exactly as without this lane
-            log.debug("fast lane hands %s over: %r", path, exc)
+        except Exception as exc:
+            if isinstance(exc, asyncpg.QueryCanceledError) or is_connection_failure(exc):
+                # The statement timeout, or the database is unreachable: running it again through the route would
+                # only fail again. Answer the route's own 400 or 503 here (the same conversion and body the app's
+                # exception handler uses).
+                error = to_service_error(exc)
+                return FastResponse(json_body(error_body(error, family_for_path(path))), dict(error.headers or {}),
+                                    error.status)
+            log.debug("fast lane hands %s over: %r", path, exc)  # the routed handler answers it, as without this lane
             return None
 
     async def _request(self, scope: HTTPScope, route: FastRoute, params: dict[str, str]) -> FastRequest | None:

@@ -35,6 +35,7 @@ from segment_service.core.errors import (
     family_for_path,
 )
 from segment_service.core.languages import accepted_languages, localize
+from segment_service.core.outage import unavailable_error
 from segment_service.core.paging import parse_fields, project
 
 log = logging.getLogger("segment_service")
@@ -145,6 +146,8 @@ def to_service_error(exc: Exception, request: Request[Any, Any, Any] | None = No
     if isinstance(exc, asyncpg.QueryCanceledError):
         return BadRequest("The request was stopped after the statement timeout; narrow the query down "
                           "(for example a simpler regular expression).", type="query_timeout")
+    if (outage := unavailable_error(exc)) is not None:
+        return outage  # the database is down or restarting: 503 + Retry-After, logged once per outage
     if isinstance(exc, RecursionError):
         return BadRequest("The request body nests too deeply.", type="invalid_body")
     if isinstance(exc, ValidationException):
