@@ -15,7 +15,10 @@ from typing import Any
 import asyncpg
 import click
 
+from segment_service import __version__
+from segment_service.cli.startup import Commands, ensure_schema, migration_target, prepare_database
 from segment_service.core.db import migrate
+from segment_service.core.dbconnect import open_connection
 from segment_service.core.errors import ServiceError
 from segment_service.embedded import start_embedded
 from segment_service.oauth import service as oauth_service
@@ -43,7 +46,7 @@ def _database(settings: Settings) -> tuple[Any, str]:
 
 
 async def _create_client(dsn: str, tenant: str, scopes: list[str] | None, name: str) -> dict[str, Any]:
-    conn = await asyncpg.connect(dsn)
+    conn = await open_connection(Settings.from_env(), dsn)
     try:
         client, secret = await oauth_service.create_client(conn, tenant=tenant, scopes=scopes, name=name)
     finally:
@@ -52,7 +55,7 @@ async def _create_client(dsn: str, tenant: str, scopes: list[str] | None, name: 
 
 
 async def _create_storefront_client(dsn: str, tenant: str, name: str) -> dict[str, Any]:
-    conn = await asyncpg.connect(dsn)
+    conn = await open_connection(Settings.from_env(), dsn)
     try:
         client = await oauth_service.create_storefront_client(conn, tenant=tenant, name=name)
     finally:
@@ -61,7 +64,7 @@ async def _create_storefront_client(dsn: str, tenant: str, name: str) -> dict[st
 
 
 async def _client_count(dsn: str) -> int:
-    conn = await asyncpg.connect(dsn)
+    conn = await open_connection(Settings.from_env(), dsn)
     try:
         return int(await conn.fetchval("SELECT count(*) FROM api_clients"))
     finally:
@@ -74,7 +77,8 @@ def _token_curl(base_url: str, client: dict[str, Any]) -> str:
             f"  -H 'Content-Type: application/x-www-form-urlencoded' \\\n  -d {shlex.quote(form)}")
 
 
-@click.group()
+@click.group(cls=Commands)
+@click.version_option(__version__, "--version", prog_name="segment-service", message="%(prog)s %(version)s")
 def main() -> None:
     """segment-service: an Emporix-API-compatible customer segmentation service."""
 
@@ -85,7 +89,9 @@ def main() -> None:
 @click.option("--workers", default=1, show_default=True, type=int,
               help="Server processes; one already uses two cores (its I/O runs on Rust threads).")
 @click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
-def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
+@click.option("--no-migrate", is_flag=True,
+              help="Do not migrate; refuse to start unless the schema is current (runtime role: docs/operations.md).")
+def serve(host: str, port: int, workers: int, data_dir: str | None, no_migrate: bool) -> None:
     """Serve the API (on the embedded PostgreSQL unless DATABASE_URL is set)."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -93,7 +99,7 @@ def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
     settings = _settings(data_dir)
     server, dsn = _database(settings)
     try:
-        asyncio.run(migrate(dsn))
+        prepare_database(settings, dsn, run_migrations=not no_migrate, embedded=server is not None)
         base_url = f"http://{host}:{port}"
         if server is not None:
             _announce_first_client(settings.data_dir, dsn, base_url)
@@ -127,10 +133,12 @@ def _announce_first_client(data_dir: Path, dsn: str, base_url: str) -> None:
 @main.command(name="migrate")
 @click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
 def migrate_command(data_dir: str | None) -> None:
-    """Apply the database migrations."""
-    server, dsn = _database(_settings(data_dir))
+    """Apply the database migrations (as SEGMENT_SERVICE_MIGRATION_DATABASE_URL's role when it is set)."""
+    settings = _settings(data_dir)
+    server, dsn = _database(settings)
     try:
-        applied = asyncio.run(migrate(dsn))
+        url, variable = migration_target(settings, dsn, embedded=server is not None)
+        applied = asyncio.run(migrate(url, settings, variable=variable))
         click.echo(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
     finally:
         if server is not None:
@@ -159,7 +167,7 @@ def create_client(tenant: str, scope: str | None, name: str, storefront: bool, a
     settings = _settings(data_dir)
     server, dsn = _database(settings)
     try:
-        asyncio.run(migrate(dsn))
+        ensure_schema(settings, dsn, embedded=server is not None)
         client = asyncio.run(
             _create_storefront_client(dsn, tenant, name) if storefront
             else _create_client(dsn, tenant, scope.split() if scope is not None else None, name)
