@@ -85,14 +85,15 @@ class Upstream:
 class PgBouncer:
     """One pgbouncer process in transaction mode on a free port, with its own config and auth file."""
 
-    def __init__(self, executable: str, upstream: Upstream, *, pool_size: int = 4) -> None:
+    def __init__(self, executable: str, upstream: Upstream, *, pool_size: int = 4,
+                 ignore_startup_parameters: str = "") -> None:
         self.executable = executable
         self.upstream = upstream
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="pgbouncer-test-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.run_as = self._run_as()
-        self._write_config(pool_size)
+        self._write_config(pool_size, ignore_startup_parameters)
 
     def _run_as(self) -> str | None:
         """pgbouncer refuses to run as root: as root, run it as whoever owns the PostgreSQL socket folder (it must
@@ -103,12 +104,13 @@ class PgBouncer:
             return pwd.getpwuid(os.stat(self.upstream.host).st_uid).pw_name
         return "nobody"
 
-    def _write_config(self, pool_size: int) -> None:
+    def _write_config(self, pool_size: int, ignore_startup_parameters: str) -> None:
         up = self.upstream
         password = f" password={up.password}" if up.password else ""
         (self.folder / "pgbouncer.ini").write_text(
+            # Any database of the server, so that tests can also use databases of their own.
             "[databases]\n"
-            f"{up.database} = host={up.host} port={up.port} dbname={up.database}{password}\n"
+            f"* = host={up.host} port={up.port}{password}\n"
             "[pgbouncer]\n"
             "listen_addr = 127.0.0.1\n"
             f"listen_port = {self.port}\n"
@@ -120,7 +122,7 @@ class PgBouncer:
             f"auth_file = {self.folder / 'userlist.txt'}\n"
             f"logfile = {self.folder / 'pgbouncer.log'}\n"
             f"pidfile = {self.folder / 'pgbouncer.pid'}\n"
-            "admin_users = \n",
+            f"ignore_startup_parameters = {ignore_startup_parameters}\n",
             encoding="utf-8",
         )
         (self.folder / "userlist.txt").write_text(f'"{up.user}" "{CLIENT_PASSWORD}"\n', encoding="utf-8")
@@ -131,9 +133,12 @@ class PgBouncer:
 
     @property
     def url(self) -> str:
-        """What clients connect to: pgbouncer's port, the pooled database, the auth file's password."""
-        up = self.upstream
-        return f"postgresql://{quote(up.user)}:{CLIENT_PASSWORD}@127.0.0.1:{self.port}/{up.database}"
+        """What clients connect to: pgbouncer's port, the test database, the auth file's password."""
+        return self.url_for(self.upstream.database)
+
+    def url_for(self, database: str) -> str:
+        """The URL of another database of the same server, through pgbouncer."""
+        return f"postgresql://{quote(self.upstream.user)}:{CLIENT_PASSWORD}@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> None:
         command = [self.executable, *(["-u", self.run_as] if self.run_as else []), str(self.folder / "pgbouncer.ini")]
@@ -174,9 +179,11 @@ class PgBouncer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_pgbouncer(database_url: str, *, pool_size: int = 4) -> PgBouncer:
-    """A running pgbouncer in transaction mode in front of `database_url`'s server and database."""
-    bouncer = PgBouncer(ensure_pgbouncer(), asyncio.run(Upstream.of(database_url)), pool_size=pool_size)
+def start_pgbouncer(database_url: str, *, pool_size: int = 4, ignore_startup_parameters: str = "") -> PgBouncer:
+    """A running pgbouncer in transaction mode in front of `database_url`'s server and database; a small pool
+    (`pool_size` server connections) so that its clients share server connections all the time."""
+    bouncer = PgBouncer(ensure_pgbouncer(), asyncio.run(Upstream.of(database_url)), pool_size=pool_size,
+                        ignore_startup_parameters=ignore_startup_parameters)
     try:
         bouncer.start()
     except Exception:
