@@ -52,7 +52,10 @@ def _reason(exc: BaseException, settings: Settings) -> str:
         return "connection refused; is PostgreSQL running and listening on that host and port?"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror[0].lower() + exc.strerror[1:]
-    return " ".join(str(exc).split()) or type(exc).__name__
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError) or "authentication failed" in message:
+        message += "; check the user name and password"
+    return message
 
 
 def unreachable(exc: BaseException, settings: Settings, url: str, variable: str) -> DatabaseUnreachable:
