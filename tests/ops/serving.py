@@ -52,6 +52,7 @@ class Served:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._log = Path(tempfile.mkstemp(prefix="segment-service-serve-", suffix=".log")[1])
+        self._kept: str | None = None
         with self._log.open("w") as log:
             self.process = subprocess.Popen([*CLI, "serve", "--port", str(self.port), *args], stdout=log,
                                             stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -71,7 +72,10 @@ class Served:
         raise AssertionError(f"serve did not become healthy within {timeout} s:\n{self.output()}")
 
     def output(self) -> str:
-        return self._log.read_text(errors="replace")
+        """Everything the server printed (also after `close`)."""
+        if self._kept is None:
+            return self._log.read_text(errors="replace")
+        return self._kept
 
     def stop(self) -> None:
         """SIGTERM to the server's process group (it started one of its own), then wait."""
@@ -85,4 +89,5 @@ class Served:
 
     def close(self) -> None:
         self.stop()
+        self._kept = self.output()
         self._log.unlink(missing_ok=True)
