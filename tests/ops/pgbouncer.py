@@ -142,11 +142,13 @@ class PgBouncer:
 
     def start(self) -> None:
         command = [self.executable, *(["-u", self.run_as] if self.run_as else []), str(self.folder / "pgbouncer.ini")]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its output goes to a file: a pipe nobody reads would fill up and stop pgbouncer.
+        with (self.folder / "stderr.log").open("ab") as output:
+            self.process = subprocess.Popen(command, stdout=output, stderr=output)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                error = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                error = (self.folder / "stderr.log").read_text(errors="replace")
                 raise RuntimeError(f"pgbouncer exited at start: {error}{self.log_tail()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
