@@ -37,8 +37,8 @@ class Shop:
         self.base_url = base_url
         self.client = create_client(env, self.tenant)
         self.storefront = create_client(env, self.tenant, storefront=True)
-        self.service_token = self.token_response(httpx.Client(base_url=base_url)).json()["access_token"]
         with httpx.Client(base_url=base_url) as http:
+            self.service_token: str = self.token_response(http).json()["access_token"]
             anonymous = self.anonymous_token(http)
             signup = http.post(f"/customer/{self.tenant}/signup", headers=bearer(anonymous),
                                json={"email": "jo@example.com", "password": PASSWORD})
