@@ -43,8 +43,9 @@ def ensure_pgbouncer() -> str:
                            env=env, capture_output=True, timeout=300)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             raise PgBouncerUnavailable(f"{INSTALL_HINT}: apt-get failed ({exc})") from exc
-        # The package starts a system-wide pgbouncer on port 6432; the tests start their own.
-        subprocess.run(["systemctl", "disable", "--now", "pgbouncer"], check=False, capture_output=True)
+        # The package may start a system-wide pgbouncer on port 6432; the tests start their own.
+        if shutil.which("systemctl"):
+            subprocess.run(["systemctl", "disable", "--now", "pgbouncer"], check=False, capture_output=True)
         found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.access("/usr/sbin/pgbouncer", os.X_OK)
                                               else None)
         if found:
