@@ -146,6 +146,18 @@ def test_a_refused_login_names_the_url_without_its_password(pgbouncer: PgBouncer
     assert "wrong-password" not in result.stdout + result.stderr
 
 
+def test_a_pooler_that_refuses_startup_parameters_with_pooler_none_is_one_line(pgbouncer: PgBouncer) -> None:
+    env = command_env(DATABASE_URL=pgbouncer.url, SEGMENT_SERVICE_POOLER="none")
+
+    result = run_command("serve", "--no-migrate", "--port", "1", env=env, timeout=60)
+
+    masked = pgbouncer.url.replace(CLIENT_PASSWORD, "***")
+    assert (result.returncode, result.stderr) == (
+        1, f"error: cannot connect to the database at DATABASE_URL={masked}: unsupported startup parameter: "
+           "statement_timeout (a connection pooler such as pgbouncer: set SEGMENT_SERVICE_POOLER=transaction or "
+           "auto)\n")
+
+
 @pytest.mark.parametrize(("url", "masked"), [
     ("postgresql://svc:pw@db:5432/x", "postgresql://svc:***@db:5432/x"),
     ("postgresql://svc@db/x?password=pw&sslmode=require", "postgresql://svc@db/x?password=***&sslmode=require"),

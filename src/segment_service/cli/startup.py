@@ -41,7 +41,7 @@ def migration_target(settings: Settings, dsn: str, *, embedded: bool) -> tuple[s
 
 
 async def _check_current(settings: Settings, dsn: str, variable: str) -> None:
-    conn = await open_connection(settings, dsn, variable=variable)
+    conn = await open_connection(settings, dsn, variable=variable, as_pool=True)
     try:
         await schema_state.check_current(conn, [version for version, _ in migration_files()])
     finally:

@@ -55,6 +55,8 @@ def _reason(exc: BaseException, settings: Settings) -> str:
     message = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError) or "authentication failed" in message:
         message += "; check the user name and password"
+    elif "unsupported startup parameter" in message:
+        message += " (a connection pooler such as pgbouncer: set SEGMENT_SERVICE_POOLER=transaction or auto)"
     return message
 
 
@@ -95,12 +97,15 @@ def transaction_settings(settings: Settings) -> str:
     return f"SET LOCAL statement_timeout = {int(settings.statement_timeout_ms)}; SET LOCAL jit = off"
 
 
-async def open_connection(settings: Settings, url: str, *, variable: str = "DATABASE_URL") -> asyncpg.Connection:
+async def open_connection(settings: Settings, url: str, *, variable: str = "DATABASE_URL",
+                          as_pool: bool = False) -> asyncpg.Connection:
     """One connection for a command (migrations, the CLI): the configured timeout and application_name, no statement
-    cache (safe through any pooler), and DatabaseUnreachable when it cannot be opened."""
+    cache (safe through any pooler), and DatabaseUnreachable when it cannot be opened. `as_pool`: with the startup
+    parameters the service's pool will send, to find out at start whether it can connect."""
     try:
+        pooled = await uses_pooler(settings, url) if as_pool else True
         return await asyncpg.connect(url, timeout=settings.connect_timeout_seconds, statement_cache_size=0,
-                                     server_settings={"application_name": settings.application_name})
+                                     server_settings=_server_settings(settings, pooled))
     except CONNECT_ERRORS as exc:
         raise unreachable(exc, settings, url, variable) from exc
 
