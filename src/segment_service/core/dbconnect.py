@@ -7,7 +7,9 @@ transaction: no startup parameters (pgbouncer refuses them), no named prepared s
 connection, where another client's statement of the same name would run instead), no session settings and no session
 locks. In that mode the pool caches no statements (asyncpg then parses each query together with its execution) and
 every borrowed connection runs inside a transaction that begins with `SET LOCAL` for the statement timeout, which
-ends with the transaction, so it cannot reach another client of the pooler.
+ends with the transaction, so it cannot reach another client of the pooler. asyncpg's type introspection (a session
+`set_config('jit', …)` around a catalog query) runs only for types that are not built in, which the schema does not
+use, and would run inside that transaction too.
 """
 
 from __future__ import annotations
