@@ -1,15 +1,121 @@
-"""Configuration, read from the environment once and passed into `create_app(settings)`."""
+"""Configuration, read from the environment once and passed into `create_app(settings)`.
+
+Every value is checked when it is read: a bad one raises `ConfigError`, whose message is one line naming the variable
+and what it accepts (the CLI prints it and exits with code 2)."""
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return default if raw in (None, "") else int(raw)
+class ConfigError(ValueError):
+    """A configuration value the service cannot run with; the message names the variable and the allowed values."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+class PoolerMode(StrEnum):
+    """What sits between the service and PostgreSQL (SEGMENT_SERVICE_POOLER)."""
+
+    AUTO = "auto"
+    """Find out at start: a server that refuses or ignores startup parameters is a pooler (pgbouncer)."""
+    NONE = "none"
+    """PostgreSQL itself (or a pooler that keeps one server connection per client)."""
+    TRANSACTION = "transaction"
+    """A pooler in transaction mode (pgbouncer `pool_mode = transaction`): no prepared statements, settings per
+    transaction (core/dbconnect.py)."""
+
+
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
+_MAX_URL_SHOWN = 80
+
+
+def _raw(env: Mapping[str, str], name: str) -> str | None:
+    """The variable's value; unset and empty are the same (the default applies)."""
+    value = env.get(name)
+    return None if value is None or value.strip() == "" else value.strip()
+
+
+def _env_int(name: str, default: int, minimum: int | None = None, maximum: int | None = None, *,
+             unit: str = "", env: Mapping[str, str] | None = None) -> int:
+    raw = _raw(os.environ if env is None else env, name)
+    if raw is None:
+        return default
+    allowed = "a whole number" + (f" of {unit}" if unit else "")
+    if minimum is not None and maximum is not None:
+        allowed += f" from {minimum} to {maximum}"
+    elif minimum is not None:
+        allowed += f" of at least {minimum}"
+    if not re.fullmatch(r"[+-]?\d{1,18}", raw):
+        raise ConfigError(name, f"{name} is {raw!r}; allowed: {allowed}")
+    value = int(raw)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ConfigError(name, f"{name} is {raw!r}; allowed: {allowed}")
+    return value
+
+
+def _env_float(name: str, default: float, minimum: float, maximum: float, *, unit: str,
+               env: Mapping[str, str]) -> float:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    allowed = f"a number of {unit} from {minimum:g} to {maximum:g}"
+    if not re.fullmatch(r"\d{1,9}(\.\d{1,6})?", raw) or not minimum <= float(raw) <= maximum:
+        raise ConfigError(name, f"{name} is {raw!r}; allowed: {allowed}")
+    return float(raw)
+
+
+def _env_bool(name: str, default: bool, env: Mapping[str, str]) -> bool:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ConfigError(name, f"{name} is {raw!r}; allowed: true, false, 1, 0, yes, no")
+
+
+def _env_choice(name: str, default: PoolerMode, env: Mapping[str, str]) -> PoolerMode:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    try:
+        return PoolerMode(raw.lower())
+    except ValueError:
+        raise ConfigError(name, f"{name} is {raw!r}; allowed: {', '.join(m.value for m in PoolerMode)}") from None
+
+
+def _env_database_url(name: str, env: Mapping[str, str]) -> str | None:
+    raw = _raw(env, name)
+    if raw is None:
+        return None
+    scheme = urlsplit(raw).scheme
+    if scheme not in ("postgresql", "postgres"):
+        # Not a URL we understand, so it may hold a password anywhere: show only its scheme.
+        shown = f"a {scheme}:// URL" if scheme else "not a URL"
+        raise ConfigError(name, f"{name} is {shown}; allowed: a postgresql:// (or postgres://) URL, "
+                                "e.g. postgresql://user:password@host:5432/database")
+    return raw
+
+
+def _env_application_name(name: str, env: Mapping[str, str]) -> str:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return "segment-service"
+    # PostgreSQL keeps 63 bytes and replaces anything but printable ASCII with `?`.
+    if not re.fullmatch(r"[ -~]{1,63}", raw):
+        raise ConfigError(name, f"{name} is {raw[:_MAX_URL_SHOWN]!r}; allowed: 1 to 63 printable ASCII characters")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +127,11 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".data"))
     """SEGMENT_SERVICE_DATA_DIR: where the embedded PostgreSQL keeps its files."""
     signing_key: str | None = None
-    """SEGMENT_SERVICE_SIGNING_KEY: HMAC key for tokens. When unset, a random key is generated once and kept in the
-    database, so that every worker and the CLI agree on it."""
+    """SEGMENT_SERVICE_SIGNING_KEY: HMAC key for tokens, at least 32 bytes. When unset, a random key is generated once
+    and kept in the database, so that every worker and the CLI agree on it."""
     token_ttl_seconds: int = 14399
-    """SEGMENT_SERVICE_TOKEN_TTL: lifetime of service tokens (Emporix's example value, about 4 hours)."""
+    """SEGMENT_SERVICE_TOKEN_TTL: lifetime of service tokens in seconds, 1 to 2592000 (Emporix's example value, about
+    4 hours)."""
     default_language: str = "en"
     """SEGMENT_SERVICE_DEFAULT_LANGUAGE: language of plain-string localized values sent without Content-Language."""
     max_body_bytes: int = 10 * 1024 * 1024
@@ -32,30 +139,61 @@ class Settings:
     max_url_bytes: int = 10 * 1024
     """URLs over this size answer 414 (Emporix: 10 KB)."""
     statement_timeout_ms: int = 5000
-    """SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS: upper bound for any one SQL statement, so no query can hang the service."""
+    """SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS: upper bound for any one SQL statement, so no query can hang the service
+    (1 to 3600000)."""
     password_hash_memory_kib: int = 65536
     """SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB: memory cost of the argon2id customer password hash, in KiB (time cost
-    3; the default is argon2-cffi's, RFC 9106's low-memory profile). Lower it only for tests: 8 is the minimum. Stored
-    hashes keep their own cost, so changing it never locks anyone out."""
+    3; the default is argon2-cffi's, RFC 9106's low-memory profile). Lower it only for tests: 8 is the minimum, 4194304
+    (4 GiB) the maximum. Stored hashes keep their own cost, so changing it never locks anyone out."""
     pool_min_size: int = 2
+    """SEGMENT_SERVICE_POOL_MIN: connections per worker process kept open while idle (0 to POOL_MAX)."""
     pool_max_size: int = 10
-    """SEGMENT_SERVICE_POOL_MAX: connections per worker process."""
+    """SEGMENT_SERVICE_POOL_MAX: connections per worker process (1 to 1000)."""
     fast_lane: bool = True
-    """SEGMENT_SERVICE_FAST_LANE: `0` turns off the fast lane of the hottest storefront reads (core/fastlane.py), so
+    """SEGMENT_SERVICE_FAST_LANE: `false` turns off the fast lane of the hottest storefront reads (core/fastlane.py), so
     that the framework answers every request; the answers are the same, only slower."""
+    pooler: PoolerMode = PoolerMode.AUTO
+    """SEGMENT_SERVICE_POOLER: `transaction` when DATABASE_URL points at a transaction-mode pooler such as pgbouncer
+    (docs/operations.md: Connection poolers); `none` for PostgreSQL itself; `auto` (the default) finds out at start."""
+    migration_database_url: str | None = None
+    """SEGMENT_SERVICE_MIGRATION_DATABASE_URL: where `migrate` (and `serve` unless `--no-migrate`) changes the schema:
+    PostgreSQL itself (not a transaction-mode pooler), as the role that owns the schema. Unset: DATABASE_URL."""
+    connect_timeout_seconds: float = 5.0
+    """SEGMENT_SERVICE_CONNECT_TIMEOUT: seconds to wait for a new database connection (0.1 to 600)."""
+    application_name: str = "segment-service"
+    """SEGMENT_SERVICE_APPLICATION_NAME: the `application_name` of every database connection (pg_stat_activity)."""
 
     @classmethod
-    def from_env(cls) -> Settings:
-        """Build settings from the process environment."""
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the process environment (or `env`); raises ConfigError for a value out of bounds."""
+        env = os.environ if env is None else env
+        pool_max = _env_int("SEGMENT_SERVICE_POOL_MAX", 10, 1, 1000, unit="connections", env=env)
+        pool_min = _env_int("SEGMENT_SERVICE_POOL_MIN", 2, 0, 1000, unit="connections", env=env)
+        if pool_min > pool_max:
+            raise ConfigError("SEGMENT_SERVICE_POOL_MIN",
+                              f"SEGMENT_SERVICE_POOL_MIN is {pool_min}, more than SEGMENT_SERVICE_POOL_MAX "
+                              f"({pool_max}); allowed: 0 to SEGMENT_SERVICE_POOL_MAX")
+        signing_key = env.get("SEGMENT_SERVICE_SIGNING_KEY") or None
+        if signing_key is not None and len(signing_key.encode()) < 32:
+            raise ConfigError("SEGMENT_SERVICE_SIGNING_KEY",
+                              f"SEGMENT_SERVICE_SIGNING_KEY is {len(signing_key.encode())} bytes long; allowed: at "
+                              "least 32 bytes (or unset: a key is generated and kept in the database)")
         return cls(
-            database_url=os.environ.get("DATABASE_URL") or None,
-            data_dir=Path(os.environ.get("SEGMENT_SERVICE_DATA_DIR") or ".data"),
-            signing_key=os.environ.get("SEGMENT_SERVICE_SIGNING_KEY") or None,
-            token_ttl_seconds=_env_int("SEGMENT_SERVICE_TOKEN_TTL", 14399),
-            default_language=os.environ.get("SEGMENT_SERVICE_DEFAULT_LANGUAGE") or "en",
-            statement_timeout_ms=_env_int("SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS", 5000),
-            password_hash_memory_kib=_env_int("SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB", 65536),
-            pool_min_size=_env_int("SEGMENT_SERVICE_POOL_MIN", 2),
-            pool_max_size=_env_int("SEGMENT_SERVICE_POOL_MAX", 10),
-            fast_lane=os.environ.get("SEGMENT_SERVICE_FAST_LANE", "1") != "0",
+            database_url=_env_database_url("DATABASE_URL", env),
+            data_dir=Path(env.get("SEGMENT_SERVICE_DATA_DIR") or ".data"),
+            signing_key=signing_key,
+            token_ttl_seconds=_env_int("SEGMENT_SERVICE_TOKEN_TTL", 14399, 1, 2_592_000, unit="seconds", env=env),
+            default_language=env.get("SEGMENT_SERVICE_DEFAULT_LANGUAGE") or "en",
+            statement_timeout_ms=_env_int("SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS", 5000, 1, 3_600_000,
+                                          unit="milliseconds", env=env),
+            password_hash_memory_kib=_env_int("SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB", 65536, 8, 4_194_304,
+                                              unit="KiB", env=env),
+            pool_min_size=pool_min,
+            pool_max_size=pool_max,
+            fast_lane=_env_bool("SEGMENT_SERVICE_FAST_LANE", True, env),
+            pooler=_env_choice("SEGMENT_SERVICE_POOLER", PoolerMode.AUTO, env),
+            migration_database_url=_env_database_url("SEGMENT_SERVICE_MIGRATION_DATABASE_URL", env),
+            connect_timeout_seconds=_env_float("SEGMENT_SERVICE_CONNECT_TIMEOUT", 5.0, 0.1, 600, unit="seconds",
+                                               env=env),
+            application_name=_env_application_name("SEGMENT_SERVICE_APPLICATION_NAME", env),
         )

@@ -18,11 +18,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from tests.ops.servers import SIGNING_KEY, ServeProcess, StoppablePostgres
 
 from segment_service.core.auth import SERVICE_SCOPES, TokenKind, TokenService
 from segment_service.core.db import migrate
 from segment_service.oauth import service as oauth_service
+from tests.ops.servers import SIGNING_KEY, ServeProcess, StoppablePostgres
 
 MESSAGE = "The service cannot reach its database right now; try again in a few seconds."
 SEGMENT_BODY = {"code": 503, "status": "Service Unavailable", "message": MESSAGE}

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from tests.ops.servers import CLI, ServeProcess, cleanup_embedded, process_gone, run_cli, serve_env
 
 from segment_service.embedded import HANDLE_LIST, ensure_database, postmaster_pid
+from tests.ops.servers import CLI, ServeProcess, cleanup_embedded, process_gone, run_cli, serve_env
 
 
 def folder() -> Path:

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.factories import segment_body
-from tests.ops.servers import SIGNING_KEY, ServeProcess, status_of
 
 from segment_service.core.auth import SERVICE_SCOPES, TokenKind, TokenService
+from tests.factories import segment_body
+from tests.ops.servers import SIGNING_KEY, ServeProcess, status_of
 
 
 @pytest.fixture(scope="module")

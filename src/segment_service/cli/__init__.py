@@ -15,7 +15,10 @@ from typing import Any
 import asyncpg
 import click
 
+from segment_service import __version__
+from segment_service.cli.startup import Commands, ensure_schema, migration_target, prepare_database
 from segment_service.core.db import migrate
+from segment_service.core.dbconnect import open_connection
 from segment_service.core.errors import ServiceError
 from segment_service.embedded import release_embedded, start_embedded
 from segment_service.oauth import service as oauth_service
@@ -44,7 +47,7 @@ def _database(settings: Settings) -> tuple[Any, str]:
 
 
 async def _create_client(dsn: str, tenant: str, scopes: list[str] | None, name: str) -> dict[str, Any]:
-    conn = await asyncpg.connect(dsn)
+    conn = await open_connection(Settings.from_env(), dsn)
     try:
         client, secret = await oauth_service.create_client(conn, tenant=tenant, scopes=scopes, name=name)
     finally:
@@ -53,7 +56,7 @@ async def _create_client(dsn: str, tenant: str, scopes: list[str] | None, name: 
 
 
 async def _create_storefront_client(dsn: str, tenant: str, name: str) -> dict[str, Any]:
-    conn = await asyncpg.connect(dsn)
+    conn = await open_connection(Settings.from_env(), dsn)
     try:
         client = await oauth_service.create_storefront_client(conn, tenant=tenant, name=name)
     finally:
@@ -67,7 +70,8 @@ def _token_curl(base_url: str, client: dict[str, Any]) -> str:
             f"  -H 'Content-Type: application/x-www-form-urlencoded' \\\n  -d {shlex.quote(form)}")
 
 
-@click.group()
+@click.group(cls=Commands)
+@click.version_option(__version__, "--version", prog_name="segment-service", message="%(prog)s %(version)s")
 def main() -> None:
     """segment-service: an Emporix-API-compatible customer segmentation service."""
 
@@ -78,7 +82,9 @@ def main() -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Worker processes (uvicorn on uvloop); a supervisor replaces any that dies.")
 @click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
-def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
+@click.option("--no-migrate", is_flag=True,
+              help="Do not migrate; refuse to start unless the schema is current (runtime role: docs/operations.md).")
+def serve(host: str, port: int, workers: int, data_dir: str | None, no_migrate: bool) -> None:
     """Serve the API (on the embedded PostgreSQL unless DATABASE_URL is set)."""
     from segment_service import serving
 
@@ -91,7 +97,7 @@ def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
     settings = _settings(data_dir)
     server, dsn = _database(settings)
     try:
-        asyncio.run(migrate(dsn))
+        prepare_database(settings, dsn, run_migrations=not no_migrate, embedded=server is not None)
         base_url = f"http://{host}:{port}"
         if server is not None:
             _announce_first_client(settings.data_dir, dsn, base_url)
@@ -123,7 +129,7 @@ def _announce_first_client(data_dir: Path, dsn: str, base_url: str) -> None:
 async def _first_client(dsn: str, path: Path) -> tuple[dict[str, Any] | None, bool]:
     """(the first client as kept in `path`, whether it was created now). One process at a time decides, so two
     first starts at the same moment create one client, not two and a crash."""
-    conn = await asyncpg.connect(dsn)
+    conn = await open_connection(Settings.from_env(), dsn)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _FIRST_CLIENT_LOCK_ID)  # released by closing
         kept = _read_first_client(path)
@@ -156,10 +162,12 @@ def _keep_first_client(path: Path, client: dict[str, Any]) -> None:
 @main.command(name="migrate")
 @click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
 def migrate_command(data_dir: str | None) -> None:
-    """Apply the database migrations."""
-    server, dsn = _database(_settings(data_dir))
+    """Apply the database migrations (as SEGMENT_SERVICE_MIGRATION_DATABASE_URL's role when it is set)."""
+    settings = _settings(data_dir)
+    server, dsn = _database(settings)
     try:
-        applied = asyncio.run(migrate(dsn))
+        url, variable = migration_target(settings, dsn, embedded=server is not None)
+        applied = asyncio.run(migrate(url, settings, variable=variable))
         click.echo(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
     finally:
         if server is not None:
@@ -188,7 +196,7 @@ def create_client(tenant: str, scope: str | None, name: str, storefront: bool, a
     settings = _settings(data_dir)
     server, dsn = _database(settings)
     try:
-        asyncio.run(migrate(dsn))
+        ensure_schema(settings, dsn, embedded=server is not None)
         client = asyncio.run(
             _create_storefront_client(dsn, tenant, name) if storefront
             else _create_client(dsn, tenant, scope.split() if scope is not None else None, name)

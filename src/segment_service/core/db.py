@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 import msgspec
 
+from segment_service.core import dbconnect, schema_state
 from segment_service.core.errors import BadRequest, ServiceError
 from segment_service.core.outage import OUTAGE
 from segment_service.settings import Settings
@@ -69,36 +70,46 @@ def input_error(exc: BaseException) -> ServiceError | None:
 class Database:
     """One pool per process, with `connection()` for reads and `transaction()` for writes."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, transaction_settings: str | None = None) -> None:
         self.pool = pool
+        #: Pooler-safe mode: what starts every borrow's transaction (core/dbconnect.py); None on a direct connection.
+        self.transaction_settings = transaction_settings
 
     @classmethod
     async def connect(cls, settings: Settings, dsn: str) -> Database:
         """Open the pool; every statement is bounded by the configured statement timeout."""
+        pooled = await dbconnect.uses_pooler(settings, dsn)
         pool = await asyncpg.create_pool(
             dsn,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
             init=_init_connection,
             reset=_reset_connection,
-            server_settings={"statement_timeout": str(settings.statement_timeout_ms), "jit": "off"},
+            **dbconnect.pool_options(settings, pooled),
         )
-        return cls(pool)
+        return cls(pool, transaction_settings=dbconnect.transaction_settings(settings) if pooled else None)
 
     async def close(self) -> None:
         await self.pool.close()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """Borrow a connection for reads outside a transaction."""
+        """Borrow a connection for reads outside a transaction (inside one in pooler-safe mode, for its settings)."""
         async with self.pool.acquire() as conn:
-            yield conn
+            if self.transaction_settings is None:
+                yield conn
+            else:
+                async with conn.transaction():
+                    await conn.execute(self.transaction_settings)
+                    yield conn
         OUTAGE.succeeded()  # reached only when the block succeeded: ends a logged outage
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """Borrow a connection inside a transaction that commits on success and rolls back on error."""
         async with self.pool.acquire() as conn, conn.transaction():
+            if self.transaction_settings is not None:
+                await conn.execute(self.transaction_settings)
             yield conn
         OUTAGE.succeeded()
 
@@ -110,28 +121,32 @@ def migration_files() -> list[tuple[str, str]]:
     return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
 
 
-async def migrate(dsn: str) -> list[str]:
-    """Apply the migrations the database has not seen yet; safe to run from several processes at once."""
-    conn = await asyncpg.connect(dsn)
+async def migrate(dsn: str, settings: Settings | None = None, *, variable: str = "DATABASE_URL") -> list[str]:
+    """Apply the migrations the database has not seen yet; safe to run from several processes at once.
+
+    Each migration runs in its own transaction under a transaction-scoped advisory lock, so that nothing depends on
+    the session: it also works through a transaction-mode pooler. `variable` names the URL in error messages."""
+    conn = await dbconnect.open_connection(settings or Settings(), dsn, variable=variable)
     applied_now: list[str] = []
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_ID)
-        try:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-            for version, sql in migration_files():
-                if version in done:
+        await schema_state.check_migration_rights(conn, variable)
+        done = await schema_state.applied_versions(conn) or set()
+        for version, sql in migration_files():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_ID)
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                # Another process may have applied it while this one waited for the lock.
+                if await conn.fetchval("SELECT 1 FROM schema_migrations WHERE version = $1", version):
                     continue
-                async with conn.transaction():
-                    await conn.execute(sql)
-                    await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
-                applied_now.append(version)
-                log.info("applied migration %s", version)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_ID)
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+            applied_now.append(version)
+            log.info("applied migration %s", version)
     finally:
         await conn.close()
     return applied_now
