@@ -12,6 +12,20 @@ def _env_int(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+_TRUE = ("1", "true", "yes", "on")
+_FLAGS = (*_TRUE, "0", "false", "no", "off")
+
+
+def _env_choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    """The variable's value when it is one of `allowed` (any case); a ValueError naming them otherwise."""
+    raw = os.environ.get(name) or default
+    if raw.lower() not in (a.lower() for a in allowed):
+        raise ValueError(f"{name}={raw!r} is not valid: use one of {', '.join(allowed)}")
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the service can be configured with; each field names its environment variable."""
@@ -44,6 +58,17 @@ class Settings:
     """SEGMENT_SERVICE_FAST_LANE: `0` turns off the fast lane of the hottest storefront reads (core/fastlane.py), so
     that the framework answers every request; the answers are the same, only slower."""
 
+    log_level: str = "INFO"
+    """SEGMENT_SERVICE_LOG_LEVEL: the least severe log lines written: DEBUG, INFO, WARNING, ERROR or CRITICAL."""
+    log_format: str = "text"
+    """SEGMENT_SERVICE_LOG_FORMAT: `text` (one readable line per event) or `json` (one JSON object per line, for log
+    collectors), for every log line of the service: startup, access log, errors."""
+    access_log: bool = True
+    """SEGMENT_SERVICE_ACCESS_LOG: `0` (or `false`) turns off the access log line written for every request."""
+    metrics_token: str | None = None
+    """SEGMENT_SERVICE_METRICS_TOKEN: when set, `/metrics` answers only requests with `Authorization: Bearer <it>`;
+    unset, it is open like `/health` (expose it on an internal network; docs/operations.md: Metrics)."""
+
     @classmethod
     def from_env(cls) -> Settings:
         """Build settings from the process environment."""
@@ -58,4 +83,8 @@ class Settings:
             pool_min_size=_env_int("SEGMENT_SERVICE_POOL_MIN", 2),
             pool_max_size=_env_int("SEGMENT_SERVICE_POOL_MAX", 10),
             fast_lane=os.environ.get("SEGMENT_SERVICE_FAST_LANE", "1") != "0",
+            log_level=_env_choice("SEGMENT_SERVICE_LOG_LEVEL", "INFO", LOG_LEVELS).upper(),
+            log_format=_env_choice("SEGMENT_SERVICE_LOG_FORMAT", "text", LOG_FORMATS).lower(),
+            access_log=_env_choice("SEGMENT_SERVICE_ACCESS_LOG", "1", _FLAGS).lower() in _TRUE,
+            metrics_token=os.environ.get("SEGMENT_SERVICE_METRICS_TOKEN") or None,
         )

@@ -19,6 +19,7 @@ from segment_service.core.db import migrate
 from segment_service.core.errors import ServiceError
 from segment_service.embedded import start_embedded
 from segment_service.oauth import service as oauth_service
+from segment_service.ops.run import prepare_server_run
 from segment_service.settings import Settings
 
 FIRST_CLIENT_FILE = "first-client.json"
@@ -91,6 +92,7 @@ def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
     from granian.constants import Interfaces
 
     settings = _settings(data_dir)
+    prepare_server_run(settings)  # log format and level, the metrics folder of the server processes
     server, dsn = _database(settings)
     try:
         asyncio.run(migrate(dsn))

@@ -7,7 +7,7 @@ A read borrows a connection for one statement; a write runs in `transaction()`, 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -70,6 +70,10 @@ class Database:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        #: Borrowers waiting for a connection right now (asyncpg does not tell); read by the pool metrics.
+        self.waiting = 0
+        #: Called with every exception raised while a connection is borrowed (core/metrics.py counts them).
+        self.on_error: Callable[[BaseException], None] | None = None
 
     @classmethod
     async def connect(cls, settings: Settings, dsn: str) -> Database:
@@ -90,14 +94,31 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """Borrow a connection for reads outside a transaction."""
-        async with self.pool.acquire() as conn:
+        async with self._borrow() as conn:
             yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """Borrow a connection inside a transaction that commits on success and rolls back on error."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._borrow() as conn, conn.transaction():
             yield conn
+
+    @asynccontextmanager
+    async def _borrow(self) -> AsyncIterator[Connection]:
+        self.waiting += 1
+        waiting = True
+        try:
+            async with self.pool.acquire() as conn:
+                self.waiting -= 1
+                waiting = False
+                yield conn
+        except Exception as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
+            raise
+        finally:
+            if waiting:
+                self.waiting -= 1
 
 
 def migration_files() -> list[tuple[str, str]]:
