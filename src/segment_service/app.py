@@ -137,6 +137,7 @@ def create_app(settings: Settings) -> Litestar:
             )],
         ),
         experimental_features=list[ExperimentalFeatures](),
+        logging_config=None,  # logging is the service's own (core/logs.py), one format for every line
         debug=False,
     )
     finalize(app.openapi_schema)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -45,8 +46,10 @@ def sql(database_url: str, statement: str) -> None:
 
 
 @contextmanager
-def served(settings: Settings, **changes: object) -> Iterator[TestClient[FastLane]]:
-    """A served app of its own (its own pool and metrics) with `changes` to the test settings."""
+def served(settings: Settings, routes: Sequence[Any] = (), **changes: object) -> Iterator[TestClient[FastLane]]:
+    """A served app of its own (its own pool and metrics) with `changes` to the test settings and `routes` added."""
     app = create_served_app(replace(settings, **changes))  # type: ignore[arg-type]
+    for route in routes:
+        app.app.register(route)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client

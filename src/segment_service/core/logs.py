@@ -13,7 +13,7 @@ import secrets
 import sys
 import time
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TextIO
 
 #: The id of the request being answered, for every log line written while answering it.
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -28,7 +28,7 @@ _SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@~-]{1,%d}" % MAX_REQUEST_ID)
 _STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
 # Loggers of the HTTP servers that may run the app: their lines go through the service's handler too.
 _SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "_granian", "granian", "granian.access")
-_HANDLER_NAME = "segment_service"
+HANDLER_NAME = "segment_service"
 
 
 def request_id_for(header: bytes | None) -> str:
@@ -93,15 +93,16 @@ def _timestamp(record: logging.LogRecord) -> str:
 ACCESS_LOGGER = "segment_service.access"
 
 
-def configure_logging(level: str, log_format: str) -> None:
-    """Route every log line of the process through one stderr handler in `log_format` (`text` or `json`) at
-    `level`. Safe to call again (each server worker calls it when it builds the app): the handler is replaced."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.set_name(_HANDLER_NAME)
+def configure_logging(level: str, log_format: str, stream: TextIO | None = None) -> None:
+    """Route every log line of the process through one handler writing to `stream` (stderr) in `log_format` (`text`
+    or `json`) at `level`. Safe to call again (each server worker calls it when it builds the app): the handler is
+    replaced."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(HANDLER_NAME)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
