@@ -102,7 +102,7 @@ def configure_logging(level: str, log_format: str, stream: TextIO | None = None)
     replaced."""
     # The formats print none of these, and looking them up is most of what a log call costs (the logging HOWTO's
     # "Optimization"): the access log writes a line per request.
-    logging._srcfile = None  # type: ignore[attr-defined]  # no caller's file and line
+    logging._srcfile = None  # no caller file and line
     logging.logThreads = False
     logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream or sys.stderr)
