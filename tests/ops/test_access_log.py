@@ -28,12 +28,13 @@ SEGMENT = "/customer-segment/{tenant}/segments/{segmentId}"
 def log_output() -> Iterator[io.StringIO]:
     """The service's log configuration, writing to a buffer instead of stderr; undone afterwards."""
     root = logging.getLogger()
-    level = root.level
+    saved = (root.level, logging._srcfile, logging.logThreads, logging.logMultiprocessing)
     buffer = io.StringIO()
     yield buffer
     for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(handler)
-    root.setLevel(level)
+    root.setLevel(saved[0])
+    logging._srcfile, logging.logThreads, logging.logMultiprocessing = saved[1:]
 
 
 def json_lines(buffer: io.StringIO) -> list[dict[str, Any]]:
