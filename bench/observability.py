@@ -1,15 +1,16 @@
 """`python -m bench.observability`: what request ids, the metrics and the access log cost a hot read.
 
-A customer's `GET /customer-segment/{tenant}/segments/items` (answered by the fast lane) is sent straight to the
-served app's ASGI callable, on a real (embedded) PostgreSQL, in interleaved rounds of four variants:
+A customer's `GET /customer-segment/{tenant}/segments/items` (answered by the fast lane, on a real embedded
+PostgreSQL), and `GET /health/live` (the framework alone, no database: the layer's cost stands out of less noise),
+are sent straight to the served app's ASGI callable in interleaved rounds of four variants:
 
 - bare: the fast lane and the Litestar app alone (no request id, no metrics, no access log);
 - metrics: with request ids and the metrics, the access log off;
 - metrics + text log: the default, each access line written to a file in the text format;
 - metrics + JSON log: the same in the JSON format.
 
-No HTTP server and no network are involved, so the differences are the layer's own cost, per request, on one core.
-Prints a Markdown table (docs/performance.md: Metrics and access log).
+No HTTP server and no network are involved, so the differences are the layer's own cost per request. Prints a
+Markdown table (docs/performance.md: Metrics and access log).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ TENANT = "benchshop"
 SEGMENT = "gold"
 ITEMS = 20
 PATH = f"/customer-segment/{TENANT}/segments/items"
+LIVE = "/health/live"
 
 
 async def call(app: Callable[..., Awaitable[None]], method: str, path: str, token: str,
@@ -98,10 +100,13 @@ async def prepare(served: FastLane, dsn: str) -> str:
     return customer
 
 
-async def measure(settings: Settings, requests: int, rounds: int, stream: TextIO) -> dict[str, list[float]]:
+async def measure(settings: Settings, requests: int, rounds: int,
+                  stream: TextIO) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per variant, the wall-clock and the CPU microseconds per request of each round."""
     served = create_served_app(settings)
     assert isinstance(served, ObservedLane)
     timings: dict[str, list[float]] = {}
+    cpu_timings: dict[str, list[float]] = {}
     async with served.app.lifespan():
         token = await prepare(served, str(settings.database_url))
         status, body = await call(served, "GET", PATH, token)
@@ -116,21 +121,24 @@ async def measure(settings: Settings, requests: int, rounds: int, stream: TextIO
             "bare": (bare, None), "metrics": (served, None),
             "metrics + text log": (served, "text"), "metrics + JSON log": (served, "json")}
         for _ in range(rounds):
-            for name, (app, log_format) in variants.items():
-                served.access_log_on = log_format is not None
-                configure_logging("INFO", log_format or "text", stream)
-                started = time.perf_counter()
-                for _ in range(requests):
-                    await call(app, "GET", PATH, token)
-                timings.setdefault(name, []).append((time.perf_counter() - started) / requests * 1e6)
-        assert served.answered - answered == rounds * len(variants) * requests, "the fast lane answered them all"
-    return timings
+            for path in (PATH, LIVE):
+                for name, (app, log_format) in variants.items():
+                    served.access_log_on = log_format is not None
+                    configure_logging("INFO", log_format or "text", stream)
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    for _ in range(requests):
+                        await call(app, "GET", path, token)
+                    timings.setdefault(f"{path} {name}", []).append((time.perf_counter() - wall) / requests * 1e6)
+                    cpu_timings.setdefault(f"{path} {name}", []).append(
+                        (time.process_time() - cpu) / requests * 1e6)
+        assert served.answered - answered == rounds * len(variants) * requests, "the fast lane answered every read"
+    return timings, cpu_timings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per variant and round")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=200, help="requests per variant and round")
+    parser.add_argument("--rounds", type=int, default=60)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="segment-service-bench-observe-"))
     server, url = start_embedded(folder / "data")
@@ -139,19 +147,26 @@ def main() -> None:
         asyncio.run(migrate(url))
         settings = Settings(database_url=url, signing_key="bench-signing-key-" + "x" * 32)
         with open(folder / "access.log", "w", encoding="utf-8") as stream:  # a file, as stderr usually is
-            timings = asyncio.run(measure(settings, args.requests, args.rounds, stream))
+            timings, cpu_timings = asyncio.run(measure(settings, args.requests, args.rounds, stream))
     finally:
         logging.getLogger().handlers.clear()
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
-    base = statistics.median(timings["bare"])
-    print(f"GET {PATH} (fast lane, {ITEMS} items), {args.rounds} rounds x {args.requests} requests per variant, "
-          "median of the rounds:\n")
-    print("| variant | µs per request | over bare |")
-    print("|---|---:|---:|")
-    for name, values in timings.items():
-        median = statistics.median(values)
-        print(f"| {name} | {median:.0f} | {median - base:+.0f} µs ({(median - base) / base:+.1%}) |")
+    print(f"{args.rounds} rounds x {args.requests} requests per path and variant, interleaved; medians of the "
+          "rounds. CPU: this process's CPU time per request (PostgreSQL's is not in it), which other load on the "
+          "machine moves less; wall: elapsed time per request.\n")
+    print("| request | variant | CPU µs per request | over bare | wall µs per request | over bare |")
+    print("|---|---|---:|---:|---:|---:|")
+    for path, label in ((PATH, f"GET {PATH} (fast lane, {ITEMS} items)"), (LIVE, f"GET {LIVE}")):
+        cpu_base = statistics.median(cpu_timings[f"{path} bare"])
+        wall_base = statistics.median(timings[f"{path} bare"])
+        for key in timings:
+            if not key.startswith(f"{path} "):
+                continue
+            cpu, wall = statistics.median(cpu_timings[key]), statistics.median(timings[key])
+            print(f"| {label} | {key.removeprefix(path + ' ')} | {cpu:.0f} | {cpu - cpu_base:+.0f} µs "
+                  f"({(cpu - cpu_base) / cpu_base:+.1%}) | {wall:.0f} | {wall - wall_base:+.0f} µs "
+                  f"({(wall - wall_base) / wall_base:+.1%}) |")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@ database errors; never a tenant or customer id in a label."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
+from prometheus_client import values
 from prometheus_client.parser import text_string_to_metric_families
 from tests.factories import INVALID_TOKEN, Api
 from tests.ops.ops_helpers import other_database, served, sql
@@ -14,6 +17,7 @@ from tests.segments.storefront_helpers import build_shop
 
 from segment_service.core.db import migrate
 from segment_service.core.fastlane import FastLane
+from segment_service.core.metrics import Metrics
 from segment_service.settings import Settings
 
 SEGMENT = "/customer-segment/{tenant}/segments/{segmentId}"
@@ -111,3 +115,17 @@ def test_a_metrics_token_can_be_required(settings: Settings) -> None:
                 "detail": INVALID_TOKEN["fault"]["detail"]}}
         samples = scrape(client, Authorization="Bearer scrape-secret")
         assert requests(samples, "/metrics", "GET", 401) == 3
+
+
+def test_files_are_used_when_the_folder_is_named_after_prometheus_client_was_imported(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`serve` names the folder after its own imports; a server that runs the app in its own process then still
+    writes the files the other processes' scrapes read."""
+    monkeypatch.setattr(values, "ValueClass", values.ValueClass)  # restored afterwards, for the other tests' apps
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    metrics = Metrics()
+    metrics.observe("/health/live", "GET", 200, 0.002)
+    assert list(tmp_path.glob("counter_*.db")), "the count is in a file"
+    families = {f.name: f for f in text_string_to_metric_families(metrics.render().decode())}
+    [sample] = [s for s in families["segment_service_http_requests"].samples if s.name.endswith("_total")]
+    assert (sample.labels, sample.value) == ({"route": "/health/live", "method": "GET", "status": "200"}, 1.0)
