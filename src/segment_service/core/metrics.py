@@ -86,12 +86,12 @@ class Metrics:
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request. The label children are looked up once per combination: it is the hot path."""
+        if method not in _METHODS:  # a caller may send any word as a method: one label value for them all
+            method = "other"
         key = (route, method, status)
         children = self._children.get(key)
         if children is None:
-            label_method = method if method in _METHODS else "other"
-            children = (self.requests.labels(route, label_method, str(status)),
-                        self.duration.labels(route, label_method))
+            children = (self.requests.labels(route, method, str(status)), self.duration.labels(route, method))
             self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)
