@@ -4,6 +4,9 @@ database errors; never a tenant or customer id in a label."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +132,25 @@ def test_files_are_used_when_the_folder_is_named_after_prometheus_client_was_imp
     families = {f.name: f for f in text_string_to_metric_families(metrics.render().decode())}
     [sample] = [s for s in families["segment_service_http_requests"].samples if s.name.endswith("_total")]
     assert (sample.labels, sample.value) == ({"route": "/health/live", "method": "GET", "status": "200"}, 1.0)
+
+
+def test_a_dead_process_keeps_its_counts_and_loses_its_pool_gauges(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    """A worker killed without a word (kill -9) leaves its files behind: its requests stay counted, its connections
+    no longer count as open."""
+    worker = ("from segment_service.core.metrics import Metrics\n"
+              "m = Metrics()\n"
+              "m.pool_max.set(10)\n"
+              "m.pool_size.set(3)\n"
+              "m.observe('/health/live', 'GET', 200, 0.001)\n")
+    subprocess.run([sys.executable, "-c", worker], env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+                   check=True, timeout=60)
+    assert list(tmp_path.glob("gauge_livesum_*.db")), "the dead worker's gauges are on disk"
+    monkeypatch.setattr(values, "ValueClass", values.ValueClass)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in text_string_to_metric_families(Metrics().render().decode()) for s in f.samples}
+    assert samples[("segment_service_http_requests_total",
+                    (("method", "GET"), ("route", "/health/live"), ("status", "200")))] == 1
+    assert samples.get(("segment_service_db_pool_max", ()), 0) == 0
+    assert samples.get(("segment_service_db_pool_connections", ()), 0) == 0
