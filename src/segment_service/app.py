@@ -27,6 +27,8 @@ from segment_service.core.disconnect import IncompleteBodyMiddleware
 from segment_service.core.errors import ServiceError
 from segment_service.core.fastlane import FastLane
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
+from segment_service.core.metrics import Metrics
+from segment_service.core.observe import ObservedLane
 from segment_service.core.openapi import COMPONENTS, finalize
 from segment_service.coupons.redemption_routes import RedemptionController, ReferralCouponController
 from segment_service.coupons.routes import CouponController
@@ -35,6 +37,7 @@ from segment_service.customers.routes import CustomerController
 from segment_service.legal_entities.routes import ContactAssignmentController, LegalEntityController
 from segment_service.oauth import service as oauth_service
 from segment_service.oauth.routes import AnonymousLoginController, OAuthController
+from segment_service.ops import routes as ops_routes
 from segment_service.products.routes import ProductController
 from segment_service.segments.customer_routes import SegmentCustomerController
 from segment_service.segments.item_routes import SegmentItemAssignmentController
@@ -91,6 +94,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             health,
+            *ops_routes.ROUTES,
             openapi_json,
             # Swagger UI's files come from a wheel, so /docs works without internet access.
             create_static_files_router(path=DOCS_ASSETS, directories=[_swagger_ui_files()], include_in_schema=False),
@@ -115,8 +119,8 @@ def create_app(settings: Settings) -> Litestar:
         guards=[scope_guard],
         exception_handlers={Exception: exception_handler, ServiceError: exception_handler},
         middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes), IncompleteBodyMiddleware],
-        lifespan=[lifespan],
-        state=State({"settings": settings}),
+        lifespan=[lifespan, ops_routes.watch_pool],
+        state=State({"settings": settings, "metrics": Metrics()}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="segment-service",
@@ -134,6 +138,7 @@ def create_app(settings: Settings) -> Litestar:
             )],
         ),
         experimental_features=list[ExperimentalFeatures](),
+        logging_config=None,  # logging is the service's own (core/logs.py), one format for every line
         debug=False,
     )
     finalize(app.openapi_schema)
@@ -142,7 +147,9 @@ def create_app(settings: Settings) -> Litestar:
 
 def create_served_app(settings: Settings) -> FastLane:
     """The app as served: the fast lane for the hottest storefront reads (core/fastlane.py) in front of the Litestar
-    app, which answers everything else."""
+    app, which answers everything else, with request ids, the access log and the metrics around both
+    (core/observe.py)."""
     routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES]
-    return FastLane(create_app(settings), routes, max_url_bytes=settings.max_url_bytes,
-                    enabled=settings.fast_lane)
+    app = create_app(settings)
+    return ObservedLane(app, routes, max_url_bytes=settings.max_url_bytes, enabled=settings.fast_lane,
+                        metrics=app.state.metrics, access_log_on=settings.access_log)

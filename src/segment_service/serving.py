@@ -16,7 +16,6 @@ own `q` examples (`q=metadata.createdAt:>2024-01-01`); docs/operations.md ("Proc
 from __future__ import annotations
 
 import contextlib
-import copy
 import ctypes
 import logging
 import os
@@ -25,10 +24,9 @@ import socket
 import sys
 import threading
 import time
-from typing import Any
 
 from uvicorn import Config
-from uvicorn.config import LOGGING_CONFIG, STARTUP_FAILURE
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 log = logging.getLogger("segment_service.server")
@@ -68,13 +66,6 @@ def listen(host: str, port: int) -> socket.socket:
         raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
     sock.set_inheritable(True)
     return sock
-
-
-def logging_config() -> dict[str, Any]:
-    """uvicorn's console logging, with the service's own loggers at INFO beside uvicorn's."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["segment_service"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
 
 
 def _exit_description(exitcode: int | None) -> str:
@@ -148,7 +139,8 @@ def run(sock: socket.socket, *, workers: int, app: str = APP) -> bool:
     host, port = sock.getsockname()[:2]
     config = Config(app, factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop",
                     interface="asgi3", lifespan="on", access_log=False, server_header=False,
-                    log_config=logging_config(), timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+                    log_config=None,  # the service's own logging (core/logs.py) writes uvicorn's lines too
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     supervisor = Supervisor(config, sockets=[sock])
     supervisor.run()
     return not supervisor.startup_failed

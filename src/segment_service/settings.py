@@ -34,8 +34,8 @@ class PoolerMode(StrEnum):
     transaction (core/dbconnect.py)."""
 
 
-_TRUE = ("true", "1", "yes")
-_FALSE = ("false", "0", "no")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
 _MAX_URL_SHOWN = 80
 
 
@@ -82,7 +82,7 @@ def _env_bool(name: str, default: bool, env: Mapping[str, str]) -> bool:
         return True
     if raw.lower() in _FALSE:
         return False
-    raise ConfigError(name, f"{name} is {raw!r}; allowed: true, false, 1, 0, yes, no")
+    raise ConfigError(name, f"{name} is {raw!r}; allowed: true, false, 1, 0, yes, no, on, off")
 
 
 def _env_choice(name: str, default: PoolerMode, env: Mapping[str, str]) -> PoolerMode:
@@ -93,6 +93,17 @@ def _env_choice(name: str, default: PoolerMode, env: Mapping[str, str]) -> Poole
         return PoolerMode(raw.lower())
     except ValueError:
         raise ConfigError(name, f"{name} is {raw!r}; allowed: {', '.join(m.value for m in PoolerMode)}") from None
+
+
+def _env_option(name: str, default: str, allowed: tuple[str, ...], env: Mapping[str, str]) -> str:
+    """The variable's value when it is one of `allowed` (any case), spelled as in `allowed`."""
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    for option in allowed:
+        if raw.lower() == option.lower():
+            return option
+    raise ConfigError(name, f"{name} is {raw!r}; allowed: {', '.join(allowed)}")
 
 
 def _env_database_url(name: str, env: Mapping[str, str]) -> str | None:
@@ -116,6 +127,10 @@ def _env_application_name(name: str, env: Mapping[str, str]) -> str:
     if not re.fullmatch(r"[ -~]{1,63}", raw):
         raise ConfigError(name, f"{name} is {raw[:_MAX_URL_SHOWN]!r}; allowed: 1 to 63 printable ASCII characters")
     return raw
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +178,17 @@ class Settings:
     application_name: str = "segment-service"
     """SEGMENT_SERVICE_APPLICATION_NAME: the `application_name` of every database connection (pg_stat_activity)."""
 
+    log_level: str = "INFO"
+    """SEGMENT_SERVICE_LOG_LEVEL: the least severe log lines written: DEBUG, INFO, WARNING, ERROR or CRITICAL."""
+    log_format: str = "text"
+    """SEGMENT_SERVICE_LOG_FORMAT: `text` (one readable line per event) or `json` (one JSON object per line, for log
+    collectors), for every log line of the service: startup, access log, errors."""
+    access_log: bool = True
+    """SEGMENT_SERVICE_ACCESS_LOG: `0` (or `false`) turns off the access log line written for every request."""
+    metrics_token: str | None = None
+    """SEGMENT_SERVICE_METRICS_TOKEN: when set, `/metrics` answers only requests with `Authorization: Bearer <it>`;
+    unset, it is open like `/health` (expose it on an internal network; docs/operations.md: Metrics)."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from the process environment (or `env`); raises ConfigError for a value out of bounds."""
@@ -196,4 +222,8 @@ class Settings:
             connect_timeout_seconds=_env_float("SEGMENT_SERVICE_CONNECT_TIMEOUT", 5.0, 0.1, 600, unit="seconds",
                                                env=env),
             application_name=_env_application_name("SEGMENT_SERVICE_APPLICATION_NAME", env),
+            log_level=_env_option("SEGMENT_SERVICE_LOG_LEVEL", "INFO", LOG_LEVELS, env),
+            log_format=_env_option("SEGMENT_SERVICE_LOG_FORMAT", "text", LOG_FORMATS, env),
+            access_log=_env_bool("SEGMENT_SERVICE_ACCESS_LOG", True, env),
+            metrics_token=env.get("SEGMENT_SERVICE_METRICS_TOKEN") or None,
         )

@@ -39,7 +39,7 @@ NOWHERE = "postgresql://127.0.0.1:1/none"
     ("SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS", "5s",
      "SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS is '5s'; allowed: a whole number of milliseconds from 1 to 3600000"),
     ("SEGMENT_SERVICE_FAST_LANE", "maybe",
-     "SEGMENT_SERVICE_FAST_LANE is 'maybe'; allowed: true, false, 1, 0, yes, no"),
+     "SEGMENT_SERVICE_FAST_LANE is 'maybe'; allowed: true, false, 1, 0, yes, no, on, off"),
     ("SEGMENT_SERVICE_POOLER", "session",
      "SEGMENT_SERVICE_POOLER is 'session'; allowed: auto, none, transaction"),
     ("SEGMENT_SERVICE_CONNECT_TIMEOUT", "0",

@@ -20,8 +20,10 @@ from segment_service.cli.startup import Commands, ensure_schema, migration_targe
 from segment_service.core.db import migrate
 from segment_service.core.dbconnect import open_connection
 from segment_service.core.errors import ServiceError
+from segment_service.core.logs import configure_logging
 from segment_service.embedded import release_embedded, start_embedded
 from segment_service.oauth import service as oauth_service
+from segment_service.ops.run import prepare_server_run
 from segment_service.settings import Settings
 
 FIRST_CLIENT_FILE = "first-client.json"
@@ -95,6 +97,7 @@ def serve(host: str, port: int, workers: int, data_dir: str | None, no_migrate: 
         sys.exit(1)
     port = sock.getsockname()[1]  # the port the system chose, for --port 0
     settings = _settings(data_dir)
+    configure_logging(settings.log_level, settings.log_format)
     server, dsn = _database(settings)
     try:
         prepare_database(settings, dsn, run_migrations=not no_migrate, embedded=server is not None)
@@ -105,6 +108,7 @@ def serve(host: str, port: int, workers: int, data_dir: str | None, no_migrate: 
             click.echo("Create an API client with: segment-service clients create --tenant <tenant>")
         os.environ["DATABASE_URL"] = dsn  # the workers read their settings from the environment
         click.echo(f"Serving on {base_url} (API docs: {base_url}/docs)")
+        prepare_server_run(settings)  # the metrics folder of the server processes, once the start cannot fail early
         started = serving.run(sock, workers=workers)
     finally:
         sock.close()

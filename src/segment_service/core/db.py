@@ -7,7 +7,7 @@ A read borrows a connection for one statement; a write runs in `transaction()`, 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -74,6 +74,10 @@ class Database:
         self.pool = pool
         #: Pooler-safe mode: what starts every borrow's transaction (core/dbconnect.py); None on a direct connection.
         self.transaction_settings = transaction_settings
+        #: Borrowers waiting for a connection right now (asyncpg does not tell); read by the pool metrics.
+        self.waiting = 0
+        #: Called with every exception raised while a connection is borrowed (core/metrics.py counts them).
+        self.on_error: Callable[[BaseException], None] | None = None
 
     @classmethod
     async def connect(cls, settings: Settings, dsn: str) -> Database:
@@ -95,7 +99,7 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """Borrow a connection for reads outside a transaction (inside one in pooler-safe mode, for its settings)."""
-        async with self.pool.acquire() as conn:
+        async with self._borrow() as conn:
             if self.transaction_settings is None:
                 yield conn
             else:
@@ -107,11 +111,28 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """Borrow a connection inside a transaction that commits on success and rolls back on error."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._borrow() as conn, conn.transaction():
             if self.transaction_settings is not None:
                 await conn.execute(self.transaction_settings)
             yield conn
         OUTAGE.succeeded()
+
+    @asynccontextmanager
+    async def _borrow(self) -> AsyncIterator[Connection]:
+        self.waiting += 1
+        waiting = True
+        try:
+            async with self.pool.acquire() as conn:
+                self.waiting -= 1
+                waiting = False
+                yield conn
+        except Exception as exc:
+            if self.on_error is not None:
+                self.on_error(exc)
+            raise
+        finally:
+            if waiting:
+                self.waiting -= 1
 
 
 def migration_files() -> list[tuple[str, str]]:

@@ -154,6 +154,8 @@ class FastLane:
                 break
         else:
             return None
+        # Where the request is counted and logged (core/observe.py); Litestar sets the same when it takes over.
+        scope["path_template"], scope["path_params"] = route.path, params
         try:
             request = await self._request(scope, route, params)
             return None if request is None else await route.handler(request)

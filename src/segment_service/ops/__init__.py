@@ -1,0 +1,1 @@
+"""What operators and their tools call: liveness, readiness and metrics (docs/operations.md)."""
