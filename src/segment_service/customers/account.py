@@ -225,7 +225,7 @@ async def logout(db: Database, tokens: TokenService, caller: Caller, *, access_t
     session_id = caller.session_id
     if access_token:
         try:
-            other = tokens.decode_ignoring_expiry(access_token)  # an expired token's session may still be open
+            other = await tokens.decode_ignoring_expiry(access_token)  # an expired token's session may still be open
         except Unauthorized:
             raise BadRequest("accessToken is not a token issued by this service.", field="accessToken",
                              type="invalid_value") from None
