@@ -171,6 +171,7 @@ class TokenService:
         keys = [configured_key(signing_key)] if isinstance(signing_key, str) else list(signing_key)
         self._loader = loader
         self._loaded_at = time.monotonic()
+        self._forced_at = float("-inf")
         self._reload_lock = asyncio.Lock()
         self._verified: dict[str, Caller] = {}
         self._use(keys)
@@ -183,8 +184,11 @@ class TokenService:
             if len(key.secret.encode()) < self.MIN_KEY_BYTES:
                 raise ValueError(f"The token signing key must be at least {self.MIN_KEY_BYTES} bytes long "
                                  "(SEGMENT_SERVICE_SIGNING_KEY).")
+        previous = getattr(self, "_keys", {})
         self._keys = {key.kid: OctKey.import_key(key.secret) for key in keys}
         self._current = keys[0].kid
+        if not previous.keys() <= self._keys.keys():
+            self._verified.clear()  # a dropped key verifies nothing any more, cached tokens included
 
     @property
     def current_kid(self) -> str:
@@ -196,11 +200,16 @@ class TokenService:
         unknown kid); whether they were reloaded."""
         if self._loader is None:
             return False
-        interval = self.FORCED_RELOAD_SECONDS if forced else self.RELOAD_SECONDS
-        if not forced and (self._reload_lock.locked() or time.monotonic() - self._loaded_at < interval):
+        if not forced and (self._reload_lock.locked() or time.monotonic() - self._loaded_at < self.RELOAD_SECONDS):
             return False  # issuing callers hold a connection: they never wait for another one's reload
         async with self._reload_lock:
-            if time.monotonic() - self._loaded_at < interval:
+            now = time.monotonic()
+            if forced:
+                # Unknown kids (which anyone can send) cause at most one reload a second.
+                if now - self._forced_at < self.FORCED_RELOAD_SECONDS:
+                    return False
+                self._forced_at = now
+            elif now - self._loaded_at < self.RELOAD_SECONDS:
                 return False
             keys = await self._loader()
             self._loaded_at = time.monotonic()
@@ -255,7 +264,9 @@ class TokenService:
         return caller
 
     async def verify_fresh(self, token: str) -> Caller:
-        """`verify`, reloading the keys once when the token names a key this process does not know."""
+        """`verify`, reloading the keys once when the token names a key this process does not know (and every few
+        seconds anyway, so that a dropped key stops verifying in a process that only verifies)."""
+        await self.reload_keys()
         try:
             return self.verify(token)
         except UnknownSigningKey:
