@@ -331,8 +331,11 @@ async def end_session(conn: Connection, tenant: str, session_id: str) -> None:
     SESSIONS.forget(session_id)
 
 
-async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None = None) -> None:
-    """End every session of a customer (but `keep`, the caller's own): after a password change or a deletion, tokens
-    handed out before must stop working."""
-    for session_id in await store.end_customer_sessions(conn, tenant, customer_id, keep=keep):
+async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None = None,
+                                legal_entity_id: str | None = None) -> None:
+    """End every session of a customer (but `keep`, the caller's own; only those in the context of
+    `legal_entity_id`, when given): after a password change, a deactivation, a deletion or the end of a contact,
+    tokens handed out before must stop working."""
+    for session_id in await store.end_customer_sessions(conn, tenant, customer_id, keep=keep,
+                                                        legal_entity_id=legal_entity_id):
         SESSIONS.forget(session_id)

@@ -52,6 +52,7 @@ _END_CUSTOMER_SESSIONS = """
 UPDATE token_sessions
 SET ended_at = now()
 WHERE tenant = $1 AND customer_id = $2 AND ended_at IS NULL AND ($3::text IS NULL OR id <> $3)
+  AND ($4::text IS NULL OR legal_entity_id = $4)
 RETURNING id
 """
 
@@ -214,9 +215,11 @@ async def rotate_refresh(conn: Connection, tenant: str, kind: str, *, old_hash: 
     return None if record is None else SessionRow(**record)
 
 
-async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None) -> list[str]:
-    """End every open session of a customer but `keep`; the ids of those ended."""
-    return [r["id"] for r in await conn.fetch(_END_CUSTOMER_SESSIONS, tenant, customer_id, keep)]
+async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None,
+                                legal_entity_id: str | None = None) -> list[str]:
+    """End every open session of a customer but `keep` (only those in the context of `legal_entity_id`, when given);
+    the ids of those ended."""
+    return [r["id"] for r in await conn.fetch(_END_CUSTOMER_SESSIONS, tenant, customer_id, keep, legal_entity_id)]
 
 
 async def purge_sessions(conn: Connection, limit: int) -> None:
