@@ -8,7 +8,7 @@ import httpx
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from segment_service.core.auth import CUSTOMER_SCOPES, SERVICE_SCOPES, TokenKind, TokenService
+from segment_service.core.auth import CLIENTS, CUSTOMER_SCOPES, SERVICE_SCOPES, TokenKind, TokenService
 
 _ENSURE_TEST_CLIENT = """
 INSERT INTO api_clients (client_id, tenant, name, secret_hash, scopes)
@@ -47,6 +47,7 @@ class Tokens:
                     await conn.close()
 
             asyncio.run(ensure())
+            CLIENTS.forget(client_id)  # the app runs in this process: it sees the new scopes at once
             self._client_scopes.setdefault(tenant, set()).update(scopes)
         return client_id
 
