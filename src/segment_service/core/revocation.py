@@ -31,18 +31,22 @@ class SessionCheck:
     """Whether a storefront token's session is still open (logout ends it at once).
 
     A positive answer is kept for a second so that a burst of storefront calls costs one lookup; ending a session
-    evicts it here, and other worker processes notice within that second."""
+    evicts it here, and other worker processes notice within that second. The eviction also marks the session ended
+    for that second: a request that looks it up before the ending transaction commits must not cache it as open."""
 
     TTL_SECONDS = 1.0
     _LIMIT = 10_000
 
     def __init__(self) -> None:
         self._open_until: dict[str, float] = {}
+        self._ended_until: dict[str, float] = {}
 
     async def is_open(self, db: Database, tenant: str, session_id: str) -> bool:
         now = time.monotonic()
         if self._open_until.get(session_id, 0.0) > now:
             return True
+        if self._ended_until.get(session_id, 0.0) > now:
+            return False
         async with db.connection() as conn:
             is_open = bool(await conn.fetchval(_SESSION_ACTIVE, tenant, session_id))
         if is_open:
@@ -53,6 +57,10 @@ class SessionCheck:
 
     def forget(self, session_id: str) -> None:
         self._open_until.pop(session_id, None)
+        now = time.monotonic()
+        if len(self._ended_until) >= self._LIMIT:
+            self._ended_until = {k: v for k, v in self._ended_until.items() if v > now}
+        self._ended_until[session_id] = now + self.TTL_SECONDS
 
 
 class ClientState(msgspec.Struct, frozen=True):
