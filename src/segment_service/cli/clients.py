@@ -20,7 +20,7 @@ from segment_service.core.auth import TokenService
 from segment_service.core.db import Connection, migrate
 from segment_service.core.errors import ServiceError
 from segment_service.oauth import service as oauth_service
-from segment_service.oauth.models import ApiClient
+from segment_service.oauth.models import ApiClient, ClientKind
 
 T = TypeVar("T")
 
@@ -123,8 +123,7 @@ def list_clients(tenant: str | None, as_json: bool, data_dir: str | None) -> Non
         click.echo("No API clients.")
         return
     for client, created in listed:
-        scopes = "(storefront)" if not client.scopes and client.kind.value == "storefront" else \
-            f"{len(client.scopes)} scope(s)"
+        scopes = "-" if client.kind is ClientKind.STOREFRONT else f"{len(client.scopes)} scope(s)"
         click.echo(f"{client.client_id}  {client.tenant}  {client.kind.value}  {scopes}  "
                    f"created {created.isoformat(timespec='seconds')}  {client.name}".rstrip())
 
@@ -205,7 +204,7 @@ def rotate_key(as_json: bool, data_dir: str | None) -> None:
     else:
         click.echo(f"New tokens are signed with key {kid} (running servers switch within "
                    f"{TokenService.RELOAD_SECONDS:g} s). Earlier keys keep verifying their tokens for "
-                   f"{retention // 86400} days after they were retired.")
+                   f"{round(retention / 86400)} days after they were retired.")
         if dropped:
             click.echo(f"Dropped retired keys: {', '.join(dropped)}.")
 
