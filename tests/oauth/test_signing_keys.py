@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from joserfc import jwt
@@ -118,3 +124,55 @@ def test_rotation_is_refused_while_the_signing_key_is_configured(database_url: s
                                                               "SEGMENT_SERVICE_SIGNING_KEY": "k" * 40})
     assert result.exit_code == 2
     assert result.output.startswith("error: SEGMENT_SERVICE_SIGNING_KEY is set, so that key signs every token")
+
+
+def test_a_running_server_with_two_workers_switches_keys_without_a_restart(database_url: str, tenant: str) -> None:
+    """Real worker processes: after `keys rotate` (another process), tokens keep verifying on every worker and new
+    ones come signed with the new key within the reload interval."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {**{k: v for k, v in os.environ.items() if k != "SEGMENT_SERVICE_SIGNING_KEY"},
+           "DATABASE_URL": database_url}
+    server = subprocess.Popen([sys.executable, "-m", "segment_service", "serve", "--port", str(port), "--workers", "2"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        client_id, secret = make_client(database_url, tenant)
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+
+        def new_token() -> str:
+            response = httpx.post(f"{base}/oauth/token", data=form, timeout=10)
+            assert response.status_code == 200, response.text
+            token: str = response.json()["access_token"]
+            return token
+
+        def status(token: str) -> int:
+            return httpx.get(f"{base}/customer-segment/{tenant}/segments", timeout=10,
+                             headers={"Authorization": f"Bearer {token}"}).status_code
+
+        old = new_token()
+        rotated = subprocess.run([sys.executable, "-m", "segment_service", "keys", "rotate", "--json"], env=env,
+                                 capture_output=True, text=True, timeout=120, check=True)
+        new_kid = json.loads(rotated.stdout)["kid"]
+        deadline = time.monotonic() + 15
+        kids: set[str] = set()
+        while time.monotonic() < deadline and kids != {new_kid}:
+            kids = {kid_of(new_token()) for _ in range(6)}  # both workers, most likely
+            time.sleep(0.5)
+        assert kids == {new_kid}
+        fresh = new_token()
+        assert [status(old) for _ in range(6)] == [200] * 6
+        assert [status(fresh) for _ in range(6)] == [200] * 6
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
