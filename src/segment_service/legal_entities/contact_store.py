@@ -62,6 +62,12 @@ _IS_CONTACT = """
 SELECT EXISTS (SELECT 1 FROM contact_assignments WHERE tenant = $1 AND customer_id = $2 AND legal_entity_id = $3)
 """
 
+# Removals of one customer's contacts to one legal entity take turns, so that two removing its last two assignments
+# (of two types) at once cannot each see the other's still there and both leave the memberships behind.
+_LOCK_CONTACT_PAIR = """
+SELECT pg_advisory_xact_lock(hashtextextended('contacts:' || $1 || '/' || $2 || '/' || $3, 0))
+"""
+
 # The same question for a write that relies on the answer: the contact rows stay locked until the transaction ends,
 # so that a contact removal running at the same time waits and then removes what this write adds.
 _IS_CONTACT_LOCKED = """
@@ -137,6 +143,11 @@ async def delete_contact_assignments_of_customer(conn: Connection, tenant: str, 
 async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool:
     """Whether the customer is a contact (of any type) of the legal entity."""
     return bool(await conn.fetchval(_IS_CONTACT, tenant, customer_id, legal_entity_id))
+
+
+async def lock_contact_pair(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> None:
+    """Wait for other transactions removing contacts of this customer to this legal entity (until this one ends)."""
+    await conn.execute(_LOCK_CONTACT_PAIR, tenant, customer_id, legal_entity_id)
 
 
 async def is_contact_locked(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool:

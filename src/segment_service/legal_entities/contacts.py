@@ -118,6 +118,7 @@ async def delete_contact_assignment(db: Database, caller: Caller, assignment_id:
 async def _after_contact_left(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> None:
     """A customer who is no longer a contact (of any type) of a legal entity has no memberships in its context, and
     its sessions in that context end: their tokens stop giving access to it (docs/behaviour.md)."""
+    await contact_store.lock_contact_pair(conn, tenant, customer_id, legal_entity_id)
     if await contact_store.is_contact(conn, tenant, customer_id, legal_entity_id):
         return  # still a contact through an assignment of another type
     await segment_customer_assignments.delete_customer_assignments_of_contact(conn, tenant, customer_id,
