@@ -44,6 +44,7 @@ from bench.load import BenchError
 from segment_service.core.auth import Scope, TokenKind, TokenService
 from segment_service.core.db import migrate
 from segment_service.embedded import start_embedded
+from segment_service.oauth import service as oauth_service
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "bench" / "results" / "latest.md"
@@ -261,6 +262,17 @@ async def _autovacuum_runs(dsn: str) -> dict[str, int]:
     try:
         rows = await conn.fetch("SELECT relname, autovacuum_count + autoanalyze_count AS runs FROM pg_stat_user_tables")
         return {r["relname"]: int(r["runs"]) for r in rows}
+    finally:
+        await conn.close()
+
+
+async def _api_client(dsn: str, tenant: str, scopes: list[str]) -> str:
+    """A service API client of `tenant` for the benchmark's service token: the service checks that a token's client
+    exists."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        client, _ = await oauth_service.create_client(conn, tenant=tenant, scopes=scopes, name="bench")
+        return client.client_id
     finally:
         await conn.close()
 
@@ -514,9 +526,11 @@ def run(options: Options) -> report.Report:
         servers.wait_ready(service, f"{service_url}/health")
         servers.wait_ready(floor, f"{floor_url}/")
 
+        bench_scopes = [Scope.SEGMENT_READ.value, Scope.SEGMENT_MANAGE.value]
         token = TokenService(signing_key).issue(
-            tenant=dataset.TENANT, kind=TokenKind.SERVICE, subject="bench",
-            scopes=[Scope.SEGMENT_READ.value, Scope.SEGMENT_MANAGE.value], ttl_seconds=4 * 3600)
+            tenant=dataset.TENANT, kind=TokenKind.SERVICE, subject=asyncio.run(_api_client(dsn, dataset.TENANT,
+                                                                                          bench_scopes)),
+            scopes=bench_scopes, ttl_seconds=4 * 3600)
         _sanity_check(service_url, floor_url, token, probe_id)
         if category_data is not None and category_probe is not None:
             _sanity_check_categories(service_url, token, category_data, category_probe)

@@ -64,8 +64,8 @@ def client(app: FastLane) -> Iterator[TestClient[FastLane]]:
 
 
 @pytest.fixture(scope="session")
-def tokens(app: FastLane, client: TestClient[FastLane]) -> Tokens:
-    return Tokens(app.state.tokens)
+def tokens(app: FastLane, client: TestClient[FastLane], database_url: str) -> Tokens:
+    return Tokens(app.state.tokens, database_url)
 
 
 @pytest.fixture

@@ -8,17 +8,52 @@ import httpx
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from segment_service.core.auth import CUSTOMER_SCOPES, SERVICE_SCOPES, TokenKind, TokenService
+from segment_service.core.auth import CLIENTS, CUSTOMER_SCOPES, SERVICE_SCOPES, TokenKind, TokenService
+
+_ENSURE_TEST_CLIENT = """
+INSERT INTO api_clients (client_id, tenant, name, secret_hash, scopes)
+VALUES ($1, $2, 'tests', 'not a hash', $3)
+ON CONFLICT (client_id) DO UPDATE
+SET scopes = ARRAY(SELECT DISTINCT unnest(api_clients.scopes || excluded.scopes) ORDER BY 1)
+"""
 
 
 class Tokens:
-    """Mints tokens the way the service does, for tests that are not about getting a token."""
+    """Mints tokens the way the service does, for tests that are not about getting a token.
 
-    def __init__(self, service: TokenService) -> None:
+    A service token names its API client, which must exist (a deleted client's tokens are refused): each tenant gets
+    a client `test-client-<tenant>` that holds every scope its tokens were minted with."""
+
+    def __init__(self, service: TokenService, database_url: str) -> None:
         self._service = service
+        self._database_url = database_url
+        self._client_scopes: dict[str, set[str]] = {}
+
+    def client_id(self, tenant: str) -> str:
+        return f"test-client-{tenant}"
+
+    def _ensure_client(self, tenant: str, scopes: tuple[str, ...]) -> str:
+        client_id = self.client_id(tenant)
+        if tenant not in self._client_scopes or not set(scopes) <= self._client_scopes[tenant]:
+            import asyncio
+
+            import asyncpg
+
+            async def ensure() -> None:
+                conn = await asyncpg.connect(self._database_url)
+                try:
+                    await conn.execute(_ENSURE_TEST_CLIENT, client_id, tenant, list(scopes))
+                finally:
+                    await conn.close()
+
+            asyncio.run(ensure())
+            CLIENTS.forget(client_id)  # the app runs in this process: it sees the new scopes at once
+            self._client_scopes.setdefault(tenant, set()).update(scopes)
+        return client_id
 
     def service(self, tenant: str, scopes: tuple[str, ...] = SERVICE_SCOPES, ttl: int = 3600) -> str:
-        return self._service.issue(tenant=tenant, kind=TokenKind.SERVICE, subject="test-client", scopes=scopes,
+        client_id = self._ensure_client(tenant, scopes)
+        return self._service.issue(tenant=tenant, kind=TokenKind.SERVICE, subject=client_id, scopes=scopes,
                                    ttl_seconds=ttl)
 
     def anonymous(self, tenant: str, ttl: int = 3600) -> str:

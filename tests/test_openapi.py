@@ -21,8 +21,9 @@ from litestar.testing import TestClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from segment_service.core.auth import SERVICE_SCOPES, TokenKind, TokenService
+from segment_service.core.auth import SERVICE_SCOPES, TokenService
 from segment_service.settings import Settings
+from tests.factories import Tokens
 
 FUZZ_TENANT = "fuzztenant"
 
@@ -104,9 +105,8 @@ def test_no_input_makes_a_server_error(live_server: str, settings: Settings) -> 
     """Generated requests of every shape, with a valid token for the tenant in the path, never get a 5xx and always
     answer with a status code and body the document declares."""
     api_schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
-    token = TokenService(settings.signing_key or "").issue(
-        tenant=FUZZ_TENANT, kind=TokenKind.SERVICE, subject="fuzzer",
-        scopes=SERVICE_SCOPES, ttl_seconds=600)
+    token = Tokens(TokenService(settings.signing_key or ""), str(settings.database_url)).service(
+        FUZZ_TENANT, SERVICE_SCOPES, ttl=600)
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= len(OPERATIONS)
     for operation in operations:

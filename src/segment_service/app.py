@@ -20,7 +20,7 @@ from segment_service.categories.assignment_routes import FAST_ROUTES as CATEGORY
 from segment_service.categories.assignment_routes import CategoryAssignmentController, ReferenceAssignmentController
 from segment_service.categories.routes import CategoryController
 from segment_service.categories.tree_routes import CategoryTreeController
-from segment_service.core.auth import TokenService, scope_guard
+from segment_service.core.auth import scope_guard
 from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES
 from segment_service.core.disconnect import IncompleteBodyMiddleware
@@ -83,10 +83,8 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db = await Database.connect(settings, dsn)
         try:
-            async with db.connection() as conn:
-                key = await oauth_service.signing_key(conn, settings.signing_key)
+            app.state.tokens = await oauth_service.token_service(db, settings.signing_key)
             app.state.db = db
-            app.state.tokens = TokenService(key)
             yield
         finally:
             await db.close()

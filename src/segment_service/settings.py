@@ -142,8 +142,9 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".data"))
     """SEGMENT_SERVICE_DATA_DIR: where the embedded PostgreSQL keeps its files."""
     signing_key: str | None = None
-    """SEGMENT_SERVICE_SIGNING_KEY: HMAC key for tokens, at least 32 bytes. When unset, a random key is generated once
-    and kept in the database, so that every worker and the CLI agree on it."""
+    """SEGMENT_SERVICE_SIGNING_KEY: HMAC key for tokens, at least 32 bytes. When unset, keys are generated and kept in
+    the database, so that every worker and the CLI agree on them, and `segment-service keys rotate` replaces them;
+    when set, that key alone signs and verifies every token (docs/operations.md)."""
     token_ttl_seconds: int = 14399
     """SEGMENT_SERVICE_TOKEN_TTL: lifetime of service tokens in seconds, 1 to 2592000 (Emporix's example value, about
     4 hours)."""

@@ -117,12 +117,13 @@ class TestRefreshAuthToken:
         assert api.request("GET", "/logout", token=login["access_token"]).status_code == 204
         assert refresh(api, login["refresh_token"]).json() == INVALID_REFRESH
 
-    def test_deactivated_customer_is_403(self, api: CustomerApi) -> None:
+    def test_deactivated_customer_is_401(self, api: CustomerApi) -> None:
+        """Deactivation ends the customer's sessions, as logout does: the refresh token is spent."""
         login = api.logged_in("jo@example.com")
         api.request("PATCH", f"/customers/{jo_id(api)}", json={"active": False})
         response = refresh(api, login["refresh_token"])
-        assert response.status_code == 403
-        assert response.json() == forbidden("The customer account is not active; the shop can activate it.")
+        assert response.status_code == 401
+        assert response.json() == INVALID_REFRESH
 
     def test_deleted_customer_is_401(self, api: CustomerApi) -> None:
         login = api.logged_in("jo@example.com")

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import Tokens
+from tests.factories import INVALID_TOKEN, Tokens
 from tests.legal_entities.helpers import LE_READ_BOTH, LE_READ_OWN, Management, customer_token, error
 
 from segment_service.core.auth import Scope
@@ -59,9 +59,11 @@ class TestOwnLegalEntities:
     def test_no_contact_sees_nothing(self, contacts: Management, app: Litestar, via: str) -> None:
         assert ids(listed(contacts, customer_token(app, contacts.tenant, "c3"), via)) == []
 
-    def test_a_customer_token_without_customer_sees_nothing(self, contacts: Management, app: Litestar,
-                                                           via: str) -> None:
-        assert ids(listed(contacts, customer_token(app, contacts.tenant, None), via)) == []
+    def test_a_customer_token_without_customer_is_refused(self, contacts: Management, app: Litestar,
+                                                         via: str) -> None:
+        """The service never issues one: a customer token that names no customer is malformed, a 401."""
+        response = listed(contacts, customer_token(app, contacts.tenant, None), via)
+        assert (response.status_code, response.json()) == (401, INVALID_TOKEN)
 
     def test_q_filters_and_totals_apply_within_its_own(self, contacts: Management, app: Litestar, via: str) -> None:
         token = customer_token(app, contacts.tenant, "c1")

@@ -1,4 +1,4 @@
-"""The `segment-service` command: serve, migrate, clients. Each further group of commands lives in a module of
+"""The `segment-service` command: serve, migrate, clients, keys. Each further group of commands lives in a module of
 this package and is registered at the bottom."""
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import click
 
 from segment_service import __version__
-from segment_service.cli.startup import Commands, ensure_schema, migration_target, prepare_database
+from segment_service.cli.startup import Commands, migration_target, prepare_database
 from segment_service.core.db import migrate
 from segment_service.core.dbconnect import open_connection
-from segment_service.core.errors import ServiceError
 from segment_service.core.logs import configure_logging
 from segment_service.embedded import release_embedded, start_embedded
 from segment_service.oauth import service as oauth_service
@@ -178,44 +176,8 @@ def migrate_command(data_dir: str | None) -> None:
             release_embedded(server)
 
 
-@main.group()
-def clients() -> None:
-    """API clients (client credentials for POST /oauth/token)."""
+# Command groups of their own modules (imported last: they use the helpers above).
+from segment_service.cli.clients import clients, keys  # noqa: E402
 
-
-@clients.command(name="create")
-@click.option("--tenant", required=True, help="The tenant the client belongs to.")
-@click.option("--scope", default=None, help='Space-separated scopes [default: every service scope].')
-@click.option("--name", default="", help="A name to recognise the client by.")
-@click.option("--storefront", is_flag=True,
-              help="A public storefront client (a client_id, no secret) for anonymous tokens.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
-def create_client(tenant: str, scope: str | None, name: str, storefront: bool, as_json: bool,
-                  data_dir: str | None) -> None:
-    """Create an API client and print its id and secret (the secret is shown only now)."""
-    if storefront and scope is not None:
-        click.echo("error: a storefront client has no scopes; its tokens are anonymous or customer tokens", err=True)
-        sys.exit(2)
-    settings = _settings(data_dir)
-    server, dsn = _database(settings)
-    try:
-        ensure_schema(settings, dsn, embedded=server is not None)
-        client = asyncio.run(
-            _create_storefront_client(dsn, tenant, name) if storefront
-            else _create_client(dsn, tenant, scope.split() if scope is not None else None, name)
-        )
-    except (ServiceError, asyncpg.PostgresError, OSError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    finally:
-        if server is not None:
-            release_embedded(server)
-    if as_json:
-        click.echo(json.dumps(client))
-    elif storefront:
-        click.echo(f"client_id: {client['client_id']}\ntenant:    {client['tenant']}\n(a storefront client: "
-                   "GET /customerlogin/auth/anonymous/login?tenant=…&client_id=… gives an anonymous token)")
-    else:
-        click.echo(f"client_id:     {client['client_id']}\nclient_secret: {client['client_secret']}\n"
-                   f"tenant:        {client['tenant']}\nscopes:        {' '.join(client['scopes'])}")
+main.add_command(clients)
+main.add_command(keys)

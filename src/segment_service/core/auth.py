@@ -7,21 +7,27 @@ answers 401 for a missing, malformed, expired or foreign-signed token, and 403 f
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc import jws, jwt
+from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import OctKey
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from segment_service.core.db import Database
 from segment_service.core.errors import Forbidden, Unauthorized
+
+# Re-exported: the services that end sessions and change clients evict there.
+from segment_service.core.revocation import CLIENTS as CLIENTS
+from segment_service.core.revocation import SESSIONS as SESSIONS
 
 ISSUER = "segment-service"
 
@@ -107,19 +113,108 @@ def scope_text(tenant: str, scopes: Iterable[str]) -> str:
     return " ".join([f"tenant={tenant}", *sorted(scopes)])
 
 
+class SigningKey(msgspec.Struct, frozen=True):
+    """One HS256 key: `kid` names it in the header of the tokens it signs."""
+
+    kid: str
+    secret: str
+
+
+def configured_key(secret: str) -> SigningKey:
+    """The key SEGMENT_SERVICE_SIGNING_KEY names; its kid is derived from it, so every process agrees on it."""
+    return SigningKey(kid="env-" + hashlib.sha256(secret.encode()).hexdigest()[:12], secret=secret)
+
+
+_NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class _Claims(msgspec.Struct, frozen=True):
+    """The claims of our tokens with their exact types: anything else in a validly signed token is a 401."""
+
+    iss: str
+    sub: _NonEmpty
+    ten: _NonEmpty
+    knd: TokenKind
+    exp: int
+    iat: int | None = None
+    scp: str = ""
+    jti: str | None = None
+    cid: _NonEmpty | None = None
+    lei: _NonEmpty | None = None
+    sid: _NonEmpty | None = None
+
+
+class UnknownSigningKey(Unauthorized):
+    """A token names a key this process does not know (yet): after a rotation, reloading the keys may find it."""
+
+
+#: Where the keys come from when they are kept in the database, newest first.
+KeyLoader = Callable[[], Awaitable[Sequence[SigningKey]]]
+
+
 class TokenService:
-    """Signs and verifies bearer tokens (HS256 JWTs) and keeps a small cache of verified ones off the hot path."""
+    """Signs and verifies bearer tokens (HS256 JWTs with a `kid` header) and keeps a small cache of verified ones off
+    the hot path.
+
+    New tokens are signed with the newest key; older keys still verify the tokens they signed until they are
+    dropped. With a `loader` the keys are reloaded when a token names an unknown key (at most once a second) and,
+    when older than a few seconds, before tokens are issued, so that a rotation reaches every worker process without
+    a restart."""
 
     _CACHE_LIMIT = 10_000
-
     MIN_KEY_BYTES = 32
+    #: How stale the keys may be when a token is issued, and how often an unknown kid may cause a reload.
+    RELOAD_SECONDS = 5.0
+    FORCED_RELOAD_SECONDS = 1.0
 
-    def __init__(self, signing_key: str) -> None:
-        if len(signing_key.encode()) < self.MIN_KEY_BYTES:
-            raise ValueError(f"The token signing key must be at least {self.MIN_KEY_BYTES} bytes long "
-                             "(SEGMENT_SERVICE_SIGNING_KEY).")
-        self._key = OctKey.import_key(signing_key)
+    def __init__(self, signing_key: str | Sequence[SigningKey], *, loader: KeyLoader | None = None) -> None:
+        keys = [configured_key(signing_key)] if isinstance(signing_key, str) else list(signing_key)
+        self._loader = loader
+        self._loaded_at = time.monotonic()
+        self._forced_at = float("-inf")
+        self._reload_lock = asyncio.Lock()
         self._verified: dict[str, Caller] = {}
+        self._use(keys)
+
+    def _use(self, keys: Sequence[SigningKey]) -> None:
+        """Take `keys`, newest first."""
+        if not keys:
+            raise ValueError("No token signing key.")
+        for key in keys:
+            if len(key.secret.encode()) < self.MIN_KEY_BYTES:
+                raise ValueError(f"The token signing key must be at least {self.MIN_KEY_BYTES} bytes long "
+                                 "(SEGMENT_SERVICE_SIGNING_KEY).")
+        previous = getattr(self, "_keys", {})
+        self._keys = {key.kid: OctKey.import_key(key.secret) for key in keys}
+        self._current = keys[0].kid
+        if not previous.keys() <= self._keys.keys():
+            self._verified.clear()  # a dropped key verifies nothing any more, cached tokens included
+
+    @property
+    def current_kid(self) -> str:
+        """The kid new tokens are signed with."""
+        return self._current
+
+    async def reload_keys(self, *, forced: bool = False) -> bool:
+        """Reload the keys when they are older than RELOAD_SECONDS (FORCED_RELOAD_SECONDS when `forced`, for an
+        unknown kid); whether they were reloaded."""
+        if self._loader is None:
+            return False
+        if not forced and (self._reload_lock.locked() or time.monotonic() - self._loaded_at < self.RELOAD_SECONDS):
+            return False  # issuing callers hold a connection: they never wait for another one's reload
+        async with self._reload_lock:
+            now = time.monotonic()
+            if forced:
+                # Unknown kids (which anyone can send) cause at most one reload a second.
+                if now - self._forced_at < self.FORCED_RELOAD_SECONDS:
+                    return False
+                self._forced_at = now
+            elif now - self._loaded_at < self.RELOAD_SECONDS:
+                return False
+            keys = await self._loader()
+            self._loaded_at = time.monotonic()
+            self._use(keys)
+            return True
 
     def issue(
         self,
@@ -151,10 +246,11 @@ class TokenService:
             claims["lei"] = legal_entity_id
         if session_id is not None:
             claims["sid"] = session_id
-        return jwt.encode({"alg": "HS256"}, claims, self._key)
+        return jwt.encode({"alg": "HS256", "kid": self._current}, claims, self._keys[self._current])
 
     def verify(self, token: str) -> Caller:
-        """The caller a token stands for; raises Unauthorized for anything not issued by us or expired."""
+        """The caller a token stands for; raises Unauthorized for anything not issued by us or expired
+        (UnknownSigningKey for a key not loaded here: `verify_fresh` reloads the keys then)."""
         now = time.time()
         caller = self._verified.get(token)
         if caller is None:
@@ -167,66 +263,67 @@ class TokenService:
             raise Unauthorized("Access Token expired", errorcode="keymanagement.service.access_token_expired")
         return caller
 
-    def decode_ignoring_expiry(self, token: str) -> Caller:
+    async def verify_fresh(self, token: str) -> Caller:
+        """`verify`, reloading the keys once when the token names a key this process does not know (and every few
+        seconds anyway, so that a dropped key stops verifying in a process that only verifies)."""
+        await self.reload_keys()
+        try:
+            return self.verify(token)
+        except UnknownSigningKey:
+            if not await self.reload_keys(forced=True):
+                raise
+            return self.verify(token)
+
+    async def decode_ignoring_expiry(self, token: str) -> Caller:
         """The caller a token stood for, checking its signature but not its expiry (to refresh an expired token)."""
-        return self._decode(token)
+        try:
+            return self._decode(token)
+        except UnknownSigningKey:
+            if not await self.reload_keys(forced=True):
+                raise
+            return self._decode(token)
+
+    def _keys_for(self, token: str) -> list[OctKey]:
+        """The keys that may have signed `token`: the one its `kid` names; every key for a token from before kids."""
+        kid = jws.extract_compact(token.encode()).headers().get("kid")
+        if kid is None:
+            return list(self._keys.values())
+        if not isinstance(kid, str):
+            raise Unauthorized()
+        key = self._keys.get(kid)
+        if key is None:
+            raise UnknownSigningKey()
+        return [key]
 
     def _decode(self, token: str) -> Caller:
         try:
-            claims = jwt.decode(token, self._key, algorithms=["HS256"]).claims
-            if claims.get("iss") != ISSUER:
+            raw: dict[str, Any] | None = None
+            for key in self._keys_for(token):
+                try:
+                    raw = jwt.decode(token, key, algorithms=["HS256"]).claims
+                    break
+                except BadSignatureError:
+                    continue
+            if raw is None:
                 raise Unauthorized()
-            return Caller(
-                tenant=str(claims["ten"]),
-                kind=TokenKind(claims["knd"]),
-                subject=str(claims["sub"]),
-                scopes=frozenset(str(claims.get("scp", "")).split()),
-                expires_at=int(claims["exp"]),
-                customer_id=claims.get("cid"),
-                legal_entity_id=claims.get("lei"),
-                session_id=claims.get("sid"),
-            )
-        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            claims = msgspec.convert(raw, _Claims, strict=True)
+        except (JoseError, ValueError, msgspec.ValidationError) as exc:
             raise Unauthorized() from exc
+        if claims.iss != ISSUER or not _consistent(claims):
+            raise Unauthorized()
+        return Caller(tenant=claims.ten, kind=claims.knd, subject=claims.sub, scopes=frozenset(claims.scp.split()),
+                      expires_at=claims.exp, customer_id=claims.cid, legal_entity_id=claims.lei,
+                      session_id=claims.sid)
 
 
-_SESSION_ACTIVE = """
-SELECT ended_at IS NULL AND expires_at > now()
-FROM token_sessions
-WHERE tenant = $1 AND id = $2
-"""
-
-
-class SessionCheck:
-    """Whether a storefront token's session is still open (logout ends it at once).
-
-    A positive answer is kept for a second so that a burst of storefront calls costs one lookup; ending a session
-    evicts it here, and other worker processes notice within that second."""
-
-    TTL_SECONDS = 1.0
-    _LIMIT = 10_000
-
-    def __init__(self) -> None:
-        self._open_until: dict[str, float] = {}
-
-    async def is_open(self, db: Database, tenant: str, session_id: str) -> bool:
-        now = time.monotonic()
-        if self._open_until.get(session_id, 0.0) > now:
-            return True
-        async with db.connection() as conn:
-            is_open = bool(await conn.fetchval(_SESSION_ACTIVE, tenant, session_id))
-        if is_open:
-            if len(self._open_until) >= self._LIMIT:
-                self._open_until.clear()
-            self._open_until[session_id] = now + self.TTL_SECONDS
-        return is_open
-
-    def forget(self, session_id: str) -> None:
-        self._open_until.pop(session_id, None)
-
-
-#: One per process, shared by the guard and whatever ends sessions.
-SESSIONS = SessionCheck()
+def _consistent(claims: _Claims) -> bool:
+    """Whether the claims fit the token's kind: only a customer token names a customer and a legal entity, and a
+    service token has no session."""
+    if claims.knd is TokenKind.CUSTOMER:
+        return claims.cid is not None
+    if claims.knd is TokenKind.ANONYMOUS:
+        return claims.cid is None and claims.lei is None
+    return claims.cid is None and claims.lei is None and claims.sid is None
 
 
 #: Why a token of the wrong kind is refused, by the kinds an operation takes (`opt["kinds"]`).
@@ -261,9 +358,15 @@ async def authenticate(tokens: TokenService, db: Database, authorization: str | 
     """The caller of a request with this `Authorization` header, checked against the path's tenant, the operation's
     scopes (any one of `required` is enough; `()` takes any valid token of the tenant; with
     `anonymous_without_scopes` they bind service and customer tokens only) and token kinds: 401 or 403 otherwise."""
-    caller = tokens.verify(bearer_token(authorization))
+    caller = await tokens.verify_fresh(bearer_token(authorization))
     if caller.session_id is not None and not await SESSIONS.is_open(db, caller.tenant, caller.session_id):
-        raise Unauthorized()  # the customer logged out, or the session expired
+        raise Unauthorized()  # the customer logged out or was deactivated, or the session expired
+    if caller.kind is TokenKind.SERVICE:
+        client = await CLIENTS.current(db, caller.subject)
+        if client is None or client.tenant != caller.tenant:
+            raise Unauthorized()  # the API client was deleted
+        if not caller.scopes <= client.scopes:  # the client's scopes were narrowed since the token was issued
+            caller = msgspec.structs.replace(caller, scopes=caller.scopes & client.scopes)
     if tenant is not None and tenant != caller.tenant:
         raise Forbidden(f"The token belongs to tenant '{caller.tenant}', not to tenant '{tenant}'.")
     anonymous_free = anonymous_without_scopes and caller.kind is TokenKind.ANONYMOUS

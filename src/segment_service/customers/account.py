@@ -12,10 +12,10 @@ from typing import Any
 
 from segment_service.core.auth import Caller, TokenKind, TokenService, kind_refusal
 from segment_service.core.db import Database
-from segment_service.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
+from segment_service.core.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from segment_service.core.ids import new_id
 from segment_service.core.models import UNSET, UnsetType
-from segment_service.customers import store
+from segment_service.customers import login_limit, login_store, store
 from segment_service.customers.models import (
     CustomerDetails,
     CustomerPatchDto,
@@ -38,9 +38,6 @@ from segment_service.legal_entities import service as legal_entities_service
 from segment_service.oauth import service as oauth_service
 from segment_service.oauth.models import SessionTokens
 
-#: Consecutive failed password attempts after which an account is locked, and the longest lock (2^(n-5) s).
-FAILURE_LIMIT = 5
-MAX_LOCK_SECONDS = 15 * 60
 #: The same words for an unknown email and a wrong password, so that login tells nobody which emails exist.
 WRONG_CREDENTIALS = "Invalid email or password"
 _WRONG_CREDENTIALS_CODE = "oauth.v2.InvalidCredentials"
@@ -52,13 +49,6 @@ def _require_customer(caller: Caller) -> str:
     if caller.kind is not TokenKind.CUSTOMER or caller.customer_id is None:
         raise Forbidden(kind_refusal((TokenKind.CUSTOMER,)))
     return caller.customer_id
-
-
-def _locked(lock: store.Lock) -> TooManyRequests:
-    return TooManyRequests(
-        f"Too many failed login attempts for this account; try again after {lock.locked_until}.",
-        retry_after=lock.retry_after,
-    )
 
 
 def _gone() -> Unauthorized:
@@ -152,18 +142,16 @@ async def login(db: Database, tokens: TokenService, caller: Caller, body: Passwo
         Forbidden: the password is right but the account is not active.
     """
     tenant = caller.tenant
-    async with db.transaction() as conn:
-        credentials = await store.begin_login(conn, tenant, email=body.email, threshold=FAILURE_LIMIT,
-                                              max_lock_seconds=MAX_LOCK_SECONDS)
-        lock = None if credentials is not None else await store.fetch_lock(conn, tenant, email=body.email)
-    if lock is not None:
-        raise _locked(lock)
-    # An unknown email is checked against a decoy hash: it takes as long as a wrong password.
-    if not await passwords.verify(None if credentials is None else credentials.password_hash, body.password):
+    credentials = await login_limit.start(db, tenant, email=body.email)
+    if credentials is None:
+        # An unknown email is checked against a decoy hash: it takes as long as a wrong password.
+        await passwords.verify(None, body.password)
         raise Unauthorized(WRONG_CREDENTIALS, errorcode=_WRONG_CREDENTIALS_CODE)
-    assert credentials is not None
+    found = credentials
+    if not await login_limit.check(db, tenant, found, lambda: passwords.verify(found.password_hash, body.password)):
+        raise Unauthorized(WRONG_CREDENTIALS, errorcode=_WRONG_CREDENTIALS_CODE)
     async with db.transaction() as conn:
-        await store.login_succeeded(conn, tenant, credentials.id)
+        await login_store.succeeded(conn, tenant, credentials.id, record_login=True)
         session = None
         if credentials.active:
             session = await oauth_service.start_customer_session(conn, tokens, tenant=tenant,
@@ -225,7 +213,7 @@ async def logout(db: Database, tokens: TokenService, caller: Caller, *, access_t
     session_id = caller.session_id
     if access_token:
         try:
-            other = tokens.decode_ignoring_expiry(access_token)  # an expired token's session may still be open
+            other = await tokens.decode_ignoring_expiry(access_token)  # an expired token's session may still be open
         except Unauthorized:
             raise BadRequest("accessToken is not a token issued by this service.", field="accessToken",
                              type="invalid_value") from None
@@ -268,23 +256,25 @@ async def change_password(db: Database, caller: Caller, body: PasswordChangeDto,
     """Replace the calling customer's password after checking the current one (rate-limited like login)."""
     customer_id = _require_customer(caller)
     tenant = caller.tenant
-    async with db.transaction() as conn:
-        credentials = await store.begin_login(conn, tenant, customer_id=customer_id, threshold=FAILURE_LIMIT,
-                                              max_lock_seconds=MAX_LOCK_SECONDS)
-        lock = exists = None
-        if credentials is None:
-            lock = await store.fetch_lock(conn, tenant, customer_id=customer_id)
-            exists = await store.customer_exists(conn, tenant, customer_id)
-    if lock is not None:
-        raise _locked(lock)
+    credentials = await login_limit.start(db, tenant, customer_id=customer_id)
     if credentials is None:
+        async with db.connection() as conn:
+            exists = await store.customer_exists(conn, tenant, customer_id)
         if not exists:
             raise _gone()
         raise BadRequest("The customer has no password yet; sign up to set one.", type="no_password")
-    if not await passwords.verify(credentials.password_hash, body.current_password):
+    found = credentials
+    if not await login_limit.check(db, tenant, found,
+                                   lambda: passwords.verify(found.password_hash, body.current_password)):
         raise BadRequest("The current password is not correct.", field="currentPassword", type="invalid_value")
-    new_hash = await passwords.hash(body.new_password)
+    try:
+        new_hash = await passwords.hash(body.new_password)
+    except BaseException:
+        async with db.transaction() as conn:
+            await login_store.abandoned(conn, tenant, customer_id)
+        raise
     async with db.transaction() as conn:
+        await login_store.succeeded(conn, tenant, customer_id, record_login=False)
         await store.set_password(conn, tenant, customer_id, new_hash, initial=False)
         # Whoever held the old password is logged out everywhere but here.
         await oauth_service.end_customer_sessions(conn, tenant, customer_id, keep=caller.session_id)

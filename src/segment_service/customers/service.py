@@ -186,7 +186,15 @@ async def upsert_customer(db: Database, caller: Caller, customer_id: str, body: 
             raise VersionConflict()
         _keep_email(current, content)
         await store.update_customer(conn, caller.tenant, content)
+        await _end_sessions_if_inactive(conn, caller.tenant, content)
         return False
+
+
+async def _end_sessions_if_inactive(conn: Connection, tenant: str, content: store.CustomerContent) -> None:
+    """A deactivated customer is logged out everywhere at once, as logout does: its tokens answer 401 and its refresh
+    tokens are spent. Reactivation does not bring the sessions back; the customer logs in again."""
+    if not content.active:
+        await oauth_service.end_customer_sessions(conn, tenant, content.id)
 
 
 async def merge_into_customer(conn: Connection, tenant: str, current: CustomerRow, patch: dict[str, Any]) -> None:
@@ -202,6 +210,7 @@ async def merge_into_customer(conn: Connection, tenant: str, current: CustomerRo
     content = content_from_body(current.id, body)
     _keep_email(current, content)
     await store.update_customer(conn, tenant, content)
+    await _end_sessions_if_inactive(conn, tenant, content)
 
 
 def patch_body(patch: CustomerPatchBySellerDto | CustomerPatchDto) -> dict[str, Any]:

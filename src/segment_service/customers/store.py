@@ -88,13 +88,6 @@ class Credentials(msgspec.Struct, kw_only=True):
     initial_password: bool
 
 
-class Lock(msgspec.Struct, kw_only=True):
-    """A login lock: until when (wire format) and how many whole seconds are left."""
-
-    locked_until: str
-    retry_after: int
-
-
 def _row(record: asyncpg.Record) -> CustomerRow:
     return CustomerRow(**record)
 
@@ -146,54 +139,6 @@ _SELECT_CREDENTIALS = """
 SELECT id, password_hash, active, initial_password
 FROM customers
 WHERE tenant = $1 AND id = $2
-"""
-
-# A login attempt is counted as a failure *before* the password is checked, in the same statement that checks the
-# lock, so that no number of parallel requests gets more guesses than the limit; a success resets the count.
-# From the $3-th consecutive failure on, the account is locked for 2^(n-$3) seconds, at most $4 seconds.
-_COUNT_ATTEMPT = """
-SET failed_logins = c.failed_logins + 1,
-    last_failed_login = now(),
-    locked_until = CASE
-        WHEN c.failed_logins + 1 >= $3
-        THEN now() + make_interval(secs => least(power(2, least(c.failed_logins + 1 - $3, 30)), $4))
-        ELSE NULL
-    END
-"""
-
-_BEGIN_LOGIN_BY_EMAIL = f"""
-UPDATE customers AS c
-{_COUNT_ATTEMPT}
-WHERE c.tenant = $1 AND lower(c.contact_email) = lower($2) AND c.password_hash IS NOT NULL
-  AND (c.locked_until IS NULL OR c.locked_until <= now())
-RETURNING c.id, c.password_hash, c.active, c.initial_password
-"""
-
-_BEGIN_LOGIN_BY_ID = f"""
-UPDATE customers AS c
-{_COUNT_ATTEMPT}
-WHERE c.tenant = $1 AND c.id = $2 AND c.password_hash IS NOT NULL
-  AND (c.locked_until IS NULL OR c.locked_until <= now())
-RETURNING c.id, c.password_hash, c.active, c.initial_password
-"""
-
-_LOGIN_SUCCEEDED = """
-UPDATE customers
-SET failed_logins = 0, locked_until = NULL, last_failed_login = NULL,
-    last_login = CASE WHEN active THEN now() ELSE last_login END
-WHERE tenant = $1 AND id = $2
-"""
-
-_SELECT_LOCK_BY_EMAIL = f"""
-SELECT {iso_sql("locked_until")}, ceil(extract(epoch FROM locked_until - now()))::bigint AS retry_after
-FROM customers
-WHERE tenant = $1 AND lower(contact_email) = lower($2) AND password_hash IS NOT NULL AND locked_until > now()
-"""
-
-_SELECT_LOCK_BY_ID = f"""
-SELECT {iso_sql("locked_until")}, ceil(extract(epoch FROM locked_until - now()))::bigint AS retry_after
-FROM customers
-WHERE tenant = $1 AND id = $2 AND password_hash IS NOT NULL AND locked_until > now()
 """
 
 _SET_PASSWORD = """
@@ -298,32 +243,6 @@ async def fetch_credentials(conn: Connection, tenant: str, customer_id: str) -> 
     """The customer's credentials, or None when the customer does not exist."""
     record = await conn.fetchrow(_SELECT_CREDENTIALS, tenant, customer_id)
     return None if record is None else Credentials(**record)
-
-
-async def begin_login(conn: Connection, tenant: str, *, email: str | None = None, customer_id: str | None = None,
-                      threshold: int, max_lock_seconds: int) -> Credentials | None:
-    """Count a password attempt on the account (by email or id) as failed, locking it from the `threshold`-th
-    consecutive failure on; its credentials, or None when it has no password or is locked right now."""
-    if email is not None:
-        record = await conn.fetchrow(_BEGIN_LOGIN_BY_EMAIL, tenant, email, threshold, max_lock_seconds)
-    else:
-        record = await conn.fetchrow(_BEGIN_LOGIN_BY_ID, tenant, customer_id, threshold, max_lock_seconds)
-    return None if record is None else Credentials(**record)
-
-
-async def login_succeeded(conn: Connection, tenant: str, customer_id: str) -> None:
-    """Reset the failure count after a right password, and record the login of an active account."""
-    await conn.execute(_LOGIN_SUCCEEDED, tenant, customer_id)
-
-
-async def fetch_lock(conn: Connection, tenant: str, *, email: str | None = None,
-                     customer_id: str | None = None) -> Lock | None:
-    """The account's login lock when it is locked now, else None."""
-    if email is not None:
-        record = await conn.fetchrow(_SELECT_LOCK_BY_EMAIL, tenant, email)
-    else:
-        record = await conn.fetchrow(_SELECT_LOCK_BY_ID, tenant, customer_id)
-    return None if record is None else Lock(locked_until=record["locked_until"], retry_after=record["retry_after"])
 
 
 async def set_password(conn: Connection, tenant: str, customer_id: str, password_hash: str, *,

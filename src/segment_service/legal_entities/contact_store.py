@@ -29,7 +29,12 @@ INSERT INTO contact_assignments (tenant, id, legal_entity_id, customer_id, type,
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, now(), now())
 """
 
+# `previous` reads the row as it was before the statement: a replacement may move the assignment to another customer
+# or legal entity, and the pair it leaves may then be no contact any more.
 _UPSERT_CONTACT_ASSIGNMENT = """
+WITH previous AS (
+    SELECT customer_id, legal_entity_id FROM contact_assignments WHERE tenant = $1 AND id = $2
+)
 INSERT INTO contact_assignments AS ca (tenant, id, legal_entity_id, customer_id, type, is_primary, mixins,
                                        metadata_mixins, version, created_at, modified_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, now(), now())
@@ -38,12 +43,14 @@ SET legal_entity_id = excluded.legal_entity_id, customer_id = excluded.customer_
     is_primary = excluded.is_primary, mixins = excluded.mixins, metadata_mixins = excluded.metadata_mixins,
     version = ca.version + 1, modified_at = now()
 WHERE $9::integer IS NULL OR ca.version = $9
-RETURNING (ca.xmax = 0) AS created
+RETURNING (ca.xmax = 0) AS created, (SELECT customer_id FROM previous) AS previous_customer_id,
+          (SELECT legal_entity_id FROM previous) AS previous_legal_entity_id
 """
 
 _DELETE_CONTACT_ASSIGNMENT = """
 DELETE FROM contact_assignments
 WHERE tenant = $1 AND id = $2
+RETURNING customer_id, legal_entity_id
 """
 
 _DELETE_CONTACT_ASSIGNMENTS_OF_CUSTOMER = """
@@ -53,6 +60,18 @@ WHERE tenant = $1 AND customer_id = $2
 
 _IS_CONTACT = """
 SELECT EXISTS (SELECT 1 FROM contact_assignments WHERE tenant = $1 AND customer_id = $2 AND legal_entity_id = $3)
+"""
+
+# Removals of one customer's contacts to one legal entity take turns, so that two removing its last two assignments
+# (of two types) at once cannot each see the other's still there and both leave the memberships behind.
+_LOCK_CONTACT_PAIR = """
+SELECT pg_advisory_xact_lock(hashtextextended('contacts:' || $1 || '/' || $2 || '/' || $3, 0))
+"""
+
+# The same question for a write that relies on the answer: the contact rows stay locked until the transaction ends,
+# so that a contact removal running at the same time waits and then removes what this write adds.
+_IS_CONTACT_LOCKED = """
+SELECT 1 FROM contact_assignments WHERE tenant = $1 AND customer_id = $2 AND legal_entity_id = $3 FOR SHARE
 """
 
 _LEGAL_ENTITY_IDS_OF_CUSTOMER = """
@@ -95,20 +114,24 @@ async def insert_contact_assignment(conn: Connection, tenant: str, row: ContactA
 
 
 async def upsert_contact_assignment(conn: Connection, tenant: str, row: ContactAssignmentContent,
-                                    expected_version: int | None) -> bool | None:
-    """Create or replace a contact assignment: True when created, False when replaced, None when its version is not
-    `expected_version`."""
+                                    expected_version: int | None) -> tuple[bool, tuple[str, str] | None] | None:
+    """Create or replace a contact assignment: (whether it was created, the (customer, legal entity) it named
+    before when replaced); None when its version is not `expected_version`."""
     try:
         record = await conn.fetchrow(_UPSERT_CONTACT_ASSIGNMENT, tenant, row.id, *_contact_values(row),
                                      expected_version)
     except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError) as exc:
         raise _contact_conflict(exc, row) from exc
-    return None if record is None else bool(record["created"])
+    if record is None:
+        return None
+    previous = record["previous_customer_id"], record["previous_legal_entity_id"]
+    return bool(record["created"]), None if previous[0] is None else previous
 
 
-async def delete_contact_assignment(conn: Connection, tenant: str, assignment_id: str) -> bool:
-    """Delete a contact assignment; whether it existed."""
-    return str(await conn.execute(_DELETE_CONTACT_ASSIGNMENT, tenant, assignment_id)) != "DELETE 0"
+async def delete_contact_assignment(conn: Connection, tenant: str, assignment_id: str) -> tuple[str, str] | None:
+    """Delete a contact assignment; the (customer, legal entity) it named, None when there was none."""
+    record = await conn.fetchrow(_DELETE_CONTACT_ASSIGNMENT, tenant, assignment_id)
+    return None if record is None else (record["customer_id"], record["legal_entity_id"])
 
 
 async def delete_contact_assignments_of_customer(conn: Connection, tenant: str, customer_id: str) -> int:
@@ -120,6 +143,16 @@ async def delete_contact_assignments_of_customer(conn: Connection, tenant: str, 
 async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool:
     """Whether the customer is a contact (of any type) of the legal entity."""
     return bool(await conn.fetchval(_IS_CONTACT, tenant, customer_id, legal_entity_id))
+
+
+async def lock_contact_pair(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> None:
+    """Wait for other transactions removing contacts of this customer to this legal entity (until this one ends)."""
+    await conn.execute(_LOCK_CONTACT_PAIR, tenant, customer_id, legal_entity_id)
+
+
+async def is_contact_locked(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool:
+    """`is_contact`, keeping the contact rows locked against removal until the transaction ends."""
+    return bool(await conn.fetch(_IS_CONTACT_LOCKED, tenant, customer_id, legal_entity_id))
 
 
 async def legal_entity_ids_of_customer(conn: Connection, tenant: str, customer_id: str) -> list[str]:

@@ -22,6 +22,8 @@ from segment_service.legal_entities.models import (
     MetadataUpdate,
 )
 from segment_service.legal_entities.store import Match
+from segment_service.oauth import service as oauth_service
+from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = ["contact_assignment_document", "create_contact_assignment", "delete_contact_assignment",
            "get_contact_assignment", "list_contact_assignments", "upsert_contact_assignment"]
@@ -94,18 +96,34 @@ async def upsert_contact_assignment(db: Database, caller: Caller, assignment_id:
     content = _contact_content(assignment_id, body, body.type.value, body.metadata)
     async with db.transaction() as conn:
         await _check_references(conn, caller.tenant, content)
-        created = await contact_store.upsert_contact_assignment(conn, caller.tenant, content,
+        written = await contact_store.upsert_contact_assignment(conn, caller.tenant, content,
                                                                 service.expected_version(body.metadata))
-        if created is None:
+        if written is None:
             raise VersionConflict(resource_id=assignment_id)
+        created, previous = written
+        if previous is not None and previous != (content.customer_id, content.legal_entity_id):
+            await _after_contact_left(conn, caller.tenant, *previous)
     return created
 
 
 async def delete_contact_assignment(db: Database, caller: Caller, assignment_id: str) -> None:
     """Delete a contact assignment; 404 when it does not exist."""
     async with db.transaction() as conn:
-        if not await contact_store.delete_contact_assignment(conn, caller.tenant, assignment_id):
+        removed = await contact_store.delete_contact_assignment(conn, caller.tenant, assignment_id)
+        if removed is None:
             raise service.not_found("contact assignment", assignment_id)
+        await _after_contact_left(conn, caller.tenant, *removed)
+
+
+async def _after_contact_left(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> None:
+    """A customer who is no longer a contact (of any type) of a legal entity has no memberships in its context, and
+    its sessions in that context end: their tokens stop giving access to it (docs/behaviour.md)."""
+    await contact_store.lock_contact_pair(conn, tenant, customer_id, legal_entity_id)
+    if await contact_store.is_contact(conn, tenant, customer_id, legal_entity_id):
+        return  # still a contact through an assignment of another type
+    await segment_customer_assignments.delete_customer_assignments_of_contact(conn, tenant, customer_id,
+                                                                              legal_entity_id)
+    await oauth_service.end_customer_sessions(conn, tenant, customer_id, legal_entity_id=legal_entity_id)
 
 
 async def get_contact_assignment(db: Database, caller: Caller, assignment_id: str) -> dict[str, Any]:

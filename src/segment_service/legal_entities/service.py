@@ -256,8 +256,12 @@ async def list_legal_entities(db: Database, caller: Caller, *, q: str | None, fi
 
 
 # ------------------------------------------------------------------------------------------------ for other services
-async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool:
-    """Whether the customer is a contact (of any type) of the legal entity: one index probe."""
+async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str, *,
+                     for_write: bool = False) -> bool:
+    """Whether the customer is a contact (of any type) of the legal entity: one index probe. `for_write` keeps the
+    contact from being removed until the caller's transaction ends (for a write that needs the contact)."""
+    if for_write:
+        return await contact_store.is_contact_locked(conn, tenant, customer_id, legal_entity_id)
     return await contact_store.is_contact(conn, tenant, customer_id, legal_entity_id)
 
 

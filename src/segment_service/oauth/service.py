@@ -9,18 +9,21 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
 from segment_service.core.auth import (
     ANONYMOUS_SCOPES,
+    CLIENTS,
     CUSTOMER_SCOPES,
     SERVICE_SCOPES,
     SESSIONS,
+    SigningKey,
     TokenKind,
     TokenService,
     scope_text,
 )
-from segment_service.core.db import Connection
-from segment_service.core.errors import BadRequest, Unauthorized
+from segment_service.core.db import Connection, Database
+from segment_service.core.errors import BadRequest, NotFound, Unauthorized
 from segment_service.oauth import store
 from segment_service.oauth.models import (
     AccessToken,
@@ -33,7 +36,6 @@ from segment_service.oauth.models import (
     SessionTokens,
 )
 
-SIGNING_KEY_NAME = "token-signing"
 #: Emporix's documented idle time; we do not end idle sessions, the value is informational.
 SESSION_IDLE_TIME = 120
 _TENANT = r"[a-z][a-z0-9]{2,15}"
@@ -74,11 +76,96 @@ async def create_client(conn: Connection, *, tenant: str, scopes: Iterable[str] 
     return client, secret
 
 
-async def signing_key(conn: Connection, configured: str | None) -> str:
-    """The token signing key: the configured one, else the one kept in the database (created on first use)."""
+def key_retention_seconds(service_ttl_seconds: int) -> int:
+    """How long a retired signing key is kept: as long as the longest-lived token it may have signed (a customer
+    token; an anonymous one can be refreshed by its expired token for a refresh lifetime)."""
+    return max(CUSTOMER_TTL, ANONYMOUS_TTL + REFRESH_TTL, service_ttl_seconds)
+
+
+async def load_signing_keys(conn: Connection) -> list[SigningKey]:
+    """The signing keys kept in the database, newest first (the first one is created on first use)."""
+    await store.ensure_first_key(conn, secrets.token_urlsafe(48))
+    return [key for key, _ in await store.fetch_keys(conn)]
+
+
+async def token_service(db: Database, configured: str | None) -> TokenService:
+    """The process's token service: with SEGMENT_SERVICE_SIGNING_KEY that key alone; else the keys kept in the
+    database, reloaded as they are rotated."""
     if configured:
-        return configured
-    return await store.ensure_key(conn, SIGNING_KEY_NAME, secrets.token_urlsafe(48))
+        return TokenService(configured)
+
+    async def load() -> list[SigningKey]:
+        async with db.connection() as conn:
+            return await load_signing_keys(conn)
+
+    async with db.connection() as conn:
+        keys = await load_signing_keys(conn)
+    return TokenService(keys, loader=load)
+
+
+async def rotate_signing_key(conn: Connection, *, retention_seconds: int) -> tuple[str, list[str]]:
+    """A new signing key for new tokens (the others keep verifying theirs); drops the keys retired more than
+    `retention_seconds` ago. The new kid and the dropped ones."""
+    await store.ensure_first_key(conn, secrets.token_urlsafe(48))
+    kid = secrets.token_hex(8)
+    await store.insert_key(conn, SigningKey(kid=kid, secret=secrets.token_urlsafe(48)))
+    return kid, await store.drop_retired_keys(conn, retention_seconds)
+
+
+async def signing_keys(conn: Connection) -> list[tuple[str, datetime]]:
+    """(kid, created) of every kept signing key, newest (the one that signs) first."""
+    await store.ensure_first_key(conn, secrets.token_urlsafe(48))
+    return [(key.kid, created) for key, created in await store.fetch_keys(conn)]
+
+
+# ----------------------------------------------------------------------------------------------- client changes
+
+
+async def list_clients(conn: Connection, tenant: str | None = None) -> list[tuple[ApiClient, datetime]]:
+    """Every API client (of `tenant`), with its creation time."""
+    return await store.list_clients(conn, tenant)
+
+
+async def _existing_client(conn: Connection, client_id: str) -> ApiClient:
+    client = await store.fetch_client(conn, client_id)
+    if client is None:
+        raise NotFound(f"No API client '{client_id}'.")
+    return client
+
+
+async def revoke_client(conn: Connection, client_id: str) -> ApiClient:
+    """Delete a client: its tokens answer 401 at once (other processes within a second), a storefront client's
+    anonymous sessions end. The deleted client."""
+    client = await _existing_client(conn, client_id)
+    await store.delete_client(conn, client_id)
+    for session_id in await store.end_client_sessions(conn, client_id):
+        SESSIONS.forget(session_id)
+    CLIENTS.forget(client_id)
+    return client
+
+
+async def update_client(conn: Connection, client_id: str, *, scopes: Iterable[str] | None,
+                        name: str | None) -> ApiClient:
+    """Replace a service client's scopes (its issued tokens keep only those they share with them) and/or name."""
+    client = await _existing_client(conn, client_id)
+    new_scopes = None if scopes is None else sorted(set(scopes))
+    if new_scopes is not None and client.kind is ClientKind.STOREFRONT:
+        raise BadRequest("A storefront client has no scopes; its tokens are anonymous or customer tokens.",
+                         field="scope", type="invalid_value")
+    await store.update_client(conn, client_id, scopes=new_scopes, name=name)
+    CLIENTS.forget(client_id)
+    return await _existing_client(conn, client_id)
+
+
+async def rotate_client_secret(conn: Connection, client_id: str) -> tuple[ApiClient, str]:
+    """A new secret for a service client (shown once); the old one stops working. Tokens already issued stay valid
+    until they expire: revoke the client to end them too."""
+    client = await _existing_client(conn, client_id)
+    if client.kind is not ClientKind.SERVICE:
+        raise BadRequest("A storefront client has no secret.", field="client_id", type="invalid_value")
+    secret = secrets.token_urlsafe(32)
+    await store.set_client_secret(conn, client_id, hash_secret(secret))
+    return client, secret
 
 
 async def issue_service_token(conn: Connection, tokens: TokenService, form: AccessTokenRequest, *,
@@ -109,6 +196,7 @@ async def issue_service_token(conn: Connection, tokens: TokenService, form: Acce
             raise BadRequest(f"Invalid scope: the client does not have {', '.join(sorted(missing))}.",
                              field="scope", type="invalid_scope")
         scopes = requested
+    await tokens.reload_keys()
     token = tokens.issue(tenant=client.tenant, kind=TokenKind.SERVICE, subject=client.client_id, scopes=scopes,
                          ttl_seconds=ttl_seconds)
     return AccessToken(
@@ -148,6 +236,7 @@ async def start_anonymous_session(conn: Connection, tokens: TokenService, *, ten
                                refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, ANONYMOUS_TTL))
     # Anyone with a storefront client_id can open sessions, so every new one clears away a few long-dead ones.
     await store.purge_sessions(conn, limit=20)
+    await tokens.reload_keys()
     return _anonymous_token(tokens, session, refresh_token)
 
 
@@ -176,11 +265,12 @@ async def refresh_anonymous_session(conn: Connection, tokens: TokenService, *, t
                                              ttl=max(REFRESH_TTL, ANONYMOUS_TTL))
         if session is None or session.client_id != client_id:
             raise invalid  # (a rotation for another client rolls back with this error)
+        await tokens.reload_keys()
         return _anonymous_token(tokens, session, new_refresh)
     if not anonymous_token:
         raise BadRequest("Send the refresh_token you got with the anonymous token.", field="refresh_token",
                          type="missing_value")
-    previous = tokens.decode_ignoring_expiry(anonymous_token)
+    previous = await tokens.decode_ignoring_expiry(anonymous_token)
     if (previous.tenant != tenant or previous.kind is not TokenKind.ANONYMOUS or previous.session_id is None
             or previous.expires_at + REFRESH_TTL < time.time()):
         raise invalid
@@ -209,6 +299,7 @@ async def start_customer_session(conn: Connection, tokens: TokenService, *, tena
     refresh_token = secrets.token_urlsafe(24)
     await store.insert_session(conn, session, refresh_hash=hash_secret(refresh_token), context=None,
                                refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, CUSTOMER_TTL))
+    await tokens.reload_keys()
     return _customer_tokens(tokens, session, refresh_token)
 
 
@@ -230,6 +321,7 @@ async def renew_customer_session(conn: Connection, tokens: TokenService, session
                                      refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, CUSTOMER_TTL))
     if row is None or row.id != session.session_id:
         raise Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
+    await tokens.reload_keys()
     return _customer_tokens(tokens, row, refresh_token)
 
 
@@ -239,8 +331,11 @@ async def end_session(conn: Connection, tenant: str, session_id: str) -> None:
     SESSIONS.forget(session_id)
 
 
-async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None = None) -> None:
-    """End every session of a customer (but `keep`, the caller's own): after a password change or a deletion, tokens
-    handed out before must stop working."""
-    for session_id in await store.end_customer_sessions(conn, tenant, customer_id, keep=keep):
+async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None = None,
+                                legal_entity_id: str | None = None) -> None:
+    """End every session of a customer (but `keep`, the caller's own; only those in the context of
+    `legal_entity_id`, when given): after a password change, a deactivation, a deletion or the end of a contact,
+    tokens handed out before must stop working."""
+    for session_id in await store.end_customer_sessions(conn, tenant, customer_id, keep=keep,
+                                                        legal_entity_id=legal_entity_id):
         SESSIONS.forget(session_id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from segment_service.core.auth import SigningKey
 from segment_service.core.db import Connection
 from segment_service.oauth.models import ApiClient, ClientKind, SessionRow
 
@@ -49,6 +52,7 @@ _END_CUSTOMER_SESSIONS = """
 UPDATE token_sessions
 SET ended_at = now()
 WHERE tenant = $1 AND customer_id = $2 AND ended_at IS NULL AND ($3::text IS NULL OR id <> $3)
+  AND ($4::text IS NULL OR legal_entity_id = $4)
 RETURNING id
 """
 
@@ -64,17 +68,64 @@ SET ended_at = now()
 WHERE tenant = $1 AND id = $2 AND ended_at IS NULL
 """
 
-# Two processes starting at once must agree on one key: insert if absent, then read whichever won.
-_ENSURE_KEY = """
-INSERT INTO service_keys (name, secret)
-VALUES ($1, $2)
-ON CONFLICT (name) DO NOTHING
+_SELECT_CLIENTS = """
+SELECT client_id, tenant, name, secret_hash, scopes, kind, created_at
+FROM api_clients
+WHERE $1::text IS NULL OR tenant = $1
+ORDER BY tenant, created_at, client_id
 """
 
-_SELECT_KEY = """
-SELECT secret
-FROM service_keys
-WHERE name = $1
+_DELETE_CLIENT = """
+DELETE FROM api_clients
+WHERE client_id = $1
+RETURNING kind
+"""
+
+_UPDATE_CLIENT = """
+UPDATE api_clients
+SET scopes = coalesce($2, scopes), name = coalesce($3, name)
+WHERE client_id = $1
+"""
+
+_SET_CLIENT_SECRET = """
+UPDATE api_clients
+SET secret_hash = $2
+WHERE client_id = $1 AND kind = 'service'
+"""
+
+_END_CLIENT_SESSIONS = """
+UPDATE token_sessions
+SET ended_at = now()
+WHERE client_id = $1 AND ended_at IS NULL
+RETURNING id
+"""
+
+# Two processes starting at once must agree on one first key: the fixed kid of the first one makes the second insert
+# a no-op, and a table that has keys gets none.
+_ENSURE_FIRST_KEY = """
+INSERT INTO signing_keys (kid, secret)
+SELECT 'initial', $1
+WHERE NOT EXISTS (SELECT 1 FROM signing_keys)
+ON CONFLICT (kid) DO NOTHING
+"""
+
+_SELECT_KEYS = """
+SELECT kid, secret, created_at
+FROM signing_keys
+ORDER BY created_at DESC, kid
+"""
+
+_INSERT_KEY = """
+INSERT INTO signing_keys (kid, secret)
+VALUES ($1, $2)
+"""
+
+# A key is retired when a newer one exists; it goes once it has been retired for longer than any token it signed lives.
+_DROP_RETIRED_KEYS = """
+DELETE FROM signing_keys k
+WHERE EXISTS (SELECT 1 FROM signing_keys n
+              WHERE n.created_at > k.created_at AND n.created_at < now() - make_interval(secs => $1))
+RETURNING kid
 """
 
 
@@ -90,10 +141,51 @@ async def fetch_client(conn: Connection, client_id: str) -> ApiClient | None:
     return None if record is None else ApiClient(**{**record, "kind": ClientKind(record["kind"])})
 
 
-async def ensure_key(conn: Connection, name: str, candidate: str) -> str:
-    """The stored key `name`, storing `candidate` first when there is none."""
-    await conn.execute(_ENSURE_KEY, name, candidate)
-    return str(await conn.fetchval(_SELECT_KEY, name))
+async def list_clients(conn: Connection, tenant: str | None) -> list[tuple[ApiClient, datetime]]:
+    """Every client (of `tenant`, when given) with the time it was created."""
+    return [(ApiClient(client_id=r["client_id"], tenant=r["tenant"], name=r["name"], secret_hash=r["secret_hash"],
+                       scopes=list(r["scopes"]), kind=ClientKind(r["kind"])), r["created_at"])
+            for r in await conn.fetch(_SELECT_CLIENTS, tenant)]
+
+
+async def delete_client(conn: Connection, client_id: str) -> bool:
+    """Delete a client; whether it existed."""
+    return await conn.fetchval(_DELETE_CLIENT, client_id) is not None
+
+
+async def update_client(conn: Connection, client_id: str, *, scopes: list[str] | None, name: str | None) -> None:
+    """Replace a client's scopes and/or name (None keeps them)."""
+    await conn.execute(_UPDATE_CLIENT, client_id, scopes, name)
+
+
+async def set_client_secret(conn: Connection, client_id: str, secret_hash: str) -> None:
+    """Replace a service client's secret hash."""
+    await conn.execute(_SET_CLIENT_SECRET, client_id, secret_hash)
+
+
+async def end_client_sessions(conn: Connection, client_id: str) -> list[str]:
+    """End every open session a (storefront) client opened; the ids of those ended."""
+    return [r["id"] for r in await conn.fetch(_END_CLIENT_SESSIONS, client_id)]
+
+
+async def ensure_first_key(conn: Connection, candidate: str) -> None:
+    """Store `candidate` as the first signing key when there is none."""
+    await conn.execute(_ENSURE_FIRST_KEY, candidate)
+
+
+async def fetch_keys(conn: Connection) -> list[tuple[SigningKey, datetime]]:
+    """Every signing key, newest first, with the time it was made."""
+    return [(SigningKey(kid=r["kid"], secret=r["secret"]), r["created_at"]) for r in await conn.fetch(_SELECT_KEYS)]
+
+
+async def insert_key(conn: Connection, key: SigningKey) -> None:
+    """Store a new signing key (the newest signs from now on)."""
+    await conn.execute(_INSERT_KEY, key.kid, key.secret)
+
+
+async def drop_retired_keys(conn: Connection, retention_seconds: int) -> list[str]:
+    """Delete the keys retired more than `retention_seconds` ago; their kids."""
+    return [r["kid"] for r in await conn.fetch(_DROP_RETIRED_KEYS, retention_seconds)]
 
 
 async def insert_session(conn: Connection, session: SessionRow, *, refresh_hash: str, context: dict[str, str] | None,
@@ -123,9 +215,11 @@ async def rotate_refresh(conn: Connection, tenant: str, kind: str, *, old_hash: 
     return None if record is None else SessionRow(**record)
 
 
-async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None) -> list[str]:
-    """End every open session of a customer but `keep`; the ids of those ended."""
-    return [r["id"] for r in await conn.fetch(_END_CUSTOMER_SESSIONS, tenant, customer_id, keep)]
+async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None,
+                                legal_entity_id: str | None = None) -> list[str]:
+    """End every open session of a customer but `keep` (only those in the context of `legal_entity_id`, when given);
+    the ids of those ended."""
+    return [r["id"] for r in await conn.fetch(_END_CUSTOMER_SESSIONS, tenant, customer_id, keep, legal_entity_id)]
 
 
 async def purge_sessions(conn: Connection, limit: int) -> None:

@@ -116,6 +116,17 @@ WHERE tenant = $1 AND legal_entity_id IN (SELECT id FROM subtree UNION SELECT $2
 """
 
 
+_DELETE_OF_CONTACT = """
+DELETE FROM segment_customer_assignments
+WHERE tenant = $1 AND customer_id = $2 AND legal_entity_id = $3
+"""
+
+
+async def delete_of_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> int:
+    """Delete the customer's assignments in the context of one legal entity; how many there were."""
+    return int(str(await conn.execute(_DELETE_OF_CONTACT, tenant, customer_id, legal_entity_id)).split()[-1])
+
+
 async def segment_exists(conn: Connection, tenant: str, segment_id: str) -> bool:
     return bool(await conn.fetchval(_SEGMENT_EXISTS, tenant, segment_id))
 

@@ -100,7 +100,8 @@ async def _check_references(conn: Connection, tenant: str, customer_id: str, leg
         return
     if not await legal_entities_service.legal_entity_exists(conn, tenant, legal_entity_id):
         raise _missing_legal_entity(legal_entity_id)
-    if not await legal_entities_service.is_contact(conn, tenant, customer_id, legal_entity_id):
+    if not await legal_entities_service.is_contact(conn, tenant, customer_id, legal_entity_id,
+                                                     for_write=True):
         raise _not_a_contact(customer_id, legal_entity_id)
 
 
@@ -239,7 +240,7 @@ async def bulk_upsert_assignments(db: Database, caller: Caller, segment_id: str,
             if le not in legal_entities:
                 raise _missing_legal_entity(le)
             # No batched contact lookup exists in the Legal Entity service: one index probe per B2B item.
-            if not await legal_entities_service.is_contact(conn, caller.tenant, customer_id, le):
+            if not await legal_entities_service.is_contact(conn, caller.tenant, customer_id, le, for_write=True):
                 raise _not_a_contact(customer_id, le)
         return (201 if await _write(conn, caller.tenant, segment_id, customer_id, le, body) else 204), None
 
@@ -267,6 +268,13 @@ async def bulk_delete_assignments(db: Database, caller: Caller, segment_id: str,
 async def delete_customer_assignments_of_customer(conn: Connection, tenant: str, customer_id: str) -> int:
     """Remove a customer from every segment (for the Customer service's delete); how many assignments there were."""
     return await store.delete_of_customer(conn, tenant, customer_id)
+
+
+async def delete_customer_assignments_of_contact(conn: Connection, tenant: str, customer_id: str,
+                                                 legal_entity_id: str) -> int:
+    """Remove a customer's memberships in the context of a legal entity it is no longer a contact of (for the Legal
+    Entity service's contact removal); how many there were."""
+    return await store.delete_of_contact(conn, tenant, customer_id, legal_entity_id)
 
 
 async def delete_customer_assignments_of_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> int:
