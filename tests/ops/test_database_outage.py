@@ -51,7 +51,7 @@ class World:
         self.tenant = "t" + secrets.token_hex(6)
         self.client_id, self.secret = asyncio.run(create_client(self.postgres.url, self.tenant))
         tokens = TokenService(SIGNING_KEY)
-        self.service_token = tokens.issue(tenant=self.tenant, kind=TokenKind.SERVICE, subject="ops",
+        self.service_token = tokens.issue(tenant=self.tenant, kind=TokenKind.SERVICE, subject=self.client_id,
                                           scopes=SERVICE_SCOPES, ttl_seconds=600)
         # A customer token names a session, which every request checks in the database.
         self.customer_token = tokens.issue(tenant=self.tenant, kind=TokenKind.CUSTOMER, subject="c1",
