@@ -178,3 +178,9 @@ def create_client(tenant: str, scope: str | None, name: str, storefront: bool, a
     else:
         click.echo(f"client_id:     {client['client_id']}\nclient_secret: {client['client_secret']}\n"
                    f"tenant:        {client['tenant']}\nscopes:        {' '.join(client['scopes'])}")
+
+
+from segment_service.cli import data  # noqa: E402  (its commands use the helpers above)
+
+for _command in data.COMMANDS:
+    main.add_command(_command)
