@@ -3,8 +3,10 @@ rows imported whole or not at all, other tenants untouched, and the command's --
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -214,3 +216,24 @@ def test_the_command_prints_a_json_summary_and_exits_1_when_a_row_failed(databas
     assert bad_tenant.returncode == 2
     assert bad_tenant.stderr == ("error: Invalid tenant 'Bad Tenant': use 3-16 lowercase letters and digits, "
                                  "starting with a letter.\n")
+
+
+def test_a_terminal_gets_a_progress_bar(database_url: str, api: Api, tmp_path: Path) -> None:
+    path = write_ndjson(tmp_path / "segments.ndjson", [{"id": f"s{n}", "name": "S", "siteCode": "main"}
+                                                       for n in range(120)])
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run([sys.executable, "-m", "segment_service", "import", "segments", str(path), "--tenant",
+                                 api.tenant], stdout=subprocess.PIPE, stderr=terminal, text=True,
+                                env={**os.environ, "DATABASE_URL": database_url}, timeout=120, check=False)
+        os.close(terminal)
+        shown = b""
+        with contextlib.suppress(OSError):  # the terminal is closed once everything is read
+            while chunk := os.read(controller, 4096):
+                shown += chunk
+    finally:
+        os.close(controller)
+    assert result.returncode == 0
+    assert b"Importing segments" in shown
+    assert b"100%" in shown
+    assert result.stdout.startswith("120 row(s) of segments")
