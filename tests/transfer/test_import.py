@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from segment_service.settings import Settings
+from segment_service.transfer import importer
 from tests.factories import Api
 from tests.transfer.helpers import call, errors, run_import, write_csv, write_ndjson
 
@@ -237,3 +238,22 @@ def test_a_terminal_gets_a_progress_bar(database_url: str, api: Api, tmp_path: P
     assert b"Importing segments" in shown
     assert b"100%" in shown
     assert result.stdout.startswith("120 row(s) of segments")
+
+
+def test_batches_are_written_in_the_files_order(settings: Settings, api: Api, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "ASSIGNMENT_BATCH", 4)
+    monkeypatch.setattr(importer, "YIELD_EVERY", 1)
+    call(api, "PUT", "/customer-segment/{t}/segments/gold", {"name": "Gold", "siteCode": "main"})
+    for n in range(10):
+        call(api, "POST", "/product/{t}/products", {"id": f"p{n}", "code": f"p{n}", "name": "P"})
+    rows: list[object] = [{"segmentId": "gold", "type": "PRODUCT", "id": f"p{n % 10}", "mixins": {"row": n}}
+                          for n in range(23)]
+    rows[6] = {"segmentId": "gold", "type": "PRODUCT", "id": "missing"}
+    summary = run_import(settings, "item-assignments", write_ndjson(tmp_path / "items.ndjson", rows), api.tenant)
+    assert errors(summary) == [(7, 400, "The product missing does not exist in this tenant.")]
+    assert (summary.rows, summary.created, summary.updated) == (23, 10, 12)
+    items = call(api, "GET", "/customer-segment/{t}/segments/gold/items?sort=item.id").json()
+    # The last row of each product wins, as the file's order says.
+    assert [(i["item"]["id"], i["mixins"]["row"]) for i in items] == [
+        (f"p{n}", n + 20 if n < 3 else n + 10) for n in range(10)]

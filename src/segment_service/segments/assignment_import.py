@@ -83,8 +83,8 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
     try:
         async with db.transaction() as conn:
             segments = await store.lock_segments(conn, caller.tenant, sorted({b[1] for b in batch}))
-            products = set(await products_service.fetch_products(
-                conn, caller.tenant, sorted({b[3] for b in batch if b[2] == "PRODUCT"})))
+            products = await products_service.existing_product_ids(
+                conn, caller.tenant, sorted({b[3] for b in batch if b[2] == "PRODUCT"}))
             categories = set(await categories_service.fetch_categories(
                 conn, caller.tenant, sorted({b[3] for b in batch if b[2] == "CATEGORY"})))
             writes: list[tuple[int, str, str, str, str | None, str | None]] = []
@@ -138,8 +138,8 @@ async def import_customer_assignments(db: Database, caller: Caller,
     try:
         async with db.transaction() as conn:
             segments = await store.lock_segments(conn, caller.tenant, sorted({b[1] for b in batch}))
-            customers = set(await customers_service.fetch_customers(conn, caller.tenant,
-                                                                    sorted({b[2] for b in batch})))
+            customers = await customers_service.existing_customer_ids(conn, caller.tenant,
+                                                                      sorted({b[2] for b in batch}))
             b2b = sorted({(b[2], b[3]) for b in batch if b[3] != customer_assignments.B2C})
             legal_entities = set(await legal_entities_service.fetch_legal_entities(
                 conn, caller.tenant, sorted({le for _, le in b2b}))) if b2b else set()

@@ -3,6 +3,7 @@ happened to each row."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from segment_service.transfer import kinds, readers
 #: Rows per batch: assignments go to the database as one statement per batch; resources one row at a time anyway.
 ASSIGNMENT_BATCH = 5000
 RESOURCE_BATCH = 50
+#: Rows read between two turns of the event loop, in which the batch being written goes on.
+YIELD_EVERY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,29 +80,40 @@ async def import_file(settings: Settings, dsn: str, kind: str, path: Path, tenan
         context = kinds.Context(db, _caller(tenant), WriteLanguage(None, settings.default_language),
                                 passwords(settings.password_hash_memory_kib))
         batch: list[readers.Row] = []
+        writing: asyncio.Task[None] | None = None
 
-        async def flush() -> None:
-            outcomes = await kinds.write_batch(context, kind, [r.body for r in batch], lenient=lenient)
-            for row, outcome in zip(batch, outcomes, strict=True):
+        async def write(rows: list[readers.Row]) -> None:
+            outcomes = await kinds.write_batch(context, kind, [r.body for r in rows], lenient=lenient)
+            for row, outcome in zip(rows, outcomes, strict=True):
                 if outcome is True:
                     summary.created += 1
                 elif outcome is False:
                     summary.updated += 1
                 else:
                     summary.errors.append(RowError(row.line, outcome.status, outcome.message))
-            progress(batch[-1].read_bytes)
-            batch.clear()
+            progress(rows[-1].read_bytes)
 
-        for row in readers.read_rows(path):
-            summary.rows += 1
-            if row.error is not None:
-                summary.errors.append(RowError(row.line, row.error.status, row.error.message))
-                continue
-            batch.append(row)
-            if len(batch) >= batch_size:
-                await flush()
+        # One batch is written while the next is read: the database works on one core while Python reads on the
+        # other. Batches still reach the database one after the other, in the file's order.
+        try:
+            for row in readers.read_rows(path):
+                summary.rows += 1
+                if summary.rows % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let the batch being written take its next step
+                if row.error is not None:
+                    summary.errors.append(RowError(row.line, row.error.status, row.error.message))
+                    continue
+                batch.append(row)
+                if len(batch) >= batch_size:
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.create_task(write(batch))
+                    batch = []
+        finally:
+            if writing is not None:
+                await writing  # a batch being written is finished, also when the file turns out unreadable
         if batch:
-            await flush()
+            await write(batch)
     finally:
         await db.close()
     summary.errors.sort(key=lambda e: e.line)
