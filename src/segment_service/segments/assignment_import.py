@@ -28,8 +28,10 @@ from segment_service.segments.item_assignment_models import ItemAssignmentUpsert
 #: Per row: True when created, False when replaced, else the error the API would have answered.
 Outcome = bool | ServiceError
 
-#: Errors that make a whole batch statement fail; its rows are then written one at a time.
-_BATCH_FAULTS = (asyncpg.DataError, asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+#: Errors that make a whole batch statement fail (a bad value in one row, contention, a batch slower than the
+#: statement timeout); its rows are then written one at a time.
+_BATCH_FAULTS = (asyncpg.DataError, asyncpg.DeadlockDetectedError, asyncpg.SerializationError,
+                 asyncpg.QueryCanceledError)
 
 
 class ItemAssignmentRow(ItemAssignmentUpsertBulk, kw_only=True):
