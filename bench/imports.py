@@ -2,7 +2,7 @@
 
 A private embedded PostgreSQL in a temporary folder; the CLI imports the references (segments, products,
 categories, customers, legal entities, contacts) and then 100,000+ item and customer assignments from NDJSON and CSV,
-first as new rows, then the same file again (every row replaced). Each line of the report is one real CLI run; the
+first as new rows, then the same file again (every row replaced; --repeat times, 3 by default). Each line of the report is one real CLI run; the
 rate is the command's own (rows / time from the first row read to the last row written, without the process start),
 the wall time is the whole command.
 """
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--segments", type=int, default=50, help="segments (default 50)")
     parser.add_argument("--items", type=int, default=2000,
                         help="products, and customers (default 2000: 50 x 2000 = 100,000 assignments of each kind)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each replace import (the machine's other load makes single runs noisy)")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="segment-service-bench-import-"))
     data_dir = folder / "data"
@@ -88,15 +90,18 @@ def main(argv: list[str] | None = None) -> None:
         runs: list[tuple[str, dict[str, Any]]] = []
         for kind, file in references:
             runs.append((f"{kind} ({file.suffix[1:]})", _run(kind, file, data_dir)))
-        for label, kind, file in (
-            ("item-assignments (ndjson, new)", "item-assignments", items_ndjson),
-            ("item-assignments (ndjson, replace)", "item-assignments", items_ndjson),
-            ("item-assignments (csv, replace)", "item-assignments", items_csv),
-            ("customer-assignments (ndjson, new)", "customer-assignments", customers_ndjson),
-            ("customer-assignments (ndjson, replace)", "customer-assignments", customers_ndjson),
+        for label, kind, file, times in (
+            ("item-assignments (ndjson, new)", "item-assignments", items_ndjson, 1),
+            ("item-assignments (ndjson, replace)", "item-assignments", items_ndjson, args.repeat),
+            ("item-assignments (csv, replace)", "item-assignments", items_csv, args.repeat),
+            ("customer-assignments (ndjson, new)", "customer-assignments", customers_ndjson, 1),
+            ("customer-assignments (ndjson, replace)", "customer-assignments", customers_ndjson, args.repeat),
         ):
-            runs.append((label, _run(kind, file, data_dir)))
-        print(f"\nsegment-service import, {os.cpu_count()} cores, embedded PostgreSQL\n")
+            for _ in range(times):
+                runs.append((label, _run(kind, file, data_dir)))
+        load = os.getloadavg()[0]
+        print(f"\nsegment-service import, {os.cpu_count()} cores, embedded PostgreSQL, load average {load:.1f} "
+              "at the end\n")
         print("| file | rows | created | replaced | failed | import s | rows/s | wall s |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for label, s in runs:
