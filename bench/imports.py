@@ -1,7 +1,7 @@
 """`python -m bench.imports` (`make bench-import`): the import rate of `segment-service import`.
 
 A private embedded PostgreSQL in a temporary folder; the CLI imports the references (segments, products,
-categories, customers, legal entities, contacts) and then 100,000+ item and customer assignments from NDJSON and CSV,
+customers, a legal entity, contacts) and then 100,000+ item and customer assignments from NDJSON and CSV,
 first as new rows, then the same file again (every row replaced; --repeat times, 3 by default). Each line of the
 report is one real CLI run; the rate is the command's own (rows / time from the first row read to the last row
 written, without the process start), the wall time is the whole command.
