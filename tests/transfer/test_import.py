@@ -257,3 +257,27 @@ def test_batches_are_written_in_the_files_order(settings: Settings, api: Api, tm
     # The last row of each product wins, as the file's order says.
     assert [(i["item"]["id"], i["mixins"]["row"]) for i in items] == [
         (f"p{n}", n + 20 if n < 3 else n + 10) for n in range(10)]
+
+
+BAD_BODIES = {
+    "segments": ("/customer-segment/{t}/segments", [
+        {"id": "s4", "name": "x", "siteCode": "main", "metadata": {"version": "one"}},
+        {"id": "s5", "name": {"en": 5}, "siteCode": "main"},
+        {"id": "s6", "name": "x", "siteCode": "main", "validity": {"from": "nope"}},
+        [1, 2],
+        {"id": 7, "name": "x", "siteCode": "main"},
+        {"id": "bulk", "name": "x", "siteCode": "main"},
+    ]),
+    "products": ("/product/{t}/products", [{"id": "p1", "code": 5}, {"id": "p2", "published": "yes"}]),
+    "legal-entities": ("/customer-management/{t}/legal-entities", [{"id": "le1"}, {"name": "X", "type": "PERSON"}]),
+    "customers": ("/customer/{t}/customers", [{"contactEmail": "not an email"}, {"password": "x"}]),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_BODIES))
+def test_row_messages_are_the_apis(settings: Settings, api: Api, tmp_path: Path, kind: str) -> None:
+    path, bodies = BAD_BODIES[kind]
+    summary = run_import(settings, kind, write_ndjson(tmp_path / "rows.ndjson", list(bodies)), api.tenant)
+    answers = [call(api, "POST", path, body) for body in bodies]
+    assert errors(summary) == [(n, a.status_code, a.json()["message"]) for n, a in enumerate(answers, start=1)]
+    assert all(a.status_code == 400 for a in answers)
