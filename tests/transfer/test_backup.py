@@ -59,27 +59,27 @@ def _served(data_dir: Path) -> Iterator[str]:
             process.wait(timeout=30)
 
 
-def _token(base_url: str, data_dir: Path) -> str:
+def _client(base_url: str, data_dir: Path) -> httpx.Client:
+    """A client with a token of the data folder's first API client; generous timeouts, the machine may be busy."""
     client = json.loads((data_dir / "first-client.json").read_text())
-    answer = httpx.post(f"{base_url}/oauth/token", data={"grant_type": "client_credentials",
-                                                         "client_id": client["client_id"],
-                                                         "client_secret": client["client_secret"]})
-    return str(answer.json()["access_token"])
+    answer = httpx.post(f"{base_url}/oauth/token", timeout=30, data={
+        "grant_type": "client_credentials", "client_id": client["client_id"], "client_secret": client["client_secret"]})
+    token = answer.json()["access_token"]
+    return httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
 
 
 def test_a_restored_database_serves_the_same_data(tmp_path: Path) -> None:
     source, target, dump = tmp_path / "source", tmp_path / "target", tmp_path / "backup.dump"
     segments = "/customer-segment/mytenant/segments"
-    with _served(source) as base_url:
-        headers = {"Authorization": f"Bearer {_token(base_url, source)}"}
-        created = httpx.post(f"{base_url}{segments}", headers=headers,
-                             json={"id": "gold", "name": {"en": "Gold"}, "siteCode": "main", "status": "ACTIVE"})
+    with _served(source) as base_url, _client(base_url, source) as http:
+        created = http.post(segments, json={"id": "gold", "name": {"en": "Gold"}, "siteCode": "main",
+                                            "status": "ACTIVE"})
         assert created.status_code == 201
-        httpx.post(f"{base_url}/product/mytenant/products", headers=headers,
-                   json={"id": "p1", "code": "p1", "name": {"en": "Coffee"}, "published": True})
-        assert httpx.put(f"{base_url}{segments}/gold/items/PRODUCT/p1", headers=headers, json={}).status_code == 201
-        before = httpx.get(f"{base_url}{segments}/gold", headers=headers).json()
-        items_before = httpx.get(f"{base_url}{segments}/gold/items", headers=headers).json()
+        http.post("/product/mytenant/products",
+                  json={"id": "p1", "code": "p1", "name": {"en": "Coffee"}, "published": True})
+        assert http.put(f"{segments}/gold/items/PRODUCT/p1", json={}).status_code == 201
+        before = http.get(f"{segments}/gold").json()
+        items_before = http.get(f"{segments}/gold/items").json()
         # Dumped while the service runs, as a backup is taken.
         dumped = _cli("dump", str(dump), "--data-dir", str(source))
         assert dumped.returncode == 0, dumped.stderr
@@ -89,11 +89,10 @@ def test_a_restored_database_serves_the_same_data(tmp_path: Path) -> None:
     restored = _cli("restore", str(dump), "--data-dir", str(target))
     assert restored.returncode == 0, restored.stderr
     (target / "first-client.json").write_text((source / "first-client.json").read_text())
-    with _served(target) as base_url:
+    with _served(target) as base_url, _client(base_url, target) as http:
         # The same client (it is in the dump), the same signing key, the same data.
-        headers = {"Authorization": f"Bearer {_token(base_url, target)}"}
-        assert httpx.get(f"{base_url}{segments}/gold", headers=headers).json() == before
-        assert httpx.get(f"{base_url}{segments}/gold/items", headers=headers).json() == items_before
+        assert http.get(f"{segments}/gold").json() == before
+        assert http.get(f"{segments}/gold/items").json() == items_before
 
     refused = _cli("restore", str(dump), "--data-dir", str(target))
     assert refused.returncode == 1

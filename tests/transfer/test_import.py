@@ -10,6 +10,7 @@ import pty
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from segment_service.transfer import importer
 from tests.factories import Api
 from tests.transfer.helpers import call, errors, run_import, write_csv, write_ndjson
 
-NDJSON_ROWS = {
+NDJSON_ROWS: dict[str, list[Any]] = {
     "segments": [{"id": "gold", "name": {"en": "Gold"}, "siteCode": "main", "status": "ACTIVE"}],
     "customers": [{"id": "c1", "contactEmail": "c1@example.com", "firstName": "Ann", "active": True}],
     "legal-entities": [{"id": "acme", "name": "Acme Inc.", "type": "COMPANY"}],
@@ -259,7 +260,7 @@ def test_batches_are_written_in_the_files_order(settings: Settings, api: Api, tm
         (f"p{n}", n + 20 if n < 3 else n + 10) for n in range(10)]
 
 
-BAD_BODIES = {
+BAD_BODIES: dict[str, tuple[str, list[Any]]] = {
     "segments": ("/customer-segment/{t}/segments", [
         {"id": "s4", "name": "x", "siteCode": "main", "metadata": {"version": "one"}},
         {"id": "s5", "name": {"en": 5}, "siteCode": "main"},
