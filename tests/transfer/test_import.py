@@ -282,3 +282,23 @@ def test_row_messages_are_the_apis(settings: Settings, api: Api, tmp_path: Path,
     answers = [call(api, "POST", path, body) for body in bodies]
     assert errors(summary) == [(n, a.status_code, a.json()["message"]) for n, a in enumerate(answers, start=1)]
     assert all(a.status_code == 400 for a in answers)
+
+
+def test_assignment_rows_fail_as_their_put_does(settings: Settings, api: Api, tmp_path: Path) -> None:
+    call(api, "PUT", "/customer-segment/{t}/segments/gold", {"name": "Gold", "siteCode": "main"})
+    call(api, "POST", "/product/{t}/products", {"id": "p1", "code": "p1", "name": "P"})
+    call(api, "PUT", "/customer-segment/{t}/segments/gold/items/PRODUCT/p1", {})
+    deep: dict[str, Any] = {}
+    for _ in range(40):
+        deep = {"d": deep}
+    rows = [
+        ({"segmentId": "gold", "type": "PRODUCT", "id": "p1", "mixins": deep}, "gold", "p1"),
+        ({"segmentId": "ghost", "type": "PRODUCT", "id": "p1", "mixins": deep}, "ghost", "p1"),
+        ({"segmentId": "gold", "type": "PRODUCT", "id": "p1", "metadata": {"version": 9}}, "gold", "p1"),
+    ]
+    summary = run_import(settings, "item-assignments", write_ndjson(tmp_path / "items.ndjson", [r for r, _, _ in rows]),
+                         api.tenant)
+    answers = [call(api, "PUT", f"/customer-segment/{{t}}/segments/{segment}/items/PRODUCT/{item}",
+                    {k: v for k, v in row.items() if k in ("mixins", "metadata")}) for row, segment, item in rows]
+    assert [a.status_code for a in answers] == [400, 404, 409]
+    assert errors(summary) == [(n, a.status_code, a.json()["message"]) for n, a in enumerate(answers, start=1)]

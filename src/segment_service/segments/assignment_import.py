@@ -6,8 +6,8 @@ one at a time, so that each row is imported whole or not at all and gets its own
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -24,6 +24,9 @@ from segment_service.segments import customer_assignments, item_assignments
 from segment_service.segments import import_store as store
 from segment_service.segments.customer_assignment_models import CustomerAssignmentUpsertBulk
 from segment_service.segments.item_assignment_models import ItemAssignmentUpsertBulk
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 #: Per row: True when created, False when replaced, else the error the API would have answered.
 Outcome = bool | ServiceError
@@ -53,6 +56,15 @@ def _json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else msgspec.json.encode(value).decode()
 
 
+def _checked(check: Callable[[R], T], row: R) -> T | None:
+    """`check(row)`, or None when it fails: such a row goes through the single upsert, which reports its error after
+    the checks the API makes first (the segment, the references)."""
+    try:
+        return check(row)
+    except ServiceError:
+        return None
+
+
 def _error_of(exc: Exception) -> ServiceError:
     error = exc if isinstance(exc, ServiceError) else input_error(exc)
     if error is None:
@@ -71,17 +83,18 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
         try:
             item_type = item_assignments.item_type_of(row.type)
             item_assignments._check_item_id(row.id)
-            key = (row.segment_id, item_type, row.id)
-            if item_assignments._expected_version(row) is not None or key in in_batch or key in singly:
-                singly.add(key)  # every later row of this key too, so that the file's order holds
-                one_by_one.append(index)
-                continue
-            mixins, metadata_mixins = item_assignments._contents(row)
         except ServiceError as error:
             outcomes[index] = error
             continue
+        key = (row.segment_id, item_type, row.id)
+        contents = _checked(item_assignments._contents, row)
+        if contents is None or item_assignments._expected_version(row) is not None or key in in_batch \
+                or key in singly:
+            singly.add(key)  # every later row of this key too, so that the file's order holds
+            one_by_one.append(index)
+            continue
         in_batch.add(key)
-        batch.append((index, row.segment_id, item_type, row.id, _json(mixins), _json(metadata_mixins)))
+        batch.append((index, row.segment_id, item_type, row.id, _json(contents[0]), _json(contents[1])))
     try:
         async with db.transaction() as conn:
             segments = await store.lock_segments(conn, caller.tenant, sorted({b[1] for b in batch}))
@@ -126,17 +139,17 @@ async def import_customer_assignments(db: Database, caller: Caller,
         legal_entity_id = row.legal_entity_id if isinstance(row.legal_entity_id, str) else customer_assignments.B2C
         try:
             customer_assignments._check_customer_id(customer_id)
-            key = (row.segment_id, customer_id, legal_entity_id)
-            mixins, metadata_mixins, version = customer_assignments._content(row)
-            if version is not None or key in in_batch or key in singly:
-                singly.add(key)
-                one_by_one.append(index)
-                continue
         except ServiceError as error:
             outcomes[index] = error
             continue
+        key = (row.segment_id, customer_id, legal_entity_id)
+        content = _checked(customer_assignments._content, row)
+        if content is None or content[2] is not None or key in in_batch or key in singly:
+            singly.add(key)
+            one_by_one.append(index)
+            continue
         in_batch.add(key)
-        batch.append((index, *key, _json(mixins), _json(metadata_mixins)))
+        batch.append((index, *key, _json(content[0]), _json(content[1])))
     try:
         async with db.transaction() as conn:
             segments = await store.lock_segments(conn, caller.tenant, sorted({b[1] for b in batch}))
