@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench bench-import clean
 
 install: $(STAMP)
 
@@ -28,6 +28,9 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench $(ARGS)
+
+bench-import: install
+	$(BIN)/python -m bench.imports $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache
