@@ -20,7 +20,9 @@ from segment_service.categories.assignment_routes import FAST_ROUTES as CATEGORY
 from segment_service.categories.assignment_routes import CategoryAssignmentController, ReferenceAssignmentController
 from segment_service.categories.routes import CategoryController
 from segment_service.categories.tree_routes import CategoryTreeController
+from segment_service.core.allow import AllowHeaderMiddleware
 from segment_service.core.auth import TokenService, scope_guard
+from segment_service.core.cors import cors_config
 from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES
 from segment_service.core.errors import ServiceError
@@ -113,7 +115,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies=DEPENDENCIES,
         guards=[scope_guard],
         exception_handlers={Exception: exception_handler, ServiceError: exception_handler},
-        middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes)],
+        middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes), AllowHeaderMiddleware],
+        cors_config=cors_config(settings.cors_origins),
         lifespan=[lifespan],
         state=State({"settings": settings}),
         request_max_body_size=settings.max_body_bytes,
@@ -143,5 +146,6 @@ def create_served_app(settings: Settings) -> FastLane:
     """The app as served: the fast lane for the hottest storefront reads (core/fastlane.py) in front of the Litestar
     app, which answers everything else."""
     routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES]
-    return FastLane(create_app(settings), routes, max_url_bytes=settings.max_url_bytes,
-                    enabled=settings.fast_lane)
+    app = create_app(settings)
+    return FastLane(app, routes, max_url_bytes=settings.max_url_bytes, enabled=settings.fast_lane,
+                    cors=app.cors_config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,20 @@ from pathlib import Path
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return default if raw in (None, "") else int(raw)
+
+
+# An origin as browsers send it: scheme, host and optional port, nothing after (a `*` is a wildcard).
+_ORIGIN = re.compile(r"\*|https?://[^/\s?#]+")
+
+
+def _env_origins(name: str) -> tuple[str, ...]:
+    """A comma-separated list of origins; a value that no browser would send as `Origin` is refused."""
+    origins = tuple(part.strip() for part in (os.environ.get(name) or "").split(",") if part.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"{name}: {origin!r} is not an origin; use scheme://host[:port] without a path or "
+                             "trailing slash (e.g. https://shop.example.com), or *")
+    return origins
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +58,9 @@ class Settings:
     fast_lane: bool = True
     """SEGMENT_SERVICE_FAST_LANE: `0` turns off the fast lane of the hottest storefront reads (core/fastlane.py), so
     that the framework answers every request; the answers are the same, only slower."""
+    cors_origins: tuple[str, ...] = ()
+    """SEGMENT_SERVICE_CORS_ORIGINS: comma-separated origins whose browser scripts (storefronts) may call the API,
+    e.g. `https://shop.example.com`; `*` within one is a wildcard, `*` alone allows every origin. Empty: CORS off."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -58,4 +76,5 @@ class Settings:
             pool_min_size=_env_int("SEGMENT_SERVICE_POOL_MIN", 2),
             pool_max_size=_env_int("SEGMENT_SERVICE_POOL_MAX", 10),
             fast_lane=os.environ.get("SEGMENT_SERVICE_FAST_LANE", "1") != "0",
+            cors_origins=_env_origins("SEGMENT_SERVICE_CORS_ORIGINS"),
         )
