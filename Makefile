@@ -1,33 +1,44 @@
 # Every target installs what it needs first, so a fresh clone needs only Python 3.11+ and make.
+# `make run` installs only what running needs; `make test` (and `make install`) add the dev tools.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench bench-import clean
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+# The dev extras include everything running needs, so they make the run stamp current too.
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV_STAMP) $(RUN_STAMP)
 
-run: install
+run: $(RUN_STAMP)
 	$(BIN)/segment-service serve $(ARGS)
 
-test: install
+test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-bench: install
+bench: $(RUN_STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+bench-import: install
+	$(BIN)/python -m bench.imports $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

@@ -20,7 +20,9 @@ from segment_service.categories.assignment_routes import FAST_ROUTES as CATEGORY
 from segment_service.categories.assignment_routes import CategoryAssignmentController, ReferenceAssignmentController
 from segment_service.categories.routes import CategoryController
 from segment_service.categories.tree_routes import CategoryTreeController
+from segment_service.core.allow import AllowHeaderMiddleware
 from segment_service.core.auth import scope_guard
+from segment_service.core.cors import cors_config
 from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES
 from segment_service.core.disconnect import IncompleteBodyMiddleware
@@ -116,7 +118,9 @@ def create_app(settings: Settings) -> Litestar:
         dependencies=DEPENDENCIES,
         guards=[scope_guard],
         exception_handlers={Exception: exception_handler, ServiceError: exception_handler},
-        middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes), IncompleteBodyMiddleware],
+        middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes), IncompleteBodyMiddleware,
+                    AllowHeaderMiddleware],
+        cors_config=cors_config(settings.cors_origins),
         lifespan=[lifespan, ops_routes.watch_pool],
         state=State({"settings": settings, "metrics": Metrics()}),
         request_max_body_size=settings.max_body_bytes,
@@ -150,4 +154,4 @@ def create_served_app(settings: Settings) -> FastLane:
     routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES]
     app = create_app(settings)
     return ObservedLane(app, routes, max_url_bytes=settings.max_url_bytes, enabled=settings.fast_lane,
-                        metrics=app.state.metrics, access_log_on=settings.access_log)
+                        metrics=app.state.metrics, access_log_on=settings.access_log, cors=app.cors_config)

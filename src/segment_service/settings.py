@@ -133,6 +133,20 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 
 
+# An origin as browsers send it: scheme, host and optional port, nothing after (a `*` is a wildcard).
+_ORIGIN = re.compile(r"\*|https?://[^/\s?#]+")
+
+
+def _env_origins(name: str, env: Mapping[str, str]) -> tuple[str, ...]:
+    """A comma-separated list of origins; a value that no browser would send as `Origin` is refused."""
+    origins = tuple(part.strip() for part in (env.get(name) or "").split(",") if part.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise ConfigError(name, f"{name} has {origin!r}, which is not an origin; allowed: scheme://host[:port] "
+                                    "without a path or trailing slash (e.g. https://shop.example.com), or *")
+    return origins
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the service can be configured with; each field names its environment variable."""
@@ -189,6 +203,9 @@ class Settings:
     metrics_token: str | None = None
     """SEGMENT_SERVICE_METRICS_TOKEN: when set, `/metrics` answers only requests with `Authorization: Bearer <it>`;
     unset, it is open like `/health` (expose it on an internal network; docs/operations.md: Metrics)."""
+    cors_origins: tuple[str, ...] = ()
+    """SEGMENT_SERVICE_CORS_ORIGINS: comma-separated origins whose browser scripts (storefronts) may call the API,
+    e.g. `https://shop.example.com`; `*` within one is a wildcard, `*` alone allows every origin. Empty: CORS off."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -227,4 +244,5 @@ class Settings:
             log_format=_env_option("SEGMENT_SERVICE_LOG_FORMAT", "text", LOG_FORMATS, env),
             access_log=_env_bool("SEGMENT_SERVICE_ACCESS_LOG", True, env),
             metrics_token=env.get("SEGMENT_SERVICE_METRICS_TOKEN") or None,
+            cors_origins=_env_origins("SEGMENT_SERVICE_CORS_ORIGINS", env),
         )

@@ -84,6 +84,7 @@ class TestCreateCategory:
             "mixins": {"categoryCustomAttributes": {"color": "blue"}},
             "metadata": {"version": 1, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS,
                          "mixins": {"categoryCustomAttributes": "https://example.com/cca.json"}},
+            "media": [],  # required by the spec's Category schema
         }
 
     def test_minimal_category_and_custom_id(self, categories: Categories) -> None:
@@ -92,7 +93,7 @@ class TestCreateCategory:
             "id": "shoes-1_A", "type": "STANDARD", "localizedName": {"de": "Schuhe"},
             "name": "Schuhe",  # no default-language (en) text: the first translation
             "position": 0, "published": True,
-            "metadata": {"version": 1, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS},
+            "metadata": {"version": 1, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS}, "media": [],
         }
 
     @pytest.mark.parametrize("parent", [None, "root"])

@@ -99,7 +99,7 @@ class TestDocuments:
             "id": "a", "parentId": "p", "type": "STANDARD", "localizedName": {"en": "a"}, "name": "a",
             "position": 0, "published": True,
             "metadata": {"version": 1, "createdAt": "2024-01-01T00:00:00.000Z",
-                         "modifiedAt": "2024-01-01T00:00:00.000Z"}}
+                         "modifiedAt": "2024-01-01T00:00:00.000Z"}, "media": []}
 
 
 class TestConcurrentMoves:

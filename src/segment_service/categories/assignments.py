@@ -68,12 +68,11 @@ def assignment_document(row: AssignmentRow, languages: tuple[str, ...] | None,
 
 def category_document(row: CategoryRow, supercategories_ids: list[str] | None,
                       default_language: str) -> dict[str, Any]:
-    """A category as GET /assignments/references/{referenceId} shows it: the Category document, with its ancestors'
-    ids when they were asked for and the (always empty) media list of the spec's response."""
+    """A category as GET /assignments/references/{referenceId} shows it: the Category document (with its always
+    empty media list), with its ancestors' ids when they were asked for."""
     doc = trees.category_document(row, default_language)
     if supercategories_ids is not None:
         doc["supercategoriesIds"] = supercategories_ids
-    doc["media"] = []
     return doc
 
 

@@ -146,6 +146,7 @@ class Category(ApiModel, kw_only=True):
     published: bool | UnsetType = UNSET
     mixins: dict[str, Any] | UnsetType = UNSET
     metadata: MetadataResponse | UnsetType = UNSET
+    media: list[dict[str, Any]] | UnsetType = UNSET
 
 
 class CategoryTree(ApiModel, kw_only=True):

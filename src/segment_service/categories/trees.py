@@ -71,6 +71,7 @@ def category_document(row: CategoryRow, default_language: str) -> Node:
     if row.metadata_mixins is not None:
         metadata["mixins"] = row.metadata_mixins
     doc["metadata"] = metadata
+    doc["media"] = []  # required by the spec's Category; the service stores no media (docs/categories.md)
     return doc
 
 

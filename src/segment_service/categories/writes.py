@@ -223,7 +223,7 @@ async def patch_category(db: Database, caller: Caller, category_id: str, patch: 
         if patch.metadata.version != current.version:
             raise VersionConflict(resource_id=category_id)
         document = category_document(current, language.default)
-        for key in ("id", "name", "description", "type"):
+        for key in ("id", "name", "description", "type", "media"):
             document.pop(key, None)
         document["metadata"] = {k: v for k, v in document["metadata"].items() if k == "mixins"}
         merged = merge_patch(document, changes)

@@ -177,7 +177,10 @@ def migrate_command(data_dir: str | None) -> None:
 
 
 # Command groups of their own modules (imported last: they use the helpers above).
+from segment_service.cli import data  # noqa: E402
 from segment_service.cli.clients import clients, keys  # noqa: E402
 
 main.add_command(clients)
 main.add_command(keys)
+for _command in data.COMMANDS:
+    main.add_command(_command)

@@ -14,6 +14,7 @@ from time import perf_counter
 from typing import Any
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.enums import ScopeType
 from litestar.types import Message, Receive, Scope, Send
 
@@ -32,8 +33,8 @@ class ObservedLane(FastLane):
     """The fast lane in front of the Litestar app, with request ids, the access log and the request metrics."""
 
     def __init__(self, app: Litestar, routes: Iterable[FastRoute], *, max_url_bytes: int, enabled: bool = True,
-                 metrics: Metrics, access_log_on: bool = True) -> None:
-        super().__init__(app, routes, max_url_bytes=max_url_bytes, enabled=enabled)
+                 metrics: Metrics, access_log_on: bool = True, cors: CORSConfig | None = None) -> None:
+        super().__init__(app, routes, max_url_bytes=max_url_bytes, enabled=enabled, cors=cors)
         self.metrics = metrics
         #: settings.access_log: off, requests are still counted and timed, only not logged.
         self.access_log_on = access_log_on

@@ -274,6 +274,11 @@ async def customer_exists(conn: Connection, tenant: str, customer_id: str) -> bo
     return await store.customer_exists(conn, tenant, customer_id)
 
 
+async def existing_customer_ids(conn: Connection, tenant: str, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` name a customer of the tenant, in one query (for checks of large batches)."""
+    return await store.existing_customer_ids(conn, tenant, ids) if ids else set()
+
+
 async def fetch_customers(conn: Connection, tenant: str, ids: Sequence[str]) -> dict[str, CustomerRow]:
     """The existing customers among `ids`, by id, in one query (`contact_email`, `first_name`, `last_name`, ...)."""
     if not ids:

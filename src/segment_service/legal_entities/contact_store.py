@@ -176,3 +176,18 @@ async def count_contact_assignments(conn: Connection, *, where: str, params: lis
            "JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id\n"
            f"WHERE ca.tenant = $1 AND {where}")
     return int(await conn.fetchval(sql, *params))
+
+
+_CONTACT_PAIRS = """
+SELECT DISTINCT ca.customer_id, ca.legal_entity_id
+FROM contact_assignments ca
+JOIN unnest($2::text[], $3::text[]) AS p (customer_id, legal_entity_id)
+  ON ca.customer_id = p.customer_id AND ca.legal_entity_id = p.legal_entity_id
+WHERE ca.tenant = $1
+"""
+
+
+async def contact_pairs(conn: Connection, tenant: str, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (customer id, legal entity id) pairs are contacts (of any type), in one statement."""
+    records = await conn.fetch(_CONTACT_PAIRS, tenant, [c for c, _ in pairs], [le for _, le in pairs])
+    return {(r["customer_id"], r["legal_entity_id"]) for r in records}

@@ -265,6 +265,11 @@ async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_enti
     return await contact_store.is_contact(conn, tenant, customer_id, legal_entity_id)
 
 
+async def contact_pairs(conn: Connection, tenant: str, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of the (customer id, legal entity id) pairs are contacts (of any type): one query for a whole batch."""
+    return await contact_store.contact_pairs(conn, tenant, list(pairs)) if pairs else set()
+
+
 async def legal_entity_ids_of_customer(conn: Connection, tenant: str, customer_id: str) -> list[str]:
     """The ids of the legal entities the customer is a contact of, sorted."""
     return await contact_store.legal_entity_ids_of_customer(conn, tenant, customer_id)

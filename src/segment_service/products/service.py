@@ -237,6 +237,11 @@ async def fetch_products(db_or_conn: Database | Connection, tenant: str, ids: Se
     return {row.id: row for row in rows}
 
 
+async def existing_product_ids(conn: Connection, tenant: str, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` name a product of the tenant, published or not, in one query (for checks of large batches)."""
+    return await store.existing_product_ids(conn, tenant, ids) if ids else set()
+
+
 async def product_exists(db_or_conn: Database | Connection, tenant: str, product_id: str) -> bool:
     """Whether the tenant has a product with this id, published or not."""
     async with _borrowed(db_or_conn) as conn:

@@ -85,6 +85,10 @@ _PRODUCT_EXISTS = """
 SELECT EXISTS (SELECT 1 FROM products WHERE tenant = $1 AND id = $2)
 """
 
+_EXISTING_PRODUCT_IDS = """
+SELECT id FROM products WHERE tenant = $1 AND id = ANY($2::text[])
+"""
+
 _INSERT_PRODUCT = """
 INSERT INTO products (tenant, id, code, name, description, published, mixins, metadata_mixins, version, created_at,
                       modified_at)
@@ -153,6 +157,11 @@ async def fetch_product_for_update(conn: Connection, tenant: str, product_id: st
 async def fetch_products(conn: Connection, tenant: str, ids: Sequence[str]) -> list[ProductRow]:
     """The products with these ids that exist, in no particular order."""
     return [_row(r) for r in await conn.fetch(_SELECT_PRODUCTS, tenant, list(ids))]
+
+
+async def existing_product_ids(conn: Connection, tenant: str, ids: Sequence[str]) -> set[str]:
+    """Which of these ids name a product (an index-only scan: no row is read)."""
+    return {r["id"] for r in await conn.fetch(_EXISTING_PRODUCT_IDS, tenant, list(ids))}
 
 
 async def product_exists(conn: Connection, tenant: str, product_id: str) -> bool:

@@ -71,8 +71,8 @@ def _tree_node(row: store.TreeRow, languages: tuple[str, ...] | None, default_la
     node: dict[str, Any] = {"id": row.id}
     if row.parent_id is not None:
         node["parentId"] = row.parent_id
-    if row.code is not None:
-        node["code"] = row.code
+    # The tree schema requires a string `code`; a category created without one shows its id (docs/behaviour.md).
+    node["code"] = row.code if row.code is not None else row.id
     node["name"] = localize(row.localized_name, languages, default_language)
     if row.localized_description:
         node["localizedDescription"] = localize(row.localized_description, languages, default_language)

@@ -32,7 +32,7 @@ class CategoryTreeNode(ApiModel, kw_only=True):
 
     id: str
     parent_id: str | UnsetType = UNSET
-    code: str | UnsetType = UNSET
+    code: str
     name: dict[str, str]
     localized_description: dict[str, str] | UnsetType = UNSET
     localized_slug: dict[str, str] | UnsetType = UNSET

@@ -1,0 +1,151 @@
+"""The application: routes, dependencies, error handling, OpenAPI and the database lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.config.app import ExperimentalFeatures
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from segment_service import __version__
+from segment_service.categories.assignment_routes import FAST_ROUTES as CATEGORY_FAST_ROUTES
+from segment_service.categories.assignment_routes import CategoryAssignmentController, ReferenceAssignmentController
+from segment_service.categories.routes import CategoryController
+from segment_service.categories.tree_routes import CategoryTreeController
+from segment_service.core.allow import AllowHeaderMiddleware
+from segment_service.core.auth import TokenService, scope_guard
+from segment_service.core.cors import cors_config
+from segment_service.core.db import Database
+from segment_service.core.deps import DEPENDENCIES
+from segment_service.core.errors import ServiceError
+from segment_service.core.fastlane import FastLane
+from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
+from segment_service.core.openapi import COMPONENTS, finalize
+from segment_service.coupons.redemption_routes import RedemptionController, ReferralCouponController
+from segment_service.coupons.routes import CouponController
+from segment_service.customers.account_routes import AccountController
+from segment_service.customers.routes import CustomerController
+from segment_service.legal_entities.routes import ContactAssignmentController, LegalEntityController
+from segment_service.oauth import service as oauth_service
+from segment_service.oauth.routes import AnonymousLoginController, OAuthController
+from segment_service.products.routes import ProductController
+from segment_service.segments.customer_routes import SegmentCustomerController
+from segment_service.segments.item_routes import SegmentItemAssignmentController
+from segment_service.segments.routes import SegmentController
+from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
+from segment_service.segments.storefront_routes import StorefrontController
+from segment_service.settings import Settings
+
+__all__ = ["create_app", "create_served_app"]
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def _swagger_ui_files() -> Path:
+    """Swagger UI 5 (it reads OpenAPI 3.1) as shipped in the swagger-ui-py wheel."""
+    import swagger_ui  # type: ignore[import-untyped]
+
+    return Path(swagger_ui.__file__).parent / "static"
+
+
+@get("/health", include_in_schema=False)
+async def health(state: State) -> Response[Any]:
+    """200 once requests can be served: the database answers."""
+    db: Database = state.db
+    async with db.connection() as conn:
+        await conn.fetchval("SELECT 1")
+    return json_response({"status": "UP"})
+
+
+@get("/openapi.json", include_in_schema=False)
+async def openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The OpenAPI document of what is implemented."""
+    return json_response(request.app.openapi_schema.to_schema())
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The service, configured by `settings`; `settings.database_url` must name a migrated database."""
+    if not settings.database_url:
+        raise ValueError("create_app needs settings.database_url (the CLI starts an embedded database otherwise)")
+    dsn = settings.database_url
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = await Database.connect(settings, dsn)
+        try:
+            async with db.connection() as conn:
+                key = await oauth_service.signing_key(conn, settings.signing_key)
+            app.state.db = db
+            app.state.tokens = TokenService(key)
+            yield
+        finally:
+            await db.close()
+
+    app = Litestar(
+        route_handlers=[
+            health,
+            openapi_json,
+            # Swagger UI's files come from a wheel, so /docs works without internet access.
+            create_static_files_router(path=DOCS_ASSETS, directories=[_swagger_ui_files()], include_in_schema=False),
+            OAuthController,
+            AnonymousLoginController,
+            SegmentController,
+            SegmentCustomerController,
+            SegmentItemAssignmentController,
+            StorefrontController,
+            CustomerController,
+            AccountController,
+            LegalEntityController,
+            ContactAssignmentController,
+            ProductController,
+            CategoryController,
+            CategoryTreeController,
+            CategoryAssignmentController,
+            ReferenceAssignmentController,
+            CouponController, RedemptionController, ReferralCouponController,
+        ],
+        dependencies=DEPENDENCIES,
+        guards=[scope_guard],
+        exception_handlers={Exception: exception_handler, ServiceError: exception_handler},
+        middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes), AllowHeaderMiddleware],
+        cors_config=cors_config(settings.cors_origins),
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="segment-service",
+            version=__version__,
+            description=("Emporix-compatible Customer Segment Service, with the OAuth, customer login, customer, "
+                         "category, legal entity and product operations segments rely on."),
+            components=COMPONENTS,
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+            )],
+        ),
+        experimental_features=list[ExperimentalFeatures](),
+        debug=False,
+    )
+    finalize(app.openapi_schema)
+    return app
+
+
+def create_served_app(settings: Settings) -> FastLane:
+    """The app as served: the fast lane for the hottest storefront reads (core/fastlane.py) in front of the Litestar
+    app, which answers everything else."""
+    routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES]
+    app = create_app(settings)
+    return FastLane(app, routes, max_url_bytes=settings.max_url_bytes, enabled=settings.fast_lane,
+                    cors=app.cors_config)

@@ -1,0 +1,1 @@
+"""The Category Service (category.yml): categories and their hierarchy; see docs/categories.md."""

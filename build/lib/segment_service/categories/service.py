@@ -1,0 +1,240 @@
+"""Category reads and the look-ups other services use; no HTTP here. Writes are in `writes.py` and re-exported.
+
+`category_exists`, `fetch_categories` and `subtree_ids` are how other services (segments, category assignments)
+look categories up: they see every category, published or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from segment_service.categories import closure_store, store
+from segment_service.categories.rules import not_found, show_unpublished
+from segment_service.categories.store import CategoryRow
+from segment_service.categories.trees import build_forest, category_document, tree_node
+from segment_service.categories.writes import (
+    create_category,
+    delete_category,
+    patch_category,
+    rebuild_tree,
+    upsert_category,
+)
+from segment_service.core.auth import Caller
+from segment_service.core.db import Connection, Database
+from segment_service.core.errors import BadRequest, NotFound
+from segment_service.core.paging import Page, order_by, page_total, sort_in_language, where_q
+
+__all__ = [
+    "LOCALIZED_FIELDS", "CategoryRow", "ListFilters", "category_exists", "category_tree", "category_trees",
+    "create_category", "delete_category", "fetch_categories", "get_category", "list_categories", "list_parents",
+    "list_subcategories", "not_found", "patch_category", "rebuild_tree", "subtree_ids", "upsert_category",
+]
+
+LOCALIZED_FIELDS = store.LOCALIZED_FIELDS
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilters:
+    """The list filters of GET /categories, as sent (dates still `yyyy-MM-dd` text)."""
+
+    code: str | None = None
+    localized_name: str | None = None
+    localized_description: str | None = None
+    localized_slug: str | None = None
+    ecn: str | None = None
+    validity_from: str | None = None
+    validity_to: str | None = None
+    metadata_modified_at: str | None = None
+
+
+def _day(raw: str, name: str) -> datetime:
+    """A `yyyy-MM-dd` filter value as midnight UTC of that day."""
+    try:
+        if len(raw) != 10:
+            raise ValueError(raw)
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"Invalid {name} '{raw[:40]}': expected a date as yyyy-MM-dd, e.g. 2022-11-01.",
+                         field=name, type="invalid_query_parameter") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _filter_conditions(filters: ListFilters, params: list[object], languages: tuple[str, ...] | None) -> list[str]:
+    conditions = []
+    if filters.code is not None:
+        conditions.append(store.code_condition(params, filters.code))
+    if filters.ecn is not None:
+        conditions.append(store.ecn_condition(params, filters.ecn))
+    for name, value in (("localizedName", filters.localized_name),
+                        ("localizedDescription", filters.localized_description),
+                        ("localizedSlug", filters.localized_slug)):
+        if value is not None:
+            conditions.append(store.localized_condition(params, name, value, languages))
+    if filters.validity_from is not None:
+        conditions.append(store.after_condition(params, "c.valid_from", _day(filters.validity_from, "validityFrom")))
+    if filters.validity_to is not None:
+        # "validity.to before the given day": up to the end of that day.
+        end = _day(filters.validity_to, "validityTo") + timedelta(days=1)
+        conditions.append(store.before_condition(params, "c.valid_to", end))
+    if filters.metadata_modified_at is not None:
+        day = _day(filters.metadata_modified_at, "metadataModifiedAt")
+        conditions.append(store.after_condition(params, "c.modified_at", day))
+    return conditions
+
+
+def _ordering(sort: str | None, languages: tuple[str, ...] | None, default_language: str, default: str) -> str:
+    if not sort or not sort.strip():
+        return default
+    sort = sort_in_language(sort, LOCALIZED_FIELDS, languages[0] if languages else default_language)
+    return order_by(sort, store.CATEGORY_FIELDS, tiebreak="c.id")
+
+
+async def list_categories(
+    db: Database,
+    caller: Caller,
+    *,
+    q: str | None,
+    filters: ListFilters,
+    show_roots: bool,
+    unpublished: bool,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+    languages: tuple[str, ...] | None,
+    default_language: str,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the categories matching `q` and the filters, and the total when asked for."""
+    params: list[object] = [caller.tenant]
+    conditions = [where_q(q, store.CATEGORY_FIELDS, params), *_filter_conditions(filters, params, languages)]
+    if not show_unpublished(caller, unpublished):
+        conditions.append(store.PUBLISHED_CONDITION)
+    if show_roots:
+        conditions.append(store.ROOTS_CONDITION)
+    where = " AND ".join(conditions)
+    ordering = _ordering(sort, languages, default_language, "c.id ASC")
+    async with db.connection() as conn:
+        rows = await store.list_categories(conn, where=where, params=params, order_by=ordering, limit=page.size,
+                                           offset=page.offset)
+        total = None
+        if with_total:
+            total = await page_total(page, len(rows), lambda: store.count_categories(conn, where=where, params=params))
+    return [category_document(r, default_language) for r in rows], total
+
+
+async def _visible(conn: Connection, caller: Caller, category_id: str, unpublished: bool) -> CategoryRow:
+    """The category, or 404 when there is none or it is unpublished and unpublished ones are not shown."""
+    row = await store.fetch_category(conn, caller.tenant, category_id)
+    if row is None or not (row.published or unpublished):
+        raise not_found(category_id)
+    return row
+
+
+async def get_category(db: Database, caller: Caller, category_id: str, *, unpublished: bool,
+                       default_language: str) -> dict[str, Any]:
+    """One category; 404 when there is none, or when it is unpublished and `showUnpublished` is not true."""
+    shown = show_unpublished(caller, unpublished)
+    async with db.connection() as conn:
+        row = await _visible(conn, caller, category_id, shown)
+    return category_document(row, default_language)
+
+
+async def list_parents(db: Database, caller: Caller, category_id: str, *, unpublished: bool, page: Page,
+                       sort: str | None, with_total: bool, languages: tuple[str, ...] | None,
+                       default_language: str) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of a category's ancestors, root first; a root has none (an empty list, not a 404)."""
+    shown = show_unpublished(caller, unpublished)
+    ordering = _ordering(sort, languages, default_language, closure_store.ANCESTORS_ORDER)
+    async with db.connection() as conn:
+        await _visible(conn, caller, category_id, shown)
+        rows = await closure_store.list_ancestors(conn, caller.tenant, category_id, unpublished=shown,
+                                                  order_by=ordering, limit=page.size, offset=page.offset)
+        total = None
+        if with_total:
+            total = await page_total(page, len(rows),
+                                     lambda: closure_store.count_ancestors(conn, caller.tenant, category_id,
+                                                                           unpublished=shown))
+    return [category_document(r, default_language) for r in rows], total
+
+
+async def list_subcategories(db: Database, caller: Caller, category_id: str, *, depth: int | None,
+                             unpublished: bool, page: Page, sort: str | None, with_total: bool,
+                             languages: tuple[str, ...] | None,
+                             default_language: str) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the categories below a category down to `depth` (None: all), level by level."""
+    if depth is not None and depth < 1:
+        raise BadRequest(f"Invalid depth {depth}: it must be at least 1 (1: direct children); leave it out for "
+                         "every level.", field="depth", type="invalid_query_parameter")
+    shown = show_unpublished(caller, unpublished)
+    ordering = _ordering(sort, languages, default_language, closure_store.DESCENDANTS_ORDER)
+    async with db.connection() as conn:
+        await _visible(conn, caller, category_id, shown)
+        rows = await closure_store.list_descendants(conn, caller.tenant, category_id, depth=depth, unpublished=shown,
+                                                    order_by=ordering, limit=page.size, offset=page.offset)
+        total = None
+        if with_total:
+            total = await page_total(page, len(rows),
+                                     lambda: closure_store.count_descendants(conn, caller.tenant, category_id,
+                                                                             depth=depth, unpublished=shown))
+    return [category_document(r, default_language) for r in rows], total
+
+
+async def category_trees(db: Database, caller: Caller, *, unpublished: bool, category_ids: Sequence[str] | None,
+                         languages: tuple[str, ...] | None, default_language: str) -> list[dict[str, Any]]:
+    """The tenant's category trees (only those holding one of `category_ids` when given), roots in sibling order."""
+    shown = show_unpublished(caller, unpublished)
+    async with db.connection() as conn:
+        if category_ids is None:
+            rows = await closure_store.fetch_all(conn, caller.tenant)
+        else:
+            roots = await closure_store.roots_of(conn, caller.tenant, list(dict.fromkeys(category_ids)))
+            rows = await closure_store.fetch_subtrees(conn, caller.tenant, roots) if roots else []
+    return build_forest(rows, lambda r: tree_node(r, default_language, languages), unpublished=shown)
+
+
+async def category_tree(db: Database, caller: Caller, root_id: str, *, unpublished: bool,
+                        languages: tuple[str, ...] | None, default_language: str) -> dict[str, Any]:
+    """The tree under a root category; 404 unless `root_id` is a (visible) root."""
+    shown = show_unpublished(caller, unpublished)
+    async with db.connection() as conn:
+        rows = await closure_store.fetch_subtrees(conn, caller.tenant, [root_id])
+    forest = build_forest(rows, lambda r: tree_node(r, default_language, languages), unpublished=shown,
+                          root_ids=[root_id])
+    if not forest:
+        raise NotFound(f"Category with id {root_id} is not a root category, or does not exist.", resource_id=root_id)
+    return forest[0]
+
+
+@asynccontextmanager
+async def _borrowed(db_or_conn: Database | Connection) -> AsyncIterator[Connection]:
+    """The connection to run on: the caller's own, or one borrowed from the pool."""
+    if isinstance(db_or_conn, Database):
+        async with db_or_conn.connection() as conn:
+            yield conn
+    else:
+        yield db_or_conn
+
+
+async def category_exists(conn: Database | Connection, tenant: str, category_id: str) -> bool:
+    """Whether the tenant has a category with this id, published or not."""
+    async with _borrowed(conn) as c:
+        return await store.category_exists(c, tenant, category_id)
+
+
+async def fetch_categories(conn: Database | Connection, tenant: str, ids: Sequence[str]) -> dict[str, CategoryRow]:
+    """The tenant's categories with these ids, published or not, by id (one query); unknown ids are left out."""
+    if not ids:
+        return {}
+    async with _borrowed(conn) as c:
+        rows = await store.fetch_categories(c, tenant, ids)
+    return {r.id: r for r in rows}
+
+
+async def subtree_ids(conn: Database | Connection, tenant: str, category_id: str) -> list[str]:
+    """The category's id and the ids of every category below it, nearest first (one query on the closure table;
+    empty when the category does not exist)."""
+    async with _borrowed(conn) as c:
+        return await closure_store.subtree_ids(c, tenant, category_id)

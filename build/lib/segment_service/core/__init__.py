@@ -1,0 +1,1 @@
+"""Conventions shared by every Emporix service this project implements, each written once."""

@@ -1,0 +1,134 @@
+"""The connection pool, transactions and the migration runner.
+
+A read borrows a connection for one statement; a write runs in `transaction()`, opened by the service. Nested
+`conn.transaction()` blocks become savepoints, which is what per-item bulk isolation uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+import msgspec
+
+from segment_service.core.errors import BadRequest, ServiceError
+from segment_service.settings import Settings
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    #: What store functions take: a connection of their own or one borrowed from the pool.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+log = logging.getLogger(__name__)
+
+_json_encoder = msgspec.json.Encoder()
+_json_decoder = msgspec.json.Decoder()
+
+# Any constant works as long as every process that migrates uses the same one.
+_MIGRATION_LOCK_ID = 7_412_311
+
+
+def _encode_json(value: Any) -> str:
+    return _json_encoder.encode(value).decode()
+
+
+async def _init_connection(conn: Connection) -> None:
+    """Make jsonb columns come back as Python objects on every pooled connection."""
+    for type_name in ("jsonb", "json"):
+        await conn.set_type_codec(
+            type_name, encoder=_encode_json, decoder=_json_decoder.decode, schema="pg_catalog", format="text"
+        )
+
+
+async def _reset_connection(conn: Connection) -> None:
+    """Cheap reset on release: the service never leaves session state behind, only a transaction could be left open
+    (a cancelled request), so skip asyncpg's full reset query and roll back only when needed."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+def input_error(exc: BaseException) -> ServiceError | None:
+    """The 400 a PostgreSQL data exception (SQLSTATE class 22) stands for: the values a client sent cannot be stored
+    or compared (a NUL character, an invalid regex, a number out of range). None for any other exception."""
+    if not isinstance(exc, asyncpg.DataError):
+        return None
+    if isinstance(exc, asyncpg.InvalidRegularExpressionError):
+        return BadRequest(f"Invalid q: {exc}.", field="q", type="invalid_query_parameter")
+    if isinstance(exc, asyncpg.UntranslatableCharacterError | asyncpg.CharacterNotInRepertoireError):
+        return BadRequest("Invalid input: text cannot contain the NUL character (\\u0000).", type="invalid_value")
+    return BadRequest(f"Invalid input: {exc}.", type="invalid_value")
+
+
+class Database:
+    """One pool per process, with `connection()` for reads and `transaction()` for writes."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, settings: Settings, dsn: str) -> Database:
+        """Open the pool; every statement is bounded by the configured statement timeout."""
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            init=_init_connection,
+            reset=_reset_connection,
+            server_settings={"statement_timeout": str(settings.statement_timeout_ms), "jit": "off"},
+        )
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """Borrow a connection for reads outside a transaction."""
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """Borrow a connection inside a transaction that commits on success and rolls back on error."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """The numbered SQL migrations shipped with the package, in order: (version, sql)."""
+    folder = resources.files("segment_service") / "migrations"
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+    return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
+
+
+async def migrate(dsn: str) -> list[str]:
+    """Apply the migrations the database has not seen yet; safe to run from several processes at once."""
+    conn = await asyncpg.connect(dsn)
+    applied_now: list[str] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_ID)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            for version, sql in migration_files():
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+                applied_now.append(version)
+                log.info("applied migration %s", version)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_ID)
+    finally:
+        await conn.close()
+    return applied_now

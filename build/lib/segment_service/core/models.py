@@ -1,0 +1,41 @@
+"""The shared base for API shapes: msgspec Structs with Emporix's camelCase names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from segment_service.core.errors import BadRequest
+
+__all__ = ["UNSET", "ApiModel", "Localized", "UnsetType", "check_nesting", "to_builtins"]
+
+#: A localized field as a client may send it: a map, or a plain string in the Content-Language (digest §5.3).
+Localized = dict[str, str] | str
+
+
+class ApiModel(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=False):
+    """Base of every request and response shape; fields left out stay UNSET and are omitted on output."""
+
+
+def to_builtins(value: Any) -> Any:
+    """A Struct as plain JSON-ready data."""
+    return msgspec.to_builtins(value)
+
+
+MAX_NESTING = 32
+
+
+def check_nesting(value: Any, *, field: str, limit: int = MAX_NESTING) -> None:
+    """400 when free-form JSON (mixins) nests deeper than `limit`: deeper documents cost recursion in every later
+    read, patch and copy, and no real mixin needs them."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict | list):
+            if depth > limit:
+                raise BadRequest(f"Invalid {field}: it nests deeper than {limit} levels.", field=field,
+                                 type="invalid_value")
+            children = current.values() if isinstance(current, dict) else current
+            stack.extend((child, depth + 1) for child in children)

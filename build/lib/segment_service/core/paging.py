@@ -1,0 +1,145 @@
+"""Lists: `pageNumber`/`pageSize`, `sort`, `fields` and `X-Total-Count` (digest §5.2, decisions.md: Lists)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from segment_service.core.errors import BadRequest
+from segment_service.core.query import QueryError, Registry, compile_q, resolve_path
+
+MAX_PAGE_SIZE = 1000
+MAX_SORT_FIELDS = 10
+MAX_FIELDS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A 1-based page of `size` rows."""
+
+    number: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+def _positive_int(raw: str | None, name: str, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    text = raw.strip()
+    # isascii: str.isdigit also accepts "²" and other digits int() refuses.
+    if not (text.isascii() and text.isdigit()) or not text.lstrip("0"):
+        raise BadRequest(f"Invalid {name} '{raw[:40]}': expected a positive integer.", field=name,
+                         type="invalid_query_parameter")
+    # Past 18 digits the exact value no longer matters (sizes are capped, pages that far are empty), and int() of
+    # thousands of digits would be slow.
+    digits = text.lstrip("0")
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
+def parse_page(page_number: str | None, page_size: str | None, *, default_size: int = 60) -> Page:
+    """The page asked for; `pageSize` above the cap is clamped to it (decisions.md)."""
+    number = _positive_int(page_number, "pageNumber", 1)
+    size = min(_positive_int(page_size, "pageSize", default_size), MAX_PAGE_SIZE)
+    if number > 10_000_000:
+        raise BadRequest("Invalid pageNumber: it is larger than any list can be.", field="pageNumber",
+                         type="invalid_query_parameter")
+    return Page(number, size)
+
+
+async def page_total(page: Page, shown: int, count: Callable[[], Awaitable[int]]) -> int:
+    """The total behind a page of `shown` rows: a page that is neither empty nor full tells it without counting;
+    otherwise `count()` asks the database (X-Total-Count, decisions.md: Lists)."""
+    if 0 < shown < page.size:
+        return page.offset + shown
+    return await count()
+
+
+def order_by(sort: str | None, registry: Registry, *, tiebreak: str = "id") -> str:
+    """An ORDER BY clause for `field:ASC,field2:DESC`; the id always ends it so that pages are stable."""
+    clauses: list[str] = []
+    if sort and sort.strip():
+        parts = [p.strip() for p in sort.split(",") if p.strip()]
+        if len(parts) > MAX_SORT_FIELDS:
+            raise BadRequest(f"Invalid sort: at most {MAX_SORT_FIELDS} fields.", field="sort",
+                             type="invalid_query_parameter")
+        for part in parts:
+            path, _, direction = part.partition(":")
+            direction = direction.strip().upper() or "ASC"
+            if direction not in ("ASC", "DESC"):
+                raise BadRequest(f"Invalid sort '{part}': the direction must be ASC or DESC.", field="sort",
+                                 type="invalid_query_parameter")
+            try:
+                resolved = resolve_path(path.strip(), registry)
+            except QueryError as exc:
+                raise BadRequest(f"Invalid sort: {exc.message}", field="sort", type="invalid_query_parameter") from exc
+            field = registry.get(path.strip())
+            if field is not None and not field.sortable:
+                raise BadRequest(f"Invalid sort: '{path.strip()}' cannot be sorted on.", field="sort",
+                                 type="invalid_query_parameter")
+            clauses.append(f"{resolved.sql} {direction} NULLS LAST")
+    clauses.append(f"{tiebreak} ASC")
+    return ", ".join(clauses)
+
+
+def sort_in_language(sort: str | None, localized: Collection[str], language: str) -> str | None:
+    """`sort` with every localized field named without a language (`name:ASC`) made to sort by `language`
+    (`name.en:ASC`): the Accept-Language's first choice, else the default language (category.yml and product.yml,
+    `sort`)."""
+    if not sort:
+        return sort
+    parts = []
+    for part in sort.split(","):
+        path, colon, direction = part.partition(":")
+        if path.strip() in localized:
+            path = f"{path.strip()}.{language}"
+        parts.append(f"{path}{colon}{direction}")
+    return ",".join(parts)
+
+
+def where_q(q: str | None, registry: Registry, params: list[object]) -> str:
+    """The SQL condition for a `q` (appending its values to `params`); 400 naming the problem when it is invalid."""
+    try:
+        return compile_q(q, registry, params)
+    except QueryError as exc:
+        raise BadRequest(exc.message, field="q", type="invalid_query_parameter") from exc
+
+
+def parse_fields(fields: str | None) -> tuple[tuple[str, ...], ...] | None:
+    """The projection `fields=a,b.c` asks for, as paths; None means the whole resource."""
+    if fields is None or not fields.strip():
+        return None
+    paths = [p.strip() for p in fields.split(",") if p.strip()]
+    if len(paths) > MAX_FIELDS:
+        raise BadRequest(f"Invalid fields: at most {MAX_FIELDS} paths.", field="fields",
+                         type="invalid_query_parameter")
+    return tuple(tuple(p.split(".")) for p in paths)
+
+
+def project(document: dict[str, Any], paths: tuple[tuple[str, ...], ...] | None) -> dict[str, Any]:
+    """`document` cut down to `paths`; `id` is always kept (decisions.md)."""
+    if paths is None:
+        return document
+    result: dict[str, Any] = {}
+    if "id" in document:
+        result["id"] = document["id"]
+    for path in paths:
+        source: Any = document
+        for key in path:
+            if not isinstance(source, dict) or key not in source:
+                break
+            source = source[key]
+        else:
+            target = result
+            for key in path[:-1]:
+                target = target.setdefault(key, {})
+            target[path[-1]] = source
+    return result
+
+
+def wants_total(header: str | None) -> bool:
+    """Whether the `X-Total-Count: true` request header asks for the total."""
+    return header is not None and header.strip().lower() == "true"

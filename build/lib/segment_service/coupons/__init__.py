@@ -1,0 +1,1 @@
+"""The Coupon service (coupon.yml): coupons, their validation and redemption, and referral coupons."""

@@ -1,0 +1,1 @@
+"""Customer Management Service: `/customer-management/{tenant}/legal-entities…` and `…/contact-assignments…`."""

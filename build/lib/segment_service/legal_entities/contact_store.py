@@ -1,0 +1,145 @@
+"""Contact-assignment SQL (which customer is a contact of which legal entity). Every statement filters on tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from segment_service.core.db import Connection
+from segment_service.core.errors import BadRequest, Conflict
+from segment_service.legal_entities.store import (
+    _CA_COLUMNS,
+    _LE_JOINED_COLUMNS,
+    ContactAssignmentContent,
+    ContactAssignmentRow,
+    _contact_assignment,
+)
+
+_SELECT_CONTACT_ASSIGNMENT = f"""
+SELECT {_CA_COLUMNS}, {_LE_JOINED_COLUMNS}
+FROM contact_assignments ca
+JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id
+WHERE ca.tenant = $1 AND ca.id = $2
+"""
+
+_INSERT_CONTACT_ASSIGNMENT = """
+INSERT INTO contact_assignments (tenant, id, legal_entity_id, customer_id, type, is_primary, mixins, metadata_mixins,
+                                 version, created_at, modified_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, now(), now())
+"""
+
+_UPSERT_CONTACT_ASSIGNMENT = """
+INSERT INTO contact_assignments AS ca (tenant, id, legal_entity_id, customer_id, type, is_primary, mixins,
+                                       metadata_mixins, version, created_at, modified_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, now(), now())
+ON CONFLICT ON CONSTRAINT contact_assignments_pkey DO UPDATE
+SET legal_entity_id = excluded.legal_entity_id, customer_id = excluded.customer_id, type = excluded.type,
+    is_primary = excluded.is_primary, mixins = excluded.mixins, metadata_mixins = excluded.metadata_mixins,
+    version = ca.version + 1, modified_at = now()
+WHERE $9::integer IS NULL OR ca.version = $9
+RETURNING (ca.xmax = 0) AS created
+"""
+
+_DELETE_CONTACT_ASSIGNMENT = """
+DELETE FROM contact_assignments
+WHERE tenant = $1 AND id = $2
+"""
+
+_DELETE_CONTACT_ASSIGNMENTS_OF_CUSTOMER = """
+DELETE FROM contact_assignments
+WHERE tenant = $1 AND customer_id = $2
+"""
+
+_IS_CONTACT = """
+SELECT EXISTS (SELECT 1 FROM contact_assignments WHERE tenant = $1 AND customer_id = $2 AND legal_entity_id = $3)
+"""
+
+_LEGAL_ENTITY_IDS_OF_CUSTOMER = """
+SELECT DISTINCT legal_entity_id
+FROM contact_assignments
+WHERE tenant = $1 AND customer_id = $2
+ORDER BY legal_entity_id
+"""
+
+
+def _contact_values(row: ContactAssignmentContent) -> tuple[Any, ...]:
+    return (row.legal_entity_id, row.customer_id, row.type, row.is_primary, row.mixins, row.metadata_mixins)
+
+
+def _contact_conflict(exc: asyncpg.IntegrityConstraintViolationError, row: ContactAssignmentContent) -> Exception:
+    """The domain error a constraint violation on a contact-assignment write stands for, or `exc` itself."""
+    if exc.constraint_name == "contact_assignments_pkey":
+        return Conflict("The resource already exists.", resource_id=row.id)
+    if exc.constraint_name == "contact_assignments_contact_key":
+        return Conflict(f"The customer '{row.customer_id}' is already a {row.type} contact of the legal entity "
+                        f"'{row.legal_entity_id}'.", resource_id=row.id)
+    if exc.constraint_name == "contact_assignments_legal_entity_fkey":  # the legal entity was deleted meanwhile
+        return BadRequest(f"The legal entity '{row.legal_entity_id}' does not exist.", field="legalEntity.id",
+                          type="invalid_reference")
+    return exc
+
+
+async def fetch_contact_assignment(conn: Connection, tenant: str, assignment_id: str) -> ContactAssignmentRow | None:
+    """The contact assignment with this id and its legal entity, or None."""
+    record = await conn.fetchrow(_SELECT_CONTACT_ASSIGNMENT, tenant, assignment_id)
+    return None if record is None else _contact_assignment(record)
+
+
+async def insert_contact_assignment(conn: Connection, tenant: str, row: ContactAssignmentContent) -> None:
+    """Store a new contact assignment at version 1; Conflict when the id or the contact is taken."""
+    try:
+        await conn.execute(_INSERT_CONTACT_ASSIGNMENT, tenant, row.id, *_contact_values(row))
+    except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError) as exc:
+        raise _contact_conflict(exc, row) from exc
+
+
+async def upsert_contact_assignment(conn: Connection, tenant: str, row: ContactAssignmentContent,
+                                    expected_version: int | None) -> bool | None:
+    """Create or replace a contact assignment: True when created, False when replaced, None when its version is not
+    `expected_version`."""
+    try:
+        record = await conn.fetchrow(_UPSERT_CONTACT_ASSIGNMENT, tenant, row.id, *_contact_values(row),
+                                     expected_version)
+    except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError) as exc:
+        raise _contact_conflict(exc, row) from exc
+    return None if record is None else bool(record["created"])
+
+
+async def delete_contact_assignment(conn: Connection, tenant: str, assignment_id: str) -> bool:
+    """Delete a contact assignment; whether it existed."""
+    return str(await conn.execute(_DELETE_CONTACT_ASSIGNMENT, tenant, assignment_id)) != "DELETE 0"
+
+
+async def delete_contact_assignments_of_customer(conn: Connection, tenant: str, customer_id: str) -> int:
+    """Delete every contact assignment of a customer; how many there were."""
+    status = str(await conn.execute(_DELETE_CONTACT_ASSIGNMENTS_OF_CUSTOMER, tenant, customer_id))
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool:
+    """Whether the customer is a contact (of any type) of the legal entity."""
+    return bool(await conn.fetchval(_IS_CONTACT, tenant, customer_id, legal_entity_id))
+
+
+async def legal_entity_ids_of_customer(conn: Connection, tenant: str, customer_id: str) -> list[str]:
+    """The ids of the legal entities the customer is a contact of, sorted."""
+    return [r["legal_entity_id"] for r in await conn.fetch(_LEGAL_ENTITY_IDS_OF_CUSTOMER, tenant, customer_id)]
+
+
+async def list_contact_assignments(conn: Connection, *, where: str, params: list[object], order_by: str, limit: int,
+                                   offset: int) -> list[ContactAssignmentRow]:
+    """One page of contact assignments (with their legal entities) matching `where`; $1 is the tenant."""
+    n = len(params)
+    sql = (f"SELECT {_CA_COLUMNS}, {_LE_JOINED_COLUMNS}\nFROM contact_assignments ca\n"
+           "JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id\n"
+           f"WHERE ca.tenant = $1 AND {where}\nORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    return [_contact_assignment(r) for r in await conn.fetch(sql, *params, limit, offset)]
+
+
+async def count_contact_assignments(conn: Connection, *, where: str, params: list[object]) -> int:
+    """How many contact assignments match `where`."""
+    sql = (f"SELECT count(*)\nFROM contact_assignments ca\n"
+           "JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id\n"
+           f"WHERE ca.tenant = $1 AND {where}")
+    return int(await conn.fetchval(sql, *params))

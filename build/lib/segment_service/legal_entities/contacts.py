@@ -1,0 +1,148 @@
+"""Contact-assignment rules and transactions (Customer Management, legal-entity.yml: which customers are contacts of
+which legal entity); no HTTP here. Other services ask `service.is_contact` and friends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segment_service.core.auth import Caller
+from segment_service.core.db import Connection, Database
+from segment_service.core.errors import BadRequest, VersionConflict
+from segment_service.core.ids import check_custom_id, new_id
+from segment_service.core.models import UNSET, UnsetType
+from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.customers import service as customers_service
+from segment_service.legal_entities import contact_store, service, store
+from segment_service.legal_entities.models import (
+    ContactAssignmentCreate,
+    ContactAssignmentFields,
+    ContactAssignmentFilters,
+    ContactAssignmentUpdate,
+    MetadataCreate,
+    MetadataUpdate,
+)
+from segment_service.legal_entities.store import Match
+
+__all__ = ["contact_assignment_document", "create_contact_assignment", "delete_contact_assignment",
+           "get_contact_assignment", "list_contact_assignments", "upsert_contact_assignment"]
+
+
+def _customer(customer_id: str, customer: customers_service.CustomerRow | None) -> dict[str, Any]:
+    """The spec's `customer` of an assignment: id, name, surname and email as the customer service holds them."""
+    doc: dict[str, Any] = {"id": customer_id}
+    if customer is not None:
+        for key, value in (("name", customer.first_name), ("surname", customer.last_name),
+                           ("email", customer.contact_email)):
+            if value is not None:
+                doc[key] = value
+    return doc
+
+
+def contact_assignment_document(row: store.ContactAssignmentRow,
+                                customer: customers_service.CustomerRow | None) -> dict[str, Any]:
+    """The `contactAssignment` of a stored row, its legal entity and customer expanded as the spec's examples show."""
+    doc: dict[str, Any] = {
+        "id": row.id,
+        "legalEntity": service.legal_entity_document(row.legal_entity),
+        "customer": _customer(row.customer_id, customer),
+        "type": row.type,
+        "primary": row.is_primary,
+    }
+    if row.mixins is not None:
+        doc["mixins"] = row.mixins
+    doc["metadata"] = service.metadata_document(row.version, row.created_at, row.modified_at, row.metadata_mixins)
+    return doc
+
+
+def _contact_content(assignment_id: str, body: ContactAssignmentFields, contact_type: str,
+                     metadata: MetadataCreate | MetadataUpdate | UnsetType | None) -> store.ContactAssignmentContent:
+    return store.ContactAssignmentContent(
+        id=assignment_id,
+        legal_entity_id=body.legal_entity.id,
+        customer_id=body.customer.id,
+        type=contact_type,
+        is_primary=body.primary,
+        mixins=None if body.mixins is UNSET else body.mixins,
+        metadata_mixins=service.metadata_mixins(metadata),
+    )
+
+
+async def _check_references(conn: Connection, tenant: str, row: store.ContactAssignmentContent) -> None:
+    """The legal entity and the customer must exist in the tenant (400 naming the missing one)."""
+    if not await store.legal_entity_exists(conn, tenant, row.legal_entity_id):
+        raise BadRequest(f"The legal entity '{row.legal_entity_id}' does not exist.", field="legalEntity.id",
+                         type="invalid_reference")
+    if not await customers_service.customer_exists(conn, tenant, row.customer_id):
+        raise BadRequest(f"The customer '{row.customer_id}' does not exist.", field="customer.id",
+                         type="invalid_reference")
+
+
+async def create_contact_assignment(db: Database, caller: Caller, body: ContactAssignmentCreate) -> str:
+    """Make a customer a contact of a legal entity; the assignment's id (generated unless the body names one)."""
+    assignment_id = new_id() if body.id is UNSET else check_custom_id(body.id)
+    content = _contact_content(assignment_id, body, body.type.value, body.metadata)
+    async with db.transaction() as conn:
+        await _check_references(conn, caller.tenant, content)
+        await contact_store.insert_contact_assignment(conn, caller.tenant, content)
+    return assignment_id
+
+
+async def upsert_contact_assignment(db: Database, caller: Caller, assignment_id: str,
+                                    body: ContactAssignmentUpdate) -> bool:
+    """Replace or create the contact assignment `assignment_id`; whether it was created."""
+    check_custom_id(assignment_id)
+    content = _contact_content(assignment_id, body, body.type.value, body.metadata)
+    async with db.transaction() as conn:
+        await _check_references(conn, caller.tenant, content)
+        created = await contact_store.upsert_contact_assignment(conn, caller.tenant, content,
+                                                                service.expected_version(body.metadata))
+        if created is None:
+            raise VersionConflict(resource_id=assignment_id)
+    return created
+
+
+async def delete_contact_assignment(db: Database, caller: Caller, assignment_id: str) -> None:
+    """Delete a contact assignment; 404 when it does not exist."""
+    async with db.transaction() as conn:
+        if not await contact_store.delete_contact_assignment(conn, caller.tenant, assignment_id):
+            raise service.not_found("contact assignment", assignment_id)
+
+
+async def get_contact_assignment(db: Database, caller: Caller, assignment_id: str) -> dict[str, Any]:
+    """One contact assignment of the tenant; 404 otherwise."""
+    async with db.connection() as conn:
+        row = await contact_store.fetch_contact_assignment(conn, caller.tenant, assignment_id)
+        if row is None:
+            raise service.not_found("contact assignment", assignment_id)
+        customers = await customers_service.fetch_customers(conn, caller.tenant, [row.customer_id])
+    return contact_assignment_document(row, customers.get(row.customer_id))
+
+
+def _contact_filters(filters: ContactAssignmentFilters, params: list[object]) -> list[str]:
+    """SQL conditions for the dedicated filter parameters; the spec makes each an equality."""
+    return store.filter_conditions(params, store.CONTACT_ASSIGNMENT_FIELDS, (
+        ("legalEntity.id", Match.EQUALS, filters.legal_entity_id),
+        ("customer.id", Match.EQUALS, filters.customer_id),
+        ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
+        ("primary", Match.EQUALS, filters.primary),
+    ))
+
+
+async def list_contact_assignments(db: Database, caller: Caller, *, q: str | None, filters: ContactAssignmentFilters,
+                                   page: Page, sort: str | None,
+                                   with_total: bool) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the tenant's contact assignments that match `q` and the filters, and the total when asked."""
+    params: list[object] = [caller.tenant]
+    conditions = [where_q(q, store.CONTACT_ASSIGNMENT_FIELDS, params), *_contact_filters(filters, params)]
+    where = " AND ".join(conditions)
+    ordering = order_by(sort, store.CONTACT_ASSIGNMENT_FIELDS, tiebreak="ca.id")
+    async with db.connection() as conn:
+        rows = await contact_store.list_contact_assignments(conn, where=where, params=params, order_by=ordering,
+                                                    limit=page.size, offset=page.offset)
+        total = None
+        if with_total:
+            total = await page_total(page, len(rows),
+                                     lambda: contact_store.count_contact_assignments(conn, where=where, params=params))
+        customers = await customers_service.fetch_customers(conn, caller.tenant,
+                                                            sorted({r.customer_id for r in rows}))
+    return [contact_assignment_document(r, customers.get(r.customer_id)) for r in rows], total

@@ -1,0 +1,1 @@
+"""OAuth Service: API clients and `POST /oauth/token` service tokens."""

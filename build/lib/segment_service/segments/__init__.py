@@ -1,0 +1,1 @@
+"""Customer Segment Service: `/customer-segment/{tenant}/segments…`."""

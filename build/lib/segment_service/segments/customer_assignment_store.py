@@ -1,0 +1,167 @@
+"""Segment customer-assignment SQL. Every statement filters on tenant; run-time SQL comes only from `core.query`.
+
+The read path joins the `customers` and `legal_entities` tables (owned by the Customer and Legal Entity services)
+so that an assignment and the names it shows come back in ONE statement, never one lookup per row. This is the only
+place this store reads another service's tables, and only for reading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from segment_service.core.db import Connection
+from segment_service.core.query import Field, FieldKind
+from segment_service.core.timefmt import iso_sql
+
+#: The public field paths of an assignment for `q` and `sort`.
+ASSIGNMENT_FIELDS: dict[str, Field] = {
+    "customer.id": Field("a.customer_id", FieldKind.TEXT),
+    "customer.firstName": Field("c.first_name", FieldKind.TEXT),
+    "customer.lastName": Field("c.last_name", FieldKind.TEXT),
+    "customer.email": Field("c.contact_email", FieldKind.TEXT),
+    # B2C assignments have no legal entity: '' in the table, NULL to q (`legalEntity.id:null`).
+    "legalEntity.id": Field("NULLIF(a.legal_entity_id, '')", FieldKind.TEXT),
+    "legalEntity.name": Field("le.name", FieldKind.TEXT),
+    "assignmentType": Field("a.assignment_type", FieldKind.TEXT),
+    "mixins": Field("a.mixins", FieldKind.JSON),
+    "metadata.version": Field("a.version", FieldKind.NUMBER),
+    "metadata.createdAt": Field("a.created_at", FieldKind.DATETIME),
+    "metadata.modifiedAt": Field("a.modified_at", FieldKind.DATETIME),
+    "metadataCreatedAt": Field("a.created_at", FieldKind.DATETIME),
+    "metadataModifiedAt": Field("a.modified_at", FieldKind.DATETIME),
+}
+
+#: Tie-break of every list: the assignment's key within its segment.
+TIEBREAK = "a.customer_id ASC, a.legal_entity_id"
+
+_COLUMNS = (
+    "a.customer_id, a.legal_entity_id, a.assignment_type, a.mixins, a.metadata_mixins, a.version, "
+    + iso_sql("a.created_at") + ", " + iso_sql("a.modified_at")
+    + ", c.first_name, c.last_name, c.contact_email AS email, le.name AS legal_entity_name"
+)
+
+# Customer and legal-entity names joined in the same statement (see the module docstring).
+_FROM = """
+FROM segment_customer_assignments a
+LEFT JOIN customers c ON c.tenant = a.tenant AND c.id = a.customer_id
+LEFT JOIN legal_entities le ON le.tenant = a.tenant AND le.id = a.legal_entity_id AND a.legal_entity_id <> ''
+"""
+
+
+class AssignmentRow(msgspec.Struct, kw_only=True):
+    """A stored assignment as the API shows it, with its customer's and legal entity's names."""
+
+    customer_id: str
+    legal_entity_id: str
+    assignment_type: str
+    mixins: dict[str, Any] | None
+    metadata_mixins: dict[str, Any] | None
+    version: int
+    created_at: str
+    modified_at: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    legal_entity_name: str | None
+
+
+def _row(record: asyncpg.Record) -> AssignmentRow:
+    return AssignmentRow(**record)
+
+
+_SELECT_ASSIGNMENT = f"""
+SELECT {_COLUMNS}{_FROM}WHERE a.tenant = $1 AND a.segment_id = $2 AND a.customer_id = $3 AND a.legal_entity_id = $4
+"""
+
+_SEGMENT_EXISTS = """
+SELECT EXISTS (SELECT 1 FROM segments WHERE tenant = $1 AND id = $2)
+"""
+
+# One statement: insert, or replace when the stored version is the one the client saw ($7 NULL: no lock). Concurrent
+# upserts of one assignment serialise on its primary key, so there is never a duplicate and every change adds one to
+# the version. No row back: the version did not match; xmax = 0 tells an insert from an update.
+_UPSERT_ASSIGNMENT = """
+INSERT INTO segment_customer_assignments AS a (tenant, segment_id, customer_id, legal_entity_id, assignment_type,
+                                               mixins, metadata_mixins, version, created_at, modified_at)
+VALUES ($1, $2, $3, $4, 'MANUAL', $5, $6, 1, now(), now())
+ON CONFLICT ON CONSTRAINT segment_customer_assignments_pkey DO UPDATE
+SET assignment_type = 'MANUAL', mixins = excluded.mixins, metadata_mixins = excluded.metadata_mixins,
+    version = a.version + 1, modified_at = now()
+WHERE $7::integer IS NULL OR a.version = $7
+RETURNING (a.xmax = 0) AS created
+"""
+
+_DELETE_ASSIGNMENT = """
+DELETE FROM segment_customer_assignments
+WHERE tenant = $1 AND segment_id = $2 AND customer_id = $3 AND legal_entity_id = $4
+"""
+
+_DELETE_OF_CUSTOMER = """
+DELETE FROM segment_customer_assignments
+WHERE tenant = $1 AND customer_id = $2
+"""
+
+# The legal entity and every subsidiary below it (deleting a legal entity deletes its subtree).
+_DELETE_OF_LEGAL_ENTITY = """
+WITH RECURSIVE subtree (id) AS (
+    SELECT id FROM legal_entities WHERE tenant = $1 AND id = $2
+    UNION
+    SELECT le.id FROM legal_entities le JOIN subtree s ON le.tenant = $1 AND le.parent_id = s.id
+)
+DELETE FROM segment_customer_assignments
+WHERE tenant = $1 AND legal_entity_id IN (SELECT id FROM subtree UNION SELECT $2)
+"""
+
+
+async def segment_exists(conn: Connection, tenant: str, segment_id: str) -> bool:
+    return bool(await conn.fetchval(_SEGMENT_EXISTS, tenant, segment_id))
+
+
+async def fetch_assignment(conn: Connection, tenant: str, segment_id: str, customer_id: str,
+                           legal_entity_id: str) -> AssignmentRow | None:
+    """One assignment ('' legal entity: B2C) with its names, or None."""
+    record = await conn.fetchrow(_SELECT_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id)
+    return None if record is None else _row(record)
+
+
+async def upsert_assignment(conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str,
+                            mixins: dict[str, Any] | None, metadata_mixins: dict[str, Any] | None,
+                            expected_version: int | None) -> bool | None:
+    """Create or replace an assignment: True when created, False when replaced, None on a version mismatch."""
+    record = await conn.fetchrow(_UPSERT_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id, mixins,
+                                 metadata_mixins, expected_version)
+    return None if record is None else bool(record["created"])
+
+
+async def delete_assignment(conn: Connection, tenant: str, segment_id: str, customer_id: str,
+                            legal_entity_id: str) -> bool:
+    """Delete one assignment; whether it existed."""
+    return str(await conn.execute(_DELETE_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id)) != "DELETE 0"
+
+
+async def delete_of_customer(conn: Connection, tenant: str, customer_id: str) -> int:
+    """Delete every assignment of a customer; how many there were."""
+    return int(str(await conn.execute(_DELETE_OF_CUSTOMER, tenant, customer_id)).split()[-1])
+
+
+async def delete_of_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> int:
+    """Delete every assignment for a legal entity and its subsidiaries; how many there were."""
+    return int(str(await conn.execute(_DELETE_OF_LEGAL_ENTITY, tenant, legal_entity_id)).split()[-1])
+
+
+async def list_assignments(conn: Connection, *, where: str, params: list[object], order_by: str, limit: int,
+                           offset: int) -> list[AssignmentRow]:
+    """One page of assignments matching `where` ($1 is the tenant, $2 the segment)."""
+    n = len(params)
+    sql = (f"SELECT {_COLUMNS}{_FROM}WHERE a.tenant = $1 AND a.segment_id = $2 AND {where}\n"
+           f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    return [_row(r) for r in await conn.fetch(sql, *params, limit, offset)]
+
+
+async def count_assignments(conn: Connection, *, where: str, params: list[object]) -> int:
+    """How many assignments match `where`."""
+    sql = f"SELECT count(*){_FROM}WHERE a.tenant = $1 AND a.segment_id = $2 AND {where}"
+    return int(await conn.fetchval(sql, *params))

@@ -1,0 +1,280 @@
+"""Segment rules and transactions (operations 1-10 of customer-segment.yml); no HTTP here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from segment_service.core.auth import Caller, Scope
+from segment_service.core.bulk import BulkResult, item_id, lock_key_of, run_bulk
+from segment_service.core.db import Connection, Database
+from segment_service.core.errors import BadRequest, Forbidden, NotFound, VersionConflict
+from segment_service.core.ids import check_custom_id, new_id
+from segment_service.core.languages import WriteLanguage
+from segment_service.core.models import UNSET, check_nesting
+from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.patch import PatchOperation, apply_patch, as_operations
+from segment_service.core.timefmt import as_utc
+from segment_service.legal_entities import service as legal_entities_service
+from segment_service.segments import store
+from segment_service.segments.models import SegmentCreation, SegmentUpdate, SegmentUpdateBulk
+
+#: Words that are paths under /segments, so they cannot be segment ids (decisions.md: Segments).
+RESERVED_IDS = frozenset({"items", "search", "bulk", "match"})
+LOCALIZED_FIELDS = ("name", "description")
+
+
+def segment_document(row: store.SegmentRow) -> dict[str, Any]:
+    """The `SegmentResponse` of a stored segment, with the spec's field names and order."""
+    doc: dict[str, Any] = {"id": row.id, "name": row.name}
+    if row.description is not None:
+        doc["description"] = row.description
+    if row.valid_from is not None or row.valid_to is not None:
+        validity: dict[str, str] = {}
+        if row.valid_from is not None:
+            validity["from"] = row.valid_from
+        if row.valid_to is not None:
+            validity["to"] = row.valid_to
+        doc["validity"] = validity
+    doc["status"] = row.status
+    doc["siteCode"] = row.site_code
+    if row.mixins is not None:
+        doc["mixins"] = row.mixins
+    metadata: dict[str, Any] = {"createdAt": row.created_at, "modifiedAt": row.modified_at,
+                                "version": row.version}
+    if row.metadata_mixins is not None:
+        metadata["mixins"] = row.metadata_mixins
+    doc["metadata"] = metadata
+    return doc
+
+
+def _content_from_body(segment_id: str, body: SegmentUpdate, language: WriteLanguage) -> store.SegmentContent:
+    """A segment row from a create or replace body, checked against the rules the schema cannot express."""
+    name = language.localized(body.name, field="name")
+    if not name:
+        raise BadRequest("Validation problem with request body: name needs at least one language.", field="name",
+                         type="invalid_value")
+    description = None
+    if body.description is not UNSET and body.description is not None:
+        description = language.localized(body.description, field="description")
+    valid_from = valid_to = None
+    if body.validity is not UNSET and body.validity is not None:
+        if body.validity.from_ is not UNSET and body.validity.from_ is not None:
+            valid_from = as_utc(body.validity.from_, field="validity.from")
+        if body.validity.to is not UNSET and body.validity.to is not None:
+            valid_to = as_utc(body.validity.to, field="validity.to")
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        raise BadRequest("Validation problem with request body: validity.to must be later than validity.from.",
+                         field="validity", type="invalid_value")
+    metadata_mixins = None
+    if body.metadata is not UNSET and body.metadata is not None and body.metadata.mixins is not UNSET:
+        metadata_mixins = body.metadata.mixins
+        check_nesting(metadata_mixins, field="metadata.mixins")
+    mixins = None if body.mixins is UNSET else body.mixins
+    check_nesting(mixins, field="mixins")
+    return store.SegmentContent(
+        id=segment_id,
+        name=name,
+        description=description,
+        status=body.status.value,
+        site_code=body.site_code,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        mixins=mixins,
+        metadata_mixins=metadata_mixins,
+    )
+
+
+def _expected_version(body: SegmentUpdate) -> int | None:
+    if body.metadata is UNSET or body.metadata is None or body.metadata.version is UNSET:
+        return None
+    return body.metadata.version
+
+
+async def _create(conn: Connection, caller: Caller, body: SegmentCreation, language: WriteLanguage) -> str:
+    segment_id = new_id() if body.id is UNSET else check_custom_id(body.id, reserved=RESERVED_IDS)
+    row = await store.insert_segment(conn, caller.tenant, _content_from_body(segment_id, body, language))
+    return row.id
+
+
+async def _upsert(conn: Connection, caller: Caller, segment_id: str, body: SegmentUpdate,
+                  language: WriteLanguage) -> bool:
+    """Replace the segment or create it; whether it was created. A sent `metadata.version` must match (409)."""
+    check_custom_id(segment_id, reserved=RESERVED_IDS)
+    content = _content_from_body(segment_id, body, language)
+    created = await store.upsert_segment(conn, caller.tenant, content, _expected_version(body))
+    if created is None:
+        raise VersionConflict(resource_id=segment_id)
+    return created
+
+
+async def create_segment(db: Database, caller: Caller, body: SegmentCreation, *, language: WriteLanguage) -> str:
+    """Create a segment; its id (generated unless the body names one)."""
+    async with db.transaction() as conn:
+        return await _create(conn, caller, body, language)
+
+
+async def upsert_segment(db: Database, caller: Caller, segment_id: str, body: SegmentUpdate, *,
+                         language: WriteLanguage) -> bool:
+    """Replace or create the segment `segment_id`; whether it was created."""
+    async with db.transaction() as conn:
+        return await _upsert(conn, caller, segment_id, body, language)
+
+
+async def patch_segment(db: Database, caller: Caller, segment_id: str, operations: list[PatchOperation], *,
+                        language: WriteLanguage) -> None:
+    """Apply an RFC 6902 patch, then store the result as a full replacement would."""
+    async with db.transaction() as conn:
+        current = await store.fetch_segment_for_update(conn, caller.tenant, segment_id)
+        if current is None:
+            raise NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
+        document = segment_document(current)
+        document["metadata"] = {k: v for k, v in document["metadata"].items() if k in ("version", "mixins")}
+        patched = apply_patch(document, as_operations(operations))
+        if not isinstance(patched, dict) or patched.get("id") != segment_id:
+            raise BadRequest("The patch must not change the segment's id.", field="id", type="invalid_value")
+        try:
+            body = msgspec.convert(patched, type=SegmentUpdate, str_keys=True, strict=False)
+        except msgspec.ValidationError as exc:
+            raise BadRequest(f"Validation problem with the patched segment: {exc}.", type="invalid_value") from exc
+        expected = _expected_version(body)
+        if expected is not None and expected != current.version:
+            raise VersionConflict(resource_id=segment_id)
+        await store.update_segment(conn, caller.tenant, _content_from_body(segment_id, body, language), current.version)
+
+
+async def delete_segment(db: Database, caller: Caller, segment_id: str, *, force: bool) -> None:
+    """Delete a segment; without `force` it must have no assignments left. Deleting nothing is fine (idempotent)."""
+    async with db.transaction() as conn:
+        await _delete(conn, caller, segment_id, force=force)
+
+
+async def _delete(conn: Connection, caller: Caller, segment_id: str, *, force: bool) -> bool:
+    # The row lock makes a concurrent assignment wait, so none slips in between the check and the delete.
+    if await store.fetch_segment_for_update(conn, caller.tenant, segment_id) is None:
+        return False
+    if not force and await store.has_assignments(conn, caller.tenant, segment_id):
+        raise BadRequest(
+            f"The segment {segment_id} still has customer or item assignments; "
+            "delete them first or use forceDelete=true to delete them with the segment.",
+            resource_id=segment_id,
+            type="segment_has_assignments",
+        )
+    return await store.delete_segment(conn, caller.tenant, segment_id)
+
+
+async def check_legal_entity_context(conn: Connection, caller: Caller, legal_entity_id: str | None) -> None:
+    """A customer may name only a legal entity it is a contact of as its context (decisions.md: Segments)."""
+    if legal_entity_id is None or caller.has_any((Scope.SEGMENT_READ,)) or caller.customer_id is None:
+        return
+    if not await legal_entities_service.is_contact(conn, caller.tenant, caller.customer_id, legal_entity_id):
+        raise Forbidden(f"The customer is not a contact of legal entity {legal_entity_id}.")
+
+
+def visibility_conditions(caller: Caller, params: list[object], *, customer_id: str | None,
+                legal_entity_id: str | None) -> list[str]:
+    """SQL conditions limiting what the caller may read (decisions.md: Segments)."""
+    if caller.has_any((Scope.SEGMENT_READ,)):
+        if customer_id is None:
+            return []
+        return [store.member_condition(params, customer_id, legal_entity_id)]
+    # segment_read_own: only the caller's own segments, and only active ones.
+    if customer_id is not None and customer_id != caller.customer_id:
+        raise Forbidden("The customerId parameter can only be used with the customersegment.segment_read scope.")
+    if caller.customer_id is None:
+        return [store.NO_SEGMENTS]
+    context = legal_entity_id or caller.legal_entity_id
+    return [store.member_condition(params, caller.customer_id, context), store.ACTIVE_CONDITION]
+
+
+async def list_segments(
+    db: Database,
+    caller: Caller,
+    *,
+    q: str | None,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+    customer_id: str | None = None,
+    legal_entity_id: str | None = None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the segments the caller may see that match `q`, and the total when asked for."""
+    params: list[object] = [caller.tenant]
+    conditions = [where_q(q, store.SEGMENT_FIELDS, params)]
+    conditions += visibility_conditions(caller, params, customer_id=customer_id, legal_entity_id=legal_entity_id)
+    where = " AND ".join(conditions)
+    ordering = order_by(sort, store.SEGMENT_FIELDS, tiebreak="s.id")
+    async with db.connection() as conn:
+        await check_legal_entity_context(conn, caller, legal_entity_id)
+        rows = await store.list_segments(conn, where=where, params=params, order_by=ordering, limit=page.size,
+                                         offset=page.offset)
+        total = None
+        if with_total:
+            total = await page_total(page, len(rows), lambda: store.count_segments(conn, where=where, params=params))
+    return [segment_document(r) for r in rows], total
+
+
+async def get_segment(db: Database, caller: Caller, segment_id: str, *,
+                      legal_entity_id: str | None = None) -> dict[str, Any]:
+    """One segment the caller may see; 404 otherwise."""
+    if caller.has_any((Scope.SEGMENT_READ,)):
+        async with db.connection() as conn:
+            row = await store.fetch_segment(conn, caller.tenant, segment_id)
+        docs = [] if row is None else [segment_document(row)]
+    else:
+        params: list[object] = [caller.tenant]
+        visible = visibility_conditions(caller, params, customer_id=None, legal_entity_id=legal_entity_id)
+        async with db.connection() as conn:
+            await check_legal_entity_context(conn, caller, legal_entity_id)
+            row = await store.fetch_visible_segment(conn, segment_id, where=" AND ".join(visible), params=params)
+        docs = [] if row is None else [segment_document(row)]
+    if not docs:
+        raise NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
+    return docs[0]
+
+
+def _decode_item(item: Any, model: type[SegmentUpdate]) -> Any:
+    """One bulk item decoded on its own, so that a malformed item fails alone."""
+    try:
+        # strict=False: the same lenient decoding Litestar applies to single bodies ("1" for 1, say)
+        return msgspec.convert(item, type=model, str_keys=True, strict=False)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"Validation problem with request body: {exc}.", type="invalid_value",
+                         resource_id=item_id(item)) from exc
+
+
+async def bulk_create_segments(db: Database, caller: Caller, items: list[Any], *,
+                               language: WriteLanguage) -> list[BulkResult]:
+    """Create each segment independently; 201 with its id, or the reason it was rejected."""
+
+    async def create_one(conn: Connection, item: Any) -> tuple[int, str | None]:
+        return 201, await _create(conn, caller, _decode_item(item, SegmentCreation), language)
+
+    return await run_bulk(db, items, create_one, lock_key=lock_key_of)
+
+
+async def bulk_upsert_segments(db: Database, caller: Caller, items: list[Any], *,
+                               language: WriteLanguage) -> list[BulkResult]:
+    """Replace or create each segment independently (201 created, 204 updated)."""
+
+    async def upsert_one(conn: Connection, item: Any) -> tuple[int, str | None]:
+        body: SegmentUpdateBulk = _decode_item(item, SegmentUpdateBulk)
+        if body.id is UNSET:
+            raise BadRequest("Validation problem with request body: id is required in a bulk upsert item.",
+                             field="id", type="missing_value")
+        return (201 if await _upsert(conn, caller, body.id, body, language) else 204), body.id
+
+    return await run_bulk(db, items, upsert_one, lock_key=lock_key_of)
+
+
+async def bulk_delete_segments(db: Database, caller: Caller, items: list[Any], *, force: bool) -> list[BulkResult]:
+    """Delete each segment independently; the same rules as a single delete."""
+
+    async def delete_one(conn: Connection, item: Any) -> tuple[int, str | None]:
+        if not isinstance(item, str):
+            raise BadRequest("Each item of a bulk delete must be a segment id string.", type="invalid_value")
+        await _delete(conn, caller, item, force=force)
+        return 204, item
+
+    return await run_bulk(db, items, delete_one, lock_key=lock_key_of)

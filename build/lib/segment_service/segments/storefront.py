@@ -1,0 +1,136 @@
+"""Storefront targeting (operations 11, 22 and 23 of customer-segment.yml); no HTTP here.
+
+`GET /segments/items`: the item assignments of the caller's segments (a customer: its active memberships in its
+legal-entity context; `segment_read`: every segment). `GET /segments/items/category-trees`: the category tree those
+segments open. `POST /segments/match`: which products a set of segments holds. decisions.md "Segments" has the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from segment_service.categories import trees
+from segment_service.core.auth import Caller, Scope
+from segment_service.core.db import Database
+from segment_service.core.errors import BadRequest
+from segment_service.core.languages import localize
+from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.segments import service as segments_service
+from segment_service.segments import storefront_store as store
+from segment_service.segments.item_assignment_store import ITEM_ASSIGNMENT_FIELDS
+from segment_service.segments.item_assignments import assignment_document
+from segment_service.segments.store import ACTIVE_CONDITION
+
+#: Bounds of one `match` request, so that a request's cost stays bounded (docs/behaviour.md).
+MAX_MATCH_ITEMS = 1000
+MAX_MATCH_SEGMENTS = 200
+
+
+def _segment_scope(caller: Caller, params: list[object], *, legal_entity_id: str | None, only_active: bool,
+                   site_code: str | None) -> str | None:
+    """SQL on `segments s`: the segments whose items the caller gets; None for every segment of the tenant.
+
+    A customer (`segment_read_own`) gets its own active segments in its legal-entity context; `segment_read` gets every
+    segment, only the active ones with `onlyActive`."""
+    conditions = segments_service.visibility_conditions(caller, params, customer_id=None,
+                                                        legal_entity_id=legal_entity_id)
+    if only_active and caller.has_any((Scope.SEGMENT_READ,)):
+        conditions.append(ACTIVE_CONDITION)
+    if site_code is not None:
+        params.append(site_code)
+        conditions.append(f"s.site_code = ${len(params)}")
+    return " AND ".join(conditions) if conditions else None
+
+
+async def list_items(
+    db: Database, caller: Caller, *, q: str | None, page: Page, sort: str | None, with_total: bool,
+    legal_entity_id: str | None, site_code: str | None, only_active: bool,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """One page of the item assignments of the caller's segments that match `q`, and the total when asked for."""
+    params: list[object] = [caller.tenant]
+    segment_where = _segment_scope(caller, params, legal_entity_id=legal_entity_id, only_active=only_active,
+                                   site_code=site_code)
+    where = where_q(q, ITEM_ASSIGNMENT_FIELDS, params)
+    ordering = order_by(sort, ITEM_ASSIGNMENT_FIELDS, tiebreak=store.ITEMS_ORDER)
+    few = not caller.has_any((Scope.SEGMENT_READ,))  # a customer's own memberships
+    async with db.connection() as conn:
+        await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
+        rows = await store.list_items(conn, segment_where=segment_where, few=few, where=where, params=params,
+                                      order_by=ordering, limit=page.size, offset=page.offset)
+        total = None
+        if with_total:
+            total = await page_total(page, len(rows),
+                                     lambda: store.count_items(conn, segment_where=segment_where, few=few, where=where,
+                                                               params=params))
+    return [assignment_document(r) for r in rows], total
+
+
+def _tree_node(row: store.TreeRow, languages: tuple[str, ...] | None, default_language: str) -> dict[str, Any]:
+    """A `CategoryTreeResponse` node without its subcategories; localized fields narrowed to `languages`."""
+    node: dict[str, Any] = {"id": row.id}
+    if row.parent_id is not None:
+        node["parentId"] = row.parent_id
+    # The tree schema requires a string `code`; a category created without one shows its id (docs/behaviour.md).
+    node["code"] = row.code if row.code is not None else row.id
+    node["name"] = localize(row.localized_name, languages, default_language)
+    if row.localized_description:
+        node["localizedDescription"] = localize(row.localized_description, languages, default_language)
+    if row.localized_slug:
+        node["localizedSlug"] = localize(row.localized_slug, languages, default_language)
+    if row.ecn:
+        node["ecn"] = row.ecn
+    if row.valid_from is not None or row.valid_to is not None:
+        node["validity"] = {k: v for k, v in (("from", row.valid_from), ("to", row.valid_to)) if v is not None}
+    node["position"] = row.position or 0
+    node["published"] = row.published
+    node["isSegmentAssigned"] = row.is_segment_assigned
+    return node
+
+
+async def category_trees(db: Database, caller: Caller, *, legal_entity_id: str | None, site_code: str | None,
+                         languages: tuple[str, ...] | None, default_language: str) -> list[dict[str, Any]]:
+    """The trees of the categories the caller's active segments (of the site) are assigned: each assigned category
+    with everything below it (`isSegmentAssigned: true`) and the path to its root (`false`); published categories
+    only, siblings by position, then id."""
+    params: list[object] = [caller.tenant]
+    segment_where = _segment_scope(caller, params, legal_entity_id=legal_entity_id, only_active=True,
+                                   site_code=site_code)
+    assert segment_where is not None  # only_active always adds a condition
+    async with db.connection() as conn:
+        await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
+        rows = await store.category_tree_rows(conn, segment_where=segment_where, params=params)
+    return trees.build_forest(rows, lambda row: _tree_node(row, languages, default_language), unpublished=False)
+
+
+def _match_site(site: str | None, site_code: str | None) -> str:
+    """The spec's schema names the site `site`, its example `siteCode` (digest §7, item 2): either, not both apart."""
+    if site is not None and site_code is not None and site != site_code:
+        raise BadRequest("Validation problem with request body: site and siteCode name different sites; send one.",
+                         field="site", type="invalid_value")
+    value = site if site is not None else site_code
+    if not value:
+        raise BadRequest("Validation problem with request body: site (or siteCode) is required.", field="site",
+                         type="missing_value")
+    return value
+
+
+async def match(db: Database, caller: Caller, *, product_ids: Sequence[str], segment_ids: Sequence[str],
+                site: str | None, site_code: str | None) -> list[dict[str, str]]:
+    """`[{id}]` of the asked products that one of the active segments of the site holds (decisions.md: Segments),
+    each once, in the order asked."""
+    site_value = _match_site(site, site_code)
+    if len(product_ids) > MAX_MATCH_ITEMS:
+        raise BadRequest(f"Validation problem with request body: at most {MAX_MATCH_ITEMS} items per request, "
+                         f"got {len(product_ids)}.", field="items", type="invalid_value")
+    if len(segment_ids) > MAX_MATCH_SEGMENTS:
+        raise BadRequest(f"Validation problem with request body: at most {MAX_MATCH_SEGMENTS} segmentIds per "
+                         f"request, got {len(segment_ids)}.", field="segmentIds", type="invalid_value")
+    asked = list(dict.fromkeys(product_ids))
+    if not asked or not segment_ids:
+        return []
+    async with db.connection() as conn:
+        matched = await store.match_products(conn, caller.tenant, segment_ids=list(dict.fromkeys(segment_ids)),
+                                             product_ids=asked, site_code=site_value,
+                                             active_condition=ACTIVE_CONDITION)
+    return [{"id": product_id} for product_id in matched]

@@ -1,0 +1,120 @@
+"""Storefront routes: operations 11, 22 and 23 of customer-segment.yml.
+
+GET /segments/items, GET /segments/items/category-trees, POST /segments/match. Literal paths under /segments, so
+`items` and `match` are reserved segment ids (decisions.md: Segments).
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get, post
+from litestar.params import Parameter
+
+from segment_service.core.auth import Caller, Scope
+from segment_service.core.db import Database
+from segment_service.core.deps import Listing
+from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, flag
+from segment_service.core.http import ReadShape, json_body, json_response, list_body, list_response
+from segment_service.core.openapi import error_responses, security
+from segment_service.core.paging import parse_page, wants_total
+from segment_service.segments import storefront as service
+from segment_service.segments.item_assignment_models import ItemAssignmentResponse
+from segment_service.segments.item_routes import shape_item_assignment
+from segment_service.segments.storefront_models import CategoryTreeNode, Match, MatchItem
+
+READ = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
+READ_OWN = (Scope.SEGMENT_READ_OWN.value,)
+MANAGE = (Scope.SEGMENT_MANAGE.value,)
+
+LegalEntityId = Parameter(query="legalEntityId", required=False, default=None,
+                          description="The legal-entity context of the customer's memberships (one of the "
+                                      "customer's legal entities; default: the token's).")
+SiteCode = Parameter(query="siteCode", required=False, default=None,
+                     description="Only segments of this site.")
+OnlyActive = Parameter(query="onlyActive", required=False, default=False,
+                       description="Only items of active segments; always true for customersegment.segment_read_own.")
+
+
+class StorefrontController(Controller):
+    path = "/customer-segment/{tenant:str}/segments"
+    tags = ["Items Assignments"]
+
+    @get("/items", opt={"scopes": READ}, security=security(*READ),
+         operation_id="GET-customer-segment-retrieve-all-items",
+         summary="Retrieving all items assignments for all customer segments", responses=error_responses(400, 403))
+    async def list_my_items(
+        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, q: str | None = None,
+        legal_entity_id: str | None = LegalEntityId, site_code: str | None = SiteCode,
+        only_active: bool = OnlyActive,
+    ) -> Response[list[ItemAssignmentResponse]]:
+        """The item assignments of every segment the token's customer is an active member of (with
+        customersegment.segment_read: of every segment of the tenant)."""
+        docs, total = await service.list_items(
+            db, caller, q=q, page=listing.page, sort=listing.sort, with_total=listing.with_total,
+            legal_entity_id=legal_entity_id, site_code=site_code, only_active=only_active,
+        )
+        return list_response([shape_item_assignment(d, shape) for d in docs], total)
+
+    @get("/items/category-trees", opt={"scopes": READ_OWN}, security=security(*READ_OWN),
+         operation_id="GET-customer-segment-retrieve-category-trees",
+         summary="Retrieving category trees for a customer segments", responses=error_responses(400, 403))
+    async def category_trees(
+        self, db: Database, caller: Caller, shape: ReadShape, legal_entity_id: str | None = LegalEntityId,
+        site_code: str | None = SiteCode,
+    ) -> Response[list[CategoryTreeNode]]:
+        """The category tree of the customer's active segments: their categories, everything below them
+        (`isSegmentAssigned: true`) and the path to the root (`isSegmentAssigned: false`)."""
+        forest = await service.category_trees(
+            db, caller, legal_entity_id=legal_entity_id, site_code=site_code, languages=shape.languages,
+            default_language=shape.default_language,
+        )
+        return json_response(forest)
+
+    @post("/match", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=200,
+          operation_id="POST-customer-segment-check-match", summary="Checking which items belong to segment",
+          responses=error_responses(400, 403))
+    async def match(self, db: Database, caller: Caller, data: Match) -> Response[list[MatchItem]]:
+        """The asked products that one of the active segments of the site holds, directly or through a category
+        assignment of the product's category or a category above it."""
+        matched = await service.match(
+            db, caller, product_ids=[item.id for item in data.items], segment_ids=data.segment_ids,
+            site=_text(data.site), site_code=_text(data.site_code),
+        )
+        return json_response(matched)
+
+
+async def fast_list_my_items(request: FastRequest) -> FastResponse:
+    """`GET /segments/items` in the fast lane (core/fastlane.py): the routed handler's work, without the framework."""
+    query = request.query
+    shape = ReadShape.of(query.get("fields"), request.headers.get("accept-language"), request.default_language)
+    docs, total = await service.list_items(
+        request.db, request.caller, q=query.get("q"), page=parse_page(query.get("pageNumber"), query.get("pageSize")),
+        sort=query.get("sort"), with_total=wants_total(request.headers.get("x-total-count")),
+        legal_entity_id=query.get("legalEntityId"), site_code=query.get("siteCode"),
+        only_active=flag(query.get("onlyActive")),
+    )
+    body, headers = list_body([shape_item_assignment(d, shape) for d in docs], total)
+    return FastResponse(body, headers)
+
+
+async def fast_category_trees(request: FastRequest) -> FastResponse:
+    """`GET /segments/items/category-trees` in the fast lane (core/fastlane.py)."""
+    shape = ReadShape.of(None, request.headers.get("accept-language"), request.default_language)
+    forest = await service.category_trees(
+        request.db, request.caller, legal_entity_id=request.query.get("legalEntityId"),
+        site_code=request.query.get("siteCode"), languages=shape.languages, default_language=shape.default_language,
+    )
+    return FastResponse(json_body(forest))
+
+
+FAST_ROUTES = [
+    FastRoute("GET", "/customer-segment/{tenant}/segments/items", READ,
+              frozenset({"q", "pageNumber", "pageSize", "sort", "fields", "legalEntityId", "siteCode", "onlyActive"}),
+              fast_list_my_items),
+    FastRoute("GET", "/customer-segment/{tenant}/segments/items/category-trees", READ_OWN,
+              frozenset({"legalEntityId", "siteCode"}), fast_category_trees),
+]
+
+
+def _text(value: object) -> str | None:
+    """A field's text, None when it was left out."""
+    return value if isinstance(value, str) else None

@@ -1,0 +1,142 @@
+"""Storefront SQL: the items of the caller's segments, their category tree, and `match` (operations 11, 22, 23).
+
+Every read is one statement. "Which segments" is a condition on `segments s` that the service builds (the caller's
+active memberships, the site); the statements put it in a semi-join, so PostgreSQL starts from the customer's few
+membership rows (segment_customer_assignments_customer_idx) and walks the assignments' primary keys from there. The
+category hierarchy comes from the closure table, never from a recursive walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from segment_service.core.db import Connection
+from segment_service.core.timefmt import iso_sql
+from segment_service.segments import item_assignment_store as item_store
+from segment_service.segments.item_assignment_store import ItemAssignmentRow
+
+#: The paging order of the items of several segments: the item assignments' primary key.
+ITEMS_ORDER = "a.segment_id ASC, a.item_type ASC, a.item_id"
+
+
+def _in_segments(segment_where: str | None, assignment: str = "a", *, few: bool = False) -> str:
+    """SQL: the item assignment `assignment` belongs to a segment meeting `segment_where` (a condition on
+    `segments s`).
+
+    `few`: the condition names a handful of segments (a customer's memberships). They are gathered into an array
+    first (an InitPlan), so the assignments are read by primary key range per segment. As a semi-join, the planner
+    may instead walk the whole primary key in page order, hoping to fill a page early: seconds on a large tenant.
+    With many segments (a service token's filters) that ordered walk is the right plan, so the semi-join stays."""
+    if segment_where is None:
+        return "TRUE"
+    segments = f"SELECT s.id FROM segments s WHERE s.tenant = $1 AND {segment_where}"
+    return f"{assignment}.segment_id = ANY(ARRAY({segments}))" if few else f"{assignment}.segment_id IN ({segments})"
+
+
+async def list_items(conn: Connection, *, segment_where: str | None, few: bool, where: str, params: list[object],
+                     order_by: str, limit: int, offset: int) -> list[ItemAssignmentRow]:
+    """One page of the item assignments of the segments meeting `segment_where` (None: every segment; `few`: a
+    customer's handful) that match `where` ($1 is the tenant; both conditions come from the service)."""
+    n = len(params)
+    sql = (f"SELECT {item_store.COLUMNS}\n{item_store.FROM}\n"
+           f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}\n"
+           f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    return [item_store.row(r) for r in await conn.fetch(sql, *params, limit, offset)]
+
+
+async def count_items(conn: Connection, *, segment_where: str | None, few: bool, where: str,
+                      params: list[object]) -> int:
+    """How many assignments `list_items` pages through."""
+    sql = (f"SELECT count(*)\nFROM segment_item_assignments a\n"
+           f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}")
+    return int(await conn.fetchval(sql, *params))
+
+
+class TreeRow(msgspec.Struct, frozen=True, array_like=True):
+    """A category of a segments' tree: what a `CategoryTreeResponse` node shows, and whether it is segment content.
+    Read positionally (`TreeRow(*record)`), so the field order is `_TREE`'s column order."""
+
+    id: str
+    parent_id: str | None
+    code: str | None
+    localized_name: dict[str, str]
+    localized_description: dict[str, str] | None
+    localized_slug: dict[str, str] | None
+    ecn: list[str]
+    position: int | None
+    published: bool
+    valid_from: str | None
+    valid_to: str | None
+    is_segment_assigned: bool
+
+
+# The categories of the segments' tree: every published category that is assigned to one of the segments (a CATEGORY
+# item) or lies below one (segment content: `is_segment_assigned`), and every category above those (the path from
+# the root, shown for navigation). The closure gives both directions; the ids are grouped before the categories are
+# read, so each is read once by its primary key. build_forest then drops what hangs below an unpublished category.
+_TREE = """
+WITH assigned AS (
+    SELECT i.item_id AS id
+    FROM segment_item_assignments i
+    WHERE i.tenant = $1 AND i.item_type = 'CATEGORY' AND {in_segments}
+), nodes AS (
+    SELECT n.id, bool_or(n.content) AS content
+    FROM (SELECT cc.descendant_id AS id, TRUE AS content
+          FROM category_closure cc
+          WHERE cc.tenant = $1 AND cc.ancestor_id IN (SELECT id FROM assigned)
+          UNION ALL
+          SELECT cc.ancestor_id, FALSE
+          FROM category_closure cc
+          WHERE cc.tenant = $1 AND cc.descendant_id IN (SELECT id FROM assigned) AND cc.depth > 0) n
+    GROUP BY n.id
+)
+SELECT c.id, c.parent_id, c.code, c.localized_name, c.localized_description, c.localized_slug, c.ecn, c.position,
+       c.published, {valid_from}, {valid_to}, n.content
+FROM nodes n
+JOIN categories c ON c.tenant = $1 AND c.id = n.id
+WHERE c.published
+"""
+
+
+async def category_tree_rows(conn: Connection, *, segment_where: str, params: list[object]) -> list[TreeRow]:
+    """The published categories of the tree of the segments meeting `segment_where`."""
+    sql = _TREE.format(in_segments=_in_segments(segment_where, "i", few=True), valid_from=iso_sql("c.valid_from"),
+                       valid_to=iso_sql("c.valid_to"))
+    return [TreeRow(*record) for record in await conn.fetch(sql, *params)]
+
+
+# The asked products ($3, in the caller's order) that one of the segments ($2, active and of the site $4) holds:
+# as a PRODUCT item, or through a category assignment of the product whose category (or a category above it) is a
+# CATEGORY item. The active segments are gathered into one array first, so that every probe is an index lookup per
+# asked product (the item index on type, id and segment; the product's categories; their ancestors in the closure)
+# rather than a hash of everything the segments hold.
+_MATCH = """
+WITH active AS (
+    SELECT array_agg(s.id) AS ids
+    FROM segments s
+    WHERE s.tenant = $1 AND s.id = ANY($2::text[]) AND s.site_code = $4 AND {active}
+)
+SELECT asked.id
+FROM active, unnest($3::text[]) WITH ORDINALITY AS asked (id, position)
+WHERE EXISTS (SELECT 1
+              FROM segment_item_assignments i
+              WHERE i.tenant = $1 AND i.item_type = 'PRODUCT' AND i.item_id = asked.id
+                AND i.segment_id = ANY(active.ids))
+   OR EXISTS (SELECT 1
+              FROM category_assignments ca
+              JOIN category_closure up ON up.tenant = ca.tenant AND up.descendant_id = ca.category_id
+              JOIN segment_item_assignments i ON i.tenant = up.tenant AND i.item_type = 'CATEGORY'
+                   AND i.item_id = up.ancestor_id AND i.segment_id = ANY(active.ids)
+              WHERE ca.tenant = $1 AND ca.product_id = asked.id)
+ORDER BY asked.position
+"""
+
+
+async def match_products(conn: Connection, tenant: str, *, segment_ids: Sequence[str], product_ids: Sequence[str],
+                         site_code: str, active_condition: str) -> list[str]:
+    """The ids of `product_ids` (each once, in their order) that an active segment of `segment_ids` on the site
+    holds, directly or through a category."""
+    sql = _MATCH.format(active=active_condition)
+    return [r["id"] for r in await conn.fetch(sql, tenant, list(segment_ids), list(product_ids), site_code)]

@@ -1,0 +1,121 @@
+"""`segment-service import`: read a file's rows, write them in batches through the services, and sum up what
+happened to each row."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from segment_service.core.auth import SERVICE_SCOPES, Caller, TokenKind
+from segment_service.core.db import Database
+from segment_service.core.languages import WriteLanguage
+from segment_service.customers.passwords import passwords
+from segment_service.oauth.service import check_tenant
+from segment_service.settings import Settings
+from segment_service.transfer import kinds, readers
+
+#: Rows per batch: assignments go to the database as one statement per batch; resources one row at a time anyway.
+ASSIGNMENT_BATCH = 5000
+RESOURCE_BATCH = 50
+#: Rows read between two turns of the event loop, in which the batch being written goes on.
+YIELD_EVERY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A row that was not imported: its line, and the status and message the API answers for that body."""
+
+    line: int
+    status: int
+    message: str
+
+
+@dataclass(slots=True)
+class Summary:
+    kind: str
+    file: str
+    tenant: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "file": self.file, "tenant": self.tenant, "rows": self.rows,
+                "imported": self.created + self.updated, "created": self.created, "updated": self.updated,
+                "failed": self.failed, "seconds": round(self.seconds, 3),
+                "rowsPerSecond": round(self.rows_per_second), "errors": [dataclasses.asdict(e) for e in self.errors]}
+
+
+def _caller(tenant: str) -> Caller:
+    """A service caller of the tenant with every service scope: what the import may do is what such a token may."""
+    return Caller(tenant=tenant, kind=TokenKind.SERVICE, subject="segment-service import",
+                  scopes=frozenset(SERVICE_SCOPES), expires_at=0)
+
+
+async def import_file(settings: Settings, dsn: str, kind: str, path: Path, tenant: str,
+                      progress: Callable[[int], None] = lambda _: None) -> Summary:
+    """Import every row of `path` as `kind` into `tenant`; `progress` hears how many bytes of the file are read."""
+    check_tenant(tenant)
+    summary = Summary(kind=kind, file=str(path), tenant=tenant)
+    lenient = readers.lenient(path)
+    batch_size = ASSIGNMENT_BATCH if kind in kinds.ASSIGNMENTS else RESOURCE_BATCH
+    started = time.perf_counter()
+    db = await Database.connect(dataclasses.replace(settings, pool_min_size=1, pool_max_size=2), dsn)
+    try:
+        context = kinds.Context(db, _caller(tenant), WriteLanguage(None, settings.default_language),
+                                passwords(settings.password_hash_memory_kib))
+        batch: list[readers.Row] = []
+        writing: asyncio.Task[None] | None = None
+
+        async def write(rows: list[readers.Row]) -> None:
+            outcomes = await kinds.write_batch(context, kind, [r.body for r in rows], lenient=lenient)
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if outcome is True:
+                    summary.created += 1
+                elif outcome is False:
+                    summary.updated += 1
+                else:
+                    summary.errors.append(RowError(row.line, outcome.status, outcome.message))
+            progress(rows[-1].read_bytes)
+
+        # One batch is written while the next is read: the database works on one core while Python reads on the
+        # other. Batches still reach the database one after the other, in the file's order.
+        try:
+            for row in readers.read_rows(path):
+                summary.rows += 1
+                if summary.rows % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let the batch being written take its next step
+                if row.error is not None:
+                    summary.errors.append(RowError(row.line, row.error.status, row.error.message))
+                    continue
+                batch.append(row)
+                if len(batch) >= batch_size:
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.create_task(write(batch))
+                    batch = []
+        finally:
+            if writing is not None:
+                await writing  # a batch being written is finished, also when the file turns out unreadable
+        if batch:
+            await write(batch)
+    finally:
+        await db.close()
+    summary.errors.sort(key=lambda e: e.line)
+    summary.seconds = time.perf_counter() - started
+    return summary
