@@ -113,7 +113,7 @@ class TestListCategories:
     @pytest.mark.parametrize("size", ["0", "-1", "x"])
     def test_invalid_page_size(self, categories: Categories, via: str, size: str) -> None:
         assert_error(find(categories, via, params={"pageSize": size}),
-                     error(400, f"Invalid pageSize '{size}': expected a positive integer.", field="pageSize"))
+                     error(400, f"Invalid pageSize '{size}': expected an integer of at least 1 (above 1000, 1000 is used).", field="pageSize"))
 
     @pytest.mark.parametrize("via", VIA)
     def test_sort(self, categories: Categories, via: str) -> None:

@@ -115,8 +115,8 @@ class TestListCategoryAssignments:
         assert (response.status_code, response.json()) == (404, category_not_found("nope"))
 
     @pytest.mark.parametrize(("params", "message", "field"), [
-        ({"pageSize": "0"}, "Invalid pageSize '0': expected a positive integer.", "pageSize"),
-        ({"pageNumber": "x"}, "Invalid pageNumber 'x': expected a positive integer.", "pageNumber"),
+        ({"pageSize": "0"}, "Invalid pageSize '0': expected an integer of at least 1 (above 1000, 1000 is used).", "pageSize"),
+        ({"pageNumber": "x"}, "Invalid pageNumber 'x': expected an integer from 1 to 10000000.", "pageNumber"),
         ({"assignmentType": "CATEGORY"}, "Invalid assignmentType 'CATEGORY': the only assignment type is PRODUCT.",
          "assignmentType"),
     ])
@@ -185,7 +185,7 @@ class TestListCategoriesByReference:
 
     def test_bad_parameters(self, tree: Categories) -> None:
         response = tree.request("GET", "/assignments/references/p1", params={"pageSize": "0"})
-        assert response.json() == error(400, "Invalid pageSize '0': expected a positive integer.", field="pageSize")
+        assert response.json() == error(400, "Invalid pageSize '0': expected an integer of at least 1 (above 1000, 1000 is used).", field="pageSize")
         response = tree.request("GET", "/assignments/references/p1", params={"sort": "nope"})
         assert response.status_code == 400
         assert response.json()["message"].startswith("Invalid sort: Unknown field 'nope'")

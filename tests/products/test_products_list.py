@@ -170,8 +170,8 @@ class TestListAndSearchProducts:
     @pytest.mark.parametrize(("params", "field", "message"), [
         ({"sort": "colour"}, "sort", f"Invalid sort: Unknown field 'colour'; known fields: {KNOWN_FIELDS}."),
         ({"sort": "code:UP"}, "sort", "Invalid sort 'code:UP': the direction must be ASC or DESC."),
-        ({"pageSize": "0"}, "pageSize", "Invalid pageSize '0': expected a positive integer."),
-        ({"pageNumber": "x"}, "pageNumber", "Invalid pageNumber 'x': expected a positive integer."),
+        ({"pageSize": "0"}, "pageSize", "Invalid pageSize '0': expected an integer of at least 1 (above 1000, 1000 is used)."),
+        ({"pageNumber": "x"}, "pageNumber", "Invalid pageNumber 'x': expected an integer from 1 to 10000000."),
     ])
     def test_invalid_parameters(self, seeded: Products, via: str, params: dict[str, str], field: str,
                                 message: str) -> None:

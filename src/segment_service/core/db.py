@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 import msgspec
+from asyncpg.exceptions._base import DataError as ArgumentError  # a value the driver cannot encode, e.g. int32 range
 
 from segment_service.core.errors import BadRequest, ServiceError
 from segment_service.settings import Settings
@@ -53,16 +54,32 @@ async def _reset_connection(conn: Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+# PostgreSQL reports some limits that a client's input reaches as internal errors (SQLSTATE XX000), e.g. a regular
+# expression that compiles to more memory than one allocation may take.
+_INPUT_INTERNAL_ERRORS = ("invalid memory alloc request size", "regular expression", "regex")
+
+
 def input_error(exc: BaseException) -> ServiceError | None:
-    """The 400 a PostgreSQL data exception (SQLSTATE class 22) stands for: the values a client sent cannot be stored
-    or compared (a NUL character, an invalid regex, a number out of range). None for any other exception."""
-    if not isinstance(exc, asyncpg.DataError):
-        return None
+    """The 400 a database error that bad input provokes stands for: a data exception (SQLSTATE class 22: a NUL
+    character, an invalid regex, a number out of range), a program limit (class 54), one of the internal errors input
+    can reach, or a value the driver cannot send. None for any other exception. Messages never show the driver's
+    wording (its "query argument $n")."""
     if isinstance(exc, asyncpg.InvalidRegularExpressionError):
         return BadRequest(f"Invalid q: {exc}.", field="q", type="invalid_query_parameter")
     if isinstance(exc, asyncpg.UntranslatableCharacterError | asyncpg.CharacterNotInRepertoireError):
         return BadRequest("Invalid input: text cannot contain the NUL character (\\u0000).", type="invalid_value")
-    return BadRequest(f"Invalid input: {exc}.", type="invalid_value")
+    if isinstance(exc, ArgumentError):
+        return BadRequest("Invalid input: a value is outside the range the service can store or compare.",
+                          type="invalid_value")
+    if isinstance(exc, asyncpg.DataError):
+        return BadRequest(f"Invalid input: {exc}.", type="invalid_value")
+    if isinstance(exc, asyncpg.ProgramLimitExceededError):
+        return BadRequest(f"The request is beyond what the database can process: {exc}. Send smaller values or a "
+                          "simpler query.", type="invalid_value")
+    if isinstance(exc, asyncpg.InternalServerError) and any(m in str(exc) for m in _INPUT_INTERNAL_ERRORS):
+        return BadRequest("Invalid q: the query is too complex for the database (for example a regular expression "
+                          "with too many repetitions); simplify it.", field="q", type="invalid_query_parameter")
+    return None
 
 
 class Database:
