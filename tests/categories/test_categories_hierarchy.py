@@ -14,7 +14,7 @@ from tests.categories.category_helpers import (
     error,
     not_found,
 )
-from tests.factories import Tokens
+from tests.factories import PAGE_BOUNDS, Tokens
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ class TestListParents:
         assert response.headers["X-Total-Count"] == "3"
         assert categories.ids("/categories/c/parents?sort=id:DESC") == ["r", "b", "a"]
         assert_error(categories.request("GET", "/categories/c/parents?pageSize=0"),
-                     error(400, "Invalid pageSize '0': expected an integer of at least 1 (above 1000, 1000 is used).", field="pageSize"))
+                     error(400, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.", field="pageSize"))
         response = categories.request("GET", "/categories/c/parents?sort=nope")
         assert response.status_code == 400
         assert response.json()["details"][0].startswith("sort: Invalid sort: Unknown field 'nope'")

@@ -10,8 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from tests.customers.customer_api import AUTH_FAILURES, READ, CustomerApi, assert_refused, bad_request
-from tests.factories import PAGE_BOUNDS
-from tests.factories import Tokens, run_sql
+from tests.factories import PAGE_BOUNDS, Tokens, run_sql
 
 VIA = ("GET", "POST")
 KNOWN_FIELDS = ("active, company, contactEmail, customerNumber, firstName, id, lastName, metadata.createdAt, "

@@ -9,8 +9,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import Tokens, run_sql
-from tests.factories import PAGE_BOUNDS
+from tests.factories import PAGE_BOUNDS, Tokens, run_sql
 from tests.legal_entities.helpers import (
     AUTH_FAILURES,
     CA_MANAGE,

@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.factories import AUTH_FAILURES, Api, assert_refused, run_sql, segment_body, segment_error
-from tests.factories import PAGE_BOUNDS
+from tests.factories import AUTH_FAILURES, PAGE_BOUNDS, Api, assert_refused, run_sql, segment_body, segment_error
 
 MANAGE = ("customersegment.segment_manage",)
 READ = ("customersegment.segment_read", "customersegment.segment_read_own")

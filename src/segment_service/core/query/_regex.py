@@ -10,8 +10,9 @@ single request can use to occupy a database connection for seconds or to exhaust
   hundred copies make every row cost tens of times what a plain pattern costs.
 
 So a regex may not use backreferences; no repetition count may exceed `MAX_REGEX_REPEAT`; expanded the way PostgreSQL
-expands it (every atom times the counts around it), the pattern may grow by at most `MAX_REGEX_EXPANSION` atoms; quantified
-groups may nest at most `MAX_REGEX_QUANTIFIED_NESTING` deep and a pattern may have at most `MAX_REGEX_GROUPS` groups.
+expands it (every atom times the counts around it), the pattern may grow by at most `MAX_REGEX_EXPANSION` atoms;
+quantified groups may nest at most `MAX_REGEX_QUANTIFIED_NESTING` deep and a pattern may have at most
+`MAX_REGEX_GROUPS` groups.
 The embedded options that change the syntax the check reads (``(?b)``, ``(?e)``, ``(?x)``) are refused; ``(?q)`` and
 the ``***=`` director make the rest a literal, which is always cheap. Everything else (classes, brackets, anchors,
 alternation, ``*``/``+``/``?``, lookahead and lookbehind) is allowed.
