@@ -17,7 +17,15 @@ repetition counts, nesting and size), so that none can occupy the database for l
 (SQLSTATE 2201B, invalid_regular_expression), which callers report as a bad request (core/db.py `input_error`).
 """
 
-from segment_service.core.query._compile import Field, FieldKind, Registry, Resolved, compile_q, resolve_path
+from segment_service.core.query._compile import (
+    Field,
+    FieldKind,
+    Registry,
+    Resolved,
+    compile_q,
+    resolve_path,
+    spec_only,
+)
 from segment_service.core.query._parse import (
     MAX_IN_VALUES,
     MAX_JSON_DEPTH,
@@ -41,5 +49,5 @@ __all__ = [
     "MAX_IN_VALUES", "MAX_JSON_DEPTH", "MAX_Q_LENGTH", "MAX_REGEX_EXPANSION", "MAX_REGEX_GROUPS", "MAX_REGEX_LENGTH",
     "MAX_REGEX_QUANTIFIED_NESTING", "MAX_REGEX_REPEAT", "MAX_TERMS",
     "Field", "FieldKind", "Op", "QueryError", "Registry", "Resolved", "Term", "Value",
-    "compile_q", "parse_q", "resolve_path",
+    "compile_q", "parse_q", "resolve_path", "spec_only",
 ]

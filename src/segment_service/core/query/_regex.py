@@ -103,7 +103,7 @@ def check_regex(regex: str) -> None:
             i += 1
             if regex.startswith("?", i):  # (?: (?= (?! (?<= (?<!
                 i += 3 if regex.startswith("?<", i) else 2
-        elif c == ")":
+        elif c == ")" and len(stack) > 1:  # (an unbalanced one is the parser's error, not the bound's)
             inner = stack.pop()
             stack[-1].add(inner.size, inner.depth)
             i += 1
