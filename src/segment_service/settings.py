@@ -40,6 +40,12 @@ class Settings:
     pool_min_size: int = 2
     pool_max_size: int = 10
     """SEGMENT_SERVICE_POOL_MAX: connections per worker process."""
+    tenant_pool_share: int = 5
+    """SEGMENT_SERVICE_TENANT_POOL_SHARE: how many of a worker's pooled connections one tenant may use at once, so that
+    no tenant's slow requests can hold the whole pool (core/fairshare.py, docs/operations.md). 0: no limit."""
+    tenant_pool_wait_ms: int = 5000
+    """SEGMENT_SERVICE_TENANT_POOL_WAIT_MS: how long a request may wait for its tenant's share before it answers 429
+    with Retry-After."""
     fast_lane: bool = True
     """SEGMENT_SERVICE_FAST_LANE: `0` turns off the fast lane of the hottest storefront reads (core/fastlane.py), so
     that the framework answers every request; the answers are the same, only slower."""
@@ -57,5 +63,7 @@ class Settings:
             password_hash_memory_kib=_env_int("SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB", 65536),
             pool_min_size=_env_int("SEGMENT_SERVICE_POOL_MIN", 2),
             pool_max_size=_env_int("SEGMENT_SERVICE_POOL_MAX", 10),
+            tenant_pool_share=_env_int("SEGMENT_SERVICE_TENANT_POOL_SHARE", 5),
+            tenant_pool_wait_ms=_env_int("SEGMENT_SERVICE_TENANT_POOL_WAIT_MS", 5000),
             fast_lane=os.environ.get("SEGMENT_SERVICE_FAST_LANE", "1") != "0",
         )

@@ -17,6 +17,7 @@ import msgspec
 from asyncpg.exceptions._base import DataError as ArgumentError  # a value the driver cannot encode, e.g. int32 range
 
 from segment_service.core.errors import BadRequest, ServiceError
+from segment_service.core.fairshare import FairShare
 from segment_service.settings import Settings
 
 if TYPE_CHECKING:
@@ -85,8 +86,10 @@ def input_error(exc: BaseException) -> ServiceError | None:
 class Database:
     """One pool per process, with `connection()` for reads and `transaction()` for writes."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, share: FairShare | None = None) -> None:
         self.pool = pool
+        #: Each tenant's share of the pool (core/fairshare.py); no limit when not given.
+        self.share = share or FairShare(0, 0)
 
     @classmethod
     async def connect(cls, settings: Settings, dsn: str) -> Database:
@@ -99,7 +102,7 @@ class Database:
             reset=_reset_connection,
             server_settings={"statement_timeout": str(settings.statement_timeout_ms), "jit": "off"},
         )
-        return cls(pool)
+        return cls(pool, FairShare(settings.tenant_pool_share, settings.tenant_pool_wait_ms / 1000))
 
     async def close(self) -> None:
         await self.pool.close()
@@ -107,13 +110,13 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """Borrow a connection for reads outside a transaction."""
-        async with self.pool.acquire() as conn:
+        async with self.share.slot(), self.pool.acquire() as conn:
             yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """Borrow a connection inside a transaction that commits on success and rolls back on error."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.share.slot(), self.pool.acquire() as conn, conn.transaction():
             yield conn
 
 
