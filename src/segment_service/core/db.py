@@ -69,7 +69,7 @@ def input_error(exc: BaseException) -> ServiceError | None:
         return BadRequest(f"Invalid q: {exc}.", field="q", type="invalid_query_parameter")
     if isinstance(exc, asyncpg.UntranslatableCharacterError | asyncpg.CharacterNotInRepertoireError):
         return BadRequest("Invalid input: text cannot contain the NUL character (\\u0000).", type="invalid_value")
-    if isinstance(exc, ArgumentError):
+    if isinstance(exc, ArgumentError) or (isinstance(exc, asyncpg.DataError) and "query argument" in str(exc)):
         return BadRequest("Invalid input: a value is outside the range the service can store or compare.",
                           type="invalid_value")
     if isinstance(exc, asyncpg.DataError):
