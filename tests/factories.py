@@ -233,3 +233,8 @@ def make_contact(database_url: str, tenant: str, legal_entity_id: str, customer_
             "INSERT INTO contact_assignments (tenant, id, legal_entity_id, customer_id, type, created_at, modified_at)"
             " VALUES ($1, $2, $3, $4, 'CONTACT', now(), now())",
             tenant, f"{legal_entity_id}-{customer_id}", legal_entity_id, customer_id)
+
+
+#: What a 400 for a bad pageNumber or pageSize says it expects (core/paging.py).
+PAGE_BOUNDS = {"pageNumber": "an integer from 1 to 10000000",
+               "pageSize": "an integer of at least 1 (above 1000, 1000 is used)"}

@@ -179,6 +179,13 @@ class Settings:
     """SEGMENT_SERVICE_POOL_MIN: connections per worker process kept open while idle (0 to POOL_MAX)."""
     pool_max_size: int = 10
     """SEGMENT_SERVICE_POOL_MAX: connections per worker process (1 to 1000)."""
+    tenant_pool_share: int = 5
+    """SEGMENT_SERVICE_TENANT_POOL_SHARE: how many of a worker's pooled connections one tenant may use at once, so that
+    no tenant's slow requests can hold the whole pool (core/fairshare.py, docs/operations.md). 0: no limit;
+    0 to 1000."""
+    tenant_pool_wait_ms: int = 5000
+    """SEGMENT_SERVICE_TENANT_POOL_WAIT_MS: how long a request may wait for its tenant's share before it answers 429
+    with Retry-After (1 to 3600000)."""
     fast_lane: bool = True
     """SEGMENT_SERVICE_FAST_LANE: `false` turns off the fast lane of the hottest storefront reads (core/fastlane.py), so
     that the framework answers every request; the answers are the same, only slower."""
@@ -234,6 +241,9 @@ class Settings:
                                               unit="KiB", env=env),
             pool_min_size=pool_min,
             pool_max_size=pool_max,
+            tenant_pool_share=_env_int("SEGMENT_SERVICE_TENANT_POOL_SHARE", 5, 0, 1000, unit="connections", env=env),
+            tenant_pool_wait_ms=_env_int("SEGMENT_SERVICE_TENANT_POOL_WAIT_MS", 5000, 1, 3_600_000, unit="milliseconds",
+                                         env=env),
             fast_lane=_env_bool("SEGMENT_SERVICE_FAST_LANE", True, env),
             pooler=_env_choice("SEGMENT_SERVICE_POOLER", PoolerMode.AUTO, env),
             migration_database_url=_env_database_url("SEGMENT_SERVICE_MIGRATION_DATABASE_URL", env),

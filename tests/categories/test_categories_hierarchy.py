@@ -14,7 +14,7 @@ from tests.categories.category_helpers import (
     error,
     not_found,
 )
-from tests.factories import Tokens
+from tests.factories import PAGE_BOUNDS, Tokens
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ class TestListParents:
         assert response.headers["X-Total-Count"] == "3"
         assert categories.ids("/categories/c/parents?sort=id:DESC") == ["r", "b", "a"]
         assert_error(categories.request("GET", "/categories/c/parents?pageSize=0"),
-                     error(400, "Invalid pageSize '0': expected a positive integer.", field="pageSize"))
+                     error(400, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.", field="pageSize"))
         response = categories.request("GET", "/categories/c/parents?sort=nope")
         assert response.status_code == 400
         assert response.json()["details"][0].startswith("sort: Invalid sort: Unknown field 'nope'")
@@ -84,16 +84,14 @@ class TestListSubcategories:
         assert categories.ids("/categories/r/subcategories?depth=2") == ["s", "a", "b"]
         assert categories.ids("/categories/a/subcategories?depth=1&showUnpublished=true") == ["b", "u"]
 
-    @pytest.mark.parametrize("depth", ["0", "-1"])
-    def test_depth_below_one_is_400(self, categories: Categories, depth: str) -> None:
+    @pytest.mark.parametrize("depth", ["0", "-1", "x", "1001", "2147483648"])
+    def test_depth_out_of_bounds_is_400(self, categories: Categories, depth: str) -> None:
         response = categories.request("GET", f"/categories/r/subcategories?depth={depth}")
-        assert_error(response, error(400, f"Invalid depth {depth}: it must be at least 1 (1: direct children); leave "
-                                          "it out for every level.", field="depth"))
+        assert_error(response, error(400, f"Invalid depth '{depth}': expected an integer from 1 to 1000.",
+                                     field="depth"))
 
-    def test_depth_not_a_number(self, categories: Categories) -> None:
-        response = categories.request("GET", "/categories/r/subcategories?depth=x")
-        assert response.status_code == 400
-        assert response.json()["details"][0].startswith("depth: Invalid query parameter 'depth'")
+    def test_depth_at_the_bound_lists_every_level(self, categories: Categories) -> None:
+        assert categories.ids("/categories/r/subcategories?depth=1000") == categories.ids("/categories/r/subcategories")
 
     def test_show_unpublished(self, categories: Categories) -> None:
         assert categories.ids("/categories/r/subcategories?showUnpublished=true") == ["s", "a", "b", "u", "c", "v"]

@@ -17,7 +17,7 @@ from tests.categories.category_helpers import (
     assert_refused,
     error,
 )
-from tests.factories import Tokens, run_sql
+from tests.factories import PAGE_BOUNDS, Tokens, run_sql
 
 VIA = ("GET", "POST")
 KNOWN_FIELDS = ("code, id, localizedDescription, localizedName, localizedSlug, metadata.createdAt, metadata.mixins, "
@@ -113,7 +113,7 @@ class TestListCategories:
     @pytest.mark.parametrize("size", ["0", "-1", "x"])
     def test_invalid_page_size(self, categories: Categories, via: str, size: str) -> None:
         assert_error(find(categories, via, params={"pageSize": size}),
-                     error(400, f"Invalid pageSize '{size}': expected a positive integer.", field="pageSize"))
+                     error(400, f"Invalid pageSize '{size}': expected {PAGE_BOUNDS['pageSize']}.", field="pageSize"))
 
     @pytest.mark.parametrize("via", VIA)
     def test_sort(self, categories: Categories, via: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from tests.categories.assignment_helpers import Categories, category_not_found, error, forbidden
-from tests.factories import AUTH_FAILURES, ISO_MILLIS, Tokens
+from tests.factories import AUTH_FAILURES, ISO_MILLIS, PAGE_BOUNDS, Tokens
 
 READ_FAILURES = tuple(case for case in AUTH_FAILURES if case != "missing scope")
 
@@ -115,8 +115,8 @@ class TestListCategoryAssignments:
         assert (response.status_code, response.json()) == (404, category_not_found("nope"))
 
     @pytest.mark.parametrize(("params", "message", "field"), [
-        ({"pageSize": "0"}, "Invalid pageSize '0': expected a positive integer.", "pageSize"),
-        ({"pageNumber": "x"}, "Invalid pageNumber 'x': expected a positive integer.", "pageNumber"),
+        ({"pageSize": "0"}, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.", "pageSize"),
+        ({"pageNumber": "x"}, "Invalid pageNumber 'x': expected an integer from 1 to 10000000.", "pageNumber"),
         ({"assignmentType": "CATEGORY"}, "Invalid assignmentType 'CATEGORY': the only assignment type is PRODUCT.",
          "assignmentType"),
     ])
@@ -185,7 +185,8 @@ class TestListCategoriesByReference:
 
     def test_bad_parameters(self, tree: Categories) -> None:
         response = tree.request("GET", "/assignments/references/p1", params={"pageSize": "0"})
-        assert response.json() == error(400, "Invalid pageSize '0': expected a positive integer.", field="pageSize")
+        assert response.json() == error(400, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.",
+                                        field="pageSize")
         response = tree.request("GET", "/assignments/references/p1", params={"sort": "nope"})
         assert response.status_code == 400
         assert response.json()["message"].startswith("Invalid sort: Unknown field 'nope'")

@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from tests.customers.customer_api import AUTH_FAILURES, READ, CustomerApi, assert_refused, bad_request
-from tests.factories import Tokens, run_sql
+from tests.factories import PAGE_BOUNDS, Tokens, run_sql
 
 VIA = ("GET", "POST")
 KNOWN_FIELDS = ("active, company, contactEmail, customerNumber, firstName, id, lastName, metadata.createdAt, "
@@ -169,7 +169,7 @@ class TestPagingAndSorting:
     def test_bad_paging_is_400(self, seeded: CustomerApi, via: str, name: str, value: str) -> None:
         response = find(seeded, via, params={name: value})
         assert response.status_code == 400
-        assert response.json() == param_error(name, f"Invalid {name} '{value}': expected a positive integer.")
+        assert response.json() == param_error(name, f"Invalid {name} '{value}': expected {PAGE_BOUNDS[name]}.")
 
     @pytest.mark.parametrize(("params", "total"), [({}, "4"), ({"pageSize": 1, "pageNumber": 2}, "4"),
                                                    ({"pageSize": 3, "pageNumber": 2}, "4")])

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import Tokens, run_sql
+from tests.factories import PAGE_BOUNDS, Tokens, run_sql
 from tests.legal_entities.helpers import (
     AUTH_FAILURES,
     CA_MANAGE,
@@ -160,7 +160,7 @@ class TestListContactAssignments:
     def test_not_a_positive_integer_is_400(self, api: Management, name: str, value: str) -> None:
         response = listed(api, **{name: value})
         assert response.status_code == 400
-        assert response.json() == error(400, f"Invalid {name} '{value}': expected a positive integer.", field=name)
+        assert response.json() == error(400, f"Invalid {name} '{value}': expected {PAGE_BOUNDS[name]}.", field=name)
 
     def test_fields(self, seeded: Management) -> None:
         response = listed(seeded, q="legalEntity.id:L2", fields="customer.id,primary")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import Tokens, run_sql
+from tests.factories import PAGE_BOUNDS, Tokens, run_sql
 from tests.legal_entities.helpers import (
     AUTH_FAILURES,
     LE_MANAGE,
@@ -263,7 +263,7 @@ class TestPagingSortAndTotals:
     def test_not_a_positive_integer_is_400(self, api: Management, via: str, name: str, value: str) -> None:
         response = find(api, via, params={name: value})
         assert response.status_code == 400
-        assert response.json() == param_error(name, f"Invalid {name} '{value}': expected a positive integer.")
+        assert response.json() == param_error(name, f"Invalid {name} '{value}': expected {PAGE_BOUNDS[name]}.")
 
     @pytest.mark.parametrize(("sort", "expected"), [
         ("name", ["abc", "abc-sub", "abc-sub2", "xyz"]),

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import AUTH_FAILURES, Api, Tokens, assert_refused, run_sql
+from tests.factories import AUTH_FAILURES, PAGE_BOUNDS, Api, Tokens, assert_refused, run_sql
 
 VIA = ("GET", "POST")
 KNOWN_FIELDS = ("code, description, id, metadata.createdAt, metadata.mixins, metadata.modifiedAt, metadata.version, "
@@ -170,8 +170,8 @@ class TestListAndSearchProducts:
     @pytest.mark.parametrize(("params", "field", "message"), [
         ({"sort": "colour"}, "sort", f"Invalid sort: Unknown field 'colour'; known fields: {KNOWN_FIELDS}."),
         ({"sort": "code:UP"}, "sort", "Invalid sort 'code:UP': the direction must be ASC or DESC."),
-        ({"pageSize": "0"}, "pageSize", "Invalid pageSize '0': expected a positive integer."),
-        ({"pageNumber": "x"}, "pageNumber", "Invalid pageNumber 'x': expected a positive integer."),
+        ({"pageSize": "0"}, "pageSize", f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}."),
+        ({"pageNumber": "x"}, "pageNumber", "Invalid pageNumber 'x': expected an integer from 1 to 10000000."),
     ])
     def test_invalid_parameters(self, seeded: Products, via: str, params: dict[str, str], field: str,
                                 message: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.factories import AUTH_FAILURES, Api, assert_refused, run_sql, segment_body, segment_error
+from tests.factories import AUTH_FAILURES, PAGE_BOUNDS, Api, assert_refused, run_sql, segment_body, segment_error
 
 MANAGE = ("customersegment.segment_manage",)
 READ = ("customersegment.segment_read", "customersegment.segment_read_own")
@@ -196,7 +196,9 @@ class TestQuery:
         ("validity.from:~2020", "Field 'validity.from' in q holds date-times; regex (~) works only on text fields."),
         ("mixins:1", "Field 'mixins' in q supports only exists and missing; address a key inside it such as "
                      "'mixins.someKey'."),
-        ("name.en:~a{1,99999}", "Invalid q: invalid regular expression: invalid repetition count(s)."),
+        ("name.en:~a{1,99999}", "Invalid q at position 11: the regular expression for 'name.en' has the repetition "
+                                "count {1,99999}; a count may be at most 100."),
+        ("name.en:~a{3,2}", "Invalid q: invalid regular expression: invalid repetition count(s)."),
         ("name.en:~(?", "Invalid q at position 10: unbalanced '(' in the regex."),
     ])
     def test_bad_q_is_400(self, seeded: Api, via: str, q: str, message: str) -> None:
@@ -271,12 +273,13 @@ class TestPagingAndTotals:
     def test_not_a_positive_integer_is_400(self, api: Api, via: str, name: str, value: str) -> None:
         response = find(api, via, params={name: value})
         assert response.status_code == 400
-        assert response.json() == param_error(name, f"Invalid {name} '{value}': expected a positive integer.")
+        assert response.json() == param_error(name, f"Invalid {name} '{value}': expected {PAGE_BOUNDS[name]}.")
 
     def test_absurd_page_number_is_400(self, api: Api, via: str) -> None:
         response = find(api, via, params={"pageNumber": "99999999999999999999"})
         assert response.status_code == 400
-        assert response.json() == param_error("pageNumber", "Invalid pageNumber: it is larger than any list can be.")
+        assert response.json() == param_error(
+            "pageNumber", "Invalid pageNumber '99999999999999999999': expected an integer from 1 to 10000000.")
 
 
 @pytest.mark.parametrize("via", VIA)

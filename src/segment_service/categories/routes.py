@@ -22,12 +22,14 @@ from segment_service.categories.models import (
     CategoryUpdateRequest,
     SearchRequest,
 )
+from segment_service.categories.service import MAX_SUBCATEGORY_DEPTH
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.languages import WriteLanguage
 from segment_service.core.openapi import CategoryError, error_responses, no_content, security
+from segment_service.core.paging import int_parameter
 
 #: The guard's scopes: any valid token of the tenant may read; writes need category_manage.
 READ: tuple[str, ...] = ()
@@ -175,13 +177,17 @@ class CategoryController(Controller):
          responses=_errors(400, 403, 404))
     async def list_subcategories(
         self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, categoryId: str,
-        depth: int | None = Parameter(query="depth", required=False, default=None,
-                                      description="1: direct children only; left out: every level."),
+        depth: str | None = Parameter(
+            query="depth", required=False, default=None,
+            description=f"1: direct children only; left out: every level. At most {MAX_SUBCATEGORY_DEPTH}.",
+            schema_extra={"type": "integer", "minimum": 1, "maximum": MAX_SUBCATEGORY_DEPTH},
+        ),
         show_unpublished: bool = SHOW_UNPUBLISHED,
     ) -> Response[list[Category]]:
         """Retrieves the categories below a category, level by level."""
+        levels = None if depth is None else int_parameter(depth, "depth", low=1, high=MAX_SUBCATEGORY_DEPTH, default=1)
         docs, total = await service.list_subcategories(
-            db, caller, categoryId, depth=depth, unpublished=show_unpublished, page=listing.page, sort=listing.sort,
+            db, caller, categoryId, depth=levels, unpublished=show_unpublished, page=listing.page, sort=listing.sort,
             with_total=listing.with_total, languages=shape.languages, default_language=shape.default_language,
         )
         return list_response(docs, total, shape, service.LOCALIZED_FIELDS)

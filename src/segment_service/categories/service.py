@@ -160,14 +160,18 @@ async def list_parents(db: Database, caller: Caller, category_id: str, *, unpubl
     return [category_document(r, default_language) for r in rows], total
 
 
+#: The deepest `depth` of a subcategory list: far below any real tree's height, and within PostgreSQL's integer.
+MAX_SUBCATEGORY_DEPTH = 1000
+
+
 async def list_subcategories(db: Database, caller: Caller, category_id: str, *, depth: int | None,
                              unpublished: bool, page: Page, sort: str | None, with_total: bool,
                              languages: tuple[str, ...] | None,
                              default_language: str) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the categories below a category down to `depth` (None: all), level by level."""
-    if depth is not None and depth < 1:
-        raise BadRequest(f"Invalid depth {depth}: it must be at least 1 (1: direct children); leave it out for "
-                         "every level.", field="depth", type="invalid_query_parameter")
+    if depth is not None and not 1 <= depth <= MAX_SUBCATEGORY_DEPTH:
+        raise BadRequest(f"Invalid depth '{depth}': expected an integer from 1 to {MAX_SUBCATEGORY_DEPTH}.",
+                         field="depth", type="invalid_query_parameter")
     shown = show_unpublished(caller, unpublished)
     ordering = _ordering(sort, languages, default_language, closure_store.DESCENDANTS_ORDER)
     async with db.connection() as conn:

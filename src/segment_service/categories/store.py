@@ -14,7 +14,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
-from segment_service.core.query import Field, FieldKind
+from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
 
 #: The message category.yml gives for a taken ECN (409).
@@ -42,6 +42,10 @@ CATEGORY_FIELDS: dict[str, Field] = {
     # The flat spellings of Emporix's own q examples (digest §5.1).
     "metadataCreatedAt": Field("c.created_at", FieldKind.DATETIME),
     "metadataModifiedAt": Field("c.modified_at", FieldKind.DATETIME),
+    # Fields of category.yml the service does not store (core/query FieldKind.ABSENT).
+    **spec_only(
+        "classificationMixins", "ownClassificationMixins",
+    ),
 }
 LOCALIZED_FIELDS = ("localizedName", "localizedDescription", "localizedSlug")
 

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 import msgspec
+from asyncpg.exceptions._base import DataError as ArgumentError  # a value the driver cannot encode, e.g. int32 range
 
 from segment_service.core import dbconnect, schema_state
 from segment_service.core.errors import BadRequest, ServiceError
+from segment_service.core.fairshare import FairShare
 from segment_service.core.outage import OUTAGE
 from segment_service.settings import Settings
 
@@ -55,23 +57,42 @@ async def _reset_connection(conn: Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+# PostgreSQL reports some limits that a client's input reaches as internal errors (SQLSTATE XX000), e.g. a regular
+# expression that compiles to more memory than one allocation may take.
+_INPUT_INTERNAL_ERRORS = ("invalid memory alloc request size", "regular expression", "regex")
+
+
 def input_error(exc: BaseException) -> ServiceError | None:
-    """The 400 a PostgreSQL data exception (SQLSTATE class 22) stands for: the values a client sent cannot be stored
-    or compared (a NUL character, an invalid regex, a number out of range). None for any other exception."""
-    if not isinstance(exc, asyncpg.DataError):
-        return None
+    """The 400 a database error that bad input provokes stands for: a data exception (SQLSTATE class 22: a NUL
+    character, an invalid regex, a number out of range), a program limit (class 54), one of the internal errors input
+    can reach, or a value the driver cannot send. None for any other exception. Messages never show the driver's
+    wording (its "query argument $n")."""
     if isinstance(exc, asyncpg.InvalidRegularExpressionError):
         return BadRequest(f"Invalid q: {exc}.", field="q", type="invalid_query_parameter")
     if isinstance(exc, asyncpg.UntranslatableCharacterError | asyncpg.CharacterNotInRepertoireError):
         return BadRequest("Invalid input: text cannot contain the NUL character (\\u0000).", type="invalid_value")
-    return BadRequest(f"Invalid input: {exc}.", type="invalid_value")
+    if isinstance(exc, ArgumentError) or (isinstance(exc, asyncpg.DataError) and "query argument" in str(exc)):
+        return BadRequest("Invalid input: a value is outside the range the service can store or compare.",
+                          type="invalid_value")
+    if isinstance(exc, asyncpg.DataError):
+        return BadRequest(f"Invalid input: {exc}.", type="invalid_value")
+    if isinstance(exc, asyncpg.ProgramLimitExceededError):
+        return BadRequest(f"The request is beyond what the database can process: {exc}. Send smaller values or a "
+                          "simpler query.", type="invalid_value")
+    if isinstance(exc, asyncpg.InternalServerError) and any(m in str(exc) for m in _INPUT_INTERNAL_ERRORS):
+        return BadRequest("Invalid q: the query is too complex for the database (for example a regular expression "
+                          "with too many repetitions); simplify it.", field="q", type="invalid_query_parameter")
+    return None
 
 
 class Database:
     """One pool per process, with `connection()` for reads and `transaction()` for writes."""
 
-    def __init__(self, pool: asyncpg.Pool, *, transaction_settings: str | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, transaction_settings: str | None = None,
+                 share: FairShare | None = None) -> None:
         self.pool = pool
+        #: Each tenant's share of the pool (core/fairshare.py); no limit when not given.
+        self.share = share or FairShare(0, 0)
         #: Pooler-safe mode: what starts every borrow's transaction (core/dbconnect.py); None on a direct connection.
         self.transaction_settings = transaction_settings
         #: Borrowers waiting for a connection right now (asyncpg does not tell); read by the pool metrics.
@@ -91,7 +112,8 @@ class Database:
             reset=_reset_connection,
             **dbconnect.pool_options(settings, pooled),
         )
-        return cls(pool, transaction_settings=dbconnect.transaction_settings(settings) if pooled else None)
+        return cls(pool, transaction_settings=dbconnect.transaction_settings(settings) if pooled else None,
+                   share=FairShare(settings.tenant_pool_share, settings.tenant_pool_wait_ms / 1000))
 
     async def close(self) -> None:
         await self.pool.close()
@@ -119,6 +141,13 @@ class Database:
 
     @asynccontextmanager
     async def _borrow(self) -> AsyncIterator[Connection]:
+        """A pooled connection within the caller's tenant share (a 429 when that stays busy), counted as waiting
+        until the pool hands it over, with every failure reported to `on_error`."""
+        async with self.share.slot(), self._pooled() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _pooled(self) -> AsyncIterator[Connection]:
         self.waiting += 1
         waiting = True
         try:

@@ -29,7 +29,8 @@ from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPSc
 from segment_service.core.auth import Caller, authenticate
 from segment_service.core.cors import response_headers as cors_headers
 from segment_service.core.db import Database
-from segment_service.core.errors import error_body, family_for_path
+from segment_service.core.errors import TooManyRequests, error_body, family_for_path
+from segment_service.core.fairshare import bind_request, unbind_request
 from segment_service.core.http import json_body, to_service_error
 from segment_service.core.outage import is_connection_failure
 
@@ -131,7 +132,18 @@ class FastLane:
         return getattr(self.app, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and self.enabled:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        # Every request, in either lane, uses the database under its tenant's share (core/fairshare.py).
+        share_token = bind_request(scope["path"])
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            unbind_request(share_token)
+
+    async def _serve(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
+        if self.enabled:
             answer = await self._try(scope)
             if answer is not None:
                 self.answered += 1
@@ -174,10 +186,10 @@ class FastLane:
             request = await self._request(scope, route, params)
             return None if request is None else await route.handler(request)
         except Exception as exc:
-            if isinstance(exc, asyncpg.QueryCanceledError) or is_connection_failure(exc):
-                # The statement timeout, or the database is unreachable: running it again through the route would
-                # only fail again. Answer the route's own 400 or 503 here (the same conversion and body the app's
-                # exception handler uses).
+            if isinstance(exc, asyncpg.QueryCanceledError | TooManyRequests) or is_connection_failure(exc):
+                # The statement timeout, the tenant's share of the pool busy for too long, or the database is
+                # unreachable: running it again through the route would only fail again. Answer the route's own 400,
+                # 429 or 503 here (the same conversion and body the app's exception handler uses).
                 error = to_service_error(exc)
                 return FastResponse(json_body(error_body(error, family_for_path(path))), dict(error.headers or {}),
                                     error.status)

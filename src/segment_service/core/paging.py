@@ -26,27 +26,44 @@ class Page:
         return (self.number - 1) * self.size
 
 
-def _positive_int(raw: str | None, name: str, default: int) -> int:
+MAX_PAGE_NUMBER = 10_000_000
+
+
+def int_parameter(raw: str | None, name: str, *, low: int, high: int | None, default: int,
+                  clamped: bool = False) -> int:
+    """An integer query parameter within [low, high]; a 400 naming the parameter and its bounds otherwise. With
+    `clamped`, values above `high` are read as `high` instead (pageSize)."""
     if raw is None or raw == "":
         return default
     text = raw.strip()
+    sign = "-" if text.startswith("-") else ""
+    digits = text[len(sign):].lstrip("0") or "0"
     # isascii: str.isdigit also accepts "²" and other digits int() refuses.
-    if not (text.isascii() and text.isdigit()) or not text.lstrip("0"):
-        raise BadRequest(f"Invalid {name} '{raw[:40]}': expected a positive integer.", field=name,
-                         type="invalid_query_parameter")
-    # Past 18 digits the exact value no longer matters (sizes are capped, pages that far are empty), and int() of
-    # thousands of digits would be slow.
-    digits = text.lstrip("0")
-    return int(digits) if len(digits) <= 18 else 10**18
+    if not (digits.isascii() and digits.isdigit()) or text in ("-", ""):
+        raise _out_of_bounds(raw, name, low, high, clamped)
+    # Past 18 digits the exact value no longer matters (every bound is far below), and int() of thousands of digits
+    # would be slow.
+    value = int(sign + digits) if len(digits) <= 18 else int(sign + "1" + "0" * 18)
+    if value < low or (high is not None and value > high and not clamped):
+        raise _out_of_bounds(raw, name, low, high, clamped)
+    return value if high is None else min(value, high)
+
+
+def _out_of_bounds(raw: str, name: str, low: int, high: int | None, clamped: bool) -> BadRequest:
+    shown = raw if len(raw) <= 40 else raw[:37] + "..."
+    if high is None:
+        bounds = f"an integer of at least {low}"
+    elif clamped:
+        bounds = f"an integer of at least {low} (above {high}, {high} is used)"
+    else:
+        bounds = f"an integer from {low} to {high}"
+    return BadRequest(f"Invalid {name} '{shown}': expected {bounds}.", field=name, type="invalid_query_parameter")
 
 
 def parse_page(page_number: str | None, page_size: str | None, *, default_size: int = 60) -> Page:
-    """The page asked for; `pageSize` above the cap is clamped to it (decisions.md)."""
-    number = _positive_int(page_number, "pageNumber", 1)
-    size = min(_positive_int(page_size, "pageSize", default_size), MAX_PAGE_SIZE)
-    if number > 10_000_000:
-        raise BadRequest("Invalid pageNumber: it is larger than any list can be.", field="pageNumber",
-                         type="invalid_query_parameter")
+    """The page asked for; `pageSize` above the cap is clamped to it (docs/behaviour.md, Lists and search)."""
+    number = int_parameter(page_number, "pageNumber", low=1, high=MAX_PAGE_NUMBER, default=1)
+    size = int_parameter(page_size, "pageSize", low=1, high=MAX_PAGE_SIZE, default=default_size, clamped=True)
     return Page(number, size)
 
 

@@ -10,7 +10,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
-from segment_service.core.query import Field, FieldKind
+from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
 
 #: The public field paths of a customer for `q` and `sort`, with the column each one reads.
@@ -31,6 +31,11 @@ CUSTOMER_FIELDS: dict[str, Field] = {
     "metadataCreatedAt": Field("c.created_at", FieldKind.DATETIME),
     "metadataModifiedAt": Field("c.modified_at", FieldKind.DATETIME),
     "mixins": Field("c.mixins", FieldKind.JSON),
+    # Fields of customer.yml the service does not store: absent from every customer (core/query FieldKind.ABSENT).
+    **spec_only(
+        "accounts", "addresses", "b2b", "businessModel", "contactPhone", "defaultAddress", "middleName", "onHold",
+        "photoUrl", "preferredCurrency", "preferredSite", "restriction", "type",
+    ),
 }
 
 #: Every profile column as the service reads it, date-times already in the wire format. Credentials never leave

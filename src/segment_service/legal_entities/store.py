@@ -13,7 +13,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import BadRequest, Conflict
-from segment_service.core.query import Field, FieldKind
+from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
 
 # ------------------------------------------------------------------------------------------------ field registries
@@ -41,6 +41,10 @@ LEGAL_ENTITY_FIELDS: dict[str, Field] = {
     "metadataCreatedAt": Field("le.created_at", FieldKind.DATETIME),
     "metadataModifiedAt": Field("le.modified_at", FieldKind.DATETIME),
     "mixins": Field("le.mixins", FieldKind.JSON),
+    # Fields of legal-entity.yml the service does not store (core/query FieldKind.ABSENT).
+    **spec_only(
+        "approvalGroup", "entitiesAddresses",
+    ),
 }
 
 #: The public field paths of a contact assignment for `q` and `sort`.

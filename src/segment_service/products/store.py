@@ -11,7 +11,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
-from segment_service.core.query import Field, FieldKind
+from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
 
 #: The public field paths of a product for `q` and `sort`, with the column each one reads.
@@ -29,6 +29,14 @@ PRODUCT_FIELDS: dict[str, Field] = {
     # The flat spellings used in Emporix's own q examples (digest §5.1).
     "metadataCreatedAt": Field("p.created_at", FieldKind.DATETIME),
     "metadataModifiedAt": Field("p.modified_at", FieldKind.DATETIME),
+    # Fields of product.yml the service does not store: absent from every product (core/query FieldKind.ABSENT).
+    **spec_only(
+        "brand", "brandId", "bundledProducts", "categoryIds", "customerSegmentIds", "dynamicVariantType",
+        "inheritedVariantAttributes", "labelIds", "labels", "media", "metadata.classificationMixins",
+        "metadata.dynamicVariantInfo", "metadata.overridden", "ownVariantAttributes", "parentVariantId",
+        "parentVariantPath", "productType", "relatedItems", "sellable", "taxClasses", "template",
+        "variantAttributes", "variants", "vendor", "weightDependent", "yrn",
+    ),
 }
 
 #: Every column of a product as the service reads it, date-times already in the wire format.

@@ -31,6 +31,9 @@ class FieldKind(StrEnum):
     DATETIME = "datetime"
     LOCALIZED = "localized"
     JSON = "json"
+    ABSENT = "absent"
+    """A field the resource's spec defines but the service does not store: absent from every resource, so
+    `:null` and `:missing` match every resource and any other condition none (docs/behaviour.md, The q language)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,12 @@ class Field:
 
 
 Registry: TypeAlias = Mapping[str, Field]
+
+
+def spec_only(*paths: str) -> dict[str, Field]:
+    """Registry entries for fields of the spec the service does not store (any sub-path of them too), so that a
+    client sending q or sort on them, as SDKs do, gets an answer rather than a 400 "unknown field"."""
+    return {path: Field("NULL::text", FieldKind.ABSENT) for path in paths}
 
 
 
@@ -88,7 +97,7 @@ def _resolve(path: str, registry: Registry) -> _Target:
         if field is not None:
             return _target(field, path[:cut], tuple(path[cut + 1 :].split(".")))
         cut = path.rfind(".", 0, cut)
-    known = ", ".join(sorted(registry, key=str.casefold))
+    known = ", ".join(sorted((p for p, f in registry.items() if f.kind is not FieldKind.ABSENT), key=str.casefold))
     raise QueryError(f"Unknown field {_show(path)}; known fields: {known}.")
 
 
@@ -96,7 +105,7 @@ def _resolve(path: str, registry: Registry) -> _Target:
 def _target(field: Field, base: str, rest: tuple[str, ...]) -> _Target:
     # Cached because compile_q resolves every term on every request; the result depends only on these arguments.
     sql = _atom(field.sql)
-    if not rest:
+    if not rest or field.kind is FieldKind.ABSENT:
         return _Target(Resolved(sql, field.kind))
     path = ".".join((base, *rest))
     if field.kind is FieldKind.LOCALIZED:
@@ -196,6 +205,8 @@ def compile_q(text: str | None, registry: Registry, params: list[object]) -> str
 def _compile_term(term: Term, registry: Registry, b: _Binder) -> str:
     target = _resolve(term.field, registry)
     x, kind, op, name = target.resolved.sql, target.resolved.kind, term.op, term.field
+    if kind is FieldKind.ABSENT:
+        return "TRUE" if op in (Op.NULL, Op.MISSING) else "FALSE"
     if kind is FieldKind.JSON:
         if op is Op.EXISTS:
             return f"({x} IS NOT NULL AND jsonb_typeof({x}) <> 'null')"

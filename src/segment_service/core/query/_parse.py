@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from segment_service.core.query._regex import RegexRefused, check_regex
+
 MAX_Q_LENGTH = 40_000  # room for a list of 1,000 ids (storefronts fetch a segment's products that way)
 MAX_TERMS = 50
 MAX_IN_VALUES = 1000
@@ -364,4 +366,8 @@ def _regex_term(field: str, regex: str, pos: int) -> Term:
     if len(regex) > MAX_REGEX_LENGTH:
         raise _syntax(pos, f"the regex for '{field}' is {len(regex)} characters long; the maximum is "
                       f"{MAX_REGEX_LENGTH}")
+    try:
+        check_regex(regex)
+    except RegexRefused as refused:
+        raise _syntax(pos + refused.offset, f"the regular expression for '{field}' {refused.reason}") from None
     return Term(field, Op.REGEX, (Value(regex),))

@@ -1,0 +1,106 @@
+"""Fair use of the connection pool: no single tenant may hold more than its share of a worker's connections.
+
+Without a share, one tenant's slow requests (a costly `q` on a public list, which an anonymous storefront token is
+enough for) can occupy every pooled connection, and every other tenant's requests, `/health` included, queue behind
+them. So each request is attributed to a *pool key* (the tenant in its path, else the path's first segment, such as
+`oauth` or `health`), and a key may hold at most `tenant_pool_share` connections of the worker at once; its further
+requests wait for one of its own to finish, never for anyone else's. A request that waits longer than
+`tenant_pool_wait_ms` answers 429 with `Retry-After`. Nested borrowing within one request (a service calling another
+while it holds a connection) takes no second share, so a request never waits for itself.
+
+Both lanes are covered: the key is set by the fast lane's ASGI entry point (`bind_request`), in front of everything,
+and the share is taken in `Database.connection()` and `Database.transaction()`, which every statement goes through.
+docs/operations.md (Limits and fair use) explains the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+
+from segment_service.core.errors import TooManyRequests
+
+#: First path segments that are followed by the tenant (`/{service}/{tenant}/…`).
+_TENANT_PREFIXES = frozenset({"customer-segment", "customer", "customer-management", "product", "category", "coupon"})
+
+_pool_key: ContextVar[str] = ContextVar("pool_key", default="")
+_holding: ContextVar[bool] = ContextVar("pool_share_held", default=False)
+
+
+def pool_key(path: str) -> str:
+    """The key a request's database use is counted under: its tenant, or the service path it calls."""
+    parts = path.split("/", 3)
+    if len(parts) > 2 and parts[1] in _TENANT_PREFIXES and parts[2]:
+        return parts[2]
+    return "/" + (parts[1] if len(parts) > 1 else "")
+
+
+def bind_request(path: str) -> Token[str]:
+    """Attribute the current request (its task and whatever it awaits) to the pool key of `path`."""
+    return _pool_key.set(pool_key(path))
+
+
+def unbind_request(token: Token[str]) -> None:
+    _pool_key.reset(token)
+
+
+@dataclass(slots=True)
+class _Share:
+    semaphore: asyncio.Semaphore
+    users: int = 0  # holders and waiters: the share is dropped when none is left
+    held: int = 0
+
+
+class FairShare:
+    """Per pool key, at most `limit` connections held at once (0: no limit); waiting longer than `wait_seconds` for
+    one raises TooManyRequests."""
+
+    def __init__(self, limit: int, wait_seconds: float) -> None:
+        self.limit = limit
+        self.wait_seconds = wait_seconds
+        self._shares: dict[str, _Share] = {}
+
+    def in_use(self, key: str) -> int:
+        """How many connections `key` holds now (for tests and metrics)."""
+        share = self._shares.get(key)
+        return 0 if share is None else share.held
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the current request's connections of its share for the duration."""
+        if self.limit <= 0 or _holding.get():
+            yield
+            return
+        key = _pool_key.get()
+        share = self._shares.get(key)
+        if share is None:
+            share = self._shares[key] = _Share(asyncio.Semaphore(self.limit))
+        share.users += 1
+        try:
+            try:
+                # asyncio.timeout rather than wait_for: Semaphore.acquire gives a permit granted at the moment of the
+                # timeout back, where Python 3.11's wait_for could lose it.
+                async with asyncio.timeout(self.wait_seconds):
+                    await share.semaphore.acquire()
+            except TimeoutError:
+                retry = max(1, math.ceil(self.wait_seconds))
+                who = f"'{key}'" if key.startswith("/") else f"tenant '{key}'"
+                raise TooManyRequests(
+                    f"Too many concurrent requests for {who} are waiting for the database (at most {self.limit} "
+                    f"at once use it); retry after {retry} s.", retry_after=retry) from None
+            share.held += 1
+            holding = _holding.set(True)
+            try:
+                yield
+            finally:
+                _holding.reset(holding)
+                share.held -= 1
+                share.semaphore.release()
+        finally:
+            share.users -= 1
+            if share.users == 0 and self._shares.get(key) is share:
+                del self._shares[key]
