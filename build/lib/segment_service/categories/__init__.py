@@ -1,1 +1,0 @@
-"""The Category Service (category.yml): categories and their hierarchy; see docs/categories.md."""

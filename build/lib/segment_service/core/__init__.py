@@ -1,1 +1,0 @@
-"""Conventions shared by every Emporix service this project implements, each written once."""

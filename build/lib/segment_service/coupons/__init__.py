@@ -1,1 +1,0 @@
-"""The Coupon service (coupon.yml): coupons, their validation and redemption, and referral coupons."""

@@ -1,1 +1,0 @@
-"""Customer Management Service: `/customer-management/{tenant}/legal-entities…` and `…/contact-assignments…`."""

@@ -1,1 +1,0 @@
-"""OAuth Service: API clients and `POST /oauth/token` service tokens."""

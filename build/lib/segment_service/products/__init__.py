@@ -1,1 +1,0 @@
-"""Product Service (a subset): `/product/{tenant}/products…`, and product look-ups for segments and categories."""

@@ -1,1 +1,0 @@
-"""Customer Segment Service: `/customer-segment/{tenant}/segments…`."""
