@@ -95,12 +95,15 @@ class Hostile:
 def test_an_ordinary_request_stays_fast_while_another_tenant_floods_the_pool(settings: Settings,
                                                                               database_url: str) -> None:
     hostile_tenant, tenant = new_tenant(), new_tenant()
+    # One connection per tenant: what keeps other tenants' latency when the database has as few cores as this test
+    # machine (two); docs/operations.md, "Limits and fair use", says how to size the share.
+    settings = replace(settings, tenant_pool_share=1)
     add_products(database_url, hostile_tenant, HOSTILE_PRODUCTS)
     add_products(database_url, tenant, 20)
 
     async def run() -> tuple[list[tuple[float, float]], Hostile, int]:
         async with served(settings) as (client, app):
-            tokens = Tokens(app.state.tokens)
+            tokens = Tokens(app.state.tokens, database_url)
             url = f"/product/{tenant}/products?pageSize=10"
             headers = {"Authorization": f"Bearer {tokens.anonymous(tenant)}"}
             db: Database = app.state.db
@@ -135,7 +138,7 @@ def test_a_tenant_past_its_share_waits_then_gets_429_in_both_lanes(settings: Set
 
     async def run() -> tuple[list[httpx.Response], list[httpx.Response], int]:
         async with served(limited) as (client, app):
-            tokens = Tokens(app.state.tokens)
+            tokens = Tokens(app.state.tokens, database_url)
             db: Database = app.state.db
             release = asyncio.Event()
             held = asyncio.Event()
