@@ -27,7 +27,7 @@ import httpx
 from segment_service.app import create_served_app
 from segment_service.core.auth import TokenKind
 from segment_service.core.db import migrate
-from segment_service.embedded import start_embedded
+from segment_service.embedded import release_embedded, start_embedded
 from segment_service.settings import Settings
 
 HOSTILE_Q = "name.en:~(.{0,10}){0,10}z"
@@ -106,14 +106,16 @@ def main() -> None:
         asyncio.run(load(dsn, "hostile", args.products))
         asyncio.run(load(dsn, "shop", 20))
         base = Settings(database_url=dsn, signing_key="bench-signing-key-" + "x" * 32)
-        for label, settings in ((f"share {base.tenant_pool_share} of {base.pool_max_size}", base),
-                                ("no share", replace(base, tenant_pool_share=0))):
+        shares = [(f"share {base.tenant_pool_share} of {base.pool_max_size}", base),
+                  (f"share 1 of {base.pool_max_size}", replace(base, tenant_pool_share=1)),
+                  ("no share", replace(base, tenant_pool_share=0))]
+        for label, settings in shares:
             alone, loaded, statuses = asyncio.run(measure(settings, args.clients, args.requests))
             ratio = statistics.median(loaded) / statistics.median(alone)
             print(f"{label:>12}: alone {summary(alone)} | under {args.clients} hostile {summary(loaded)} | "
                   f"ratio {ratio:.1f}x | hostile answers {dict(statuses)}", flush=True)
     finally:
-        server.cleanup()
+        release_embedded(server)
         shutil.rmtree(folder, ignore_errors=True)
 
 
