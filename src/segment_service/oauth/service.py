@@ -24,6 +24,7 @@ from segment_service.core.auth import (
 )
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, Unauthorized
+from segment_service.core.ids import new_client_id
 from segment_service.oauth import store
 from segment_service.oauth.models import (
     AccessToken,
@@ -66,7 +67,7 @@ async def create_client(conn: Connection, *, tenant: str, scopes: Iterable[str] 
     check_tenant(tenant)
     secret = secrets.token_urlsafe(32)
     client = ApiClient(
-        client_id=secrets.token_urlsafe(24),
+        client_id=new_client_id(),
         tenant=tenant,
         name=name,
         secret_hash=hash_secret(secret),
@@ -213,7 +214,7 @@ async def issue_service_token(conn: Connection, tokens: TokenService, form: Acce
 async def create_storefront_client(conn: Connection, *, tenant: str, name: str = "") -> ApiClient:
     """A public storefront client of `tenant`: a client_id that gets anonymous tokens, no secret."""
     check_tenant(tenant)
-    client = ApiClient(client_id=secrets.token_urlsafe(24), tenant=tenant, name=name, secret_hash=None, scopes=[],
+    client = ApiClient(client_id=new_client_id(), tenant=tenant, name=name, secret_hash=None, scopes=[],
                        kind=ClientKind.STOREFRONT)
     await store.insert_client(conn, client)
     return client
