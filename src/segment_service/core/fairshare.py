@@ -33,10 +33,12 @@ _holding: ContextVar[bool] = ContextVar("pool_share_held", default=False)
 
 def pool_key(path: str) -> str:
     """The key a request's database use is counted under: its tenant, or the service path it calls."""
-    parts = path.split("/", 3)
-    if len(parts) > 2 and parts[1] in _TENANT_PREFIXES and parts[2]:
-        return parts[2]
-    return "/" + (parts[1] if len(parts) > 1 else "")
+    # Empty segments are skipped as the router skips them: `//product/t/…` and `/product//t/…` reach tenant t's
+    # routes, so they must count against t's share, not open a share of their own.
+    parts = [part for part in path.split("/") if part]
+    if len(parts) > 1 and parts[0] in _TENANT_PREFIXES:
+        return parts[1]
+    return "/" + (parts[0] if parts else "")
 
 
 def bind_request(path: str) -> Token[str]:
