@@ -61,9 +61,10 @@ class FairShare:
     """Per pool key, at most `limit` connections held at once (0: no limit); waiting longer than `wait_seconds` for
     one raises TooManyRequests."""
 
-    def __init__(self, limit: int, wait_seconds: float) -> None:
+    def __init__(self, limit: int, wait_seconds: float, resource: str = "the database") -> None:
         self.limit = limit
         self.wait_seconds = wait_seconds
+        self.resource = resource  # what the requests wait for, in the 429's message
         self._shares: dict[str, _Share] = {}
 
     def in_use(self, key: str) -> int:
@@ -92,7 +93,7 @@ class FairShare:
                 retry = max(1, math.ceil(self.wait_seconds))
                 who = f"'{key}'" if key.startswith("/") else f"tenant '{key}'"
                 raise TooManyRequests(
-                    f"Too many concurrent requests for {who} are waiting for the database (at most {self.limit} "
+                    f"Too many concurrent requests for {who} are waiting for {self.resource} (at most {self.limit} "
                     f"at once use it); retry after {retry} s.", retry_after=retry) from None
             share.held += 1
             holding = _holding.set(True)
