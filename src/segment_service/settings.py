@@ -110,7 +110,15 @@ def _env_database_url(name: str, env: Mapping[str, str]) -> str | None:
     raw = _raw(env, name)
     if raw is None:
         return None
-    scheme = urlsplit(raw).scheme
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 (reading it checks it: a port past 65535 raises)
+    except ValueError:
+        # Neither the URL nor the parser's message is shown: either may hold the password.
+        raise ConfigError(name, f"{name} is not a valid URL (its host or port cannot be read: a port is a number "
+                                "from 0 to 65535, an IPv6 address is in brackets); allowed: a postgresql:// (or "
+                                "postgres://) URL, e.g. postgresql://user:password@host:5432/database") from None
+    scheme = parts.scheme
     if scheme not in ("postgresql", "postgres"):
         # Not a URL we understand, so it may hold a password anywhere: show only its scheme.
         shown = f"a {scheme}:// URL" if scheme else "not a URL"

@@ -181,3 +181,44 @@ def test_a_tenant_past_its_share_waits_then_gets_429_in_both_lanes(settings: Set
     assert other_assignments.status_code == 404
     assert after[0].status_code == 200
     assert in_use == 0
+
+
+def test_empty_path_segments_do_not_open_a_second_share(settings: Settings, database_url: str) -> None:
+    """The router reaches a tenant's routes through `//product/t/…` and `/product//t/…` too; those requests count
+    against the tenant's share like any other, so doubling slashes cannot take more of the pool."""
+    tenant = new_tenant()
+    limited = replace(settings, tenant_pool_share=2, tenant_pool_wait_ms=200)
+
+    async def run() -> list[httpx.Response]:
+        async with served(limited) as (client, app):
+            tokens = Tokens(app.state.tokens, database_url)
+            db: Database = app.state.db
+            release = asyncio.Event()
+            held = asyncio.Event()
+
+            async def hold() -> None:
+                token = bind_request(f"/product/{tenant}/products")
+                try:
+                    async with db.connection():
+                        if db.share.in_use(tenant) == 2:
+                            held.set()
+                        await release.wait()
+                finally:
+                    unbind_request(token)
+
+            holders = [asyncio.create_task(hold()) for _ in range(2)]
+            await asyncio.wait_for(held.wait(), 10)
+            auth = {"Authorization": f"Bearer {tokens.anonymous(tenant)}"}
+            answers = [await client.get(f"http://testserver{path}", headers=auth) for path in (
+                f"//product/{tenant}/products", f"/product//{tenant}/products", f"///product///{tenant}/products",
+                f"//category/{tenant}/categories/nope/assignments")]
+            release.set()
+            await asyncio.gather(*holders)
+            answers.append(await client.get(f"http://testserver//product/{tenant}/products", headers=auth))
+            return answers
+
+    *refused, after = asyncio.run(run())
+    message = (f"Too many concurrent requests for tenant '{tenant}' are waiting for the database (at most 2 at once "
+               "use it); retry after 1 s.")
+    assert [(r.status_code, r.json()["message"]) for r in refused] == [(429, message)] * 4
+    assert after.status_code == 200, after.text

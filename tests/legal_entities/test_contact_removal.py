@@ -132,3 +132,22 @@ def test_a_former_contact_cannot_be_assigned_in_the_legal_entity_s_context(shop:
     assert response.json() == segment_error(
         400, f"The customer {shop.customer_id} is not a contact of the legal entity {shop.legal_entity}.",
         field="legalEntityId", type="missing_reference", resource_id=shop.customer_id)
+
+
+@pytest.mark.parametrize("deleted", ["the entity", "its parent"])
+def test_deleting_the_legal_entity_ends_the_b2b_sessions(shop: Shop, database_url: str, deleted: str) -> None:
+    """Deleting a legal entity (or a company above it) removes its contact assignments: its contacts' sessions in
+    its context end as they do when a contact is removed, and their other sessions go on."""
+    target = shop.legal_entity
+    if deleted == "its parent":
+        target = shop.management.create_legal_entity(id="holding")
+        response = shop.management.request("PUT", f"/legal-entities/{shop.legal_entity}",
+                                           json={"name": "acme", "type": "SUBSIDIARY", "parentId": target})
+        assert response.status_code in (200, 204), response.text
+    response = shop.management.request("DELETE", f"/legal-entities/{target}")
+    assert response.status_code == 204, response.text
+    assert memberships(database_url, shop) == [(shop.b2c_segment, "")]
+    assert shop.validation(shop.b2b_token) == (401, INVALID_TOKEN)
+    response = shop.customers.request("GET", "/validateauthtoken", token=shop.b2b_token)
+    assert (response.status_code, response.json()) == (401, INVALID_TOKEN)
+    assert shop.my_segments(shop.b2c_token) == (200, [shop.b2c_segment])

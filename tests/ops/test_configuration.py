@@ -52,6 +52,11 @@ NOWHERE = "postgresql://127.0.0.1:1/none"
     ("DATABASE_URL", "mysql://root:secret@db/shop",
      "DATABASE_URL is a mysql:// URL; allowed: a postgresql:// (or postgres://) URL, e.g. "
      "postgresql://user:password@host:5432/database"),
+    *(("DATABASE_URL", url, "DATABASE_URL is not a valid URL (its host or port cannot be read: a port is a number from "
+       "0 to 65535, an IPv6 address is in brackets); allowed: a postgresql:// (or postgres://) URL, e.g. "
+       "postgresql://user:password@host:5432/database")
+      for url in ("postgresql://root:secret@[::1/shop", "postgresql://root:secret@db:99999/shop",
+                  "postgresql://root:secret")),
 ])
 def test_a_bad_value_is_one_line_naming_the_variable_and_exit_code_2(variable: str, value: str,
                                                                       message: str) -> None:
@@ -60,6 +65,17 @@ def test_a_bad_value_is_one_line_naming_the_variable_and_exit_code_2(variable: s
     result = run_command("serve", "--port", "1", env=env, timeout=60)
 
     assert (result.returncode, result.stderr, result.stdout) == (2, f"error: {message}\n", "")
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["migrate"], ["clients", "list"]])
+@pytest.mark.parametrize("data_dir", ["/proc/no-such-folder", "/etc/hostname"])
+def test_a_data_folder_that_cannot_be_made_is_one_line(command: list[str], data_dir: str) -> None:
+    result = run_command(*command, "--data-dir", data_dir, env=command_env(), timeout=60)
+
+    reason = "No such file or directory" if data_dir.startswith("/proc") else "Not a directory"
+    assert (result.returncode, result.stderr) == (
+        2, f"error: cannot use the data folder {data_dir} (--data-dir or SEGMENT_SERVICE_DATA_DIR): {reason}; "
+           "allowed: a folder this user can create and write\n")
 
 
 @pytest.mark.parametrize("command", [["migrate"], ["clients", "create", "--tenant", "shop"]])

@@ -80,11 +80,13 @@ class TestFirstStartsAtOnce:
             results = [(run.wait(120), *run.communicate()) for run in runs]
             for code, _, stderr in results:
                 assert code == 0, stderr
-            outputs = [out for _, out, _ in results]
-            # Each migration runs in its own transaction under the lock (core/db.py), so the two may share the work,
-            # but every migration is applied by exactly one of them.
-            applied = [name for out in outputs for name in out.partition(": ")[2].strip().split(", ")
-                       if name and name != "none needed"]
+            # Each migration takes the lock on its own, so the two may share the work: between them every migration
+            # was applied exactly once.
+            applied: list[str] = []
+            for _, out, _ in results:
+                assert out.startswith("Applied "), out
+                names = out.split(": ", 1)[1].strip()
+                applied += [] if names == "none needed" else names.split(", ")
             assert sorted(applied) == [version for version, _ in migration_files()]
             assert postgres_stops(data_dir)
 

@@ -73,7 +73,7 @@ def test_requests_are_counted_by_route_template_method_and_status(api: Api, app:
     assert after[count] - before.get(count, 0.0) == 1
     buckets = [labels for (name, labels) in after
                if name == "segment_service_http_request_duration_seconds_bucket" and ("route", ITEMS) in labels
-               and ("method", "GET") in labels]  # other tests of the session may have sent other methods
+               and ("method", "GET") in labels]  # other tests of the process may have sent other methods
     assert ("le", "+Inf") in {label for labels in buckets for label in labels}
     assert len(buckets) == 14  # 13 bounds and +Inf
 

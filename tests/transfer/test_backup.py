@@ -142,3 +142,24 @@ def test_older_tools_on_path_are_refused(database_url: str, tmp_path: Path) -> N
     assert refused.stderr == (f"error: {tool} is version {tool.parent.parent.name}, older than the server "
                               f"(PostgreSQL {major}); install the PostgreSQL {major} client programs (Debian/Ubuntu: "
                               f"apt-get install postgresql-client-{major}) and put them first on PATH\n")
+
+
+def test_restore_clean_refuses_a_bad_file_before_dropping_anything(tmp_path: Path) -> None:
+    data_dir, dump = tmp_path / "data", tmp_path / "backup.dump"
+    created = _cli("clients", "create", "--tenant", "keepme", "--json", "--data-dir", str(data_dir))
+    assert created.returncode == 0, created.stderr
+    client_id = json.loads(created.stdout)["client_id"]
+    dumped = _cli("dump", str(dump), "--data-dir", str(data_dir))
+    assert dumped.returncode == 0, dumped.stderr
+    whole = dump.read_bytes()
+    not_a_dump, cut_short = tmp_path / "notes.txt", tmp_path / "cut.dump"
+    not_a_dump.write_text("not a dump\n")
+    cut_short.write_bytes(whole[: len(whole) * 2 // 3])
+    for bad in (not_a_dump, cut_short):
+        refused = _cli("restore", str(bad), "--clean", "--data-dir", str(data_dir))
+        assert refused.returncode == 1
+        assert refused.stderr.startswith(f"error: {bad} is not a complete dump; nothing was dropped (pg_restore "
+                                         "failed: pg_restore: error: "), refused.stderr
+        assert refused.stderr.count("\n") == 1
+        listed = _cli("clients", "list", "--json", "--data-dir", str(data_dir))
+        assert [c["client_id"] for c in json.loads(listed.stdout)] == [client_id]

@@ -124,6 +124,36 @@ def test_row_errors_name_their_line_and_carry_the_api_message(settings: Settings
     assert errors(duplicate) == [(2, 409, again.json()["message"])]
 
 
+@pytest.mark.parametrize("form", ["ndjson", "csv"])
+def test_a_row_nested_too_deeply_is_that_row_s_error(settings: Settings, api: Api, tmp_path: Path, form: str) -> None:
+    """A row nested deeper than the JSON decoder goes fails alone with the API's answer to such a body, rather than
+    ending the import with a traceback."""
+    deep = "[" * 5000 + "]" * 5000
+    if form == "ndjson":
+        path = write_ndjson(tmp_path / "segments.ndjson", [deep, {"id": "s2", "name": "Two", "siteCode": "main"}])
+    else:
+        path = write_csv(tmp_path / "segments.csv", ["id", "name.en", "siteCode", "mixins"],
+                         [["s1", "One", "main", deep], ["s2", "Two", "main", ""]])
+    too_deep = api.client.post(f"/customer-segment/{api.tenant}/segments", content=deep,
+                               headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+    assert too_deep.status_code == 400
+    summary = run_import(settings, "segments", path, api.tenant)
+    assert errors(summary) == [(2 if form == "csv" else 1, 400, too_deep.json()["message"])]
+    assert (summary.rows, summary.created) == (2, 1)
+    assert call(api, "GET", "/customer-segment/{t}/segments/s2").status_code == 200
+
+
+def test_a_csv_cell_may_be_as_long_as_an_api_body_allows(settings: Settings, api: Api, tmp_path: Path) -> None:
+    """Python's csv module stops at 128 KiB per cell by default; the API takes bodies up to 10 MB, so a long
+    description imports from CSV as it does from NDJSON."""
+    description = "Fine coffee. " * 20_000  # 260 KB
+    path = write_csv(tmp_path / "products.csv", ["id", "code", "name.en", "description.en"],
+                     [["p1", "p1", "Coffee", description], ["p2", "p2", "Tea", "short"]])
+    summary = run_import(settings, "products", path, api.tenant)
+    assert (errors(summary), summary.created) == ([], 2)
+    assert call(api, "GET", "/product/{t}/products/p1").json()["description"] == {"en": description}
+
+
 def test_a_row_is_imported_whole_or_not_at_all(settings: Settings, api: Api, tmp_path: Path) -> None:
     call(api, "POST", "/customer/{t}/customers", {"id": "c1", "contactEmail": "c1@example.com"})
     call(api, "PUT", "/customer-segment/{t}/segments/gold", {"name": "Gold", "siteCode": "main"})

@@ -33,10 +33,12 @@ _holding: ContextVar[bool] = ContextVar("pool_share_held", default=False)
 
 def pool_key(path: str) -> str:
     """The key a request's database use is counted under: its tenant, or the service path it calls."""
-    parts = path.split("/", 3)
-    if len(parts) > 2 and parts[1] in _TENANT_PREFIXES and parts[2]:
-        return parts[2]
-    return "/" + (parts[1] if len(parts) > 1 else "")
+    # Empty segments are skipped as the router skips them: `//product/t/…` and `/product//t/…` reach tenant t's
+    # routes, so they must count against t's share, not open a share of their own.
+    parts = [part for part in path.split("/") if part]
+    if len(parts) > 1 and parts[0] in _TENANT_PREFIXES:
+        return parts[1]
+    return "/" + (parts[0] if parts else "")
 
 
 def bind_request(path: str) -> Token[str]:
@@ -59,9 +61,10 @@ class FairShare:
     """Per pool key, at most `limit` connections held at once (0: no limit); waiting longer than `wait_seconds` for
     one raises TooManyRequests."""
 
-    def __init__(self, limit: int, wait_seconds: float) -> None:
+    def __init__(self, limit: int, wait_seconds: float, resource: str = "the database") -> None:
         self.limit = limit
         self.wait_seconds = wait_seconds
+        self.resource = resource  # what the requests wait for, in the 429's message
         self._shares: dict[str, _Share] = {}
 
     def in_use(self, key: str) -> int:
@@ -90,7 +93,7 @@ class FairShare:
                 retry = max(1, math.ceil(self.wait_seconds))
                 who = f"'{key}'" if key.startswith("/") else f"tenant '{key}'"
                 raise TooManyRequests(
-                    f"Too many concurrent requests for {who} are waiting for the database (at most {self.limit} "
+                    f"Too many concurrent requests for {who} are waiting for {self.resource} (at most {self.limit} "
                     f"at once use it); retry after {retry} s.", retry_after=retry) from None
             share.held += 1
             holding = _holding.set(True)

@@ -58,6 +58,18 @@ DELETE FROM contact_assignments
 WHERE tenant = $1 AND customer_id = $2
 """
 
+# The (customer, legal entity) pairs of the contact assignments of a legal entity and its subsidiaries: whose
+# sessions in which context end when the entity is deleted.
+_CONTACTS_OF_SUBTREE = """
+WITH RECURSIVE subtree (id) AS (
+    SELECT id FROM legal_entities WHERE tenant = $1 AND id = $2
+    UNION
+    SELECT le.id FROM legal_entities le JOIN subtree s ON le.tenant = $1 AND le.parent_id = s.id
+)
+SELECT DISTINCT ca.customer_id, ca.legal_entity_id
+FROM contact_assignments ca JOIN subtree s ON ca.tenant = $1 AND ca.legal_entity_id = s.id
+"""
+
 _IS_CONTACT = """
 SELECT EXISTS (SELECT 1 FROM contact_assignments WHERE tenant = $1 AND customer_id = $2 AND legal_entity_id = $3)
 """
@@ -138,6 +150,12 @@ async def delete_contact_assignments_of_customer(conn: Connection, tenant: str, 
     """Delete every contact assignment of a customer; how many there were."""
     status = str(await conn.execute(_DELETE_CONTACT_ASSIGNMENTS_OF_CUSTOMER, tenant, customer_id))
     return int(status.rsplit(" ", 1)[-1])
+
+
+async def contacts_of_subtree(conn: Connection, tenant: str, legal_entity_id: str) -> list[tuple[str, str]]:
+    """The (customer, legal entity) pairs of the contact assignments of a legal entity and its subsidiaries."""
+    return [(r["customer_id"], r["legal_entity_id"])
+            for r in await conn.fetch(_CONTACTS_OF_SUBTREE, tenant, legal_entity_id)]
 
 
 async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool:

@@ -28,6 +28,7 @@ from segment_service.legal_entities.models import (
     MetadataUpdate,
 )
 from segment_service.legal_entities.store import LegalEntityRow, Match
+from segment_service.oauth import service as oauth_service
 from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = [
@@ -177,8 +178,12 @@ async def delete_legal_entity(db: Database, caller: Caller, legal_entity_id: str
         # before the delete, while the subtree can still be walked.
         await segment_customer_assignments.delete_customer_assignments_of_legal_entity(conn, caller.tenant,
                                                                                        legal_entity_id)
+        contacts = await contact_store.contacts_of_subtree(conn, caller.tenant, legal_entity_id)
         if not await store.delete_legal_entity(conn, caller.tenant, legal_entity_id):
             raise not_found("legal entity", legal_entity_id)
+        # Its contacts are no longer contacts of it: their sessions in its context end, as a contact removal's do.
+        for customer_id, contact_of in contacts:
+            await oauth_service.end_customer_sessions(conn, caller.tenant, customer_id, legal_entity_id=contact_of)
 
 
 async def get_legal_entity(db: Database, caller: Caller, legal_entity_id: str) -> dict[str, Any]:

@@ -104,6 +104,12 @@ def restore(dsn: str, file: Path, *, embedded: bool, clean: bool) -> None:
         if not clean:
             raise BackupError(f"the database {redacted(dsn)} is not empty; restore into an empty one (a new "
                               "--data-dir or a new database), or pass --clean to drop everything in it first")
+        # The drop is committed before pg_restore's transaction starts, so a file pg_restore cannot read to the end
+        # (not a dump, cut short, corrupt) must be refused before it: read it all once, without a database.
+        try:
+            _run([str(tool), f"--file={os.devnull}", str(file)], dict(os.environ), "pg_restore")
+        except BackupError as exc:
+            raise BackupError(f"{file} is not a complete dump; nothing was dropped ({exc})") from None
         asyncio.run(store.drop_everything(dsn))
     url, env = _connection(dsn)
     _run([str(tool), "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", f"--dbname={url}",

@@ -16,6 +16,8 @@ import msgspec
 from segment_service.core.errors import BadRequest, ServiceError
 
 FORMATS = (".ndjson", ".csv")
+#: The longest CSV cell read: the API's largest request body (10 MB).
+MAX_CELL_CHARS = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,10 @@ class Row:
     body: Any
     error: ServiceError | None
     read_bytes: int
+
+
+#: The API's answer to a body nested deeper than the JSON decoder goes (core/http.py).
+_TOO_DEEP = BadRequest("The request body nests too deeply.", type="invalid_body")
 
 
 class FileFormatError(Exception):
@@ -62,6 +68,8 @@ def _ndjson_rows(path: Path) -> Iterator[Row]:
                 # The API's answer to a body that is not JSON.
                 yield Row(number, None, BadRequest(f"The request body is not valid JSON: {exc}", type="invalid_body"),
                           read)
+            except RecursionError:
+                yield Row(number, None, _TOO_DEEP, read)
 
 
 class _CountingLines:
@@ -78,6 +86,8 @@ class _CountingLines:
 
 
 def _csv_rows(path: Path) -> Iterator[Row]:
+    # A cell may hold as much as a request body can (the csv module's default stops at 128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
     with path.open("rb") as file:
         lines = _CountingLines(file)
         reader = csv.reader(iter(lines), strict=True)
@@ -129,6 +139,8 @@ def _csv_row(line: int, paths: list[tuple[str, ...]], cells: list[str], read_byt
             except msgspec.DecodeError as exc:
                 error = BadRequest(f"The column '{'.'.join(path)}' holds no valid JSON: {exc}", type="invalid_body")
                 return Row(line, None, error, read_bytes)
+            except RecursionError:
+                return Row(line, None, _TOO_DEEP, read_bytes)
         target = body
         for part in path[:-1]:
             target = target.setdefault(part, {})

@@ -15,7 +15,9 @@ quantified groups may nest at most `MAX_REGEX_QUANTIFIED_NESTING` deep and a pat
 `MAX_REGEX_GROUPS` groups.
 The embedded options that change the syntax the check reads (``(?b)``, ``(?e)``, ``(?x)``) are refused; ``(?q)`` and
 the ``***=`` director make the rest a literal, which is always cheap. Everything else (classes, brackets, anchors,
-alternation, ``*``/``+``/``?``, lookahead and lookbehind) is allowed.
+alternation, ``*``/``+``/``?``, lookbehind) is allowed, and so are lookaheads (``(?=…)``, ``(?!…)``) at the start of
+an anchored pattern (``^(?=.*coffee)(?=.*beans)``): anywhere else PostgreSQL tries a lookahead at every position of
+the text, so its cost grows with the square of the text's length (seconds on a few hundred descriptions of 10 KB).
 """
 
 from __future__ import annotations
@@ -78,9 +80,18 @@ def check_regex(regex: str) -> None:
     stack = [_Group()]
     groups = atoms = 0
     n = len(regex)
+    start = i
+    lookahead_ok = False  # only right after a leading ^ (and other lookaheads there)
     while i < n:
         c = regex[i]
         top = stack[-1]
+        lookahead = c == "(" and regex.startswith(("?=", "?!"), i + 1)
+        if lookahead and not (lookahead_ok and len(stack) == 1):
+            raise RegexRefused(i, f"may use a lookahead ({regex[i:i + 3]}…) only at its start, right after ^ (as in "
+                               "^(?=.*coffee)(?=.*beans)): anywhere else it is tried at every position of the text, "
+                               "which takes time growing with the square of the text's length")
+        if len(stack) == 1 and not lookahead:
+            lookahead_ok = c == "^" and i == start
         if c == "\\":
             following = regex[i + 1 : i + 2]
             if following in "123456789" and following:
