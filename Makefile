@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run test lint bench bench-import clean
+.PHONY: install run test lint format bench bench-import clean
 
 install: $(DEV_STAMP)
 
@@ -27,12 +27,19 @@ run: $(RUN_STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+# Rewrites the tree in the project's format (what `make lint` and `make test` check).
+format: $(DEV_STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
 bench: $(RUN_STAMP)
 	$(BIN)/python -m bench $(ARGS)

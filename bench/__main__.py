@@ -75,9 +75,14 @@ STOREFRONT_SCENARIOS = tuple(storefront_scenarios.SCENARIOS)
 ASSIGNMENT_SCENARIOS = ("customer-segments", "segment-items", "bulk-items")
 #: After everything else: they read only their own dataset, and the redemptions write.
 COUPON_SCENARIOS = tuple(coupon_scenarios.SCENARIOS)
-_GROUPS = {"segments": SEGMENT_SCENARIOS, "categories": CATEGORY_SCENARIOS,
-           "segment-assignments": ASSIGNMENT_SCENARIOS, "storefront": STOREFRONT_SCENARIOS,
-           "coupons": COUPON_SCENARIOS, "all": tuple(SCENARIOS)}
+_GROUPS = {
+    "segments": SEGMENT_SCENARIOS,
+    "categories": CATEGORY_SCENARIOS,
+    "segment-assignments": ASSIGNMENT_SCENARIOS,
+    "storefront": STOREFRONT_SCENARIOS,
+    "coupons": COUPON_SCENARIOS,
+    "all": tuple(SCENARIOS),
+}
 BULK_SIZE = 200
 
 
@@ -140,40 +145,66 @@ def parse_args(argv: list[str] | None = None) -> Options:
     # 64: the connection count the storefront targets are set at; earlier runs (before 2026-11-26 20:30) used 32.
     parser.add_argument("--connections", type=int, default=64, help="open connections [64]")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads [2]")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes of the service and of the floor [1, what `serve` defaults to]")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes of the service and of the floor [1, what `serve` defaults to]",
+    )
     parser.add_argument("--rows", type=int, help="segments of the measured tenant [100000; --quick: 20000]")
     parser.add_argument("--other-rows", type=int, help="segments of the other tenants [5000; --quick: 1000]")
-    parser.add_argument("--scenarios", type=_scenario_keys, default=tuple(SCENARIOS),
-                        help="comma-separated scenarios to run besides the floor: get, search, subtree-root, "
-                             "subtree-level2, leaf, my-items, my-category-tree, match, category-segments, "
-                             "category-segments-subtree, customer-segments, segment-items, bulk-items, "
-                             "coupon-validate, coupon-redeem, or the groups segments, categories, storefront, "
-                             "segment-assignments, coupons, all [all]")
-    parser.add_argument("--skip-categories", action="store_true",
-                        help="leave out the category and storefront scenarios and the category dataset")
+    parser.add_argument(
+        "--scenarios",
+        type=_scenario_keys,
+        default=tuple(SCENARIOS),
+        help="comma-separated scenarios to run besides the floor: get, search, subtree-root, "
+        "subtree-level2, leaf, my-items, my-category-tree, match, category-segments, "
+        "category-segments-subtree, customer-segments, segment-items, bulk-items, "
+        "coupon-validate, coupon-redeem, or the groups segments, categories, storefront, "
+        "segment-assignments, coupons, all [all]",
+    )
+    parser.add_argument(
+        "--skip-categories",
+        action="store_true",
+        help="leave out the category and storefront scenarios and the category dataset",
+    )
     parser.add_argument("--categories", type=int, help="categories of the measured tenant [10000; --quick: 2000]")
     parser.add_argument("--products", type=int, help="products of the measured tenant [100000; --quick: 10000]")
-    parser.add_argument("--assignments", type=int,
-                        help="product-to-category assignments of the measured tenant [1000000; --quick: 100000]")
-    parser.add_argument("--skip-assignments", action="store_true",
-                        help="leave out the segment assignment scenarios and their dataset")
+    parser.add_argument(
+        "--assignments",
+        type=int,
+        help="product-to-category assignments of the measured tenant [1000000; --quick: 100000]",
+    )
+    parser.add_argument(
+        "--skip-assignments", action="store_true", help="leave out the segment assignment scenarios and their dataset"
+    )
     parser.add_argument("--customers", type=int, help="customers of the measured tenant [200000; --quick: 20000]")
-    parser.add_argument("--customer-assignments", type=int,
-                        help="customer-to-segment assignments [1000000; --quick: 100000]")
-    parser.add_argument("--item-assignments", type=int,
-                        help="product-to-segment assignments [1000000; --quick: 100000]")
-    parser.add_argument("--storefront-segments", type=int,
-                        help="segments of the storefront dataset [10000; --quick: 2000]")
-    parser.add_argument("--storefront-customers", type=int,
-                        help="customers of the storefront dataset, 1 to 5 memberships each [1000000; --quick: 50000]")
-    parser.add_argument("--storefront-items", type=int,
-                        help="item assignments of the storefront dataset [1000000; --quick: 100000]")
+    parser.add_argument(
+        "--customer-assignments", type=int, help="customer-to-segment assignments [1000000; --quick: 100000]"
+    )
+    parser.add_argument(
+        "--item-assignments", type=int, help="product-to-segment assignments [1000000; --quick: 100000]"
+    )
+    parser.add_argument(
+        "--storefront-segments", type=int, help="segments of the storefront dataset [10000; --quick: 2000]"
+    )
+    parser.add_argument(
+        "--storefront-customers",
+        type=int,
+        help="customers of the storefront dataset, 1 to 5 memberships each [1000000; --quick: 50000]",
+    )
+    parser.add_argument(
+        "--storefront-items", type=int, help="item assignments of the storefront dataset [1000000; --quick: 100000]"
+    )
     parser.add_argument("--coupons", type=int, help="coupons of the coupon dataset [10000; --quick: 2000]")
-    parser.add_argument("--coupon-customers", type=int,
-                        help="customers of the coupon dataset, 2.7 memberships each [20000; --quick: 5000]")
-    parser.add_argument("--bulk-workers", type=int, default=2,
-                        help="worker processes of the service the bulk upsert runs against [2]")
+    parser.add_argument(
+        "--coupon-customers",
+        type=int,
+        help="customers of the coupon dataset, 2.7 memberships each [20000; --quick: 5000]",
+    )
+    parser.add_argument(
+        "--bulk-workers", type=int, default=2, help="worker processes of the service the bulk upsert runs against [2]"
+    )
     parser.add_argument("--quick", action="store_true", help="a very short run, to check that everything works")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"Markdown report [{DEFAULT_OUTPUT}]")
     args = parser.parse_args(argv)
@@ -191,43 +222,64 @@ def parse_args(argv: list[str] | None = None) -> Options:
     assignment_volumes = assignments.Volumes(
         customers=pick(args.customers, big.customers, small.customers),
         customer_assignments=pick(args.customer_assignments, big.customer_assignments, small.customer_assignments),
-        item_assignments=pick(args.item_assignments, big.item_assignments, small.item_assignments))
+        item_assignments=pick(args.item_assignments, big.item_assignments, small.item_assignments),
+    )
     shop, shop_quick = storefront.DEFAULT_VOLUMES, storefront.QUICK_VOLUMES
     storefront_volumes = storefront.Volumes(
         segments=pick(args.storefront_segments, shop.segments, shop_quick.segments),
         customers=pick(args.storefront_customers, shop.customers, shop_quick.customers),
-        item_assignments=pick(args.storefront_items, shop.item_assignments, shop_quick.item_assignments))
+        item_assignments=pick(args.storefront_items, shop.item_assignments, shop_quick.item_assignments),
+    )
     deal, deal_quick = coupons.DEFAULT_VOLUMES, coupons.QUICK_VOLUMES
     coupon_volumes = coupons.Volumes(
         coupons=pick(args.coupons, deal.coupons, deal_quick.coupons),
         segments=deal_quick.segments if quick else deal.segments,
         customers=pick(args.coupon_customers, deal.customers, deal_quick.customers),
-        redemptions=deal_quick.redemptions if quick else deal.redemptions)
+        redemptions=deal_quick.redemptions if quick else deal.redemptions,
+    )
     full = categories.DEFAULT_VOLUMES
-    volumes = categories.Volumes(categories=pick(args.categories, full.categories, 2_000),
-                                 products=pick(args.products, full.products, 10_000),
-                                 assignments=pick(args.assignments, full.assignments, 100_000))
+    volumes = categories.Volumes(
+        categories=pick(args.categories, full.categories, 2_000),
+        products=pick(args.products, full.products, 10_000),
+        assignments=pick(args.assignments, full.assignments, 100_000),
+    )
     # wrk takes whole seconds.
-    options = Options(duration=pick(args.duration, 10, 3), warmup=pick(args.warmup, 3, 1),
-                      threads=args.threads, connections=args.connections, workers=args.workers,
-                      rows=pick(args.rows, 100_000, 20_000), other_rows=pick(args.other_rows, 5_000, 1_000),
-                      output=args.output, scenarios=scenarios, category_volumes=volumes,
-                      assignment_volumes=assignment_volumes, storefront_volumes=storefront_volumes,
-                      coupon_volumes=coupon_volumes, bulk_workers=args.bulk_workers)
+    options = Options(
+        duration=pick(args.duration, 10, 3),
+        warmup=pick(args.warmup, 3, 1),
+        threads=args.threads,
+        connections=args.connections,
+        workers=args.workers,
+        rows=pick(args.rows, 100_000, 20_000),
+        other_rows=pick(args.other_rows, 5_000, 1_000),
+        output=args.output,
+        scenarios=scenarios,
+        category_volumes=volumes,
+        assignment_volumes=assignment_volumes,
+        storefront_volumes=storefront_volumes,
+        coupon_volumes=coupon_volumes,
+        bulk_workers=args.bulk_workers,
+    )
     if options.duration < 1 or options.warmup < 0 or options.threads < 1 or options.connections < options.threads:
         parser.error("need --duration >= 1, --warmup >= 0, --threads >= 1 and --connections >= --threads")
     if options.rows < 1 or options.other_rows < 0 or options.workers < 1:
         parser.error("need --rows >= 1, --other-rows >= 0 and --workers >= 1")
-    if options.bulk_workers < 1 or min(assignment_volumes.customers, assignment_volumes.customer_assignments,
-                                       assignment_volumes.item_assignments) < 1:
+    if (
+        options.bulk_workers < 1
+        or min(
+            assignment_volumes.customers, assignment_volumes.customer_assignments, assignment_volumes.item_assignments
+        )
+        < 1
+    ):
         parser.error("need --bulk-workers, --customers, --customer-assignments and --item-assignments >= 1")
     if min(storefront_volumes.segments, storefront_volumes.customers, storefront_volumes.item_assignments) < 100:
         parser.error("need --storefront-segments, --storefront-customers and --storefront-items >= 100")
     if coupon_volumes.coupons < 1_000 or coupon_volumes.customers < 1_000:
         parser.error("need --coupons and --coupon-customers >= 1000")
     if volumes.categories < 111 or volumes.products < 1 or volumes.assignments < 1:
-        parser.error("need --categories >= 111 (three levels: roots, level 2 and leaves), --products >= 1 and "
-                     "--assignments >= 1")
+        parser.error(
+            "need --categories >= 111 (three levels: roots, level 2 and leaves), --products >= 1 and --assignments >= 1"
+        )
     return options
 
 
@@ -291,8 +343,12 @@ def _sanity_check(service_url: str, floor_url: str, token: str, segment_id: str)
     status, body = servers.request(f"{service_url}/customer-segment/{tenant}/segments/{segment_id}", token=token)
     if status != 200 or body.get("id") != segment_id:
         raise BenchError(f"GET segment answered {status}: {body}")
-    status, body = servers.request(f"{service_url}/customer-segment/{tenant}/segments/search", method="POST",
-                                   body={"q": plans.SEARCH_Q}, token=token)
+    status, body = servers.request(
+        f"{service_url}/customer-segment/{tenant}/segments/search",
+        method="POST",
+        body={"q": plans.SEARCH_Q},
+        token=token,
+    )
     if status != 200 or not isinstance(body, list) or not body:
         raise BenchError(f"search answered {status}: {str(body)[:500]}")
     if len(body) < plans.DEFAULT_PAGE_SIZE:
@@ -309,8 +365,10 @@ def _check_assignments(url: str, token: str, *, expected: int, allowed: frozense
     if status != 200 or not isinstance(body, list):
         raise BenchError(f"{what} answered {status}: {str(body)[:500]}")
     if len(body) != min(plans.DEFAULT_PAGE_SIZE, expected):
-        raise BenchError(f"{what} returned {len(body)} assignments, expected a page of "
-                         f"{min(plans.DEFAULT_PAGE_SIZE, expected)} (of {expected:,} in the dataset)")
+        raise BenchError(
+            f"{what} returned {len(body)} assignments, expected a page of "
+            f"{min(plans.DEFAULT_PAGE_SIZE, expected)} (of {expected:,} in the dataset)"
+        )
     outside = [a.get("categoryId") for a in body if a.get("categoryId") not in allowed]
     if outside:
         raise BenchError(f"{what} returned assignments of categories outside it: {outside[:3]}")
@@ -318,18 +376,27 @@ def _check_assignments(url: str, token: str, *, expected: int, allowed: frozense
         raise BenchError(f"{what} returned assignments without ref.id or ref.localizedName: {str(body[0])[:300]}")
 
 
-def _sanity_check_categories(service_url: str, token: str, loaded: categories.CategoryLoadResult,
-                             probe: plans.CategoryProbe) -> None:
+def _sanity_check_categories(
+    service_url: str, token: str, loaded: categories.CategoryLoadResult, probe: plans.CategoryProbe
+) -> None:
     """Each category scenario's request answers a full page of its own subtree (or leaf), with product names."""
     for name, (category_id, with_subcategories) in probe.requests.items():
         if with_subcategories:
-            _check_assignments(f"{service_url}{CATEGORY_PREFIX}{category_id}{SUBTREE_SUFFIX}", token,
-                               expected=loaded.subtree_total[category_id], allowed=loaded.descendants[category_id],
-                               what=name)
+            _check_assignments(
+                f"{service_url}{CATEGORY_PREFIX}{category_id}{SUBTREE_SUFFIX}",
+                token,
+                expected=loaded.subtree_total[category_id],
+                allowed=loaded.descendants[category_id],
+                what=name,
+            )
         else:
-            _check_assignments(f"{service_url}{CATEGORY_PREFIX}{category_id}{LEAF_SUFFIX}", token,
-                               expected=loaded.direct_total[category_id], allowed=frozenset({category_id}),
-                               what=name)
+            _check_assignments(
+                f"{service_url}{CATEGORY_PREFIX}{category_id}{LEAF_SUFFIX}",
+                token,
+                expected=loaded.direct_total[category_id],
+                allowed=frozenset({category_id}),
+                what=name,
+            )
 
 
 def _median(ids: list[str], size: dict[str, int]) -> str:
@@ -349,19 +416,28 @@ def _category_probe(options: Options, loaded: categories.CategoryLoadResult) -> 
     return plans.CategoryProbe(requests)
 
 
-def _category_scenarios(service_url: str, token: str, options: Options, loaded: categories.CategoryLoadResult,
-                        workdir: Path) -> list[tuple[str, str, str, Path | None]]:
+def _category_scenarios(
+    service_url: str, token: str, options: Options, loaded: categories.CategoryLoadResult, workdir: Path
+) -> list[tuple[str, str, str, Path | None]]:
     """(name, description, url, Lua script) of the selected category scenarios."""
     picks = {
-        "subtree-root": (loaded.roots, SUBTREE_SUFFIX,
-                         f"the {len(loaded.roots):,} roots (about {loaded.mean_subtree(loaded.roots):,.0f} "
-                         "assignments under each)"),
-        "subtree-level2": (loaded.level2, SUBTREE_SUFFIX,
-                           f"the {len(loaded.level2):,} level-2 categories (about "
-                           f"{loaded.mean_subtree(loaded.level2):,.0f} assignments under each)"),
-        "leaf": (loaded.leaf_sample, LEAF_SUFFIX,
-                 f"{len(loaded.leaf_sample):,} leaves that have assignments (about "
-                 f"{sum(loaded.direct_total.values()) / max(1, len(loaded.direct_total)):,.0f} each)"),
+        "subtree-root": (
+            loaded.roots,
+            SUBTREE_SUFFIX,
+            f"the {len(loaded.roots):,} roots (about {loaded.mean_subtree(loaded.roots):,.0f} assignments under each)",
+        ),
+        "subtree-level2": (
+            loaded.level2,
+            SUBTREE_SUFFIX,
+            f"the {len(loaded.level2):,} level-2 categories (about "
+            f"{loaded.mean_subtree(loaded.level2):,.0f} assignments under each)",
+        ),
+        "leaf": (
+            loaded.leaf_sample,
+            LEAF_SUFFIX,
+            f"{len(loaded.leaf_sample):,} leaves that have assignments (about "
+            f"{sum(loaded.direct_total.values()) / max(1, len(loaded.direct_total)):,.0f} each)",
+        ),
     }
     result: list[tuple[str, str, str, Path | None]] = []
     for key in (k for k in options.scenarios if k in CATEGORY_SCENARIOS):
@@ -370,9 +446,15 @@ def _category_scenarios(service_url: str, token: str, options: Options, loaded: 
             continue  # a tree too small for this level (--categories below 111 is refused; this is belt and braces)
         script = workdir / f"{key}.lua"
         script.write_text(load.get_script(CATEGORY_PREFIX, ids, token, suffix), encoding="utf-8")
-        result.append((SCENARIOS[key], f"GET {CATEGORY_PREFIX}{{id}}{suffix}, the id drawn at random from "
-                       f"{drawn_from}; default pageSize 60, no Accept-Language", f"{service_url}{CATEGORY_PREFIX}x",
-                       script))
+        result.append(
+            (
+                SCENARIOS[key],
+                f"GET {CATEGORY_PREFIX}{{id}}{suffix}, the id drawn at random from "
+                f"{drawn_from}; default pageSize 60, no Accept-Language",
+                f"{service_url}{CATEGORY_PREFIX}x",
+                script,
+            )
+        )
     return result
 
 
@@ -381,8 +463,9 @@ def _typical(sample: list[tuple[str, int]]) -> str:
     return sorted(sample, key=lambda p: (p[1], p[0]))[len(sample) // 2][0]
 
 
-def _assignment_problem(key: str, service_url: str, token: str, data: assignments.AssignmentLoadResult,
-                        bodies: list[tuple[str, str]]) -> str | None:
+def _assignment_problem(
+    key: str, service_url: str, token: str, data: assignments.AssignmentLoadResult, bodies: list[tuple[str, str]]
+) -> str | None:
     """None when the scenario's request answers what it should, else why not (the scenario is then skipped, so that
     a route still being written does not cost the rest of the run)."""
     prefix = f"{service_url}/customer-segment/{dataset.TENANT}/segments"
@@ -405,8 +488,9 @@ def _assignment_problem(key: str, service_url: str, token: str, data: assignment
                 return f"GET {prefix}/{{id}}/items returned {len(body)} assignments, expected {expected}"
         else:
             segment, raw = bodies[0]
-            status, body = servers.request(f"{prefix}/{segment}/items/PRODUCT/bulk", method="PUT",
-                                           body=json.loads(raw), token=token, timeout=30.0)
+            status, body = servers.request(
+                f"{prefix}/{segment}/items/PRODUCT/bulk", method="PUT", body=json.loads(raw), token=token, timeout=30.0
+            )
             if status != 207 or not isinstance(body, list) or len(body) != BULK_SIZE:
                 return f"PUT {prefix}/{{id}}/items/PRODUCT/bulk answered {status}: {str(body)[:300]}"
             failed = [r for r in body if r.get("code") not in (200, 201, 204)]
@@ -447,45 +531,63 @@ def run(options: Options) -> report.Report:
         category_probe: plans.CategoryProbe | None = None
         if options.with_categories:
             v = options.category_volumes
-            _say(f"loading {v.categories:,} categories, {v.products:,} products and {v.assignments:,} assignments "
-                 f"(plus {categories.OTHER_SHARE:.0%} of each for {categories.OTHER_TENANT}) with COPY")
+            _say(
+                f"loading {v.categories:,} categories, {v.products:,} products and {v.assignments:,} assignments "
+                f"(plus {categories.OTHER_SHARE:.0%} of each for {categories.OTHER_TENANT}) with COPY"
+            )
             category_data = asyncio.run(categories.load(dsn, v))
             for copy in category_data.copies:
-                _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
-                     f"{copy.seconds:.2f} s)")
+                _say(
+                    f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
+                    f"{copy.seconds:.2f} s)"
+                )
             category_probe = _category_probe(options, category_data)
         assignment_data: assignments.AssignmentLoadResult | None = None
         assignment_probe: plans.AssignmentProbe | None = None
         if options.with_assignments:
             av = options.assignment_volumes
-            _say(f"loading {av.customers:,} customers, {av.customer_assignments:,} customer and "
-                 f"{av.item_assignments:,} item assignments with COPY")
+            _say(
+                f"loading {av.customers:,} customers, {av.customer_assignments:,} customer and "
+                f"{av.item_assignments:,} item assignments with COPY"
+            )
             assignment_data = asyncio.run(assignments.load(dsn, av, products=options.category_volumes.products))
             for copy in assignment_data.copies:
-                _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
-                     f"{copy.seconds:.2f} s)")
-            assignment_probe = plans.AssignmentProbe(customer_id=_typical(assignment_data.customer_sample),
-                                                     segment_id=_typical(assignment_data.item_segment_sample),
-                                                     product_id=_typical(assignment_data.product_sample))
+                _say(
+                    f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
+                    f"{copy.seconds:.2f} s)"
+                )
+            assignment_probe = plans.AssignmentProbe(
+                customer_id=_typical(assignment_data.customer_sample),
+                segment_id=_typical(assignment_data.item_segment_sample),
+                product_id=_typical(assignment_data.product_sample),
+            )
         storefront_data: storefront.StorefrontLoadResult | None = None
         if options.with_storefront:  # after the assignment dataset, which assigns customers to every segment there is
             sv = options.storefront_volumes
-            _say(f"loading the storefront dataset: {sv.segments:,} segments, {sv.customers:,} customers with 1-5 "
-                 f"memberships each and {sv.item_assignments:,} item assignments with COPY")
+            _say(
+                f"loading the storefront dataset: {sv.segments:,} segments, {sv.customers:,} customers with 1-5 "
+                f"memberships each and {sv.item_assignments:,} item assignments with COPY"
+            )
             storefront_data = asyncio.run(storefront.load(dsn, sv))
             for copy in storefront_data.copies:
-                _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
-                     f"{copy.seconds:.2f} s)")
+                _say(
+                    f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
+                    f"{copy.seconds:.2f} s)"
+                )
             _say(f"storefront dataset loaded in {storefront_data.load_seconds:.0f} s")
         coupon_data: coupons.CouponLoadResult | None = None
         if options.with_coupons:  # last: no other dataset assigns customers to its segments
             cv = options.coupon_volumes
-            _say(f"loading the coupon dataset: {cv.coupons:,} coupons, {cv.redemptions:,} redemptions, "
-                 f"{cv.segments:,} segments and {cv.customers:,} customers with memberships with COPY")
+            _say(
+                f"loading the coupon dataset: {cv.coupons:,} coupons, {cv.redemptions:,} redemptions, "
+                f"{cv.segments:,} segments and {cv.customers:,} customers with memberships with COPY"
+            )
             coupon_data = asyncio.run(coupons.load(dsn, cv))
             for copy in coupon_data.copies:
-                _say(f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
-                     f"{copy.seconds:.2f} s)")
+                _say(
+                    f"COPY {copy.table}: {copy.rows_per_second:,.0f} rows/s ({copy.rows:,} rows in "
+                    f"{copy.seconds:.2f} s)"
+                )
             _say(f"coupon dataset loaded in {coupon_data.load_seconds:.0f} s")
 
         # Plans and statement timings while the machine is still quiet.
@@ -493,34 +595,78 @@ def run(options: Options) -> report.Report:
         plan_notes: list[str] = []
         recorded_sql: dict[str, list[plans.Statement]] = {}
         if storefront_data is not None:
-            recorded_sql = asyncio.run(storefront_plans.statements(
-                tuple(k for k in options.scenarios if k in STOREFRONT_SCENARIOS), storefront_data, plan_notes))
+            recorded_sql = asyncio.run(
+                storefront_plans.statements(
+                    tuple(k for k in options.scenarios if k in STOREFRONT_SCENARIOS), storefront_data, plan_notes
+                )
+            )
         if coupon_data is not None and "coupon-validate" in options.scenarios:
             recorded_sql.update(asyncio.run(coupon_scenarios.validation_statements(dsn, coupon_data, plan_notes)))
-        statement_plans = asyncio.run(plans.explain_hot_paths(
-            dsn, dataset.TENANT, probe_id, segments=[SCENARIOS[k] for k in options.scenarios if k in SEGMENT_SCENARIOS],
-            categories=category_probe, assignments=assignment_probe, notes=plan_notes, recorded=recorded_sql))
+        statement_plans = asyncio.run(
+            plans.explain_hot_paths(
+                dsn,
+                dataset.TENANT,
+                probe_id,
+                segments=[SCENARIOS[k] for k in options.scenarios if k in SEGMENT_SCENARIOS],
+                categories=category_probe,
+                assignments=assignment_probe,
+                notes=plan_notes,
+                recorded=recorded_sql,
+            )
+        )
 
         signing_key = secrets.token_urlsafe(32)
         service_port, floor_port = servers.free_port(), servers.free_port()
         base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SEGMENT_SERVICE_DATA_DIR")}
-        service_env = {**base_env, "DATABASE_URL": dsn, "SEGMENT_SERVICE_SIGNING_KEY": signing_key,
-                       "SEGMENT_SERVICE_DATA_DIR": str(workdir / "unused")}
-        floor_env = {**base_env, "DATABASE_URL": dsn, "BENCH_FLOOR_TENANT": dataset.TENANT,
-                     "BENCH_FLOOR_ID": probe_id,
-                     "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        service_env = {
+            **base_env,
+            "DATABASE_URL": dsn,
+            "SEGMENT_SERVICE_SIGNING_KEY": signing_key,
+            "SEGMENT_SERVICE_DATA_DIR": str(workdir / "unused"),
+        }
+        floor_env = {
+            **base_env,
+            "DATABASE_URL": dsn,
+            "BENCH_FLOOR_TENANT": dataset.TENANT,
+            "BENCH_FLOOR_ID": probe_id,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        }
 
         _say(f"starting segment-service on {servers.HOST}:{service_port} and the floor on {servers.HOST}:{floor_port}")
         service = servers.Server(
             "segment-service",
-            [*_service_command(), "serve", "--host", servers.HOST, "--port", str(service_port),
-             "--workers", str(options.workers)],
-            env=service_env, cwd=workdir, log=workdir / "service.log")
+            [
+                *_service_command(),
+                "serve",
+                "--host",
+                servers.HOST,
+                "--port",
+                str(service_port),
+                "--workers",
+                str(options.workers),
+            ],
+            env=service_env,
+            cwd=workdir,
+            log=workdir / "service.log",
+        )
         stack.callback(service.stop)
         floor = servers.Server(
-            "floor", [sys.executable, "-m", "bench.floor", "--host", servers.HOST, "--port", str(floor_port),
-                      "--workers", str(options.workers)],
-            env=floor_env, cwd=workdir, log=workdir / "floor.log")
+            "floor",
+            [
+                sys.executable,
+                "-m",
+                "bench.floor",
+                "--host",
+                servers.HOST,
+                "--port",
+                str(floor_port),
+                "--workers",
+                str(options.workers),
+            ],
+            env=floor_env,
+            cwd=workdir,
+            log=workdir / "floor.log",
+        )
         stack.callback(floor.stop)
         service_url, floor_url = f"http://{servers.HOST}:{service_port}", f"http://{servers.HOST}:{floor_port}"
         servers.wait_ready(service, f"{service_url}/health")
@@ -528,9 +674,12 @@ def run(options: Options) -> report.Report:
 
         bench_scopes = [Scope.SEGMENT_READ.value, Scope.SEGMENT_MANAGE.value]
         token = TokenService(signing_key).issue(
-            tenant=dataset.TENANT, kind=TokenKind.SERVICE, subject=asyncio.run(_api_client(dsn, dataset.TENANT,
-                                                                                          bench_scopes)),
-            scopes=bench_scopes, ttl_seconds=4 * 3600)
+            tenant=dataset.TENANT,
+            kind=TokenKind.SERVICE,
+            subject=asyncio.run(_api_client(dsn, dataset.TENANT, bench_scopes)),
+            scopes=bench_scopes,
+            ttl_seconds=4 * 3600,
+        )
         _sanity_check(service_url, floor_url, token, probe_id)
         if category_data is not None and category_probe is not None:
             _sanity_check_categories(service_url, token, category_data, category_probe)
@@ -540,14 +689,26 @@ def run(options: Options) -> report.Report:
         get_lua.write_text(load.get_script(prefix, loaded.sample_ids, token), encoding="utf-8")
         search_lua.write_text(load.post_script(SEARCH_BODY, token), encoding="utf-8")
         segment_scenarios: dict[str, tuple[str, str, str, Path | None]] = {
-            "get": ("get segment", f"GET {prefix}{{id}}, the id drawn at random from {len(loaded.sample_ids):,} of "
-                    "the tenant's segments", f"{service_url}{prefix}x", get_lua),
-            "search": ("search", f"POST {prefix}search with `{SEARCH_BODY}` (default pageSize 60)",
-                       f"{service_url}{prefix}search", search_lua),
+            "get": (
+                "get segment",
+                f"GET {prefix}{{id}}, the id drawn at random from {len(loaded.sample_ids):,} of the tenant's segments",
+                f"{service_url}{prefix}x",
+                get_lua,
+            ),
+            "search": (
+                "search",
+                f"POST {prefix}search with `{SEARCH_BODY}` (default pageSize 60)",
+                f"{service_url}{prefix}search",
+                search_lua,
+            ),
         }
         scenarios: list[tuple[str, str, str, Path | None]] = [
-            (report.FLOOR, "GET / on the floor server: one primary-key read of a fixed segment, as JSON",
-             f"{floor_url}/", None),
+            (
+                report.FLOOR,
+                "GET / on the floor server: one primary-key read of a fixed segment, as JSON",
+                f"{floor_url}/",
+                None,
+            ),
             *(segment_scenarios[k] for k in options.scenarios if k in segment_scenarios),
         ]
         if category_data is not None:
@@ -555,8 +716,13 @@ def run(options: Options) -> report.Report:
         if storefront_data is not None:
             _say("checking every storefront request's answer")
             scenarios += storefront_scenarios.scenarios(
-                tuple(k for k in options.scenarios if k in STOREFRONT_SCENARIOS), service_url, token, signing_key,
-                storefront_data, workdir)
+                tuple(k for k in options.scenarios if k in STOREFRONT_SCENARIOS),
+                service_url,
+                token,
+                signing_key,
+                storefront_data,
+                workdir,
+            )
         targets: dict[str, servers.Server] = {}
         bulk_items: dict[str, int] = {}
         bulk_workers: dict[str, int] = {}
@@ -566,13 +732,26 @@ def run(options: Options) -> report.Report:
             bulk_service, bulk_url = service, service_url
             if "bulk-items" in options.scenarios and options.bulk_workers != options.workers:
                 bulk_port = servers.free_port()
-                _say(f"starting a second segment-service with {options.bulk_workers} workers on "
-                     f"{servers.HOST}:{bulk_port} for the bulk upsert")
+                _say(
+                    f"starting a second segment-service with {options.bulk_workers} workers on "
+                    f"{servers.HOST}:{bulk_port} for the bulk upsert"
+                )
                 bulk_service = servers.Server(
                     "segment-service (bulk)",
-                    [*_service_command(), "serve", "--host", servers.HOST, "--port", str(bulk_port),
-                     "--workers", str(options.bulk_workers)],
-                    env=service_env, cwd=workdir, log=workdir / "service-bulk.log")
+                    [
+                        *_service_command(),
+                        "serve",
+                        "--host",
+                        servers.HOST,
+                        "--port",
+                        str(bulk_port),
+                        "--workers",
+                        str(options.bulk_workers),
+                    ],
+                    env=service_env,
+                    cwd=workdir,
+                    log=workdir / "service-bulk.log",
+                )
                 stack.callback(bulk_service.stop)
                 bulk_url = f"http://{servers.HOST}:{bulk_port}"
                 servers.wait_ready(bulk_service, f"{bulk_url}/health")
@@ -588,43 +767,68 @@ def run(options: Options) -> report.Report:
                 if key == "customer-segments":
                     ids = [c for c, _ in assignment_data.customer_sample]
                     lua.write_text(load.get_script(f"{segments_path}?customerId=", ids, token), encoding="utf-8")
-                    description = (f"GET {segments_path}?customerId={{id}}, the customer drawn at random from "
-                                   f"{len(ids):,} customers that have assignments (about "
-                                   f"{assignment_data.mean(assignment_data.customer_sample):,.1f} segments each); "
-                                   "default pageSize 60")
+                    description = (
+                        f"GET {segments_path}?customerId={{id}}, the customer drawn at random from "
+                        f"{len(ids):,} customers that have assignments (about "
+                        f"{assignment_data.mean(assignment_data.customer_sample):,.1f} segments each); "
+                        "default pageSize 60"
+                    )
                 elif key == "segment-items":
                     ids = [c for c, _ in assignment_data.item_segment_sample]
                     lua.write_text(load.get_script(f"{segments_path}/", ids, token, "/items"), encoding="utf-8")
-                    description = (f"GET {segments_path}/{{id}}/items, the segment drawn at random from {len(ids):,} "
-                                   f"segments with item assignments (about "
-                                   f"{assignment_data.mean(assignment_data.item_segment_sample):,.0f} each); "
-                                   "default pageSize 60")
+                    description = (
+                        f"GET {segments_path}/{{id}}/items, the segment drawn at random from {len(ids):,} "
+                        f"segments with item assignments (about "
+                        f"{assignment_data.mean(assignment_data.item_segment_sample):,.0f} each); "
+                        "default pageSize 60"
+                    )
                 else:
-                    lua.write_text(load.bulk_put_script(f"{segments_path}/", "/items/PRODUCT/bulk", bodies, token),
-                                      encoding="utf-8")
-                    description = (f"PUT {segments_path}/{{id}}/items/PRODUCT/bulk with {BULK_SIZE} existing product "
-                                   f"ids per request (`[{{\"id\": …}}, …]`), rotating over {len(bodies)} pre-built "
-                                   f"(segment, body) pairs on {len({s for s, _ in bodies}):,} segments: creates "
-                                   f"first, updates once a pair comes round again; against a service with "
-                                   f"{options.bulk_workers} worker processes")
+                    lua.write_text(
+                        load.bulk_put_script(f"{segments_path}/", "/items/PRODUCT/bulk", bodies, token),
+                        encoding="utf-8",
+                    )
+                    description = (
+                        f"PUT {segments_path}/{{id}}/items/PRODUCT/bulk with {BULK_SIZE} existing product "
+                        f'ids per request (`[{{"id": …}}, …]`), rotating over {len(bodies)} pre-built '
+                        f"(segment, body) pairs on {len({s for s, _ in bodies}):,} segments: creates "
+                        f"first, updates once a pair comes round again; against a service with "
+                        f"{options.bulk_workers} worker processes"
+                    )
                     targets[SCENARIOS[key]] = bulk_service
                     bulk_items[SCENARIOS[key]] = BULK_SIZE
-                    bulk_workers[SCENARIOS[key]] = options.bulk_workers if options.bulk_workers != options.workers \
-                        else 0
+                    bulk_workers[SCENARIOS[key]] = (
+                        options.bulk_workers if options.bulk_workers != options.workers else 0
+                    )
                 scenarios.append((SCENARIOS[key], description, f"{url}{segments_path}/x", lua))
         if coupon_data is not None:  # last, as in SCENARIOS: the redemptions write
             _say("checking every coupon request's answer")
-            scenarios += coupon_scenarios.scenarios(tuple(k for k in options.scenarios if k in COUPON_SCENARIOS),
-                                                    service_url, signing_key, coupon_data, workdir)
+            scenarios += coupon_scenarios.scenarios(
+                tuple(k for k in options.scenarios if k in COUPON_SCENARIOS),
+                service_url,
+                signing_key,
+                coupon_data,
+                workdir,
+            )
 
         loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         result = report.Report(
             machine=report.machine(postgres_version, load.wrk_version(wrk), started_at),
-            settings={"duration": f"{options.duration:g}s", "warmup": f"{options.warmup:g}s",
-                      "threads": str(options.threads), "connections": str(options.connections),
-                      "workers": str(options.workers), "load average at start": f"{loadavg:.2f}"},
-            dataset=loaded, categories=category_data, assignments=assignment_data, storefront=storefront_data,
-            coupons=coupon_data, plans=statement_plans, notes=[*plan_notes, *skipped])
+            settings={
+                "duration": f"{options.duration:g}s",
+                "warmup": f"{options.warmup:g}s",
+                "threads": str(options.threads),
+                "connections": str(options.connections),
+                "workers": str(options.workers),
+                "load average at start": f"{loadavg:.2f}",
+            },
+            dataset=loaded,
+            categories=category_data,
+            assignments=assignment_data,
+            storefront=storefront_data,
+            coupons=coupon_data,
+            plans=statement_plans,
+            notes=[*plan_notes, *skipped],
+        )
         if assignment_data is not None:
             result.settings["bulk workers"] = str(options.bulk_workers)
         postmaster_pid = pg_server.get_pid()
@@ -637,48 +841,87 @@ def run(options: Options) -> report.Report:
             target = floor if name == report.FLOOR else targets.get(name, service)
             if options.warmup > 0:
                 _say(f"{name}: warming up for {options.warmup:g} s")
-                warm = load.run_wrk(wrk, url, script=script, duration=options.warmup, threads=options.threads,
-                                    connections=options.connections)
+                warm = load.run_wrk(
+                    wrk,
+                    url,
+                    script=script,
+                    duration=options.warmup,
+                    threads=options.threads,
+                    connections=options.connections,
+                )
                 if name in strict and (warm.non_2xx or warm.socket_errors):
-                    raise BenchError(f"{name}: the warm-up got {warm.non_2xx} non-2xx responses and "
-                                     f"{warm.socket_errors} socket errors; nothing worth measuring")
+                    raise BenchError(
+                        f"{name}: the warm-up got {warm.non_2xx} non-2xx responses and "
+                        f"{warm.socket_errors} socket errors; nothing worth measuring"
+                    )
             _say(f"{name}: measuring for {options.duration:g} s")
             rows_before = asyncio.run(_count(dsn, "segment_item_assignments")) if name in bulk_items else 0
             if name == redeem_name:
                 rows_before = asyncio.run(coupon_scenarios.redemption_rows(dsn))
             before = cpu.CpuSample.take(target.process.pid, postmaster_pid)
             client_before = _children_cpu()
-            measured = load.run_wrk(wrk, url, script=script, duration=options.duration, threads=options.threads,
-                                    connections=options.connections)
+            measured = load.run_wrk(
+                wrk,
+                url,
+                script=script,
+                duration=options.duration,
+                threads=options.threads,
+                connections=options.connections,
+            )
             server_us, postgres_us = cpu.per_request_us(
-                before, cpu.CpuSample.take(target.process.pid, postmaster_pid), measured.requests)
+                before, cpu.CpuSample.take(target.process.pid, postmaster_pid), measured.requests
+            )
             client_us = (_children_cpu() - client_before) * 1e6 / max(1, measured.requests)
-            result.scenarios.append(report.Scenario(name, description, measured, server_cpu_us=server_us,
-                                                    postgres_cpu_us=postgres_us, client_cpu_us=client_us,
-                                                    items_per_request=bulk_items.get(name, 0),
-                                                    workers=bulk_workers.get(name, 0)))
+            result.scenarios.append(
+                report.Scenario(
+                    name,
+                    description,
+                    measured,
+                    server_cpu_us=server_us,
+                    postgres_cpu_us=postgres_us,
+                    client_cpu_us=client_us,
+                    items_per_request=bulk_items.get(name, 0),
+                    workers=bulk_workers.get(name, 0),
+                )
+            )
             if name in bulk_items:
                 created = asyncio.run(_count(dsn, "segment_item_assignments")) - rows_before
-                result.notes.append(f"{name}: {measured.requests:,} requests x {bulk_items[name]} = "
-                                    f"{measured.requests * bulk_items[name]:,} assignments written in the measured "
-                                    f"{options.duration} s, {created:,} of them new rows (the rest updates)")
+                result.notes.append(
+                    f"{name}: {measured.requests:,} requests x {bulk_items[name]} = "
+                    f"{measured.requests * bulk_items[name]:,} assignments written in the measured "
+                    f"{options.duration} s, {created:,} of them new rows (the rest updates)"
+                )
             if name == redeem_name and coupon_data is not None:
-                result.notes.append(asyncio.run(coupon_scenarios.redemption_note(
-                    dsn, name, coupon_data, before=rows_before, requests=measured.requests,
-                    connections=options.connections, seconds=options.duration)))
+                result.notes.append(
+                    asyncio.run(
+                        coupon_scenarios.redemption_note(
+                            dsn,
+                            name,
+                            coupon_data,
+                            before=rows_before,
+                            requests=measured.requests,
+                            connections=options.connections,
+                            seconds=options.duration,
+                        )
+                    )
+                )
             raw_outputs.append(f"## {name}\n{measured.raw}")
             service.check_running()
             floor.check_running()
             target.check_running()
             if measured.non_2xx or measured.socket_errors:
-                result.notes.append(f"{name}: {measured.non_2xx} non-2xx responses and {measured.socket_errors} "
-                                    "socket errors; its numbers are not comparable")
+                result.notes.append(
+                    f"{name}: {measured.non_2xx} non-2xx responses and {measured.socket_errors} "
+                    "socket errors; its numbers are not comparable"
+                )
         result.notes += storefront_scenarios.target_notes(result)
         autovacuum_after = asyncio.run(_autovacuum_runs(dsn))
         vacuumed = sorted(t for t, n in autovacuum_after.items() if n > autovacuum_before.get(t, 0))
         if vacuumed:
-            result.notes.append("autovacuum or autoanalyze ran on " + ", ".join(vacuumed) + " during the scenarios; "
-                                "the PostgreSQL CPU of the scenarios it overlapped includes it")
+            result.notes.append(
+                "autovacuum or autoanalyze ran on " + ", ".join(vacuumed) + " during the scenarios; "
+                "the PostgreSQL CPU of the scenarios it overlapped includes it"
+            )
         if hasattr(os, "getloadavg"):  # the neighbours' share of the run, as far as one number can tell it
             result.settings["load average at end"] = f"{os.getloadavg()[0]:.2f}"
         options.output.parent.mkdir(parents=True, exist_ok=True)

@@ -28,10 +28,29 @@ import asyncpg
 from bench.categories import PRODUCT_COLUMNS, CopyStat, generate_products
 from bench.dataset import TENANT
 
-CUSTOMER_COLUMNS = ("tenant", "id", "contact_email", "first_name", "last_name", "company", "preferred_language",
-                    "active", "version", "created_at", "modified_at")
-CUSTOMER_ASSIGNMENT_COLUMNS = ("tenant", "segment_id", "customer_id", "legal_entity_id", "assignment_type", "version",
-                               "created_at", "modified_at")
+CUSTOMER_COLUMNS = (
+    "tenant",
+    "id",
+    "contact_email",
+    "first_name",
+    "last_name",
+    "company",
+    "preferred_language",
+    "active",
+    "version",
+    "created_at",
+    "modified_at",
+)
+CUSTOMER_ASSIGNMENT_COLUMNS = (
+    "tenant",
+    "segment_id",
+    "customer_id",
+    "legal_entity_id",
+    "assignment_type",
+    "version",
+    "created_at",
+    "modified_at",
+)
 ITEM_ASSIGNMENT_COLUMNS = ("tenant", "segment_id", "item_type", "item_id", "version", "created_at", "modified_at")
 #: Share of customers that buy for a legal entity (B2B); their assignments carry its id.
 B2B_SHARE = 0.15
@@ -83,8 +102,9 @@ def _hex_id(rng: random.Random) -> str:
     return f"{rng.getrandbits(96):024x}"
 
 
-def generate_customers(rng: random.Random, count: int, now: datetime, *, email_prefix: str = "customer",
-                       b2b_share: float = B2B_SHARE) -> tuple[list[tuple[Any, ...]], list[str]]:
+def generate_customers(
+    rng: random.Random, count: int, now: datetime, *, email_prefix: str = "customer", b2b_share: float = B2B_SHARE
+) -> tuple[list[tuple[Any, ...]], list[str]]:
     """(COPY records of `customers`, each customer's legal entity id or '' for B2C). Emails are
     `{email_prefix}{n}@example.com`: datasets loaded side by side use different prefixes (the email is unique)."""
     records: list[tuple[Any, ...]] = []
@@ -93,8 +113,21 @@ def generate_customers(rng: random.Random, count: int, now: datetime, *, email_p
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         b2b = rng.random() < b2b_share
         created = now - timedelta(seconds=rng.randrange(0, 3 * 365 * 86_400))
-        records.append((TENANT, _hex_id(rng), f"{email_prefix}{number}@example.com", first, last,
-                        f"{last} GmbH" if b2b else None, rng.choice(("en", "de")), True, 1, created, created))
+        records.append(
+            (
+                TENANT,
+                _hex_id(rng),
+                f"{email_prefix}{number}@example.com",
+                first,
+                last,
+                f"{last} GmbH" if b2b else None,
+                rng.choice(("en", "de")),
+                True,
+                1,
+                created,
+                created,
+            )
+        )
         legal.append(_hex_id(rng) if b2b else "")
     return records, legal
 
@@ -124,8 +157,9 @@ def generate_pairs(rng: random.Random, groups: int, members: int, count: int) ->
     return pairs
 
 
-async def _copy(conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]],
-                columns: tuple[str, ...]) -> CopyStat:
+async def _copy(
+    conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]], columns: tuple[str, ...]
+) -> CopyStat:
     started = time.perf_counter()
     await conn.copy_records_to_table(table, records=records, columns=columns)
     return CopyStat(table, len(records), time.perf_counter() - started)
@@ -136,8 +170,9 @@ def _sample(counts: Counter[str], size: int, rng: random.Random) -> list[tuple[s
     return [(k, counts[k]) for k in rng.sample(keys, min(size, len(keys)))]
 
 
-async def load(dsn: str, volumes: Volumes, *, products: int, seed: int = 20_240_707,
-               sample: int = 2_000) -> AssignmentLoadResult:
+async def load(
+    dsn: str, volumes: Volumes, *, products: int, seed: int = 20_240_707, sample: int = 2_000
+) -> AssignmentLoadResult:
     """COPY customers, (products when the tenant has none yet,) customer and item assignments; VACUUM (ANALYZE)."""
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -145,10 +180,12 @@ async def load(dsn: str, volumes: Volumes, *, products: int, seed: int = 20_240_
     copies: list[CopyStat] = []
     conn = await asyncpg.connect(dsn)
     try:
-        segment_ids = [r["id"] for r in await conn.fetch("SELECT id FROM segments WHERE tenant = $1 ORDER BY id",
-                                                         TENANT)]
-        product_ids = [r["id"] for r in await conn.fetch("SELECT id FROM products WHERE tenant = $1 ORDER BY id",
-                                                         TENANT)]
+        segment_ids = [
+            r["id"] for r in await conn.fetch("SELECT id FROM segments WHERE tenant = $1 ORDER BY id", TENANT)
+        ]
+        product_ids = [
+            r["id"] for r in await conn.fetch("SELECT id FROM products WHERE tenant = $1 ORDER BY id", TENANT)
+        ]
         product_records: list[tuple[Any, ...]] = []
         if not product_ids:
             product_records = generate_products(rng, TENANT, products, now)
@@ -161,8 +198,9 @@ async def load(dsn: str, volumes: Volumes, *, products: int, seed: int = 20_240_
             stamp = rng.choice(stamps)
             customer_id = customers[customer][1]
             per_customer[customer_id] += 1
-            customer_records.append((TENANT, segment_ids[segment], customer_id, legal[customer],
-                                     "MANUAL", 1, stamp, stamp))
+            customer_records.append(
+                (TENANT, segment_ids[segment], customer_id, legal[customer], "MANUAL", 1, stamp, stamp)
+            )
         item_segments = rng.sample(segment_ids, min(ITEM_SEGMENTS, len(segment_ids)))
         item_records = []
         per_segment: Counter[str] = Counter()
@@ -180,8 +218,7 @@ async def load(dsn: str, volumes: Volumes, *, products: int, seed: int = 20_240_
             copies.append(await _copy(conn, "products", product_records, PRODUCT_COLUMNS))
             tables.append("products")
         copies.append(await _copy(conn, "customers", customers, CUSTOMER_COLUMNS))
-        copies.append(await _copy(conn, "segment_customer_assignments", customer_records,
-                                  CUSTOMER_ASSIGNMENT_COLUMNS))
+        copies.append(await _copy(conn, "segment_customer_assignments", customer_records, CUSTOMER_ASSIGNMENT_COLUMNS))
         copies.append(await _copy(conn, "segment_item_assignments", item_records, ITEM_ASSIGNMENT_COLUMNS))
         del customer_records, item_records, product_records
         started = time.perf_counter()
@@ -192,13 +229,21 @@ async def load(dsn: str, volumes: Volumes, *, products: int, seed: int = 20_240_
         await conn.close()
     pick = random.Random(seed + 1)
     return AssignmentLoadResult(
-        copies=copies, vacuum_seconds=vacuum_seconds, generate_seconds=generate_seconds, table_bytes=sizes,
-        product_ids=product_ids, item_segments=item_segments, customer_sample=_sample(per_customer, sample, pick),
-        item_segment_sample=_sample(per_segment, sample, pick), product_sample=_sample(per_product, sample, pick))
+        copies=copies,
+        vacuum_seconds=vacuum_seconds,
+        generate_seconds=generate_seconds,
+        table_bytes=sizes,
+        product_ids=product_ids,
+        item_segments=item_segments,
+        customer_sample=_sample(per_customer, sample, pick),
+        item_segment_sample=_sample(per_segment, sample, pick),
+        product_sample=_sample(per_product, sample, pick),
+    )
 
 
-def bulk_bodies(result: AssignmentLoadResult, *, requests: int = 200, size: int = 200,
-                seed: int = 20_240_708) -> list[tuple[str, str]]:
+def bulk_bodies(
+    result: AssignmentLoadResult, *, requests: int = 200, size: int = 200, seed: int = 20_240_708
+) -> list[tuple[str, str]]:
     """(segment id, JSON body of `size` `{"id": productId}` items) pairs for the bulk upsert scenario.
 
     Segments rotate through the item segments, so the requests spread over many segments' rows rather than all
@@ -217,12 +262,19 @@ def bulk_bodies(result: AssignmentLoadResult, *, requests: int = 200, size: int 
 def lines(result: AssignmentLoadResult) -> list[str]:
     """The assignment dataset and one line per COPY, for the report."""
     mib = sum(result.table_bytes.values()) / 1024 / 1024
-    out = [f"segment assignments: {len(result.item_segments):,} segments hold item assignments, about "
-           f"{result.mean(result.item_segment_sample):,.0f} products each; a customer with assignments is in about "
-           f"{result.mean(result.customer_sample):,.1f} segments, an assigned product in about "
-           f"{result.mean(result.product_sample):,.1f}; generated in {result.generate_seconds:.1f} s"]
-    out += [f"COPY {s.table}: {s.rows:,} rows in {s.seconds:.2f} s = {s.rows_per_second:,.0f} rows/s "
-            f"(table + indexes {result.table_bytes.get(s.table, 0) / 1024 / 1024:,.0f} MiB)" for s in result.copies]
-    out.append(f"(primary key, secondary index and the foreign key to segments in place) VACUUM (ANALYZE) "
-               f"{result.vacuum_seconds:.2f} s; these tables with their indexes {mib:,.0f} MiB")
+    out = [
+        f"segment assignments: {len(result.item_segments):,} segments hold item assignments, about "
+        f"{result.mean(result.item_segment_sample):,.0f} products each; a customer with assignments is in about "
+        f"{result.mean(result.customer_sample):,.1f} segments, an assigned product in about "
+        f"{result.mean(result.product_sample):,.1f}; generated in {result.generate_seconds:.1f} s"
+    ]
+    out += [
+        f"COPY {s.table}: {s.rows:,} rows in {s.seconds:.2f} s = {s.rows_per_second:,.0f} rows/s "
+        f"(table + indexes {result.table_bytes.get(s.table, 0) / 1024 / 1024:,.0f} MiB)"
+        for s in result.copies
+    ]
+    out.append(
+        f"(primary key, secondary index and the foreign key to segments in place) VACUUM (ANALYZE) "
+        f"{result.vacuum_seconds:.2f} s; these tables with their indexes {mib:,.0f} MiB"
+    )
     return out

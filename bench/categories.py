@@ -41,33 +41,82 @@ TOP_LEVELS = (10, 100, 1_000)
 INNER_SHARE = 0.15
 
 _DEPARTMENTS = (
-    ("Electronics", "Elektronik"), ("Home & Garden", "Haus & Garten"), ("Fashion", "Mode"),
-    ("Sports & Outdoors", "Sport & Freizeit"), ("Toys & Games", "Spielwaren"),
-    ("Beauty & Health", "Beauty & Gesundheit"), ("Food & Drinks", "Lebensmittel & Getränke"),
-    ("Office Supplies", "Bürobedarf"), ("Automotive", "Auto & Motorrad"), ("Books & Media", "Bücher & Medien"),
+    ("Electronics", "Elektronik"),
+    ("Home & Garden", "Haus & Garten"),
+    ("Fashion", "Mode"),
+    ("Sports & Outdoors", "Sport & Freizeit"),
+    ("Toys & Games", "Spielwaren"),
+    ("Beauty & Health", "Beauty & Gesundheit"),
+    ("Food & Drinks", "Lebensmittel & Getränke"),
+    ("Office Supplies", "Bürobedarf"),
+    ("Automotive", "Auto & Motorrad"),
+    ("Books & Media", "Bücher & Medien"),
 )
 _NOUNS = (
-    ("Lighting", "Beleuchtung"), ("Furniture", "Möbel"), ("Accessories", "Zubehör"), ("Storage", "Aufbewahrung"),
-    ("Tools", "Werkzeuge"), ("Cables", "Kabel"), ("Bags", "Taschen"), ("Shoes", "Schuhe"), ("Jackets", "Jacken"),
-    ("Watches", "Uhren"), ("Cameras", "Kameras"), ("Headphones", "Kopfhörer"), ("Speakers", "Lautsprecher"),
-    ("Cookware", "Kochgeschirr"), ("Textiles", "Textilien"), ("Decoration", "Dekoration"), ("Plants", "Pflanzen"),
-    ("Bicycles", "Fahrräder"), ("Tents", "Zelte"), ("Puzzles", "Puzzles"), ("Cosmetics", "Kosmetik"),
-    ("Snacks", "Snacks"), ("Coffee & Tea", "Kaffee & Tee"), ("Paper", "Papier"), ("Pens", "Stifte"),
-    ("Tyres", "Reifen"), ("Spare Parts", "Ersatzteile"), ("Novels", "Romane"), ("Films", "Filme"), ("Games", "Spiele"),
+    ("Lighting", "Beleuchtung"),
+    ("Furniture", "Möbel"),
+    ("Accessories", "Zubehör"),
+    ("Storage", "Aufbewahrung"),
+    ("Tools", "Werkzeuge"),
+    ("Cables", "Kabel"),
+    ("Bags", "Taschen"),
+    ("Shoes", "Schuhe"),
+    ("Jackets", "Jacken"),
+    ("Watches", "Uhren"),
+    ("Cameras", "Kameras"),
+    ("Headphones", "Kopfhörer"),
+    ("Speakers", "Lautsprecher"),
+    ("Cookware", "Kochgeschirr"),
+    ("Textiles", "Textilien"),
+    ("Decoration", "Dekoration"),
+    ("Plants", "Pflanzen"),
+    ("Bicycles", "Fahrräder"),
+    ("Tents", "Zelte"),
+    ("Puzzles", "Puzzles"),
+    ("Cosmetics", "Kosmetik"),
+    ("Snacks", "Snacks"),
+    ("Coffee & Tea", "Kaffee & Tee"),
+    ("Paper", "Papier"),
+    ("Pens", "Stifte"),
+    ("Tyres", "Reifen"),
+    ("Spare Parts", "Ersatzteile"),
+    ("Novels", "Romane"),
+    ("Films", "Filme"),
+    ("Games", "Spiele"),
 )
 # German qualifiers form compounds ("Gartenmöbel"), or hyphenated ones where the noun would make a clumsy compound.
 _QUALIFIERS = (
-    ("Outdoor", "Outdoor"), ("Kids'", "Kinder"), ("Professional", "Profi"), ("Smart", "Smart"),
-    ("Vintage", "Vintage"), ("Travel", "Reise"), ("Garden", "Garten"), ("Kitchen", "Küchen"),
-    ("Wireless", "Funk"), ("Eco", "Öko"), ("Winter", "Winter"), ("Summer", "Sommer"),
+    ("Outdoor", "Outdoor"),
+    ("Kids'", "Kinder"),
+    ("Professional", "Profi"),
+    ("Smart", "Smart"),
+    ("Vintage", "Vintage"),
+    ("Travel", "Reise"),
+    ("Garden", "Garten"),
+    ("Kitchen", "Küchen"),
+    ("Wireless", "Funk"),
+    ("Eco", "Öko"),
+    ("Winter", "Winter"),
+    ("Summer", "Sommer"),
 )
 _PRODUCT_ADJECTIVES = ("Classic", "Compact", "Deluxe", "Essential", "Ultra", "Pro", "Mini", "Max", "Basic", "Premium")
 
-CATEGORY_COLUMNS = ("tenant", "id", "parent_id", "type", "code", "localized_name", "localized_slug", "position",
-                    "published", "version", "created_at", "modified_at")
+CATEGORY_COLUMNS = (
+    "tenant",
+    "id",
+    "parent_id",
+    "type",
+    "code",
+    "localized_name",
+    "localized_slug",
+    "position",
+    "published",
+    "version",
+    "created_at",
+    "modified_at",
+)
 CLOSURE_COLUMNS = ("tenant", "ancestor_id", "descendant_id", "depth")
-PRODUCT_COLUMNS = ("tenant", "id", "code", "name", "description", "published", "version", "created_at",
-                   "modified_at")
+PRODUCT_COLUMNS = ("tenant", "id", "code", "name", "description", "published", "version", "created_at", "modified_at")
 
 _encode = msgspec.json.Encoder().encode
 
@@ -184,8 +233,22 @@ def generate_tree(rng: random.Random, tenant: str, categories: int, now: datetim
             created = now - timedelta(seconds=rng.randrange(30 * 86_400, 3 * 365 * 86_400))
             modified = created + timedelta(seconds=rng.randrange(0, 30 * 86_400))
             code_number += 1
-            tree.categories.append((tenant, category_id, parent, "STANDARD", f"CAT-{code_number:05d}", _json(name),
-                                    _json(slug), position, True, rng.randrange(1, 4), created, modified))
+            tree.categories.append(
+                (
+                    tenant,
+                    category_id,
+                    parent,
+                    "STANDARD",
+                    f"CAT-{code_number:05d}",
+                    _json(name),
+                    _json(slug),
+                    position,
+                    True,
+                    rng.randrange(1, 4),
+                    created,
+                    modified,
+                )
+            )
             for depth, ancestor in enumerate(tree.ancestors(category_id)):
                 tree.closure.append((tenant, ancestor, category_id, depth))
         tree.levels.append(ids)
@@ -207,9 +270,19 @@ def generate_products(rng: random.Random, tenant: str, count: int, now: datetime
         description = {"en": f"{adjective} {noun_en.lower()}, model {model}."} if rng.random() < 0.5 else None
         created = now - timedelta(seconds=rng.randrange(0, 3 * 365 * 86_400))
         modified = created + timedelta(seconds=rng.randrange(0, 90 * 86_400))
-        records.append((tenant, rng.randbytes(12).hex(), f"P{number:07d}", _json(name),
-                        None if description is None else _json(description), rng.random() < 0.9,
-                        rng.randrange(1, 6), created, modified))
+        records.append(
+            (
+                tenant,
+                rng.randbytes(12).hex(),
+                f"P{number:07d}",
+                _json(name),
+                None if description is None else _json(description),
+                rng.random() < 0.9,
+                rng.randrange(1, 6),
+                created,
+                modified,
+            )
+        )
     return records
 
 
@@ -221,8 +294,9 @@ class Assignments:
     direct: Counter[str]
 
 
-def generate_assignments(rng: random.Random, tree: Tree, product_ids: list[str], count: int,
-                         now: datetime) -> Assignments:
+def generate_assignments(
+    rng: random.Random, tree: Tree, product_ids: list[str], count: int, now: datetime
+) -> Assignments:
     """`count` distinct (category, product) pairs: INNER_SHARE of them on inner categories, the rest on leaves.
 
     Each category gets a lognormal weight, so sizes are skewed like a real catalogue's (a few big categories, many
@@ -232,8 +306,10 @@ def generate_assignments(rng: random.Random, tree: Tree, product_ids: list[str],
         return Assignments([], Counter())
     capacity = len(product_ids) * (len(tree.leaves) + len(tree.inner))
     if count > capacity // 2:
-        raise BenchError(f"{count:,} assignments do not fit {len(product_ids):,} products x "
-                         f"{len(tree.leaves) + len(tree.inner):,} categories; ask for fewer")
+        raise BenchError(
+            f"{count:,} assignments do not fit {len(product_ids):,} products x "
+            f"{len(tree.leaves) + len(tree.inner):,} categories; ask for fewer"
+        )
     groups = [(tree.leaves, count - int(count * INNER_SHARE) if tree.inner else count)]
     if tree.inner:
         groups.append((tree.inner, int(count * INNER_SHARE)))
@@ -319,9 +395,19 @@ class CategoryLoadResult:
 #: not listed is left to the database when it has a default or takes NULL, and stops the run (naming it) otherwise.
 _ASSIGNMENT_SOURCES = ("tenant", "id", "category_id", "product_id", "created_at", "type", "version")
 _ASSIGNMENT_COLUMN_SOURCE = {
-    "tenant": "tenant", "id": "id", "category_id": "category_id", "product_id": "product_id",
-    "ref_id": "product_id", "reference_id": "product_id", "created_at": "created_at", "modified_at": "created_at",
-    "type": "type", "ref_type": "type", "reference_type": "type", "assignment_type": "type", "version": "version",
+    "tenant": "tenant",
+    "id": "id",
+    "category_id": "category_id",
+    "product_id": "product_id",
+    "ref_id": "product_id",
+    "reference_id": "product_id",
+    "created_at": "created_at",
+    "modified_at": "created_at",
+    "type": "type",
+    "ref_type": "type",
+    "reference_type": "type",
+    "assignment_type": "type",
+    "version": "version",
 }
 
 
@@ -330,22 +416,28 @@ async def _assignment_columns(conn: asyncpg.Connection) -> tuple[str, ...]:
     rows = await conn.fetch(
         "SELECT column_name, is_nullable = 'YES' AS nullable, column_default IS NOT NULL AS has_default "
         "FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = "
-        "'category_assignments' ORDER BY ordinal_position")
+        "'category_assignments' ORDER BY ordinal_position"
+    )
     if not rows:
-        raise BenchError("The migrations created no category_assignments table: the category service is not there "
-                         "yet. Run with --skip-categories.")
+        raise BenchError(
+            "The migrations created no category_assignments table: the category service is not there "
+            "yet. Run with --skip-categories."
+        )
     columns = []
     for r in rows:
         if r["column_name"] in _ASSIGNMENT_COLUMN_SOURCE:
             columns.append(r["column_name"])
         elif not (r["nullable"] or r["has_default"]):
-            raise BenchError(f"bench/categories.py does not know how to fill category_assignments."
-                             f"{r['column_name']} (NOT NULL, no default); add it to _ASSIGNMENT_COLUMN_SOURCE")
+            raise BenchError(
+                f"bench/categories.py does not know how to fill category_assignments."
+                f"{r['column_name']} (NOT NULL, no default); add it to _ASSIGNMENT_COLUMN_SOURCE"
+            )
     return tuple(columns)
 
 
-def _assignment_records(tenant: str, assignments: Assignments, columns: tuple[str, ...],
-                        rng: random.Random) -> list[tuple[Any, ...]]:
+def _assignment_records(
+    tenant: str, assignments: Assignments, columns: tuple[str, ...], rng: random.Random
+) -> list[tuple[Any, ...]]:
     """COPY records in `columns` order; itemgetter projects each full row in C, which matters at a million rows."""
     project = itemgetter(*(_ASSIGNMENT_SOURCES.index(_ASSIGNMENT_COLUMN_SOURCE[c]) for c in columns))
     records = []
@@ -355,8 +447,9 @@ def _assignment_records(tenant: str, assignments: Assignments, columns: tuple[st
     return records
 
 
-async def _copy(conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]],
-                columns: tuple[str, ...]) -> CopyStat:
+async def _copy(
+    conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]], columns: tuple[str, ...]
+) -> CopyStat:
     started = time.perf_counter()
     await conn.copy_records_to_table(table, records=records, columns=columns)
     return CopyStat(table, len(records), time.perf_counter() - started)
@@ -368,17 +461,26 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_240_601, leaf_sampl
     started = time.perf_counter()
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
-    tenants = ((TENANT, volumes), (OTHER_TENANT, Volumes(
-        categories=max(1, int(volumes.categories * OTHER_SHARE)), products=max(1, int(volumes.products * OTHER_SHARE)),
-        assignments=int(volumes.assignments * OTHER_SHARE))))
+    tenants = (
+        (TENANT, volumes),
+        (
+            OTHER_TENANT,
+            Volumes(
+                categories=max(1, int(volumes.categories * OTHER_SHARE)),
+                products=max(1, int(volumes.products * OTHER_SHARE)),
+                assignments=int(volumes.assignments * OTHER_SHARE),
+            ),
+        ),
+    )
     trees: dict[str, Tree] = {}
     products: dict[str, list[tuple[Any, ...]]] = {}
     assignments: dict[str, Assignments] = {}
     for tenant, v in tenants:
         trees[tenant] = generate_tree(rng, tenant, v.categories, now)
         products[tenant] = generate_products(rng, tenant, v.products, now)
-        assignments[tenant] = generate_assignments(rng, trees[tenant], [p[1] for p in products[tenant]],
-                                                   v.assignments, now)
+        assignments[tenant] = generate_assignments(
+            rng, trees[tenant], [p[1] for p in products[tenant]], v.assignments, now
+        )
     conn = await asyncpg.connect(dsn)
     try:
         columns = await _assignment_columns(conn)
@@ -400,8 +502,10 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_240_601, leaf_sampl
         started = time.perf_counter()
         await conn.execute("VACUUM (ANALYZE) categories, category_closure, products, category_assignments")
         vacuum_seconds = time.perf_counter() - started
-        sizes = {t: int(await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", t))
-                 for t in ("categories", "category_closure", "products", "category_assignments")}
+        sizes = {
+            t: int(await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", t))
+            for t in ("categories", "category_closure", "products", "category_assignments")
+        }
     finally:
         await conn.close()
 
@@ -418,8 +522,17 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_240_601, leaf_sampl
     leaves = [c for c in tree.leaves if direct[c]]
     sample = random.Random(seed + 1).sample(leaves, min(leaf_sample, len(leaves)))
     return CategoryLoadResult(
-        copies=copies, vacuum_seconds=vacuum_seconds, generate_seconds=generate_seconds,
-        level_sizes=[len(level) for level in tree.levels], leaves=len(tree.leaves), closure_rows=len(tree.closure),
-        table_bytes=sizes, roots=roots, level2=level2, leaf_sample=sample,
+        copies=copies,
+        vacuum_seconds=vacuum_seconds,
+        generate_seconds=generate_seconds,
+        level_sizes=[len(level) for level in tree.levels],
+        leaves=len(tree.leaves),
+        closure_rows=len(tree.closure),
+        table_bytes=sizes,
+        roots=roots,
+        level2=level2,
+        leaf_sample=sample,
         descendants={k: frozenset(v) for k, v in descendants.items()},
-        subtree_total={c: totals[c] for c in [*roots, *level2]}, direct_total={c: direct[c] for c in sample})
+        subtree_total={c: totals[c] for c in [*roots, *level2]},
+        direct_total={c: direct[c] for c in sample},
+    )

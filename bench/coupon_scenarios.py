@@ -41,27 +41,32 @@ Scenario = tuple[str, str, str, Path | None]
 
 
 def _validation(request: CouponRequest, token: str) -> ScriptedRequest:
-    return ScriptedRequest("POST", f"{COUPONS_PATH}/{request.code}/validation", token,
-                           json.dumps(request.body(), separators=(",", ":")))
+    return ScriptedRequest(
+        "POST", f"{COUPONS_PATH}/{request.code}/validation", token, json.dumps(request.body(), separators=(",", ":"))
+    )
 
 
 def _redemption(request: CouponRequest, token: str) -> ScriptedRequest:
-    return ScriptedRequest("POST", f"{COUPONS_PATH}/{request.code}/redemptions", token,
-                           json.dumps(request.body(), separators=(",", ":")))
+    return ScriptedRequest(
+        "POST", f"{COUPONS_PATH}/{request.code}/redemptions", token, json.dumps(request.body(), separators=(",", ":"))
+    )
 
 
 def _send(service_url: str, request: ScriptedRequest, body: dict[str, Any]) -> tuple[int, Any]:
     try:
-        return servers.request(service_url + request.path, method=request.method, body=body, token=request.token,
-                               timeout=30.0)
+        return servers.request(
+            service_url + request.path, method=request.method, body=body, token=request.token, timeout=30.0
+        )
     except (OSError, ValueError) as exc:
         return 0, f"the request failed: {exc}"
 
 
 def _fail(name: str, failures: list[str], sent: int) -> None:
     if failures:
-        raise BenchError(f"{name}: {len(failures)} of {sent} requests did not answer what they must, so there is "
-                         "nothing worth measuring:\n  " + "\n  ".join(failures[:3]))
+        raise BenchError(
+            f"{name}: {len(failures)} of {sent} requests did not answer what they must, so there is "
+            "nothing worth measuring:\n  " + "\n  ".join(failures[:3])
+        )
 
 
 def _verify_validations(service_url: str, requests: list[ScriptedRequest], control: ScriptedRequest) -> None:
@@ -76,8 +81,10 @@ def _verify_validations(service_url: str, requests: list[ScriptedRequest], contr
     details = answer.get("details") if isinstance(answer, dict) else None
     reason = details[0].get("type") if isinstance(details, list) and details and isinstance(details[0], dict) else None
     if status != 400 or reason != "segment_not_eligible":
-        failures.append(f"POST {control.path} by a customer outside the coupon's segments answered {status} "
-                        f"({str(answer)[:300]}), expected 400 with details[0].type segment_not_eligible")
+        failures.append(
+            f"POST {control.path} by a customer outside the coupon's segments answered {status} "
+            f"({str(answer)[:300]}), expected 400 with details[0].type segment_not_eligible"
+        )
     _fail(SCENARIOS["coupon-validate"], failures, len(requests) + 1)
 
 
@@ -92,8 +99,9 @@ def _verify_redemptions(service_url: str, requests: list[ScriptedRequest]) -> No
     _fail(SCENARIOS["coupon-redeem"], failures, len(requests))
 
 
-def scenarios(keys: tuple[str, ...], service_url: str, signing_key: str, data: CouponLoadResult,
-              workdir: Path) -> list[Scenario]:
+def scenarios(
+    keys: tuple[str, ...], service_url: str, signing_key: str, data: CouponLoadResult, workdir: Path
+) -> list[Scenario]:
     """(name, description, url, Lua script) of the selected coupon scenarios, each request checked first."""
     tokens = customer_tokens(signing_key, data.shoppers)
 
@@ -119,19 +127,23 @@ def describe(key: str, data: CouponLoadResult) -> str:
     """What a scenario requests, for the report."""
     if key == "coupon-validate":
         customers = len({r.shopper.customer_id for r in data.validations})
-        return (f"POST {COUPONS_PATH}/{{code}}/validation with a customer token (coupon.coupon_redeem), drawn at "
-                f"random from {len(data.validations)} requests: a segment-restricted coupon valid now, by one of "
-                f"{customers} B2C customers that is a member of one of its active segments and has not redeemed it; "
-                f"body `{{orderTotal, discount}}` in {CURRENCY}, the total above the coupon's minimum order value; "
-                "200 without a body")
+        return (
+            f"POST {COUPONS_PATH}/{{code}}/validation with a customer token (coupon.coupon_redeem), drawn at "
+            f"random from {len(data.validations)} requests: a segment-restricted coupon valid now, by one of "
+            f"{customers} B2C customers that is a member of one of its active segments and has not redeemed it; "
+            f"body `{{orderTotal, discount}}` in {CURRENCY}, the total above the coupon's minimum order value; "
+            "200 without a body"
+        )
     redeemers = len({r.shopper.customer_id for r in data.redeems})
     restricted = sum(1 for r in data.redeems if r.segment_restricted)
-    return (f"POST {COUPONS_PATH}/{{code}}/redemptions with a customer token, drawn at random from "
-            f"{len(data.redeems)} requests on as many coupons without limits (maxRedemptions and "
-            f"maxRedemptionsPerCustomer -1), valid now, by {redeemers} B2C customers ({restricted} of the coupons "
-            f"segment-restricted, redeemed by a member of an active segment); body `{{orderCode, orderTotal, "
-            f"discount}}`, the orderCode distinct per request (`{ORDER_PREFIX}<run second>-<thread>-<n>`); 201 "
-            "`{id}`")
+    return (
+        f"POST {COUPONS_PATH}/{{code}}/redemptions with a customer token, drawn at random from "
+        f"{len(data.redeems)} requests on as many coupons without limits (maxRedemptions and "
+        f"maxRedemptionsPerCustomer -1), valid now, by {redeemers} B2C customers ({restricted} of the coupons "
+        f"segment-restricted, redeemed by a member of an active segment); body `{{orderCode, orderTotal, "
+        f"discount}}`, the orderCode distinct per request (`{ORDER_PREFIX}<run second>-<thread>-<n>`); 201 "
+        "`{id}`"
+    )
 
 
 async def redemption_rows(dsn: str) -> int:
@@ -152,8 +164,9 @@ WHERE c.tenant = $1 AND c.code = ANY($2::text[])
 """
 
 
-async def redemption_note(dsn: str, name: str, data: CouponLoadResult, *, before: int, requests: int,
-                          connections: int, seconds: int) -> str:
+async def redemption_note(
+    dsn: str, name: str, data: CouponLoadResult, *, before: int, requests: int, connections: int, seconds: int
+) -> str:
     """How many redemptions the measured interval wrote, against the responses wrk counted, and whether every
     redeemed coupon's redemptionCount still equals its redemption rows.
 
@@ -168,12 +181,20 @@ async def redemption_note(dsn: str, name: str, data: CouponLoadResult, *, before
         await conn.close()
     agreeing, coupons = (int(counters["agreeing"]), int(counters["coupons"])) if counters else (0, 0)
     most = requests + 2 * connections
-    fits = ("one per response, plus requests still in flight when the warm-up and the measurement stopped"
-            if requests <= written <= most else f"NOT one per response (expected {requests:,} to {most:,})")
-    counts = ("every one's redemptionCount equals its redemption rows" if agreeing == coupons
-              else f"ONLY {agreeing:,} of them have a redemptionCount equal to their redemption rows")
-    return (f"{name}: {written:,} redemptions written in the measured {seconds} s for the {requests:,} responses wrk "
-            f"counted: {fits}; over the {coupons:,} coupons of the pool {counts}")
+    fits = (
+        "one per response, plus requests still in flight when the warm-up and the measurement stopped"
+        if requests <= written <= most
+        else f"NOT one per response (expected {requests:,} to {most:,})"
+    )
+    counts = (
+        "every one's redemptionCount equals its redemption rows"
+        if agreeing == coupons
+        else f"ONLY {agreeing:,} of them have a redemptionCount equal to their redemption rows"
+    )
+    return (
+        f"{name}: {written:,} redemptions written in the measured {seconds} s for the {requests:,} responses wrk "
+        f"counted: {fits}; over the {coupons:,} coupons of the pool {counts}"
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------- plans
@@ -216,21 +237,33 @@ async def validation_statements(dsn: str, data: CouponLoadResult, notes: list[st
     from segment_service.coupons.models import RedemptionCreation
 
     request = data.validations[0]
-    caller = Caller(tenant=TENANT, kind=TokenKind.CUSTOMER, subject=request.shopper.customer_id,
-                    scopes=frozenset(CUSTOMER_SCOPES), expires_at=int(time.time()) + 3600,
-                    customer_id=request.shopper.customer_id, session_id=request.shopper.session_id)
+    caller = Caller(
+        tenant=TENANT,
+        kind=TokenKind.CUSTOMER,
+        subject=request.shopper.customer_id,
+        scopes=frozenset(CUSTOMER_SCOPES),
+        expires_at=int(time.time()) + 3600,
+        customer_id=request.shopper.customer_id,
+        session_id=request.shopper.session_id,
+    )
     name = SCENARIOS["coupon-validate"]
     conn = await asyncpg.connect(dsn, server_settings={"jit": "off"})
     try:
         # jsonb as the service's pool decodes it (core.db), so the coupon row converts as it does there.
-        await conn.set_type_codec("jsonb", encoder=lambda v: msgspec.json.encode(v).decode(),
-                                  decoder=msgspec.json.decode, schema="pg_catalog", format="text")
+        await conn.set_type_codec(
+            "jsonb",
+            encoder=lambda v: msgspec.json.encode(v).decode(),
+            decoder=msgspec.json.decode,
+            schema="pg_catalog",
+            format="text",
+        )
         recorder = _RecordingConnection(conn)
         body = msgspec.json.decode(json.dumps(request.body()), type=RedemptionCreation)
         await redemptions.validate_coupon(cast(Database, _RecordingDatabase(recorder)), caller, request.code, body)
     except Exception as exc:  # whatever a changed service function raises becomes a note, not a failed run
-        notes.append(f"{name}: the service's statements could not be recorded ({type(exc).__name__}: {exc}); no "
-                     "plan for it")
+        notes.append(
+            f"{name}: the service's statements could not be recorded ({type(exc).__name__}: {exc}); no plan for it"
+        )
         return {}
     finally:
         await conn.close()

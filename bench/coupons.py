@@ -43,15 +43,50 @@ from bench.load import BenchError
 from bench.storefront import SESSION_COLUMNS, generate_segments
 from bench.storefront_probes import Shopper
 
-COUPON_COLUMNS = ("tenant", "code", "name", "description", "discount_type", "discount_percentage", "discount_amount",
-                  "discount_currency", "allow_anonymous", "max_redemptions", "max_redemptions_per_customer",
-                  "discount_calculation_type", "category_restricted", "segment_restricted", "valid_for",
-                  "valid_from", "valid_until", "min_order_amount", "min_order_currency", "segment_ids", "issued_to",
-                  "referral", "deleted", "redemption_count", "mixins", "metadata_mixins", "version", "created_at",
-                  "modified_at")
-REDEMPTION_COLUMNS = ("tenant", "id", "coupon_code", "order_code", "customer_number", "legal_entity_id",
-                      "order_total_amount", "order_total_currency", "discount_amount", "discount_currency",
-                      "redeemed_at")
+COUPON_COLUMNS = (
+    "tenant",
+    "code",
+    "name",
+    "description",
+    "discount_type",
+    "discount_percentage",
+    "discount_amount",
+    "discount_currency",
+    "allow_anonymous",
+    "max_redemptions",
+    "max_redemptions_per_customer",
+    "discount_calculation_type",
+    "category_restricted",
+    "segment_restricted",
+    "valid_for",
+    "valid_from",
+    "valid_until",
+    "min_order_amount",
+    "min_order_currency",
+    "segment_ids",
+    "issued_to",
+    "referral",
+    "deleted",
+    "redemption_count",
+    "mixins",
+    "metadata_mixins",
+    "version",
+    "created_at",
+    "modified_at",
+)
+REDEMPTION_COLUMNS = (
+    "tenant",
+    "id",
+    "coupon_code",
+    "order_code",
+    "customer_number",
+    "legal_entity_id",
+    "order_total_amount",
+    "order_total_currency",
+    "discount_amount",
+    "discount_currency",
+    "redeemed_at",
+)
 CURRENCY = "EUR"
 SEGMENT_RESTRICTED_SHARE = 0.40
 VALID_FOR_SHARE = 0.05
@@ -91,8 +126,10 @@ class CouponRequest:
     segment_restricted: bool
 
     def body(self, order_code: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"orderTotal": {"amount": self.order_total, "currency": CURRENCY},
-                                "discount": {"amount": self.discount, "currency": CURRENCY}}
+        body: dict[str, Any] = {
+            "orderTotal": {"amount": self.order_total, "currency": CURRENCY},
+            "discount": {"amount": self.discount, "currency": CURRENCY},
+        }
         if order_code is not None:
             body = {"orderCode": order_code, **body}
         return body
@@ -153,13 +190,17 @@ def _json(value: Any) -> str | None:
     return None if value is None else _encode(value).decode()
 
 
-def _coupon(rng: random.Random, tenant: str, code: str, now: datetime, segment_ids: list[str],
-            customer_ids: list[str]) -> tuple[tuple[Any, ...], _Coupon]:
+def _coupon(
+    rng: random.Random, tenant: str, code: str, now: datetime, segment_ids: list[str], customer_ids: list[str]
+) -> tuple[tuple[Any, ...], _Coupon]:
     """One `coupons` row (redemption_count 0, set after the redemptions are drawn) and its generator view."""
     roll = rng.random()
-    segments = (rng.sample(range(len(segment_ids)), rng.randint(1, 3)) if roll < SEGMENT_RESTRICTED_SHARE else [])
-    valid_for = (rng.sample(customer_ids, rng.randint(1, 5))
-                 if not segments and roll < SEGMENT_RESTRICTED_SHARE + VALID_FOR_SHARE else [])
+    segments = rng.sample(range(len(segment_ids)), rng.randint(1, 3)) if roll < SEGMENT_RESTRICTED_SHARE else []
+    valid_for = (
+        rng.sample(customer_ids, rng.randint(1, 5))
+        if not segments and roll < SEGMENT_RESTRICTED_SHARE + VALID_FOR_SHARE
+        else []
+    )
     discount_type = rng.choices(("PERCENT", "ABSOLUTE", "FREE_SHIPPING"), weights=(0.5, 0.4, 0.1))[0]
     percentage = Decimal(rng.choice((5, 10, 15, 20, 25, 30))) if discount_type == "PERCENT" else None
     absolute = Decimal(rng.choice((5, 10, 15, 20, 25, 50))) if discount_type == "ABSOLUTE" else None
@@ -181,24 +222,67 @@ def _coupon(rng: random.Random, tenant: str, code: str, now: datetime, segment_i
     deleted = rng.random() < 0.02
     mixins = metadata_mixins = None
     if rng.random() < 0.2:
-        mixins = {"campaign": {"channel": rng.choice(("newsletter", "app", "social", "print")),
-                               "budget": rng.randrange(500, 50_000, 500)}}
+        mixins = {
+            "campaign": {
+                "channel": rng.choice(("newsletter", "app", "social", "print")),
+                "budget": rng.randrange(500, 50_000, 500),
+            }
+        }
         metadata_mixins = {"campaign": "https://schemas.example.com/mixins/campaign_v1.json"}
     created = now - timedelta(days=rng.randrange(1, 400))
     prefix = code.split("-", 1)[0].title()
-    name = f"{prefix} {percentage}%" if percentage is not None else (
-        f"{prefix} {absolute} {CURRENCY} off" if absolute is not None else f"{prefix} free shipping")
-    record = (tenant, code, name, f"{name} for {'segment members' if segments else 'customers'}"
-              if rng.random() < 0.6 else None, discount_type, percentage, absolute,
-              CURRENCY if absolute is not None else None, allow_anonymous, max_redemptions, per_customer,
-              rng.choice(("SUBTOTAL", "TOTAL")), False, bool(segments), valid_for, valid_from, valid_until,
-              min_order, CURRENCY if min_order is not None else None,
-              [segment_ids[s] for s in segments] if segments else None, None, False, deleted, 0, _json(mixins),
-              _json(metadata_mixins), rng.randrange(1, 4), created, created + timedelta(days=rng.randrange(0, 30)))
-    live = (not deleted and (valid_from is None or valid_from < now - timedelta(days=1))
-            and (valid_until is None or valid_until > now + timedelta(days=7)))
-    view = _Coupon(code, segments, valid_for, max_redemptions, per_customer, live, discount_type,
-                   percentage if percentage is not None else absolute or Decimal("4.95"), min_order)
+    name = (
+        f"{prefix} {percentage}%"
+        if percentage is not None
+        else (f"{prefix} {absolute} {CURRENCY} off" if absolute is not None else f"{prefix} free shipping")
+    )
+    record = (
+        tenant,
+        code,
+        name,
+        f"{name} for {'segment members' if segments else 'customers'}" if rng.random() < 0.6 else None,
+        discount_type,
+        percentage,
+        absolute,
+        CURRENCY if absolute is not None else None,
+        allow_anonymous,
+        max_redemptions,
+        per_customer,
+        rng.choice(("SUBTOTAL", "TOTAL")),
+        False,
+        bool(segments),
+        valid_for,
+        valid_from,
+        valid_until,
+        min_order,
+        CURRENCY if min_order is not None else None,
+        [segment_ids[s] for s in segments] if segments else None,
+        None,
+        False,
+        deleted,
+        0,
+        _json(mixins),
+        _json(metadata_mixins),
+        rng.randrange(1, 4),
+        created,
+        created + timedelta(days=rng.randrange(0, 30)),
+    )
+    live = (
+        not deleted
+        and (valid_from is None or valid_from < now - timedelta(days=1))
+        and (valid_until is None or valid_until > now + timedelta(days=7))
+    )
+    view = _Coupon(
+        code,
+        segments,
+        valid_for,
+        max_redemptions,
+        per_customer,
+        live,
+        discount_type,
+        percentage if percentage is not None else absolute or Decimal("4.95"),
+        min_order,
+    )
     return record, view
 
 
@@ -219,29 +303,55 @@ def _amounts(rng: random.Random, coupon: _Coupon) -> tuple[float, float]:
     return float(total), float(discount)
 
 
-def _redemptions(rng: random.Random, coupons: list[_Coupon], customers: list[tuple[Any, ...]], legal: list[str],
-                 count: int, now: datetime) -> list[tuple[Any, ...]]:
+def _redemptions(
+    rng: random.Random,
+    coupons: list[_Coupon],
+    customers: list[tuple[Any, ...]],
+    legal: list[str],
+    count: int,
+    now: datetime,
+) -> list[tuple[Any, ...]]:
     """`count` redemptions (fewer if limits stop them) within each coupon's limits; counts them on the coupons."""
     used: Counter[tuple[int, int]] = Counter()
     weights = [rng.lognormvariate(0.0, 1.0) for _ in coupons]
     records: list[tuple[Any, ...]] = []
     for n, index in enumerate(rng.choices(range(len(coupons)), weights=weights, k=count)):
         coupon, customer = coupons[index], rng.randrange(len(customers))
-        if ((coupon.max_redemptions != -1 and coupon.redemptions >= coupon.max_redemptions)
-                or (coupon.per_customer != -1 and used[index, customer] >= coupon.per_customer)):
+        if (coupon.max_redemptions != -1 and coupon.redemptions >= coupon.max_redemptions) or (
+            coupon.per_customer != -1 and used[index, customer] >= coupon.per_customer
+        ):
             continue
         used[index, customer] += 1
         coupon.redemptions += 1
         total, discount = _amounts(rng, coupon)
-        records.append((TENANT, f"{rng.getrandbits(96):024x}", coupon.code, f"ORD-{n:08d}", customers[customer][1],
-                        legal[customer], Decimal(str(total)), CURRENCY, Decimal(str(discount)), CURRENCY,
-                        now - timedelta(seconds=rng.randrange(60, 300 * 86_400))))
+        records.append(
+            (
+                TENANT,
+                f"{rng.getrandbits(96):024x}",
+                coupon.code,
+                f"ORD-{n:08d}",
+                customers[customer][1],
+                legal[customer],
+                Decimal(str(total)),
+                CURRENCY,
+                Decimal(str(discount)),
+                CURRENCY,
+                now - timedelta(seconds=rng.randrange(60, 300 * 86_400)),
+            )
+        )
     return records
 
 
-def _requests(rng: random.Random, coupons: list[_Coupon], states: list[str], members: dict[int, list[int]],
-              b2c: list[int], customers: list[tuple[Any, ...]], segment_ids: list[str],
-              redeemed: set[tuple[str, str]]) -> tuple[list[CouponRequest], CouponRequest, list[CouponRequest]]:
+def _requests(
+    rng: random.Random,
+    coupons: list[_Coupon],
+    states: list[str],
+    members: dict[int, list[int]],
+    b2c: list[int],
+    customers: list[tuple[Any, ...]],
+    segment_ids: list[str],
+    redeemed: set[tuple[str, str]],
+) -> tuple[list[CouponRequest], CouponRequest, list[CouponRequest]]:
     """The validation pool, the control validation and the redemption pool (see CouponLoadResult)."""
     active = {s for s, state in enumerate(states) if state in ("active", "other-site")}
     member_of: dict[int, list[int]] = defaultdict(list)
@@ -252,14 +362,21 @@ def _requests(rng: random.Random, coupons: list[_Coupon], states: list[str], mem
 
     def shopper(customer: int) -> Shopper:
         if customer not in shoppers:
-            shoppers[customer] = Shopper(customer_id=customers[customer][1],
-                                         session_id=str(uuid.UUID(int=rng.getrandbits(128))),
-                                         segment_ids=tuple(segment_ids[s] for s in member_of[customer]))
+            shoppers[customer] = Shopper(
+                customer_id=customers[customer][1],
+                session_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                segment_ids=tuple(segment_ids[s] for s in member_of[customer]),
+            )
         return shoppers[customer]
 
     def eligible(coupon: _Coupon) -> list[int]:
-        return [c for s in coupon.segments if s in active for c in members.get(s, ())
-                if c in b2c_set and (coupon.code, customers[c][1]) not in redeemed]
+        return [
+            c
+            for s in coupon.segments
+            if s in active
+            for c in members.get(s, ())
+            if c in b2c_set and (coupon.code, customers[c][1]) not in redeemed
+        ]
 
     def request(coupon: _Coupon, customer: int) -> CouponRequest:
         total, discount = _amounts(rng, coupon)
@@ -268,8 +385,9 @@ def _requests(rng: random.Random, coupons: list[_Coupon], states: list[str], mem
     b2c_set = set(b2c)
     available = [c for c in coupons if c.live and (c.max_redemptions == -1 or c.redemptions < c.max_redemptions)]
     restricted = [c for c in available if c.segments and eligible(c)]
-    validations = [request(c, rng.choice(eligible(c)))
-                   for c in rng.sample(restricted, min(VALIDATION_POOL, len(restricted)))]
+    validations = [
+        request(c, rng.choice(eligible(c))) for c in rng.sample(restricted, min(VALIDATION_POOL, len(restricted)))
+    ]
     outsiders = (c for c in b2c if not set(member_of[c]) & set(restricted[0].segments)) if restricted else iter(())
     outsider = next(outsiders, None)
     unlimited = [c for c in available if c.max_redemptions == -1 and c.per_customer == -1 and not c.valid_for]
@@ -277,17 +395,21 @@ def _requests(rng: random.Random, coupons: list[_Coupon], states: list[str], mem
     member_coupons = [c for c in unlimited if c.segments and eligible(c)]
     half = min(REDEMPTION_POOL // 2, len(member_coupons))
     redeems = [request(c, rng.choice(eligible(c))) for c in rng.sample(member_coupons, half)]
-    redeems += [request(c, rng.choice(b2c))
-                for c in rng.sample(open_coupons, min(REDEMPTION_POOL - half, len(open_coupons)))]
+    redeems += [
+        request(c, rng.choice(b2c)) for c in rng.sample(open_coupons, min(REDEMPTION_POOL - half, len(open_coupons)))
+    ]
     rng.shuffle(redeems)
     if len(validations) < 50 or len(redeems) < 50 or outsider is None:
-        raise BenchError(f"the coupon dataset gave {len(validations)} validation and {len(redeems)} redemption "
-                         "requests (at least 50 each are needed); ask for more coupons, segments or customers")
+        raise BenchError(
+            f"the coupon dataset gave {len(validations)} validation and {len(redeems)} redemption "
+            "requests (at least 50 each are needed); ask for more coupons, segments or customers"
+        )
     return validations, request(restricted[0], outsider), redeems
 
 
-async def _copy(conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]],
-                columns: tuple[str, ...]) -> CopyStat:
+async def _copy(
+    conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]], columns: tuple[str, ...]
+) -> CopyStat:
     started = time.perf_counter()
     await conn.copy_records_to_table(table, records=records, columns=columns)
     return CopyStat(table, len(records), time.perf_counter() - started)
@@ -300,8 +422,9 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_241_126) -> CouponL
     now = datetime.now(UTC).replace(microsecond=0)
     segment_records, states = generate_segments(rng, volumes.segments, now)
     segment_ids = [r[1] for r in segment_records]
-    customers, legal = generate_customers(rng, volumes.customers, now, email_prefix="couponshopper",
-                                          b2b_share=B2B_SHARE)
+    customers, legal = generate_customers(
+        rng, volumes.customers, now, email_prefix="couponshopper", b2b_share=B2B_SHARE
+    )
     stamps = [now - timedelta(seconds=rng.randrange(0, 2 * 365 * 86_400)) for _ in range(4096)]
     members: dict[int, list[int]] = defaultdict(list)
     membership_records = []
@@ -309,8 +432,9 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_241_126) -> CouponL
     for segment, customer in pairs:
         members[segment].append(customer)
         stamp = rng.choice(stamps)
-        membership_records.append((TENANT, segment_ids[segment], customers[customer][1], legal[customer], "MANUAL", 1,
-                                   stamp, stamp))
+        membership_records.append(
+            (TENANT, segment_ids[segment], customers[customer][1], legal[customer], "MANUAL", 1, stamp, stamp)
+        )
     customer_ids = [c[1] for c in customers]
     coupon_records: list[tuple[Any, ...]] = []
     views: list[_Coupon] = []
@@ -321,39 +445,54 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_241_126) -> CouponL
     redemption_records = _redemptions(rng, views, customers, legal, volumes.redemptions, now)
     # redemption_count is column 23 of COUPON_COLUMNS; the other tenant's copies of some codes have no redemptions.
     coupon_records = [(*r[:23], v.redemptions, *r[24:]) for r, v in zip(coupon_records, views, strict=True)]
-    coupon_records += [(OTHER_TENANTS[0], *r[1:23], 0, *r[24:]) for r in rng.sample(coupon_records,
-                                                                                   volumes.coupons // 10)]
+    coupon_records += [
+        (OTHER_TENANTS[0], *r[1:23], 0, *r[24:]) for r in rng.sample(coupon_records, volumes.coupons // 10)
+    ]
     b2c = [i for i, entity in enumerate(legal) if not entity]
     redeemed = {(r[2], r[4]) for r in redemption_records}
     validations, control, redeems = _requests(rng, views, states, members, b2c, customers, segment_ids, redeemed)
     shoppers = {r.shopper.customer_id: r.shopper for r in [*validations, control, *redeems]}
     expires = now + timedelta(days=2)
-    session_records = [(TENANT, s.session_id, "customer", s.customer_id, f"{rng.getrandbits(128):032x}", expires,
-                        expires) for s in shoppers.values()]
+    session_records = [
+        (TENANT, s.session_id, "customer", s.customer_id, f"{rng.getrandbits(128):032x}", expires, expires)
+        for s in shoppers.values()
+    ]
     for records in (coupon_records, redemption_records, membership_records):
         rng.shuffle(records)  # no key order, as years of API writes leave them
     generate_seconds = time.perf_counter() - started
 
     conn = await asyncpg.connect(dsn)
     try:
-        copies = [await _copy(conn, "segments", segment_records, SEGMENT_COLUMNS),
-                  await _copy(conn, "customers", customers, CUSTOMER_COLUMNS),
-                  await _copy(conn, "segment_customer_assignments", membership_records, CUSTOMER_ASSIGNMENT_COLUMNS),
-                  await _copy(conn, "coupons", coupon_records, COUPON_COLUMNS),
-                  await _copy(conn, "coupon_redemptions", redemption_records, REDEMPTION_COLUMNS),
-                  await _copy(conn, "token_sessions", session_records, SESSION_COLUMNS)]
+        copies = [
+            await _copy(conn, "segments", segment_records, SEGMENT_COLUMNS),
+            await _copy(conn, "customers", customers, CUSTOMER_COLUMNS),
+            await _copy(conn, "segment_customer_assignments", membership_records, CUSTOMER_ASSIGNMENT_COLUMNS),
+            await _copy(conn, "coupons", coupon_records, COUPON_COLUMNS),
+            await _copy(conn, "coupon_redemptions", redemption_records, REDEMPTION_COLUMNS),
+            await _copy(conn, "token_sessions", session_records, SESSION_COLUMNS),
+        ]
         started = time.perf_counter()
-        await conn.execute("VACUUM (ANALYZE) segments, customers, segment_customer_assignments, coupons, "
-                           "coupon_redemptions, token_sessions")
+        await conn.execute(
+            "VACUUM (ANALYZE) segments, customers, segment_customer_assignments, coupons, "
+            "coupon_redemptions, token_sessions"
+        )
         vacuum_seconds = time.perf_counter() - started
     finally:
         await conn.close()
     kinds = Counter("segment" if v.segments else "validFor" if v.valid_for else "open" for v in views)
     return CouponLoadResult(
-        copies=copies, generate_seconds=generate_seconds, vacuum_seconds=vacuum_seconds, kinds=dict(kinds),
+        copies=copies,
+        generate_seconds=generate_seconds,
+        vacuum_seconds=vacuum_seconds,
+        kinds=dict(kinds),
         limited=sum(1 for v in views if v.max_redemptions != -1),
-        per_customer_limited=sum(1 for v in views if v.per_customer != -1), memberships=len(membership_records),
-        redemptions=len(redemption_records), validations=validations, control=control, redeems=redeems)
+        per_customer_limited=sum(1 for v in views if v.per_customer != -1),
+        memberships=len(membership_records),
+        redemptions=len(redemption_records),
+        validations=validations,
+        control=control,
+        redeems=redeems,
+    )
 
 
 def lines(result: CouponLoadResult) -> list[str]:
@@ -361,14 +500,19 @@ def lines(result: CouponLoadResult) -> list[str]:
     kinds = result.kinds
     coupons = sum(kinds.values())
     customers = next((c.rows for c in result.copies if c.table == "customers"), 0)
-    out = [f"coupons: {coupons:,} coupons ({kinds.get('segment', 0):,} segment-restricted, "
-           f"{kinds.get('validFor', 0):,} valid for named customers, {kinds.get('open', 0):,} open; "
-           f"{result.limited:,} with maxRedemptions, {result.per_customer_limited:,} with "
-           f"maxRedemptionsPerCustomer) and {result.redemptions:,} redemptions of them; {customers:,} customers "
-           f"({B2B_SHARE:.0%} B2B) with {result.memberships:,} memberships; generated in "
-           f"{result.generate_seconds:.1f} s"]
-    out += [f"COPY {s.table}: {s.rows:,} rows in {s.seconds:.2f} s = {s.rows_per_second:,.0f} rows/s"
-            for s in result.copies]
-    out.append(f"(every index and foreign key in place) VACUUM (ANALYZE) {result.vacuum_seconds:.2f} s; the coupon "
-               f"dataset took {result.load_seconds:.0f} s in all")
+    out = [
+        f"coupons: {coupons:,} coupons ({kinds.get('segment', 0):,} segment-restricted, "
+        f"{kinds.get('validFor', 0):,} valid for named customers, {kinds.get('open', 0):,} open; "
+        f"{result.limited:,} with maxRedemptions, {result.per_customer_limited:,} with "
+        f"maxRedemptionsPerCustomer) and {result.redemptions:,} redemptions of them; {customers:,} customers "
+        f"({B2B_SHARE:.0%} B2B) with {result.memberships:,} memberships; generated in "
+        f"{result.generate_seconds:.1f} s"
+    ]
+    out += [
+        f"COPY {s.table}: {s.rows:,} rows in {s.seconds:.2f} s = {s.rows_per_second:,.0f} rows/s" for s in result.copies
+    ]
+    out.append(
+        f"(every index and foreign key in place) VACUUM (ANALYZE) {result.vacuum_seconds:.2f} s; the coupon "
+        f"dataset took {result.load_seconds:.0f} s in all"
+    )
     return out

@@ -29,10 +29,11 @@ def _stat(pid: int) -> _Stat | None:
     except OSError:
         return None  # gone meanwhile
     # The command name (field 2) may contain spaces and parentheses: split after its last ')'.
-    fields = raw[raw.rindex(")") + 2:].split()
+    fields = raw[raw.rindex(")") + 2 :].split()
     # fields[0] is field 3 (state): ppid is field 4, pgrp 5, utime 14, stime 15.
-    return _Stat(pid=pid, ppid=int(fields[1]), pgrp=int(fields[2]),
-                 cpu_seconds=(int(fields[11]) + int(fields[12])) / _TICKS)
+    return _Stat(
+        pid=pid, ppid=int(fields[1]), pgrp=int(fields[2]), cpu_seconds=(int(fields[11]) + int(fields[12])) / _TICKS
+    )
 
 
 def _all() -> list[_Stat]:

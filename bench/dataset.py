@@ -25,12 +25,33 @@ OTHER_TENANTS = ("othertenant1", "othertenant2", "othertenant3", "othertenant4")
 _SITES = (("main", 0.80), ("de", 0.08), ("ch", 0.05), ("uk", 0.04), ("us", 0.03))
 _ADJECTIVES = ("Loyal", "Premium", "Frequent", "New", "Lapsed", "Seasonal", "Wholesale", "VIP", "Online", "Regional")
 _NOUNS = ("Buyers", "Customers", "Members", "Shoppers", "Accounts", "Partners", "Subscribers", "Resellers")
-_GERMAN = {"Buyers": "Käufer", "Customers": "Kunden", "Members": "Mitglieder", "Shoppers": "Einkäufer",
-           "Accounts": "Konten", "Partners": "Partner", "Subscribers": "Abonnenten", "Resellers": "Wiederverkäufer"}
+_GERMAN = {
+    "Buyers": "Käufer",
+    "Customers": "Kunden",
+    "Members": "Mitglieder",
+    "Shoppers": "Einkäufer",
+    "Accounts": "Konten",
+    "Partners": "Partner",
+    "Subscribers": "Abonnenten",
+    "Resellers": "Wiederverkäufer",
+}
 _TIERS = ("bronze", "silver", "gold", "platinum")
 
-COLUMNS = ("tenant", "id", "name", "description", "status", "site_code", "valid_from", "valid_to", "mixins",
-           "metadata_mixins", "version", "created_at", "modified_at")
+COLUMNS = (
+    "tenant",
+    "id",
+    "name",
+    "description",
+    "status",
+    "site_code",
+    "valid_from",
+    "valid_to",
+    "mixins",
+    "metadata_mixins",
+    "version",
+    "created_at",
+    "modified_at",
+)
 
 _encode = msgspec.json.Encoder().encode
 
@@ -66,12 +87,30 @@ def segment_record(rng: random.Random, tenant: str, now: datetime) -> tuple[Any,
         valid_to = valid_from + timedelta(days=rng.randrange(7, 400))  # some windows have already closed
     mixins = metadata_mixins = None
     if rng.random() < 0.3:
-        mixins = {"loyalty": {"tier": rng.choice(_TIERS), "minSpend": rng.randrange(0, 5000, 50),
-                              "newsletter": rng.random() < 0.5}}
+        mixins = {
+            "loyalty": {
+                "tier": rng.choice(_TIERS),
+                "minSpend": rng.randrange(0, 5000, 50),
+                "newsletter": rng.random() < 0.5,
+            }
+        }
         metadata_mixins = {"loyalty": "https://schemas.example.com/mixins/loyalty_v1.json"}
     status = "ACTIVE" if rng.random() < 0.5 else "INACTIVE"
-    return (tenant, segment_id, _json(name), _json(description), status, _pick_site(rng), valid_from, valid_to,
-            _json(mixins), _json(metadata_mixins), rng.randrange(1, 6), created, modified)
+    return (
+        tenant,
+        segment_id,
+        _json(name),
+        _json(description),
+        status,
+        _pick_site(rng),
+        valid_from,
+        valid_to,
+        _json(mixins),
+        _json(metadata_mixins),
+        rng.randrange(1, 6),
+        created,
+        modified,
+    )
 
 
 def generate(rows: int, other_rows: int, seed: int = 20_240_514) -> list[tuple[Any, ...]]:
@@ -120,12 +159,26 @@ async def load(dsn: str, *, rows: int, other_rows: int, sample: int = 10_000) ->
         await conn.execute("VACUUM (ANALYZE) segments")
         analyze_seconds = time.perf_counter() - started
         tenant_rows = int(await conn.fetchval("SELECT count(*) FROM segments WHERE tenant = $1", TENANT))
-        matching = int(await conn.fetchval(
-            "SELECT count(*) FROM segments WHERE tenant = $1 AND site_code = 'main' AND status = 'ACTIVE'", TENANT))
-        ids = [r["id"] for r in await conn.fetch(
-            "SELECT id FROM segments WHERE tenant = $1 ORDER BY random() LIMIT $2", TENANT, sample)]
+        matching = int(
+            await conn.fetchval(
+                "SELECT count(*) FROM segments WHERE tenant = $1 AND site_code = 'main' AND status = 'ACTIVE'", TENANT
+            )
+        )
+        ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM segments WHERE tenant = $1 ORDER BY random() LIMIT $2", TENANT, sample
+            )
+        ]
         table_bytes = int(await conn.fetchval("SELECT pg_total_relation_size('segments')"))
     finally:
         await conn.close()
-    return LoadResult(rows=len(records), seconds=copy_seconds, analyze_seconds=analyze_seconds,
-                      tenant_rows=tenant_rows, matching_search=matching, sample_ids=ids, table_bytes=table_bytes)
+    return LoadResult(
+        rows=len(records),
+        seconds=copy_seconds,
+        analyze_seconds=analyze_seconds,
+        tenant_rows=tenant_rows,
+        matching_search=matching,
+        sample_ids=ids,
+        table_bytes=table_bytes,
+    )

@@ -41,8 +41,9 @@ _HEADERS = [(b"content-type", b"application/json")]
 
 async def _init(conn: asyncpg.Connection) -> None:
     # Decode jsonb to Python objects as the service does, so the floor does not skip that work.
-    await conn.set_type_codec("jsonb", encoder=lambda v: _encode(v).decode(), decoder=_decode, schema="pg_catalog",
-                              format="text")
+    await conn.set_type_codec(
+        "jsonb", encoder=lambda v: _encode(v).decode(), decoder=_decode, schema="pg_catalog", format="text"
+    )
 
 
 async def _no_reset(conn: asyncpg.Connection) -> None:
@@ -62,8 +63,13 @@ def build() -> App:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 state["pool"] = await asyncpg.create_pool(
-                    dsn, min_size=2, max_size=pool_size, init=_init, reset=_no_reset,
-                    server_settings={"statement_timeout": "5000", "jit": "off"})
+                    dsn,
+                    min_size=2,
+                    max_size=pool_size,
+                    init=_init,
+                    reset=_no_reset,
+                    server_settings={"statement_timeout": "5000", "jit": "off"},
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if "pool" in state:

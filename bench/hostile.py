@@ -36,11 +36,15 @@ HOSTILE_Q = "name.en:~(.{0,10}){0,10}z"
 async def load(dsn: str, tenant: str, count: int) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("""
+        await conn.execute(
+            """
             INSERT INTO products (tenant, id, code, name, published, created_at, modified_at)
             SELECT $1, 'p' || n, 'code-' || n,
                    jsonb_build_object('en', 'Premium coffee beans, pack of ' || n || ' bags'), true, now(), now()
-            FROM generate_series(1, $2::integer) AS g(n)""", tenant, count)
+            FROM generate_series(1, $2::integer) AS g(n)""",
+            tenant,
+            count,
+        )
         await conn.execute("ANALYZE products")
     finally:
         await conn.close()
@@ -59,8 +63,10 @@ async def latencies(client: httpx.AsyncClient, url: str, headers: dict[str, str]
 async def measure(settings: Settings, clients: int, requests: int) -> tuple[list[float], list[float], Counter[int]]:
     app = create_served_app(settings)
     statuses: Counter[int] = Counter()
-    async with app.app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                     base_url="http://bench", timeout=120) as client:
+    async with (
+        app.app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120) as client,
+    ):
         tokens = app.state.tokens
 
         def anonymous(tenant: str) -> dict[str, str]:
@@ -75,8 +81,9 @@ async def measure(settings: Settings, clients: int, requests: int) -> tuple[list
 
         async def flood() -> None:
             while running:
-                response = await client.get("/product/hostile/products", headers=hostile,
-                                            params={"q": HOSTILE_Q, "pageSize": "1000"})
+                response = await client.get(
+                    "/product/hostile/products", headers=hostile, params={"q": HOSTILE_Q, "pageSize": "1000"}
+                )
                 statuses[response.status_code] += 1
 
         tasks = [asyncio.create_task(flood()) for _ in range(clients)]
@@ -89,8 +96,9 @@ async def measure(settings: Settings, clients: int, requests: int) -> tuple[list
 
 def summary(values: list[float]) -> str:
     ordered = sorted(values)
-    return (f"median {statistics.median(ordered) * 1000:7.1f} ms, "
-            f"p90 {ordered[int(len(ordered) * 0.9) - 1] * 1000:7.1f} ms")
+    return (
+        f"median {statistics.median(ordered) * 1000:7.1f} ms, p90 {ordered[int(len(ordered) * 0.9) - 1] * 1000:7.1f} ms"
+    )
 
 
 def main() -> None:
@@ -106,14 +114,19 @@ def main() -> None:
         asyncio.run(load(dsn, "hostile", args.products))
         asyncio.run(load(dsn, "shop", 20))
         base = Settings(database_url=dsn, signing_key="bench-signing-key-" + "x" * 32)
-        shares = [(f"share {base.tenant_pool_share} of {base.pool_max_size}", base),
-                  (f"share 1 of {base.pool_max_size}", replace(base, tenant_pool_share=1)),
-                  ("no share", replace(base, tenant_pool_share=0))]
+        shares = [
+            (f"share {base.tenant_pool_share} of {base.pool_max_size}", base),
+            (f"share 1 of {base.pool_max_size}", replace(base, tenant_pool_share=1)),
+            ("no share", replace(base, tenant_pool_share=0)),
+        ]
         for label, settings in shares:
             alone, loaded, statuses = asyncio.run(measure(settings, args.clients, args.requests))
             ratio = statistics.median(loaded) / statistics.median(alone)
-            print(f"{label:>12}: alone {summary(alone)} | under {args.clients} hostile {summary(loaded)} | "
-                  f"ratio {ratio:.1f}x | hostile answers {dict(statuses)}", flush=True)
+            print(
+                f"{label:>12}: alone {summary(alone)} | under {args.clients} hostile {summary(loaded)} | "
+                f"ratio {ratio:.1f}x | hostile answers {dict(statuses)}",
+                flush=True,
+            )
     finally:
         release_embedded(server)
         shutil.rmtree(folder, ignore_errors=True)

@@ -64,7 +64,7 @@ def _postgres_cpu(postmaster: int) -> float:
             raw = (entry / "stat").read_text(encoding="utf-8")
         except OSError:
             continue
-        fields = raw[raw.rindex(")") + 2:].split()  # fields[0] is field 3 (state), ppid is field 4
+        fields = raw[raw.rindex(")") + 2 :].split()  # fields[0] is field 3 (state), ppid is field 4
         if int(entry.name) == postmaster or int(fields[1]) == postmaster:
             total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     return total / _TICKS
@@ -88,8 +88,13 @@ def _run_command(kind: str, file: Path, data_dir: Path) -> tuple[dict[str, Any],
     """The same import as `segment-service import --json`, and the command's wall time with its start."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     started = time.perf_counter()
-    result = subprocess.run([*CLI, "import", kind, str(file), "--tenant", TENANT, "--json", "--data-dir",
-                             str(data_dir)], capture_output=True, text=True, env=env, check=False)
+    result = subprocess.run(
+        [*CLI, "import", kind, str(file), "--tenant", TENANT, "--json", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     wall = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"import {kind} {file.name} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
@@ -100,10 +105,18 @@ def _run_command(kind: str, file: Path, data_dir: Path) -> tuple[dict[str, Any],
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.imports", description=__doc__)
     parser.add_argument("--segments", type=int, default=50, help="segments (default 50)")
-    parser.add_argument("--items", type=int, default=2000,
-                        help="products, and customers (default 2000: 50 x 2000 = 100,000 assignments of each kind)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of each replace import (the machine's other load makes single runs noisy)")
+    parser.add_argument(
+        "--items",
+        type=int,
+        default=2000,
+        help="products, and customers (default 2000: 50 x 2000 = 100,000 assignments of each kind)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each replace import (the machine's other load makes single runs noisy)",
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="segment-service-bench-import-"))
     data_dir = folder / "data"
@@ -117,24 +130,58 @@ def main(argv: list[str] | None = None) -> None:
         products = [f"p{i:06d}" for i in range(args.items)]
         customers = [f"c{i:06d}" for i in range(args.items)]
         references = [
-            ("segments", _write_ndjson(folder / "segments.ndjson", [
-                {"id": s, "name": {"en": f"Segment {s}"}, "siteCode": "main", "status": "ACTIVE"} for s in segments])),
-            ("products", _write_csv(folder / "products.csv", ["id", "code", "name.en", "published"],
-                                    [[p, p, f"Product {p}", "true"] for p in products])),
-            ("customers", _write_ndjson(folder / "customers.ndjson", [
-                {"id": c, "contactEmail": f"{c}@example.com", "firstName": "Bench"} for c in customers])),
+            (
+                "segments",
+                _write_ndjson(
+                    folder / "segments.ndjson",
+                    [
+                        {"id": s, "name": {"en": f"Segment {s}"}, "siteCode": "main", "status": "ACTIVE"}
+                        for s in segments
+                    ],
+                ),
+            ),
+            (
+                "products",
+                _write_csv(
+                    folder / "products.csv",
+                    ["id", "code", "name.en", "published"],
+                    [[p, p, f"Product {p}", "true"] for p in products],
+                ),
+            ),
+            (
+                "customers",
+                _write_ndjson(
+                    folder / "customers.ndjson",
+                    [{"id": c, "contactEmail": f"{c}@example.com", "firstName": "Bench"} for c in customers],
+                ),
+            ),
             ("legal-entities", _write_ndjson(folder / "legal-entities.ndjson", [{"id": "acme", "name": "Acme"}])),
-            ("contacts", _write_ndjson(folder / "contacts.ndjson", [
-                {"legalEntity": {"id": "acme"}, "customer": {"id": c}} for c in customers[:100]])),
+            (
+                "contacts",
+                _write_ndjson(
+                    folder / "contacts.ndjson",
+                    [{"legalEntity": {"id": "acme"}, "customer": {"id": c}} for c in customers[:100]],
+                ),
+            ),
         ]
-        items_ndjson = _write_ndjson(folder / "items.ndjson", [
-            {"segmentId": s, "type": "PRODUCT", "id": p, "mixins": {"rank": i}}
-            for s in segments for i, p in enumerate(products)])
-        items_csv = _write_csv(folder / "items.csv", ["segmentId", "type", "id"],
-                               [[s, "PRODUCT", p] for s in segments for p in products])
+        items_ndjson = _write_ndjson(
+            folder / "items.ndjson",
+            [
+                {"segmentId": s, "type": "PRODUCT", "id": p, "mixins": {"rank": i}}
+                for s in segments
+                for i, p in enumerate(products)
+            ],
+        )
+        items_csv = _write_csv(
+            folder / "items.csv", ["segmentId", "type", "id"], [[s, "PRODUCT", p] for s in segments for p in products]
+        )
         # One in twenty B2B (the first 100 customers are contacts of acme), the rest B2C.
-        customer_rows = [{"segmentId": s, "customerId": c, **({"legalEntityId": "acme"} if j % 20 == 0 else {})}
-                         for s in segments for j, c in enumerate(customers) if j % 20 != 0 or j < 100]
+        customer_rows = [
+            {"segmentId": s, "customerId": c, **({"legalEntityId": "acme"} if j % 20 == 0 else {})}
+            for s in segments
+            for j, c in enumerate(customers)
+            if j % 20 != 0 or j < 100
+        ]
         customers_ndjson = _write_ndjson(folder / "customer-assignments.ndjson", customer_rows)
         runs: list[tuple[str, dict[str, Any]]] = []
         for kind, file in references:
@@ -149,19 +196,27 @@ def main(argv: list[str] | None = None) -> None:
             for _ in range(times):
                 runs.append((label, _run(settings, dsn, kind, file, postmaster)))
         load = os.getloadavg()[0]
-        print(f"\nsegment-service import, {os.cpu_count()} cores, embedded PostgreSQL, load average {load:.1f} "
-              "at the end\n")
-        print("| file | rows | created | replaced | import s | rows/s | CPU s import | CPU s PostgreSQL | "
-              "rows/s, one idle core |")
+        print(
+            f"\nsegment-service import, {os.cpu_count()} cores, embedded PostgreSQL, load average {load:.1f} "
+            "at the end\n"
+        )
+        print(
+            "| file | rows | created | replaced | import s | rows/s | CPU s import | CPU s PostgreSQL | "
+            "rows/s, one idle core |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         command, wall = _run_command("item-assignments", items_ndjson, data_dir)
         for label, s in runs:
             client, postgres = s["client_cpu"], s["postgres_cpu"]
             one_core = s["rows"] / max(client + postgres, 0.01)
-            print(f"| {label} | {s['rows']:,} | {s['created']:,} | {s['updated']:,} | {s['seconds']:.2f} | "
-                  f"{s['rowsPerSecond']:,} | {client:.2f} | {postgres:.2f} | {one_core:,.0f} |")
-        print(f"\nThe command itself (`segment-service import item-assignments items.ndjson --json`, replacing "
-              f"{command['rows']:,} rows): {command['rowsPerSecond']:,} rows/s, {wall:.1f} s with its start.")
+            print(
+                f"| {label} | {s['rows']:,} | {s['created']:,} | {s['updated']:,} | {s['seconds']:.2f} | "
+                f"{s['rowsPerSecond']:,} | {client:.2f} | {postgres:.2f} | {one_core:,.0f} |"
+            )
+        print(
+            f"\nThe command itself (`segment-service import item-assignments items.ndjson --json`, replacing "
+            f"{command['rows']:,} rows): {command['rowsPerSecond']:,} rows/s, {wall:.1f} s with its start."
+        )
     finally:
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)

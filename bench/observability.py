@@ -45,15 +45,29 @@ PATH = f"/customer-segment/{TENANT}/segments/items"
 LIVE = "/health/live"
 
 
-async def call(app: Callable[..., Awaitable[None]], method: str, path: str, token: str,
-               body: bytes = b"") -> tuple[int, bytes]:
+async def call(
+    app: Callable[..., Awaitable[None]], method: str, path: str, token: str, body: bytes = b""
+) -> tuple[int, bytes]:
     """One request through the ASGI callable `app`: (status, body)."""
     scope: dict[str, Any] = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode()),
-                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {},
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"bench"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
     }
     status = 0
     chunks: list[bytes] = []
@@ -75,33 +89,51 @@ async def call(app: Callable[..., Awaitable[None]], method: str, path: str, toke
 async def prepare(served: FastLane, dsn: str) -> str:
     """A segment holding ITEMS products and a customer in it; the customer's token."""
     tokens = served.state.tokens
-    service = tokens.issue(tenant=TENANT, kind=TokenKind.SERVICE, subject="bench", scopes=(
-        "customersegment.segment_manage", "product.product_manage", "product.product_publish"), ttl_seconds=3600)
+    service = tokens.issue(
+        tenant=TENANT,
+        kind=TokenKind.SERVICE,
+        subject="bench",
+        scopes=("customersegment.segment_manage", "product.product_manage", "product.product_publish"),
+        ttl_seconds=3600,
+    )
     segment = json.dumps({"id": SEGMENT, "name": {"en": "Gold"}, "status": "ACTIVE", "siteCode": "main"}).encode()
     status, text = await call(served, "POST", f"/customer-segment/{TENANT}/segments", service, segment)
     assert status == 201, text
     for n in range(ITEMS):
-        product = json.dumps({"id": f"p{n}", "code": f"p{n}", "name": {"en": f"Product {n}"},
-                              "published": True}).encode()
+        product = json.dumps(
+            {"id": f"p{n}", "code": f"p{n}", "name": {"en": f"Product {n}"}, "published": True}
+        ).encode()
         status, text = await call(served, "POST", f"/product/{TENANT}/products", service, product)
         assert status == 201, text
-        status, text = await call(served, "PUT", f"/customer-segment/{TENANT}/segments/{SEGMENT}/items/PRODUCT/p{n}",
-                                  service, b"{}")
+        status, text = await call(
+            served, "PUT", f"/customer-segment/{TENANT}/segments/{SEGMENT}/items/PRODUCT/p{n}", service, b"{}"
+        )
         assert status in (201, 204), text
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(
             "INSERT INTO segment_customer_assignments (tenant, segment_id, customer_id, legal_entity_id, created_at,"
-            " modified_at) VALUES ($1, $2, 'c1', '', now(), now())", TENANT, SEGMENT)
+            " modified_at) VALUES ($1, $2, 'c1', '', now(), now())",
+            TENANT,
+            SEGMENT,
+        )
     finally:
         await conn.close()
-    customer: str = tokens.issue(tenant=TENANT, kind=TokenKind.CUSTOMER, subject="c1", scopes=CUSTOMER_SCOPES,
-                                 ttl_seconds=3600, customer_id="c1", legal_entity_id=None)
+    customer: str = tokens.issue(
+        tenant=TENANT,
+        kind=TokenKind.CUSTOMER,
+        subject="c1",
+        scopes=CUSTOMER_SCOPES,
+        ttl_seconds=3600,
+        customer_id="c1",
+        legal_entity_id=None,
+    )
     return customer
 
 
-async def measure(settings: Settings, requests: int, rounds: int,
-                  stream: TextIO) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+async def measure(
+    settings: Settings, requests: int, rounds: int, stream: TextIO
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Per variant, the wall-clock and the CPU microseconds per request of each round."""
     served = create_served_app(settings)
     assert isinstance(served, ObservedLane)
@@ -118,8 +150,11 @@ async def measure(settings: Settings, requests: int, rounds: int,
             await FastLane.__call__(served, scope, receive, send)
 
         variants: dict[str, tuple[Callable[..., Awaitable[None]], str | None]] = {
-            "bare": (bare, None), "metrics": (served, None),
-            "metrics + text log": (served, "text"), "metrics + JSON log": (served, "json")}
+            "bare": (bare, None),
+            "metrics": (served, None),
+            "metrics + text log": (served, "text"),
+            "metrics + JSON log": (served, "json"),
+        }
         for _ in range(rounds):
             for path in (PATH, LIVE):
                 for name, (app, log_format) in variants.items():
@@ -129,8 +164,7 @@ async def measure(settings: Settings, requests: int, rounds: int,
                     for _ in range(requests):
                         await call(app, "GET", path, token)
                     timings.setdefault(f"{path} {name}", []).append((time.perf_counter() - wall) / requests * 1e6)
-                    cpu_timings.setdefault(f"{path} {name}", []).append(
-                        (time.process_time() - cpu) / requests * 1e6)
+                    cpu_timings.setdefault(f"{path} {name}", []).append((time.process_time() - cpu) / requests * 1e6)
         assert served.answered - answered == rounds * len(variants) * requests, "the fast lane answered every read"
     return timings, cpu_timings
 
@@ -152,9 +186,11 @@ def main() -> None:
         logging.getLogger().handlers.clear()
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"{args.rounds} rounds x {args.requests} requests per path and variant, interleaved; medians of the "
-          "rounds. CPU: this process's CPU time per request (PostgreSQL's is not in it), which other load on the "
-          "machine moves less; wall: elapsed time per request.\n")
+    print(
+        f"{args.rounds} rounds x {args.requests} requests per path and variant, interleaved; medians of the "
+        "rounds. CPU: this process's CPU time per request (PostgreSQL's is not in it), which other load on the "
+        "machine moves less; wall: elapsed time per request.\n"
+    )
     print("| request | variant | CPU µs per request | over bare | wall µs per request | over bare |")
     print("|---|---|---:|---:|---:|---:|")
     for path, label in ((PATH, f"GET {PATH} (fast lane, {ITEMS} items)"), (LIVE, f"GET {LIVE}")):
@@ -164,9 +200,11 @@ def main() -> None:
             if not key.startswith(f"{path} "):
                 continue
             cpu, wall = statistics.median(cpu_timings[key]), statistics.median(timings[key])
-            print(f"| {label} | {key.removeprefix(path + ' ')} | {cpu:.0f} | {cpu - cpu_base:+.0f} µs "
-                  f"({(cpu - cpu_base) / cpu_base:+.1%}) | {wall:.0f} | {wall - wall_base:+.0f} µs "
-                  f"({(wall - wall_base) / wall_base:+.1%}) |")
+            print(
+                f"| {label} | {key.removeprefix(path + ' ')} | {cpu:.0f} | {cpu - cpu_base:+.0f} µs "
+                f"({(cpu - cpu_base) / cpu_base:+.1%}) | {wall:.0f} | {wall - wall_base:+.0f} µs "
+                f"({(wall - wall_base) / wall_base:+.1%}) |"
+            )
 
 
 if __name__ == "__main__":

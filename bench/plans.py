@@ -43,8 +43,10 @@ _TIMED_BUDGET_SECONDS = 1.5
 _names = itertools.count()
 _EXECUTION_TIME = re.compile(r"^Execution Time: ([\d.]+) ms", re.MULTILINE)
 _SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
-_SCAN_NODE = re.compile(r"((?:Parallel )?(?:Index Only Scan|Index Scan|Bitmap Heap Scan|Bitmap Index Scan|Seq Scan)"
-                        r"(?: Backward)?(?: using \w+)? on \w+(?: \w+)?|Bitmap Index Scan on \w+)")
+_SCAN_NODE = re.compile(
+    r"((?:Parallel )?(?:Index Only Scan|Index Scan|Bitmap Heap Scan|Bitmap Index Scan|Seq Scan)"
+    r"(?: Backward)?(?: using \w+)? on \w+(?: \w+)?|Bitmap Index Scan on \w+)"
+)
 Statement = tuple[str, tuple[Any, ...]]
 
 
@@ -97,17 +99,24 @@ async def record(call: Callable[[Database], Awaitable[object]], *, fetchval_resu
 
 def _caller(tenant: str) -> Caller:
     # The bench's token: segment scopes only, which is also "any valid token of the tenant" for category reads.
-    return Caller(tenant=tenant, kind=TokenKind.SERVICE, subject="bench",
-                  scopes=frozenset({Scope.SEGMENT_READ.value, Scope.SEGMENT_MANAGE.value}),
-                  expires_at=int(time.time()) + 3600)
+    return Caller(
+        tenant=tenant,
+        kind=TokenKind.SERVICE,
+        subject="bench",
+        scopes=frozenset({Scope.SEGMENT_READ.value, Scope.SEGMENT_MANAGE.value}),
+        expires_at=int(time.time()) + 3600,
+    )
 
 
 async def service_statements(tenant: str, segment_id: str) -> dict[str, list[Statement]]:
     """The SQL and parameters the service sends for the two measured requests, by scenario name."""
     caller = _caller(tenant)
     get_sql = await record(lambda db: service.get_segment(db, caller, segment_id))
-    search_sql = await record(lambda db: service.list_segments(
-        db, caller, q=SEARCH_Q, page=Page(1, DEFAULT_PAGE_SIZE), sort=None, with_total=False))
+    search_sql = await record(
+        lambda db: service.list_segments(
+            db, caller, q=SEARCH_Q, page=Page(1, DEFAULT_PAGE_SIZE), sort=None, with_total=False
+        )
+    )
     return {"get segment": get_sql[:1], "search": search_sql[:1]}
 
 
@@ -119,8 +128,9 @@ class CategoryProbe:
     requests: dict[str, tuple[str, bool]]
 
 
-async def category_statements(tenant: str, probe: CategoryProbe,
-                              default_language: str = "en") -> dict[str, list[Statement]]:
+async def category_statements(
+    tenant: str, probe: CategoryProbe, default_language: str = "en"
+) -> dict[str, list[Statement]]:
     """What `GET /category/{tenant}/categories/{id}/assignments[?withSubcategories=true]` sends, by scenario name,
     called as the route calls it: no query options but withSubcategories, no Accept-Language, default page."""
     # Imported here so that a run with --skip-categories does not depend on the category service at all.
@@ -133,14 +143,27 @@ async def category_statements(tenant: str, probe: CategoryProbe,
     result = {}
     for name, (category_id, with_subcategories) in probe.requests.items():
         filters = category_service.AssignmentFilters(
-            with_subcategories=with_subcategories, show_unpublished=False, hide_unpublished_products=False,
-            product_id=None, name_contains=None)
+            with_subcategories=with_subcategories,
+            show_unpublished=False,
+            hide_unpublished_products=False,
+            product_id=None,
+            name_contains=None,
+        )
 
-        async def call(db: Database, category_id: str = category_id,
-                       filters: category_service.AssignmentFilters = filters) -> object:
+        async def call(
+            db: Database, category_id: str = category_id, filters: category_service.AssignmentFilters = filters
+        ) -> object:
             return await category_service.list_category_assignments(
-                db, caller, category_id, filters=filters, page=parse_page(None, None), sort=None, with_total=False,
-                languages=shape.languages, default_language=shape.default_language)
+                db,
+                caller,
+                category_id,
+                filters=filters,
+                page=parse_page(None, None),
+                sort=None,
+                with_total=False,
+                languages=shape.languages,
+                default_language=shape.default_language,
+            )
 
         # Only the page statement: with rows (the measured case) the service sends nothing else; the category check
         # the stand-in's empty answer provokes belongs to empty pages.
@@ -185,21 +208,37 @@ async def assignment_statements(tenant: str, probe: AssignmentProbe) -> tuple[di
     caller = _caller(tenant)
     notes: list[str] = []
     page = Page(1, DEFAULT_PAGE_SIZE)
-    result = {CUSTOMER_SEGMENTS: (await record(lambda db: service.list_segments(
-        db, caller, q=None, page=page, sort=None, with_total=False, customer_id=probe.customer_id)))[:1]}
+    result = {
+        CUSTOMER_SEGMENTS: (
+            await record(
+                lambda db: service.list_segments(
+                    db, caller, q=None, page=page, sort=None, with_total=False, customer_id=probe.customer_id
+                )
+            )
+        )[:1]
+    }
     try:
         from segment_service.segments import item_assignments
 
         # The first statement is the page: the recorder's empty answer then provokes the segment check (404).
-        result[SEGMENT_ITEMS] = (await record(lambda db: item_assignments.list_assignments(
-            db, caller, probe.segment_id, q=None, page=page, sort=None, with_total=False)))[:1]
+        result[SEGMENT_ITEMS] = (
+            await record(
+                lambda db: item_assignments.list_assignments(
+                    db, caller, probe.segment_id, q=None, page=page, sort=None, with_total=False
+                )
+            )
+        )[:1]
     except (ImportError, AttributeError, TypeError) as exc:  # the module is being written right now
-        notes.append(f"{SEGMENT_ITEMS}: the service's item_assignments.list_assignments could not be recorded "
-                     f"({type(exc).__name__}: {exc}); the plan is of the bench's SEGMENT_ITEMS_SQL instead")
+        notes.append(
+            f"{SEGMENT_ITEMS}: the service's item_assignments.list_assignments could not be recorded "
+            f"({type(exc).__name__}: {exc}); the plan is of the bench's SEGMENT_ITEMS_SQL instead"
+        )
         result[SEGMENT_ITEMS] = [(SEGMENT_ITEMS_SQL, (tenant, probe.segment_id))]
     result[ITEM_SEGMENTS] = [(ITEM_SEGMENTS_SQL, (tenant, "PRODUCT", probe.product_id))]
-    notes.append(f"{ITEM_SEGMENTS}: no service route lists one item's segments yet; the plan is of the bench's "
-                 "ITEM_SEGMENTS_SQL (the access path segment_item_assignments_item_idx exists for)")
+    notes.append(
+        f"{ITEM_SEGMENTS}: no service route lists one item's segments yet; the plan is of the bench's "
+        "ITEM_SEGMENTS_SQL (the access path segment_item_assignments_item_idx exists for)"
+    )
     return result, notes
 
 
@@ -266,10 +305,14 @@ class StatementPlans:
         seq = "no sequential scan" if not self.seq_scans else "SEQUENTIAL SCAN of " + ", ".join(self.seq_scans)
         executed = ""
         if self.custom_execution_ms is not None and self.generic_execution_ms is not None:
-            executed = (f"; EXPLAIN ANALYZE {self.custom_execution_ms:.3f} ms custom, "
-                        f"{self.generic_execution_ms:.3f} ms generic")
-        return (f"{' + '.join(self.scans)}; {seq}; plan cache uses {mode} plans; {self.auto_ms:.3f} ms/execution "
-                f"as run, {self.forced_generic_ms:.3f} ms with the generic plan forced{executed}")
+            executed = (
+                f"; EXPLAIN ANALYZE {self.custom_execution_ms:.3f} ms custom, "
+                f"{self.generic_execution_ms:.3f} ms generic"
+            )
+        return (
+            f"{' + '.join(self.scans)}; {seq}; plan cache uses {mode} plans; {self.auto_ms:.3f} ms/execution "
+            f"as run, {self.forced_generic_ms:.3f} ms with the generic plan forced{executed}"
+        )
 
 
 async def _explain(conn: asyncpg.Connection, sql: str, params: tuple[Any, ...]) -> str:
@@ -310,25 +353,32 @@ async def _timed(conn: asyncpg.Connection, sql: str, params: tuple[Any, ...], mo
             executions += 1
         mean_ms = (time.perf_counter() - started) * 1000 / executions
         counts = await conn.fetchrow(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1", statement.get_name())
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1", statement.get_name()
+        )
         generic, custom = (int(counts["generic_plans"]), int(counts["custom_plans"])) if counts else (0, 0)
     finally:
         await conn.execute("RESET plan_cache_mode")
     return mean_ms, generic, custom
 
 
-async def explain_hot_paths(dsn: str, tenant: str, segment_id: str, *,
-                            segments: Collection[str] = ("get segment", "search"),
-                            categories: CategoryProbe | None = None,
-                            assignments: AssignmentProbe | None = None,
-                            notes: list[str] | None = None,
-                            recorded: dict[str, list[Statement]] | None = None) -> list[StatementPlans]:
+async def explain_hot_paths(
+    dsn: str,
+    tenant: str,
+    segment_id: str,
+    *,
+    segments: Collection[str] = ("get segment", "search"),
+    categories: CategoryProbe | None = None,
+    assignments: AssignmentProbe | None = None,
+    notes: list[str] | None = None,
+    recorded: dict[str, list[Statement]] | None = None,
+) -> list[StatementPlans]:
     """Plans and plan-cache behaviour of the statements behind the measured requests: the segment scenarios named in
     `segments` and, given probes, the category assignment lists and the segment assignment reads. A statement two
     scenarios send alike (the category check) is explained once. Notes on what was explained go to `notes`; statements
     recorded elsewhere (by scenario name) are explained after these."""
-    statements = {name: sent for name, sent in (await service_statements(tenant, segment_id)).items()
-                  if name in segments}
+    statements = {
+        name: sent for name, sent in (await service_statements(tenant, segment_id)).items() if name in segments
+    }
     if categories is not None:
         statements.update(await category_statements(tenant, categories))
     if assignments is not None:
@@ -351,10 +401,21 @@ async def explain_hot_paths(dsn: str, tenant: str, segment_id: str, *,
                 generic = await _generic_explain(conn, sql, params)
                 auto_ms, generic_count, custom_count = await _timed(conn, sql, params, "auto")
                 forced_ms, _, _ = await _timed(conn, sql, params, "force_generic_plan")
-                results.append(StatementPlans(
-                    name=name, sql=sql.strip(), params=params, custom_plan=custom, generic_plan=generic,
-                    generic_plans=generic_count, custom_plans=custom_count, auto_ms=auto_ms,
-                    forced_generic_ms=forced_ms, request_statements=len(sent), position=position))
+                results.append(
+                    StatementPlans(
+                        name=name,
+                        sql=sql.strip(),
+                        params=params,
+                        custom_plan=custom,
+                        generic_plan=generic,
+                        generic_plans=generic_count,
+                        custom_plans=custom_count,
+                        auto_ms=auto_ms,
+                        forced_generic_ms=forced_ms,
+                        request_statements=len(sent),
+                        position=position,
+                    )
+                )
     finally:
         await conn.close()
     return results

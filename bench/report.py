@@ -65,13 +65,16 @@ def machine(postgres_version: str, wrk_version: str, now: datetime) -> Machine:
 
     # sched_getaffinity counts the cores this process may use, which is what a container really gets.
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)
-    return Machine(cpu=_cpu_model(), cores=cores, memory_gib=_memory_gib(),
-                   python=f"{platform.python_implementation()} {sys.version.split()[0]}",
-                   postgres=postgres_version,
-                   server=(f"uvicorn {version('uvicorn')} (httptools {version('httptools')}, "
-                           f"uvloop {version('uvloop')})"),
-                   wrk=wrk_version,
-                   date=now.strftime("%Y-%m-%d %H:%M UTC"))
+    return Machine(
+        cpu=_cpu_model(),
+        cores=cores,
+        memory_gib=_memory_gib(),
+        python=f"{platform.python_implementation()} {sys.version.split()[0]}",
+        postgres=postgres_version,
+        server=(f"uvicorn {version('uvicorn')} (httptools {version('httptools')}, uvloop {version('uvloop')})"),
+        wrk=wrk_version,
+        date=now.strftime("%Y-%m-%d %H:%M UTC"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +128,38 @@ class Report:
 
     def rows(self) -> list[list[str]]:
         """The scenario table: header first."""
-        table = [["scenario", "req/s", "p50 ms", "p99 ms", "vs floor", "server CPU µs/req", "PostgreSQL CPU µs/req",
-                  "wrk CPU µs/req", "errors", "assignments/s"]]
+        table = [
+            [
+                "scenario",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "vs floor",
+                "server CPU µs/req",
+                "PostgreSQL CPU µs/req",
+                "wrk CPU µs/req",
+                "errors",
+                "assignments/s",
+            ]
+        ]
         for s in self.scenarios:
             ratio = self.ratio(s)
             errors = s.result.non_2xx + s.result.socket_errors
             name = f"{s.name} ({s.workers} workers)" if s.workers else s.name
-            table.append([name, f"{s.result.requests_per_second:,.0f}", f"{s.result.p50_ms:.2f}",
-                          f"{s.result.p99_ms:.2f}", "-" if ratio is None else f"{ratio:.2f}",
-                          f"{s.server_cpu_us:,.0f}", f"{s.postgres_cpu_us:,.0f}", f"{s.client_cpu_us:,.0f}",
-                          str(errors), f"{s.items_per_second:,.0f}" if s.items_per_request else "-"])
+            table.append(
+                [
+                    name,
+                    f"{s.result.requests_per_second:,.0f}",
+                    f"{s.result.p50_ms:.2f}",
+                    f"{s.result.p99_ms:.2f}",
+                    "-" if ratio is None else f"{ratio:.2f}",
+                    f"{s.server_cpu_us:,.0f}",
+                    f"{s.postgres_cpu_us:,.0f}",
+                    f"{s.client_cpu_us:,.0f}",
+                    str(errors),
+                    f"{s.items_per_second:,.0f}" if s.items_per_request else "-",
+                ]
+            )
         return table
 
 
@@ -143,8 +168,9 @@ def _text_table(rows: list[list[str]]) -> str:
     numeric = set(range(1, 10))
     lines = []
     for n, row in enumerate(rows):
-        cells = [c.rjust(w) if i in numeric and n else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            c.rjust(w) if i in numeric and n else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -153,37 +179,55 @@ def _text_table(rows: list[list[str]]) -> str:
 
 def _markdown_table(rows: list[list[str]]) -> str:
     numeric = set(range(1, 10))
-    lines = ["| " + " | ".join(rows[0]) + " |",
-             "|" + "|".join("---:" if i in numeric else "---" for i in range(len(rows[0]))) + "|"]
+    lines = [
+        "| " + " | ".join(rows[0]) + " |",
+        "|" + "|".join("---:" if i in numeric else "---" for i in range(len(rows[0]))) + "|",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
     return "\n".join(lines)
 
 
 def _machine_lines(m: Machine) -> list[str]:
-    return [f"date: {m.date}", f"CPU: {m.cpu}, {m.cores} cores usable", f"memory: {m.memory_gib:.1f} GiB",
-            f"Python: {m.python}", f"PostgreSQL: {m.postgres}", f"HTTP server: {m.server}", f"load: {m.wrk}"]
+    return [
+        f"date: {m.date}",
+        f"CPU: {m.cpu}, {m.cores} cores usable",
+        f"memory: {m.memory_gib:.1f} GiB",
+        f"Python: {m.python}",
+        f"PostgreSQL: {m.postgres}",
+        f"HTTP server: {m.server}",
+        f"load: {m.wrk}",
+    ]
 
 
 def _dataset_line(d: LoadResult) -> str:
-    return (f"COPY of {d.rows:,} segments: {d.seconds:.2f} s = {d.rows_per_second:,.0f} rows/s "
-            f"(with the primary key and segments_site_status_idx in place); VACUUM (ANALYZE) "
-            f"{d.analyze_seconds:.2f} s; table + indexes {d.table_bytes / 1024 / 1024:.0f} MiB; the measured tenant "
-            f"has {d.tenant_rows:,} segments, {d.matching_search:,} of them match the search")
+    return (
+        f"COPY of {d.rows:,} segments: {d.seconds:.2f} s = {d.rows_per_second:,.0f} rows/s "
+        f"(with the primary key and segments_site_status_idx in place); VACUUM (ANALYZE) "
+        f"{d.analyze_seconds:.2f} s; table + indexes {d.table_bytes / 1024 / 1024:.0f} MiB; the measured tenant "
+        f"has {d.tenant_rows:,} segments, {d.matching_search:,} of them match the search"
+    )
 
 
 def _category_lines(c: CategoryLoadResult) -> list[str]:
     """The category dataset and one line per COPY."""
     levels = " / ".join(f"{n:,}" for n in c.level_sizes)
     mib = sum(c.table_bytes.values()) / 1024 / 1024
-    lines = [f"categories of the measured tenant: {sum(c.level_sizes):,} in {len(c.level_sizes)} levels ({levels}), "
-             f"{c.leaves:,} leaves, {c.closure_rows:,} closure rows; assignments under a root "
-             f"{c.mean_subtree(c.roots):,.0f} on average, under a level-2 category {c.mean_subtree(c.level2):,.0f}, "
-             f"on a sampled leaf {sum(c.direct_total.values()) / max(1, len(c.direct_total)):,.0f}; generated in "
-             f"{c.generate_seconds:.1f} s"]
-    lines += [f"COPY {s.table}: {s.rows:,} rows in {s.seconds:.2f} s = {s.rows_per_second:,.0f} rows/s "
-              f"(table + indexes {c.table_bytes.get(s.table, 0) / 1024 / 1024:,.0f} MiB)" for s in c.copies]
-    lines.append(f"(both tenants' rows; every index and foreign key in place) VACUUM (ANALYZE) "
-                 f"{c.vacuum_seconds:.2f} s; the four tables with their indexes {mib:,.0f} MiB")
+    lines = [
+        f"categories of the measured tenant: {sum(c.level_sizes):,} in {len(c.level_sizes)} levels ({levels}), "
+        f"{c.leaves:,} leaves, {c.closure_rows:,} closure rows; assignments under a root "
+        f"{c.mean_subtree(c.roots):,.0f} on average, under a level-2 category {c.mean_subtree(c.level2):,.0f}, "
+        f"on a sampled leaf {sum(c.direct_total.values()) / max(1, len(c.direct_total)):,.0f}; generated in "
+        f"{c.generate_seconds:.1f} s"
+    ]
+    lines += [
+        f"COPY {s.table}: {s.rows:,} rows in {s.seconds:.2f} s = {s.rows_per_second:,.0f} rows/s "
+        f"(table + indexes {c.table_bytes.get(s.table, 0) / 1024 / 1024:,.0f} MiB)"
+        for s in c.copies
+    ]
+    lines.append(
+        f"(both tenants' rows; every index and foreign key in place) VACUUM (ANALYZE) "
+        f"{c.vacuum_seconds:.2f} s; the four tables with their indexes {mib:,.0f} MiB"
+    )
     return lines
 
 
@@ -198,13 +242,22 @@ def _plan_line(p: StatementPlans) -> str:
 
 def text(report: Report) -> str:
     """The report for the terminal."""
-    parts = ["", "segment-service benchmark", "=" * 25, *_machine_lines(report.machine),
-             "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items()), "",
-             _dataset_line(report.dataset), *(_category_lines(report.categories) if report.categories else []),
-             *(assignment_data.lines(report.assignments) if report.assignments else []),
-             *(storefront_data.lines(report.storefront) if report.storefront else []),
-             *(coupon_data.lines(report.coupons) if report.coupons else []), "",
-             _text_table(report.rows()), ""]
+    parts = [
+        "",
+        "segment-service benchmark",
+        "=" * 25,
+        *_machine_lines(report.machine),
+        "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items()),
+        "",
+        _dataset_line(report.dataset),
+        *(_category_lines(report.categories) if report.categories else []),
+        *(assignment_data.lines(report.assignments) if report.assignments else []),
+        *(storefront_data.lines(report.storefront) if report.storefront else []),
+        *(coupon_data.lines(report.coupons) if report.coupons else []),
+        "",
+        _text_table(report.rows()),
+        "",
+    ]
     for p in report.plans:
         parts.append(_plan_line(p))
     parts += [f"note: {n}" for n in report.notes]
@@ -215,34 +268,69 @@ def markdown(report: Report) -> str:
     """The report as Markdown (bench/results/latest.md)."""
     m = report.machine
     parts = [
-        "# segment-service benchmark", "",
+        "# segment-service benchmark",
+        "",
         *[f"- {line}" for line in _machine_lines(m)],
-        "- settings: " + ", ".join(f"`{k}={v}`" for k, v in report.settings.items()), "",
-        "## Dataset", "", _dataset_line(report.dataset) + ".", "",
+        "- settings: " + ", ".join(f"`{k}={v}`" for k, v in report.settings.items()),
+        "",
+        "## Dataset",
+        "",
+        _dataset_line(report.dataset) + ".",
+        "",
         *([f"- {line}" for line in _category_lines(report.categories)] + [""] if report.categories else []),
         *([f"- {line}" for line in assignment_data.lines(report.assignments)] + [""] if report.assignments else []),
         *([f"- {line}" for line in storefront_data.lines(report.storefront)] + [""] if report.storefront else []),
         *([f"- {line}" for line in coupon_data.lines(report.coupons)] + [""] if report.coupons else []),
-        "## Scenarios", "",
+        "## Scenarios",
+        "",
         "`vs floor` is the scenario's req/s divided by the floor's req/s in this same run. The CPU columns are CPU "
         "time per request, read from /proc over the measured interval: the HTTP server's processes, the PostgreSQL "
         "server, and wrk itself; they move far less with a noisy neighbour than req/s does. `errors` counts non-2xx "
         "responses and socket errors (it must be 0). `assignments/s` is req/s times the assignments each request "
-        "writes (bulk scenarios only).", "",
-        _markdown_table(report.rows()), "",
-        "Requests:", "",
-        *[f"- **{s.name}**: {s.request}" for s in report.scenarios], "",
-        "## Query plans", "",
+        "writes (bulk scenarios only).",
+        "",
+        _markdown_table(report.rows()),
+        "",
+        "Requests:",
+        "",
+        *[f"- **{s.name}**: {s.request}" for s in report.scenarios],
+        "",
+        "## Query plans",
+        "",
     ]
     for p in report.plans:
-        sent = (f"The request sends {p.request_statements} statements, one after the other; this is number "
-                f"{p.position}. " if p.request_statements > 1 else "")
-        parts += [f"### {_plan_title(p)}", "", f"{sent}Summary: {p.summary}.", "", "```sql", p.sql, "```", "",
-                  f"Parameters: `{list(p.params)!r}`", "",
-                  "Custom plan (the bound values; EXPLAIN ANALYZE, BUFFERS):", "", "```", p.custom_plan, "```", "",
-                  "Generic plan (plan_cache_mode = force_generic_plan):", "", "```", p.generic_plan, "```", "",
-                  f"Plan cache over {p.generic_plans + p.custom_plans} executions through asyncpg: "
-                  f"{p.generic_plans} generic, {p.custom_plans} custom plans.", ""]
+        sent = (
+            f"The request sends {p.request_statements} statements, one after the other; this is number {p.position}. "
+            if p.request_statements > 1
+            else ""
+        )
+        parts += [
+            f"### {_plan_title(p)}",
+            "",
+            f"{sent}Summary: {p.summary}.",
+            "",
+            "```sql",
+            p.sql,
+            "```",
+            "",
+            f"Parameters: `{list(p.params)!r}`",
+            "",
+            "Custom plan (the bound values; EXPLAIN ANALYZE, BUFFERS):",
+            "",
+            "```",
+            p.custom_plan,
+            "```",
+            "",
+            "Generic plan (plan_cache_mode = force_generic_plan):",
+            "",
+            "```",
+            p.generic_plan,
+            "```",
+            "",
+            f"Plan cache over {p.generic_plans + p.custom_plans} executions through asyncpg: "
+            f"{p.generic_plans} generic, {p.custom_plans} custom plans.",
+            "",
+        ]
     if report.notes:
         parts += ["## Notes", "", *[f"- {n}" for n in report.notes], ""]
     return "\n".join(parts)

@@ -40,8 +40,15 @@ class Server:
         self.name = name
         self.log = log
         self._log_file = log.open("wb")
-        self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=self._log_file, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -75,8 +82,9 @@ class Server:
             os.killpg(self.process.pid, sig)
 
 
-def request(url: str, *, method: str = "GET", body: Any = None, token: str | None = None,
-            timeout: float = 10.0) -> tuple[int, Any]:
+def request(
+    url: str, *, method: str = "GET", body: Any = None, token: str | None = None, timeout: float = 10.0
+) -> tuple[int, Any]:
     """(status, decoded JSON body or None) of one request to a loopback URL."""
     if not url.startswith(f"http://{HOST}:"):
         raise BenchError(f"Refusing to call anything but {HOST}: {url}")
@@ -111,5 +119,7 @@ def wait_ready(server: Server, url: str, timeout: float = 60.0) -> None:
         except (OSError, ValueError) as exc:  # refused while starting, or a half-written answer
             last = str(exc)
         time.sleep(0.2)
-    raise BenchError(f"{server.name} did not answer 200 on {url} within {timeout:.0f} s ({last}). "
-                     f"The end of its log:\n{server.log_tail()}")
+    raise BenchError(
+        f"{server.name} did not answer 200 on {url} within {timeout:.0f} s ({last}). "
+        f"The end of its log:\n{server.log_tail()}"
+    )

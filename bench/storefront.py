@@ -97,8 +97,7 @@ class StorefrontLoadResult:
 
     @property
     def load_seconds(self) -> float:
-        return (self.generate_seconds + sum(c.seconds for c in self.copies) + self.vacuum_seconds
-                + self.probe_seconds)
+        return self.generate_seconds + sum(c.seconds for c in self.copies) + self.vacuum_seconds + self.probe_seconds
 
 
 async def _catalogue(conn: asyncpg.Connection) -> Catalogue:
@@ -116,11 +115,23 @@ async def _catalogue(conn: asyncpg.Connection) -> Catalogue:
         while current is not None:
             chain, current = chain + 1, parent[current]
         depth[category_id] = chain
-    direct = Counter({r["category_id"]: int(r["n"]) for r in await conn.fetch(
-        "SELECT category_id, count(*) AS n FROM category_assignments WHERE tenant = $1 GROUP BY 1", TENANT)})
+    direct = Counter(
+        {
+            r["category_id"]: int(r["n"])
+            for r in await conn.fetch(
+                "SELECT category_id, count(*) AS n FROM category_assignments WHERE tenant = $1 GROUP BY 1", TENANT
+            )
+        }
+    )
     products = await conn.fetch("SELECT id, published FROM products WHERE tenant = $1 ORDER BY id", TENANT)
-    return Catalogue(parent=parent, depth=depth, children=dict(children), direct=direct,
-                      products=[p["id"] for p in products], published=[p["id"] for p in products if p["published"]])
+    return Catalogue(
+        parent=parent,
+        depth=depth,
+        children=dict(children),
+        direct=direct,
+        products=[p["id"] for p in products],
+        published=[p["id"] for p in products if p["published"]],
+    )
 
 
 def generate_segments(rng: random.Random, count: int, now: datetime) -> tuple[list[tuple[Any, ...]], list[str]]:
@@ -169,8 +180,9 @@ class _WeightedDraw:
         return list(chosen)
 
 
-def _exact_items(rng: random.Random, counting: list[int], by_count: dict[int, list[int]], size: Counter[int],
-                 total: int) -> list[int]:
+def _exact_items(
+    rng: random.Random, counting: list[int], by_count: dict[int, list[int]], size: Counter[int], total: int
+) -> list[int]:
     """Two or three segments from `counting` whose item assignments add up to exactly `total`."""
     for _ in range(100_000):
         picked = rng.sample(counting, rng.choice((1, 2)))
@@ -181,8 +193,9 @@ def _exact_items(rng: random.Random, counting: list[int], by_count: dict[int, li
     raise BenchError(f"no active segments add up to exactly {total} item assignments; ask for more segments")
 
 
-def _shoppers(rng: random.Random, draw: _WeightedDraw, states: list[str],
-              items: dict[int, list[tuple[str, str]]], pool: int) -> tuple[list[list[int]], list[list[int]]]:
+def _shoppers(
+    rng: random.Random, draw: _WeightedDraw, states: list[str], items: dict[int, list[tuple[str, str]]], pool: int
+) -> tuple[list[list[int]], list[list[int]]]:
     """The memberships of the "my items" customers (exactly MY_ITEMS items over their active segments, and one
     membership of a segment that is not active) and of the category tree customers (drawn like everyone's, until
     their active segments of SITE hold at least one category)."""
@@ -192,8 +205,7 @@ def _shoppers(rng: random.Random, draw: _WeightedDraw, states: list[str],
     for s in counting:
         by_count[size[s]].append(s)
     not_active = [s for s in range(len(states)) if states[s] in ("inactive", "expired", "future") and size[s]]
-    my_items = [[*_exact_items(rng, counting, by_count, size, MY_ITEMS), rng.choice(not_active)]
-                for _ in range(pool)]
+    my_items = [[*_exact_items(rng, counting, by_count, size, MY_ITEMS), rng.choice(not_active)] for _ in range(pool)]
     trees: list[list[int]] = []
     while len(trees) < pool:
         segments = draw.distinct(rng.choices(range(1, 6), weights=MEMBERSHIP_WEIGHTS)[0])
@@ -202,8 +214,9 @@ def _shoppers(rng: random.Random, draw: _WeightedDraw, states: list[str],
     return my_items, trees
 
 
-async def _copy(conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]],
-                columns: tuple[str, ...]) -> CopyStat:
+async def _copy(
+    conn: asyncpg.Connection, table: str, records: list[tuple[Any, ...]], columns: tuple[str, ...]
+) -> CopyStat:
     started = time.perf_counter()
     await conn.copy_records_to_table(table, records=records, columns=columns)
     return CopyStat(table, len(records), time.perf_counter() - started)
@@ -236,8 +249,7 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_241_219, pool: int 
 
         draw = _WeightedDraw(rng, [rng.lognormvariate(0.0, 1.0) for _ in segment_ids])
         my_items, trees = _shoppers(rng, draw, states, items, pool)
-        customers, legal = generate_customers(rng, volumes.customers, now, email_prefix="shopper",
-                                              b2b_share=B2B_SHARE)
+        customers, legal = generate_customers(rng, volumes.customers, now, email_prefix="shopper", b2b_share=B2B_SHARE)
         b2c = [i for i, entity in enumerate(legal) if not entity]
         if len(b2c) < 2 * pool:
             raise BenchError(f"{volumes.customers:,} customers are too few for the storefront scenarios")
@@ -247,25 +259,38 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_241_219, pool: int 
         for index, customer in enumerate(customers):
             for segment in built.get(index) or draw.distinct(counts[index]):
                 stamp = rng.choice(stamps)
-                membership_records.append((TENANT, segment_ids[segment], customer[1], legal[index], "MANUAL", 1,
-                                           stamp, stamp))
-        shoppers = [Shopper(customer_id=customers[index][1], session_id=str(uuid.UUID(int=rng.getrandbits(128))),
-                            segment_ids=tuple(segment_ids[s] for s in built[index])) for index in b2c[:2 * pool]]
+                membership_records.append(
+                    (TENANT, segment_ids[segment], customer[1], legal[index], "MANUAL", 1, stamp, stamp)
+                )
+        shoppers = [
+            Shopper(
+                customer_id=customers[index][1],
+                session_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                segment_ids=tuple(segment_ids[s] for s in built[index]),
+            )
+            for index in b2c[: 2 * pool]
+        ]
         expires = now + timedelta(days=2)
-        session_records = [(TENANT, s.session_id, "customer", s.customer_id, f"{rng.getrandbits(128):032x}",
-                            expires, expires) for s in shoppers]
+        session_records = [
+            (TENANT, s.session_id, "customer", s.customer_id, f"{rng.getrandbits(128):032x}", expires, expires)
+            for s in shoppers
+        ]
         generate_seconds = time.perf_counter() - started
 
-        copies = [await _copy(conn, "segments", segment_records, SEGMENT_COLUMNS),
-                  await _copy(conn, "customers", customers, CUSTOMER_COLUMNS),
-                  await _copy(conn, "segment_customer_assignments", membership_records, CUSTOMER_ASSIGNMENT_COLUMNS),
-                  await _copy(conn, "segment_item_assignments", item_records, ITEM_ASSIGNMENT_COLUMNS),
-                  await _copy(conn, "token_sessions", session_records, SESSION_COLUMNS)]
+        copies = [
+            await _copy(conn, "segments", segment_records, SEGMENT_COLUMNS),
+            await _copy(conn, "customers", customers, CUSTOMER_COLUMNS),
+            await _copy(conn, "segment_customer_assignments", membership_records, CUSTOMER_ASSIGNMENT_COLUMNS),
+            await _copy(conn, "segment_item_assignments", item_records, ITEM_ASSIGNMENT_COLUMNS),
+            await _copy(conn, "token_sessions", session_records, SESSION_COLUMNS),
+        ]
         memberships = len(membership_records)
         del customers, membership_records, item_records, segment_records
         started = time.perf_counter()
-        await conn.execute("VACUUM (ANALYZE) segments, customers, segment_customer_assignments, "
-                           "segment_item_assignments, token_sessions")
+        await conn.execute(
+            "VACUUM (ANALYZE) segments, customers, segment_customer_assignments, "
+            "segment_item_assignments, token_sessions"
+        )
         vacuum_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -273,8 +298,12 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_241_219, pool: int 
 
         def active_items(shopper: Shopper, *, site_only: bool) -> list[tuple[str, str, str]]:
             wanted = ("active",) if site_only else ("active", "other-site")
-            return [(sid, t, i) for sid in shopper.segment_ids if states[by_id[sid]] in wanted
-                    for t, i in items.get(by_id[sid], ())]
+            return [
+                (sid, t, i)
+                for sid in shopper.segment_ids
+                if states[by_id[sid]] in wanted
+                for t, i in items.get(by_id[sid], ())
+            ]
 
         item_probes = [ItemsProbe(s, frozenset(active_items(s, site_only=False))) for s in shoppers[:pool]]
         tree_probes = []
@@ -284,36 +313,59 @@ async def load(dsn: str, volumes: Volumes, *, seed: int = 20_241_219, pool: int 
             nodes = covered | {n for c in assigned for n in catalogue.ancestors(c)}
             tree_probes.append(TreeProbe(shopper, frozenset(assigned), frozenset(nodes), frozenset(covered)))
         active = [s for s in range(len(states)) if states[s] == "active"]
-        matches = await match_probes(conn, rng, pool=pool, segment_ids=segment_ids, active=active,
-                                     not_active=[s for s in range(len(states)) if states[s] != "active"],
-                                     items=items, published=catalogue.published)
+        matches = await match_probes(
+            conn,
+            rng,
+            pool=pool,
+            segment_ids=segment_ids,
+            active=active,
+            not_active=[s for s in range(len(states)) if states[s] != "active"],
+            items=items,
+            published=catalogue.published,
+        )
         leaf_filters, subtree_filters = category_filter_probes(
-            rng, pool=pool, segment_ids=segment_ids, active=active, items=items, catalogue=catalogue)
+            rng, pool=pool, segment_ids=segment_ids, active=active, items=items, catalogue=catalogue
+        )
         probe_seconds = time.perf_counter() - started
     finally:
         await conn.close()
     category_items = sum(1 for segment in items.values() for t, _ in segment if t == "CATEGORY")
     return StorefrontLoadResult(
-        copies=copies, generate_seconds=generate_seconds, vacuum_seconds=vacuum_seconds, probe_seconds=probe_seconds,
-        states=dict(Counter(states)), customers=volumes.customers, memberships=memberships,
-        category_items=category_items, items=item_probes, trees=tree_probes, matches=matches,
-        category_filters=leaf_filters, subtree_filters=subtree_filters)
+        copies=copies,
+        generate_seconds=generate_seconds,
+        vacuum_seconds=vacuum_seconds,
+        probe_seconds=probe_seconds,
+        states=dict(Counter(states)),
+        customers=volumes.customers,
+        memberships=memberships,
+        category_items=category_items,
+        items=item_probes,
+        trees=tree_probes,
+        matches=matches,
+        category_filters=leaf_filters,
+        subtree_filters=subtree_filters,
+    )
 
 
 def lines(result: StorefrontLoadResult) -> list[str]:
     """The storefront dataset and one line per COPY, for the report."""
     states = result.states
     item_rows = next((c.rows for c in result.copies if c.table == "segment_item_assignments"), 0)
-    out = [f"storefront: {sum(states.values()):,} segments ({states.get('active', 0):,} active on {SITE}, "
-           f"{states.get('inactive', 0):,} INACTIVE, {states.get('expired', 0):,} expired, "
-           f"{states.get('future', 0):,} not valid yet, {states.get('other-site', 0):,} on other sites); "
-           f"{result.customers:,} customers ({B2B_SHARE:.0%} B2B) with {result.memberships:,} memberships "
-           f"({result.memberships / max(1, result.customers):.1f} each); {item_rows:,} item assignments "
-           f"({result.category_items / max(1, item_rows):.0%} of them categories); generated in "
-           f"{result.generate_seconds:.1f} s"]
-    out += [f"COPY {s.table}: {s.rows:,} rows in {s.seconds:.2f} s = {s.rows_per_second:,.0f} rows/s"
-            for s in result.copies]
-    out.append(f"(every index and foreign key in place) VACUUM (ANALYZE) {result.vacuum_seconds:.2f} s; the "
-               f"scenarios' requests and expected answers built in {result.probe_seconds:.1f} s; the storefront "
-               f"dataset took {result.load_seconds:.0f} s in all")
+    out = [
+        f"storefront: {sum(states.values()):,} segments ({states.get('active', 0):,} active on {SITE}, "
+        f"{states.get('inactive', 0):,} INACTIVE, {states.get('expired', 0):,} expired, "
+        f"{states.get('future', 0):,} not valid yet, {states.get('other-site', 0):,} on other sites); "
+        f"{result.customers:,} customers ({B2B_SHARE:.0%} B2B) with {result.memberships:,} memberships "
+        f"({result.memberships / max(1, result.customers):.1f} each); {item_rows:,} item assignments "
+        f"({result.category_items / max(1, item_rows):.0%} of them categories); generated in "
+        f"{result.generate_seconds:.1f} s"
+    ]
+    out += [
+        f"COPY {s.table}: {s.rows:,} rows in {s.seconds:.2f} s = {s.rows_per_second:,.0f} rows/s" for s in result.copies
+    ]
+    out.append(
+        f"(every index and foreign key in place) VACUUM (ANALYZE) {result.vacuum_seconds:.2f} s; the "
+        f"scenarios' requests and expected answers built in {result.probe_seconds:.1f} s; the storefront "
+        f"dataset took {result.load_seconds:.0f} s in all"
+    )
     return out

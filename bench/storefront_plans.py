@@ -24,22 +24,32 @@ P = TypeVar("P")
 
 
 def _customer(shopper: Shopper) -> Caller:
-    return Caller(tenant=TENANT, kind=TokenKind.CUSTOMER, subject=shopper.customer_id,
-                  scopes=frozenset(CUSTOMER_SCOPES), expires_at=int(time.time()) + 3600,
-                  customer_id=shopper.customer_id, session_id=shopper.session_id)
+    return Caller(
+        tenant=TENANT,
+        kind=TokenKind.CUSTOMER,
+        subject=shopper.customer_id,
+        scopes=frozenset(CUSTOMER_SCOPES),
+        expires_at=int(time.time()) + 3600,
+        customer_id=shopper.customer_id,
+        session_id=shopper.session_id,
+    )
 
 
 def _service() -> Caller:
-    return Caller(tenant=TENANT, kind=TokenKind.SERVICE, subject="bench", scopes=frozenset(SERVICE_SCOPES),
-                  expires_at=int(time.time()) + 3600)
+    return Caller(
+        tenant=TENANT,
+        kind=TokenKind.SERVICE,
+        subject="bench",
+        scopes=frozenset(SERVICE_SCOPES),
+        expires_at=int(time.time()) + 3600,
+    )
 
 
 def _middle(probes: list[P], size: Callable[[P], int]) -> P:
     return sorted(probes, key=size)[len(probes) // 2]
 
 
-async def statements(keys: tuple[str, ...], data: StorefrontLoadResult,
-                     notes: list[str]) -> dict[str, list[Statement]]:
+async def statements(keys: tuple[str, ...], data: StorefrontLoadResult, notes: list[str]) -> dict[str, list[Statement]]:
     """The statements each selected storefront scenario's typical request sends, by scenario name; a function that
     cannot be called as expected (it is being changed) gets a note instead of a plan."""
     from segment_service.categories import assignments as category_service
@@ -51,21 +61,62 @@ async def statements(keys: tuple[str, ...], data: StorefrontLoadResult,
 
     def category_call(probe: CategoryFilterProbe) -> Callable[[Database], Awaitable[object]]:
         filters = category_service.AssignmentFilters(
-            with_subcategories=probe.with_subcategories, show_unpublished=False, hide_unpublished_products=False,
-            product_id=None, name_contains=None, segment_ids=probe.segment_ids)
+            with_subcategories=probe.with_subcategories,
+            show_unpublished=False,
+            hide_unpublished_products=False,
+            product_id=None,
+            name_contains=None,
+            segment_ids=probe.segment_ids,
+        )
         return lambda db: category_service.list_category_assignments(
-            db, _customer(tree.shopper), probe.category_id, filters=filters, page=page, sort=None,
-            with_total=False, languages=None, default_language="en")
+            db,
+            _customer(tree.shopper),
+            probe.category_id,
+            filters=filters,
+            page=page,
+            sort=None,
+            with_total=False,
+            languages=None,
+            default_language="en",
+        )
 
     calls: dict[str, tuple[Callable[[Database], Awaitable[object]], int | None]] = {
-        "my-items": (lambda db: service.list_items(
-            db, _customer(data.items[0].shopper), q=None, page=page, sort=None, with_total=False,
-            legal_entity_id=None, site_code=None, only_active=False), None),
-        "my-category-tree": (lambda db: service.category_trees(
-            db, _customer(tree.shopper), legal_entity_id=None, site_code=MATCH_SITE, languages=None,
-            default_language="en"), None),
-        "match": (lambda db: service.match(db, _service(), product_ids=match.product_ids,
-                                           segment_ids=match.segment_ids, site=None, site_code=MATCH_SITE), None),
+        "my-items": (
+            lambda db: service.list_items(
+                db,
+                _customer(data.items[0].shopper),
+                q=None,
+                page=page,
+                sort=None,
+                with_total=False,
+                legal_entity_id=None,
+                site_code=None,
+                only_active=False,
+            ),
+            None,
+        ),
+        "my-category-tree": (
+            lambda db: service.category_trees(
+                db,
+                _customer(tree.shopper),
+                legal_entity_id=None,
+                site_code=MATCH_SITE,
+                languages=None,
+                default_language="en",
+            ),
+            None,
+        ),
+        "match": (
+            lambda db: service.match(
+                db,
+                _service(),
+                product_ids=match.product_ids,
+                segment_ids=match.segment_ids,
+                site=None,
+                site_code=MATCH_SITE,
+            ),
+            None,
+        ),
         # Only the page: with rows the service sends nothing else (the stand-in's empty answer provokes the 404
         # check of an empty page).
         "category-segments": (category_call(_middle(data.category_filters, lambda p: p.strict_total)), 1),
@@ -77,6 +128,8 @@ async def statements(keys: tuple[str, ...], data: StorefrontLoadResult,
         try:
             result[SCENARIOS[key]] = (await record(call, fetchval_result=True))[:keep]
         except (TypeError, AttributeError, RuntimeError) as exc:
-            notes.append(f"{SCENARIOS[key]}: the service's statements could not be recorded "
-                         f"({type(exc).__name__}: {exc}); no plan for it")
+            notes.append(
+                f"{SCENARIOS[key]}: the service's statements could not be recorded "
+                f"({type(exc).__name__}: {exc}); no plan for it"
+            )
     return result

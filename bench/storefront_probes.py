@@ -149,9 +149,17 @@ def _of_type(items: Items, segments: list[int], item_type: str) -> list[str]:
     return [i for s in segments for t, i in items.get(s, ()) if t == item_type]
 
 
-async def match_probes(conn: asyncpg.Connection, rng: random.Random, *, pool: int, segment_ids: list[str],
-                       active: list[int], not_active: list[int], items: Items,
-                       published: list[str]) -> list[MatchProbe]:
+async def match_probes(
+    conn: asyncpg.Connection,
+    rng: random.Random,
+    *,
+    pool: int,
+    segment_ids: list[str],
+    active: list[int],
+    not_active: list[int],
+    items: Items,
+    published: list[str],
+) -> list[MatchProbe]:
     """`pool` match bodies: 2 to 5 segments (one with category items; a quarter of the bodies also name one that is
     not active on the site) and MATCH_ITEMS published products: some the segments have as items, some under a
     category they have as an item, some that the segment that is not active has, the rest drawn at random. The
@@ -166,20 +174,26 @@ async def match_probes(conn: asyncpg.Connection, rng: random.Random, *, pool: in
         chosen += [s for s in rng.sample(active, rng.randint(1, 4)) if s not in chosen]
         inactive = [rng.choice(not_active)] if not_active and rng.random() < 0.25 else []
         direct = sorted({p for p in _of_type(items, chosen, "PRODUCT") if p in published_ids})
-        indirect = [r["product_id"] for r in await conn.fetch(
-            _INDIRECT_PRODUCTS, TENANT, _of_type(items, chosen, "CATEGORY"))]
+        indirect = [
+            r["product_id"] for r in await conn.fetch(_INDIRECT_PRODUCTS, TENANT, _of_type(items, chosen, "CATEGORY"))
+        ]
         decoys = sorted({p for p in _of_type(items, inactive, "PRODUCT") if p in published_ids})
-        products = dict.fromkeys([*rng.sample(direct, min(5, len(direct))),
-                                  *rng.sample(indirect, min(5, len(indirect))),
-                                  *rng.sample(decoys, min(2, len(decoys)))])
+        products = dict.fromkeys(
+            [
+                *rng.sample(direct, min(5, len(direct))),
+                *rng.sample(indirect, min(5, len(indirect))),
+                *rng.sample(decoys, min(2, len(decoys))),
+            ]
+        )
         while len(products) < MATCH_ITEMS:
             products[rng.choice(published)] = None
         product_ids = list(products)
         rng.shuffle(product_ids)
         segments = [segment_ids[s] for s in [*chosen, *inactive]]
         rng.shuffle(segments)
-        expected = frozenset(r["id"] for r in await conn.fetch(_REFERENCE_MATCH, TENANT, segments, MATCH_SITE,
-                                                                 product_ids))
+        expected = frozenset(
+            r["id"] for r in await conn.fetch(_REFERENCE_MATCH, TENANT, segments, MATCH_SITE, product_ids)
+        )
         if expected:
             probes.append(MatchProbe(tuple(segments), tuple(product_ids), expected))
     if len(probes) < pool:
@@ -192,13 +206,18 @@ def _readings(catalogue: Catalogue, asked: list[str], assigned: set[str]) -> tup
     and of those that are assigned or lie below an assigned category."""
     strict = {d for d in asked if d in assigned}
     inherited = {d for d in asked if any(a in assigned for a in catalogue.ancestors(d))}
-    return (strict, sum(catalogue.direct[d] for d in strict), inherited,
-            sum(catalogue.direct[d] for d in inherited))
+    return (strict, sum(catalogue.direct[d] for d in strict), inherited, sum(catalogue.direct[d] for d in inherited))
 
 
-def category_filter_probes(rng: random.Random, *, pool: int, segment_ids: list[str], active: list[int],
-                           items: Items, catalogue: Catalogue,
-                           ) -> tuple[list[CategoryFilterProbe], list[CategoryFilterProbe]]:
+def category_filter_probes(
+    rng: random.Random,
+    *,
+    pool: int,
+    segment_ids: list[str],
+    active: list[int],
+    items: Items,
+    catalogue: Catalogue,
+) -> tuple[list[CategoryFilterProbe], list[CategoryFilterProbe]]:
     """`pool` requests of each category scenario, all with active segments:
     - without withSubcategories: a category with at least a page of products that an active segment has as an item,
       that segment and one or two others;
@@ -215,16 +234,23 @@ def category_filter_probes(rng: random.Random, *, pool: int, segment_ids: list[s
     def probe(category: str, asked: list[str], segments: list[int], with_subcategories: bool) -> CategoryFilterProbe:
         strict, strict_total, inherited, inherited_total = _readings(catalogue, asked, assigned_by(segments))
         related = {*asked, *catalogue.ancestors(category)}
-        unrelated = next((s for s in rng.sample(active, min(200, len(active)))
-                          if not related & assigned_by([s])), None)
-        return CategoryFilterProbe(category, tuple(segment_ids[s] for s in segments), with_subcategories,
-                                   frozenset(strict), strict_total, frozenset(inherited), inherited_total,
-                                   None if unrelated is None else segment_ids[unrelated])
+        unrelated = next((s for s in rng.sample(active, min(200, len(active))) if not related & assigned_by([s])), None)
+        return CategoryFilterProbe(
+            category,
+            tuple(segment_ids[s] for s in segments),
+            with_subcategories,
+            frozenset(strict),
+            strict_total,
+            frozenset(inherited),
+            inherited_total,
+            None if unrelated is None else segment_ids[unrelated],
+        )
 
     candidates = sorted((c, s) for c, ss in assigners.items() if catalogue.direct[c] >= PAGE_SIZE for s in ss)
     if not candidates:
-        raise BenchError("no category with a page of products is assigned to an active segment; the dataset is "
-                         "too small")
+        raise BenchError(
+            "no category with a page of products is assigned to an active segment; the dataset is too small"
+        )
     leaf: list[CategoryFilterProbe] = []
     for category, segment in rng.sample(candidates, min(pool, len(candidates))):
         named = [segment, *(s for s in rng.sample(active, rng.randint(1, 2)) if s != segment)]
@@ -256,4 +282,3 @@ def category_filter_probes(rng: random.Random, *, pool: int, segment_ids: list[s
     if len(subtree_probes) < pool:
         raise BenchError("could not build enough withSubcategories requests with segments; the dataset is too small")
     return leaf, subtree_probes
-

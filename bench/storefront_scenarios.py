@@ -48,16 +48,28 @@ Check = Callable[[int, Any], str | None]
 def customer_tokens(signing_key: str, shoppers: list[Shopper]) -> dict[str, str]:
     """A customer token per shopper (by customer id), as POST /customer/{tenant}/login would issue it."""
     tokens = TokenService(signing_key)
-    return {s.customer_id: tokens.issue(tenant=TENANT, kind=TokenKind.CUSTOMER, subject=s.customer_id,
-                                        scopes=CUSTOMER_SCOPES, ttl_seconds=TOKEN_TTL_SECONDS,
-                                        customer_id=s.customer_id, session_id=s.session_id)
-            for s in shoppers}
+    return {
+        s.customer_id: tokens.issue(
+            tenant=TENANT,
+            kind=TokenKind.CUSTOMER,
+            subject=s.customer_id,
+            scopes=CUSTOMER_SCOPES,
+            ttl_seconds=TOKEN_TTL_SECONDS,
+            customer_id=s.customer_id,
+            session_id=s.session_id,
+        )
+        for s in shoppers
+    }
 
 
 def category_path(category_id: str, segment_ids: tuple[str, ...], *, with_subcategories: bool) -> str:
     """GET /categories/{id}/assignments of the category, filtered by the segments, first page of PAGE_SIZE."""
-    query = {"assignmentType": "PRODUCT", "segmentsIds": ",".join(segment_ids), "pageNumber": "1",
-             "pageSize": str(PAGE_SIZE)}
+    query = {
+        "assignmentType": "PRODUCT",
+        "segmentsIds": ",".join(segment_ids),
+        "pageNumber": "1",
+        "pageSize": str(PAGE_SIZE),
+    }
     if with_subcategories:
         query["withSubcategories"] = "true"
     return f"/category/{TENANT}/categories/{category_id}/assignments?{urllib.parse.urlencode(query)}"
@@ -69,9 +81,12 @@ def _items_check(expected: frozenset[tuple[str, str, str]]) -> Check:
             return f"answered {status}: {str(body)[:300]}"
         got = {(a.get("segmentId"), a.get("type"), (a.get("item") or {}).get("id")) for a in body}
         if len(body) != len(expected) or got != expected:
-            return (f"returned {len(body)} assignments, expected the {len(expected)} of the customer's active "
-                    f"segments ({len(got - expected)} unexpected, {len(expected - got)} missing)")
+            return (
+                f"returned {len(body)} assignments, expected the {len(expected)} of the customer's active "
+                f"segments ({len(got - expected)} unexpected, {len(expected - got)} missing)"
+            )
         return None
+
     return check
 
 
@@ -89,12 +104,17 @@ def _tree_check(probe: TreeProbe) -> Check:
         _tree_nodes(body, seen)
         flagged = {c for c, is_assigned in seen.items() if is_assigned}
         if set(seen) != probe.nodes:
-            return (f"returned {len(seen)} categories, expected {len(probe.nodes)}: {len(set(seen) - probe.nodes)} "
-                    f"unexpected, {len(probe.nodes - set(seen))} missing")
+            return (
+                f"returned {len(seen)} categories, expected {len(probe.nodes)}: {len(set(seen) - probe.nodes)} "
+                f"unexpected, {len(probe.nodes - set(seen))} missing"
+            )
         if not probe.assigned <= flagged <= probe.covered:
-            return (f"flagged {len(flagged)} categories as assigned: {len(probe.assigned - flagged)} of the "
-                    f"{len(probe.assigned)} assigned ones not, {len(flagged - probe.covered)} ancestors wrongly")
+            return (
+                f"flagged {len(flagged)} categories as assigned: {len(probe.assigned - flagged)} of the "
+                f"{len(probe.assigned)} assigned ones not, {len(flagged - probe.covered)} ancestors wrongly"
+            )
         return None
+
     return check
 
 
@@ -106,6 +126,7 @@ def _match_check(expected: frozenset[str]) -> Check:
         if got != expected:
             return f"matched {sorted(got)}, expected {sorted(expected)}"
         return None
+
     return check
 
 
@@ -121,11 +142,14 @@ def _category_check(probe: CategoryFilterProbe) -> Check:
             return f"returned assignments without ref.id: {str(body[0])[:300]}"
         categories = {a.get("categoryId") for a in body}
         if not any(len(body) == min(PAGE_SIZE, total) and categories <= allowed for allowed, total in readings):
-            return (f"returned {len(body)} assignments of {len(categories)} categories; expected a page of the "
-                    f"{probe.strict_total} assignments of the {len(probe.strict)} asked categories the segments "
-                    f"name, or of the {probe.inherited_total} of the {len(probe.inherited)} that they name or lie "
-                    "below one they name")
+            return (
+                f"returned {len(body)} assignments of {len(categories)} categories; expected a page of the "
+                f"{probe.strict_total} assignments of the {len(probe.strict)} asked categories the segments "
+                f"name, or of the {probe.inherited_total} of the {len(probe.inherited)} that they name or lie "
+                "below one they name"
+            )
         return None
+
     return check
 
 
@@ -134,10 +158,17 @@ def _empty_check(status: int, body: Any) -> str | None:
 
 
 def _category_requests(probes: list[CategoryFilterProbe], tokens: list[str]) -> list[tuple[ScriptedRequest, Check]]:
-    return [(ScriptedRequest("GET", category_path(p.category_id, p.segment_ids,
-                                                  with_subcategories=p.with_subcategories),
-                             tokens[n % len(tokens)]), _category_check(p))
-            for n, p in enumerate(probes)]
+    return [
+        (
+            ScriptedRequest(
+                "GET",
+                category_path(p.category_id, p.segment_ids, with_subcategories=p.with_subcategories),
+                tokens[n % len(tokens)],
+            ),
+            _category_check(p),
+        )
+        for n, p in enumerate(probes)
+    ]
 
 
 def _category_control(probes: list[CategoryFilterProbe], token: str) -> list[tuple[ScriptedRequest, Check]]:
@@ -156,8 +187,9 @@ def _verify(service_url: str, name: str, requests: list[tuple[ScriptedRequest, C
     for request, check in requests:
         body = json.loads(request.body) if request.body is not None else None
         try:
-            status, answer = servers.request(service_url + request.path, method=request.method, body=body,
-                                             token=request.token, timeout=30.0)
+            status, answer = servers.request(
+                service_url + request.path, method=request.method, body=body, token=request.token, timeout=30.0
+            )
         except (OSError, ValueError) as exc:
             failures.append(f"{request.method} {request.path}: {exc}")
             continue
@@ -165,29 +197,63 @@ def _verify(service_url: str, name: str, requests: list[tuple[ScriptedRequest, C
         if problem is not None:
             failures.append(f"{request.method} {request.path} {problem}")
     if failures:
-        raise BenchError(f"{name}: {len(failures)} of {len(requests)} requests did not answer what they must, "
-                         "so there is nothing worth measuring:\n  " + "\n  ".join(failures[:3]))
+        raise BenchError(
+            f"{name}: {len(failures)} of {len(requests)} requests did not answer what they must, "
+            "so there is nothing worth measuring:\n  " + "\n  ".join(failures[:3])
+        )
 
 
-def scenarios(keys: tuple[str, ...], service_url: str, service_token: str, signing_key: str,
-              data: StorefrontLoadResult, workdir: Path) -> list[Scenario]:
+def scenarios(
+    keys: tuple[str, ...],
+    service_url: str,
+    service_token: str,
+    signing_key: str,
+    data: StorefrontLoadResult,
+    workdir: Path,
+) -> list[Scenario]:
     """(name, description, url, Lua script) of the selected storefront scenarios, each request checked first."""
     tokens = customer_tokens(signing_key, [p.shopper for p in data.items] + [p.shopper for p in data.trees])
     tree_tokens = [tokens[p.shopper.customer_id] for p in data.trees]
     requests: dict[str, list[tuple[ScriptedRequest, Check]]] = {
-        "my-items": [(ScriptedRequest("GET", f"{SEGMENTS_PATH}/items", tokens[p.shopper.customer_id]),
-                      _items_check(p.expected)) for p in data.items],
-        "my-category-tree": [(ScriptedRequest("GET", f"{SEGMENTS_PATH}/items/category-trees?siteCode={MATCH_SITE}",
-                                              tokens[p.shopper.customer_id]), _tree_check(p))
-                             for p in data.trees],
-        "match": [(ScriptedRequest("POST", f"{SEGMENTS_PATH}/match", service_token, json.dumps(
-            {"siteCode": MATCH_SITE, "items": [{"id": i} for i in p.product_ids], "segmentIds": list(p.segment_ids)},
-            separators=(",", ":"))), _match_check(p.expected)) for p in data.matches],
+        "my-items": [
+            (ScriptedRequest("GET", f"{SEGMENTS_PATH}/items", tokens[p.shopper.customer_id]), _items_check(p.expected))
+            for p in data.items
+        ],
+        "my-category-tree": [
+            (
+                ScriptedRequest(
+                    "GET", f"{SEGMENTS_PATH}/items/category-trees?siteCode={MATCH_SITE}", tokens[p.shopper.customer_id]
+                ),
+                _tree_check(p),
+            )
+            for p in data.trees
+        ],
+        "match": [
+            (
+                ScriptedRequest(
+                    "POST",
+                    f"{SEGMENTS_PATH}/match",
+                    service_token,
+                    json.dumps(
+                        {
+                            "siteCode": MATCH_SITE,
+                            "items": [{"id": i} for i in p.product_ids],
+                            "segmentIds": list(p.segment_ids),
+                        },
+                        separators=(",", ":"),
+                    ),
+                ),
+                _match_check(p.expected),
+            )
+            for p in data.matches
+        ],
         "category-segments": _category_requests(data.category_filters, tree_tokens),
         "category-segments-subtree": _category_requests(data.subtree_filters, tree_tokens),
     }
-    controls = {"category-segments": _category_control(data.category_filters, tree_tokens[0]),
-                "category-segments-subtree": _category_control(data.subtree_filters, tree_tokens[0])}
+    controls = {
+        "category-segments": _category_control(data.category_filters, tree_tokens[0]),
+        "category-segments-subtree": _category_control(data.subtree_filters, tree_tokens[0]),
+    }
     result: list[Scenario] = []
     for key in keys:
         _verify(service_url, SCENARIOS[key], requests[key] + controls.get(key, []))
@@ -204,31 +270,42 @@ def _mean(values: list[int]) -> float:
 def describe(key: str, data: StorefrontLoadResult) -> str:
     """What a scenario requests, for the report."""
     if key == "my-items":
-        return (f"GET {SEGMENTS_PATH}/items with a customer token (customersegment.segment_read_own), the customer "
-                f"drawn at random from {len(data.items)} B2C customers, each a member of 2 or 3 active segments that "
-                f"hold exactly {MY_ITEMS} item assignments between them, and of one segment that is not active; "
-                "default page (60)")
+        return (
+            f"GET {SEGMENTS_PATH}/items with a customer token (customersegment.segment_read_own), the customer "
+            f"drawn at random from {len(data.items)} B2C customers, each a member of 2 or 3 active segments that "
+            f"hold exactly {MY_ITEMS} item assignments between them, and of one segment that is not active; "
+            "default page (60)"
+        )
     if key == "my-category-tree":
-        return (f"GET {SEGMENTS_PATH}/items/category-trees?siteCode={MATCH_SITE} with a customer token, the customer "
-                f"drawn at random from {len(data.trees)} B2C customers with typical memberships whose active segments "
-                f"of the site have categories as items (about {_mean([len(p.assigned) for p in data.trees]):.0f} "
-                f"assigned categories, {_mean([len(p.nodes) for p in data.trees]):.0f} tree nodes with their "
-                "ancestors and descendants)")
+        return (
+            f"GET {SEGMENTS_PATH}/items/category-trees?siteCode={MATCH_SITE} with a customer token, the customer "
+            f"drawn at random from {len(data.trees)} B2C customers with typical memberships whose active segments "
+            f"of the site have categories as items (about {_mean([len(p.assigned) for p in data.trees]):.0f} "
+            f"assigned categories, {_mean([len(p.nodes) for p in data.trees]):.0f} tree nodes with their "
+            "ancestors and descendants)"
+        )
     if key == "match":
-        return (f"POST {SEGMENTS_PATH}/match with the service token, the body drawn at random from "
-                f"{len(data.matches)}: siteCode {MATCH_SITE}, 20 product ids (some the segments have as items, some "
-                f"under a category they have as an item, the rest at random) and "
-                f"{_mean([len(p.segment_ids) for p in data.matches]):.1f} segment ids on average (a quarter also name "
-                f"one that is not active on {MATCH_SITE}); {_mean([len(p.expected) for p in data.matches]):.1f} "
-                "products match")
+        return (
+            f"POST {SEGMENTS_PATH}/match with the service token, the body drawn at random from "
+            f"{len(data.matches)}: siteCode {MATCH_SITE}, 20 product ids (some the segments have as items, some "
+            f"under a category they have as an item, the rest at random) and "
+            f"{_mean([len(p.segment_ids) for p in data.matches]):.1f} segment ids on average (a quarter also name "
+            f"one that is not active on {MATCH_SITE}); {_mean([len(p.expected) for p in data.matches]):.1f} "
+            "products match"
+        )
     probes = data.category_filters if key == "category-segments" else data.subtree_filters
-    what = ("a category with at least a page of products that one of the segments has as an item"
-            if key == "category-segments" else "a level-2 category with withSubcategories=true, and the segments "
-            "that have categories of its subtree as items")
-    return (f"GET /category/{TENANT}/categories/{{id}}/assignments?assignmentType=PRODUCT&segmentsIds=…&pageNumber=1"
-            f"&pageSize=60 with a customer token, drawn at random from {len(probes)} requests: {what} "
-            f"({_mean([len(p.segment_ids) for p in probes]):.1f} segments on average, "
-            f"{_mean([p.strict_total for p in probes]):,.0f} assignments of categories the segments name)")
+    what = (
+        "a category with at least a page of products that one of the segments has as an item"
+        if key == "category-segments"
+        else "a level-2 category with withSubcategories=true, and the segments "
+        "that have categories of its subtree as items"
+    )
+    return (
+        f"GET /category/{TENANT}/categories/{{id}}/assignments?assignmentType=PRODUCT&segmentsIds=…&pageNumber=1"
+        f"&pageSize=60 with a customer token, drawn at random from {len(probes)} requests: {what} "
+        f"({_mean([len(p.segment_ids) for p in probes]):.1f} segments on average, "
+        f"{_mean([p.strict_total for p in probes]):,.0f} assignments of categories the segments name)"
+    )
 
 
 def target_notes(report: Report) -> list[str]:
@@ -244,7 +321,8 @@ def target_notes(report: Report) -> list[str]:
         parts = [f"{ratio:.2f} of the floor (target at least {least:.2f}: {'met' if ratio >= least else 'MISSED'})"]
         if p99_limit is not None:
             met = scenario.result.p99_ms <= p99_limit
-            parts.append(f"p99 {scenario.result.p99_ms:.1f} ms (target at most {p99_limit:.0f} ms: "
-                         f"{'met' if met else 'MISSED'})")
+            parts.append(
+                f"p99 {scenario.result.p99_ms:.1f} ms (target at most {p99_limit:.0f} ms: {'met' if met else 'MISSED'})"
+            )
         notes.append(f"target, {scenario.name}: " + ", ".join(parts))
     return notes

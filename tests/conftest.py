@@ -47,8 +47,7 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     # The cheapest argon2 cost keeps customer logins fast in tests; production uses the default.
-    return Settings(database_url=database_url, signing_key="test-signing-key-" + "x" * 32,
-                    password_hash_memory_kib=8)
+    return Settings(database_url=database_url, signing_key="test-signing-key-" + "x" * 32, password_hash_memory_kib=8)
 
 
 @pytest.fixture(scope="session")

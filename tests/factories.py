@@ -53,19 +53,23 @@ class Tokens:
 
     def service(self, tenant: str, scopes: tuple[str, ...] = SERVICE_SCOPES, ttl: int = 3600) -> str:
         client_id = self._ensure_client(tenant, scopes)
-        return self._service.issue(tenant=tenant, kind=TokenKind.SERVICE, subject=client_id, scopes=scopes,
-                                   ttl_seconds=ttl)
+        return self._service.issue(
+            tenant=tenant, kind=TokenKind.SERVICE, subject=client_id, scopes=scopes, ttl_seconds=ttl
+        )
 
     def anonymous(self, tenant: str, ttl: int = 3600) -> str:
         """A guest token of the tenant (no session behind it, so it never ends early)."""
-        return self._service.issue(tenant=tenant, kind=TokenKind.ANONYMOUS, subject="guest", scopes=(),
-                                   ttl_seconds=ttl)
+        return self._service.issue(tenant=tenant, kind=TokenKind.ANONYMOUS, subject="guest", scopes=(), ttl_seconds=ttl)
 
     def customer(self, tenant: str, customer_id: str, legal_entity_id: str | None = None) -> str:
         return self._service.issue(
-            tenant=tenant, kind=TokenKind.CUSTOMER, subject=customer_id,
-            scopes=CUSTOMER_SCOPES, ttl_seconds=3600,
-            customer_id=customer_id, legal_entity_id=legal_entity_id,
+            tenant=tenant,
+            kind=TokenKind.CUSTOMER,
+            subject=customer_id,
+            scopes=CUSTOMER_SCOPES,
+            ttl_seconds=3600,
+            customer_id=customer_id,
+            legal_entity_id=legal_entity_id,
         )
 
 
@@ -94,8 +98,9 @@ class Api:
     def url(self, path: str) -> str:
         return f"/customer-segment/{self.tenant}{path}"
 
-    def request(self, method: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None,
-                **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         all_headers = {"Authorization": f"Bearer {token or self.token}", **(headers or {})}
         return self.client.request(method, self.url(path), headers=all_headers, **kwargs)
 
@@ -146,8 +151,16 @@ class _IsoMillis:
 ISO_MILLIS: Any = _IsoMillis()
 
 
-def assert_refused(api: Api, case: str, method: str, path: str, *, valid_scopes: tuple[str, ...],
-                   required: tuple[str, ...], **kwargs: Any) -> None:
+def assert_refused(
+    api: Api,
+    case: str,
+    method: str,
+    path: str,
+    *,
+    valid_scopes: tuple[str, ...],
+    required: tuple[str, ...],
+    **kwargs: Any,
+) -> None:
     """Send a request that `case` (one of AUTH_FAILURES) makes fail and assert its status and whole body.
 
     `valid_scopes` are real scopes that lack every scope the operation accepts; `required` are the accepted ones,
@@ -187,32 +200,49 @@ def run_sql(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
     return asyncio.run(run())
 
 
-def assign_customer(database_url: str, tenant: str, segment_id: str, customer_id: str,
-                    legal_entity_id: str = "") -> None:
+def assign_customer(
+    database_url: str, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str = ""
+) -> None:
     """A customer assignment row; `legal_entity_id` '' is B2C."""
-    run_sql(database_url,
-            "INSERT INTO segment_customer_assignments (tenant, segment_id, customer_id, legal_entity_id, created_at,"
-            " modified_at) VALUES ($1, $2, $3, $4, now(), now())", tenant, segment_id, customer_id, legal_entity_id)
+    run_sql(
+        database_url,
+        "INSERT INTO segment_customer_assignments (tenant, segment_id, customer_id, legal_entity_id, created_at,"
+        " modified_at) VALUES ($1, $2, $3, $4, now(), now())",
+        tenant,
+        segment_id,
+        customer_id,
+        legal_entity_id,
+    )
 
 
 def assign_item(database_url: str, tenant: str, segment_id: str, item_id: str, item_type: str = "PRODUCT") -> None:
     """An item assignment row."""
-    run_sql(database_url,
-            "INSERT INTO segment_item_assignments (tenant, segment_id, item_type, item_id, created_at, modified_at)"
-            " VALUES ($1, $2, $3, $4, now(), now())", tenant, segment_id, item_type, item_id)
+    run_sql(
+        database_url,
+        "INSERT INTO segment_item_assignments (tenant, segment_id, item_type, item_id, created_at, modified_at)"
+        " VALUES ($1, $2, $3, $4, now(), now())",
+        tenant,
+        segment_id,
+        item_type,
+        item_id,
+    )
 
 
 def assignment_count(database_url: str, tenant: str, segment_id: str) -> int:
     """Customer plus item assignments of a segment."""
-    rows = run_sql(database_url,
-                   "SELECT (SELECT count(*) FROM segment_customer_assignments WHERE tenant = $1 AND segment_id = $2)"
-                   " + (SELECT count(*) FROM segment_item_assignments WHERE tenant = $1 AND segment_id = $2) AS n",
-                   tenant, segment_id)
+    rows = run_sql(
+        database_url,
+        "SELECT (SELECT count(*) FROM segment_customer_assignments WHERE tenant = $1 AND segment_id = $2)"
+        " + (SELECT count(*) FROM segment_item_assignments WHERE tenant = $1 AND segment_id = $2) AS n",
+        tenant,
+        segment_id,
+    )
     return int(rows[0]["n"])
 
 
-def segment_error(status: int, message: str, *, field: str | None = None, type: str | None = None,
-                  resource_id: str | None = None) -> dict[str, Any]:
+def segment_error(
+    status: int, message: str, *, field: str | None = None, type: str | None = None, resource_id: str | None = None
+) -> dict[str, Any]:
     """A whole segment-service error body: `details` repeats the message when the error names a field."""
     from http import HTTPStatus
 
@@ -226,15 +256,26 @@ def segment_error(status: int, message: str, *, field: str | None = None, type: 
 
 def make_contact(database_url: str, tenant: str, legal_entity_id: str, customer_id: str) -> None:
     """Make a customer a contact of a legal entity (created if need be), straight in the tables."""
-    run_sql(database_url,
-            "INSERT INTO legal_entities (tenant, id, name, type, created_at, modified_at)"
-            " VALUES ($1, $2, $2, 'COMPANY', now(), now()) ON CONFLICT DO NOTHING", tenant, legal_entity_id)
-    run_sql(database_url,
-            "INSERT INTO contact_assignments (tenant, id, legal_entity_id, customer_id, type, created_at, modified_at)"
-            " VALUES ($1, $2, $3, $4, 'CONTACT', now(), now())",
-            tenant, f"{legal_entity_id}-{customer_id}", legal_entity_id, customer_id)
+    run_sql(
+        database_url,
+        "INSERT INTO legal_entities (tenant, id, name, type, created_at, modified_at)"
+        " VALUES ($1, $2, $2, 'COMPANY', now(), now()) ON CONFLICT DO NOTHING",
+        tenant,
+        legal_entity_id,
+    )
+    run_sql(
+        database_url,
+        "INSERT INTO contact_assignments (tenant, id, legal_entity_id, customer_id, type, created_at, modified_at)"
+        " VALUES ($1, $2, $3, $4, 'CONTACT', now(), now())",
+        tenant,
+        f"{legal_entity_id}-{customer_id}",
+        legal_entity_id,
+        customer_id,
+    )
 
 
 #: What a 400 for a bad pageNumber or pageSize says it expects (core/paging.py).
-PAGE_BOUNDS = {"pageNumber": "an integer from 1 to 10000000",
-               "pageSize": "an integer of at least 1 (above 1000, 1000 is used)"}
+PAGE_BOUNDS = {
+    "pageNumber": "an integer from 1 to 10000000",
+    "pageSize": "an integer of at least 1 (above 1000, 1000 is used)",
+}

@@ -17,8 +17,10 @@ from segment_service.core.errors import BadRequest
 from tests.factories import Tokens
 
 ALLOC_REGEX = r"((\w{1,200}){1,200})"
-ALLOC_MESSAGE = (r"Invalid q at position 9: the regular expression for 'id' has the repetition count {1,200}; a count "
-                 "may be at most 100.")
+ALLOC_MESSAGE = (
+    r"Invalid q at position 9: the regular expression for 'id' has the repetition count {1,200}; a count "
+    "may be at most 100."
+)
 
 #: Every list that takes q, with the error-body family of its service.
 LISTS = [
@@ -53,23 +55,41 @@ def auth(tokens: Tokens, tenant: str) -> dict[str, str]:
 @pytest.fixture
 def seeded(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> str:
     headers = auth(tokens, tenant)
-    assert client.post(f"/customer-segment/{tenant}/segments", headers=headers,
-                       json={"id": "s1", "name": {"en": "x"}, "siteCode": "main"}).status_code == 201
-    assert client.post(f"/coupon/{tenant}/coupons", headers=headers, json={
-        "code": "C1", "name": "x", "discountType": "ABSOLUTE",
-        "discountAbsolute": {"amount": 10, "currency": "USD"}}).status_code == 201
+    assert (
+        client.post(
+            f"/customer-segment/{tenant}/segments",
+            headers=headers,
+            json={"id": "s1", "name": {"en": "x"}, "siteCode": "main"},
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            f"/coupon/{tenant}/coupons",
+            headers=headers,
+            json={
+                "code": "C1",
+                "name": "x",
+                "discountType": "ABSOLUTE",
+                "discountAbsolute": {"amount": 10, "currency": "USD"},
+            },
+        ).status_code
+        == 201
+    )
     return tenant
 
 
 @pytest.mark.parametrize(("path", "family"), LISTS)
-def test_a_regex_beyond_the_bound_is_400_on_every_list(client: TestClient[Litestar], tokens: Tokens, seeded: str,
-                                                       path: str, family: str) -> None:
+def test_a_regex_beyond_the_bound_is_400_on_every_list(
+    client: TestClient[Litestar], tokens: Tokens, seeded: str, path: str, family: str
+) -> None:
     response = client.get(path.format(t=seeded), params={"q": f"id:~{ALLOC_REGEX}"}, headers=auth(tokens, seeded))
     assert (response.status_code, response.json()) == (400, bad_q_body(family, ALLOC_MESSAGE))
 
 
 def database_error(database_url: str, query: str, *args: Any) -> BaseException:
     """The exception PostgreSQL (or the driver) raises for `query`, as a handler would see it."""
+
     async def run() -> BaseException:
         conn = await asyncpg.connect(database_url)
         try:
@@ -79,25 +99,42 @@ def database_error(database_url: str, query: str, *args: Any) -> BaseException:
         finally:
             await conn.close()
         raise AssertionError(f"{query} did not fail")
+
     return asyncio.run(run())
 
 
-@pytest.mark.parametrize(("query", "args", "message"), [
-    # XX000: the regex the bound now refuses, sent straight to PostgreSQL.
-    ("SELECT 'x' ~ $1", (ALLOC_REGEX,), "Invalid q: the query is too complex for the database (for example a regular "
-     "expression with too many repetitions); simplify it."),
-    # 2201B
-    ("SELECT 'x' ~ $1", ("a{3,2}",), "Invalid q: invalid regular expression: invalid repetition count(s)."),
-    # 54000 program_limit_exceeded
-    ("SELECT array_fill(1, ARRAY[2000000000])", (), "The request is beyond what the database can process: array size "
-     "exceeds the maximum allowed (134217727). Send smaller values or a simpler query."),
-    # The driver's own refusal ("invalid input for query argument $1 ... int32 range") never shows.
-    ("SELECT $1::integer", (2**31,), "Invalid input: a value is outside the range the service can store or compare."),
-    # Class 22
-    ("SELECT 1 / $1::integer", (0,), "Invalid input: division by zero."),
-])
-def test_database_errors_bad_input_provokes_are_400(database_url: str, query: str, args: tuple[Any, ...],
-                                                    message: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "args", "message"),
+    [
+        # XX000: the regex the bound now refuses, sent straight to PostgreSQL.
+        (
+            "SELECT 'x' ~ $1",
+            (ALLOC_REGEX,),
+            "Invalid q: the query is too complex for the database (for example a regular "
+            "expression with too many repetitions); simplify it.",
+        ),
+        # 2201B
+        ("SELECT 'x' ~ $1", ("a{3,2}",), "Invalid q: invalid regular expression: invalid repetition count(s)."),
+        # 54000 program_limit_exceeded
+        (
+            "SELECT array_fill(1, ARRAY[2000000000])",
+            (),
+            "The request is beyond what the database can process: array size "
+            "exceeds the maximum allowed (134217727). Send smaller values or a simpler query.",
+        ),
+        # The driver's own refusal ("invalid input for query argument $1 ... int32 range") never shows.
+        (
+            "SELECT $1::integer",
+            (2**31,),
+            "Invalid input: a value is outside the range the service can store or compare.",
+        ),
+        # Class 22
+        ("SELECT 1 / $1::integer", (0,), "Invalid input: division by zero."),
+    ],
+)
+def test_database_errors_bad_input_provokes_are_400(
+    database_url: str, query: str, args: tuple[Any, ...], message: str
+) -> None:
     error = input_error(database_error(database_url, query, *args))
     assert isinstance(error, BadRequest)
     assert error.message == message
@@ -116,18 +153,35 @@ def integer_parameters(client: TestClient[Litestar]) -> list[tuple[str, str]]:
     return found
 
 
-BOUNDS = {"pageNumber": "an integer from 1 to 10000000", "depth": "an integer from 1 to 1000",
-          "pageSize": "an integer of at least 1 (above 1000, 1000 is used)"}
+BOUNDS = {
+    "pageNumber": "an integer from 1 to 10000000",
+    "depth": "an integer from 1 to 1000",
+    "pageSize": "an integer of at least 1 (above 1000, 1000 is used)",
+}
 
 
 def test_every_integer_parameter_names_its_bounds(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> None:
     headers = auth(tokens, tenant)
-    assert client.post(f"/category/{tenant}/categories", headers=headers,
-                       json={"id": "c1", "localizedName": {"en": "x"}, "published": True}).status_code == 201
+    assert (
+        client.post(
+            f"/category/{tenant}/categories",
+            headers=headers,
+            json={"id": "c1", "localizedName": {"en": "x"}, "published": True},
+        ).status_code
+        == 201
+    )
     parameters = integer_parameters(client)
     assert {name for _, name in parameters} == set(BOUNDS)
-    ids = {"tenant": tenant, "segmentId": "s1", "categoryId": "c1", "code": "C1", "customerNumber": "x",
-           "legalEntityId": "x", "rootId": "c1", "referenceId": "p1"}
+    ids = {
+        "tenant": tenant,
+        "segmentId": "s1",
+        "categoryId": "c1",
+        "code": "C1",
+        "customerNumber": "x",
+        "legalEntityId": "x",
+        "rootId": "c1",
+        "referenceId": "p1",
+    }
     checked = 0
     for path, name in parameters:
         url = path.format(**ids)
@@ -147,24 +201,33 @@ def test_every_integer_parameter_names_its_bounds(client: TestClient[Litestar], 
     assert checked > 20
 
 
-@pytest.mark.parametrize(("path", "q", "expected"), [
-    ("/product/{t}/products", "productType:BASIC", []),
-    ("/product/{t}/products", "parentVariantId:p0", []),
-    ("/product/{t}/products", "productType:(BASIC,VARIANT)", []),
-    ("/product/{t}/products", "template.id:x", []),
-    ("/product/{t}/products", "parentVariantId:exists", []),
-    ("/product/{t}/products", "parentVariantId:missing", ["p1"]),
-    ("/product/{t}/products", "productType:null code:p1", ["p1"]),
-    ("/customer/{t}/customers", "middleName:x", []),
-    ("/customer-management/{t}/legal-entities", "approvalGroup:x", []),
-    ("/category/{t}/categories", "classificationMixins.x:~a", []),
-])
-def test_a_field_of_the_spec_that_is_not_stored_matches_as_absent(client: TestClient[Litestar], tokens: Tokens,
-                                                                   tenant: str, path: str, q: str,
-                                                                   expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "q", "expected"),
+    [
+        ("/product/{t}/products", "productType:BASIC", []),
+        ("/product/{t}/products", "parentVariantId:p0", []),
+        ("/product/{t}/products", "productType:(BASIC,VARIANT)", []),
+        ("/product/{t}/products", "template.id:x", []),
+        ("/product/{t}/products", "parentVariantId:exists", []),
+        ("/product/{t}/products", "parentVariantId:missing", ["p1"]),
+        ("/product/{t}/products", "productType:null code:p1", ["p1"]),
+        ("/customer/{t}/customers", "middleName:x", []),
+        ("/customer-management/{t}/legal-entities", "approvalGroup:x", []),
+        ("/category/{t}/categories", "classificationMixins.x:~a", []),
+    ],
+)
+def test_a_field_of_the_spec_that_is_not_stored_matches_as_absent(
+    client: TestClient[Litestar], tokens: Tokens, tenant: str, path: str, q: str, expected: list[str]
+) -> None:
     headers = auth(tokens, tenant)
-    assert client.post(f"/product/{tenant}/products", headers=headers,
-                       json={"id": "p1", "code": "p1", "name": {"en": "x"}, "published": True}).status_code == 201
+    assert (
+        client.post(
+            f"/product/{tenant}/products",
+            headers=headers,
+            json={"id": "p1", "code": "p1", "name": {"en": "x"}, "published": True},
+        ).status_code
+        == 201
+    )
     response = client.get(path.format(t=tenant), params={"q": q}, headers=headers)
     assert response.status_code == 200, response.text
     assert [doc["id"] for doc in response.json()] == expected

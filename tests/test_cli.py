@@ -28,8 +28,9 @@ def free_port() -> int:
 
 def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    return subprocess.run([*CLI, *args, "--data-dir", str(data_dir)], capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [*CLI, *args, "--data-dir", str(data_dir)], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     data_dir = tmp_path_factory.mktemp("serve") / "data"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -78,8 +84,11 @@ def test_first_start_creates_a_client_and_the_seed_walkthrough_works(
     first = json.loads((data_dir / "first-client.json").read_text())
     token_response = httpx.post(
         f"{base_url}/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": first["client_id"],
-              "client_secret": first["client_secret"]},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": first["client_id"],
+            "client_secret": first["client_secret"],
+        },
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert token_response.status_code == 200, token_response.text
@@ -94,8 +103,7 @@ def test_first_start_creates_a_client_and_the_seed_walkthrough_works(
     assert got.status_code == 200
     assert got.json()["metadata"]["version"] == 1
 
-    found = httpx.post(f"{segments}/search", json={"q": "siteCode:main"},
-                       headers={**headers, "X-Total-Count": "true"})
+    found = httpx.post(f"{segments}/search", json={"q": "siteCode:main"}, headers={**headers, "X-Total-Count": "true"})
     assert found.status_code == 200
     assert [s["id"] for s in found.json()] == ["628cd20c6e8b2432b6346ca6"]
     assert found.headers["X-Total-Count"] == "1"
@@ -103,16 +111,22 @@ def test_first_start_creates_a_client_and_the_seed_walkthrough_works(
 
 def test_clients_create_works_while_the_server_runs(served: tuple[str, Path, subprocess.Popen[str]]) -> None:
     base_url, data_dir, _ = served
-    result = run_cli("clients", "create", "--tenant", "acme", "--scope", "customersegment.segment_read", "--json",
-                     data_dir=data_dir)
+    result = run_cli(
+        "clients", "create", "--tenant", "acme", "--scope", "customersegment.segment_read", "--json", data_dir=data_dir
+    )
     assert result.returncode == 0, result.stderr
     client = json.loads(result.stdout)
     assert set(client) == {"client_id", "client_secret", "tenant", "scopes"}
     assert client["tenant"] == "acme"
     assert client["scopes"] == ["customersegment.segment_read"]
-    token = httpx.post(f"{base_url}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client["client_id"],
-        "client_secret": client["client_secret"]}).json()
+    token = httpx.post(
+        f"{base_url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+    ).json()
     assert token["scope"] == "tenant=acme customersegment.segment_read"
     assert postgres_running(data_dir), "the CLI must not stop the server's database"
 
@@ -123,8 +137,9 @@ def test_storefront_clients_get_anonymous_tokens(served: tuple[str, Path, subpro
     assert result.returncode == 0, result.stderr
     client = json.loads(result.stdout)
     assert set(client) == {"client_id", "tenant"}
-    token = httpx.get(f"{base_url}/customerlogin/auth/anonymous/login",
-                      params={"tenant": "acme", "client_id": client["client_id"]})
+    token = httpx.get(
+        f"{base_url}/customerlogin/auth/anonymous/login", params={"tenant": "acme", "client_id": client["client_id"]}
+    )
     assert token.status_code == 200, token.text
     assert token.json()["scope"] == "tenant=acme"
 

@@ -83,8 +83,11 @@ class TestDockerfile:
     def test_copies_what_the_package_build_needs(self) -> None:
         copied = [name for key, rest in _instructions() if key == "COPY" for name in rest.split()[:-1]]
         assert sorted(copied) == ["LICENSE", "README.md", "pyproject.toml", "src"]
-        ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
-                   if line.strip() and not line.startswith("#")}
+        ignored = {
+            line.strip()
+            for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")
+        }
         assert not set(copied) & ignored
         assert all((ROOT / name).exists() for name in copied)
 
@@ -125,7 +128,10 @@ class TestCompose:
         url = urlsplit(_defaults(services["segment-service"]["environment"]["DATABASE_URL"]))
         assert (url.scheme, url.hostname, url.port) == ("postgresql", "postgres", 5432)
         assert (url.username, url.password, url.path.lstrip("/")) == (
-            postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"])
+            postgres["POSTGRES_USER"],
+            postgres["POSTGRES_PASSWORD"],
+            postgres["POSTGRES_DB"],
+        )
         # The password is the same variable on both sides, so setting it changes both.
         assert "${POSTGRES_PASSWORD:-" in services["segment-service"]["environment"]["DATABASE_URL"]
 

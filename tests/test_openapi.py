@@ -65,7 +65,15 @@ def test_segment_operations_declare_scopes_and_error_bodies(client: TestClient[L
     assert {"201", "204"} <= set(upsert["responses"])
     schemas = document["components"]["schemas"]
     assert set(schemas["SegmentResponse"]["properties"]) == {
-        "id", "name", "description", "validity", "status", "siteCode", "mixins", "metadata"}
+        "id",
+        "name",
+        "description",
+        "validity",
+        "status",
+        "siteCode",
+        "mixins",
+        "metadata",
+    }
     assert document["components"]["securitySchemes"]["OAuth2"]["type"] == "oauth2"
 
 
@@ -79,10 +87,17 @@ def _free_port() -> int:
 def live_server(settings: Settings) -> Iterator[str]:
     """The real server over the test database, as `segment-service serve` runs it (uvicorn, httptools, uvloop)."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": settings.database_url or "",
-           "SEGMENT_SERVICE_SIGNING_KEY": settings.signing_key or ""}
-    process = subprocess.Popen([sys.executable, "-m", "segment_service", "serve", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "SEGMENT_SERVICE_SIGNING_KEY": settings.signing_key or "",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segment_service", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -106,14 +121,16 @@ def test_no_input_makes_a_server_error(live_server: str, settings: Settings) -> 
     answer with a status code and body the document declares."""
     api_schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
     token = Tokens(TokenService(settings.signing_key or ""), str(settings.database_url)).service(
-        FUZZ_TENANT, SERVICE_SCOPES, ttl=600)
+        FUZZ_TENANT, SERVICE_SCOPES, ttl=600
+    )
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= len(OPERATIONS)
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @hypothesis_settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
+        @hypothesis_settings(
+            max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+        )
         def check(case: Any) -> None:
             if case.path_parameters and "tenant" in case.path_parameters:
                 case.path_parameters["tenant"] = FUZZ_TENANT

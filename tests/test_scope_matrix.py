@@ -18,7 +18,8 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "scopes.md"
 
 def test_the_document_is_current(app: Litestar) -> None:
     assert DOC.read_text(encoding="utf-8") == render(app), (
-        "docs/scopes.md is out of date: python -m segment_service.scope_matrix > docs/scopes.md")
+        "docs/scopes.md is out of date: python -m segment_service.scope_matrix > docs/scopes.md"
+    )
 
 
 def test_every_operation_is_in_the_matrix(app: Litestar, client: TestClient[Litestar]) -> None:
@@ -55,27 +56,34 @@ def matrix_tenant(client: TestClient[Litestar], tokens: Tokens) -> tuple[str, st
     """A tenant with one customer, so that customer tokens stand for someone who exists."""
     tenant = "scopematrix"
     headers = {"Authorization": f"Bearer {tokens.service(tenant)}"}
-    response = client.post(f"/customer/{tenant}/customers", headers=headers,
-                           json={"contactEmail": "matrix@example.com", "firstName": "M", "lastName": "X"})
+    response = client.post(
+        f"/customer/{tenant}/customers",
+        headers=headers,
+        json={"contactEmail": "matrix@example.com", "firstName": "M", "lastName": "X"},
+    )
     assert response.status_code == 201, response.text
     return tenant, response.json()["id"]
 
 
-def test_the_service_enforces_every_cell(app: Litestar, client: TestClient[Litestar], tokens: Tokens,
-                                         matrix_tenant: tuple[str, str]) -> None:
+def test_the_service_enforces_every_cell(
+    app: Litestar, client: TestClient[Litestar], tokens: Tokens, matrix_tenant: tuple[str, str]
+) -> None:
     tenant, customer_id = matrix_tenant
     wrong: list[str] = []
     for op, kind in matrix_cells(app):
         allowed = op.allows(kind, DEFAULT_SCOPES[kind])
         status = call(client, op, tenant, token_for(tokens, tenant, kind, customer_id))
         if (allowed and status in (401, 403)) or (not allowed and status != 403):
-            wrong.append(f"{op.method} {op.path} with a {kind} token: {status}, expected "
-                         f"{'anything but 401/403' if allowed else '403'}")
+            wrong.append(
+                f"{op.method} {op.path} with a {kind} token: {status}, expected "
+                f"{'anything but 401/403' if allowed else '403'}"
+            )
     assert wrong == [], "\n".join(wrong)
 
 
-def test_a_service_token_without_scopes_gets_only_the_open_operations(app: Litestar, client: TestClient[Litestar],
-                                                                       tokens: Tokens) -> None:
+def test_a_service_token_without_scopes_gets_only_the_open_operations(
+    app: Litestar, client: TestClient[Litestar], tokens: Tokens
+) -> None:
     tenant = "scopeless"
     token = tokens.service(tenant, scopes=())
     for op in operations(app):
@@ -97,8 +105,12 @@ def test_the_cells_the_storefront_relies_on() -> None:
 
     assert not allows("GET-customer-segment-retrieve-segments", TokenKind.ANONYMOUS)
     assert allows("GET-customer-segment-retrieve-segments", TokenKind.CUSTOMER)
-    for admin in ("POST-customer-segment-create-segment", "GET-customer-tenant-list-customers",
-                  "POST-customer-mgmt-create-legal-entity", "POST-product-create-product"):
+    for admin in (
+        "POST-customer-segment-create-segment",
+        "GET-customer-tenant-list-customers",
+        "POST-customer-mgmt-create-legal-entity",
+        "POST-product-create-product",
+    ):
         assert not allows(admin, TokenKind.CUSTOMER)
         assert not allows(admin, TokenKind.ANONYMOUS)
     assert allows("POST-customer-authenticate-customer", TokenKind.ANONYMOUS)

@@ -113,13 +113,18 @@ def create_app(settings: Settings) -> Litestar:
             CategoryTreeController,
             CategoryAssignmentController,
             ReferenceAssignmentController,
-            CouponController, RedemptionController, ReferralCouponController,
+            CouponController,
+            RedemptionController,
+            ReferralCouponController,
         ],
         dependencies=DEPENDENCIES,
         guards=[scope_guard],
         exception_handlers={Exception: exception_handler, ServiceError: exception_handler},
-        middleware=[DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes), IncompleteBodyMiddleware,
-                    AllowHeaderMiddleware],
+        middleware=[
+            DefineMiddleware(UrlLimitMiddleware, max_bytes=settings.max_url_bytes),
+            IncompleteBodyMiddleware,
+            AllowHeaderMiddleware,
+        ],
         cors_config=cors_config(settings.cors_origins),
         lifespan=[lifespan, ops_routes.watch_pool],
         state=State({"settings": settings, "metrics": Metrics()}),
@@ -127,17 +132,21 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="segment-service",
             version=__version__,
-            description=("Emporix-compatible Customer Segment Service, with the OAuth, customer login, customer, "
-                         "category, legal entity and product operations segments rely on."),
+            description=(
+                "Emporix-compatible Customer Segment Service, with the OAuth, customer login, customer, "
+                "category, legal entity and product operations segments rely on."
+            ),
             components=COMPONENTS,
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(
-                path="/",
-                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
-                favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
-            )],
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path="/",
+                    js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                    css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                    standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                    favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+                )
+            ],
         ),
         experimental_features=list[ExperimentalFeatures](),
         logging_config=None,  # logging is the service's own (core/logs.py), one format for every line
@@ -153,5 +162,12 @@ def create_served_app(settings: Settings) -> FastLane:
     (core/observe.py)."""
     routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES]
     app = create_app(settings)
-    return ObservedLane(app, routes, max_url_bytes=settings.max_url_bytes, enabled=settings.fast_lane,
-                        metrics=app.state.metrics, access_log_on=settings.access_log, cors=app.cors_config)
+    return ObservedLane(
+        app,
+        routes,
+        max_url_bytes=settings.max_url_bytes,
+        enabled=settings.fast_lane,
+        metrics=app.state.metrics,
+        access_log_on=settings.access_log,
+        cors=app.cors_config,
+    )

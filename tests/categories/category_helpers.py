@@ -88,8 +88,16 @@ def shape(tree: list[dict[str, Any]]) -> list[Any]:
     return [(node["id"], shape(node["subcategories"])) for node in tree]
 
 
-def assert_refused(api: Api, case: str, method: str, path: str, *, valid_scopes: tuple[str, ...],
-                   required: tuple[str, ...], **kwargs: Any) -> None:
+def assert_refused(
+    api: Api,
+    case: str,
+    method: str,
+    path: str,
+    *,
+    valid_scopes: tuple[str, ...],
+    required: tuple[str, ...],
+    **kwargs: Any,
+) -> None:
     """tests.factories.assert_refused for the Category Service, whose 403 bodies carry `details`."""
     tokens, tenant = api.tokens, api.tenant
     if case == "no token":

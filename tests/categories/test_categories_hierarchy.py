@@ -53,18 +53,22 @@ class TestListParents:
         assert categories.ids("/categories/v/parents?showUnpublished=true") == ["r", "a", "u"]
 
     def test_unpublished_needs_the_scope(self, categories: Categories) -> None:
-        response = categories.request("GET", "/categories/c/parents?showUnpublished=true",
-                                      token=categories.storefront("anonymous"))
+        response = categories.request(
+            "GET", "/categories/c/parents?showUnpublished=true", token=categories.storefront("anonymous")
+        )
         assert_error(response, UNPUBLISHED_FORBIDDEN)
 
     def test_paging_sort_and_total(self, categories: Categories) -> None:
-        response = categories.request("GET", "/categories/c/parents?pageSize=2&pageNumber=2",
-                                      headers={"X-Total-Count": "true"})
+        response = categories.request(
+            "GET", "/categories/c/parents?pageSize=2&pageNumber=2", headers={"X-Total-Count": "true"}
+        )
         assert [c["id"] for c in response.json()] == ["b"]
         assert response.headers["X-Total-Count"] == "3"
         assert categories.ids("/categories/c/parents?sort=id:DESC") == ["r", "b", "a"]
-        assert_error(categories.request("GET", "/categories/c/parents?pageSize=0"),
-                     error(400, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.", field="pageSize"))
+        assert_error(
+            categories.request("GET", "/categories/c/parents?pageSize=0"),
+            error(400, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.", field="pageSize"),
+        )
         response = categories.request("GET", "/categories/c/parents?sort=nope")
         assert response.status_code == 400
         assert response.json()["details"][0].startswith("sort: Invalid sort: Unknown field 'nope'")
@@ -87,8 +91,9 @@ class TestListSubcategories:
     @pytest.mark.parametrize("depth", ["0", "-1", "x", "1001", "2147483648"])
     def test_depth_out_of_bounds_is_400(self, categories: Categories, depth: str) -> None:
         response = categories.request("GET", f"/categories/r/subcategories?depth={depth}")
-        assert_error(response, error(400, f"Invalid depth '{depth}': expected an integer from 1 to 1000.",
-                                     field="depth"))
+        assert_error(
+            response, error(400, f"Invalid depth '{depth}': expected an integer from 1 to 1000.", field="depth")
+        )
 
     def test_depth_at_the_bound_lists_every_level(self, categories: Categories) -> None:
         assert categories.ids("/categories/r/subcategories?depth=1000") == categories.ids("/categories/r/subcategories")
@@ -97,8 +102,9 @@ class TestListSubcategories:
         assert categories.ids("/categories/r/subcategories?showUnpublished=true") == ["s", "a", "b", "u", "c", "v"]
         assert categories.ids("/categories/u/subcategories?showUnpublished=true") == ["v"]
         assert_error(categories.request("GET", "/categories/u/subcategories"), not_found("u"))
-        response = categories.request("GET", "/categories/r/subcategories?showUnpublished=true",
-                                      token=categories.storefront("customer"))
+        response = categories.request(
+            "GET", "/categories/r/subcategories?showUnpublished=true", token=categories.storefront("customer")
+        )
         assert_error(response, UNPUBLISHED_FORBIDDEN)
 
     def test_leaf_and_unknown(self, categories: Categories) -> None:
@@ -106,8 +112,9 @@ class TestListSubcategories:
         assert_error(categories.request("GET", "/categories/nope/subcategories"), not_found("nope"))
 
     def test_paging_sort_and_total(self, categories: Categories) -> None:
-        response = categories.request("GET", "/categories/r/subcategories?pageSize=3",
-                                      headers={"X-Total-Count": "true"})
+        response = categories.request(
+            "GET", "/categories/r/subcategories?pageSize=3", headers={"X-Total-Count": "true"}
+        )
         assert [c["id"] for c in response.json()] == ["s", "a", "b"]
         assert response.headers["X-Total-Count"] == "4"
         assert categories.ids("/categories/r/subcategories?sort=id:DESC") == ["s", "c", "b", "a"]

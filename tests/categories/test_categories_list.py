@@ -20,9 +20,11 @@ from tests.categories.category_helpers import (
 from tests.factories import PAGE_BOUNDS, Tokens, run_sql
 
 VIA = ("GET", "POST")
-KNOWN_FIELDS = ("code, id, localizedDescription, localizedName, localizedSlug, metadata.createdAt, metadata.mixins, "
-                "metadata.modifiedAt, metadata.version, metadataCreatedAt, metadataModifiedAt, mixins, parentId, "
-                "position, published, type, validity.from, validity.to")
+KNOWN_FIELDS = (
+    "code, id, localizedDescription, localizedName, localizedSlug, metadata.createdAt, metadata.mixins, "
+    "metadata.modifiedAt, metadata.version, metadataCreatedAt, metadataModifiedAt, mixins, parentId, "
+    "position, published, type, validity.from, validity.to"
+)
 
 
 @pytest.fixture
@@ -30,16 +32,16 @@ def categories(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> Cat
     return Categories(client, tokens, tenant)
 
 
-def find(categories: Categories, via: str, q: str | None = None, *, params: dict[str, Any] | None = None,
-         **kwargs: Any) -> httpx.Response:
+def find(
+    categories: Categories, via: str, q: str | None = None, *, params: dict[str, Any] | None = None, **kwargs: Any
+) -> httpx.Response:
     """List (GET with ?q=) or search (POST with {"q": ...})."""
     if via == "GET":
         query = dict(params or {})
         if q is not None:
             query["q"] = q
         return categories.request("GET", "/categories", params=query, **kwargs)
-    return categories.request("POST", "/categories/search", params=params, json={} if q is None else {"q": q},
-                              **kwargs)
+    return categories.request("POST", "/categories/search", params=params, json={} if q is None else {"q": q}, **kwargs)
 
 
 def ids(response: httpx.Response) -> list[str]:
@@ -97,23 +99,28 @@ class TestListCategories:
     def test_paging_and_total(self, categories: Categories, via: str) -> None:
         for n in range(5):
             categories.create(id=f"c{n}")
-        response = find(categories, via, params={"pageSize": "2", "pageNumber": "2"},
-                        headers={"X-Total-Count": "true"})
+        response = find(categories, via, params={"pageSize": "2", "pageNumber": "2"}, headers={"X-Total-Count": "true"})
         assert ids(response) == ["c2", "c3"]
         assert response.headers["X-Total-Count"] == "5"
         assert "X-Total-Count" not in find(categories, via).headers
 
     def test_default_page_size_is_60(self, categories: Categories, database_url: str) -> None:
-        run_sql(database_url, "INSERT INTO categories (tenant, id, parent_id, localized_name, published) "
-                              "SELECT $1, 'c' || lpad(n::text, 3, '0'), NULL, '{\"en\": \"x\"}', true "
-                              "FROM generate_series(1, 61) AS n", categories.tenant)
+        run_sql(
+            database_url,
+            "INSERT INTO categories (tenant, id, parent_id, localized_name, published) "
+            "SELECT $1, 'c' || lpad(n::text, 3, '0'), NULL, '{\"en\": \"x\"}', true "
+            "FROM generate_series(1, 61) AS n",
+            categories.tenant,
+        )
         assert len(ids(find(categories, "GET"))) == 60
 
     @pytest.mark.parametrize("via", VIA)
     @pytest.mark.parametrize("size", ["0", "-1", "x"])
     def test_invalid_page_size(self, categories: Categories, via: str, size: str) -> None:
-        assert_error(find(categories, via, params={"pageSize": size}),
-                     error(400, f"Invalid pageSize '{size}': expected {PAGE_BOUNDS['pageSize']}.", field="pageSize"))
+        assert_error(
+            find(categories, via, params={"pageSize": size}),
+            error(400, f"Invalid pageSize '{size}': expected {PAGE_BOUNDS['pageSize']}.", field="pageSize"),
+        )
 
     @pytest.mark.parametrize("via", VIA)
     def test_sort(self, categories: Categories, via: str) -> None:
@@ -124,7 +131,9 @@ class TestListCategories:
         # A localized field without a language sorts by the Accept-Language's first choice, else the default (en).
         assert ids(find(categories, via, params={"sort": "localizedName"})) == ["b", "a"]
         assert ids(find(categories, via, params={"sort": "localizedName"}, headers={"Accept-Language": "de"})) == [
-            "a", "b"]
+            "a",
+            "b",
+        ]
 
     @pytest.mark.parametrize("via", VIA)
     @pytest.mark.parametrize("field", ["nope", "name"])
@@ -134,11 +143,15 @@ class TestListCategories:
 
     @pytest.mark.parametrize("via", VIA)
     def test_accept_language_narrows(self, categories: Categories, via: str) -> None:
-        categories.create(id="a", localizedName={"en": "Shoes", "de": "Schuhe"},
-                          localizedSlug={"en": "shoes", "de": "schuhe"})
+        categories.create(
+            id="a", localizedName={"en": "Shoes", "de": "Schuhe"}, localizedSlug={"en": "shoes", "de": "schuhe"}
+        )
         (doc,) = find(categories, via, headers={"Accept-Language": "de"}).json()
-        assert (doc["localizedName"], doc["localizedSlug"], doc["name"]) == ({"de": "Schuhe"}, {"de": "schuhe"},
-                                                                             "Shoes")
+        assert (doc["localizedName"], doc["localizedSlug"], doc["name"]) == (
+            {"de": "Schuhe"},
+            {"de": "schuhe"},
+            "Shoes",
+        )
         (doc,) = find(categories, via, headers={"Accept-Language": "*"}).json()
         assert doc["localizedName"] == {"en": "Shoes", "de": "Schuhe"}
 
@@ -147,14 +160,17 @@ class TestListCategories:
         assert ids(categories.request("POST", "/categories/search")) == ["a"]
 
     def test_search_malformed_json(self, categories: Categories) -> None:
-        response = categories.request("POST", "/categories/search", content=b"{",
-                                      headers={"Content-Type": "application/json"})
+        response = categories.request(
+            "POST", "/categories/search", content=b"{", headers={"Content-Type": "application/json"}
+        )
         assert_error(response, error(400, "Input data was truncated"))
 
     def test_search_q_of_wrong_type(self, categories: Categories) -> None:
         response = categories.request("POST", "/categories/search", json={"q": 5})
-        assert_error(response, error(400, "Validation problem with request body: Expected `str | null`, got `int` "
-                                          "(at 'q').", field="q"))
+        assert_error(
+            response,
+            error(400, "Validation problem with request body: Expected `str | null`, got `int` (at 'q').", field="q"),
+        )
 
 
 class TestListFilters:
@@ -189,8 +205,10 @@ class TestListFilters:
     @pytest.mark.parametrize("value", ["2022-13-01", "01.11.2022", "2022-11-01T00:00:00Z"])
     def test_invalid_dates(self, categories: Categories, name: str, value: str) -> None:
         response = categories.request("GET", f"/categories?{name}={value}")
-        assert_error(response, error(400, f"Invalid {name} '{value}': expected a date as yyyy-MM-dd, e.g. "
-                                          "2022-11-01.", field=name))
+        assert_error(
+            response,
+            error(400, f"Invalid {name} '{value}': expected a date as yyyy-MM-dd, e.g. 2022-11-01.", field=name),
+        )
 
     def test_filters_combine(self, categories: Categories) -> None:
         categories.create(id="a", code="X", ecn=["E"])

@@ -25,10 +25,18 @@ def tree(categories: Categories) -> Categories:
     categories.add_category("a11", "a1")
     categories.add_category("b", "root")
     for n in range(1, 6):
-        categories.add_product(f"p{n}", {"en": f"Bar {n}", "de": f"Riegel {n}"} if n != 3 else {"en": "Twix"},
-                               published=n != 5)
-    for category, product in [("root", "p1"), ("a", "p2"), ("a", "p5"), ("a1", "p3"), ("a11", "p4"),
-                              ("b", "p1"), ("b", "p3")]:
+        categories.add_product(
+            f"p{n}", {"en": f"Bar {n}", "de": f"Riegel {n}"} if n != 3 else {"en": "Twix"}, published=n != 5
+        )
+    for category, product in [
+        ("root", "p1"),
+        ("a", "p2"),
+        ("a", "p5"),
+        ("a1", "p3"),
+        ("a11", "p4"),
+        ("b", "p1"),
+        ("b", "p3"),
+    ]:
         categories.assign(category, product)
     return categories
 
@@ -45,33 +53,53 @@ class TestListCategoryAssignments:
 
     @pytest.mark.parametrize("kind", ["customer", "anonymous"])
     def test_storefront_tokens_read_published_categories(self, tree: Categories, kind: str) -> None:
-        token = (tree.tokens.customer(tree.tenant, "x") if kind == "customer" else tree.tokens.anonymous(tree.tenant))
+        token = tree.tokens.customer(tree.tenant, "x") if kind == "customer" else tree.tokens.anonymous(tree.tenant)
         response = tree.request("GET", "/categories/b/assignments", token=token)
         assert response.status_code == 200
         assert pairs(response.json()) == [("b", "p1"), ("b", "p3")]
 
     def test_show_unpublished_needs_the_scope(self, tree: Categories) -> None:
-        response = tree.request("GET", "/categories/a/assignments", token=tree.tokens.anonymous(tree.tenant),
-                                params={"showUnpublished": "true"})
+        response = tree.request(
+            "GET",
+            "/categories/a/assignments",
+            token=tree.tokens.anonymous(tree.tenant),
+            params={"showUnpublished": "true"},
+        )
         assert response.status_code == 403
         assert response.json() == forbidden("category.category_read_unpublished")
 
     def test_whole_documents_in_category_then_product_order(self, tree: Categories) -> None:
         docs = tree.assignments("a")
         assert docs == [
-            {"id": docs[0]["id"], "categoryId": "a",
-             "ref": {"id": "p2", "type": "PRODUCT", "localizedName": {"en": "Bar 2", "de": "Riegel 2"}}},
-            {"id": docs[1]["id"], "categoryId": "a",
-             "ref": {"id": "p5", "type": "PRODUCT", "localizedName": {"en": "Bar 5", "de": "Riegel 5"}}},
+            {
+                "id": docs[0]["id"],
+                "categoryId": "a",
+                "ref": {"id": "p2", "type": "PRODUCT", "localizedName": {"en": "Bar 2", "de": "Riegel 2"}},
+            },
+            {
+                "id": docs[1]["id"],
+                "categoryId": "a",
+                "ref": {"id": "p5", "type": "PRODUCT", "localizedName": {"en": "Bar 5", "de": "Riegel 5"}},
+            },
         ]
 
     def test_with_subcategories_leaves_out_unpublished_ones(self, tree: Categories) -> None:
         assert pairs(tree.assignments("root", withSubcategories="true")) == [
-            ("a", "p2"), ("a", "p5"), ("a11", "p4"), ("b", "p1"), ("b", "p3"), ("root", "p1")]
+            ("a", "p2"),
+            ("a", "p5"),
+            ("a11", "p4"),
+            ("b", "p1"),
+            ("b", "p3"),
+            ("root", "p1"),
+        ]
 
     def test_with_subcategories_and_show_unpublished(self, tree: Categories) -> None:
         assert pairs(tree.assignments("a", withSubcategories="true", showUnpublished="true")) == [
-            ("a", "p2"), ("a", "p5"), ("a1", "p3"), ("a11", "p4")]
+            ("a", "p2"),
+            ("a", "p5"),
+            ("a1", "p3"),
+            ("a11", "p4"),
+        ]
 
     def test_unpublished_category_is_404_unless_shown(self, tree: Categories) -> None:
         response = tree.request("GET", "/categories/a1/assignments")
@@ -83,7 +111,9 @@ class TestListCategoryAssignments:
 
     def test_ref_id_filter(self, tree: Categories) -> None:
         assert pairs(tree.assignments("root", withSubcategories="true", **{"ref.id": "p1"})) == [
-            ("b", "p1"), ("root", "p1")]
+            ("b", "p1"),
+            ("root", "p1"),
+        ]
 
     def test_ref_localized_name_filter_matches_any_language_ignoring_case(self, tree: Categories) -> None:
         assert pairs(tree.assignments("b", **{"ref.localizedName": "twi"})) == [("b", "p3")]
@@ -94,16 +124,23 @@ class TestListCategoryAssignments:
         assert [d["ref"]["localizedName"] for d in response.json()] == [{"de": "Riegel 2"}, {"de": "Riegel 5"}]
 
     def test_paging_sort_and_total(self, tree: Categories) -> None:
-        response = tree.request("GET", "/categories/root/assignments", headers={"X-Total-Count": "true"},
-                                params={"withSubcategories": "true", "pageSize": "2", "pageNumber": "2",
-                                        "sort": "ref.id:DESC"})
+        response = tree.request(
+            "GET",
+            "/categories/root/assignments",
+            headers={"X-Total-Count": "true"},
+            params={"withSubcategories": "true", "pageSize": "2", "pageNumber": "2", "sort": "ref.id:DESC"},
+        )
         assert response.status_code == 200
         assert response.headers["X-Total-Count"] == "6"
         assert pairs(response.json()) == [("b", "p3"), ("a", "p2")]
 
     def test_sort_by_localized_name_in_the_accepted_language(self, tree: Categories) -> None:
-        response = tree.request("GET", "/categories/b/assignments", headers={"Accept-Language": "en"},
-                                params={"sort": "ref.localizedName:DESC"})
+        response = tree.request(
+            "GET",
+            "/categories/b/assignments",
+            headers={"Accept-Language": "en"},
+            params={"sort": "ref.localizedName:DESC"},
+        )
         assert pairs(response.json()) == [("b", "p3"), ("b", "p1")]  # "Twix" after "Bar 1"
 
     def test_deleted_product_is_gone_from_the_list(self, tree: Categories) -> None:
@@ -114,12 +151,18 @@ class TestListCategoryAssignments:
         response = categories.request("GET", "/categories/nope/assignments")
         assert (response.status_code, response.json()) == (404, category_not_found("nope"))
 
-    @pytest.mark.parametrize(("params", "message", "field"), [
-        ({"pageSize": "0"}, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.", "pageSize"),
-        ({"pageNumber": "x"}, "Invalid pageNumber 'x': expected an integer from 1 to 10000000.", "pageNumber"),
-        ({"assignmentType": "CATEGORY"}, "Invalid assignmentType 'CATEGORY': the only assignment type is PRODUCT.",
-         "assignmentType"),
-    ])
+    @pytest.mark.parametrize(
+        ("params", "message", "field"),
+        [
+            ({"pageSize": "0"}, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.", "pageSize"),
+            ({"pageNumber": "x"}, "Invalid pageNumber 'x': expected an integer from 1 to 10000000.", "pageNumber"),
+            (
+                {"assignmentType": "CATEGORY"},
+                "Invalid assignmentType 'CATEGORY': the only assignment type is PRODUCT.",
+                "assignmentType",
+            ),
+        ],
+    )
     def test_bad_parameters(self, tree: Categories, params: dict[str, str], message: str, field: str) -> None:
         response = tree.request("GET", "/categories/a/assignments", params=params)
         assert (response.status_code, response.json()) == (400, error(400, message, field=field))
@@ -134,8 +177,9 @@ class TestListCategoryAssignments:
     def test_bad_boolean(self, tree: Categories) -> None:
         response = tree.request("GET", "/categories/a/assignments", params={"withSubcategories": "maybe"})
         assert response.status_code == 400
-        assert response.json()["details"][0].startswith("withSubcategories: Invalid query parameter "
-                                                        "'withSubcategories'")
+        assert response.json()["details"][0].startswith(
+            "withSubcategories: Invalid query parameter 'withSubcategories'"
+        )
 
 
 class TestListCategoriesByReference:
@@ -144,25 +188,43 @@ class TestListCategoriesByReference:
         categories.refused(case, "GET", "/assignments/references/p1")
 
     def test_show_unpublished_needs_the_scope(self, tree: Categories) -> None:
-        response = tree.request("GET", "/assignments/references/p3", token=tree.tokens.anonymous(tree.tenant),
-                                params={"showUnpublished": "true"})
+        response = tree.request(
+            "GET",
+            "/assignments/references/p3",
+            token=tree.tokens.anonymous(tree.tenant),
+            params={"showUnpublished": "true"},
+        )
         assert (response.status_code, response.json()) == (403, forbidden("category.category_read_unpublished"))
 
     def test_whole_categories_of_the_product(self, tree: Categories) -> None:
         response = tree.request("GET", "/assignments/references/p3", params={"expandSupercategoriesIds": "true"})
         assert response.status_code == 200
         # The same document as GET /categories/b (with the spec's media list), plus the ancestors asked for.
-        assert response.json() == [{
-            "id": "b", "type": "STANDARD", "parentId": "root", "localizedName": {"en": "Category b"},
-            "name": "Category b", "position": 0, "published": True, "supercategoriesIds": ["root"],
-            "metadata": {"version": 1, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS}, "media": [],
-        }]
+        assert response.json() == [
+            {
+                "id": "b",
+                "type": "STANDARD",
+                "parentId": "root",
+                "localizedName": {"en": "Category b"},
+                "name": "Category b",
+                "position": 0,
+                "published": True,
+                "supercategoriesIds": ["root"],
+                "metadata": {"version": 1, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS},
+                "media": [],
+            }
+        ]
         assert {k: v for k, v in response.json()[0].items() if k != "supercategoriesIds"} == (
-            tree.request("GET", "/categories/b").json())
+            tree.request("GET", "/categories/b").json()
+        )
 
     def test_show_unpublished_and_supercategories_root_first(self, tree: Categories) -> None:
-        response = tree.request("GET", "/assignments/references/p4", headers={"X-Total-Count": "true"},
-                                params={"showUnpublished": "true", "expandSupercategoriesIds": "true"})
+        response = tree.request(
+            "GET",
+            "/assignments/references/p4",
+            headers={"X-Total-Count": "true"},
+            params={"showUnpublished": "true", "expandSupercategoriesIds": "true"},
+        )
         assert response.headers["X-Total-Count"] == "1"
         assert [(c["id"], c["supercategoriesIds"]) for c in response.json()] == [("a11", ["root", "a", "a1"])]
 
@@ -180,13 +242,15 @@ class TestListCategoriesByReference:
     def test_product_in_no_category_is_404(self, categories: Categories) -> None:
         response = categories.request("GET", "/assignments/references/p9")
         assert response.status_code == 404
-        assert response.json() == error(404, "Categories for assignment reference with id 'p9' not found.",
-                                        resource_id="p9")
+        assert response.json() == error(
+            404, "Categories for assignment reference with id 'p9' not found.", resource_id="p9"
+        )
 
     def test_bad_parameters(self, tree: Categories) -> None:
         response = tree.request("GET", "/assignments/references/p1", params={"pageSize": "0"})
-        assert response.json() == error(400, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.",
-                                        field="pageSize")
+        assert response.json() == error(
+            400, f"Invalid pageSize '0': expected {PAGE_BOUNDS['pageSize']}.", field="pageSize"
+        )
         response = tree.request("GET", "/assignments/references/p1", params={"sort": "nope"})
         assert response.status_code == 400
         assert response.json()["message"].startswith("Invalid sort: Unknown field 'nope'")

@@ -35,13 +35,16 @@ def pairs(docs: list[dict[str, object]]) -> list[tuple[object, object]]:
 
 
 class TestSegmentsIds:
-    @pytest.mark.parametrize(("category", "expected"), [
-        ("x1", [("x1", "p3")]),  # assigned to S1
-        ("x11", [("x11", "p4")]),  # below an assigned category
-        ("x", []),  # above it: not segment content
-        ("root", []),
-        ("y", []),  # assigned, but to another segment
-    ])
+    @pytest.mark.parametrize(
+        ("category", "expected"),
+        [
+            ("x1", [("x1", "p3")]),  # assigned to S1
+            ("x11", [("x11", "p4")]),  # below an assigned category
+            ("x", []),  # above it: not segment content
+            ("root", []),
+            ("y", []),  # assigned, but to another segment
+        ],
+    )
     def test_one_category(self, shop: Categories, category: str, expected: list[tuple[str, str]]) -> None:
         assert pairs(shop.assignments(category, segmentsIds="S1")) == expected
 
@@ -64,14 +67,22 @@ class TestSegmentsIds:
         assert len(shop.assignments("root", withSubcategories="true")) == 5
 
     def test_total_counts_only_matching_assignments(self, shop: Categories) -> None:
-        response = shop.request("GET", "/categories/root/assignments", headers={"X-Total-Count": "true"},
-                                params={"segmentsIds": "S1,S2", "withSubcategories": "true", "pageSize": "1"})
+        response = shop.request(
+            "GET",
+            "/categories/root/assignments",
+            headers={"X-Total-Count": "true"},
+            params={"segmentsIds": "S1,S2", "withSubcategories": "true", "pageSize": "1"},
+        )
         assert response.status_code == 200
         assert response.headers["X-Total-Count"] == "3"
         assert pairs(response.json()) == [("x1", "p3")]
 
     def test_another_tenants_segment_assignments_count_for_nothing(
-        self, shop: Categories, client: TestClient[Litestar], tokens: Tokens, database_url: str,
+        self,
+        shop: Categories,
+        client: TestClient[Litestar],
+        tokens: Tokens,
+        database_url: str,
     ) -> None:
         other = "o" + shop.tenant[1:]
         Api(client, tokens, other).create_segment(id="S9")
@@ -83,8 +94,9 @@ class TestSegmentsIds:
         assert response.status_code == 404
 
 
-def test_seed_request_with_a_customer_token(client: TestClient[Litestar], tokens: Tokens, tenant: str,
-                                            database_url: str) -> None:
+def test_seed_request_with_a_customer_token(
+    client: TestClient[Litestar], tokens: Tokens, tenant: str, database_url: str
+) -> None:
     """The storefront request of the segments tutorial, verbatim: a category assigned to the Golden Segment."""
     shop = Categories(client, tokens, tenant, database_url)
     segments = Api(client, tokens, tenant)
@@ -100,13 +112,20 @@ def test_seed_request_with_a_customer_token(client: TestClient[Litestar], tokens
     response = client.get(
         f"/category/{tenant}/categories/hammers/assignments?assignmentType=PRODUCT&segmentsIds={GOLDEN}"
         "&pageNumber=1&pageSize=60",
-        headers={"Authorization": f"Bearer {tokens.customer(tenant, 'c1')}", "Accept-Language": "en",
-                 "X-Total-Count": "true", "X-Version": "v2"})
+        headers={
+            "Authorization": f"Bearer {tokens.customer(tenant, 'c1')}",
+            "Accept-Language": "en",
+            "X-Total-Count": "true",
+            "X-Version": "v2",
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.headers["X-Total-Count"] == "1"
     [doc] = response.json()
     assert doc["categoryId"] == "hammers"
     assert doc["ref"] == {"id": "p-hammer", "type": "PRODUCT", "localizedName": {"en": "p-hammer"}}
-    response = client.get(f"/category/{tenant}/categories/tools/assignments?segmentsIds={GOLDEN}",
-                          headers={"Authorization": f"Bearer {tokens.customer(tenant, 'c1')}"})
+    response = client.get(
+        f"/category/{tenant}/categories/tools/assignments?segmentsIds={GOLDEN}",
+        headers={"Authorization": f"Bearer {tokens.customer(tenant, 'c1')}"},
+    )
     assert (response.status_code, response.json()) == (200, [])

@@ -40,25 +40,33 @@ class TestAssignResource:
     @pytest.mark.parametrize("kind", ["customer", "anonymous"])
     def test_storefront_tokens_cannot_assign(self, categories: Categories, kind: str) -> None:
         categories.add_category("c1")
-        token = (categories.tokens.customer(categories.tenant, "x") if kind == "customer"
-                 else categories.tokens.anonymous(categories.tenant))
-        response = categories.request("POST", "/categories/c1/assignments", token=token,
-                                      json={"ref": {"id": "p1", "type": "PRODUCT"}})
+        token = (
+            categories.tokens.customer(categories.tenant, "x")
+            if kind == "customer"
+            else categories.tokens.anonymous(categories.tenant)
+        )
+        response = categories.request(
+            "POST", "/categories/c1/assignments", token=token, json={"ref": {"id": "p1", "type": "PRODUCT"}}
+        )
         assert response.status_code == 403
         assert response.json() == error(403, "Required scope(s): category.category_manage.")
 
     def test_spec_example_assigns_and_the_list_shows_it(self, categories: Categories) -> None:
         categories.add_category("c1")
         categories.add_product("1639265", {"en": "Bread", "de": "Brot"})
-        response = categories.request("POST", "/categories/c1/assignments",
-                                      json={"ref": {"id": "1639265", "type": "PRODUCT"}})
+        response = categories.request(
+            "POST", "/categories/c1/assignments", json={"ref": {"id": "1639265", "type": "PRODUCT"}}
+        )
         assert response.status_code == 201, response.text
         assignment_id = response.json()["id"]
         assert response.json() == {"id": assignment_id}
         assert re.fullmatch(r"[0-9a-f]{24}", assignment_id)
         assert categories.assignments("c1") == [
-            {"id": assignment_id, "categoryId": "c1",
-             "ref": {"id": "1639265", "type": "PRODUCT", "localizedName": {"en": "Bread", "de": "Brot"}}},
+            {
+                "id": assignment_id,
+                "categoryId": "c1",
+                "ref": {"id": "1639265", "type": "PRODUCT", "localizedName": {"en": "Bread", "de": "Brot"}},
+            },
         ]
 
     def test_lowercase_type_is_accepted_and_stored_as_product(self, categories: Categories) -> None:
@@ -77,54 +85,66 @@ class TestAssignResource:
         categories.add_category("c1")
         categories.add_product("p1")
         first = categories.assign("c1", "p1")
-        response = categories.request("POST", "/categories/c1/assignments",
-                                      json={"ref": {"id": "p1", "type": "PRODUCT"}})
+        response = categories.request(
+            "POST", "/categories/c1/assignments", json={"ref": {"id": "p1", "type": "PRODUCT"}}
+        )
         assert response.status_code == 409
         assert response.json() == error(
-            409, f"Product 'p1' is already assigned to category 'c1' (assignment '{first}'); PUT "
-                 "/categories/c1/assignments/references/p1 keeps it without an error.", resource_id=first)
+            409,
+            f"Product 'p1' is already assigned to category 'c1' (assignment '{first}'); PUT "
+            "/categories/c1/assignments/references/p1 keeps it without an error.",
+            resource_id=first,
+        )
 
     def test_unknown_category_is_404(self, categories: Categories) -> None:
         categories.add_product("p1")
-        response = categories.request("POST", "/categories/nope/assignments",
-                                      json={"ref": {"id": "p1", "type": "PRODUCT"}})
+        response = categories.request(
+            "POST", "/categories/nope/assignments", json={"ref": {"id": "p1", "type": "PRODUCT"}}
+        )
         assert response.status_code == 404
         assert response.json() == category_not_found("nope")
 
     def test_unknown_product_is_400_naming_it(self, categories: Categories) -> None:
         categories.add_category("c1")
-        response = categories.request("POST", "/categories/c1/assignments",
-                                      json={"ref": {"id": "ghost", "type": "PRODUCT"}})
+        response = categories.request(
+            "POST", "/categories/c1/assignments", json={"ref": {"id": "ghost", "type": "PRODUCT"}}
+        )
         assert response.status_code == 400
         assert response.json() == product_missing("ghost")
 
-    def test_product_of_another_tenant_does_not_count(self, categories: Categories, client: TestClient[Litestar],
-                                                       tokens: Tokens, database_url: str) -> None:
+    def test_product_of_another_tenant_does_not_count(
+        self, categories: Categories, client: TestClient[Litestar], tokens: Tokens, database_url: str
+    ) -> None:
         other = Categories(client, tokens, "o" + categories.tenant[1:], database_url)
         other.add_product("p1")
         categories.add_category("c1")
-        response = categories.request("POST", "/categories/c1/assignments",
-                                      json={"ref": {"id": "p1", "type": "PRODUCT"}})
+        response = categories.request(
+            "POST", "/categories/c1/assignments", json={"ref": {"id": "p1", "type": "PRODUCT"}}
+        )
         assert response.json() == product_missing("p1")
 
     def test_other_type_is_400(self, categories: Categories) -> None:
         categories.add_category("c1")
-        response = categories.request("POST", "/categories/c1/assignments",
-                                      json={"ref": {"id": "p1", "type": "CATEGORY"}})
+        response = categories.request(
+            "POST", "/categories/c1/assignments", json={"ref": {"id": "p1", "type": "CATEGORY"}}
+        )
         assert response.status_code == 400
-        assert response.json() == error(400, "Invalid ref.type 'CATEGORY': the only assignment type is PRODUCT.",
-                                         field="ref.type")
+        assert response.json() == error(
+            400, "Invalid ref.type 'CATEGORY': the only assignment type is PRODUCT.", field="ref.type"
+        )
 
-    @pytest.mark.parametrize(("body", "expected"), [
-        ({}, bad_body("Object missing required field `ref`", "ref")),
-        ({"ref": {"type": "PRODUCT"}}, bad_body("Object missing required field `id` (at 'ref')", "ref.id")),
-        ({"ref": {"id": "p1"}}, bad_body("Object missing required field `type` (at 'ref')", "ref.type")),
-        ({"ref": {"id": 5, "type": "PRODUCT"}}, bad_body("Expected `str`, got `int`", "ref.id")),
-        ({"ref": {"id": "", "type": "PRODUCT"}}, bad_body("Expected `str` of length >= 1", "ref.id")),
-        ({"ref": "p1"}, bad_body("Expected `object`, got `str`", "ref")),
-    ])
-    def test_invalid_bodies(self, categories: Categories, body: dict[str, object],
-                            expected: dict[str, object]) -> None:
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [
+            ({}, bad_body("Object missing required field `ref`", "ref")),
+            ({"ref": {"type": "PRODUCT"}}, bad_body("Object missing required field `id` (at 'ref')", "ref.id")),
+            ({"ref": {"id": "p1"}}, bad_body("Object missing required field `type` (at 'ref')", "ref.type")),
+            ({"ref": {"id": 5, "type": "PRODUCT"}}, bad_body("Expected `str`, got `int`", "ref.id")),
+            ({"ref": {"id": "", "type": "PRODUCT"}}, bad_body("Expected `str` of length >= 1", "ref.id")),
+            ({"ref": "p1"}, bad_body("Expected `object`, got `str`", "ref")),
+        ],
+    )
+    def test_invalid_bodies(self, categories: Categories, body: dict[str, object], expected: dict[str, object]) -> None:
         categories.add_category("c1")
         response = categories.request("POST", "/categories/c1/assignments", json=body)
         assert response.status_code == 400
@@ -132,8 +152,9 @@ class TestAssignResource:
 
     def test_malformed_json(self, categories: Categories) -> None:
         categories.add_category("c1")
-        response = categories.request("POST", "/categories/c1/assignments", content=b'{"ref": ',
-                                      headers={"Content-Type": "application/json"})
+        response = categories.request(
+            "POST", "/categories/c1/assignments", content=b'{"ref": ', headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400
         assert response.json() == error(400, "Input data was truncated")
 
@@ -192,8 +213,7 @@ class TestRemoveAssignmentByReference:
             categories.assign("c2", product)
         response = categories.request("DELETE", "/categories/c1/assignments/references/p1")
         assert (response.status_code, response.content) == (204, b"")
-        assert assignment_rows(categories.database_url, categories.tenant) == [("c1", "p2"), ("c2", "p1"),
-                                                                                ("c2", "p2")]
+        assert assignment_rows(categories.database_url, categories.tenant) == [("c1", "p2"), ("c2", "p1"), ("c2", "p2")]
 
     def test_product_not_in_category_is_204(self, categories: Categories) -> None:
         categories.add_category("c1")
@@ -241,8 +261,9 @@ class TestRemoveAllCategoryAssignments:
         assert assignment_rows(categories.database_url, categories.tenant) == [("c1", "p1")]
 
     @pytest.mark.parametrize("params", [{"assignmentType": "PRODUCT"}, {}])
-    def test_removes_every_assignment_of_the_category_only(self, categories: Categories,
-                                                           params: dict[str, str]) -> None:
+    def test_removes_every_assignment_of_the_category_only(
+        self, categories: Categories, params: dict[str, str]
+    ) -> None:
         categories.add_category("c1")
         categories.add_category("c2")
         for product in ("p1", "p2"):
@@ -256,8 +277,9 @@ class TestRemoveAllCategoryAssignments:
         categories.add_category("c1")
         response = categories.request("DELETE", "/categories/c1/assignments", params={"assignmentType": "CATEGORY"})
         assert response.status_code == 400
-        assert response.json() == error(400, "Invalid assignmentType 'CATEGORY': the only assignment type is "
-                                             "PRODUCT.", field="assignmentType")
+        assert response.json() == error(
+            400, "Invalid assignmentType 'CATEGORY': the only assignment type is PRODUCT.", field="assignmentType"
+        )
 
     def test_unknown_category_is_404(self, categories: Categories) -> None:
         response = categories.request("DELETE", "/categories/nope/assignments")
@@ -286,8 +308,9 @@ class TestRemoveAllAssignmentsOfReference:
     def test_product_in_no_category_is_404(self, categories: Categories) -> None:
         response = categories.request("DELETE", "/assignments/references/p1")
         assert response.status_code == 404
-        assert response.json() == error(404, "Reference id 'p1' not found: the product is assigned to no category.",
-                                        resource_id="p1")
+        assert response.json() == error(
+            404, "Reference id 'p1' not found: the product is assigned to no category.", resource_id="p1"
+        )
 
 
 class TestCascades:
@@ -297,8 +320,9 @@ class TestCascades:
         for product in ("p1", "p2"):
             categories.assign("c1", categories.add_product(product))
         categories.assign("c2", "p1")
-        response = categories.client.delete(f"/product/{categories.tenant}/products/p1",
-                                            headers={"Authorization": f"Bearer {categories.token}"})
+        response = categories.client.delete(
+            f"/product/{categories.tenant}/products/p1", headers={"Authorization": f"Bearer {categories.token}"}
+        )
         assert response.status_code == 204
         assert assignment_rows(categories.database_url, categories.tenant) == [("c1", "p2")]
 

@@ -18,8 +18,11 @@ def categories(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> Cat
     api = Categories(client, tokens, tenant)
     api.create(id="tools", code="TOOLS")
     api.create(id="plain", parentId="tools")
-    product = client.post(f"/product/{tenant}/products", headers={"Authorization": f"Bearer {api.token}"},
-                          json={"id": "p1", "code": "p1", "name": {"en": "P1"}, "published": True})
+    product = client.post(
+        f"/product/{tenant}/products",
+        headers={"Authorization": f"Bearer {api.token}"},
+        json={"id": "p1", "code": "p1", "name": {"en": "P1"}, "published": True},
+    )
     assert product.status_code == 201, product.text
     assigned = api.request("POST", "/categories/plain/assignments", json={"ref": {"id": "p1", "type": "PRODUCT"}})
     assert assigned.status_code == 201, assigned.text
@@ -33,16 +36,20 @@ def _documents(categories: Categories, method: str, path: str, **kwargs: Any) ->
     return body if isinstance(body, list) else [body]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/categories/plain", None),
-    ("GET", "/categories", None),
-    ("POST", "/categories/search", {"q": "id:plain"}),
-    ("GET", "/categories/plain/parents", None),
-    ("GET", "/categories/tools/subcategories", None),
-    ("GET", "/assignments/references/p1", None),
-])
-def test_every_category_read_has_media(categories: Categories, method: str, path: str,
-                                       body: dict[str, Any] | None) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/categories/plain", None),
+        ("GET", "/categories", None),
+        ("POST", "/categories/search", {"q": "id:plain"}),
+        ("GET", "/categories/plain/parents", None),
+        ("GET", "/categories/tools/subcategories", None),
+        ("GET", "/assignments/references/p1", None),
+    ],
+)
+def test_every_category_read_has_media(
+    categories: Categories, method: str, path: str, body: dict[str, Any] | None
+) -> None:
     documents = _documents(categories, method, path, json=body)
     assert documents
     assert all(document["media"] == [] for document in documents), documents
@@ -59,8 +66,9 @@ def test_category_trees_have_no_media(categories: Categories) -> None:
     assert "media" not in tree["subcategories"][0]
 
 
-def test_segment_category_tree_nodes_always_have_a_code(categories: Categories, client: TestClient[Litestar],
-                                                        tokens: Tokens, tenant: str, database_url: str) -> None:
+def test_segment_category_tree_nodes_always_have_a_code(
+    categories: Categories, client: TestClient[Litestar], tokens: Tokens, tenant: str, database_url: str
+) -> None:
     """A category created without a code shows its id as `code` in a segments' tree (docs/behaviour.md), while its
     own reads still leave `code` out."""
     segments = Api(client, tokens, tenant)
@@ -68,8 +76,10 @@ def test_segment_category_tree_nodes_always_have_a_code(categories: Categories, 
     assigned = segments.request("PUT", "/segments/gold/items/CATEGORY/plain", json={})
     assert assigned.status_code == 201, assigned.text
     assign_customer(database_url, tenant, "gold", "c1")
-    response = client.get(f"/customer-segment/{tenant}/segments/items/category-trees",
-                          headers={"Authorization": f"Bearer {tokens.customer(tenant, 'c1')}"})
+    response = client.get(
+        f"/customer-segment/{tenant}/segments/items/category-trees",
+        headers={"Authorization": f"Bearer {tokens.customer(tenant, 'c1')}"},
+    )
     assert response.status_code == 200, response.text
     [root] = response.json()
     assert (root["id"], root["code"]) == ("tools", "TOOLS")

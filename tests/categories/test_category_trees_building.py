@@ -18,13 +18,26 @@ from segment_service.core.languages import WriteLanguage
 from segment_service.settings import Settings
 
 
-def row(category_id: str, parent_id: str | None = None, *, position: int | None = 0, published: bool = True,
-        **fields: Any) -> CategoryRow:
+def row(
+    category_id: str, parent_id: str | None = None, *, position: int | None = 0, published: bool = True, **fields: Any
+) -> CategoryRow:
     values: dict[str, Any] = {
-        "id": category_id, "parent_id": parent_id, "type": "STANDARD", "code": None,
-        "localized_name": {"en": category_id}, "localized_description": None, "localized_slug": None, "ecn": [],
-        "valid_from": None, "valid_to": None, "position": position, "published": published, "mixins": None,
-        "metadata_mixins": None, "version": 1, "created_at": "2024-01-01T00:00:00.000Z",
+        "id": category_id,
+        "parent_id": parent_id,
+        "type": "STANDARD",
+        "code": None,
+        "localized_name": {"en": category_id},
+        "localized_description": None,
+        "localized_slug": None,
+        "ecn": [],
+        "valid_from": None,
+        "valid_to": None,
+        "position": position,
+        "published": published,
+        "mixins": None,
+        "metadata_mixins": None,
+        "version": 1,
+        "created_at": "2024-01-01T00:00:00.000Z",
         "modified_at": "2024-01-01T00:00:00.000Z",
     }
     values.update(fields)
@@ -40,17 +53,36 @@ class TestBuildForest:
         assert build_forest([], ids_only, unpublished=True) == []
 
     def test_siblings_by_position_then_id(self) -> None:
-        rows = [row("b", position=1), row("a", position=1), row("c", position=0), row("d", position=None),
-                row("y", "c", position=2), row("x", "c", position=2), row("z", "c", position=1)]
+        rows = [
+            row("b", position=1),
+            row("a", position=1),
+            row("c", position=0),
+            row("d", position=None),
+            row("y", "c", position=2),
+            row("x", "c", position=2),
+            row("z", "c", position=1),
+        ]
         assert shape(build_forest(rows, ids_only, unpublished=True)) == [
-            ("c", [("z", []), ("x", []), ("y", [])]), ("d", []), ("a", []), ("b", [])]
+            ("c", [("z", []), ("x", []), ("y", [])]),
+            ("d", []),
+            ("a", []),
+            ("b", []),
+        ]
 
     def test_unpublished_roots_and_subtrees(self) -> None:
-        rows = [row("r"), row("u", "r", published=False), row("v", "u"), row("p", "r"), row("x", published=False),
-                row("y", "x")]
+        rows = [
+            row("r"),
+            row("u", "r", published=False),
+            row("v", "u"),
+            row("p", "r"),
+            row("x", published=False),
+            row("y", "x"),
+        ]
         assert shape(build_forest(rows, ids_only, unpublished=False)) == [("r", [("p", [])])]
         assert shape(build_forest(rows, ids_only, unpublished=True)) == [
-            ("r", [("p", []), ("u", [("v", [])])]), ("x", [("y", [])])]
+            ("r", [("p", []), ("u", [("v", [])])]),
+            ("x", [("y", [])]),
+        ]
 
     def test_only_the_given_roots(self) -> None:
         rows = [row("a"), row("b"), row("c", "b")]
@@ -88,25 +120,49 @@ class TestDocuments:
         assert deprecated_text(None, "en") is None
 
     def test_tree_node_narrows_languages(self) -> None:
-        r = row("a", localized_name={"en": "Shoes", "de": "Schuhe"}, localized_slug={"en": "shoes"}, code="A",
-                valid_from="2024-01-01T00:00:00.000Z", position=None)
+        r = row(
+            "a",
+            localized_name={"en": "Shoes", "de": "Schuhe"},
+            localized_slug={"en": "shoes"},
+            code="A",
+            valid_from="2024-01-01T00:00:00.000Z",
+            position=None,
+        )
         assert tree_node(r, "en", ("de",)) == {
-            "id": "a", "localizedName": {"de": "Schuhe"}, "name": "Shoes", "localizedSlug": {"en": "shoes"},
-            "code": "A", "validity": {"from": "2024-01-01T00:00:00.000Z"}, "position": 0, "published": True}
+            "id": "a",
+            "localizedName": {"de": "Schuhe"},
+            "name": "Shoes",
+            "localizedSlug": {"en": "shoes"},
+            "code": "A",
+            "validity": {"from": "2024-01-01T00:00:00.000Z"},
+            "position": 0,
+            "published": True,
+        }
 
     def test_category_document_of_a_bare_row(self) -> None:
         assert category_document(row("a", "p", position=None), "en") == {
-            "id": "a", "parentId": "p", "type": "STANDARD", "localizedName": {"en": "a"}, "name": "a",
-            "position": 0, "published": True,
-            "metadata": {"version": 1, "createdAt": "2024-01-01T00:00:00.000Z",
-                         "modifiedAt": "2024-01-01T00:00:00.000Z"}, "media": []}
+            "id": "a",
+            "parentId": "p",
+            "type": "STANDARD",
+            "localizedName": {"en": "a"},
+            "name": "a",
+            "position": 0,
+            "published": True,
+            "metadata": {
+                "version": 1,
+                "createdAt": "2024-01-01T00:00:00.000Z",
+                "modifiedAt": "2024-01-01T00:00:00.000Z",
+            },
+            "media": [],
+        }
 
 
 class TestConcurrentMoves:
     def test_crossing_moves_never_build_a_cycle(self, settings: Settings, tenant: str) -> None:
         """a and b are roots; moving a under b and b under a at the same time: exactly one move wins."""
-        caller = Caller(tenant=tenant, kind=TokenKind.SERVICE, subject="t", scopes=frozenset(SERVICE_SCOPES),
-                        expires_at=2**40)
+        caller = Caller(
+            tenant=tenant, kind=TokenKind.SERVICE, subject="t", scopes=frozenset(SERVICE_SCOPES), expires_at=2**40
+        )
         language = WriteLanguage(None, "en")
 
         async def scenario() -> tuple[list[Any], list[str], list[str]]:

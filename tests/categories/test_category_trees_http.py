@@ -42,8 +42,7 @@ def categories(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> Cat
 
 
 PUBLISHED_FOREST = [("q", [("w", [])]), ("r", [("s", [("t", [])]), ("a", [])])]
-WHOLE_FOREST = [("q", [("w", [])]), ("r", [("s", [("t", [])]), ("a", []), ("u", [("v", [])])]),
-                ("x", [("y", [])])]
+WHOLE_FOREST = [("q", [("w", [])]), ("r", [("s", [("t", [])]), ("a", []), ("u", [("v", [])])]), ("x", [("y", [])])]
 
 
 class TestCategoryTrees:
@@ -65,14 +64,41 @@ class TestCategoryTrees:
     def test_nodes(self, categories: Categories) -> None:
         (_, root) = categories.get_json("/category-trees")
         assert root == {
-            "id": "r", "localizedName": {"en": "Root", "de": "Wurzel"}, "name": "Root", "code": "R", "position": 1,
-            "published": True, "ecn": ["E1"], "subcategories": [
-                {"id": "s", "localizedName": {"en": "s"}, "name": "s", "position": 1, "published": True,
-                 "subcategories": [{"id": "t", "localizedName": {"en": "t"}, "name": "t", "position": 0,
-                                    "published": True, "subcategories": []}]},
-                {"id": "a", "localizedName": {"en": "a"}, "name": "a", "position": 2, "published": True,
-                 "subcategories": []},
-            ]}
+            "id": "r",
+            "localizedName": {"en": "Root", "de": "Wurzel"},
+            "name": "Root",
+            "code": "R",
+            "position": 1,
+            "published": True,
+            "ecn": ["E1"],
+            "subcategories": [
+                {
+                    "id": "s",
+                    "localizedName": {"en": "s"},
+                    "name": "s",
+                    "position": 1,
+                    "published": True,
+                    "subcategories": [
+                        {
+                            "id": "t",
+                            "localizedName": {"en": "t"},
+                            "name": "t",
+                            "position": 0,
+                            "published": True,
+                            "subcategories": [],
+                        }
+                    ],
+                },
+                {
+                    "id": "a",
+                    "localizedName": {"en": "a"},
+                    "name": "a",
+                    "position": 2,
+                    "published": True,
+                    "subcategories": [],
+                },
+            ],
+        }
         (_, root) = categories.get_json("/category-trees", headers={"Accept-Language": "de"})
         assert root["localizedName"] == {"de": "Wurzel"}
 
@@ -97,15 +123,23 @@ class TestCategoryTrees:
 class TestSearchCategoryTrees:
     @pytest.mark.parametrize("case", READ_FAILURES)
     def test_refused(self, categories: Categories, case: str) -> None:
-        assert_refused(categories, case, "POST", "/category-trees/search", valid_scopes=(), required=(),
-                       json={"categoryIds": ["t"]})
+        assert_refused(
+            categories,
+            case,
+            "POST",
+            "/category-trees/search",
+            valid_scopes=(),
+            required=(),
+            json={"categoryIds": ["t"]},
+        )
 
     def test_trees_holding_the_ids(self, categories: Categories) -> None:
         response = categories.request("POST", "/category-trees/search", json={"categoryIds": ["t", "w"]})
         assert response.status_code == 200, response.text
         assert shape(response.json()) == PUBLISHED_FOREST
-        response = categories.request("POST", "/category-trees/search?showUnpublished=true",
-                                      json={"categoryIds": ["v"]})
+        response = categories.request(
+            "POST", "/category-trees/search?showUnpublished=true", json={"categoryIds": ["v"]}
+        )
         assert shape(response.json()) == [WHOLE_FOREST[1]]
         response = categories.request("POST", "/category-trees/search", json={"categoryIds": []})
         assert response.json() == []
@@ -115,8 +149,9 @@ class TestSearchCategoryTrees:
         assert_error(response, bad_body("Object missing required field `categoryIds`", "categoryIds"))
         response = categories.request("POST", "/category-trees/search", json={"categoryIds": "t"})
         assert_error(response, bad_body("Expected `array`, got `str`", "categoryIds"))
-        response = categories.request("POST", "/category-trees/search", content=b"{",
-                                      headers={"Content-Type": "application/json"})
+        response = categories.request(
+            "POST", "/category-trees/search", content=b"{", headers={"Content-Type": "application/json"}
+        )
         assert_error(response, error(400, "Input data was truncated"))
 
 
@@ -134,26 +169,41 @@ class TestCategoryTreeById:
     @pytest.mark.parametrize("category_id", ["s", "nope", "x"])
     def test_not_a_visible_root_is_404(self, categories: Categories, category_id: str) -> None:
         response = categories.request("GET", f"/category-trees/{category_id}")
-        assert_error(response, error(404, f"Category with id {category_id} is not a root category, or does not "
-                                          "exist.", resource_id=category_id))
+        assert_error(
+            response,
+            error(
+                404,
+                f"Category with id {category_id} is not a root category, or does not exist.",
+                resource_id=category_id,
+            ),
+        )
 
 
 class TestRebuildCategoryTree:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused(self, categories: Categories, case: str) -> None:
-        assert_refused(categories, case, "POST", "/category-trees/r/rebuild", valid_scopes=(READ_UNPUBLISHED,),
-                       required=MANAGE)
+        assert_refused(
+            categories, case, "POST", "/category-trees/r/rebuild", valid_scopes=(READ_UNPUBLISHED,), required=MANAGE
+        )
 
     def test_rebuilds_lost_rows(self, categories: Categories, database_url: str) -> None:
         def rows() -> list[tuple[str, str, int]]:
-            return sorted((r["ancestor_id"], r["descendant_id"], r["depth"]) for r in run_sql(
-                database_url, "SELECT * FROM category_closure WHERE tenant = $1", categories.tenant))
+            return sorted(
+                (r["ancestor_id"], r["descendant_id"], r["depth"])
+                for r in run_sql(database_url, "SELECT * FROM category_closure WHERE tenant = $1", categories.tenant)
+            )
 
         before = rows()
-        run_sql(database_url, "DELETE FROM category_closure WHERE tenant = $1 AND descendant_id IN ('t', 'v')",
-                categories.tenant)
-        run_sql(database_url, "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth) "
-                              "VALUES ($1, 'q', 'a', 1)", categories.tenant)
+        run_sql(
+            database_url,
+            "DELETE FROM category_closure WHERE tenant = $1 AND descendant_id IN ('t', 'v')",
+            categories.tenant,
+        )
+        run_sql(
+            database_url,
+            "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth) VALUES ($1, 'q', 'a', 1)",
+            categories.tenant,
+        )
         response = categories.request("POST", "/category-trees/r/rebuild?showUnpublished=true")
         assert response.status_code == 200, response.text
         assert shape([response.json()]) == [WHOLE_FOREST[1]]
@@ -165,8 +215,9 @@ class TestRebuildCategoryTree:
         assert_error(categories.request("POST", "/category-trees/x/rebuild"), not_found("x"))
 
     def test_unpublished_needs_the_scope(self, categories: Categories) -> None:
-        response = categories.request("POST", "/category-trees/r/rebuild?showUnpublished=true",
-                                      token=categories.without(READ_UNPUBLISHED))
+        response = categories.request(
+            "POST", "/category-trees/r/rebuild?showUnpublished=true", token=categories.without(READ_UNPUBLISHED)
+        )
         assert_error(response, UNPUBLISHED_FORBIDDEN)
 
 
@@ -174,9 +225,13 @@ class TestWideAndDeepTrees:
     def test_wide(self, client: TestClient[Litestar], tokens: Tokens, tenant: str, database_url: str) -> None:
         api = Categories(client, tokens, tenant)
         api.create(id="top")
-        run_sql(database_url, "INSERT INTO categories (tenant, id, parent_id, localized_name, published, position) "
-                              "SELECT $1, 'c' || n, 'top', '{\"en\": \"x\"}', true, 500 - n "
-                              "FROM generate_series(1, 500) AS n", tenant)
+        run_sql(
+            database_url,
+            "INSERT INTO categories (tenant, id, parent_id, localized_name, published, position) "
+            "SELECT $1, 'c' || n, 'top', '{\"en\": \"x\"}', true, 500 - n "
+            "FROM generate_series(1, 500) AS n",
+            tenant,
+        )
         api.request("POST", "/category-trees/top/rebuild")
         (tree,) = api.get_json("/category-trees")
         assert [c["id"] for c in tree["subcategories"]] == [f"c{n}" for n in range(500, 0, -1)]

@@ -12,19 +12,22 @@ from litestar.testing import TestClient
 from segment_service.core.fastlane import FastLane
 
 
-@pytest.mark.parametrize(("path", "allow"), [
-    ("/customer-segment/{t}/segments", "GET, OPTIONS, POST"),
-    ("/customer-segment/{t}/segments/gold", "DELETE, GET, OPTIONS, PATCH, PUT"),
-    ("/customer-segment/{t}/segments/bulk", "DELETE, OPTIONS, POST, PUT"),
-    ("/customer-segment/{t}/segments/gold/customers/c1", "DELETE, GET, OPTIONS, PUT"),
-    # Paths the fast lane answers GET requests of:
-    ("/customer-segment/{t}/segments/items", "GET, OPTIONS"),
-    ("/customer-segment/{t}/segments/items/category-trees", "GET, OPTIONS"),
-    ("/category/{t}/categories/hammers/assignments", "DELETE, GET, OPTIONS, POST"),
-    ("/category/{t}/categories/hammers", "DELETE, GET, OPTIONS, PATCH, PUT"),
-    ("/coupon/{t}/coupons/GOLD", "DELETE, GET, OPTIONS, PATCH, PUT"),
-    ("/health", "GET, OPTIONS"),
-])
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/customer-segment/{t}/segments", "GET, OPTIONS, POST"),
+        ("/customer-segment/{t}/segments/gold", "DELETE, GET, OPTIONS, PATCH, PUT"),
+        ("/customer-segment/{t}/segments/bulk", "DELETE, OPTIONS, POST, PUT"),
+        ("/customer-segment/{t}/segments/gold/customers/c1", "DELETE, GET, OPTIONS, PUT"),
+        # Paths the fast lane answers GET requests of:
+        ("/customer-segment/{t}/segments/items", "GET, OPTIONS"),
+        ("/customer-segment/{t}/segments/items/category-trees", "GET, OPTIONS"),
+        ("/category/{t}/categories/hammers/assignments", "DELETE, GET, OPTIONS, POST"),
+        ("/category/{t}/categories/hammers", "DELETE, GET, OPTIONS, PATCH, PUT"),
+        ("/coupon/{t}/coupons/GOLD", "DELETE, GET, OPTIONS, PATCH, PUT"),
+        ("/health", "GET, OPTIONS"),
+    ],
+)
 def test_allow_lists_every_method(client: TestClient[Litestar], tenant: str, path: str, allow: str) -> None:
     response = client.options(path.replace("{t}", tenant))
     assert (response.status_code, response.headers["allow"], response.content) == (204, allow, b"")
@@ -50,5 +53,7 @@ def test_every_route_lists_the_methods_of_all_its_handlers(client: TestClient[Li
 
 def test_unknown_path_is_404(client: TestClient[Litestar], tenant: str) -> None:
     response = client.options(f"/customer-segment/{tenant}/nothing-here")
-    assert (response.status_code, response.json()) == (404, {
-        "code": 404, "status": "Not Found", "message": "The requested resource or path does not exist."})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"code": 404, "status": "Not Found", "message": "The requested resource or path does not exist."},
+    )

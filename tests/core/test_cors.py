@@ -47,22 +47,31 @@ class TestSetting:
         assert Settings.from_env().cors_origins == ()
 
     @pytest.mark.parametrize("value", [f"{SHOP}/", "shop.example.com", f"{SHOP}/path", "ftp://x"])
-    def test_what_is_no_origin_is_refused_naming_the_variable(self, monkeypatch: pytest.MonkeyPatch,
-                                                               value: str) -> None:
+    def test_what_is_no_origin_is_refused_naming_the_variable(
+        self, monkeypatch: pytest.MonkeyPatch, value: str
+    ) -> None:
         monkeypatch.setenv("SEGMENT_SERVICE_CORS_ORIGINS", f"{SHOP},{value}")
-        with pytest.raises(ValueError, match=re.escape(
+        with pytest.raises(
+            ValueError,
+            match=re.escape(
                 f"SEGMENT_SERVICE_CORS_ORIGINS has {value!r}, which is not an origin; allowed: scheme://host[:port] "
-                "without a path or trailing slash (e.g. https://shop.example.com), or *")):
+                "without a path or trailing slash (e.g. https://shop.example.com), or *"
+            ),
+        ):
             Settings.from_env()
 
 
 def test_off_by_default(client: TestClient[FastLane], tenant: str) -> None:
     answer = client.get("/health", headers={"Origin": SHOP})
     assert (answer.status_code, cors_headers(answer)) == (200, {})
-    preflight = client.options(f"/customer-segment/{tenant}/segments",
-                               headers={"Origin": SHOP, "Access-Control-Request-Method": "POST"})
+    preflight = client.options(
+        f"/customer-segment/{tenant}/segments", headers={"Origin": SHOP, "Access-Control-Request-Method": "POST"}
+    )
     assert (preflight.status_code, cors_headers(preflight), preflight.headers["allow"]) == (
-        204, {}, "GET, OPTIONS, POST")
+        204,
+        {},
+        "GET, OPTIONS, POST",
+    )
 
 
 def test_preflight_on_every_route(cors_client: TestClient[FastLane], cors_app: FastLane) -> None:
@@ -72,25 +81,34 @@ def test_preflight_on_every_route(cors_client: TestClient[FastLane], cors_app: F
             continue
         path = re.sub(r"\{[^}]+\}", "x1", route.path_format)
         for method in {m for handler in route.route_handlers for m in handler.http_methods} - {"OPTIONS"}:
-            response = cors_client.options(path, headers={
-                "Origin": "https://eu.shops.example.com", "Access-Control-Request-Method": method,
-                "Access-Control-Request-Headers": "authorization, content-type, x-total-count"})
-            assert (response.status_code, cors_headers(response)) == (204, {
-                "access-control-allow-origin": "https://eu.shops.example.com",
-                "access-control-allow-methods": EVERY_METHOD,
-                "access-control-allow-headers": "Accept, Accept-Language, Content-Language, Content-Type, "
-                                                "authorization, content-type, x-total-count",
-                "access-control-max-age": "600",
-                "vary": "Origin",
-            }), (method, path)
+            response = cors_client.options(
+                path,
+                headers={
+                    "Origin": "https://eu.shops.example.com",
+                    "Access-Control-Request-Method": method,
+                    "Access-Control-Request-Headers": "authorization, content-type, x-total-count",
+                },
+            )
+            assert (response.status_code, cors_headers(response)) == (
+                204,
+                {
+                    "access-control-allow-origin": "https://eu.shops.example.com",
+                    "access-control-allow-methods": EVERY_METHOD,
+                    "access-control-allow-headers": "Accept, Accept-Language, Content-Language, Content-Type, "
+                    "authorization, content-type, x-total-count",
+                    "access-control-max-age": "600",
+                    "vary": "Origin",
+                },
+            ), (method, path)
             checked += 1
     assert checked > 80
 
 
 def test_preflight_from_another_origin_is_refused(cors_client: TestClient[FastLane], tenant: str) -> None:
-    response = cors_client.options(f"/customer-segment/{tenant}/segments/items",
-                                   headers={"Origin": "https://evil.example.com",
-                                            "Access-Control-Request-Method": "GET"})
+    response = cors_client.options(
+        f"/customer-segment/{tenant}/segments/items",
+        headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "GET"},
+    )
     assert (response.status_code, response.text) == (400, "Disallowed CORS Origin")
     assert "access-control-allow-origin" not in response.headers
 
@@ -110,18 +128,24 @@ def catalog(api: Api, database_url: str) -> Api:
     return api
 
 
-FAST_PATHS = ["/customer-segment/{t}/segments/items", "/customer-segment/{t}/segments/items/category-trees",
-              "/category/{t}/categories/hammers/assignments"]
+FAST_PATHS = [
+    "/customer-segment/{t}/segments/items",
+    "/customer-segment/{t}/segments/items/category-trees",
+    "/category/{t}/categories/hammers/assignments",
+]
 
 
 @pytest.mark.parametrize("path", FAST_PATHS)
 @pytest.mark.parametrize("origin", [SHOP, "https://evil.example.com"])
-def test_fast_lane_answers_carry_what_the_framework_adds(catalog: Api, cors_client: TestClient[FastLane],
-                                                         cors_app: FastLane, tokens: Tokens, path: str,
-                                                         origin: str) -> None:
+def test_fast_lane_answers_carry_what_the_framework_adds(
+    catalog: Api, cors_client: TestClient[FastLane], cors_app: FastLane, tokens: Tokens, path: str, origin: str
+) -> None:
     url = path.replace("{t}", catalog.tenant)
-    headers = {"Authorization": f"Bearer {tokens.customer(catalog.tenant, 'c1')}", "Origin": origin,
-               "X-Total-Count": "true"}
+    headers = {
+        "Authorization": f"Bearer {tokens.customer(catalog.tenant, 'c1')}",
+        "Origin": origin,
+        "X-Total-Count": "true",
+    }
     before = cors_app.answered
     fast = cors_client.get(url, headers=headers)
     assert cors_app.answered == before + 1  # the fast lane answered
@@ -150,8 +174,10 @@ def test_errors_and_other_answers_carry_the_headers(cors_client: TestClient[Fast
 
 
 def test_without_origin_nothing_is_added(catalog: Api, cors_client: TestClient[FastLane], tokens: Tokens) -> None:
-    response = cors_client.get(f"/customer-segment/{catalog.tenant}/segments/items",
-                               headers={"Authorization": f"Bearer {tokens.customer(catalog.tenant, 'c1')}"})
+    response = cors_client.get(
+        f"/customer-segment/{catalog.tenant}/segments/items",
+        headers={"Authorization": f"Bearer {tokens.customer(catalog.tenant, 'c1')}"},
+    )
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
     assert "vary" not in response.headers
@@ -162,7 +188,8 @@ def test_every_origin(settings: Settings, tenant: str) -> None:
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/health", headers={"Origin": "https://anything.example.org"})
         assert (response.status_code, response.headers["access-control-allow-origin"]) == (200, "*")
-        preflight = client.options(f"/customer-segment/{tenant}/segments/items",
-                                   headers={"Origin": "https://anything.example.org",
-                                            "Access-Control-Request-Method": "GET"})
+        preflight = client.options(
+            f"/customer-segment/{tenant}/segments/items",
+            headers={"Origin": "https://anything.example.org", "Access-Control-Request-Method": "GET"},
+        )
         assert (preflight.status_code, preflight.headers["access-control-allow-origin"]) == (204, "*")

@@ -35,19 +35,26 @@ def new_tenant() -> str:
 
 
 def add_products(database_url: str, tenant: str, count: int) -> None:
-    run_sql(database_url, """
+    run_sql(
+        database_url,
+        """
         INSERT INTO products (tenant, id, code, name, published, created_at, modified_at)
         SELECT $1, 'p' || n, 'code-' || n, jsonb_build_object('en', 'Premium coffee beans, pack of ' || n || ' bags'),
                true, now(), now()
-        FROM generate_series(1, $2::integer) AS g(n)""", tenant, count)
+        FROM generate_series(1, $2::integer) AS g(n)""",
+        tenant,
+        count,
+    )
 
 
 @asynccontextmanager
 async def served(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastLane]]:
     """The served app in this event loop; httpx's ASGI transport runs concurrent requests concurrently."""
     app = create_served_app(settings)
-    async with app.app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                     base_url="http://testserver", timeout=60) as client:
+    async with (
+        app.app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60) as client,
+    ):
         yield client, app
 
 
@@ -59,8 +66,7 @@ async def timed_get(client: httpx.AsyncClient, url: str, headers: dict[str, str]
     return elapsed
 
 
-async def median_latency(client: httpx.AsyncClient, url: str, headers: dict[str, str],
-                         count: int = 15) -> float:
+async def median_latency(client: httpx.AsyncClient, url: str, headers: dict[str, str], count: int = 15) -> float:
     return statistics.median([await timed_get(client, url, headers) for _ in range(count)])
 
 
@@ -77,8 +83,9 @@ class Hostile:
 
     async def _loop(self) -> None:
         while self.running:
-            response = await self.client.get(self.url, params={"q": HOSTILE_Q, "pageSize": "1000"},
-                                             headers=self.headers)
+            response = await self.client.get(
+                self.url, params={"q": HOSTILE_Q, "pageSize": "1000"}, headers=self.headers
+            )
             self.statuses[response.status_code] += 1
 
     async def __aenter__(self) -> Hostile:
@@ -92,8 +99,9 @@ class Hostile:
         await asyncio.gather(*self.tasks)
 
 
-def test_an_ordinary_request_stays_fast_while_another_tenant_floods_the_pool(settings: Settings,
-                                                                              database_url: str) -> None:
+def test_an_ordinary_request_stays_fast_while_another_tenant_floods_the_pool(
+    settings: Settings, database_url: str
+) -> None:
     hostile_tenant, tenant = new_tenant(), new_tenant()
     # One connection per tenant: what keeps other tenants' latency when the database has as few cores as this test
     # machine (two); docs/operations.md, "Limits and fair use", says how to size the share.
@@ -169,13 +177,14 @@ def test_a_tenant_past_its_share_waits_then_gets_429_in_both_lanes(settings: Set
             return refused, after, db.share.in_use(tenant)
 
     (products, assignments, other_products, other_assignments), after, in_use = asyncio.run(run())
-    message = (f"Too many concurrent requests for tenant '{tenant}' are waiting for the database (at most 2 at once "
-               "use it); retry after 1 s.")
+    message = (
+        f"Too many concurrent requests for tenant '{tenant}' are waiting for the database (at most 2 at once "
+        "use it); retry after 1 s."
+    )
     assert (products.status_code, products.headers["Retry-After"]) == (429, "1")
     assert products.json() == {"code": 429, "status": "Too Many Requests", "message": message}
     assert (assignments.status_code, assignments.headers["Retry-After"]) == (429, "1")
-    assert assignments.json() == {"code": 429, "status": "Too Many Requests", "message": message,
-                                  "details": [message]}
+    assert assignments.json() == {"code": 429, "status": "Too Many Requests", "message": message, "details": [message]}
     # Another tenant is not held up at all.
     assert other_products.status_code == 200
     assert other_assignments.status_code == 404
@@ -209,16 +218,24 @@ def test_empty_path_segments_do_not_open_a_second_share(settings: Settings, data
             holders = [asyncio.create_task(hold()) for _ in range(2)]
             await asyncio.wait_for(held.wait(), 10)
             auth = {"Authorization": f"Bearer {tokens.anonymous(tenant)}"}
-            answers = [await client.get(f"http://testserver{path}", headers=auth) for path in (
-                f"//product/{tenant}/products", f"/product//{tenant}/products", f"///product///{tenant}/products",
-                f"//category/{tenant}/categories/nope/assignments")]
+            answers = [
+                await client.get(f"http://testserver{path}", headers=auth)
+                for path in (
+                    f"//product/{tenant}/products",
+                    f"/product//{tenant}/products",
+                    f"///product///{tenant}/products",
+                    f"//category/{tenant}/categories/nope/assignments",
+                )
+            ]
             release.set()
             await asyncio.gather(*holders)
             answers.append(await client.get(f"http://testserver//product/{tenant}/products", headers=auth))
             return answers
 
     *refused, after = asyncio.run(run())
-    message = (f"Too many concurrent requests for tenant '{tenant}' are waiting for the database (at most 2 at once "
-               "use it); retry after 1 s.")
+    message = (
+        f"Too many concurrent requests for tenant '{tenant}' are waiting for the database (at most 2 at once "
+        "use it); retry after 1 s."
+    )
     assert [(r.status_code, r.json()["message"]) for r in refused] == [(429, message)] * 4
     assert after.status_code == 200, after.text

@@ -27,8 +27,7 @@ NAME = {"en": "Golden", "de": "Golden-DE", "fr": "Or"}
         ("*, de", None),
     ],
 )
-def test_accept_language_lists_the_languages_best_first(header: str | None,
-                                                        expected: tuple[str, ...] | None) -> None:
+def test_accept_language_lists_the_languages_best_first(header: str | None, expected: tuple[str, ...] | None) -> None:
     assert accepted_languages(header) == expected
 
 
@@ -42,8 +41,7 @@ def test_accept_language_lists_the_languages_best_first(header: str | None,
         (("it",), {"en": "Golden"}),
     ],
 )
-def test_localize_picks_one_language_with_fallback(languages: tuple[str, ...] | None,
-                                                    expected: dict[str, str]) -> None:
+def test_localize_picks_one_language_with_fallback(languages: tuple[str, ...] | None, expected: dict[str, str]) -> None:
     assert localize(NAME, languages, "en") == expected
 
 
@@ -51,8 +49,9 @@ def test_localize_gives_an_empty_map_when_no_language_fits() -> None:
     assert localize({"de": "x"}, ("it",), "en") == {}
 
 
-@pytest.mark.parametrize(("header", "expected"), [(None, None), ("*", None), ("en", "en"), ("de-CH", "de-CH"),
-                                                  ("en, de", None), (" ", None)])
+@pytest.mark.parametrize(
+    ("header", "expected"), [(None, None), ("*", None), ("en", "en"), ("de-CH", "de-CH"), ("en, de", None), (" ", None)]
+)
 def test_content_language(header: str | None, expected: str | None) -> None:
     assert content_language(header) == expected
 

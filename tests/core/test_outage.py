@@ -45,9 +45,15 @@ def test_unreachable_database_answers_503_with_retry_after(error: Exception) -> 
     assert answer.headers == {"Retry-After": "5"}
     message = "The service cannot reach its database right now; try again in a few seconds."
     assert error_body(answer, family_for_path("/coupon/t/coupons")) == {
-        "status": 503, "type": "service_unavailable", "message": message}
+        "status": 503,
+        "type": "service_unavailable",
+        "message": message,
+    }
     assert error_body(answer, family_for_path("/customer-segment/t/segments")) == {
-        "code": 503, "status": "Service Unavailable", "message": message}
+        "code": 503,
+        "status": "Service Unavailable",
+        "message": message,
+    }
 
 
 @pytest.mark.parametrize("error", NOT_UNREACHABLE, ids=lambda e: f"{type(e).__name__}:{e}")

@@ -31,13 +31,15 @@ def test_page_offset() -> None:
     assert Page(3, 20).offset == 40
 
 
-@pytest.mark.parametrize(("number", "size"), [("0", None), (None, "0"), ("-1", None), ("abc", None), (None, "1.5"),
-                                              (None, "1e3")])
+@pytest.mark.parametrize(
+    ("number", "size"), [("0", None), (None, "0"), ("-1", None), ("abc", None), (None, "1.5"), (None, "1e3")]
+)
 def test_bad_pages_are_400(number: str | None, size: str | None) -> None:
     with pytest.raises(BadRequest) as caught:
         parse_page(number, size)
-    assert caught.value.message.startswith(f"Invalid {'pageNumber' if number else 'pageSize'} '{number or size}': "
-                                           "expected an integer ")
+    assert caught.value.message.startswith(
+        f"Invalid {'pageNumber' if number else 'pageSize'} '{number or size}': expected an integer "
+    )
 
 
 def test_order_by_ends_with_the_tiebreak() -> None:
@@ -47,11 +49,14 @@ def test_order_by_ends_with_the_tiebreak() -> None:
     )
 
 
-@pytest.mark.parametrize(("sort", "message"), [
-    ("colour:ASC", "Invalid sort: Unknown field 'colour'"),
-    ("siteCode:UP", "Invalid sort 'siteCode:UP': the direction must be ASC or DESC."),
-    ("mixins", "Invalid sort: 'mixins' cannot be sorted on."),
-])
+@pytest.mark.parametrize(
+    ("sort", "message"),
+    [
+        ("colour:ASC", "Invalid sort: Unknown field 'colour'"),
+        ("siteCode:UP", "Invalid sort 'siteCode:UP': the direction must be ASC or DESC."),
+        ("mixins", "Invalid sort: 'mixins' cannot be sorted on."),
+    ],
+)
 def test_bad_sorts_are_400(sort: str, message: str) -> None:
     with pytest.raises(BadRequest) as caught:
         order_by(sort, REGISTRY)
@@ -61,7 +66,10 @@ def test_bad_sorts_are_400(sort: str, message: str) -> None:
 def test_fields_projection_keeps_the_id_and_nested_paths() -> None:
     document = {"id": "1", "name": {"en": "a", "de": "b"}, "status": "ACTIVE", "metadata": {"version": 2, "x": 1}}
     assert project(document, parse_fields("name.de,metadata.version")) == {
-        "id": "1", "name": {"de": "b"}, "metadata": {"version": 2}}
+        "id": "1",
+        "name": {"de": "b"},
+        "metadata": {"version": 2},
+    }
     assert project(document, parse_fields("status,unknown,status.deeper")) == {"id": "1", "status": "ACTIVE"}
     assert project(document, parse_fields(None)) is document
 
@@ -79,7 +87,11 @@ def test_bulk_limit() -> None:
 
 def test_bulk_status_texts_follow_the_spec_examples() -> None:
     assert (status_text(201), status_text(204), status_text(400), status_text(409)) == (
-        "Created", "OK", "Bad Request", "Conflict")
+        "Created",
+        "OK",
+        "Bad Request",
+        "Conflict",
+    )
 
 
 @pytest.mark.parametrize("value", ["²", "١٢", "1" * 5000, "0000"])
@@ -96,12 +108,15 @@ def test_odd_digits_are_400_or_capped_never_a_crash(value: str) -> None:
 class TestPageTotal:
     """A partial page tells the total; an empty or a full page asks the database."""
 
-    @pytest.mark.parametrize(("number", "shown", "expected", "counted"), [
-        (1, 7, 7, False),  # partial first page
-        (3, 5, 25, False),  # partial third page of 10
-        (1, 10, 42, True),  # full page: more may follow
-        (9, 0, 42, True),  # past the end: the total is still the real one
-    ])
+    @pytest.mark.parametrize(
+        ("number", "shown", "expected", "counted"),
+        [
+            (1, 7, 7, False),  # partial first page
+            (3, 5, 25, False),  # partial third page of 10
+            (1, 10, 42, True),  # full page: more may follow
+            (9, 0, 42, True),  # past the end: the total is still the real one
+        ],
+    )
     def test_page_total(self, number: int, shown: int, expected: int, counted: bool) -> None:
         calls: list[int] = []
 

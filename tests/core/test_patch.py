@@ -43,8 +43,10 @@ SEGMENT: dict[str, Any] = {
             {"mixins": {"productCustomAttributes": {"pricingMeasurePrice": 10}, "tags": ["a"]}},
         ),
         ([{"op": "replace", "path": "/status", "value": None}], {"status": None}),
-        ([{"op": "add", "path": "/validity", "value": {"from": "2024-01-01T00:00:00Z"}}],
-         {"validity": {"from": "2024-01-01T00:00:00Z"}}),
+        (
+            [{"op": "add", "path": "/validity", "value": {"from": "2024-01-01T00:00:00Z"}}],
+            {"validity": {"from": "2024-01-01T00:00:00Z"}},
+        ),
     ],
 )
 def test_operations_apply(operations: list[Any], expected_change: dict[str, Any]) -> None:
@@ -57,18 +59,26 @@ def test_remove_deletes_the_member() -> None:
 
 
 def test_operations_apply_in_order() -> None:
-    result = apply_patch(SEGMENT, [
-        {"op": "add", "path": "/mixins/x", "value": {}},
-        {"op": "add", "path": "/mixins/x/y", "value": 1},
-        {"op": "replace", "path": "/mixins/x/y", "value": 2},
-    ])
+    result = apply_patch(
+        SEGMENT,
+        [
+            {"op": "add", "path": "/mixins/x", "value": {}},
+            {"op": "add", "path": "/mixins/x/y", "value": 1},
+            {"op": "replace", "path": "/mixins/x/y", "value": 2},
+        ],
+    )
     assert result["mixins"]["x"] == {"y": 2}
 
 
 def test_the_input_document_is_never_changed() -> None:
     before = repr(SEGMENT)
-    apply_patch(SEGMENT, [{"op": "replace", "path": "/mixins/productCustomAttributes/pricingMeasurePrice",
-                           "value": 99}, {"op": "remove", "path": "/name"}])
+    apply_patch(
+        SEGMENT,
+        [
+            {"op": "replace", "path": "/mixins/productCustomAttributes/pricingMeasurePrice", "value": 99},
+            {"op": "remove", "path": "/name"},
+        ],
+    )
     assert repr(SEGMENT) == before
 
 
@@ -83,26 +93,37 @@ def test_pointer_escapes() -> None:
     ("operations", "message"),
     [
         ({"op": "add"}, "The body must be a JSON array of patch operations (RFC 6902)."),
-        ([{"op": "move", "path": "/status", "from": "/name"}],
-         "Operation 0: op 'move' is not supported; use one of add, remove, replace."),
-        ([{"op": "test", "path": "/status", "value": "ACTIVE"}],
-         "Operation 0: op 'test' is not supported; use one of add, remove, replace."),
+        (
+            [{"op": "move", "path": "/status", "from": "/name"}],
+            "Operation 0: op 'move' is not supported; use one of add, remove, replace.",
+        ),
+        (
+            [{"op": "test", "path": "/status", "value": "ACTIVE"}],
+            "Operation 0: op 'test' is not supported; use one of add, remove, replace.",
+        ),
         (["replace"], "Operation 0 must be an object with 'op' and 'path'."),
         ([{"op": "replace", "value": 1}], "Operation 0: 'path' is required and must be a string."),
         ([{"op": "replace", "path": "/status"}], "Operation 0: 'replace' needs a 'value'."),
-        ([{"op": "replace", "path": "status", "value": 1}],
-         "Invalid path 'status': a JSON Pointer starts with '/'."),
+        ([{"op": "replace", "path": "status", "value": 1}], "Invalid path 'status': a JSON Pointer starts with '/'."),
         ([{"op": "replace", "path": "/validity", "value": 1}], "Cannot replace '/validity': it does not exist."),
         ([{"op": "remove", "path": "/validity"}], "Cannot remove '/validity': it does not exist."),
-        ([{"op": "add", "path": "/validity/from", "value": "x"}],
-         "Cannot add '/validity/from': '/validity' does not exist."),
-        ([{"op": "add", "path": "/mixins/tags/5", "value": "x"}],
-         "Invalid path '/mixins/tags/5': index 5 is out of range."),
+        (
+            [{"op": "add", "path": "/validity/from", "value": "x"}],
+            "Cannot add '/validity/from': '/validity' does not exist.",
+        ),
+        (
+            [{"op": "add", "path": "/mixins/tags/5", "value": "x"}],
+            "Invalid path '/mixins/tags/5': index 5 is out of range.",
+        ),
         ([{"op": "remove", "path": "/mixins/tags/-"}], "Invalid path '/mixins/tags/-': '-' is not an array index."),
-        ([{"op": "replace", "path": "/mixins/tags/01", "value": 1}],
-         "Invalid path '/mixins/tags/01': '01' is not an array index."),
-        ([{"op": "add", "path": "/status/x", "value": 1}],
-         "Cannot add '/status/x': its parent is not an object or an array."),
+        (
+            [{"op": "replace", "path": "/mixins/tags/01", "value": 1}],
+            "Invalid path '/mixins/tags/01': '01' is not an array index.",
+        ),
+        (
+            [{"op": "add", "path": "/status/x", "value": 1}],
+            "Cannot add '/status/x': its parent is not an object or an array.",
+        ),
         ([{"op": "remove", "path": ""}], "Cannot remove the whole document."),
     ],
 )
@@ -115,8 +136,7 @@ def test_bad_patches_name_the_problem(operations: Any, message: str) -> None:
 
 def test_a_failing_operation_leaves_nothing_half_done() -> None:
     with pytest.raises(PatchError):
-        apply_patch(SEGMENT, [{"op": "replace", "path": "/status", "value": "X"},
-                              {"op": "remove", "path": "/nothing"}])
+        apply_patch(SEGMENT, [{"op": "replace", "path": "/status", "value": "X"}, {"op": "remove", "path": "/nothing"}])
     assert SEGMENT["status"] == "ACTIVE"
 
 
@@ -127,11 +147,19 @@ json_values = st.recursive(
 )
 
 
-@given(operations=st.lists(st.fixed_dictionaries({
-    "op": st.sampled_from(["add", "remove", "replace", "copy"]),
-    "path": st.text(max_size=12) | st.sampled_from(["/name/en", "/mixins/tags/0", "/mixins/tags/-", "/status"]),
-    "value": json_values,
-}), max_size=5))
+@given(
+    operations=st.lists(
+        st.fixed_dictionaries(
+            {
+                "op": st.sampled_from(["add", "remove", "replace", "copy"]),
+                "path": st.text(max_size=12)
+                | st.sampled_from(["/name/en", "/mixins/tags/0", "/mixins/tags/-", "/status"]),
+                "value": json_values,
+            }
+        ),
+        max_size=5,
+    )
+)
 def test_any_patch_either_applies_or_raises_patch_error(operations: list[Any]) -> None:
     try:
         apply_patch(SEGMENT, operations)
@@ -149,23 +177,26 @@ def test_odd_array_indexes_are_400(token: str) -> None:
 
 
 # RFC 7396 JSON Merge Patch: the examples of its appendix A, and that the target is never changed.
-@pytest.mark.parametrize(("target", "patch", "result"), [
-    ({"a": "b"}, {"a": "c"}, {"a": "c"}),
-    ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
-    ({"a": "b"}, {"a": None}, {}),
-    ({"a": "b", "b": "c"}, {"a": None}, {"b": "c"}),
-    ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
-    ({"a": "c"}, {"a": ["b"]}, {"a": ["b"]}),
-    ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
-    ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
-    (["a", "b"], ["c", "d"], ["c", "d"]),
-    ({"a": "b"}, ["c"], ["c"]),
-    ({"a": "foo"}, None, None),
-    ({"a": "foo"}, "bar", "bar"),
-    ({"e": None}, {"a": 1}, {"e": None, "a": 1}),
-    ([1, 2], {"a": "b", "c": None}, {"a": "b"}),
-    ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
-])
+@pytest.mark.parametrize(
+    ("target", "patch", "result"),
+    [
+        ({"a": "b"}, {"a": "c"}, {"a": "c"}),
+        ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
+        ({"a": "b"}, {"a": None}, {}),
+        ({"a": "b", "b": "c"}, {"a": None}, {"b": "c"}),
+        ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
+        ({"a": "c"}, {"a": ["b"]}, {"a": ["b"]}),
+        ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
+        ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
+        (["a", "b"], ["c", "d"], ["c", "d"]),
+        ({"a": "b"}, ["c"], ["c"]),
+        ({"a": "foo"}, None, None),
+        ({"a": "foo"}, "bar", "bar"),
+        ({"e": None}, {"a": 1}, {"e": None, "a": 1}),
+        ([1, 2], {"a": "b", "c": None}, {"a": "b"}),
+        ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
+    ],
+)
 def test_merge_patch_rfc7396_examples(target: Any, patch: Any, result: Any) -> None:
     before = copy.deepcopy(target)
     assert merge_patch(target, patch) == result

@@ -226,7 +226,7 @@ def test_limits() -> None:
         ("mixins", Resolved("mixins", FieldKind.JSON)),
         ("mixins.a", Resolved("(mixins #> '{a}')", FieldKind.JSON)),
         ("mixins.a.b_c.d-e.1", Resolved("(mixins #> '{a,b_c,d-e,1}')", FieldKind.JSON)),
-        ("mixins.null.NULL", Resolved("(mixins #> '{\"null\",\"NULL\"}')", FieldKind.JSON)),
+        ("mixins.null.NULL", Resolved('(mixins #> \'{"null","NULL"}\')', FieldKind.JSON)),
     ],
 )
 def test_resolve_path(path: str, expected: Resolved) -> None:
@@ -249,7 +249,7 @@ def test_resolve_path_parenthesises_expressions() -> None:
         ("name.en.x", "'name' is localized"),
         ("name.e'n", "'name' is localized"),
         ("name.", "'name' is localized"),
-        ("mixins.a'b", "invalid key \"a'b\""),
+        ("mixins.a'b", 'invalid key "a\'b"'),
         ("mixins.a}b", "invalid key 'a}b'"),
         ("mixins." + "k" * 101, "invalid key"),
         ("mixins.a..b", "invalid key ''"),
@@ -380,8 +380,11 @@ UTC_18 = datetime(2021, 5, 18, 7, 27, 27, 455000, tzinfo=UTC)
             "(valid_from >= $1::timestamptz AND valid_from < $2::timestamptz)",
             [UTC_18, datetime(2021, 5, 20, tzinfo=UTC)],
         ),
-        ("validity.from:(2021-05-18,2021-05-19)", "valid_from = ANY($1::timestamptz[])",
-         [[datetime(2021, 5, 18, tzinfo=UTC), datetime(2021, 5, 19, tzinfo=UTC)]]),
+        (
+            "validity.from:(2021-05-18,2021-05-19)",
+            "valid_from = ANY($1::timestamptz[])",
+            [[datetime(2021, 5, 18, tzinfo=UTC), datetime(2021, 5, 19, tzinfo=UTC)]],
+        ),
         ("validity.from:missing", "valid_from IS NULL", []),
     ],
 )
@@ -481,7 +484,7 @@ def test_several_terms_and_repeated_fields() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["x' OR 1=1 --", "'; DROP TABLE segments; --", "$$x$$", "\\'", "a\"b", "{a,b}", "Robert'); --"],
+    ["x' OR 1=1 --", "'; DROP TABLE segments; --", "$$x$$", "\\'", 'a"b', "{a,b}", "Robert'); --"],
 )
 def test_values_never_reach_sql_text(value: str) -> None:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
@@ -645,11 +648,14 @@ def test_fast_path_agrees_with_general_parser(text: str) -> None:
         assert grammar._parse_term(text, 0, len(text)) == (fast, match.end())
 
 
-@pytest.mark.parametrize(("q", "expected"), [
-    ("code:(A705197727 OR A705197726)", ("A705197727", "A705197726")),  # the product spec's own example
-    ('code:("a b" OR "c")', ("a b", "c")),
-    ("code:(a,b OR c)", ("a", "b", "c")),
-])
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("code:(A705197727 OR A705197726)", ("A705197727", "A705197726")),  # the product spec's own example
+        ('code:("a b" OR "c")', ("a b", "c")),
+        ("code:(a,b OR c)", ("a", "b", "c")),
+    ],
+)
 def test_or_between_list_values_is_a_comma(q: str, expected: tuple[str, ...]) -> None:
     (term,) = parse_q(q)
     assert term.op is Op.IN

@@ -16,17 +16,29 @@ GOLDEN_SEGMENT = "628cd20c6e8b2432b6346ca6"
 
 #: coupon.yml's createSegmentRestrictedCouponBody as the seed request sends it.
 SEED_COUPON: dict[str, Any] = {
-    "code": "MW2023_10", "name": "Winter Sale 2018",
+    "code": "MW2023_10",
+    "name": "Winter Sale 2018",
     "description": "Great Winter Discount of 25 USD in December 2018 and January 2019 for all Orders over 50 USD",
-    "discountType": "ABSOLUTE", "discountAbsolute": {"amount": 24.99, "currency": "USD"}, "allowAnonymous": False,
-    "maxRedemptions": 1, "maxRedemptionsPerCustomer": -1, "categoryRestricted": False, "segmentRestricted": True,
-    "restrictions": {"validFrom": "2014-12-01T00:00:00.000Z", "validUntil": "2015-01-31T23:59:59.999Z",
-                     "segments": [GOLDEN_SEGMENT], "minOrderValue": {"amount": 49.99, "currency": "USD"}},
+    "discountType": "ABSOLUTE",
+    "discountAbsolute": {"amount": 24.99, "currency": "USD"},
+    "allowAnonymous": False,
+    "maxRedemptions": 1,
+    "maxRedemptionsPerCustomer": -1,
+    "categoryRestricted": False,
+    "segmentRestricted": True,
+    "restrictions": {
+        "validFrom": "2014-12-01T00:00:00.000Z",
+        "validUntil": "2015-01-31T23:59:59.999Z",
+        "segments": [GOLDEN_SEGMENT],
+        "minOrderValue": {"amount": 49.99, "currency": "USD"},
+    },
 }
 
 #: coupon.yml's couponRedemption example in US dollars, without its customerNumber.
-ORDER: dict[str, Any] = {"orderTotal": {"amount": 1090, "currency": "USD"},
-                         "discount": {"amount": 5, "currency": "USD"}}
+ORDER: dict[str, Any] = {
+    "orderTotal": {"amount": 1090, "currency": "USD"},
+    "discount": {"amount": 5, "currency": "USD"},
+}
 
 
 def iso_in(days: float) -> str:
@@ -42,14 +54,18 @@ def current_window() -> dict[str, str]:
 
 def coupon_body(**overrides: Any) -> dict[str, Any]:
     """A plain ABSOLUTE coupon (5 USD off) without restrictions: valid now for every logged-in customer."""
-    body: dict[str, Any] = {"name": "Five off", "discountType": "ABSOLUTE",
-                            "discountAbsolute": {"amount": 5, "currency": "USD"}}
+    body: dict[str, Any] = {
+        "name": "Five off",
+        "discountType": "ABSOLUTE",
+        "discountAbsolute": {"amount": 5, "currency": "USD"},
+    }
     body.update(overrides)
     return body
 
 
-def coupon_error(status: int, message: str, *, type: str, field: str | None = None,
-                 detail_type: str | None = None) -> dict[str, Any]:
+def coupon_error(
+    status: int, message: str, *, type: str, field: str | None = None, detail_type: str | None = None
+) -> dict[str, Any]:
     """A whole coupon error body: `{status, type, message, details?}`."""
     body: dict[str, Any] = {"status": status, "type": type, "message": message}
     if field is not None:
@@ -59,8 +75,13 @@ def coupon_error(status: int, message: str, *, type: str, field: str | None = No
 
 def invalid(message: str, field: str, detail_type: str = "invalid_value") -> dict[str, Any]:
     """The 400 of a coupon that breaks a rule."""
-    return coupon_error(400, f"Validation problem with request body: {message}", type="validation_violation",
-                        field=field, detail_type=detail_type)
+    return coupon_error(
+        400,
+        f"Validation problem with request body: {message}",
+        type="validation_violation",
+        field=field,
+        detail_type=detail_type,
+    )
 
 
 def forbidden(message: str) -> dict[str, Any]:
@@ -96,8 +117,9 @@ class CouponApi(Api):
         return body
 
     def create_customer(self, **profile: Any) -> str:
-        response = self.client.post(f"/customer/{self.tenant}/customers", json=profile,
-                                    headers={"Authorization": f"Bearer {self.token}"})
+        response = self.client.post(
+            f"/customer/{self.tenant}/customers", json=profile, headers={"Authorization": f"Bearer {self.token}"}
+        )
         assert response.status_code == 201, response.text
         customer_id: str = response.json()["id"]
         return customer_id
@@ -107,8 +129,9 @@ class CouponApi(Api):
         body = segment_body(**{"validity": {"from": iso_in(-1), "to": iso_in(30)}, **overrides})
         if segment_id is not None:
             body["id"] = segment_id
-        response = self.client.post(f"/customer-segment/{self.tenant}/segments", json=body,
-                                    headers={"Authorization": f"Bearer {self.token}"})
+        response = self.client.post(
+            f"/customer-segment/{self.tenant}/segments", json=body, headers={"Authorization": f"Bearer {self.token}"}
+        )
         assert response.status_code == 201, response.text
         created: str = response.json()["id"]
         return created

@@ -48,29 +48,37 @@ def send(coupons: CouponApi, method: str, path: str, body: Any, token: str | Non
 
 @pytest.mark.parametrize(("method", "path", "scopes", "anonymous_admitted", "body"), OPERATIONS, ids=IDS)
 class TestRefusals:
-    def test_missing_garbage_and_expired_tokens_are_401(self, coupons: CouponApi, method: str, path: str,
-                                                         scopes: tuple[str, ...], anonymous_admitted: bool,
-                                                         body: Any) -> None:
-        for token, expected in ((None, INVALID_TOKEN), ("not-a-token", INVALID_TOKEN),
-                                (coupons.tokens.service(coupons.tenant, ttl=-1), EXPIRED_TOKEN)):
+    def test_missing_garbage_and_expired_tokens_are_401(
+        self, coupons: CouponApi, method: str, path: str, scopes: tuple[str, ...], anonymous_admitted: bool, body: Any
+    ) -> None:
+        for token, expected in (
+            (None, INVALID_TOKEN),
+            ("not-a-token", INVALID_TOKEN),
+            (coupons.tokens.service(coupons.tenant, ttl=-1), EXPIRED_TOKEN),
+        ):
             response = send(coupons, method, path, body, token)
             assert response.status_code == 401
             assert response.json() == expected
 
-    def test_another_tenants_token_is_403(self, coupons: CouponApi, method: str, path: str, scopes: tuple[str, ...],
-                                          anonymous_admitted: bool, body: Any) -> None:
+    def test_another_tenants_token_is_403(
+        self, coupons: CouponApi, method: str, path: str, scopes: tuple[str, ...], anonymous_admitted: bool, body: Any
+    ) -> None:
         other = "o" + coupons.tenant[1:]
         response = send(coupons, method, path, body, coupons.tokens.service(other))
         assert response.status_code == 403
-        assert response.json() == forbidden(f"The token belongs to tenant '{other}', not to tenant "
-                                            f"'{coupons.tenant}'.")
+        assert response.json() == forbidden(f"The token belongs to tenant '{other}', not to tenant '{coupons.tenant}'.")
 
-    def test_each_admitting_scope_is_enough_and_others_are_403(self, coupons: CouponApi, method: str, path: str,
-                                                                scopes: tuple[str, ...], anonymous_admitted: bool,
-                                                                body: Any) -> None:
+    def test_each_admitting_scope_is_enough_and_others_are_403(
+        self, coupons: CouponApi, method: str, path: str, scopes: tuple[str, ...], anonymous_admitted: bool, body: Any
+    ) -> None:
         coupons.create(code="CODE")
-        every = ("coupon.coupon_read", "coupon.coupon_manage", "coupon.coupon_redeem",
-                 "coupon.coupon_redeem_on_behalf", "customersegment.segment_read")
+        every = (
+            "coupon.coupon_read",
+            "coupon.coupon_manage",
+            "coupon.coupon_redeem",
+            "coupon.coupon_redeem_on_behalf",
+            "customersegment.segment_read",
+        )
         for scope in every:
             response = send(coupons, method, path, body, coupons.service_token(scope))
             if not scopes or scope in scopes:
@@ -79,8 +87,9 @@ class TestRefusals:
                 assert response.status_code == 403, scope
                 assert response.json() == forbidden(f"Required scope(s): {', '.join(scopes)}.")
 
-    def test_storefront_tokens(self, coupons: CouponApi, method: str, path: str, scopes: tuple[str, ...],
-                               anonymous_admitted: bool, body: Any) -> None:
+    def test_storefront_tokens(
+        self, coupons: CouponApi, method: str, path: str, scopes: tuple[str, ...], anonymous_admitted: bool, body: Any
+    ) -> None:
         coupons.create(code="CODE", allowAnonymous=True)
         customer = send(coupons, method, path, body, coupons.customer_token("C1"))
         if scopes and "coupon.coupon_redeem" not in scopes:
@@ -94,8 +103,9 @@ class TestRefusals:
             assert anonymous.status_code == 403
             assert anonymous.json() == forbidden(f"Required scope(s): {', '.join(scopes)}.")
 
-    def test_a_token_without_any_scope(self, coupons: CouponApi, method: str, path: str, scopes: tuple[str, ...],
-                                       anonymous_admitted: bool, body: Any) -> None:
+    def test_a_token_without_any_scope(
+        self, coupons: CouponApi, method: str, path: str, scopes: tuple[str, ...], anonymous_admitted: bool, body: Any
+    ) -> None:
         coupons.create(code="CODE", allowAnonymous=True)
         response = send(coupons, method, path, body, coupons.service_token())
         if scopes:
@@ -114,8 +124,14 @@ def test_customer_tokens_can_validate_and_redeem_with_their_storefront_scopes(co
 @pytest.mark.parametrize("operation", ["validation", "redemptions"])
 def test_a_customer_token_without_a_coupon_scope_is_403(coupons: CouponApi, app: FastLane, operation: str) -> None:
     code = coupons.create(allowAnonymous=True)
-    token = app.state.tokens.issue(tenant=coupons.tenant, kind=TokenKind.CUSTOMER, subject="C1",
-                                   scopes=("customer.customer_read_own",), ttl_seconds=600, customer_id="C1")
+    token = app.state.tokens.issue(
+        tenant=coupons.tenant,
+        kind=TokenKind.CUSTOMER,
+        subject="C1",
+        scopes=("customer.customer_read_own",),
+        ttl_seconds=600,
+        customer_id="C1",
+    )
     response = coupons.request("POST", f"/coupons/{code}/{operation}", json=ORDER, token=token)
     assert response.status_code == 403
     assert response.json() == forbidden(f"Required scope(s): {', '.join(REDEEMING)}.")
@@ -128,8 +144,10 @@ def test_a_customer_token_without_a_coupon_scope_is_403(coupons: CouponApi, app:
 def test_an_anonymous_token_is_admitted_and_redeems_as_a_guest(coupons: CouponApi, operation: str) -> None:
     guest = coupons.tokens.anonymous(coupons.tenant)
     members_only = coupons.create()
-    not_redeemable(coupons.request("POST", f"/coupons/{members_only}/{operation}", json=ORDER, token=guest),
-                   "anonymous_not_allowed")
+    not_redeemable(
+        coupons.request("POST", f"/coupons/{members_only}/{operation}", json=ORDER, token=guest),
+        "anonymous_not_allowed",
+    )
     assert coupons.request("POST", f"/coupons/NOPE/{operation}", json=ORDER, token=guest).json() == not_found("NOPE")
     for_guests = coupons.create(allowAnonymous=True)
     response = coupons.request("POST", f"/coupons/{for_guests}/{operation}", json=ORDER, token=guest)

@@ -24,18 +24,35 @@ class TestCreate:
     def test_defaults(self, coupons: CouponApi) -> None:
         code = coupons.create(discountType=None)
         assert coupons.get(code) == {
-            "code": code, "name": "Five off", "discountType": "ABSOLUTE",
-            "discountAbsolute": {"amount": 5.0, "currency": "USD"}, "allowAnonymous": False, "maxRedemptions": -1,
-            "maxRedemptionsPerCustomer": -1, "discountCalculationType": "SUBTOTAL", "categoryRestricted": False,
-            "segmentRestricted": False, "restrictions": {"validFor": []}, "metadata": {"version": 1},
-            "status": "VALID", "redemptionCount": 0, "referralCoupon": False, "deleted": False}
+            "code": code,
+            "name": "Five off",
+            "discountType": "ABSOLUTE",
+            "discountAbsolute": {"amount": 5.0, "currency": "USD"},
+            "allowAnonymous": False,
+            "maxRedemptions": -1,
+            "maxRedemptionsPerCustomer": -1,
+            "discountCalculationType": "SUBTOTAL",
+            "categoryRestricted": False,
+            "segmentRestricted": False,
+            "restrictions": {"validFor": []},
+            "metadata": {"version": 1},
+            "status": "VALID",
+            "redemptionCount": 0,
+            "referralCoupon": False,
+            "deleted": False,
+        }
 
     def test_a_duplicate_code_is_409_in_any_case(self, coupons: CouponApi) -> None:
         coupons.create(code="DUP")
         response = coupons.request("POST", "/coupons", json=coupon_body(code="dup"))
         assert response.status_code == 409
-        assert response.json() == coupon_error(409, f"Duplicate Coupon 'DUP' on tenant '{coupons.tenant}'",
-                                               type="conflict_resource", field="code", detail_type="duplicate_value")
+        assert response.json() == coupon_error(
+            409,
+            f"Duplicate Coupon 'DUP' on tenant '{coupons.tenant}'",
+            type="conflict_resource",
+            field="code",
+            detail_type="duplicate_value",
+        )
 
     def test_the_code_of_a_deleted_coupon_stays_taken(self, coupons: CouponApi) -> None:
         coupons.create(code="GONE")
@@ -100,11 +117,20 @@ class TestCreate:
             assert response.status_code == 400, raw
 
     def test_read_only_members_are_ignored_on_write(self, coupons: CouponApi) -> None:
-        code = coupons.create(status="EXPIRED", redemptionCount=7, deleted=True, referralCoupon=True,
-                              legalEntityRedemptions=[{"legalEntityId": "L", "count": 3}])
+        code = coupons.create(
+            status="EXPIRED",
+            redemptionCount=7,
+            deleted=True,
+            referralCoupon=True,
+            legalEntityRedemptions=[{"legalEntityId": "L", "count": 3}],
+        )
         stored = coupons.get(code)
         assert (stored["status"], stored["redemptionCount"], stored["deleted"], stored["referralCoupon"]) == (
-            "VALID", 0, False, False)
+            "VALID",
+            0,
+            False,
+            False,
+        )
         assert "legalEntityRedemptions" not in stored
 
 
@@ -127,8 +153,11 @@ class TestGet:
 
     def test_customers_see_no_seller_only_members(self, coupons: CouponApi) -> None:
         code = coupons.create(issuedTo="C1", maxRedemptions=5)
-        for token in (coupons.customer_token("C1"), coupons.tokens.anonymous(coupons.tenant),
-                      coupons.service_token("coupon.coupon_redeem_on_behalf")):
+        for token in (
+            coupons.customer_token("C1"),
+            coupons.tokens.anonymous(coupons.tenant),
+            coupons.service_token("coupon.coupon_redeem_on_behalf"),
+        ):
             response = coupons.request("GET", f"/coupons/{code}", token=token)
             assert response.status_code == 200, response.text
             assert not {"maxRedemptions", "redemptionCount", "issuedTo", "deleted"} & set(response.json())
@@ -138,11 +167,13 @@ class TestGet:
 
     def test_customer_number_of_someone_else_needs_on_behalf(self, coupons: CouponApi) -> None:
         code = coupons.create()
-        own = coupons.request("GET", f"/coupons/{code}", params={"customerNumber": "C1"},
-                              token=coupons.customer_token("C1"))
+        own = coupons.request(
+            "GET", f"/coupons/{code}", params={"customerNumber": "C1"}, token=coupons.customer_token("C1")
+        )
         assert own.status_code == 200
-        other = coupons.request("GET", f"/coupons/{code}", params={"customerNumber": "C2"},
-                                token=coupons.customer_token("C1"))
+        other = coupons.request(
+            "GET", f"/coupons/{code}", params={"customerNumber": "C2"}, token=coupons.customer_token("C1")
+        )
         assert other.status_code == 403
         assert other.json()["type"] == "insufficient_permissions"
         on_behalf = coupons.request("GET", f"/coupons/{code}", params={"customerNumber": "C2"})
@@ -153,8 +184,7 @@ class TestGet:
 class TestReplace:
     def test_put_replaces_everything_and_raises_the_version(self, coupons: CouponApi) -> None:
         code = coupons.create(description="first", mixins={"a": {"b": 1}})
-        body = {"name": "Seven percent", "discountType": "PERCENT", "discountPercentage": 7,
-                "metadata": {"version": 1}}
+        body = {"name": "Seven percent", "discountType": "PERCENT", "discountPercentage": 7, "metadata": {"version": 1}}
         response = coupons.request("PUT", f"/coupons/{code}", params={"partial": "false"}, json=body)
         assert response.status_code == 200
         assert response.content == b""
@@ -188,8 +218,9 @@ class TestReplace:
         code = coupons.create()
         response = coupons.request("PUT", f"/coupons/{code}", json=coupon_body(metadata={"version": 5}))
         assert response.status_code == 409
-        assert response.json() == coupon_error(409, f"The coupon {code} is at version 1, not 5.",
-                                               type="conflict_resource")
+        assert response.json() == coupon_error(
+            409, f"The coupon {code} is at version 1, not 5.", type="conflict_resource"
+        )
 
     def test_unknown_and_deleted_coupons_are_404(self, coupons: CouponApi) -> None:
         code = coupons.create()
@@ -201,14 +232,18 @@ class TestReplace:
 
     def test_malformed_bodies_are_400_and_change_nothing(self, coupons: CouponApi) -> None:
         code = coupons.create()
-        for raw in (b"not json", b"[]", b"[{\"name\": \"x\"}]", b"\"x\"", b""):
+        for raw in (b"not json", b"[]", b'[{"name": "x"}]', b'"x"', b""):
             for partial in ("false", "true"):
-                response = coupons.request("PUT", f"/coupons/{code}", params={"partial": partial}, content=raw,
-                                           headers={"Content-Type": "application/json"})
+                response = coupons.request(
+                    "PUT",
+                    f"/coupons/{code}",
+                    params={"partial": partial},
+                    content=raw,
+                    headers={"Content-Type": "application/json"},
+                )
                 assert response.status_code == 400, raw
                 assert response.json()["status"] == 400
-        for body in (coupon_body(discountType="HALF"), {"description": "no name"},
-                     coupon_body(maxRedemptions="many")):
+        for body in (coupon_body(discountType="HALF"), {"description": "no name"}, coupon_body(maxRedemptions="many")):
             assert coupons.request("PUT", f"/coupons/{code}", json=body).status_code == 400, body
         stored = coupons.get(code)
         assert (stored["name"], stored["metadata"]) == ("Five off", {"version": 1})
@@ -216,15 +251,18 @@ class TestReplace:
     def test_a_stale_version_with_partial_true_is_409(self, coupons: CouponApi) -> None:
         code = coupons.create()
         assert coupons.request("PATCH", f"/coupons/{code}", json={"name": "Once"}).status_code == 200
-        response = coupons.request("PUT", f"/coupons/{code}", params={"partial": "true"},
-                                   json={"name": "Twice", "metadata": {"version": 1}})
+        response = coupons.request(
+            "PUT", f"/coupons/{code}", params={"partial": "true"}, json={"name": "Twice", "metadata": {"version": 1}}
+        )
         assert response.status_code == 409
-        assert response.json() == coupon_error(409, f"The coupon {code} is at version 2, not 1.",
-                                               type="conflict_resource")
+        assert response.json() == coupon_error(
+            409, f"The coupon {code} is at version 2, not 1.", type="conflict_resource"
+        )
         stored = coupons.get(code)
         assert (stored["name"], stored["metadata"]) == ("Once", {"version": 2})
-        current = coupons.request("PUT", f"/coupons/{code}", params={"partial": "true"},
-                                  json={"name": "Twice", "metadata": {"version": 2}})
+        current = coupons.request(
+            "PUT", f"/coupons/{code}", params={"partial": "true"}, json={"name": "Twice", "metadata": {"version": 2}}
+        )
         assert current.status_code == 200
         assert coupons.get(code)["metadata"] == {"version": 3}
 
@@ -237,11 +275,21 @@ class TestReplace:
 
 class TestPatch:
     def test_members_sent_replace_null_removes_objects_merge(self, coupons: CouponApi) -> None:
-        code = coupons.create(description="old", mixins={"a": 1, "b": 2},
-                              restrictions={"validFor": ["C1"], "minOrderValue": {"amount": 10, "currency": "USD"}})
-        response = coupons.request("PATCH", f"/coupons/{code}",
-                                   json={"description": None, "mixins": {"b": None, "c": 3},
-                                         "restrictions": {"validFor": ["C2", "C3"]}, "metadata": {"version": 1}})
+        code = coupons.create(
+            description="old",
+            mixins={"a": 1, "b": 2},
+            restrictions={"validFor": ["C1"], "minOrderValue": {"amount": 10, "currency": "USD"}},
+        )
+        response = coupons.request(
+            "PATCH",
+            f"/coupons/{code}",
+            json={
+                "description": None,
+                "mixins": {"b": None, "c": 3},
+                "restrictions": {"validFor": ["C2", "C3"]},
+                "metadata": {"version": 1},
+            },
+        )
         assert response.status_code == 200
         assert response.content == b""
         stored = coupons.get(code)
@@ -253,8 +301,9 @@ class TestPatch:
     def test_the_result_must_still_meet_the_rules(self, coupons: CouponApi) -> None:
         code = coupons.create()
         response = coupons.request("PATCH", f"/coupons/{code}", json={"discountType": "PERCENT"})
-        assert response.json() == invalid("discountPercentage is required when discountType is PERCENT.",
-                                          "discountPercentage", "missing_value")
+        assert response.json() == invalid(
+            "discountPercentage is required when discountType is PERCENT.", "discountPercentage", "missing_value"
+        )
         response = coupons.request("PATCH", f"/coupons/{code}", json={"name": None})
         assert response.json() == invalid("name is required.", "name", "missing_value")
 
@@ -290,4 +339,3 @@ class TestDelete:
         assert coupons.request("DELETE", f"/coupons/{code}").status_code == 204
         assert coupons.request("DELETE", f"/coupons/{code}").json() == not_found(code)
         assert coupons.request("DELETE", "/coupons/NOPE").status_code == 404
-

@@ -53,9 +53,15 @@ def test_deleted_coupons_only_with_show_deleted(coupons: CouponApi) -> None:
 
 
 def test_bad_list_parameters_are_400(coupons: CouponApi) -> None:
-    for params, field in (({"q": "nope:1"}, "q"), ({"q": "code:(a"}, "q"), ({"sort": "nope"}, "sort"),
-                          ({"pageSize": "0"}, "pageSize"), ({"pageNumber": "x"}, "pageNumber"),
-                          ({"totalCount": "perhaps"}, "totalCount"), ({"showDeleted": "2x"}, "showDeleted")):
+    for params, field in (
+        ({"q": "nope:1"}, "q"),
+        ({"q": "code:(a"}, "q"),
+        ({"sort": "nope"}, "sort"),
+        ({"pageSize": "0"}, "pageSize"),
+        ({"pageNumber": "x"}, "pageNumber"),
+        ({"totalCount": "perhaps"}, "totalCount"),
+        ({"showDeleted": "2x"}, "showDeleted"),
+    ):
         response = coupons.request("GET", "/coupons", params=params)
         assert response.status_code == 400, params
         assert response.json()["details"][0]["field"] == field, response.json()

@@ -34,8 +34,12 @@ def reasons(responses: list[httpx.Response]) -> Counter[Any]:
 
 
 def stored_redemptions(database_url: str, tenant: str, code: str) -> int:
-    rows = run_sql(database_url, "SELECT count(*) AS n FROM coupon_redemptions WHERE tenant = $1 AND coupon_code = $2",
-                   tenant, code)
+    rows = run_sql(
+        database_url,
+        "SELECT count(*) AS n FROM coupon_redemptions WHERE tenant = $1 AND coupon_code = $2",
+        tenant,
+        code,
+    )
     return int(rows[0]["n"])
 
 
@@ -65,10 +69,12 @@ def test_redeemed_at_is_taken_after_the_coupon_lock(coupons: CouponApi, database
         conn = await asyncpg.connect(database_url)
         try:
             async with conn.transaction():
-                await conn.execute("SELECT 1 FROM coupons WHERE tenant = $1 AND code = $2 FOR UPDATE",
-                                   coupons.tenant, code)
+                await conn.execute(
+                    "SELECT 1 FROM coupons WHERE tenant = $1 AND code = $2 FOR UPDATE", coupons.tenant, code
+                )
                 waiting = asyncio.get_running_loop().run_in_executor(
-                    None, lambda: coupons.redeem(code, ORDER, token=coupons.customer_token("C1")))
+                    None, lambda: coupons.redeem(code, ORDER, token=coupons.customer_token("C1"))
+                )
                 await asyncio.sleep(0.5)
                 released_at: datetime = await conn.fetchval("SELECT clock_timestamp()")
             return released_at, await waiting

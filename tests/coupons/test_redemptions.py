@@ -25,9 +25,15 @@ def test_a_redemption_reads_back_as_it_was_made(coupons: CouponApi, database_url
     response = coupons.request("GET", f"/coupons/{code}/redemptions/{redemption_id}")
     assert response.status_code == 200
     assert response.json() == {
-        "id": redemption_id, "code": "10-OFF", "orderCode": "O-7", "customerNumber": "C1", "legalEntityId": "L1",
-        "orderTotal": {"amount": 100.0, "currency": "USD"}, "discount": {"amount": 5.0, "currency": "USD"},
-        "redeemedAt": ISO_MILLIS}
+        "id": redemption_id,
+        "code": "10-OFF",
+        "orderCode": "O-7",
+        "customerNumber": "C1",
+        "legalEntityId": "L1",
+        "orderTotal": {"amount": 100.0, "currency": "USD"},
+        "discount": {"amount": 5.0, "currency": "USD"},
+        "redeemedAt": ISO_MILLIS,
+    }
 
 
 def test_list_pages_filters_and_counts(coupons: CouponApi) -> None:
@@ -39,8 +45,9 @@ def test_list_pages_filters_and_counts(coupons: CouponApi) -> None:
     assert first.headers["Items-Count"] == "18"
     mine = coupons.request("GET", f"/coupons/{code}/redemptions", params={"q": "customerNumber:C3"}).json()
     assert [r["orderCode"] for r in mine] == ["O-3"]
-    newest = coupons.request("GET", f"/coupons/{code}/redemptions",
-                             params={"sort": "redeemedAt:desc", "pageSize": "1"}).json()
+    newest = coupons.request(
+        "GET", f"/coupons/{code}/redemptions", params={"sort": "redeemedAt:desc", "pageSize": "1"}
+    ).json()
     assert [r["id"] for r in newest] == [made[-1]]
     bad = coupons.request("GET", f"/coupons/{code}/redemptions", params={"q": "colour:red"})
     assert bad.status_code == 400
@@ -56,20 +63,24 @@ def test_customers_read_only_their_own_redemptions(coupons: CouponApi) -> None:
     assert coupons.request("GET", f"/coupons/{code}/redemptions/{own}", token=token).status_code == 200
     hidden = coupons.request("GET", f"/coupons/{code}/redemptions/{other}", token=token)
     assert hidden.status_code == 404
-    assert hidden.json() == coupon_error(404, f"Redemption {other} of coupon {code} not found.",
-                                         type="resource_not_found")
-    refused = coupons.request("GET", f"/coupons/{code}/redemptions/{other}", params={"customerNumber": "C2"},
-                              token=token)
+    assert hidden.json() == coupon_error(
+        404, f"Redemption {other} of coupon {code} not found.", type="resource_not_found"
+    )
+    refused = coupons.request(
+        "GET", f"/coupons/{code}/redemptions/{other}", params={"customerNumber": "C2"}, token=token
+    )
     assert refused.status_code == 403
     on_behalf = coupons.service_token("coupon.coupon_redeem_on_behalf")
     for customer, visible in (("C2", 200), ("C1", 404)):
-        response = coupons.request("GET", f"/coupons/{code}/redemptions/{other}",
-                                   params={"customerNumber": customer}, token=on_behalf)
+        response = coupons.request(
+            "GET", f"/coupons/{code}/redemptions/{other}", params={"customerNumber": customer}, token=on_behalf
+        )
         assert response.status_code == visible
     assert coupons.request("GET", f"/coupons/{code}/redemptions/{other}", token=on_behalf).status_code == 404
     manager = coupons.service_token("coupon.coupon_manage")
-    response = coupons.request("GET", f"/coupons/{code}/redemptions/{other}", params={"customerNumber": "C1"},
-                               token=manager)
+    response = coupons.request(
+        "GET", f"/coupons/{code}/redemptions/{other}", params={"customerNumber": "C1"}, token=manager
+    )
     assert response.status_code == 200  # coupon_manage reads any redemption
     assert coupons.request("GET", f"/coupons/{code}/redemptions", token=token).status_code == 403
 

@@ -16,12 +16,24 @@ def test_a_customer_gets_one_referral_coupon(coupons: CouponApi) -> None:
     coupon = created.json()
     assert re.fullmatch(r"REF-[A-Z2-9]{8}", coupon["code"])
     assert coupon == {
-        "code": coupon["code"], "name": "Referral coupon of John Doe", "discountType": "ABSOLUTE",
-        "discountAbsolute": {"amount": 8.0, "currency": "USD"}, "allowAnonymous": True, "maxRedemptions": -1,
-        "maxRedemptionsPerCustomer": -1, "discountCalculationType": "SUBTOTAL", "categoryRestricted": False,
-        "segmentRestricted": False, "restrictions": {"validFor": []}, "issuedTo": customer,
-        "metadata": {"version": 1}, "status": "VALID", "redemptionCount": 0, "referralCoupon": True,
-        "deleted": False}
+        "code": coupon["code"],
+        "name": "Referral coupon of John Doe",
+        "discountType": "ABSOLUTE",
+        "discountAbsolute": {"amount": 8.0, "currency": "USD"},
+        "allowAnonymous": True,
+        "maxRedemptions": -1,
+        "maxRedemptionsPerCustomer": -1,
+        "discountCalculationType": "SUBTOTAL",
+        "categoryRestricted": False,
+        "segmentRestricted": False,
+        "restrictions": {"validFor": []},
+        "issuedTo": customer,
+        "metadata": {"version": 1},
+        "status": "VALID",
+        "redemptionCount": 0,
+        "referralCoupon": True,
+        "deleted": False,
+    }
     assert coupons.request("POST", f"/referral-coupons/{customer}").json() == coupon
     assert coupons.request("GET", f"/referral-coupons/{customer}").json() == coupon
     listed = coupons.request("GET", "/coupons", params={"q": "referralCoupon:true"}).json()
@@ -48,8 +60,9 @@ def test_customers_ask_for_themselves_only(coupons: CouponApi) -> None:
     for method in ("GET", "POST"):
         response = coupons.request(method, f"/referral-coupons/{other}", token=token)
         assert response.status_code == 404
-        assert response.json() == coupon_error(404, f"Customer with customerNumber {other} not found.",
-                                               type="resource_not_found")
+        assert response.json() == coupon_error(
+            404, f"Customer with customerNumber {other} not found.", type="resource_not_found"
+        )
     assert coupons.request("GET", f"/referral-coupons/{other}").status_code == 204
 
 
@@ -77,5 +90,6 @@ def test_a_deleted_referral_coupon_is_replaced_by_a_new_one(coupons: CouponApi) 
     assert second.json()["deleted"] is False
     assert coupons.request("GET", f"/referral-coupons/{customer}").json() == second.json()
     referrals = coupons.request("GET", "/coupons", params={"q": "referralCoupon:true", "showDeleted": "true"}).json()
-    assert sorted((c["code"], c["deleted"]) for c in referrals) == sorted([(first, True),
-                                                                           (second.json()["code"], False)])
+    assert sorted((c["code"], c["deleted"]) for c in referrals) == sorted(
+        [(first, True), (second.json()["code"], False)]
+    )

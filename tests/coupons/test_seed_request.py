@@ -19,21 +19,35 @@ def test_the_seed_request_creates_the_coupon_verbatim(coupons: CouponApi) -> Non
     assert response.json() == {"id": "MW2023_10"}
     stored = coupons.get("MW2023_10")
     assert stored == {
-        "code": "MW2023_10", "name": "Winter Sale 2018", "description": SEED_COUPON["description"],
-        "discountType": "ABSOLUTE", "discountAbsolute": {"amount": 24.99, "currency": "USD"},
-        "allowAnonymous": False, "maxRedemptions": 1, "maxRedemptionsPerCustomer": -1,
-        "discountCalculationType": "SUBTOTAL", "categoryRestricted": False, "segmentRestricted": True,
-        "restrictions": {"validFor": [], "validFrom": "2014-12-01T00:00:00.000Z",
-                         "validUntil": "2015-01-31T23:59:59.999Z", "segments": [GOLDEN_SEGMENT],
-                         "minOrderValue": {"amount": 49.99, "currency": "USD"}},
-        "metadata": {"version": 1}, "status": "EXPIRED", "redemptionCount": 0, "referralCoupon": False,
+        "code": "MW2023_10",
+        "name": "Winter Sale 2018",
+        "description": SEED_COUPON["description"],
+        "discountType": "ABSOLUTE",
+        "discountAbsolute": {"amount": 24.99, "currency": "USD"},
+        "allowAnonymous": False,
+        "maxRedemptions": 1,
+        "maxRedemptionsPerCustomer": -1,
+        "discountCalculationType": "SUBTOTAL",
+        "categoryRestricted": False,
+        "segmentRestricted": True,
+        "restrictions": {
+            "validFor": [],
+            "validFrom": "2014-12-01T00:00:00.000Z",
+            "validUntil": "2015-01-31T23:59:59.999Z",
+            "segments": [GOLDEN_SEGMENT],
+            "minOrderValue": {"amount": 49.99, "currency": "USD"},
+        },
+        "metadata": {"version": 1},
+        "status": "EXPIRED",
+        "redemptionCount": 0,
+        "referralCoupon": False,
         "deleted": False,
     }
 
 
-def test_the_current_seed_coupon_is_valid_for_members_only(client: TestClient[Litestar], tokens: Tokens, tenant: str,
-                                                           coupons: CouponApi, database_url: str,
-                                                           app: Litestar) -> None:
+def test_the_current_seed_coupon_is_valid_for_members_only(
+    client: TestClient[Litestar], tokens: Tokens, tenant: str, coupons: CouponApi, database_url: str, app: Litestar
+) -> None:
     coupons.create_segment(GOLDEN_SEGMENT)
     verbatim = coupons.request("POST", "/coupons", json=SEED_COUPON)
     assert verbatim.status_code == 201

@@ -12,14 +12,19 @@ from tests.factories import assign_customer, make_contact, run_sql
 OPERATIONS = ("validation", "redemptions")
 
 
-def order(total: float = 100, currency: str = "USD", discount_currency: str | None = None,
-          **extra: Any) -> dict[str, Any]:
-    return {"orderTotal": {"amount": total, "currency": currency},
-            "discount": {"amount": 5, "currency": discount_currency or currency}, **extra}
+def order(
+    total: float = 100, currency: str = "USD", discount_currency: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "orderTotal": {"amount": total, "currency": currency},
+        "discount": {"amount": 5, "currency": discount_currency or currency},
+        **extra,
+    }
 
 
-def call(coupons: CouponApi, operation: str, code: str, body: dict[str, Any] | None = None, *,
-         token: str | None = None) -> Any:
+def call(
+    coupons: CouponApi, operation: str, code: str, body: dict[str, Any] | None = None, *, token: str | None = None
+) -> Any:
     return coupons.request("POST", f"/coupons/{code}/{operation}", json=ORDER if body is None else body, token=token)
 
 
@@ -36,8 +41,9 @@ class TestReasons:
 
     def test_anonymous_not_allowed(self, coupons: CouponApi, operation: str) -> None:
         code = coupons.create()
-        not_redeemable(call(coupons, operation, code, token=coupons.tokens.anonymous(coupons.tenant)),
-                       "anonymous_not_allowed")
+        not_redeemable(
+            call(coupons, operation, code, token=coupons.tokens.anonymous(coupons.tenant)), "anonymous_not_allowed"
+        )
         # A service token without customerNumber redeems for no customer: a guest checkout.
         not_redeemable(call(coupons, operation, code), "anonymous_not_allowed")
 
@@ -54,14 +60,18 @@ class TestReasons:
 
     def test_currency_mismatch(self, coupons: CouponApi, operation: str) -> None:
         euro = coupons.create(discountAbsolute={"amount": 5, "currency": "EUR"})
-        minimum = coupons.create(discountType="PERCENT", discountPercentage=5,
-                                 restrictions={"minOrderValue": {"amount": 1, "currency": "EUR"}})
+        minimum = coupons.create(
+            discountType="PERCENT",
+            discountPercentage=5,
+            restrictions={"minOrderValue": {"amount": 1, "currency": "EUR"}},
+        )
         plain = coupons.create()
         token = coupons.customer_token("C1")
         not_redeemable(call(coupons, operation, euro, order(), token=token), "currency_mismatch")
         not_redeemable(call(coupons, operation, minimum, order(), token=token), "currency_mismatch")
-        not_redeemable(call(coupons, operation, plain, order(discount_currency="EUR"), token=token),
-                       "currency_mismatch")
+        not_redeemable(
+            call(coupons, operation, plain, order(discount_currency="EUR"), token=token), "currency_mismatch"
+        )
 
     def test_segment_not_eligible(self, coupons: CouponApi, database_url: str, operation: str) -> None:
         active = coupons.create_segment()
@@ -72,8 +82,9 @@ class TestReasons:
         assign_customer(database_url, coupons.tenant, over, "C1")
         assign_customer(database_url, coupons.tenant, active, "C2")
         not_redeemable(call(coupons, operation, code, token=coupons.customer_token("C1")), "segment_not_eligible")
-        not_redeemable(call(coupons, operation, code, token=coupons.tokens.anonymous(coupons.tenant)),
-                       "anonymous_not_allowed")
+        not_redeemable(
+            call(coupons, operation, code, token=coupons.tokens.anonymous(coupons.tenant)), "anonymous_not_allowed"
+        )
         assert call(coupons, operation, code, token=coupons.customer_token("C2")).status_code in (200, 201)
 
 
@@ -108,12 +119,15 @@ class TestLimits:
         code = coupons.create(maxRedemptionsPerCustomer=1)
         token = coupons.customer_token("C1", "L1")
         assert coupons.redeem(code, token=token).status_code == 201  # the token's legal entity: L1
-        not_redeemable(coupons.redeem(code, order(legalEntityId="L1"), token=token),
-                       "max_redemptions_per_customer_reached")
+        not_redeemable(
+            coupons.redeem(code, order(legalEntityId="L1"), token=token), "max_redemptions_per_customer_reached"
+        )
         assert coupons.redeem(code, order(legalEntityId="L2"), token=token).status_code == 201
         stored = coupons.get(code)
-        assert stored["legalEntityRedemptions"] == [{"legalEntityId": "L1", "count": 1},
-                                                    {"legalEntityId": "L2", "count": 1}]
+        assert stored["legalEntityRedemptions"] == [
+            {"legalEntityId": "L1", "count": 1},
+            {"legalEntityId": "L2", "count": 1},
+        ]
 
 
 class TestRedeemer:
@@ -124,8 +138,9 @@ class TestRedeemer:
         for operation in OPERATIONS:
             response = call(coupons, operation, code, order(customerNumber="C2"), token=token)
             assert response.status_code == 403
-            assert response.json() == forbidden("Acting for another customer (customerNumber) needs the "
-                                                "coupon.coupon_redeem_on_behalf scope.")
+            assert response.json() == forbidden(
+                "Acting for another customer (customerNumber) needs the coupon.coupon_redeem_on_behalf scope."
+            )
 
     def test_on_behalf_needs_its_scope_and_an_existing_customer(self, coupons: CouponApi) -> None:
         customer = coupons.create_customer(contactEmail="c@example.com")
@@ -142,8 +157,11 @@ class TestRedeemer:
         assert redemption["orderCode"] == "O-1"
         unknown = coupons.redeem(code, order(customerNumber="nobody"), token=on_behalf)
         assert unknown.status_code == 400
-        assert unknown.json()["details"][0] == {"field": "customerNumber", "type": "missing_reference",
-                                                "message": unknown.json()["message"]}
+        assert unknown.json()["details"][0] == {
+            "field": "customerNumber",
+            "type": "missing_reference",
+            "message": unknown.json()["message"],
+        }
 
     def test_anonymous_coupons_take_guests(self, coupons: CouponApi) -> None:
         code = coupons.create(allowAnonymous=True)
@@ -152,8 +170,9 @@ class TestRedeemer:
         assert response.status_code == 201
         redemption = coupons.request("GET", f"/coupons/{code}/redemptions/{response.json()['id']}").json()
         assert "customerNumber" not in redemption
-        guest_with_entity = coupons.redeem(code, order(legalEntityId="L1"), token=coupons.tokens.anonymous(
-            coupons.tenant))
+        guest_with_entity = coupons.redeem(
+            code, order(legalEntityId="L1"), token=coupons.tokens.anonymous(coupons.tenant)
+        )
         assert guest_with_entity.status_code == 400
 
     def test_a_legal_entity_the_customer_is_not_in_is_403(self, coupons: CouponApi, database_url: str) -> None:
@@ -205,8 +224,13 @@ def test_unknown_coupons_and_malformed_bodies(coupons: CouponApi, operation: str
     token = coupons.customer_token("C1")
     assert call(coupons, operation, "NOPE", token=token).json() == not_found("NOPE")
     code = coupons.create(restrictions=current_window())
-    for body in ({}, {"orderTotal": {"amount": 1}}, {**ORDER, "discount": {"amount": -1}},
-                 {**ORDER, "orderTotal": {"amount": 1, "currency": "dollars"}}, {**ORDER, "customerNumber": 7}):
+    for body in (
+        {},
+        {"orderTotal": {"amount": 1}},
+        {**ORDER, "discount": {"amount": -1}},
+        {**ORDER, "orderTotal": {"amount": 1, "currency": "dollars"}},
+        {**ORDER, "customerNumber": 7},
+    ):
         response = call(coupons, operation, code, body, token=token)
         assert response.status_code == 400, body
         assert response.json()["type"] == "validation_violation"
@@ -214,15 +238,15 @@ def test_unknown_coupons_and_malformed_bodies(coupons: CouponApi, operation: str
 
 
 class TestPerCustomerLimitWithoutContext:
-    def test_without_a_context_every_redemption_of_the_customer_counts(self, coupons: CouponApi,
-                                                                       database_url: str) -> None:
+    def test_without_a_context_every_redemption_of_the_customer_counts(
+        self, coupons: CouponApi, database_url: str
+    ) -> None:
         make_contact(database_url, coupons.tenant, "L1", "C1")
         code = coupons.create(maxRedemptionsPerCustomer=1)
         token = coupons.customer_token("C1")  # no legal entity in the token
         assert coupons.redeem(code, order(legalEntityId="L1"), token=token).status_code == 201
         for operation in OPERATIONS:
-            not_redeemable(call(coupons, operation, code, order(), token=token),
-                           "max_redemptions_per_customer_reached")
+            not_redeemable(call(coupons, operation, code, order(), token=token), "max_redemptions_per_customer_reached")
 
     def test_with_a_context_only_that_legal_entitys_count(self, coupons: CouponApi, database_url: str) -> None:
         make_contact(database_url, coupons.tenant, "L1", "C1")
@@ -230,8 +254,9 @@ class TestPerCustomerLimitWithoutContext:
         token = coupons.customer_token("C1")
         assert coupons.redeem(code, order(), token=token).status_code == 201
         assert coupons.redeem(code, order(legalEntityId="L1"), token=token).status_code == 201
-        not_redeemable(coupons.redeem(code, order(legalEntityId="L1"), token=token),
-                       "max_redemptions_per_customer_reached")
+        not_redeemable(
+            coupons.redeem(code, order(legalEntityId="L1"), token=token), "max_redemptions_per_customer_reached"
+        )
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
@@ -263,12 +288,14 @@ def test_a_discount_above_the_order_total_is_400(coupons: CouponApi, operation: 
     token = coupons.customer_token("C1")
     body = {"orderTotal": {"amount": 4.99, "currency": "USD"}, "discount": {"amount": 5, "currency": "USD"}}
     response = call(coupons, operation, code, body, token=token)
-    message = ("Validation problem with request body: discount (5 USD) must not be more than orderTotal "
-               "(4.99 USD).")
+    message = "Validation problem with request body: discount (5 USD) must not be more than orderTotal (4.99 USD)."
     assert response.status_code == 400
-    assert response.json() == {"status": 400, "type": "validation_violation", "message": message,
-                               "details": [{"field": "discount.amount", "type": "invalid_value",
-                                            "message": message}]}
+    assert response.json() == {
+        "status": 400,
+        "type": "validation_violation",
+        "message": message,
+        "details": [{"field": "discount.amount", "type": "invalid_value", "message": message}],
+    }
     whole = {"orderTotal": {"amount": 5, "currency": "USD"}, "discount": {"amount": 5, "currency": "USD"}}
     assert call(coupons, operation, code, whole, token=token).status_code in (200, 201)
     assert coupons.get(code)["redemptionCount"] == (1 if operation == "redemptions" else 0)

@@ -15,12 +15,20 @@ READ = ("customer.customer_read",)
 MANAGE = ("customer.customer_manage",)
 PASSWORD = "password123"
 #: Every refusal the auth guard makes before an operation runs; 401s use the gateway body, 403s the customer body.
-AUTH_FAILURES = ("no token", "garbage token", "expired token", "missing scope", "other tenant", "customer token",
-                 "anonymous token")
+AUTH_FAILURES = (
+    "no token",
+    "garbage token",
+    "expired token",
+    "missing scope",
+    "other tenant",
+    "customer token",
+    "anonymous token",
+)
 
 
-def customer_error(status: int, message: str, *, type: str, field: str | None = None,
-                   detail_type: str | None = None) -> dict[str, Any]:
+def customer_error(
+    status: int, message: str, *, type: str, field: str | None = None, detail_type: str | None = None
+) -> dict[str, Any]:
     """A whole Customer Service error body (`ErrorMessage`): `details` repeats the message when a field is named."""
     body: dict[str, Any] = {"status": status, "type": type, "message": message}
     if field is not None:
@@ -35,14 +43,16 @@ def bad_request(message: str, *, field: str | None = None, type: str = "invalid_
 def body_error(message: str, field: str | None = None) -> dict[str, Any]:
     """The 400 of a body that does not decode: Litestar's message, details only when a field is named."""
     where = f" (at '{field}')" if field else ""
-    return bad_request(f"Validation problem with request body: {message}{where}.", field=field,
-                       type="invalid_value" if field else "invalid_body")
+    return bad_request(
+        f"Validation problem with request body: {message}{where}.",
+        field=field,
+        type="invalid_value" if field else "invalid_body",
+    )
 
 
 def missing_field(field: str) -> dict[str, Any]:
     """The 400 of a body without a required field."""
-    return bad_request(f"Validation problem with request body: Object missing required field `{field}`.",
-                       field=field)
+    return bad_request(f"Validation problem with request body: Object missing required field `{field}`.", field=field)
 
 
 def forbidden(message: str) -> dict[str, Any]:
@@ -50,8 +60,9 @@ def forbidden(message: str) -> dict[str, Any]:
 
 
 def not_found(customer_id: str) -> dict[str, Any]:
-    return customer_error(404, f"Couldn't find a customer with customerNumber '{customer_id}'.",
-                          type="resource_not_found")
+    return customer_error(
+        404, f"Couldn't find a customer with customerNumber '{customer_id}'.", type="resource_not_found"
+    )
 
 
 class CustomerApi:
@@ -66,8 +77,9 @@ class CustomerApi:
     def url(self, path: str) -> str:
         return f"/customer/{self.tenant}{path}"
 
-    def request(self, method: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None,
-                **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         all_headers = {"Authorization": f"Bearer {token or self.token}", **(headers or {})}
         return self.client.request(method, self.url(path), headers=all_headers, **kwargs)
 
@@ -112,13 +124,27 @@ class CustomerApi:
 
 def expired_customer_token(app: Litestar, tenant: str, customer_id: str) -> str:
     """A customer token that ran out a second ago (no session behind it)."""
-    token: str = app.state.tokens.issue(tenant=tenant, kind=TokenKind.CUSTOMER, subject=customer_id,
-                                        scopes=CUSTOMER_SCOPES, ttl_seconds=-1, customer_id=customer_id)
+    token: str = app.state.tokens.issue(
+        tenant=tenant,
+        kind=TokenKind.CUSTOMER,
+        subject=customer_id,
+        scopes=CUSTOMER_SCOPES,
+        ttl_seconds=-1,
+        customer_id=customer_id,
+    )
     return token
 
 
-def assert_refused(api: CustomerApi, case: str, method: str, path: str, *, required: tuple[str, ...],
-                   valid_scopes: tuple[str, ...] = ("customersegment.segment_read",), **kwargs: Any) -> None:
+def assert_refused(
+    api: CustomerApi,
+    case: str,
+    method: str,
+    path: str,
+    *,
+    required: tuple[str, ...],
+    valid_scopes: tuple[str, ...] = ("customersegment.segment_read",),
+    **kwargs: Any,
+) -> None:
     """Send a request that `case` (one of AUTH_FAILURES) makes fail; assert its status and whole body."""
     tokens, tenant = api.tokens, api.tenant
     if case == "no token":
@@ -144,7 +170,6 @@ def assert_refused(api: CustomerApi, case: str, method: str, path: str, *, requi
         body = forbidden(f"Required scope(s): {', '.join(required)}.")
     assert response.status_code == status, response.text
     assert response.json() == body
-
 
 
 #: The kinds of token a storefront operation may be called with, besides the right one.
@@ -181,8 +206,9 @@ def refusal(api: CustomerApi, case: str, forbidden_message: str) -> tuple[int, d
     return 403, forbidden(forbidden_message)
 
 
-def assert_token_refused(api: CustomerApi, app: Litestar, case: str, method: str, path: str, *,
-                         forbidden_message: str, **kwargs: Any) -> None:
+def assert_token_refused(
+    api: CustomerApi, app: Litestar, case: str, method: str, path: str, *, forbidden_message: str, **kwargs: Any
+) -> None:
     """Call a storefront operation with the token of `case` and assert the whole refusal."""
     token = token_for(api, app, case)
     if token is None:

@@ -13,8 +13,9 @@ from tests.coupons.helpers import CouponApi
 from tests.customers.customer_api import PASSWORD, CustomerApi, forbidden
 from tests.factories import INVALID_TOKEN, Tokens, run_sql
 
-INVALID_REFRESH = {"fault": {"faultstring": "Invalid refresh token",
-                             "detail": {"errorcode": "oauth.v2.InvalidRefreshToken"}}}
+INVALID_REFRESH = {
+    "fault": {"faultstring": "Invalid refresh token", "detail": {"errorcode": "oauth.v2.InvalidRefreshToken"}}
+}
 EMAIL = "jo@example.com"
 
 
@@ -22,8 +23,9 @@ def deactivate(api: CustomerApi, customer_id: str, how: str) -> None:
     if how == "PATCH":
         response = api.request("PATCH", f"/customers/{customer_id}", json={"active": False})
     else:
-        response = api.request("PUT", f"/customers/{customer_id}",
-                               json={"contactEmail": EMAIL, "firstName": "Jo", "active": False})
+        response = api.request(
+            "PUT", f"/customers/{customer_id}", json={"contactEmail": EMAIL, "firstName": "Jo", "active": False}
+        )
     assert response.status_code in (200, 204), response.text
 
 
@@ -32,8 +34,9 @@ def refresh(api: CustomerApi, refresh_token: str) -> httpx.Response:
 
 
 @pytest.mark.parametrize("how", ["PATCH", "PUT"])
-def test_deactivation_ends_the_customer_s_sessions(client: TestClient[Litestar], tokens: Tokens, tenant: str,
-                                                   database_url: str, how: str) -> None:
+def test_deactivation_ends_the_customer_s_sessions(
+    client: TestClient[Litestar], tokens: Tokens, tenant: str, database_url: str, how: str
+) -> None:
     api, coupons = CustomerApi(client, tokens, tenant), CouponApi(client, tokens, tenant)
     customer_id = api.signup(EMAIL, firstName="Jo")
     sessions: list[dict[str, Any]] = [api.logged_in(EMAIL), api.logged_in(EMAIL)]  # two devices
@@ -55,16 +58,19 @@ def test_deactivation_ends_the_customer_s_sessions(client: TestClient[Litestar],
         assert response.status_code == 401, response.text
         assert response.json() == INVALID_REFRESH
     # Other worker processes see the sessions ended in the table (within their one-second cache).
-    open_sessions = run_sql(database_url, "SELECT count(*) AS n FROM token_sessions WHERE tenant = $1"
-                            " AND customer_id = $2 AND ended_at IS NULL", tenant, customer_id)
+    open_sessions = run_sql(
+        database_url,
+        "SELECT count(*) AS n FROM token_sessions WHERE tenant = $1 AND customer_id = $2 AND ended_at IS NULL",
+        tenant,
+        customer_id,
+    )
     assert open_sessions[0]["n"] == 0
     response = api.login(EMAIL)
     assert response.status_code == 403
     assert response.json() == forbidden("The customer account is not active; the shop can activate it.")
 
 
-def test_reactivation_does_not_revive_old_sessions(client: TestClient[Litestar], tokens: Tokens,
-                                                   tenant: str) -> None:
+def test_reactivation_does_not_revive_old_sessions(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> None:
     api = CustomerApi(client, tokens, tenant)
     customer_id = api.signup(EMAIL, firstName="Jo")
     old = api.logged_in(EMAIL)

@@ -23,8 +23,9 @@ class TestPasswordChange:
         api.signup("jo@example.com")
         elsewhere = api.customer_token("jo@example.com")
         here = api.customer_token("jo@example.com")
-        response = api.request("POST", "/password/change", token=here,
-                               json={"currentPassword": PASSWORD, "newPassword": "another-secret"})
+        response = api.request(
+            "POST", "/password/change", token=here, json={"currentPassword": PASSWORD, "newPassword": "another-secret"}
+        )
         assert response.status_code == 204, response.text
         assert me_status(api, here) == 200
         assert me_status(api, elsewhere) == 401
@@ -37,20 +38,24 @@ class TestDeleteCustomer:
         assert me_status(api, token) == 200
         assert api.request("DELETE", f"/customers/{customer_id}").status_code == 202
         assert me_status(api, token) == 401
-        segments = api.client.get(f"/customer-segment/{api.tenant}/segments",
-                                  headers={"Authorization": f"Bearer {token}"})
+        segments = api.client.get(
+            f"/customer-segment/{api.tenant}/segments", headers={"Authorization": f"Bearer {token}"}
+        )
         assert segments.status_code == 401
 
     def test_removes_the_customers_legal_entity_contacts(self, api: CustomerApi) -> None:
         customer_id = api.create_customer(id="c1", contactEmail="c1@example.com", firstName="C", lastName="One")
         management = f"/customer-management/{api.tenant}"
         headers = {"Authorization": f"Bearer {api.token}"}
-        created = api.client.post(f"{management}/legal-entities", headers=headers,
-                                  json={"id": "le1", "name": "Acme", "type": "COMPANY"})
+        created = api.client.post(
+            f"{management}/legal-entities", headers=headers, json={"id": "le1", "name": "Acme", "type": "COMPANY"}
+        )
         assert created.status_code == 201, created.text
-        contact = api.client.post(f"{management}/contact-assignments", headers=headers,
-                                  json={"legalEntity": {"id": "le1"}, "customer": {"id": customer_id},
-                                        "type": "CONTACT"})
+        contact = api.client.post(
+            f"{management}/contact-assignments",
+            headers=headers,
+            json={"legalEntity": {"id": "le1"}, "customer": {"id": customer_id}, "type": "CONTACT"},
+        )
         assert contact.status_code == 201, contact.text
         assert api.request("DELETE", f"/customers/{customer_id}").status_code == 202
         listed = api.client.get(f"{management}/contact-assignments", headers=headers)

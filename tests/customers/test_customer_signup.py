@@ -24,19 +24,39 @@ EXAMPLE: dict[str, Any] = {
     "email": "example@customer.com",
     "password": "password123",
     "customerDetails": {
-        "title": "MR", "firstName": "John", "middleName": "", "lastName": "Doe",
-        "contactEmail": "example@customer.com", "contactPhone": "123456789", "company": "Emporix",
-        "preferredLanguage": "en_US", "preferredCurrency": "EUR", "preferredSite": "main",
+        "title": "MR",
+        "firstName": "John",
+        "middleName": "",
+        "lastName": "Doe",
+        "contactEmail": "example@customer.com",
+        "contactPhone": "123456789",
+        "company": "Emporix",
+        "preferredLanguage": "en_US",
+        "preferredCurrency": "EUR",
+        "preferredSite": "main",
         "b2b": {"companyRegistrationId": "123-456-789"},
     },
     "customerAddress": {
-        "contactName": "John Doe", "companyName": "Emporix", "street": "Platz der Republik", "streetNumber": "1",
-        "zipCode": "11011", "city": "Berlin", "country": "DE", "state": "Berlin", "contactPhone": "123456789",
+        "contactName": "John Doe",
+        "companyName": "Emporix",
+        "street": "Platz der Republik",
+        "streetNumber": "1",
+        "zipCode": "11011",
+        "city": "Berlin",
+        "country": "DE",
+        "state": "Berlin",
+        "contactPhone": "123456789",
         "tags": ["BILLING", "SHIPPING"],
     },
 }
-REFUSALS = ("no token", "garbage token", "expired anonymous token", "other tenant anonymous token", "service token",
-            "customer token")
+REFUSALS = (
+    "no token",
+    "garbage token",
+    "expired anonymous token",
+    "other tenant anonymous token",
+    "service token",
+    "customer token",
+)
 
 
 @pytest.fixture
@@ -67,9 +87,17 @@ class TestSignup:
         customer_id = response.json()["id"]
         assert response.json() == {"id": customer_id}
         assert api.get_customer(customer_id) == {
-            "id": customer_id, "customerNumber": customer_id, "contactEmail": "example@customer.com", "title": "MR",
-            "firstName": "John", "lastName": "Doe", "company": "Emporix", "preferredLanguage": "en_US",
-            "active": True, "metadata": {"version": 1, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS}}
+            "id": customer_id,
+            "customerNumber": customer_id,
+            "contactEmail": "example@customer.com",
+            "title": "MR",
+            "firstName": "John",
+            "lastName": "Doe",
+            "company": "Emporix",
+            "preferredLanguage": "en_US",
+            "active": True,
+            "metadata": {"version": 1, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS},
+        }
         assert api.login("example@customer.com", "password123").status_code == 200
 
     def test_email_and_password_are_enough(self, api: CustomerApi) -> None:
@@ -78,8 +106,11 @@ class TestSignup:
         assert api.logged_in("jo@example.com")["initialPassword"] is False
 
     def test_mixins_of_a_new_customer(self, api: CustomerApi) -> None:
-        customer_id = api.signup("jo@example.com", mixins={"prefs": {"news": True}},
-                                 metadata={"mixins": {"prefs": "https://example.com/prefs.json"}})
+        customer_id = api.signup(
+            "jo@example.com",
+            mixins={"prefs": {"news": True}},
+            metadata={"mixins": {"prefs": "https://example.com/prefs.json"}},
+        )
         doc = api.get_customer(customer_id, expand="mixin:*")
         assert doc["mixins"] == {"prefs": {"news": True}}
         assert doc["metadata"]["mixins"] == {"prefs": "https://example.com/prefs.json"}
@@ -90,8 +121,9 @@ class TestSignup:
         response = signup(api, {"email": email, "password": "another1"})
         assert response.status_code == 409
         message = f"Duplicate account '{email}' for tenant '{api.tenant}'."
-        assert response.json() == customer_error(409, message, type="conflict_resource", field="email",
-                                                 detail_type="duplicate_value")
+        assert response.json() == customer_error(
+            409, message, type="conflict_resource", field="email", detail_type="duplicate_value"
+        )
         assert [c["firstName"] for c in all_customers(api)] == ["First"]
         assert api.login("jo@example.com", "another1").status_code == 401
 
@@ -101,22 +133,40 @@ class TestSignup:
         assert api.login("jo@example.com", "initial1").status_code == 200
 
     def test_completes_a_tenant_managed_customer_without_password(self, api: CustomerApi) -> None:
-        api.create_customer(id="c1", contactEmail="Jo@Example.com", firstName="Old", company="Acme", active=True,
-                            mixins={"crm": {"segment": "gold"}})
-        response = signup(api, {"email": "jo@example.com", "password": PASSWORD,
-                                "customerDetails": {"firstName": "Jo", "lastName": "Doe", "mixins": {"x": 1}}})
+        api.create_customer(
+            id="c1",
+            contactEmail="Jo@Example.com",
+            firstName="Old",
+            company="Acme",
+            active=True,
+            mixins={"crm": {"segment": "gold"}},
+        )
+        response = signup(
+            api,
+            {
+                "email": "jo@example.com",
+                "password": PASSWORD,
+                "customerDetails": {"firstName": "Jo", "lastName": "Doe", "mixins": {"x": 1}},
+            },
+        )
         assert response.status_code == 201
         assert response.json() == {"id": "c1"}
         assert api.get_customer("c1", expand="mixin:*") == {
-            "id": "c1", "customerNumber": "c1", "contactEmail": "Jo@Example.com", "firstName": "Jo",
-            "lastName": "Doe", "company": "Acme", "active": True, "mixins": {"crm": {"segment": "gold"}},
-            "metadata": {"version": 2, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS}}
+            "id": "c1",
+            "customerNumber": "c1",
+            "contactEmail": "Jo@Example.com",
+            "firstName": "Jo",
+            "lastName": "Doe",
+            "company": "Acme",
+            "active": True,
+            "mixins": {"crm": {"segment": "gold"}},
+            "metadata": {"version": 2, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS},
+        }
         assert len(all_customers(api)) == 1
         assert api.logged_in("jo@example.com")["initialPassword"] is False
         assert signup(api, {"email": "jo@example.com", "password": PASSWORD}).status_code == 409
 
-    def test_same_email_in_another_tenant(self, api: CustomerApi, client: TestClient[Litestar],
-                                          tokens: Tokens) -> None:
+    def test_same_email_in_another_tenant(self, api: CustomerApi, client: TestClient[Litestar], tokens: Tokens) -> None:
         api.signup("jo@example.com")
         other = CustomerApi(client, tokens, "o" + api.tenant[1:])
         other.signup("jo@example.com", password="different1")
@@ -124,11 +174,14 @@ class TestSignup:
         assert other.login("jo@example.com", "different1").status_code == 200
 
     def test_contact_email_must_match(self, api: CustomerApi) -> None:
-        response = signup(api, {"email": "jo@example.com", "password": PASSWORD,
-                                "customerDetails": {"contactEmail": "other@example.com"}})
+        response = signup(
+            api,
+            {"email": "jo@example.com", "password": PASSWORD, "customerDetails": {"contactEmail": "other@example.com"}},
+        )
         assert response.status_code == 400
-        assert response.json() == bad_request("customerDetails.contactEmail must be the same as email.",
-                                              field="customerDetails.contactEmail")
+        assert response.json() == bad_request(
+            "customerDetails.contactEmail must be the same as email.", field="customerDetails.contactEmail"
+        )
         assert all_customers(api) == []
 
     def test_separate_signup_credentials_are_refused(self, api: CustomerApi) -> None:
@@ -136,24 +189,37 @@ class TestSignup:
         assert response.status_code == 400
         assert response.json() == bad_request(
             "Separate sign-up credentials are not supported: customers log in with `email`, which is also their "
-            "contactEmail. Leave `signup` out.", field="signup", type="not_supported")
+            "contactEmail. Leave `signup` out.",
+            field="signup",
+            type="not_supported",
+        )
         assert all_customers(api) == []
 
     def test_invalid_email_is_400(self, api: CustomerApi) -> None:
         response = signup(api, {"email": "not-an-email", "password": PASSWORD})
         assert response.status_code == 400
         assert response.json() == bad_request(
-            "Invalid email 'not-an-email': expected an email address such as john.doe@example.com.", field="email")
+            "Invalid email 'not-an-email': expected an email address such as john.doe@example.com.", field="email"
+        )
 
-    @pytest.mark.parametrize(("body", "message", "field"), [
-        ({"email": "", "password": PASSWORD}, "Expected `str` of length >= 1", "email"),
-        ({"email": "jo@example.com", "password": "12345"}, "Expected `str` of length >= 6", "password"),
-        ({"email": 5, "password": PASSWORD}, "Expected `str`, got `int`", "email"),
-        ({"email": "jo@example.com", "password": PASSWORD, "customerDetails": []},
-         "Expected `object | null`, got `array`", "customerDetails"),
-        ({"email": "jo@example.com", "password": PASSWORD, "customerDetails": {"firstName": 1}},
-         "Expected `str | null`, got `int`", "customerDetails.firstName"),
-    ])
+    @pytest.mark.parametrize(
+        ("body", "message", "field"),
+        [
+            ({"email": "", "password": PASSWORD}, "Expected `str` of length >= 1", "email"),
+            ({"email": "jo@example.com", "password": "12345"}, "Expected `str` of length >= 6", "password"),
+            ({"email": 5, "password": PASSWORD}, "Expected `str`, got `int`", "email"),
+            (
+                {"email": "jo@example.com", "password": PASSWORD, "customerDetails": []},
+                "Expected `object | null`, got `array`",
+                "customerDetails",
+            ),
+            (
+                {"email": "jo@example.com", "password": PASSWORD, "customerDetails": {"firstName": 1}},
+                "Expected `str | null`, got `int`",
+                "customerDetails.firstName",
+            ),
+        ],
+    )
     def test_invalid_body(self, api: CustomerApi, body: dict[str, Any], message: str, field: str) -> None:
         response = signup(api, body)
         assert response.status_code == 400
@@ -170,8 +236,10 @@ class TestSignup:
         assert all_customers(api) == []
 
     def test_malformed_json(self, api: CustomerApi) -> None:
-        response = api.request("POST", "/signup", token=api.anonymous(), content=b"{not json",
-                               headers={"Content-Type": "application/json"})
+        response = api.request(
+            "POST", "/signup", token=api.anonymous(), content=b"{not json", headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400
-        assert response.json() == bad_request("JSON is malformed: object keys must be strings (byte 1)",
-                                              type="validation_violation")
+        assert response.json() == bad_request(
+            "JSON is malformed: object keys must be strings (byte 1)", type="validation_violation"
+        )

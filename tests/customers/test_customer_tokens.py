@@ -20,8 +20,9 @@ from tests.factories import INVALID_TOKEN, Tokens, run_sql
 from segment_service.core.auth import CUSTOMER_SCOPES, scope_text
 
 NEEDS_STOREFRONT = "This operation needs an anonymous or a customer token of the tenant."
-INVALID_REFRESH = {"fault": {"faultstring": "Invalid refresh token",
-                             "detail": {"errorcode": "oauth.v2.InvalidRefreshToken"}}}
+INVALID_REFRESH = {
+    "fault": {"faultstring": "Invalid refresh token", "detail": {"errorcode": "oauth.v2.InvalidRefreshToken"}}
+}
 
 
 @pytest.fixture
@@ -32,8 +33,9 @@ def api(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> CustomerAp
 
 
 def refresh(api: CustomerApi, refresh_token: str, *, token: str | None = None, **params: str) -> Any:
-    return api.request("GET", "/refreshauthtoken", token=token or api.anonymous(),
-                       params={"refreshToken": refresh_token, **params})
+    return api.request(
+        "GET", "/refreshauthtoken", token=token or api.anonymous(), params={"refreshToken": refresh_token, **params}
+    )
 
 
 def validate(api: CustomerApi, token: str) -> Any:
@@ -46,8 +48,11 @@ def contact_of(api: CustomerApi, legal_entity_id: str, customer_id: str) -> None
     auth = {"Authorization": f"Bearer {api.token}"}
     response = api.client.post(f"{base}/legal-entities", headers=auth, json={"id": legal_entity_id, "name": "Acme"})
     assert response.status_code == 201, response.text
-    response = api.client.post(f"{base}/contact-assignments", headers=auth,
-                               json={"legalEntity": {"id": legal_entity_id}, "customer": {"id": customer_id}})
+    response = api.client.post(
+        f"{base}/contact-assignments",
+        headers=auth,
+        json={"legalEntity": {"id": legal_entity_id}, "customer": {"id": customer_id}},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -57,13 +62,27 @@ def jo_id(api: CustomerApi) -> str:
 
 
 class TestRefreshAuthToken:
-    @pytest.mark.parametrize(("case", "message"), [
-        ("no token", ""), ("garbage token", ""), ("expired anonymous token", ""),
-        ("other tenant anonymous token", ""), ("service token", NEEDS_STOREFRONT)])
+    @pytest.mark.parametrize(
+        ("case", "message"),
+        [
+            ("no token", ""),
+            ("garbage token", ""),
+            ("expired anonymous token", ""),
+            ("other tenant anonymous token", ""),
+            ("service token", NEEDS_STOREFRONT),
+        ],
+    )
     def test_refused(self, api: CustomerApi, app: Litestar, case: str, message: str) -> None:
         refresh_token = api.logged_in("jo@example.com")["refresh_token"]
-        assert_token_refused(api, app, case, "GET", "/refreshauthtoken", forbidden_message=message,
-                             params={"refreshToken": refresh_token})
+        assert_token_refused(
+            api,
+            app,
+            case,
+            "GET",
+            "/refreshauthtoken",
+            forbidden_message=message,
+            params={"refreshToken": refresh_token},
+        )
         assert refresh(api, refresh_token).status_code == 200  # nothing was used up
 
     def test_with_an_anonymous_token(self, api: CustomerApi) -> None:
@@ -71,10 +90,24 @@ class TestRefreshAuthToken:
         response = refresh(api, login["refresh_token"])
         assert response.status_code == 200, response.text
         body = response.json()
-        assert set(body) == {"access_token", "expires_in", "refresh_token", "refresh_token_expires_in", "token_type",
-                             "session_id", "accessToken", "expiresIn", "refreshToken", "refreshTokenExpiresIn"}
+        assert set(body) == {
+            "access_token",
+            "expires_in",
+            "refresh_token",
+            "refresh_token_expires_in",
+            "token_type",
+            "session_id",
+            "accessToken",
+            "expiresIn",
+            "refreshToken",
+            "refreshTokenExpiresIn",
+        }
         assert (body["session_id"], body["token_type"], body["expires_in"], body["refresh_token_expires_in"]) == (
-            login["session_id"], "Bearer", 2591999, 86399)
+            login["session_id"],
+            "Bearer",
+            2591999,
+            86399,
+        )
         assert (body["accessToken"], body["refreshToken"]) == (body["access_token"], body["refresh_token"])
         assert body["refresh_token"] != login["refresh_token"]
         assert api.request("GET", "/me", token=body["access_token"]).status_code == 200
@@ -85,8 +118,9 @@ class TestRefreshAuthToken:
 
     def test_with_another_customers_token_is_403(self, api: CustomerApi) -> None:
         api.signup("ann@example.com")
-        response = refresh(api, api.logged_in("jo@example.com")["refresh_token"],
-                           token=api.customer_token("ann@example.com"))
+        response = refresh(
+            api, api.logged_in("jo@example.com")["refresh_token"], token=api.customer_token("ann@example.com")
+        )
         assert response.status_code == 403
         assert response.json() == forbidden("The refresh token belongs to another customer's session.")
 
@@ -100,8 +134,9 @@ class TestRefreshAuthToken:
     def test_unknown_refresh_token_is_401(self, api: CustomerApi) -> None:
         assert refresh(api, "no-such-token").json() == INVALID_REFRESH
 
-    def test_another_tenants_refresh_token_is_401(self, api: CustomerApi, client: TestClient[Litestar],
-                                                  tokens: Tokens) -> None:
+    def test_another_tenants_refresh_token_is_401(
+        self, api: CustomerApi, client: TestClient[Litestar], tokens: Tokens
+    ) -> None:
         refresh_token = api.logged_in("jo@example.com")["refresh_token"]
         other = CustomerApi(client, tokens, "o" + api.tenant[1:])
         assert refresh(other, refresh_token).json() == INVALID_REFRESH
@@ -109,8 +144,7 @@ class TestRefreshAuthToken:
     def test_missing_refresh_token_is_400(self, api: CustomerApi) -> None:
         response = api.request("GET", "/refreshauthtoken", token=api.anonymous())
         assert response.status_code == 400
-        assert response.json() == bad_request("Missing required query parameter 'refreshToken'.",
-                                              field="refreshToken")
+        assert response.json() == bad_request("Missing required query parameter 'refreshToken'.", field="refreshToken")
 
     def test_after_logout_is_401(self, api: CustomerApi) -> None:
         login = api.logged_in("jo@example.com")
@@ -161,8 +195,17 @@ class TestRefreshAuthToken:
 
 
 class TestValidateAuthToken:
-    @pytest.mark.parametrize("case", ["no token", "garbage token", "expired customer token",
-                                      "other tenant customer token", "anonymous token", "service token"])
+    @pytest.mark.parametrize(
+        "case",
+        [
+            "no token",
+            "garbage token",
+            "expired customer token",
+            "other tenant customer token",
+            "anonymous token",
+            "service token",
+        ],
+    )
     def test_refused(self, api: CustomerApi, app: Litestar, case: str) -> None:
         assert_token_refused(api, app, case, "GET", "/validateauthtoken", forbidden_message=NEEDS_CUSTOMER)
 
@@ -172,8 +215,12 @@ class TestValidateAuthToken:
         assert response.status_code == 200
         body = response.json()
         assert 0 < body.pop("expires_in") <= 2591999
-        assert body == {"token_type": "Bearer", "scope": scope_text(api.tenant, CUSTOMER_SCOPES),
-                        "sessionId": login["session_id"], "email": "jo@example.com"}
+        assert body == {
+            "token_type": "Bearer",
+            "scope": scope_text(api.tenant, CUSTOMER_SCOPES),
+            "sessionId": login["session_id"],
+            "email": "jo@example.com",
+        }
 
     def test_logged_out_token_is_401(self, api: CustomerApi) -> None:
         token = api.customer_token("jo@example.com")
@@ -184,8 +231,17 @@ class TestValidateAuthToken:
 
 
 class TestLogout:
-    @pytest.mark.parametrize("case", ["no token", "garbage token", "expired customer token",
-                                      "other tenant customer token", "anonymous token", "service token"])
+    @pytest.mark.parametrize(
+        "case",
+        [
+            "no token",
+            "garbage token",
+            "expired customer token",
+            "other tenant customer token",
+            "anonymous token",
+            "service token",
+        ],
+    )
     def test_refused(self, api: CustomerApi, app: Litestar, case: str) -> None:
         assert_token_refused(api, app, case, "GET", "/logout", forbidden_message=NEEDS_CUSTOMER)
 
@@ -200,8 +256,9 @@ class TestLogout:
             response = api.request("GET", "/me", token=token)
             assert response.status_code == 401
             assert response.json() == INVALID_TOKEN
-            segments = api.client.get(f"/customer-segment/{api.tenant}/segments",
-                                      headers={"Authorization": f"Bearer {token}"})
+            segments = api.client.get(
+                f"/customer-segment/{api.tenant}/segments", headers={"Authorization": f"Bearer {token}"}
+            )
             assert segments.status_code == 401
         assert refresh(api, renewed["refresh_token"]).json() == INVALID_REFRESH
         assert api.request("GET", "/me", token=other_session).status_code == 200
@@ -216,18 +273,19 @@ class TestLogout:
     def test_access_token_of_another_customer_is_403(self, api: CustomerApi) -> None:
         api.signup("ann@example.com")
         ann = api.customer_token("ann@example.com")
-        response = api.request("GET", "/logout", token=api.customer_token("jo@example.com"),
-                               params={"accessToken": ann})
+        response = api.request(
+            "GET", "/logout", token=api.customer_token("jo@example.com"), params={"accessToken": ann}
+        )
         assert response.status_code == 403
         assert response.json() == forbidden("accessToken is not a token of the calling customer.")
         assert api.request("GET", "/me", token=ann).status_code == 200
 
     def test_garbage_access_token_is_400(self, api: CustomerApi) -> None:
-        response = api.request("GET", "/logout", token=api.customer_token("jo@example.com"),
-                               params={"accessToken": "garbage"})
+        response = api.request(
+            "GET", "/logout", token=api.customer_token("jo@example.com"), params={"accessToken": "garbage"}
+        )
         assert response.status_code == 400
-        assert response.json() == bad_request("accessToken is not a token issued by this service.",
-                                              field="accessToken")
+        assert response.json() == bad_request("accessToken is not a token issued by this service.", field="accessToken")
 
     def test_logout_twice_is_401(self, api: CustomerApi) -> None:
         token = api.customer_token("jo@example.com")
@@ -235,5 +293,7 @@ class TestLogout:
         assert api.request("GET", "/logout", token=token).json() == INVALID_TOKEN
 
     def test_session_ids_are_uuids(self, api: CustomerApi) -> None:
-        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-                            api.logged_in("jo@example.com")["session_id"])
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            api.logged_in("jo@example.com")["session_id"],
+        )

@@ -66,10 +66,12 @@ class TestForOtherServices:
         async def run() -> tuple[bool, bool, dict[str, service.CustomerRow], dict[str, service.CustomerRow]]:
             conn = await asyncpg.connect(database_url)
             try:
-                return (await service.customer_exists(conn, api.tenant, "c1"),
-                        await service.customer_exists(conn, "o" + api.tenant[1:], "c1"),
-                        await service.fetch_customers(conn, api.tenant, ["c1", "c2", "c3"]),
-                        await service.fetch_customers(conn, api.tenant, []))
+                return (
+                    await service.customer_exists(conn, api.tenant, "c1"),
+                    await service.customer_exists(conn, "o" + api.tenant[1:], "c1"),
+                    await service.fetch_customers(conn, api.tenant, ["c1", "c2", "c3"]),
+                    await service.fetch_customers(conn, api.tenant, []),
+                )
             finally:
                 await conn.close()
 

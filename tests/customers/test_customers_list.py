@@ -13,9 +13,11 @@ from tests.customers.customer_api import AUTH_FAILURES, READ, CustomerApi, asser
 from tests.factories import PAGE_BOUNDS, Tokens, run_sql
 
 VIA = ("GET", "POST")
-KNOWN_FIELDS = ("active, company, contactEmail, customerNumber, firstName, id, lastName, metadata.createdAt, "
-                "metadata.modifiedAt, metadata.version, metadataCreatedAt, metadataModifiedAt, mixins, "
-                "preferredLanguage, title")
+KNOWN_FIELDS = (
+    "active, company, contactEmail, customerNumber, firstName, id, lastName, metadata.createdAt, "
+    "metadata.modifiedAt, metadata.version, metadataCreatedAt, metadataModifiedAt, mixins, "
+    "preferredLanguage, title"
+)
 
 
 @pytest.fixture
@@ -26,22 +28,58 @@ def api(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> CustomerAp
 @pytest.fixture
 def seeded(api: CustomerApi, database_url: str) -> CustomerApi:
     """Four customers that differ in every field q can address; creation times fixed."""
-    api.create_customer(id="ann", contactEmail="ann@example.com", firstName="Ann", lastName="Lee", title="MS",
-                        company="Acme", preferredLanguage="en_US", mixins={"loyalty": {"level": 5}})
-    api.create_customer(id="bob", contactEmail="bob@example.com", firstName="Bob", lastName="Zed", active=False,
-                        preferredLanguage="de_DE")
-    api.create_customer(id="cid", contactEmail="cid@shop.org", firstName="Cid", lastName="Abe", company="Acme",
-                        mixins={"loyalty": {"level": 12}})
+    api.create_customer(
+        id="ann",
+        contactEmail="ann@example.com",
+        firstName="Ann",
+        lastName="Lee",
+        title="MS",
+        company="Acme",
+        preferredLanguage="en_US",
+        mixins={"loyalty": {"level": 5}},
+    )
+    api.create_customer(
+        id="bob",
+        contactEmail="bob@example.com",
+        firstName="Bob",
+        lastName="Zed",
+        active=False,
+        preferredLanguage="de_DE",
+    )
+    api.create_customer(
+        id="cid",
+        contactEmail="cid@shop.org",
+        firstName="Cid",
+        lastName="Abe",
+        company="Acme",
+        mixins={"loyalty": {"level": 12}},
+    )
     api.create_customer(id="dee", firstName="Dee")
-    for customer_id, created in (("ann", "2021-05-19T10:00:00Z"), ("bob", "2021-05-21T00:00:00Z"),
-                                 ("cid", "2023-01-01T00:00:00Z"), ("dee", "2024-01-01T00:00:00Z")):
-        run_sql(database_url, "UPDATE customers SET created_at = $3::text::timestamptz WHERE tenant = $1 AND id = $2",
-                api.tenant, customer_id, created)
+    for customer_id, created in (
+        ("ann", "2021-05-19T10:00:00Z"),
+        ("bob", "2021-05-21T00:00:00Z"),
+        ("cid", "2023-01-01T00:00:00Z"),
+        ("dee", "2024-01-01T00:00:00Z"),
+    ):
+        run_sql(
+            database_url,
+            "UPDATE customers SET created_at = $3::text::timestamptz WHERE tenant = $1 AND id = $2",
+            api.tenant,
+            customer_id,
+            created,
+        )
     return api
 
 
-def find(api: CustomerApi, via: str, q: str | None = None, *, params: dict[str, Any] | None = None,
-         headers: dict[str, str] | None = None, token: str | None = None) -> httpx.Response:
+def find(
+    api: CustomerApi,
+    via: str,
+    q: str | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    token: str | None = None,
+) -> httpx.Response:
     if via == "GET":
         query = dict(params or {})
         if q is not None:
@@ -83,8 +121,9 @@ class TestListCustomers:
     def test_read_scope_alone_is_enough(self, seeded: CustomerApi) -> None:
         assert len(ids(find(seeded, "GET", token=seeded.tokens.service(seeded.tenant, READ)))) == 4
 
-    def test_other_tenants_are_not_listed(self, seeded: CustomerApi, client: TestClient[Litestar],
-                                          tokens: Tokens) -> None:
+    def test_other_tenants_are_not_listed(
+        self, seeded: CustomerApi, client: TestClient[Litestar], tokens: Tokens
+    ) -> None:
         assert ids(find(CustomerApi(client, tokens, "o" + seeded.tenant[1:]), "GET")) == []
 
 
@@ -106,25 +145,28 @@ class TestSearchCustomers:
 
 @pytest.mark.parametrize("via", VIA)
 class TestQuery:
-    @pytest.mark.parametrize(("q", "expected"), [
-        ("contactEmail:ann@example.com", ["ann"]),
-        ("contactEmail:~example", ["ann", "bob"]),
-        ("company:Acme", ["ann", "cid"]),
-        ("company:Acme lastName:Abe", ["cid"]),
-        ("active:false", ["bob"]),
-        ("active:true", ["ann", "cid", "dee"]),
-        ("company:null", ["bob", "dee"]),
-        ("contactEmail:missing", ["dee"]),
-        ("id:(ann,dee)", ["ann", "dee"]),
-        ("customerNumber:bob", ["bob"]),
-        ("preferredLanguage:de_DE", ["bob"]),
-        ("title:MS", ["ann"]),
-        ("mixins.loyalty.level:>6", ["cid"]),
-        ("mixins.loyalty:exists", ["ann", "cid"]),
-        ('metadata.createdAt:(>="2021-05-18T00:00:00Z" AND <"2021-05-20T00:00:00Z")', ["ann"]),
-        ('metadataCreatedAt:>"2022-01-01T00:00:00Z"', ["cid", "dee"]),
-        ("metadata.version:1", ["ann", "bob", "cid", "dee"]),
-    ])
+    @pytest.mark.parametrize(
+        ("q", "expected"),
+        [
+            ("contactEmail:ann@example.com", ["ann"]),
+            ("contactEmail:~example", ["ann", "bob"]),
+            ("company:Acme", ["ann", "cid"]),
+            ("company:Acme lastName:Abe", ["cid"]),
+            ("active:false", ["bob"]),
+            ("active:true", ["ann", "cid", "dee"]),
+            ("company:null", ["bob", "dee"]),
+            ("contactEmail:missing", ["dee"]),
+            ("id:(ann,dee)", ["ann", "dee"]),
+            ("customerNumber:bob", ["bob"]),
+            ("preferredLanguage:de_DE", ["bob"]),
+            ("title:MS", ["ann"]),
+            ("mixins.loyalty.level:>6", ["cid"]),
+            ("mixins.loyalty:exists", ["ann", "cid"]),
+            ('metadata.createdAt:(>="2021-05-18T00:00:00Z" AND <"2021-05-20T00:00:00Z")', ["ann"]),
+            ('metadataCreatedAt:>"2022-01-01T00:00:00Z"', ["cid", "dee"]),
+            ("metadata.version:1", ["ann", "bob", "cid", "dee"]),
+        ],
+    )
     def test_q(self, seeded: CustomerApi, via: str, q: str, expected: list[str]) -> None:
         assert ids(find(seeded, via, q)) == expected
 
@@ -150,12 +192,15 @@ class TestPagingAndSorting:
         pages = [ids(find(seeded, via, params={"pageNumber": n, "pageSize": 3})) for n in (1, 2, 3)]
         assert pages == [["ann", "bob", "cid"], ["dee"], []]
 
-    @pytest.mark.parametrize(("sort", "expected"), [
-        ("lastName:DESC", ["bob", "ann", "cid", "dee"]),
-        ("company:asc,firstName:desc", ["cid", "ann", "dee", "bob"]),
-        ("metadata.createdAt:DESC", ["dee", "cid", "bob", "ann"]),
-        ("active", ["bob", "ann", "cid", "dee"]),
-    ])
+    @pytest.mark.parametrize(
+        ("sort", "expected"),
+        [
+            ("lastName:DESC", ["bob", "ann", "cid", "dee"]),
+            ("company:asc,firstName:desc", ["cid", "ann", "dee", "bob"]),
+            ("metadata.createdAt:DESC", ["dee", "cid", "bob", "ann"]),
+            ("active", ["bob", "ann", "cid", "dee"]),
+        ],
+    )
     def test_sort(self, seeded: CustomerApi, via: str, sort: str, expected: list[str]) -> None:
         assert ids(find(seeded, via, params={"sort": sort})) == expected
 
@@ -163,7 +208,8 @@ class TestPagingAndSorting:
         response = find(seeded, via, params={"sort": "email:ASC"})
         assert response.status_code == 400
         assert response.json() == param_error(
-            "sort", f"Invalid sort: Unknown field 'email'; known fields: {KNOWN_FIELDS}.")
+            "sort", f"Invalid sort: Unknown field 'email'; known fields: {KNOWN_FIELDS}."
+        )
 
     @pytest.mark.parametrize(("name", "value"), [("pageSize", "0"), ("pageNumber", "0"), ("pageSize", "x")])
     def test_bad_paging_is_400(self, seeded: CustomerApi, via: str, name: str, value: str) -> None:
@@ -171,8 +217,10 @@ class TestPagingAndSorting:
         assert response.status_code == 400
         assert response.json() == param_error(name, f"Invalid {name} '{value}': expected {PAGE_BOUNDS[name]}.")
 
-    @pytest.mark.parametrize(("params", "total"), [({}, "4"), ({"pageSize": 1, "pageNumber": 2}, "4"),
-                                                   ({"pageSize": 3, "pageNumber": 2}, "4")])
+    @pytest.mark.parametrize(
+        ("params", "total"),
+        [({}, "4"), ({"pageSize": 1, "pageNumber": 2}, "4"), ({"pageSize": 3, "pageNumber": 2}, "4")],
+    )
     def test_total_count_when_asked(self, seeded: CustomerApi, via: str, params: dict[str, Any], total: str) -> None:
         response = find(seeded, via, params=params, headers={"X-Total-Count": "true"})
         assert response.status_code == 200
@@ -186,4 +234,5 @@ class TestPagingAndSorting:
         response = find(seeded, via, params={"expand": "everything"})
         assert response.status_code == 400
         assert response.json() == param_error(
-            "expand", "Invalid expand 'everything': use mixin:* (or mixin:<name>), addresses or accounts.")
+            "expand", "Invalid expand 'everything': use mixin:* (or mixin:<name>), addresses or accounts."
+        )

@@ -26,9 +26,15 @@ MERGE_JSON = {"Content-Type": "application/merge-patch+json"}
 @pytest.fixture
 def api(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> CustomerApi:
     api = CustomerApi(client, tokens, tenant)
-    api.create_customer(id="c1", contactEmail="jo@example.com", firstName="Jo", lastName="Doe", title="MR",
-                        mixins={"loyalty": {"level": 3, "since": 2020}, "tags": ["a"]},
-                        metadata={"mixins": {"loyalty": "https://example.com/loyalty.json"}})
+    api.create_customer(
+        id="c1",
+        contactEmail="jo@example.com",
+        firstName="Jo",
+        lastName="Doe",
+        title="MR",
+        mixins={"loyalty": {"level": 3, "since": 2020}, "tags": ["a"]},
+        metadata={"mixins": {"loyalty": "https://example.com/loyalty.json"}},
+    )
     return api
 
 
@@ -53,11 +59,21 @@ class TestPatchCustomer:
         assert response.status_code == 200
         assert response.content == b""
         assert current(api) == {
-            "id": "c1", "customerNumber": "c1", "contactEmail": "example@customer.com", "title": "MR",
-            "firstName": "Jo", "lastName": "Doe", "active": True,
+            "id": "c1",
+            "customerNumber": "c1",
+            "contactEmail": "example@customer.com",
+            "title": "MR",
+            "firstName": "Jo",
+            "lastName": "Doe",
+            "active": True,
             "mixins": {"loyalty": {"level": 3, "since": 2020}, "tags": ["a"]},
-            "metadata": {"version": 2, "createdAt": created, "modifiedAt": ISO_MILLIS,
-                         "mixins": {"loyalty": "https://example.com/loyalty.json"}}}
+            "metadata": {
+                "version": 2,
+                "createdAt": created,
+                "modifiedAt": ISO_MILLIS,
+                "mixins": {"loyalty": "https://example.com/loyalty.json"},
+            },
+        }
 
     @pytest.mark.parametrize("headers", [{}, MERGE_JSON])
     def test_members_sent_replace_and_null_removes(self, api: CustomerApi, headers: dict[str, str]) -> None:
@@ -67,12 +83,22 @@ class TestPatchCustomer:
         assert "title" not in doc
 
     def test_mixins_merge_member_by_member(self, api: CustomerApi) -> None:
-        assert patch(api, {"mixins": {"loyalty": {"level": 4, "since": None}, "tags": ["b"], "new": {"x": 1}},
-                           "metadata": {"mixins": {"new": "https://example.com/new.json"}}}).status_code == 200
+        assert (
+            patch(
+                api,
+                {
+                    "mixins": {"loyalty": {"level": 4, "since": None}, "tags": ["b"], "new": {"x": 1}},
+                    "metadata": {"mixins": {"new": "https://example.com/new.json"}},
+                },
+            ).status_code
+            == 200
+        )
         doc = current(api)
         assert doc["mixins"] == {"loyalty": {"level": 4}, "tags": ["b"], "new": {"x": 1}}
-        assert doc["metadata"]["mixins"] == {"loyalty": "https://example.com/loyalty.json",
-                                             "new": "https://example.com/new.json"}
+        assert doc["metadata"]["mixins"] == {
+            "loyalty": "https://example.com/loyalty.json",
+            "new": "https://example.com/new.json",
+        }
 
     def test_empty_object_changes_nothing_but_the_version(self, api: CustomerApi) -> None:
         before = current(api)
@@ -94,15 +120,17 @@ class TestPatchCustomer:
         before = current(api)
         response = patch(api, {"firstName": "A", "metadata": {"version": 5}})
         assert response.status_code == 409
-        assert response.json() == customer_error(409, "The resource you are attempting to access has changed.",
-                                                 type="conflict_resource")
+        assert response.json() == customer_error(
+            409, "The resource you are attempting to access has changed.", type="conflict_resource"
+        )
         assert current(api) == before
 
     def test_email_cannot_be_unset(self, api: CustomerApi) -> None:
         response = patch(api, {"contactEmail": None})
         assert response.status_code == 400
         assert response.json() == bad_request(
-            "contactEmail cannot be removed once it is set; send the current or a new address.", field="contactEmail")
+            "contactEmail cannot be removed once it is set; send the current or a new address.", field="contactEmail"
+        )
         assert current(api)["contactEmail"] == "jo@example.com"
 
     def test_email_of_another_customer_is_409(self, api: CustomerApi) -> None:
@@ -110,15 +138,16 @@ class TestPatchCustomer:
         response = patch(api, {"contactEmail": "TAKEN@example.com"})
         assert response.status_code == 409
         message = f"Duplicate account 'TAKEN@example.com' for tenant '{api.tenant}'."
-        assert response.json() == customer_error(409, message, type="conflict_resource", field="contactEmail",
-                                                 detail_type="duplicate_value")
+        assert response.json() == customer_error(
+            409, message, type="conflict_resource", field="contactEmail", detail_type="duplicate_value"
+        )
 
     def test_invalid_email_is_400(self, api: CustomerApi) -> None:
         response = patch(api, {"contactEmail": "nope"})
         assert response.status_code == 400
         assert response.json() == bad_request(
-            "Invalid contactEmail 'nope': expected an email address such as john.doe@example.com.",
-            field="contactEmail")
+            "Invalid contactEmail 'nope': expected an email address such as john.doe@example.com.", field="contactEmail"
+        )
 
     def test_unknown_is_404(self, api: CustomerApi) -> None:
         response = patch(api, {"firstName": "A"}, customer_id="nobody")
@@ -129,12 +158,15 @@ class TestPatchCustomer:
         assert patch(api, {"id": "other", "customerNumber": "other"}).status_code == 200
         assert api.request("GET", "/customers/other").status_code == 404
 
-    @pytest.mark.parametrize(("body", "message", "field"), [
-        ({"firstName": 5}, "Expected `str | null`, got `int`", "firstName"),
-        ({"active": "no"}, "Expected `bool | null`, got `str`", "active"),
-        ({"mixins": "x"}, "Expected `object | null`, got `str`", "mixins"),
-        ({"metadata": {"version": "x"}}, "Expected `int`, got `str`", "metadata.version"),
-    ])
+    @pytest.mark.parametrize(
+        ("body", "message", "field"),
+        [
+            ({"firstName": 5}, "Expected `str | null`, got `int`", "firstName"),
+            ({"active": "no"}, "Expected `bool | null`, got `str`", "active"),
+            ({"mixins": "x"}, "Expected `object | null`, got `str`", "mixins"),
+            ({"metadata": {"version": "x"}}, "Expected `int`, got `str`", "metadata.version"),
+        ],
+    )
     def test_wrong_types(self, api: CustomerApi, body: dict[str, Any], message: str, field: str) -> None:
         before = current(api)
         response = patch(api, body)
@@ -150,5 +182,6 @@ class TestPatchCustomer:
     def test_malformed_json(self, api: CustomerApi) -> None:
         response = api.request("PATCH", "/customers/c1", content=b"{not json", headers=MERGE_JSON)
         assert response.status_code == 400
-        assert response.json() == bad_request("JSON is malformed: object keys must be strings (byte 1)",
-                                              type="validation_violation")
+        assert response.json() == bad_request(
+            "JSON is malformed: object keys must be strings (byte 1)", type="validation_violation"
+        )

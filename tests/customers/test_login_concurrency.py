@@ -35,8 +35,9 @@ def at_once(api: CustomerApi, passwords: list[str]) -> list[httpx.Response]:
 
     def attempt(index: int) -> None:
         barrier.wait()
-        responses[index] = api.request("POST", "/login", token=anonymous,
-                                       json={"email": EMAIL, "password": passwords[index]})
+        responses[index] = api.request(
+            "POST", "/login", token=anonymous, json={"email": EMAIL, "password": passwords[index]}
+        )
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(passwords))]
     for thread in threads:
@@ -48,8 +49,13 @@ def at_once(api: CustomerApi, passwords: list[str]) -> list[httpx.Response]:
 
 
 def counters(api: CustomerApi, database_url: str) -> dict[str, Any]:
-    rows = run_sql(database_url, "SELECT failed_logins, locked_until IS NOT NULL AS locked, logins_in_flight"
-                   " FROM customers WHERE tenant = $1 AND contact_email = $2", api.tenant, EMAIL)
+    rows = run_sql(
+        database_url,
+        "SELECT failed_logins, locked_until IS NOT NULL AS locked, logins_in_flight"
+        " FROM customers WHERE tenant = $1 AND contact_email = $2",
+        api.tenant,
+        EMAIL,
+    )
     return dict(rows[0])
 
 
@@ -60,8 +66,7 @@ def test_right_passwords_at_the_same_moment_all_log_in(api: CustomerApi, databas
     assert api.login(EMAIL).status_code == 200
 
 
-def test_wrong_passwords_at_the_same_moment_get_only_the_limit_of_guesses(api: CustomerApi,
-                                                                          database_url: str) -> None:
+def test_wrong_passwords_at_the_same_moment_get_only_the_limit_of_guesses(api: CustomerApi, database_url: str) -> None:
     responses = at_once(api, ["wrong-password"] * 12)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [401] * login_limit.FAILURE_LIMIT + [429] * (12 - login_limit.FAILURE_LIMIT)
@@ -72,18 +77,28 @@ def test_wrong_passwords_at_the_same_moment_get_only_the_limit_of_guesses(api: C
     assert response.json()["message"].startswith("Too many failed login attempts for this account; try again after ")
 
 
-def test_a_check_whose_process_died_stops_holding_back_others(api: CustomerApi, database_url: str,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_check_whose_process_died_stops_holding_back_others(
+    api: CustomerApi, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(login_limit, "WAIT_SECONDS", 0.3)
-    run_sql(database_url, "UPDATE customers SET logins_in_flight = 5, login_started_at = now()"
-            " WHERE tenant = $1 AND contact_email = $2", api.tenant, EMAIL)
+    run_sql(
+        database_url,
+        "UPDATE customers SET logins_in_flight = 5, login_started_at = now() WHERE tenant = $1 AND contact_email = $2",
+        api.tenant,
+        EMAIL,
+    )
     response = api.login(EMAIL)
     assert response.status_code == 429
     assert response.json() == customer_error(
-        429, "Other login attempts for this account are being checked; try again in a second.",
-        type="too_many_requests")
+        429, "Other login attempts for this account are being checked; try again in a second.", type="too_many_requests"
+    )
     assert response.headers["Retry-After"] == "1"
-    run_sql(database_url, "UPDATE customers SET login_started_at = now() - interval '31 seconds'"
-            " WHERE tenant = $1 AND contact_email = $2", api.tenant, EMAIL)
+    run_sql(
+        database_url,
+        "UPDATE customers SET login_started_at = now() - interval '31 seconds'"
+        " WHERE tenant = $1 AND contact_email = $2",
+        api.tenant,
+        EMAIL,
+    )
     assert api.login(EMAIL).status_code == 200
     assert counters(api, database_url)["logins_in_flight"] == 0

@@ -25,8 +25,7 @@ def new_tenant() -> str:
     return "t" + secrets.token_hex(6)
 
 
-def test_one_tenant_s_login_flood_does_not_queue_ahead_of_another_tenant(settings: Settings,
-                                                                         database_url: str) -> None:
+def test_one_tenant_s_login_flood_does_not_queue_ahead_of_another_tenant(settings: Settings, database_url: str) -> None:
     flooded, other = new_tenant(), new_tenant()
     real_cost = replace(settings, password_hash_memory_kib=65536)
 
@@ -35,17 +34,24 @@ def test_one_tenant_s_login_flood_does_not_queue_ahead_of_another_tenant(setting
             tokens = Tokens(app.state.tokens, database_url)
 
             async def login(tenant: str, email: str, password: str) -> tuple[httpx.Response, float]:
-                response = await client.post(f"/customer/{tenant}/login", json={"email": email, "password": password},
-                                             headers={"Authorization": f"Bearer {tokens.anonymous(tenant)}"})
+                response = await client.post(
+                    f"/customer/{tenant}/login",
+                    json={"email": email, "password": password},
+                    headers={"Authorization": f"Bearer {tokens.anonymous(tenant)}"},
+                )
                 return response, time.monotonic()
 
-            signup = await client.post(f"/customer/{other}/signup", headers={
-                "Authorization": f"Bearer {tokens.anonymous(other)}"}, json={
-                "email": "b@example.com", "password": "secret-123",
-                "customerDetails": {"firstName": "B", "lastName": "B"}})
+            signup = await client.post(
+                f"/customer/{other}/signup",
+                headers={"Authorization": f"Bearer {tokens.anonymous(other)}"},
+                json={
+                    "email": "b@example.com",
+                    "password": "secret-123",
+                    "customerDetails": {"firstName": "B", "lastName": "B"},
+                },
+            )
             assert signup.status_code == 201, signup.text
-            flood = [asyncio.create_task(login(flooded, f"nobody{i}@example.com", "wrong-pass"))
-                     for i in range(FLOOD)]
+            flood = [asyncio.create_task(login(flooded, f"nobody{i}@example.com", "wrong-pass")) for i in range(FLOOD)]
             await asyncio.sleep(0.3)  # the flood's hashes are running and queued
             busiest = passwords.hashing_in_use(flooded)
             answer, done_at = await login(other, "b@example.com", "secret-123")

@@ -60,12 +60,19 @@ def missing_field(field: str) -> dict[str, Any]:
     return error(400, f"Validation problem with request body: Object missing required field `{field}`.", field=field)
 
 
-def customer_token(app: Litestar, tenant: str, customer_id: str | None,
-                   scopes: tuple[str, ...] = (Scope.LEGAL_ENTITY_READ_OWN.value,)) -> str:
+def customer_token(
+    app: Litestar, tenant: str, customer_id: str | None, scopes: tuple[str, ...] = (Scope.LEGAL_ENTITY_READ_OWN.value,)
+) -> str:
     """A customer token (`customer_id` None: one without a customer behind it)."""
     tokens: TokenService = app.state.tokens
-    return tokens.issue(tenant=tenant, kind=TokenKind.CUSTOMER, subject=customer_id or "nobody", scopes=scopes,
-                        ttl_seconds=3600, customer_id=customer_id)
+    return tokens.issue(
+        tenant=tenant,
+        kind=TokenKind.CUSTOMER,
+        subject=customer_id or "nobody",
+        scopes=scopes,
+        ttl_seconds=3600,
+        customer_id=customer_id,
+    )
 
 
 class Management(Api):
@@ -88,13 +95,20 @@ class Management(Api):
         body: dict[str, Any] = response.json()
         return body
 
-    def create_customer(self, customer_id: str, *, first_name: str = "John", last_name: str = "Doe",
-                        email: str | None = None) -> str:
+    def create_customer(
+        self, customer_id: str, *, first_name: str = "John", last_name: str = "Doe", email: str | None = None
+    ) -> str:
         """A customer of the tenant, created through the customer service's API."""
         response = self.client.post(
-            f"/customer/{self.tenant}/customers", headers={"Authorization": f"Bearer {self.token}"},
-            json={"id": customer_id, "contactEmail": email or f"{customer_id}@example.com", "firstName": first_name,
-                  "lastName": last_name})
+            f"/customer/{self.tenant}/customers",
+            headers={"Authorization": f"Bearer {self.token}"},
+            json={
+                "id": customer_id,
+                "contactEmail": email or f"{customer_id}@example.com",
+                "firstName": first_name,
+                "lastName": last_name,
+            },
+        )
         assert response.status_code == 201, response.text
         return customer_id
 
@@ -117,8 +131,16 @@ class Management(Api):
 AUTH_FAILURES = ("no token", "garbage token", "expired token", "missing scope", "other tenant")
 
 
-def assert_refused(api: Management, case: str, method: str, path: str, *, valid_scopes: tuple[str, ...],
-                   required: tuple[str, ...], **kwargs: Any) -> None:
+def assert_refused(
+    api: Management,
+    case: str,
+    method: str,
+    path: str,
+    *,
+    valid_scopes: tuple[str, ...],
+    required: tuple[str, ...],
+    **kwargs: Any,
+) -> None:
     """Send a request that `case` (one of AUTH_FAILURES) makes fail and assert its status and whole body.
 
     `valid_scopes` are real scopes that lack every scope the operation accepts; `required` are the accepted ones.

@@ -66,13 +66,13 @@ def no_customer(customer_id: str) -> dict[str, Any]:
 class TestCreateContactAssignment:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, api: Management, case: str) -> None:
-        assert_refused(api, case, "POST", "/contact-assignments", valid_scopes=CA_READ, required=CA_MANAGE,
-                       json=body(id="nope"))
+        assert_refused(
+            api, case, "POST", "/contact-assignments", valid_scopes=CA_READ, required=CA_MANAGE, json=body(id="nope")
+        )
         assert api.request("GET", "/contact-assignments/nope").status_code == 404
 
     def test_customer_token_cannot_create(self, api: Management, app: Litestar) -> None:
-        response = api.request("POST", "/contact-assignments", token=customer_token(app, api.tenant, "c1"),
-                               json=body())
+        response = api.request("POST", "/contact-assignments", token=customer_token(app, api.tenant, "c1"), json=body())
         assert response.status_code == 403
         assert response.json() == error(403, "Required scope(s): customermanagement.contactassignment_manage.")
         assert api.ids("/contact-assignments") == []
@@ -116,7 +116,8 @@ class TestCreateContactAssignment:
         response = api.request("POST", "/contact-assignments", json=body(id="second", type="BILLING", primary=True))
         assert response.status_code == 409
         assert response.json() == error(
-            409, "The customer 'c1' is already a BILLING contact of the legal entity 'L1'.", resource_id="second")
+            409, "The customer 'c1' is already a BILLING contact of the legal entity 'L1'.", resource_id="second"
+        )
         assert api.ids("/contact-assignments") == ["first"]
 
     def test_custom_id_and_duplicate_id(self, api: Management) -> None:
@@ -145,8 +146,9 @@ class TestCreateContactAssignment:
         assert response.json() == no_customer("nobody")
         assert api.ids("/contact-assignments") == []
 
-    def test_references_of_another_tenant_are_400(self, api: Management, client: TestClient[Litestar],
-                                                  tokens: Tokens) -> None:
+    def test_references_of_another_tenant_are_400(
+        self, api: Management, client: TestClient[Litestar], tokens: Tokens
+    ) -> None:
         other = Management(client, tokens, "o" + api.tenant[1:])
         other.create_legal_entity(id="theirs")
         other.create_customer("their-customer")
@@ -162,15 +164,18 @@ class TestCreateContactAssignment:
         assert response.status_code == 400
         assert response.json() == missing_field(field)
 
-    @pytest.mark.parametrize(("overrides", "message", "field"), [
-        ({"type": "BOSS"}, "Invalid enum value 'BOSS'", "type"),
-        ({"type": "billing"}, "Invalid enum value 'billing'", "type"),
-        ({"primary": "yes"}, "Expected `bool`, got `str`", "primary"),
-        ({"legalEntity": "L1"}, "Expected `object`, got `str`", "legalEntity"),
-        ({"legalEntity": {"id": 5}}, "Expected `str`, got `int`", "legalEntity.id"),
-        ({"customer": {"id": ""}}, "Expected `str` of length >= 1", "customer.id"),
-        ({"mixins": 5}, "Expected `object | null`, got `int`", "mixins"),
-    ])
+    @pytest.mark.parametrize(
+        ("overrides", "message", "field"),
+        [
+            ({"type": "BOSS"}, "Invalid enum value 'BOSS'", "type"),
+            ({"type": "billing"}, "Invalid enum value 'billing'", "type"),
+            ({"primary": "yes"}, "Expected `bool`, got `str`", "primary"),
+            ({"legalEntity": "L1"}, "Expected `object`, got `str`", "legalEntity"),
+            ({"legalEntity": {"id": 5}}, "Expected `str`, got `int`", "legalEntity.id"),
+            ({"customer": {"id": ""}}, "Expected `str` of length >= 1", "customer.id"),
+            ({"mixins": 5}, "Expected `object | null`, got `int`", "mixins"),
+        ],
+    )
     def test_wrong_type_or_value(self, api: Management, overrides: dict[str, Any], message: str, field: str) -> None:
         response = api.request("POST", "/contact-assignments", json=body(**overrides))
         assert response.status_code == 400
@@ -181,12 +186,15 @@ class TestCreateContactAssignment:
         response = api.request("POST", "/contact-assignments", json=body() | {"customer": {}})
         assert response.status_code == 400
         assert response.json() == error(
-            400, "Validation problem with request body: Object missing required field `id` (at 'customer').",
-            field="customer.id")
+            400,
+            "Validation problem with request body: Object missing required field `id` (at 'customer').",
+            field="customer.id",
+        )
 
     def test_malformed_json(self, api: Management) -> None:
-        response = api.request("POST", "/contact-assignments", content=b"{",
-                               headers={"Content-Type": "application/json"})
+        response = api.request(
+            "POST", "/contact-assignments", content=b"{", headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400
         assert response.json() == error(400, "Input data was truncated")
 
@@ -222,11 +230,14 @@ class TestGetContactAssignment:
         assert response.status_code == 400
         assert response.json() == error(400, "Invalid input: text cannot contain the NUL character (\\u0000).")
 
-    @pytest.mark.parametrize(("fields", "expected"), [
-        ("type,primary", {"id": "ca", "type": "BILLING", "primary": True}),
-        ("legalEntity.id,customer.id", {"id": "ca", "legalEntity": {"id": "L1"}, "customer": {"id": "c1"}}),
-        ("customer.name,metadata.version", {"id": "ca", "customer": {"name": "John"}, "metadata": {"version": 1}}),
-    ])
+    @pytest.mark.parametrize(
+        ("fields", "expected"),
+        [
+            ("type,primary", {"id": "ca", "type": "BILLING", "primary": True}),
+            ("legalEntity.id,customer.id", {"id": "ca", "legalEntity": {"id": "L1"}, "customer": {"id": "c1"}}),
+            ("customer.name,metadata.version", {"id": "ca", "customer": {"name": "John"}, "metadata": {"version": 1}}),
+        ],
+    )
     def test_fields_projection(self, api: Management, fields: str, expected: dict[str, Any]) -> None:
         api.create_contact("L1", "c1", id="ca", type="BILLING", primary=True)
         assert get(api, "ca", params={"fields": fields}) == expected
@@ -235,13 +246,21 @@ class TestGetContactAssignment:
 class TestUpsertContactAssignment:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, api: Management, case: str) -> None:
-        assert_refused(api, case, "PUT", "/contact-assignments/ca", valid_scopes=CA_READ, required=CA_MANAGE,
-                       json=body(type="BILLING"))
+        assert_refused(
+            api,
+            case,
+            "PUT",
+            "/contact-assignments/ca",
+            valid_scopes=CA_READ,
+            required=CA_MANAGE,
+            json=body(type="BILLING"),
+        )
         assert api.request("GET", "/contact-assignments/ca").status_code == 404
 
     def test_customer_token_cannot_upsert(self, api: Management, app: Litestar) -> None:
-        response = api.request("PUT", "/contact-assignments/ca", token=customer_token(app, api.tenant, "c1"),
-                               json=body(type="CONTACT"))
+        response = api.request(
+            "PUT", "/contact-assignments/ca", token=customer_token(app, api.tenant, "c1"), json=body(type="CONTACT")
+        )
         assert response.status_code == 403
         assert response.json() == error(403, "Required scope(s): customermanagement.contactassignment_manage.")
         assert api.request("GET", "/contact-assignments/ca").status_code == 404
@@ -255,21 +274,28 @@ class TestUpsertContactAssignment:
 
     def test_spec_example_updates_everything(self, api: Management) -> None:
         api.create_contact("L1", "c1", id="ca", type="BILLING", primary=True, mixins={"a": 1})
-        response = api.request("PUT", "/contact-assignments/ca",
-                               json=body("L2", "c2", type="LOGISTICS", primary=False, metadata={"version": 1}))
+        response = api.request(
+            "PUT",
+            "/contact-assignments/ca",
+            json=body("L2", "c2", type="LOGISTICS", primary=False, metadata={"version": 1}),
+        )
         assert response.status_code == 204
         assert response.content == b""
         doc = get(api, "ca")
-        assert doc == {"id": "ca", "legalEntity": api.get_legal_entity("L2"),
-                       "customer": {"id": "c2", "name": "Adam", "surname": "Smith", "email": "c2@example.com"},
-                       "type": "LOGISTICS", "primary": False, "metadata": {**META, "version": 2}}
+        assert doc == {
+            "id": "ca",
+            "legalEntity": api.get_legal_entity("L2"),
+            "customer": {"id": "c2", "name": "Adam", "surname": "Smith", "email": "c2@example.com"},
+            "type": "LOGISTICS",
+            "primary": False,
+            "metadata": {**META, "version": 2},
+        }
 
     def test_stale_version_is_409_and_nothing_changes(self, api: Management) -> None:
         api.create_contact("L1", "c1", id="ca", type="BILLING")
         response = api.request("PUT", "/contact-assignments/ca", json=body(type="CONTACT", metadata={"version": 2}))
         assert response.status_code == 409
-        assert response.json() == error(409, "The resource you are attempting to access has changed.",
-                                        resource_id="ca")
+        assert response.json() == error(409, "The resource you are attempting to access has changed.", resource_id="ca")
         assert get(api, "ca")["type"] == "BILLING"
 
     def test_omitted_version_means_no_lock(self, api: Management) -> None:
@@ -284,15 +310,20 @@ class TestUpsertContactAssignment:
         response = api.request("PUT", "/contact-assignments/other", json=body(type="BILLING"))
         assert response.status_code == 409
         assert response.json() == error(
-            409, "The customer 'c1' is already a BILLING contact of the legal entity 'L1'.", resource_id="other")
+            409, "The customer 'c1' is already a BILLING contact of the legal entity 'L1'.", resource_id="other"
+        )
         assert get(api, "other")["type"] == "CONTACT"
 
-    @pytest.mark.parametrize(("payload", "expected"), [
-        (body("nope", type="CONTACT"), no_legal_entity("nope")),
-        (body("L1", "nobody", type="CONTACT"), no_customer("nobody")),
-    ])
-    def test_unknown_references_are_400_and_nothing_changes(self, api: Management, payload: dict[str, Any],
-                                                            expected: dict[str, Any]) -> None:
+    @pytest.mark.parametrize(
+        ("payload", "expected"),
+        [
+            (body("nope", type="CONTACT"), no_legal_entity("nope")),
+            (body("L1", "nobody", type="CONTACT"), no_customer("nobody")),
+        ],
+    )
+    def test_unknown_references_are_400_and_nothing_changes(
+        self, api: Management, payload: dict[str, Any], expected: dict[str, Any]
+    ) -> None:
         api.create_contact("L2", "c2", id="ca")
         response = api.request("PUT", "/contact-assignments/ca", json=payload)
         assert response.status_code == 400
@@ -309,13 +340,16 @@ class TestUpsertContactAssignment:
         assert response.json() == missing_field(field)
         assert api.request("GET", "/contact-assignments/ca").status_code == 404
 
-    @pytest.mark.parametrize(("overrides", "message", "field"), [
-        ({"metadata": {"version": 0}}, "Expected `int` >= 1", "metadata.version"),
-        ({"metadata": {"version": "x"}}, "Expected `int`, got `str`", "metadata.version"),
-        ({"type": "OWNER"}, "Invalid enum value 'OWNER'", "type"),
-        ({"primary": [True]}, "Expected `bool`, got `array`", "primary"),
-        ({"customer": ["c1"]}, "Expected `object`, got `array`", "customer"),
-    ])
+    @pytest.mark.parametrize(
+        ("overrides", "message", "field"),
+        [
+            ({"metadata": {"version": 0}}, "Expected `int` >= 1", "metadata.version"),
+            ({"metadata": {"version": "x"}}, "Expected `int`, got `str`", "metadata.version"),
+            ({"type": "OWNER"}, "Invalid enum value 'OWNER'", "type"),
+            ({"primary": [True]}, "Expected `bool`, got `array`", "primary"),
+            ({"customer": ["c1"]}, "Expected `object`, got `array`", "customer"),
+        ],
+    )
     def test_wrong_type_or_value(self, api: Management, overrides: dict[str, Any], message: str, field: str) -> None:
         api.create_contact("L1", "c1", id="ca")
         response = api.request("PUT", "/contact-assignments/ca", json={**body(type="CONTACT"), **overrides})
@@ -327,11 +361,13 @@ class TestUpsertContactAssignment:
         response = api.request("PUT", "/contact-assignments/a.b", json=body(type="CONTACT"))
         assert response.status_code == 400
         assert response.json() == error(
-            400, "Invalid id 'a.b': use 1 to 66 characters of letters, digits, '_' and '-'.", field="id")
+            400, "Invalid id 'a.b': use 1 to 66 characters of letters, digits, '_' and '-'.", field="id"
+        )
 
     def test_malformed_json(self, api: Management) -> None:
-        response = api.request("PUT", "/contact-assignments/ca", content=b"nope",
-                               headers={"Content-Type": "application/json"})
+        response = api.request(
+            "PUT", "/contact-assignments/ca", content=b"nope", headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400
         assert response.json() == error(400, "JSON is malformed: invalid character (byte 4)")
 

@@ -20,8 +20,10 @@ from tests.legal_entities.helpers import (
     error,
 )
 
-KNOWN_FIELDS = ("customer.id, id, legalEntity.id, legalEntity.name, metadata.createdAt, metadata.modifiedAt, "
-                "metadata.version, metadataCreatedAt, metadataModifiedAt, mixins, primary, type")
+KNOWN_FIELDS = (
+    "customer.id, id, legalEntity.id, legalEntity.name, metadata.createdAt, metadata.modifiedAt, "
+    "metadata.version, metadataCreatedAt, metadataModifiedAt, mixins, primary, type"
+)
 
 
 @pytest.fixture
@@ -72,8 +74,9 @@ class TestListContactAssignments:
         assert docs == [seeded.request("GET", f"/contact-assignments/{i}").json() for i in ("a1", "a4")]
         assert docs[1]["legalEntity"]["name"] == "XYZ Corp"
 
-    def test_other_tenants_are_not_listed(self, seeded: Management, client: TestClient[Litestar],
-                                          tokens: Tokens) -> None:
+    def test_other_tenants_are_not_listed(
+        self, seeded: Management, client: TestClient[Litestar], tokens: Tokens
+    ) -> None:
         other = Management(client, tokens, "o" + seeded.tenant[1:])
         other.create_legal_entity(id="L1")
         other.create_customer("c1")
@@ -81,58 +84,73 @@ class TestListContactAssignments:
         assert ids(listed(seeded)) == ["a1", "a2", "a3", "a4", "a5"]
         assert other.ids("/contact-assignments") == ["theirs"]
 
-    @pytest.mark.parametrize(("params", "expected"), [
-        ({"legalEntity.id": "L1"}, ["a1", "a2", "a3"]),
-        ({"customer.id": "c2"}, ["a3", "a4"]),
-        ({"type": "CONTACT"}, ["a4", "a5"]),
-        ({"primary": "true"}, ["a1", "a4"]),
-        ({"primary": "false"}, ["a2", "a3", "a5"]),
-        ({"legalEntity.id": "L2", "primary": "true"}, ["a4"]),
-        ({"legalEntity.id": "l1"}, []),
-        ({"customer.id": "nobody"}, []),
-    ])
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"legalEntity.id": "L1"}, ["a1", "a2", "a3"]),
+            ({"customer.id": "c2"}, ["a3", "a4"]),
+            ({"type": "CONTACT"}, ["a4", "a5"]),
+            ({"primary": "true"}, ["a1", "a4"]),
+            ({"primary": "false"}, ["a2", "a3", "a5"]),
+            ({"legalEntity.id": "L2", "primary": "true"}, ["a4"]),
+            ({"legalEntity.id": "l1"}, []),
+            ({"customer.id": "nobody"}, []),
+        ],
+    )
     def test_filter_parameters(self, seeded: Management, params: dict[str, str], expected: list[str]) -> None:
         assert ids(listed(seeded, **params)) == expected
 
-    @pytest.mark.parametrize(("params", "message"), [
-        ({"type": "BOSS"}, "Invalid query parameter 'type': Invalid enum value 'BOSS'."),
-        ({"primary": "maybe"}, "Invalid query parameter 'primary': Expected `bool | null`, got `str`."),
-    ])
+    @pytest.mark.parametrize(
+        ("params", "message"),
+        [
+            ({"type": "BOSS"}, "Invalid query parameter 'type': Invalid enum value 'BOSS'."),
+            ({"primary": "maybe"}, "Invalid query parameter 'primary': Expected `bool | null`, got `str`."),
+        ],
+    )
     def test_bad_filter_parameter_is_400(self, api: Management, params: dict[str, str], message: str) -> None:
         response = listed(api, **params)
         assert response.status_code == 400
         assert response.json() == error(400, message, field=next(iter(params)))
 
-    @pytest.mark.parametrize(("q", "expected"), [
-        ("legalEntity.id:L1 type:BILLING", ["a2"]),
-        ("customer.id:(c1,c3)", ["a1", "a2", "a5"]),
-        ("primary:true", ["a1", "a4"]),
-        ('legalEntity.name:"XYZ Corp"', ["a4", "a5"]),
-        ("legalEntity.name:~^ABC", ["a1", "a2", "a3"]),
-        ("mixins.dept.name:Sales", ["a1"]),
-        ("mixins:missing", ["a2", "a4", "a5"]),
-        ("type:(PRIMARY,LOGISTICS)", ["a1", "a3"]),
-        ("metadata.version:1", ["a1", "a2", "a3", "a4", "a5"]),
-    ])
+    @pytest.mark.parametrize(
+        ("q", "expected"),
+        [
+            ("legalEntity.id:L1 type:BILLING", ["a2"]),
+            ("customer.id:(c1,c3)", ["a1", "a2", "a5"]),
+            ("primary:true", ["a1", "a4"]),
+            ('legalEntity.name:"XYZ Corp"', ["a4", "a5"]),
+            ("legalEntity.name:~^ABC", ["a1", "a2", "a3"]),
+            ("mixins.dept.name:Sales", ["a1"]),
+            ("mixins:missing", ["a2", "a4", "a5"]),
+            ("type:(PRIMARY,LOGISTICS)", ["a1", "a3"]),
+            ("metadata.version:1", ["a1", "a2", "a3", "a4", "a5"]),
+        ],
+    )
     def test_q(self, seeded: Management, q: str, expected: list[str]) -> None:
         assert ids(listed(seeded, q=q)) == expected
 
-    @pytest.mark.parametrize(("q", "message"), [
-        ("legalEntityId:L1", f"Unknown field 'legalEntityId'; known fields: {KNOWN_FIELDS}."),
-        ("customer.name:John", f"Unknown field 'customer.name'; known fields: {KNOWN_FIELDS}."),
-        ("primary:yes", "Field 'primary' in q expects true or false, got 'yes'."),
-        ("type:(A", "Invalid q at position 6: '(' is never closed; add a matching ')'."),
-    ])
+    @pytest.mark.parametrize(
+        ("q", "message"),
+        [
+            ("legalEntityId:L1", f"Unknown field 'legalEntityId'; known fields: {KNOWN_FIELDS}."),
+            ("customer.name:John", f"Unknown field 'customer.name'; known fields: {KNOWN_FIELDS}."),
+            ("primary:yes", "Field 'primary' in q expects true or false, got 'yes'."),
+            ("type:(A", "Invalid q at position 6: '(' is never closed; add a matching ')'."),
+        ],
+    )
     def test_bad_q_is_400(self, seeded: Management, q: str, message: str) -> None:
         response = listed(seeded, q=q)
         assert response.status_code == 400
         assert response.json() == error(400, message, field="q")
 
-    @pytest.mark.parametrize(("sort", "expected"), [
-        ("id:desc", ["a5", "a4", "a3", "a2", "a1"]),
-        ("legalEntity.name:desc,customer.id:asc", ["a4", "a5", "a1", "a2", "a3"]),
-        ("primary:desc,type", ["a4", "a1", "a2", "a5", "a3"]),
-    ])
+    @pytest.mark.parametrize(
+        ("sort", "expected"),
+        [
+            ("id:desc", ["a5", "a4", "a3", "a2", "a1"]),
+            ("legalEntity.name:desc,customer.id:asc", ["a4", "a5", "a1", "a2", "a3"]),
+            ("primary:desc,type", ["a4", "a1", "a2", "a5", "a3"]),
+        ],
+    )
     def test_sort(self, seeded: Management, sort: str, expected: list[str]) -> None:
         assert ids(listed(seeded, sort=sort)) == expected
 
@@ -140,14 +158,18 @@ class TestListContactAssignments:
         response = listed(api, sort="customer.name")
         assert response.status_code == 400
         assert response.json() == error(
-            400, f"Invalid sort: Unknown field 'customer.name'; known fields: {KNOWN_FIELDS}.", field="sort")
+            400, f"Invalid sort: Unknown field 'customer.name'; known fields: {KNOWN_FIELDS}.", field="sort"
+        )
 
     def test_default_page_size_is_16_and_totals(self, api: Management, database_url: str) -> None:
         api.create_legal_entity(id="L1")
-        run_sql(database_url,
-                "INSERT INTO contact_assignments (tenant, id, legal_entity_id, customer_id, type, created_at,"
-                " modified_at) SELECT $1, 'ca' || lpad(i::text, 3, '0'), 'L1', 'c' || i, 'CONTACT', now(), now()"
-                " FROM generate_series(1, 40) AS i", api.tenant)
+        run_sql(
+            database_url,
+            "INSERT INTO contact_assignments (tenant, id, legal_entity_id, customer_id, type, created_at,"
+            " modified_at) SELECT $1, 'ca' || lpad(i::text, 3, '0'), 'L1', 'c' || i, 'CONTACT', now(), now()"
+            " FROM generate_series(1, 40) AS i",
+            api.tenant,
+        )
         response = api.request("GET", "/contact-assignments", headers={"X-Total-Count": "true"})
         assert ids(response) == [f"ca{n:03d}" for n in range(1, 17)]
         assert response.headers["X-Total-Count"] == "40"
@@ -164,17 +186,24 @@ class TestListContactAssignments:
 
     def test_fields(self, seeded: Management) -> None:
         response = listed(seeded, q="legalEntity.id:L2", fields="customer.id,primary")
-        assert response.json() == [{"id": "a4", "customer": {"id": "c2"}, "primary": True},
-                                   {"id": "a5", "customer": {"id": "c3"}, "primary": False}]
+        assert response.json() == [
+            {"id": "a4", "customer": {"id": "c2"}, "primary": True},
+            {"id": "a5", "customer": {"id": "c3"}, "primary": False},
+        ]
 
     def test_total_only_when_asked(self, seeded: Management) -> None:
         assert "X-Total-Count" not in listed(seeded).headers
         assert listed(seeded, q="customer.id:c2", pageSize="1").status_code == 200
-        response = seeded.request("GET", "/contact-assignments", params={"q": "customer.id:c2", "pageSize": "1"},
-                                  headers={"X-Total-Count": "true"})
+        response = seeded.request(
+            "GET",
+            "/contact-assignments",
+            params={"q": "customer.id:c2", "pageSize": "1"},
+            headers={"X-Total-Count": "true"},
+        )
         assert response.headers["X-Total-Count"] == "2"
 
     def test_every_assignment_shows_its_customer(self, seeded: Management) -> None:
         docs: list[dict[str, Any]] = listed(seeded, **{"customer.id": "c1"}).json()
-        assert [d["customer"] for d in docs] == [{"id": "c1", "name": "John", "surname": "Doe",
-                                                  "email": "c1@example.com"}] * 2
+        assert [d["customer"] for d in docs] == [
+            {"id": "c1", "name": "John", "surname": "Doe", "email": "c1@example.com"}
+        ] * 2

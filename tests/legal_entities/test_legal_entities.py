@@ -44,13 +44,21 @@ def not_found(legal_entity_id: str) -> dict[str, Any]:
 class TestCreateLegalEntity:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, api: Management, case: str) -> None:
-        assert_refused(api, case, "POST", "/legal-entities", valid_scopes=LE_READ_BOTH, required=LE_MANAGE,
-                       json={"id": "nope", "name": "Nope"})
+        assert_refused(
+            api,
+            case,
+            "POST",
+            "/legal-entities",
+            valid_scopes=LE_READ_BOTH,
+            required=LE_MANAGE,
+            json={"id": "nope", "name": "Nope"},
+        )
         assert api.request("GET", "/legal-entities/nope").status_code == 404
 
     def test_customer_token_cannot_create(self, api: Management, app: Litestar) -> None:
-        response = api.request("POST", "/legal-entities", token=customer_token(app, api.tenant, "c1"),
-                               json={"name": "Mine"})
+        response = api.request(
+            "POST", "/legal-entities", token=customer_token(app, api.tenant, "c1"), json={"name": "Mine"}
+        )
         assert response.status_code == 403
         assert response.json() == error(403, "Required scope(s): customermanagement.legalentity_manage.")
         assert api.ids("/legal-entities") == []
@@ -62,17 +70,35 @@ class TestCreateLegalEntity:
         assert list(body) == ["id"]
         assert re.fullmatch(r"[0-9a-f]{24}", body["id"])
         # `type` defaults to COMPANY (legalEntityCreate).
-        assert api.get_legal_entity(body["id"]) == {"id": body["id"], "name": "ABC Company", "type": "COMPANY",
-                                                    "metadata": META}
+        assert api.get_legal_entity(body["id"]) == {
+            "id": body["id"],
+            "name": "ABC Company",
+            "type": "COMPANY",
+            "metadata": META,
+        }
 
     def test_spec_example_is_stored_whole(self, api: Management) -> None:
         legal_entity_id = api.create_legal_entity(**COMPANY_EXAMPLE)
         doc = api.get_legal_entity(legal_entity_id)
         assert doc == {"id": legal_entity_id, **COMPANY_STORED, "metadata": META}
-        assert list(doc) == ["id", "name", "type", "accountLimit", "legalInfo", "customerGroups", "restrictions",
-                             "metadata"]
-        assert list(doc["legalInfo"]) == ["legalName", "registrationDate", "taxRegistrationNumber",
-                                          "registrationAgency", "countryOfRegistration", "registrationId"]
+        assert list(doc) == [
+            "id",
+            "name",
+            "type",
+            "accountLimit",
+            "legalInfo",
+            "customerGroups",
+            "restrictions",
+            "metadata",
+        ]
+        assert list(doc["legalInfo"]) == [
+            "legalName",
+            "registrationDate",
+            "taxRegistrationNumber",
+            "registrationAgency",
+            "countryOfRegistration",
+            "registrationId",
+        ]
         assert list(doc["accountLimit"]) == ["currency", "value"]
 
     def test_created_and_modified_at_are_equal_on_create(self, api: Management) -> None:
@@ -92,8 +118,16 @@ class TestCreateLegalEntity:
         assert api.get_legal_entity("v")["metadata"]["version"] == 1
 
     def test_nulls_and_empty_objects_are_left_out(self, api: Management) -> None:
-        api.create_legal_entity(id="n", parentId=None, legalInfo={"legalName": None}, accountLimit={},
-                                customerGroups=None, restrictions=None, mixins=None, metadata=None)
+        api.create_legal_entity(
+            id="n",
+            parentId=None,
+            legalInfo={"legalName": None},
+            accountLimit={},
+            customerGroups=None,
+            restrictions=None,
+            mixins=None,
+            metadata=None,
+        )
         assert api.get_legal_entity("n") == {"id": "n", "name": "n", "type": "COMPANY", "metadata": META}
 
     def test_registration_date_is_stored_in_utc_with_milliseconds(self, api: Management) -> None:
@@ -128,8 +162,9 @@ class TestCreateLegalEntity:
     def test_search_is_a_reserved_id(self, api: Management) -> None:
         response = api.request("POST", "/legal-entities", json={"id": "search", "name": "N"})
         assert response.status_code == 400
-        assert response.json() == error(400, "Invalid id 'search': it is reserved by the API's paths (search).",
-                                        field="id")
+        assert response.json() == error(
+            400, "Invalid id 'search': it is reserved by the API's paths (search).", field="id"
+        )
 
     @pytest.mark.parametrize("legal_entity_id", ["a b", "x" * 67, "", "a/b", "ä", "a.b"])
     def test_invalid_id_is_400(self, api: Management, legal_entity_id: str) -> None:
@@ -140,8 +175,9 @@ class TestCreateLegalEntity:
         assert api.ids("/legal-entities") == []
 
     def test_malformed_json(self, api: Management) -> None:
-        response = api.request("POST", "/legal-entities", content=b"{not json",
-                               headers={"Content-Type": "application/json"})
+        response = api.request(
+            "POST", "/legal-entities", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400
         assert response.json() == error(400, "JSON is malformed: object keys must be strings (byte 1)")
 
@@ -160,29 +196,37 @@ class TestCreateLegalEntity:
         response = api.request("POST", "/legal-entities", json={"name": "N", "customerGroups": [{"name": {}}]})
         assert response.status_code == 400
         assert response.json() == error(
-            400, "Validation problem with request body: Object missing required field `id` (at 'customerGroups[0]').",
-            field="customerGroups[0].id")
+            400,
+            "Validation problem with request body: Object missing required field `id` (at 'customerGroups[0]').",
+            field="customerGroups[0].id",
+        )
 
-    @pytest.mark.parametrize(("overrides", "message", "field"), [
-        ({"name": 5}, "Expected `str`, got `int`", "name"),
-        ({"name": ""}, "Expected `str` of length >= 1", "name"),
-        ({"type": "PERSON"}, "Invalid enum value 'PERSON'", "type"),
-        ({"type": "company"}, "Invalid enum value 'company'", "type"),
-        ({"id": 5}, "Expected `str`, got `int`", "id"),
-        ({"parentId": 5}, "Expected `str | null`, got `int`", "parentId"),
-        ({"parentId": ""}, "Expected `str` of length >= 1", "parentId"),
-        ({"legalInfo": "x"}, "Expected `object | null`, got `str`", "legalInfo"),
-        ({"legalInfo": {"registrationDate": "2022-03-31"}}, "Invalid RFC3339 encoded datetime",
-         "legalInfo.registrationDate"),
-        ({"legalInfo": {"legalName": 5}}, "Expected `str | null`, got `int`", "legalInfo.legalName"),
-        ({"accountLimit": {"value": -1}}, "Expected `float` >= 0.0", "accountLimit.value"),
-        ({"accountLimit": {"value": "ten"}}, "Expected `float | null`, got `str`", "accountLimit.value"),
-        ({"customerGroups": {"id": "g"}}, "Expected `array | null`, got `object`", "customerGroups"),
-        ({"restrictions": ["US", "DE"]}, "Expected `array` of length <= 1", "restrictions"),
-        ({"restrictions": [1]}, "Expected `str`, got `int`", "restrictions[0]"),
-        ({"mixins": [1]}, "Expected `object | null`, got `array`", "mixins"),
-        ({"metadata": {"mixins": 5}}, "Expected `object`, got `int`", "metadata.mixins"),
-    ])
+    @pytest.mark.parametrize(
+        ("overrides", "message", "field"),
+        [
+            ({"name": 5}, "Expected `str`, got `int`", "name"),
+            ({"name": ""}, "Expected `str` of length >= 1", "name"),
+            ({"type": "PERSON"}, "Invalid enum value 'PERSON'", "type"),
+            ({"type": "company"}, "Invalid enum value 'company'", "type"),
+            ({"id": 5}, "Expected `str`, got `int`", "id"),
+            ({"parentId": 5}, "Expected `str | null`, got `int`", "parentId"),
+            ({"parentId": ""}, "Expected `str` of length >= 1", "parentId"),
+            ({"legalInfo": "x"}, "Expected `object | null`, got `str`", "legalInfo"),
+            (
+                {"legalInfo": {"registrationDate": "2022-03-31"}},
+                "Invalid RFC3339 encoded datetime",
+                "legalInfo.registrationDate",
+            ),
+            ({"legalInfo": {"legalName": 5}}, "Expected `str | null`, got `int`", "legalInfo.legalName"),
+            ({"accountLimit": {"value": -1}}, "Expected `float` >= 0.0", "accountLimit.value"),
+            ({"accountLimit": {"value": "ten"}}, "Expected `float | null`, got `str`", "accountLimit.value"),
+            ({"customerGroups": {"id": "g"}}, "Expected `array | null`, got `object`", "customerGroups"),
+            ({"restrictions": ["US", "DE"]}, "Expected `array` of length <= 1", "restrictions"),
+            ({"restrictions": [1]}, "Expected `str`, got `int`", "restrictions[0]"),
+            ({"mixins": [1]}, "Expected `object | null`, got `array`", "mixins"),
+            ({"metadata": {"mixins": 5}}, "Expected `object`, got `int`", "metadata.mixins"),
+        ],
+    )
     def test_wrong_type_or_value(self, api: Management, overrides: dict[str, Any], message: str, field: str) -> None:
         response = api.request("POST", "/legal-entities", json={"name": "N", **overrides})
         assert response.status_code == 400
@@ -200,9 +244,14 @@ class TestCreateLegalEntity:
         assert response.status_code == 400
         assert response.json() == bad_body("Expected `object`, got `array`")
 
-    @pytest.mark.parametrize("overrides", [
-        {"name": "a\u0000b"}, {"legalInfo": {"legalName": "\u0000"}}, {"mixins": {"k\u0000": 1}},
-    ])
+    @pytest.mark.parametrize(
+        "overrides",
+        [
+            {"name": "a\u0000b"},
+            {"legalInfo": {"legalName": "\u0000"}},
+            {"mixins": {"k\u0000": 1}},
+        ],
+    )
     def test_nul_characters_are_400(self, api: Management, overrides: dict[str, Any]) -> None:
         response = api.request("POST", "/legal-entities", json={"name": "N", **overrides})
         assert response.status_code == 400
@@ -245,14 +294,23 @@ class TestGetLegalEntity:
         assert response.status_code == 400
         assert response.json() == error(400, "Invalid input: text cannot contain the NUL character (\\u0000).")
 
-    @pytest.mark.parametrize(("fields", "expected"), [
-        ("name", {"id": "le", "name": "ABC Company"}),
-        ("name,type", {"id": "le", "name": "ABC Company", "type": "COMPANY"}),
-        ("legalInfo.legalName,accountLimit", {"id": "le", "legalInfo": {"legalName": "ABC Company"},
-                                              "accountLimit": {"currency": "EUR", "value": 1000.99}}),
-        ("metadata.version", {"id": "le", "metadata": {"version": 1}}),
-        ("nothing.here", {"id": "le"}),
-    ])
+    @pytest.mark.parametrize(
+        ("fields", "expected"),
+        [
+            ("name", {"id": "le", "name": "ABC Company"}),
+            ("name,type", {"id": "le", "name": "ABC Company", "type": "COMPANY"}),
+            (
+                "legalInfo.legalName,accountLimit",
+                {
+                    "id": "le",
+                    "legalInfo": {"legalName": "ABC Company"},
+                    "accountLimit": {"currency": "EUR", "value": 1000.99},
+                },
+            ),
+            ("metadata.version", {"id": "le", "metadata": {"version": 1}}),
+            ("nothing.here", {"id": "le"}),
+        ],
+    )
     def test_fields_projection_keeps_id(self, api: Management, fields: str, expected: dict[str, Any]) -> None:
         api.create_legal_entity(id="le", **COMPANY_EXAMPLE)
         assert api.get_legal_entity("le", params={"fields": fields}) == expected
@@ -261,13 +319,24 @@ class TestGetLegalEntity:
 class TestUpsertLegalEntity:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, api: Management, case: str) -> None:
-        assert_refused(api, case, "PUT", "/legal-entities/le", valid_scopes=LE_READ_BOTH, required=LE_MANAGE,
-                       json={"name": "N", "type": "COMPANY"})
+        assert_refused(
+            api,
+            case,
+            "PUT",
+            "/legal-entities/le",
+            valid_scopes=LE_READ_BOTH,
+            required=LE_MANAGE,
+            json={"name": "N", "type": "COMPANY"},
+        )
         assert api.request("GET", "/legal-entities/le").status_code == 404
 
     def test_customer_token_cannot_upsert(self, api: Management, app: Litestar) -> None:
-        response = api.request("PUT", "/legal-entities/le", token=customer_token(app, api.tenant, "c1"),
-                               json={"name": "N", "type": "COMPANY"})
+        response = api.request(
+            "PUT",
+            "/legal-entities/le",
+            token=customer_token(app, api.tenant, "c1"),
+            json={"name": "N", "type": "COMPANY"},
+        )
         assert response.status_code == 403
         assert response.json() == error(403, "Required scope(s): customermanagement.legalentity_manage.")
 
@@ -285,16 +354,24 @@ class TestUpsertLegalEntity:
         assert response.status_code == 204
         assert response.content == b""
         doc = api.get_legal_entity("le")
-        assert doc == {"id": "le", **COMPANY_STORED, "name": "Renamed", "metadata": {
-            "createdAt": created["createdAt"], "modifiedAt": ISO_MILLIS, "version": 2}}
+        assert doc == {
+            "id": "le",
+            **COMPANY_STORED,
+            "name": "Renamed",
+            "metadata": {"createdAt": created["createdAt"], "modifiedAt": ISO_MILLIS, "version": 2},
+        }
         assert doc["metadata"]["modifiedAt"] >= created["modifiedAt"]
 
     def test_is_a_full_replace(self, api: Management) -> None:
         api.create_legal_entity(id="le", mixins={"a": 1}, metadata={"mixins": {"a": "https://x"}}, **COMPANY_EXAMPLE)
         response = api.request("PUT", "/legal-entities/le", json={"name": "Only", "type": "SUBSIDIARY"})
         assert response.status_code == 204
-        assert api.get_legal_entity("le") == {"id": "le", "name": "Only", "type": "SUBSIDIARY",
-                                              "metadata": {**META, "version": 2}}
+        assert api.get_legal_entity("le") == {
+            "id": "le",
+            "name": "Only",
+            "type": "SUBSIDIARY",
+            "metadata": {**META, "version": 2},
+        }
 
     def test_version_grows_by_one_per_put(self, api: Management) -> None:
         api.create_legal_entity(id="le")
@@ -313,21 +390,27 @@ class TestUpsertLegalEntity:
     @pytest.mark.parametrize("version", [2, 1000, 2_147_483_647])
     def test_stale_version_is_409_and_nothing_changes(self, api: Management, version: int) -> None:
         api.create_legal_entity(id="le", name="A")
-        response = api.request("PUT", "/legal-entities/le",
-                               json={"name": "B", "type": "COMPANY", "metadata": {"version": version}})
+        response = api.request(
+            "PUT", "/legal-entities/le", json={"name": "B", "type": "COMPANY", "metadata": {"version": version}}
+        )
         assert response.status_code == 409
-        assert response.json() == error(409, "The resource you are attempting to access has changed.",
-                                        resource_id="le")
+        assert response.json() == error(409, "The resource you are attempting to access has changed.", resource_id="le")
         doc = api.get_legal_entity("le")
         assert (doc["name"], doc["metadata"]["version"]) == ("A", 1)
 
-    @pytest.mark.parametrize(("version", "message"), [
-        (0, "Expected `int` >= 1"), (2**31, "Expected `int` <= 2147483647"), ("one", "Expected `int`, got `str`"),
-    ])
+    @pytest.mark.parametrize(
+        ("version", "message"),
+        [
+            (0, "Expected `int` >= 1"),
+            (2**31, "Expected `int` <= 2147483647"),
+            ("one", "Expected `int`, got `str`"),
+        ],
+    )
     def test_version_out_of_range_is_400(self, api: Management, version: Any, message: str) -> None:
         api.create_legal_entity(id="le")
-        response = api.request("PUT", "/legal-entities/le",
-                               json={"name": "N", "type": "COMPANY", "metadata": {"version": version}})
+        response = api.request(
+            "PUT", "/legal-entities/le", json={"name": "N", "type": "COMPANY", "metadata": {"version": version}}
+        )
         assert response.status_code == 400
         assert response.json() == bad_body(message, "metadata.version")
 

@@ -53,8 +53,12 @@ def parent_missing(parent_id: str) -> dict[str, object]:
 
 
 def cycle(parent_id: str, legal_entity_id: str) -> dict[str, object]:
-    return error(400, f"Invalid parentId '{parent_id}': it is a subsidiary of '{legal_entity_id}' (directly or "
-                 "further down), so the hierarchy would become a cycle.", field="parentId")
+    return error(
+        400,
+        f"Invalid parentId '{parent_id}': it is a subsidiary of '{legal_entity_id}' (directly or "
+        "further down), so the hierarchy would become a cycle.",
+        field="parentId",
+    )
 
 
 class TestParent:
@@ -74,11 +78,13 @@ class TestParent:
     def test_own_id_as_parent_on_create_is_400(self, api: Management) -> None:
         response = api.request("POST", "/legal-entities", json={"id": "s", "name": "S", "parentId": "s"})
         assert response.status_code == 400
-        assert response.json() == error(400, "Invalid parentId 's': a legal entity cannot be its own parent.",
-                                        field="parentId")
+        assert response.json() == error(
+            400, "Invalid parentId 's': a legal entity cannot be its own parent.", field="parentId"
+        )
 
-    def test_parent_of_another_tenant_is_400(self, api: Management, client: TestClient[Litestar],
-                                             tokens: Tokens) -> None:
+    def test_parent_of_another_tenant_is_400(
+        self, api: Management, client: TestClient[Litestar], tokens: Tokens
+    ) -> None:
         other = Management(client, tokens, "o" + api.tenant[1:])
         other.create_legal_entity(id="theirs")
         response = api.request("POST", "/legal-entities", json={"name": "S", "parentId": "theirs"})
@@ -100,21 +106,40 @@ class TestParent:
         assert api.request("GET", "/legal-entities/new").status_code == 404
 
     def test_own_parent_on_put_is_400(self, tree: Management) -> None:
-        assert put(tree, "a", "a") == (400, error(400, "Invalid parentId 'a': a legal entity cannot be its own parent.",
-                                                  field="parentId"))
+        assert put(tree, "a", "a") == (
+            400,
+            error(400, "Invalid parentId 'a': a legal entity cannot be its own parent.", field="parentId"),
+        )
 
-    @pytest.mark.parametrize(("legal_entity_id", "parent_id"), [
-        ("root", "a"), ("root", "a11"), ("root", "b"), ("a", "a1"), ("a", "a11"), ("a1", "a11"),
-    ])
+    @pytest.mark.parametrize(
+        ("legal_entity_id", "parent_id"),
+        [
+            ("root", "a"),
+            ("root", "a11"),
+            ("root", "b"),
+            ("a", "a1"),
+            ("a", "a11"),
+            ("a1", "a11"),
+        ],
+    )
     def test_a_descendant_as_parent_is_400(self, tree: Management, legal_entity_id: str, parent_id: str) -> None:
         assert put(tree, legal_entity_id, parent_id) == (400, cycle(parent_id, legal_entity_id))
         assert tree.get_legal_entity(legal_entity_id)["metadata"]["version"] == 1
 
-    @pytest.mark.parametrize(("legal_entity_id", "parent_id"), [
-        ("a1", "b"), ("a11", "root"), ("b", "a11"), ("root", "other"), ("a", "other"), ("a1", "a"),
-    ])
-    def test_moving_below_a_non_descendant_is_fine(self, tree: Management, legal_entity_id: str,
-                                                   parent_id: str) -> None:
+    @pytest.mark.parametrize(
+        ("legal_entity_id", "parent_id"),
+        [
+            ("a1", "b"),
+            ("a11", "root"),
+            ("b", "a11"),
+            ("root", "other"),
+            ("a", "other"),
+            ("a1", "a"),
+        ],
+    )
+    def test_moving_below_a_non_descendant_is_fine(
+        self, tree: Management, legal_entity_id: str, parent_id: str
+    ) -> None:
         assert put(tree, legal_entity_id, parent_id) == (204, None)
         assert tree.get_legal_entity(legal_entity_id)["parentId"] == parent_id
 
@@ -195,6 +220,7 @@ class TestDeleteCascade:
         assert tree.ids("/contact-assignments") == ["ca-b"]
         assert tree.request("GET", "/contact-assignments/ca-a11").status_code == 404
         # The customer itself stays.
-        response = tree.client.get(f"/customer/{tree.tenant}/customers/c1",
-                                   headers={"Authorization": f"Bearer {tree.token}"})
+        response = tree.client.get(
+            f"/customer/{tree.tenant}/customers/c1", headers={"Authorization": f"Bearer {tree.token}"}
+        )
         assert response.status_code == 200

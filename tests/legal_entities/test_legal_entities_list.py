@@ -34,8 +34,14 @@ def api(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> Management
     return Management(client, tokens, tenant)
 
 
-def find(api: Management, via: str, q: str | None = None, *, params: dict[str, Any] | None = None,
-         headers: dict[str, str] | None = None) -> httpx.Response:
+def find(
+    api: Management,
+    via: str,
+    q: str | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     """List (GET with ?q=) or search (POST with {"q": ...}) the tenant's legal entities."""
     if via == "GET":
         query = dict(params or {})
@@ -58,26 +64,60 @@ def param_error(name: str, message: str) -> dict[str, Any]:
 def seeded(api: Management, database_url: str) -> Management:
     """A company with two subsidiaries and a second company that differ in every field q and the filters address."""
     api.create_legal_entity(
-        id="abc", name="ABC Company", type="COMPANY",
-        legalInfo={"legalName": "ABC Company GmbH", "registrationDate": "2022-03-31T13:18:02.379Z",
-                   "registrationAgency": "Comp reg agency", "countryOfRegistration": "DE",
-                   "taxRegistrationNumber": "1234", "registrationId": "REG-1"},
-        accountLimit={"currency": "EUR", "value": 1000.99}, mixins={"attrs": {"tier": "gold", "size": 5}})
+        id="abc",
+        name="ABC Company",
+        type="COMPANY",
+        legalInfo={
+            "legalName": "ABC Company GmbH",
+            "registrationDate": "2022-03-31T13:18:02.379Z",
+            "registrationAgency": "Comp reg agency",
+            "countryOfRegistration": "DE",
+            "taxRegistrationNumber": "1234",
+            "registrationId": "REG-1",
+        },
+        accountLimit={"currency": "EUR", "value": 1000.99},
+        mixins={"attrs": {"tier": "gold", "size": 5}},
+    )
     api.create_legal_entity(
-        id="abc-sub", name="ABC Subsidiary", type="SUBSIDIARY", parentId="abc",
-        legalInfo={"legalName": "ABC Sub Ltd", "registrationDate": "2022-03-31T20:00:00Z",
-                   "registrationAgency": "Sub reg agency", "countryOfRegistration": "GB",
-                   "taxRegistrationNumber": "4311", "registrationId": "REG-2"},
-        accountLimit={"currency": "GBP", "value": 200})
-    api.create_legal_entity(id="abc-sub2", name="Second sub", type="SUBSIDIARY", parentId="abc",
-                            legalInfo={"registrationDate": "2023-01-01T00:00:00Z"})
-    api.create_legal_entity(id="xyz", name="XYZ Corp", legalInfo={"countryOfRegistration": "US"},
-                            mixins={"attrs": {"tier": "silver", "size": 12}})
-    for legal_entity_id, created in (("abc", "2021-05-19T10:00:00Z"), ("abc-sub", "2021-05-21T00:00:00Z"),
-                                     ("abc-sub2", "2023-01-01T00:00:00Z")):
-        run_sql(database_url,
-                "UPDATE legal_entities SET created_at = $3::text::timestamptz WHERE tenant = $1 AND id = $2",
-                api.tenant, legal_entity_id, created)
+        id="abc-sub",
+        name="ABC Subsidiary",
+        type="SUBSIDIARY",
+        parentId="abc",
+        legalInfo={
+            "legalName": "ABC Sub Ltd",
+            "registrationDate": "2022-03-31T20:00:00Z",
+            "registrationAgency": "Sub reg agency",
+            "countryOfRegistration": "GB",
+            "taxRegistrationNumber": "4311",
+            "registrationId": "REG-2",
+        },
+        accountLimit={"currency": "GBP", "value": 200},
+    )
+    api.create_legal_entity(
+        id="abc-sub2",
+        name="Second sub",
+        type="SUBSIDIARY",
+        parentId="abc",
+        legalInfo={"registrationDate": "2023-01-01T00:00:00Z"},
+    )
+    api.create_legal_entity(
+        id="xyz",
+        name="XYZ Corp",
+        legalInfo={"countryOfRegistration": "US"},
+        mixins={"attrs": {"tier": "silver", "size": 12}},
+    )
+    for legal_entity_id, created in (
+        ("abc", "2021-05-19T10:00:00Z"),
+        ("abc-sub", "2021-05-21T00:00:00Z"),
+        ("abc-sub2", "2023-01-01T00:00:00Z"),
+    ):
+        run_sql(
+            database_url,
+            "UPDATE legal_entities SET created_at = $3::text::timestamptz WHERE tenant = $1 AND id = $2",
+            api.tenant,
+            legal_entity_id,
+            created,
+        )
     return api
 
 
@@ -100,8 +140,15 @@ class TestListLegalEntities:
 class TestSearchLegalEntities:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused(self, api: Management, case: str) -> None:
-        assert_refused(api, case, "POST", "/legal-entities/search", valid_scopes=LE_MANAGE, required=LE_READ_BOTH,
-                       json={"q": "type:COMPANY"})
+        assert_refused(
+            api,
+            case,
+            "POST",
+            "/legal-entities/search",
+            valid_scopes=LE_MANAGE,
+            required=LE_READ_BOTH,
+            json={"q": "type:COMPANY"},
+        )
 
     @pytest.mark.parametrize("body", [None, {}, {"q": None}, {"q": ""}, {"q": "   "}])
     def test_without_q_finds_everything(self, seeded: Management, body: Any) -> None:
@@ -109,70 +156,88 @@ class TestSearchLegalEntities:
         assert ids(response) == ["abc", "abc-sub", "abc-sub2", "xyz"]
 
     def test_spec_examples(self, seeded: Management) -> None:
-        for q, expected in (("type:COMPANY", ["abc", "xyz"]), ('name:"ABC Company"', ["abc"]),
-                            ('metadata.createdAt:(>"2021-05-18T08:00:00.000Z" AND <"2021-05-20T17:30:00.000Z")',
-                             ["abc"])):
+        for q, expected in (
+            ("type:COMPANY", ["abc", "xyz"]),
+            ('name:"ABC Company"', ["abc"]),
+            ('metadata.createdAt:(>"2021-05-18T08:00:00.000Z" AND <"2021-05-20T17:30:00.000Z")', ["abc"]),
+        ):
             assert ids(seeded.request("POST", "/legal-entities/search", json={"q": q})) == expected
 
-    @pytest.mark.parametrize(("body", "message", "field"), [
-        ({"q": 5}, "Expected `str | null`, got `int`", "q"),
-        (["type:COMPANY"], "Expected `object | null`, got `array`", None),
-    ])
+    @pytest.mark.parametrize(
+        ("body", "message", "field"),
+        [
+            ({"q": 5}, "Expected `str | null`, got `int`", "q"),
+            (["type:COMPANY"], "Expected `object | null`, got `array`", None),
+        ],
+    )
     def test_bad_body(self, api: Management, body: Any, message: str, field: str | None) -> None:
         response = api.request("POST", "/legal-entities/search", json=body)
         assert response.status_code == 400
         assert response.json() == bad_body(message, field)
 
     def test_malformed_json(self, api: Management) -> None:
-        response = api.request("POST", "/legal-entities/search", content=b"q=x",
-                               headers={"Content-Type": "application/json"})
+        response = api.request(
+            "POST", "/legal-entities/search", content=b"q=x", headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 400
         assert response.json() == error(400, "JSON is malformed: invalid character (byte 0)")
 
 
 @pytest.mark.parametrize("via", VIA)
 class TestQuery:
-    @pytest.mark.parametrize(("q", "expected"), [
-        ("type:COMPANY", ["abc", "xyz"]),
-        ("type:SUBSIDIARY parentId:abc", ["abc-sub", "abc-sub2"]),
-        ("parentId:missing", ["abc", "xyz"]),
-        ('name:"ABC Subsidiary"', ["abc-sub"]),
-        ("name:~^ABC", ["abc", "abc-sub"]),
-        ("id:(abc,xyz,nope)", ["abc", "xyz"]),
-        ("legalInfo.legalName:~GmbH", ["abc"]),
-        ("legalInfo.legalName:missing", ["abc-sub2", "xyz"]),
-        ("legalInfo.countryOfRegistration:(DE,US)", ["abc", "xyz"]),
-        ("legalInfo.taxRegistrationNumber:4311", ["abc-sub"]),
-        ("legalInfo.registrationAgency:exists", ["abc", "abc-sub"]),
-        ("legalInfo.registrationId:REG-1", ["abc"]),
-        ('legalInfo.registrationDate:"2022-03-31T13:18:02.379Z"', ["abc"]),
-        ("legalInfo.registrationDate:(>=2022-03-31 AND <2022-04-01)", ["abc", "abc-sub"]),
-        ("legalInfo.registrationDate:>2022-12-31", ["abc-sub2"]),
-        ("accountLimit.currency:EUR", ["abc"]),
-        ("accountLimit.value:>500", ["abc"]),
-        ("accountLimit.value:(>=200 AND <=1000.99)", ["abc", "abc-sub"]),
-        ("mixins.attrs.tier:gold", ["abc"]),
-        ("mixins.attrs.size:>6", ["xyz"]),
-        ("mixins:missing", ["abc-sub", "abc-sub2"]),
-        ('metadata.createdAt:<"2022-01-01T00:00:00Z"', ["abc", "abc-sub"]),
-        ('metadataCreatedAt:>"2022-01-01T00:00:00Z"', ["abc-sub2", "xyz"]),
-        ("metadata.version:1", ["abc", "abc-sub", "abc-sub2", "xyz"]),
-    ])
+    @pytest.mark.parametrize(
+        ("q", "expected"),
+        [
+            ("type:COMPANY", ["abc", "xyz"]),
+            ("type:SUBSIDIARY parentId:abc", ["abc-sub", "abc-sub2"]),
+            ("parentId:missing", ["abc", "xyz"]),
+            ('name:"ABC Subsidiary"', ["abc-sub"]),
+            ("name:~^ABC", ["abc", "abc-sub"]),
+            ("id:(abc,xyz,nope)", ["abc", "xyz"]),
+            ("legalInfo.legalName:~GmbH", ["abc"]),
+            ("legalInfo.legalName:missing", ["abc-sub2", "xyz"]),
+            ("legalInfo.countryOfRegistration:(DE,US)", ["abc", "xyz"]),
+            ("legalInfo.taxRegistrationNumber:4311", ["abc-sub"]),
+            ("legalInfo.registrationAgency:exists", ["abc", "abc-sub"]),
+            ("legalInfo.registrationId:REG-1", ["abc"]),
+            ('legalInfo.registrationDate:"2022-03-31T13:18:02.379Z"', ["abc"]),
+            ("legalInfo.registrationDate:(>=2022-03-31 AND <2022-04-01)", ["abc", "abc-sub"]),
+            ("legalInfo.registrationDate:>2022-12-31", ["abc-sub2"]),
+            ("accountLimit.currency:EUR", ["abc"]),
+            ("accountLimit.value:>500", ["abc"]),
+            ("accountLimit.value:(>=200 AND <=1000.99)", ["abc", "abc-sub"]),
+            ("mixins.attrs.tier:gold", ["abc"]),
+            ("mixins.attrs.size:>6", ["xyz"]),
+            ("mixins:missing", ["abc-sub", "abc-sub2"]),
+            ('metadata.createdAt:<"2022-01-01T00:00:00Z"', ["abc", "abc-sub"]),
+            ('metadataCreatedAt:>"2022-01-01T00:00:00Z"', ["abc-sub2", "xyz"]),
+            ("metadata.version:1", ["abc", "abc-sub", "abc-sub2", "xyz"]),
+        ],
+    )
     def test_q_form(self, seeded: Management, via: str, q: str, expected: list[str]) -> None:
         assert ids(find(seeded, via, q, params={"sort": "id"})) == expected
 
-    @pytest.mark.parametrize(("q", "message"), [
-        ("foo:bar", f"Unknown field 'foo'; known fields: {KNOWN_FIELDS}."),
-        ("legalInfo:exists", f"Unknown field 'legalInfo'; known fields: {KNOWN_FIELDS}."),
-        ("name:(a", "Invalid q at position 6: '(' is never closed; add a matching ')'."),
-        ("type", "Invalid q at position 5: expected ':' after field name 'type'."),
-        ('name:"abc', "Invalid q at position 6: this double quote is never closed; end the value with '\"'."),
-        ("accountLimit.value:abc", "Field 'accountLimit.value' in q expects a number such as 42 or -1.5, got 'abc'."),
-        ("legalInfo.registrationDate:abc", "Field 'legalInfo.registrationDate' in q expects an ISO 8601 date-time "
-                                           "such as \"2021-05-18T07:27:27.455Z\" or a date such as 2021-05-18, "
-                                           "got 'abc'."),
-        ("name.en:x", "Field 'name.en' is not valid: 'name' has no sub-fields."),
-    ])
+    @pytest.mark.parametrize(
+        ("q", "message"),
+        [
+            ("foo:bar", f"Unknown field 'foo'; known fields: {KNOWN_FIELDS}."),
+            ("legalInfo:exists", f"Unknown field 'legalInfo'; known fields: {KNOWN_FIELDS}."),
+            ("name:(a", "Invalid q at position 6: '(' is never closed; add a matching ')'."),
+            ("type", "Invalid q at position 5: expected ':' after field name 'type'."),
+            ('name:"abc', "Invalid q at position 6: this double quote is never closed; end the value with '\"'."),
+            (
+                "accountLimit.value:abc",
+                "Field 'accountLimit.value' in q expects a number such as 42 or -1.5, got 'abc'.",
+            ),
+            (
+                "legalInfo.registrationDate:abc",
+                "Field 'legalInfo.registrationDate' in q expects an ISO 8601 date-time "
+                'such as "2021-05-18T07:27:27.455Z" or a date such as 2021-05-18, '
+                "got 'abc'.",
+            ),
+            ("name.en:x", "Field 'name.en' is not valid: 'name' has no sub-fields."),
+        ],
+    )
     def test_bad_q_is_400(self, seeded: Management, via: str, q: str, message: str) -> None:
         response = find(seeded, via, q)
         assert response.status_code == 400
@@ -181,30 +246,33 @@ class TestQuery:
 
 @pytest.mark.parametrize("via", VIA)
 class TestFilterParameters:
-    @pytest.mark.parametrize(("params", "expected"), [
-        ({"id": "abc"}, ["abc"]),
-        ({"id": "ABC"}, ["abc"]),
-        ({"id": "ab"}, []),
-        ({"name": "abc"}, ["abc", "abc-sub"]),
-        ({"name": "SUB"}, ["abc-sub", "abc-sub2"]),
-        ({"type": "SUBSIDIARY"}, ["abc-sub", "abc-sub2"]),
-        ({"parentId": "abc"}, ["abc-sub", "abc-sub2"]),
-        ({"parentId": "ABC"}, []),
-        ({"legalInfo.legalName": "gmbh"}, ["abc"]),
-        ({"legalInfo.registrationDate": "2022-03-31"}, ["abc", "abc-sub"]),
-        ({"legalInfo.registrationDate": "2022-03-31T13:18:02.379Z"}, ["abc"]),
-        ({"legalInfo.registrationDate": "2022-03-31T15:18:02.379+02:00"}, ["abc"]),
-        ({"legalInfo.registrationDate": "2022-03-31T13:18:02Z"}, []),
-        ({"legalInfo.taxRegistrationNumber": "1234"}, ["abc"]),
-        ({"legalInfo.taxRegistrationNumber": "123"}, []),
-        ({"legalInfo.registrationAgency": "REG AG"}, ["abc", "abc-sub"]),
-        ({"legalInfo.countryOfRegistration": "d"}, ["abc"]),
-        ({"legalInfo.registrationId": "REG-2"}, ["abc-sub"]),
-        ({"legalInfo.registrationId": "reg-2"}, []),
-        ({"name": "abc", "type": "COMPANY"}, ["abc"]),
-        ({"name": "%"}, []),
-        ({"name": "_"}, []),
-    ])
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"id": "abc"}, ["abc"]),
+            ({"id": "ABC"}, ["abc"]),
+            ({"id": "ab"}, []),
+            ({"name": "abc"}, ["abc", "abc-sub"]),
+            ({"name": "SUB"}, ["abc-sub", "abc-sub2"]),
+            ({"type": "SUBSIDIARY"}, ["abc-sub", "abc-sub2"]),
+            ({"parentId": "abc"}, ["abc-sub", "abc-sub2"]),
+            ({"parentId": "ABC"}, []),
+            ({"legalInfo.legalName": "gmbh"}, ["abc"]),
+            ({"legalInfo.registrationDate": "2022-03-31"}, ["abc", "abc-sub"]),
+            ({"legalInfo.registrationDate": "2022-03-31T13:18:02.379Z"}, ["abc"]),
+            ({"legalInfo.registrationDate": "2022-03-31T15:18:02.379+02:00"}, ["abc"]),
+            ({"legalInfo.registrationDate": "2022-03-31T13:18:02Z"}, []),
+            ({"legalInfo.taxRegistrationNumber": "1234"}, ["abc"]),
+            ({"legalInfo.taxRegistrationNumber": "123"}, []),
+            ({"legalInfo.registrationAgency": "REG AG"}, ["abc", "abc-sub"]),
+            ({"legalInfo.countryOfRegistration": "d"}, ["abc"]),
+            ({"legalInfo.registrationId": "REG-2"}, ["abc-sub"]),
+            ({"legalInfo.registrationId": "reg-2"}, []),
+            ({"name": "abc", "type": "COMPANY"}, ["abc"]),
+            ({"name": "%"}, []),
+            ({"name": "_"}, []),
+        ],
+    )
     def test_filter(self, seeded: Management, via: str, params: dict[str, str], expected: list[str]) -> None:
         assert ids(find(seeded, via, params={"sort": "id", **params})) == expected
 
@@ -221,17 +289,22 @@ class TestFilterParameters:
         response = find(api, via, params={"legalInfo.registrationDate": value})
         assert response.status_code == 400
         assert response.json() == param_error(
-            "legalInfo.registrationDate", f"Invalid legalInfo.registrationDate '{value}': expected an ISO 8601 "
-            "date-time such as 2022-03-31T13:18:02.379Z or a date such as 2022-03-31.")
+            "legalInfo.registrationDate",
+            f"Invalid legalInfo.registrationDate '{value}': expected an ISO 8601 "
+            "date-time such as 2022-03-31T13:18:02.379Z or a date such as 2022-03-31.",
+        )
 
 
 @pytest.mark.parametrize("via", VIA)
 class TestPagingSortAndTotals:
     def test_default_page_size_is_16(self, api: Management, via: str, database_url: str) -> None:
-        run_sql(database_url,
-                "INSERT INTO legal_entities (tenant, id, name, type, created_at, modified_at)"
-                " SELECT $1, 'le' || lpad(i::text, 4, '0'), 'x', 'COMPANY', now(), now()"
-                " FROM generate_series(1, 1001) AS i", api.tenant)
+        run_sql(
+            database_url,
+            "INSERT INTO legal_entities (tenant, id, name, type, created_at, modified_at)"
+            " SELECT $1, 'le' || lpad(i::text, 4, '0'), 'x', 'COMPANY', now(), now()"
+            " FROM generate_series(1, 1001) AS i",
+            api.tenant,
+        )
         response = find(api, via, headers={"X-Total-Count": "true"})
         assert ids(response) == [f"le{n:04d}" for n in range(1, 17)]
         assert response.headers["X-Total-Count"] == "1001"
@@ -240,16 +313,18 @@ class TestPagingSortAndTotals:
     def test_pages(self, api: Management, via: str) -> None:
         for n in range(1, 8):
             api.create_legal_entity(id=f"le{n}")
-        pages = [ids(find(api, via, params={"sort": "id:asc", "pageSize": "3", "pageNumber": str(p)}))
-                 for p in (1, 2, 3, 4)]
+        pages = [
+            ids(find(api, via, params={"sort": "id:asc", "pageSize": "3", "pageNumber": str(p)})) for p in (1, 2, 3, 4)
+        ]
         assert pages == [["le1", "le2", "le3"], ["le4", "le5", "le6"], ["le7"], []]
 
     @pytest.mark.parametrize("page", ["1", "2", "3"])
     def test_total_counts_all_matches_on_every_page(self, api: Management, via: str, page: str) -> None:
         for n in range(1, 6):
             api.create_legal_entity(id=f"le{n}", type="COMPANY" if n % 2 else "SUBSIDIARY")
-        response = find(api, via, "type:COMPANY", params={"pageSize": "1", "pageNumber": page},
-                        headers={"X-Total-Count": "true"})
+        response = find(
+            api, via, "type:COMPANY", params={"pageSize": "1", "pageNumber": page}, headers={"X-Total-Count": "true"}
+        )
         assert response.status_code == 200
         assert response.headers["X-Total-Count"] == "3"
 
@@ -257,29 +332,42 @@ class TestPagingSortAndTotals:
         api.create_legal_entity(id="a")
         assert "X-Total-Count" not in find(api, via, headers={"X-Total-Count": "false"}).headers
 
-    @pytest.mark.parametrize(("name", "value"), [
-        ("pageSize", "0"), ("pageSize", "-1"), ("pageSize", "abc"), ("pageNumber", "0"), ("pageNumber", "x"),
-    ])
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("pageSize", "0"),
+            ("pageSize", "-1"),
+            ("pageSize", "abc"),
+            ("pageNumber", "0"),
+            ("pageNumber", "x"),
+        ],
+    )
     def test_not_a_positive_integer_is_400(self, api: Management, via: str, name: str, value: str) -> None:
         response = find(api, via, params={name: value})
         assert response.status_code == 400
         assert response.json() == param_error(name, f"Invalid {name} '{value}': expected {PAGE_BOUNDS[name]}.")
 
-    @pytest.mark.parametrize(("sort", "expected"), [
-        ("name", ["abc", "abc-sub", "abc-sub2", "xyz"]),
-        ("name:desc", ["xyz", "abc-sub2", "abc-sub", "abc"]),
-        ("type:DESC,name:ASC", ["abc-sub", "abc-sub2", "abc", "xyz"]),
-        ("accountLimit.value:asc", ["abc-sub", "abc", "abc-sub2", "xyz"]),
-        ("legalInfo.registrationDate:desc", ["abc-sub2", "abc-sub", "abc", "xyz"]),
-        ("metadata.createdAt:desc", ["xyz", "abc-sub2", "abc-sub", "abc"]),
-    ])
+    @pytest.mark.parametrize(
+        ("sort", "expected"),
+        [
+            ("name", ["abc", "abc-sub", "abc-sub2", "xyz"]),
+            ("name:desc", ["xyz", "abc-sub2", "abc-sub", "abc"]),
+            ("type:DESC,name:ASC", ["abc-sub", "abc-sub2", "abc", "xyz"]),
+            ("accountLimit.value:asc", ["abc-sub", "abc", "abc-sub2", "xyz"]),
+            ("legalInfo.registrationDate:desc", ["abc-sub2", "abc-sub", "abc", "xyz"]),
+            ("metadata.createdAt:desc", ["xyz", "abc-sub2", "abc-sub", "abc"]),
+        ],
+    )
     def test_sort(self, seeded: Management, via: str, sort: str, expected: list[str]) -> None:
         assert ids(find(seeded, via, params={"sort": sort})) == expected
 
-    @pytest.mark.parametrize(("sort", "message"), [
-        ("foo", f"Invalid sort: Unknown field 'foo'; known fields: {KNOWN_FIELDS}."),
-        ("name:up", "Invalid sort 'name:up': the direction must be ASC or DESC."),
-    ])
+    @pytest.mark.parametrize(
+        ("sort", "message"),
+        [
+            ("foo", f"Invalid sort: Unknown field 'foo'; known fields: {KNOWN_FIELDS}."),
+            ("name:up", "Invalid sort 'name:up': the direction must be ASC or DESC."),
+        ],
+    )
     def test_bad_sort_is_400(self, api: Management, via: str, sort: str, message: str) -> None:
         response = find(api, via, params={"sort": sort})
         assert response.status_code == 400
@@ -287,5 +375,7 @@ class TestPagingSortAndTotals:
 
     def test_fields(self, seeded: Management, via: str) -> None:
         response = find(seeded, via, "type:COMPANY", params={"sort": "id", "fields": "name,legalInfo.legalName"})
-        assert response.json() == [{"id": "abc", "name": "ABC Company", "legalInfo": {"legalName": "ABC Company GmbH"}},
-                                   {"id": "xyz", "name": "XYZ Corp"}]
+        assert response.json() == [
+            {"id": "abc", "name": "ABC Company", "legalInfo": {"legalName": "ABC Company GmbH"}},
+            {"id": "xyz", "name": "XYZ Corp"},
+        ]

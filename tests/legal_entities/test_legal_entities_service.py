@@ -55,14 +55,26 @@ def run(settings: Settings, call: Callable[[Connection], Awaitable[T]], *, trans
 
 
 class TestIsContact:
-    @pytest.mark.parametrize(("customer_id", "legal_entity_id", "expected"), [
-        ("c1", "L1", True), ("c1", "L2", True), ("c2", "L2", True), ("c2", "L1", False), ("c3", "L1", False),
-        ("c1", "L3", False), ("nobody", "L1", False), ("c1", "nope", False), ("C1", "L1", False),
-    ])
-    def test_is_contact(self, api: Management, settings: Settings, customer_id: str, legal_entity_id: str,
-                        expected: bool) -> None:
-        assert run(settings, lambda conn: service.is_contact(conn, api.tenant, customer_id, legal_entity_id)) \
-            is expected
+    @pytest.mark.parametrize(
+        ("customer_id", "legal_entity_id", "expected"),
+        [
+            ("c1", "L1", True),
+            ("c1", "L2", True),
+            ("c2", "L2", True),
+            ("c2", "L1", False),
+            ("c3", "L1", False),
+            ("c1", "L3", False),
+            ("nobody", "L1", False),
+            ("c1", "nope", False),
+            ("C1", "L1", False),
+        ],
+    )
+    def test_is_contact(
+        self, api: Management, settings: Settings, customer_id: str, legal_entity_id: str, expected: bool
+    ) -> None:
+        assert (
+            run(settings, lambda conn: service.is_contact(conn, api.tenant, customer_id, legal_entity_id)) is expected
+        )
 
     def test_another_tenant_is_never_a_contact(self, api: Management, settings: Settings) -> None:
         other = "o" + api.tenant[1:]
@@ -73,12 +85,19 @@ class TestIsContact:
 
 
 class TestLegalEntityIdsOfCustomer:
-    @pytest.mark.parametrize(("customer_id", "expected"), [
-        ("c1", ["L1", "L2"]), ("c2", ["L2"]), ("c3", []), ("nobody", []),
-    ])
+    @pytest.mark.parametrize(
+        ("customer_id", "expected"),
+        [
+            ("c1", ["L1", "L2"]),
+            ("c2", ["L2"]),
+            ("c3", []),
+            ("nobody", []),
+        ],
+    )
     def test_ids(self, api: Management, settings: Settings, customer_id: str, expected: list[str]) -> None:
-        assert run(settings, lambda conn: service.legal_entity_ids_of_customer(conn, api.tenant, customer_id)) \
-            == expected
+        assert (
+            run(settings, lambda conn: service.legal_entity_ids_of_customer(conn, api.tenant, customer_id)) == expected
+        )
 
     def test_follows_deletes(self, api: Management, settings: Settings) -> None:
         assert api.request("DELETE", "/legal-entities/L2").status_code == 204
@@ -92,7 +111,12 @@ class TestFetchLegalEntities:
         row = found["L1"]
         assert isinstance(row, service.LegalEntityRow)
         assert (row.id, row.name, row.type, row.parent_id, row.legal_info) == (
-            "L1", "ABC Company", "COMPANY", None, {"legalName": "ABC GmbH"})
+            "L1",
+            "ABC Company",
+            "COMPANY",
+            None,
+            {"legalName": "ABC GmbH"},
+        )
         assert (found["L2"].parent_id, found["L2"].version) == ("L1", 1)
         assert found["L2"].created_at == api.get_legal_entity("L2")["metadata"]["createdAt"]
 
@@ -105,18 +129,21 @@ class TestFetchLegalEntities:
 
 
 class TestLegalEntityExists:
-    @pytest.mark.parametrize(("legal_entity_id", "expected"), [("L1", True), ("L3", True), ("l1", False),
-                                                               ("nope", False)])
+    @pytest.mark.parametrize(
+        ("legal_entity_id", "expected"), [("L1", True), ("L3", True), ("l1", False), ("nope", False)]
+    )
     def test_exists(self, api: Management, settings: Settings, legal_entity_id: str, expected: bool) -> None:
         assert run(settings, lambda conn: service.legal_entity_exists(conn, api.tenant, legal_entity_id)) is expected
 
 
 class TestDeleteContactAssignmentsOfCustomer:
     def test_removes_the_customer_everywhere_and_nothing_else(self, api: Management, settings: Settings) -> None:
-        removed = run(settings, lambda conn: service.delete_contact_assignments_of_customer(conn, api.tenant, "c1"),
-                      transaction=True)
+        removed = run(
+            settings,
+            lambda conn: service.delete_contact_assignments_of_customer(conn, api.tenant, "c1"),
+            transaction=True,
+        )
         assert removed == 3
         docs = api.request("GET", "/contact-assignments").json()
         assert [(d["legalEntity"]["id"], d["customer"]["id"]) for d in docs] == [("L2", "c2")]
-        assert run(settings, lambda conn: service.delete_contact_assignments_of_customer(conn, api.tenant, "c1")) \
-            == 0
+        assert run(settings, lambda conn: service.delete_contact_assignments_of_customer(conn, api.tenant, "c1")) == 0

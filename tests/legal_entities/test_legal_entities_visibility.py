@@ -59,8 +59,7 @@ class TestOwnLegalEntities:
     def test_no_contact_sees_nothing(self, contacts: Management, app: Litestar, via: str) -> None:
         assert ids(listed(contacts, customer_token(app, contacts.tenant, "c3"), via)) == []
 
-    def test_a_customer_token_without_customer_is_refused(self, contacts: Management, app: Litestar,
-                                                         via: str) -> None:
+    def test_a_customer_token_without_customer_is_refused(self, contacts: Management, app: Litestar, via: str) -> None:
         """The service never issues one: a customer token that names no customer is malformed, a 401."""
         response = listed(contacts, customer_token(app, contacts.tenant, None), via)
         assert (response.status_code, response.json()) == (401, INVALID_TOKEN)
@@ -70,8 +69,9 @@ class TestOwnLegalEntities:
         assert ids(listed(contacts, token, via, q="type:SUBSIDIARY")) == ["L2"]
         assert ids(listed(contacts, token, via, q="id:(L1,L3,L5)")) == ["L1"]
         assert ids(listed(contacts, token, via, name="company")) == ["L1"]
-        response = contacts.request("GET", "/legal-entities", token=token, headers={"X-Total-Count": "true"},
-                                    params={"pageSize": "1"})
+        response = contacts.request(
+            "GET", "/legal-entities", token=token, headers={"X-Total-Count": "true"}, params={"pageSize": "1"}
+        )
         assert (ids(response), response.headers["X-Total-Count"]) == (["L1"], "2")
 
     def test_a_removed_contact_no_longer_sees_it(self, contacts: Management, app: Litestar, via: str) -> None:
@@ -92,26 +92,28 @@ class TestOwnLegalEntities:
         token = customer_token(app, contacts.tenant, "c1", scopes=(Scope.SEGMENT_READ_OWN.value,))
         response = listed(contacts, token, via)
         assert response.status_code == 403
-        assert response.json() == error(403, "Required scope(s): customermanagement.legalentity_read, "
-                                             "customermanagement.legalentity_read_own.")
+        assert response.json() == error(
+            403, "Required scope(s): customermanagement.legalentity_read, customermanagement.legalentity_read_own."
+        )
 
     def test_an_anonymous_token_is_403(self, contacts: Management, via: str) -> None:
         response = listed(contacts, contacts.tokens.anonymous(contacts.tenant), via)
         assert response.status_code == 403
-        assert response.json() == error(403, "Required scope(s): customermanagement.legalentity_read, "
-                                             "customermanagement.legalentity_read_own.")
+        assert response.json() == error(
+            403, "Required scope(s): customermanagement.legalentity_read, customermanagement.legalentity_read_own."
+        )
 
     def test_a_customer_of_another_tenant_is_403(self, contacts: Management, app: Litestar, via: str) -> None:
         other = "o" + contacts.tenant[1:]
         response = listed(contacts, customer_token(app, other, "c1"), via)
         assert response.status_code == 403
         assert response.json() == error(
-            403, f"The token belongs to tenant '{other}', not to tenant '{contacts.tenant}'.")
+            403, f"The token belongs to tenant '{other}', not to tenant '{contacts.tenant}'."
+        )
 
 
 class TestTenants:
-    def test_tenants_never_see_each_other(self, api: Management, client: TestClient[Litestar],
-                                          tokens: Tokens) -> None:
+    def test_tenants_never_see_each_other(self, api: Management, client: TestClient[Litestar], tokens: Tokens) -> None:
         other = Management(client, tokens, "o" + api.tenant[1:])
         api.create_legal_entity(id="same", name="Mine")
         other.create_legal_entity(id="same", name="Theirs")

@@ -16,10 +16,12 @@ from segment_service.oauth import service as oauth_service
 
 LOGIN = "/customerlogin/auth/anonymous/login"
 REFRESH = "/customerlogin/auth/anonymous/refresh"
-INVALID_CLIENT = {"fault": {"faultstring": "Invalid client credentials",
-                            "detail": {"errorcode": "oauth.v2.InvalidClientIdentifier"}}}
-INVALID_REFRESH = {"fault": {"faultstring": "Invalid refresh token",
-                             "detail": {"errorcode": "oauth.v2.InvalidRefreshToken"}}}
+INVALID_CLIENT = {
+    "fault": {"faultstring": "Invalid client credentials", "detail": {"errorcode": "oauth.v2.InvalidClientIdentifier"}}
+}
+INVALID_REFRESH = {
+    "fault": {"faultstring": "Invalid refresh token", "detail": {"errorcode": "oauth.v2.InvalidRefreshToken"}}
+}
 
 
 def run_sql(database_url: str, sql: str, *args: Any) -> Any:
@@ -49,42 +51,61 @@ def login(client: TestClient[Litestar], tenant: str, client_id: str, **params: s
 
 
 class TestAnonymousLogin:
-    def test_returns_an_anonymous_token_with_a_session(self, client: TestClient[Litestar], database_url: str,
-                                                       tenant: str) -> None:
+    def test_returns_an_anonymous_token_with_a_session(
+        self, client: TestClient[Litestar], database_url: str, tenant: str
+    ) -> None:
         client_id = storefront_client(database_url, tenant)
         response = login(client, tenant, client_id, currency="EUR", siteCode="main")
         assert response.status_code == 200, response.text
         body = response.json()
-        assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token", "refresh_token_expires_in",
-                             "sessionId", "scope"}
+        assert set(body) == {
+            "access_token",
+            "token_type",
+            "expires_in",
+            "refresh_token",
+            "refresh_token_expires_in",
+            "sessionId",
+            "scope",
+        }
         assert (body["token_type"], body["expires_in"], body["refresh_token_expires_in"], body["scope"]) == (
-            "Bearer", 3599, 86399, f"tenant={tenant}")
-        stored = run_sql(database_url, "SELECT kind, context FROM token_sessions WHERE tenant = $1 AND id = $2",
-                         tenant, body["sessionId"])
-        assert [(r["kind"], r["context"]) for r in stored] == [
-            ("anonymous", '{"currency": "EUR", "siteCode": "main"}')]
+            "Bearer",
+            3599,
+            86399,
+            f"tenant={tenant}",
+        )
+        stored = run_sql(
+            database_url,
+            "SELECT kind, context FROM token_sessions WHERE tenant = $1 AND id = $2",
+            tenant,
+            body["sessionId"],
+        )
+        assert [(r["kind"], r["context"]) for r in stored] == [("anonymous", '{"currency": "EUR", "siteCode": "main"}')]
 
-    def test_an_anonymous_token_reads_no_segments(self, client: TestClient[Litestar], database_url: str,
-                                                  tenant: str) -> None:
+    def test_an_anonymous_token_reads_no_segments(
+        self, client: TestClient[Litestar], database_url: str, tenant: str
+    ) -> None:
         token = login(client, tenant, storefront_client(database_url, tenant)).json()["access_token"]
         response = client.get(f"/customer-segment/{tenant}/segments", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 403
         assert response.json()["message"] == (
-            "Required scope(s): customersegment.segment_read, customersegment.segment_read_own.")
+            "Required scope(s): customersegment.segment_read, customersegment.segment_read_own."
+        )
 
     def test_unknown_client_is_401(self, client: TestClient[Litestar], tenant: str) -> None:
         response = login(client, tenant, "nobody")
         assert response.status_code == 401
         assert response.json() == INVALID_CLIENT
 
-    def test_a_storefront_client_of_another_tenant_is_401(self, client: TestClient[Litestar], database_url: str,
-                                                           tenant: str) -> None:
+    def test_a_storefront_client_of_another_tenant_is_401(
+        self, client: TestClient[Litestar], database_url: str, tenant: str
+    ) -> None:
         response = login(client, "othertenant", storefront_client(database_url, tenant))
         assert response.status_code == 401
         assert response.json() == INVALID_CLIENT
 
-    def test_a_service_client_cannot_get_anonymous_tokens(self, client: TestClient[Litestar], database_url: str,
-                                                          tenant: str) -> None:
+    def test_a_service_client_cannot_get_anonymous_tokens(
+        self, client: TestClient[Litestar], database_url: str, tenant: str
+    ) -> None:
         async def create() -> str:
             conn = await asyncpg.connect(database_url)
             try:
@@ -96,8 +117,9 @@ class TestAnonymousLogin:
         assert response.status_code == 401
 
     @pytest.mark.parametrize("missing", ["tenant", "client_id"])
-    def test_missing_parameter_is_400_in_the_customer_error_shape(self, client: TestClient[Litestar],
-                                                                   missing: str) -> None:
+    def test_missing_parameter_is_400_in_the_customer_error_shape(
+        self, client: TestClient[Litestar], missing: str
+    ) -> None:
         params = {"tenant": "abc", "client_id": "x"}
         del params[missing]
         response = client.get(LOGIN, params=params)
@@ -108,28 +130,33 @@ class TestAnonymousLogin:
 
 
 class TestAnonymousRefresh:
-    def test_keeps_the_session_and_rotates_the_refresh_token(self, client: TestClient[Litestar], database_url: str,
-                                                             tenant: str) -> None:
+    def test_keeps_the_session_and_rotates_the_refresh_token(
+        self, client: TestClient[Litestar], database_url: str, tenant: str
+    ) -> None:
         client_id = storefront_client(database_url, tenant)
         first = login(client, tenant, client_id).json()
-        response = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id,
-                                               "refresh_token": first["refresh_token"]})
+        response = client.get(
+            REFRESH, params={"tenant": tenant, "client_id": client_id, "refresh_token": first["refresh_token"]}
+        )
         assert response.status_code == 200, response.text
         second = response.json()
         assert second["sessionId"] == first["sessionId"]
         assert second["access_token"] != first["access_token"]
         assert second["refresh_token"] != first["refresh_token"]
-        reused = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id,
-                                             "refresh_token": first["refresh_token"]})
+        reused = client.get(
+            REFRESH, params={"tenant": tenant, "client_id": client_id, "refresh_token": first["refresh_token"]}
+        )
         assert reused.status_code == 401
         assert reused.json() == INVALID_REFRESH
 
-    def test_the_deprecated_anonymous_token_parameter_still_works(self, client: TestClient[Litestar],
-                                                                  database_url: str, tenant: str) -> None:
+    def test_the_deprecated_anonymous_token_parameter_still_works(
+        self, client: TestClient[Litestar], database_url: str, tenant: str
+    ) -> None:
         client_id = storefront_client(database_url, tenant)
         first = login(client, tenant, client_id).json()
-        response = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id,
-                                               "anonymous_token": first["access_token"]})
+        response = client.get(
+            REFRESH, params={"tenant": tenant, "client_id": client_id, "anonymous_token": first["access_token"]}
+        )
         assert response.status_code == 200, response.text
         assert response.json()["sessionId"] == first["sessionId"]
 
@@ -139,12 +166,14 @@ class TestAnonymousRefresh:
         assert response.status_code == 401
         assert response.json() == INVALID_REFRESH
 
-    def test_refresh_with_another_client_is_401(self, client: TestClient[Litestar], database_url: str,
-                                               tenant: str) -> None:
+    def test_refresh_with_another_client_is_401(
+        self, client: TestClient[Litestar], database_url: str, tenant: str
+    ) -> None:
         first = login(client, tenant, storefront_client(database_url, tenant)).json()
         other = storefront_client(database_url, tenant)
-        response = client.get(REFRESH, params={"tenant": tenant, "client_id": other,
-                                               "refresh_token": first["refresh_token"]})
+        response = client.get(
+            REFRESH, params={"tenant": tenant, "client_id": other, "refresh_token": first["refresh_token"]}
+        )
         assert response.status_code == 401
 
     def test_neither_token_is_400(self, client: TestClient[Litestar], database_url: str, tenant: str) -> None:
@@ -155,8 +184,9 @@ class TestAnonymousRefresh:
 
 
 class TestEndedSessions:
-    def test_tokens_of_an_ended_session_are_401(self, client: TestClient[Litestar], database_url: str,
-                                                tenant: str) -> None:
+    def test_tokens_of_an_ended_session_are_401(
+        self, client: TestClient[Litestar], database_url: str, tenant: str
+    ) -> None:
         client_id = storefront_client(database_url, tenant)
         body = login(client, tenant, client_id).json()
         headers = {"Authorization": f"Bearer {body['access_token']}"}
@@ -174,14 +204,16 @@ class TestEndedSessions:
         response = client.get(segments, headers=headers)
         assert response.status_code == 401
         assert response.json()["fault"]["detail"]["errorcode"] == "oauth.v2.InvalidAccessToken"
-        refreshed = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id,
-                                                "refresh_token": body["refresh_token"]})
+        refreshed = client.get(
+            REFRESH, params={"tenant": tenant, "client_id": client_id, "refresh_token": body["refresh_token"]}
+        )
         assert refreshed.status_code == 401
 
 
 class TestRefreshSecurity:
-    def test_one_refresh_token_refreshes_once_even_when_raced(self, client: TestClient[Litestar], database_url: str,
-                                                              tenant: str) -> None:
+    def test_one_refresh_token_refreshes_once_even_when_raced(
+        self, client: TestClient[Litestar], database_url: str, tenant: str
+    ) -> None:
         client_id = storefront_client(database_url, tenant)
         first = login(client, tenant, client_id).json()
         params = {"tenant": tenant, "client_id": client_id, "refresh_token": first["refresh_token"]}
@@ -195,17 +227,30 @@ class TestRefreshSecurity:
         client_id = storefront_client(database_url, tenant)
         first = login(client, tenant, client_id).json()
         tokens = app.state.tokens
-        ancient = tokens.issue(tenant=tenant, kind=TokenKind.ANONYMOUS, subject=first["sessionId"], scopes=(),
-                               ttl_seconds=-(86399 + 60), session_id=first["sessionId"])
+        ancient = tokens.issue(
+            tenant=tenant,
+            kind=TokenKind.ANONYMOUS,
+            subject=first["sessionId"],
+            scopes=(),
+            ttl_seconds=-(86399 + 60),
+            session_id=first["sessionId"],
+        )
         response = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id, "anonymous_token": ancient})
         assert response.status_code == 401
-        recent = tokens.issue(tenant=tenant, kind=TokenKind.ANONYMOUS, subject=first["sessionId"], scopes=(),
-                              ttl_seconds=-60, session_id=first["sessionId"])
+        recent = tokens.issue(
+            tenant=tenant,
+            kind=TokenKind.ANONYMOUS,
+            subject=first["sessionId"],
+            scopes=(),
+            ttl_seconds=-60,
+            session_id=first["sessionId"],
+        )
         response = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id, "anonymous_token": recent})
         assert response.status_code == 200, response.text
         assert "refresh_token" not in response.json()
-        still = client.get(REFRESH, params={"tenant": tenant, "client_id": client_id,
-                                            "refresh_token": first["refresh_token"]})
+        still = client.get(
+            REFRESH, params={"tenant": tenant, "client_id": client_id, "refresh_token": first["refresh_token"]}
+        )
         assert still.status_code == 200
 
     def test_short_signing_keys_are_refused(self) -> None:

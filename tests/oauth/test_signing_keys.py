@@ -51,15 +51,16 @@ def workers(database_url: str) -> Iterator[Workers]:
     """Two app instances on keys kept in the database, as two worker processes of one server are."""
     settings = Settings(database_url=database_url, signing_key=None, password_hash_memory_kib=8)
     first_app, second_app = create_served_app(settings), create_served_app(settings)
-    with TestClient(first_app, raise_server_exceptions=False) as first, \
-            TestClient(second_app, raise_server_exceptions=False) as second:
+    with (
+        TestClient(first_app, raise_server_exceptions=False) as first,
+        TestClient(second_app, raise_server_exceptions=False) as second,
+    ):
         first.app_state = first_app.state  # type: ignore[attr-defined]
         second.app_state = second_app.state  # type: ignore[attr-defined]
         yield first, second
 
 
-def test_rotation_keeps_old_tokens_and_reaches_every_worker(workers: Workers,
-                                                            database_url: str, tenant: str) -> None:
+def test_rotation_keeps_old_tokens_and_reaches_every_worker(workers: Workers, database_url: str, tenant: str) -> None:
     first, second = workers
     tokens_of(first).RELOAD_SECONDS = 0.0  # this worker looks at the keys before every token it issues
     tokens_of(second).RELOAD_SECONDS = 3600.0  # this one only when a token names a key it does not know
@@ -83,21 +84,29 @@ def test_rotation_keeps_old_tokens_and_reaches_every_worker(workers: Workers,
 
 
 def test_a_token_without_a_kid_from_before_rotation_support_still_verifies(
-        workers: Workers, database_url: str, tenant: str) -> None:
+    workers: Workers, database_url: str, tenant: str
+) -> None:
     first, _ = workers
     make_client(database_url, tenant)
     client_id = run_sql(database_url, "SELECT client_id FROM api_clients WHERE tenant = $1", tenant)[0]["client_id"]
     secret = run_sql(database_url, "SELECT secret FROM signing_keys ORDER BY created_at LIMIT 1")[0]["secret"]
     now = int(time.time())
-    claims: dict[str, Any] = {"iss": "segment-service", "sub": client_id, "ten": tenant,
-                              "knd": TokenKind.SERVICE.value, "scp": " ".join(SERVICE_SCOPES), "iat": now,
-                              "exp": now + 600}
+    claims: dict[str, Any] = {
+        "iss": "segment-service",
+        "sub": client_id,
+        "ten": tenant,
+        "knd": TokenKind.SERVICE.value,
+        "scp": " ".join(SERVICE_SCOPES),
+        "iat": now,
+        "exp": now + 600,
+    }
     token = jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(secret))
     assert segments(first, tenant, token).status_code == 200
 
 
 def test_keys_retired_longer_than_the_longest_token_lifetime_are_dropped(
-        workers: Workers, database_url: str, tenant: str) -> None:
+    workers: Workers, database_url: str, tenant: str
+) -> None:
     first, _ = workers
     tokens_of(first).RELOAD_SECONDS = 0.0
     client_id, secret = make_client(database_url, tenant)
@@ -120,8 +129,9 @@ def test_keys_retired_longer_than_the_longest_token_lifetime_are_dropped(
 
 
 def test_rotation_is_refused_while_the_signing_key_is_configured(database_url: str) -> None:
-    result = CliRunner().invoke(main, ["keys", "rotate"], env={"DATABASE_URL": database_url,
-                                                              "SEGMENT_SERVICE_SIGNING_KEY": "k" * 40})
+    result = CliRunner().invoke(
+        main, ["keys", "rotate"], env={"DATABASE_URL": database_url, "SEGMENT_SERVICE_SIGNING_KEY": "k" * 40}
+    )
     assert result.exit_code == 2
     assert result.output.startswith("error: SEGMENT_SERVICE_SIGNING_KEY is set, so that key signs every token")
 
@@ -132,10 +142,14 @@ def test_a_running_server_with_two_workers_switches_keys_without_a_restart(datab
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    env = {**{k: v for k, v in os.environ.items() if k != "SEGMENT_SERVICE_SIGNING_KEY"},
-           "DATABASE_URL": database_url}
-    server = subprocess.Popen([sys.executable, "-m", "segment_service", "serve", "--port", str(port), "--workers", "2"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    env = {**{k: v for k, v in os.environ.items() if k != "SEGMENT_SERVICE_SIGNING_KEY"}, "DATABASE_URL": database_url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "segment_service", "serve", "--port", str(port), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -157,12 +171,19 @@ def test_a_running_server_with_two_workers_switches_keys_without_a_restart(datab
             return token
 
         def status(token: str) -> int:
-            return httpx.get(f"{base}/customer-segment/{tenant}/segments", timeout=10,
-                             headers={"Authorization": f"Bearer {token}"}).status_code
+            return httpx.get(
+                f"{base}/customer-segment/{tenant}/segments", timeout=10, headers={"Authorization": f"Bearer {token}"}
+            ).status_code
 
         old = new_token()
-        rotated = subprocess.run([sys.executable, "-m", "segment_service", "keys", "rotate", "--json"], env=env,
-                                 capture_output=True, text=True, timeout=120, check=True)
+        rotated = subprocess.run(
+            [sys.executable, "-m", "segment_service", "keys", "rotate", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         new_kid = json.loads(rotated.stdout)["kid"]
         deadline = time.monotonic() + 15
         kids: set[str] = set()

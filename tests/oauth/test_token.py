@@ -43,8 +43,15 @@ class TestRequestToken:
         response = request_token(client, client_id=client_id, client_secret=secret)
         assert response.status_code == 200, response.text
         body = response.json()
-        assert set(body) == {"access_token", "token_type", "expires_in", "session_idle_time", "refresh_token",
-                             "refresh_token_expires_in", "scope"}
+        assert set(body) == {
+            "access_token",
+            "token_type",
+            "expires_in",
+            "session_idle_time",
+            "refresh_token",
+            "refresh_token_expires_in",
+            "scope",
+        }
         assert body["token_type"] == "Bearer"
         assert body["expires_in"] == 14399
         assert body["refresh_token"] == ""
@@ -64,12 +71,14 @@ class TestRequestToken:
         self, client: TestClient[Litestar], database_url: str, tenant: str
     ) -> None:
         client_id, secret = make_client(database_url, tenant)
-        body = request_token(client, client_id=client_id, client_secret=secret,
-                             scope=f"tenant={tenant} {Scope.SEGMENT_READ}").json()
+        body = request_token(
+            client, client_id=client_id, client_secret=secret, scope=f"tenant={tenant} {Scope.SEGMENT_READ}"
+        ).json()
         assert body["scope"] == f"tenant={tenant} {Scope.SEGMENT_READ}"
         headers = {"Authorization": f"Bearer {body['access_token']}", "Content-Type": "application/json"}
-        created = client.post(f"/customer-segment/{tenant}/segments", headers=headers,
-                              content=b'{"name":{"en":"x"},"siteCode":"main"}')
+        created = client.post(
+            f"/customer-segment/{tenant}/segments", headers=headers, content=b'{"name":{"en":"x"},"siteCode":"main"}'
+        )
         assert created.status_code == 403
         assert created.json()["code"] == 403
 
@@ -79,9 +88,7 @@ class TestRequestToken:
         client_id, secret = make_client(database_url, tenant, scopes=[Scope.SEGMENT_READ])
         response = request_token(client, client_id=client_id, client_secret=secret, scope=str(Scope.SEGMENT_MANAGE))
         assert response.status_code == 400
-        assert response.json()["message"] == (
-            "Invalid scope: the client does not have customersegment.segment_manage."
-        )
+        assert response.json()["message"] == ("Invalid scope: the client does not have customersegment.segment_manage.")
 
     def test_another_tenant_in_scope_is_refused(
         self, client: TestClient[Litestar], database_url: str, tenant: str
@@ -112,8 +119,11 @@ class TestRequestToken:
 
     def test_other_grant_types_are_400(self, client: TestClient[Litestar], database_url: str, tenant: str) -> None:
         client_id, secret = make_client(database_url, tenant)
-        response = client.post("/oauth/token", headers=FORM,
-                               data={"grant_type": "password", "client_id": client_id, "client_secret": secret})
+        response = client.post(
+            "/oauth/token",
+            headers=FORM,
+            data={"grant_type": "password", "client_id": client_id, "client_secret": secret},
+        )
         assert response.status_code == 400
         assert response.json()["message"] == "Unsupported grant_type: only 'client_credentials' is supported."
 
@@ -133,19 +143,25 @@ class TestRequestToken:
 class TestTokens:
     """How the API treats the bearer token, whatever the operation."""
 
-    def test_expired_token_is_401_with_the_gateway_body(self, client: TestClient[Litestar], tokens: Any,
-                                                        tenant: str) -> None:
+    def test_expired_token_is_401_with_the_gateway_body(
+        self, client: TestClient[Litestar], tokens: Any, tenant: str
+    ) -> None:
         token = tokens.service(tenant, ttl=-1)
         response = client.get(f"/customer-segment/{tenant}/segments", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
-        assert response.json() == {"fault": {"faultstring": "Access Token expired",
-                                             "detail": {"errorcode": "keymanagement.service.access_token_expired"}}}
+        assert response.json() == {
+            "fault": {
+                "faultstring": "Access Token expired",
+                "detail": {"errorcode": "keymanagement.service.access_token_expired"},
+            }
+        }
 
     def test_token_signed_by_another_key_is_401(self, client: TestClient[Litestar], tenant: str) -> None:
         from segment_service.core.auth import TokenKind, TokenService
 
         foreign = TokenService("another-key-" + "y" * 40).issue(
-            tenant=tenant, kind=TokenKind.SERVICE, subject="x", scopes=SERVICE_SCOPES, ttl_seconds=600)
+            tenant=tenant, kind=TokenKind.SERVICE, subject="x", scopes=SERVICE_SCOPES, ttl_seconds=600
+        )
         response = client.get(f"/customer-segment/{tenant}/segments", headers={"Authorization": f"Bearer {foreign}"})
         assert response.status_code == 401
         assert response.json()["fault"]["detail"]["errorcode"] == "oauth.v2.InvalidAccessToken"
@@ -154,5 +170,6 @@ class TestTokens:
     def test_malformed_authorization_is_401(self, client: TestClient[Litestar], tenant: str, header: str) -> None:
         response = client.get(f"/customer-segment/{tenant}/segments", headers={"Authorization": header})
         assert response.status_code == 401
-        assert response.json() == {"fault": {"faultstring": "Invalid access token",
-                                             "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}}
+        assert response.json() == {
+            "fault": {"faultstring": "Invalid access token", "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}
+        }

@@ -22,8 +22,17 @@ def _claims(tenant: str, **changes: Any) -> dict[str, Any]:
     """A customer token's claims as the service issues them, with `changes` (a value of `...` removes the claim)."""
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": ISSUER, "sub": "c1", "ten": tenant, "knd": "customer", "scp": " ".join(CUSTOMER_SCOPES),
-        "iat": now, "exp": now + 600, "jti": "0123456789abcdef", "cid": "c1", "sid": "s1", "lei": "le1",
+        "iss": ISSUER,
+        "sub": "c1",
+        "ten": tenant,
+        "knd": "customer",
+        "scp": " ".join(CUSTOMER_SCOPES),
+        "iat": now,
+        "exp": now + 600,
+        "jti": "0123456789abcdef",
+        "cid": "c1",
+        "sid": "s1",
+        "lei": "le1",
     }
     claims.update(changes)
     return {name: value for name, value in claims.items() if value is not ...}
@@ -36,8 +45,9 @@ def _b64(data: bytes) -> str:
 def _sign(settings: Settings, claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
     """An HS256 JWT signed with the test key, by hand: JWT libraries refuse to write some malformed headers."""
     key = configured_key(settings.signing_key or "")
-    signing_input = ".".join(_b64(json.dumps(part).encode())
-                             for part in (header or {"alg": "HS256", "typ": "JWT", "kid": key.kid}, claims))
+    signing_input = ".".join(
+        _b64(json.dumps(part).encode()) for part in (header or {"alg": "HS256", "typ": "JWT", "kid": key.kid}, claims)
+    )
     signature = hmac.new(key.secret.encode(), signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{_b64(signature)}"
 
@@ -73,8 +83,9 @@ MALFORMED: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("case", MALFORMED)
-def test_a_signed_token_with_a_malformed_claim_is_a_401(client: TestClient[Litestar], settings: Settings,
-                                                          tenant: str, case: str) -> None:
+def test_a_signed_token_with_a_malformed_claim_is_a_401(
+    client: TestClient[Litestar], settings: Settings, tenant: str, case: str
+) -> None:
     token = _sign(settings, _claims(tenant, **MALFORMED[case]))
     for path in (f"/customer/{tenant}/me", f"/customer-segment/{tenant}/segments/items"):  # routed and fast lane
         response = client.get(path, headers={"Authorization": f"Bearer {token}"})
@@ -82,24 +93,28 @@ def test_a_signed_token_with_a_malformed_claim_is_a_401(client: TestClient[Lites
         assert response.json() == INVALID_TOKEN
 
 
-@pytest.mark.parametrize("header", [{"alg": "HS256", "kid": 5}, {"alg": "HS256", "kid": "no-such-key"},
-                                    {"alg": "HS256", "kid": ["a"]}], ids=["kid a number", "kid unknown", "kid a list"])
-def test_a_malformed_or_unknown_key_id_is_a_401(client: TestClient[Litestar], settings: Settings, tenant: str,
-                                                header: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "header",
+    [{"alg": "HS256", "kid": 5}, {"alg": "HS256", "kid": "no-such-key"}, {"alg": "HS256", "kid": ["a"]}],
+    ids=["kid a number", "kid unknown", "kid a list"],
+)
+def test_a_malformed_or_unknown_key_id_is_a_401(
+    client: TestClient[Litestar], settings: Settings, tenant: str, header: dict[str, Any]
+) -> None:
     token = _sign(settings, _claims(tenant), header)
     response = client.get(f"/customer/{tenant}/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401, response.text
     assert response.json() == INVALID_TOKEN
 
 
-def test_the_well_formed_token_passes_the_token_check(client: TestClient[Litestar], settings: Settings,
-                                                      tenant: str) -> None:
+def test_the_well_formed_token_passes_the_token_check(
+    client: TestClient[Litestar], settings: Settings, tenant: str
+) -> None:
     """The same claims unchanged pass the signature and claim checks: the session they name does not exist, so the
     token is refused for that reason alone — and a token without a session names a customer that does not exist."""
     token = _sign(settings, _claims(tenant, sid=..., lei=...))
     response = client.get(f"/customer/{tenant}/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.json() == INVALID_TOKEN
-    response = client.get(f"/customer-segment/{tenant}/segments/items",
-                          headers={"Authorization": f"Bearer {token}"})
+    response = client.get(f"/customer-segment/{tenant}/segments/items", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text

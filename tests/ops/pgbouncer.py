@@ -44,8 +44,14 @@ def ensure_pgbouncer() -> str:
         try:
             subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True, timeout=300)
             # Without systemd the package's attempt to start its own service may fail; the binary is what counts.
-            install = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "pgbouncer"],
-                                     check=False, env=env, capture_output=True, text=True, timeout=300)
+            install = subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "pgbouncer"],
+                check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         except subprocess.TimeoutExpired as exc:
             raise PgBouncerUnavailable(f"{INSTALL_HINT}: apt-get took too long ({exc})") from exc
         # The package may start a system-wide pgbouncer on port 6432; the tests start their own.
@@ -84,15 +90,21 @@ class Upstream:
             port = int(await conn.fetchval("SHOW port"))
         finally:
             await conn.close()
-        return cls(host=host, port=port, database=parts.path.lstrip("/"), user=parts.username or "postgres",
-                   password=parts.password or "")
+        return cls(
+            host=host,
+            port=port,
+            database=parts.path.lstrip("/"),
+            user=parts.username or "postgres",
+            password=parts.password or "",
+        )
 
 
 class PgBouncer:
     """One pgbouncer process in transaction mode on a free port, with its own config and auth file."""
 
-    def __init__(self, executable: str, upstream: Upstream, *, pool_size: int = 4,
-                 ignore_startup_parameters: str = "") -> None:
+    def __init__(
+        self, executable: str, upstream: Upstream, *, pool_size: int = 4, ignore_startup_parameters: str = ""
+    ) -> None:
         self.executable = executable
         self.upstream = upstream
         self.port = free_port()
@@ -190,8 +202,12 @@ class PgBouncer:
 def start_pgbouncer(database_url: str, *, pool_size: int = 4, ignore_startup_parameters: str = "") -> PgBouncer:
     """A running pgbouncer in transaction mode in front of `database_url`'s server and database; a small pool
     (`pool_size` server connections) so that its clients share server connections all the time."""
-    bouncer = PgBouncer(ensure_pgbouncer(), asyncio.run(Upstream.of(database_url)), pool_size=pool_size,
-                        ignore_startup_parameters=ignore_startup_parameters)
+    bouncer = PgBouncer(
+        ensure_pgbouncer(),
+        asyncio.run(Upstream.of(database_url)),
+        pool_size=pool_size,
+        ignore_startup_parameters=ignore_startup_parameters,
+    )
     try:
         bouncer.start()
     except Exception:

@@ -53,29 +53,58 @@ def serve_env(database_url: str | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, data_dir: Path, database_url: str | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, data_dir: Path, database_url: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """One `segment-service` command to its end."""
-    return subprocess.run([*CLI, *args, "--data-dir", str(data_dir)], capture_output=True, text=True,
-                          env=serve_env(database_url), timeout=timeout, check=False)
+    return subprocess.run(
+        [*CLI, *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=serve_env(database_url),
+        timeout=timeout,
+        check=False,
+    )
 
 
 class ServeProcess:
     """One `segment-service serve` process, its log and its workers."""
 
-    def __init__(self, folder: Path, *, port: int | None = None, workers: int = 1, database_url: str | None = None,
-                 env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        port: int | None = None,
+        workers: int = 1,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.folder = folder
         self.data_dir = folder / "data"
         self.port = port or free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.log_path = folder / f"serve-{self.port}.log"
         self._log_file = self.log_path.open("wb")
-        command = [*CLI, "serve", "--port", str(self.port), "--workers", str(workers),
-                   "--data-dir", str(self.data_dir), *extra_args]
-        self.process = subprocess.Popen(command, stdout=self._log_file, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, env=env or serve_env(database_url),
-                                        start_new_session=True)
+        command = [
+            *CLI,
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--data-dir",
+            str(self.data_dir),
+            *extra_args,
+        ]
+        self.process = subprocess.Popen(
+            command,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env or serve_env(database_url),
+            start_new_session=True,
+        )
 
     @classmethod
     def start(cls, folder: Path, *, ready: bool = True, timeout: float = 90, **options: Any) -> ServeProcess:
@@ -92,8 +121,9 @@ class ServeProcess:
     def __enter__(self) -> ServeProcess:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.stop()
 
     # -- the log ---------------------------------------------------------------------------------------------------
@@ -110,8 +140,10 @@ class ServeProcess:
             if len(lines) >= count:
                 return lines
             if time.monotonic() > deadline:
-                raise AssertionError(f"{count} log line(s) matching {pattern!r} did not appear within {timeout} s; "
-                                     f"the log:\n{self.log()}")
+                raise AssertionError(
+                    f"{count} log line(s) matching {pattern!r} did not appear within {timeout} s; "
+                    f"the log:\n{self.log()}"
+                )
             time.sleep(0.1)
 
     # -- readiness and requests ------------------------------------------------------------------------------------
@@ -129,8 +161,11 @@ class ServeProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(f"serve did not answer /health within {timeout} s; the log:\n{self.log()}")
             time.sleep(0.2)
-        self.wait_for_log("Application startup complete", count=len(self.worker_pids(wait=True)),
-                          timeout=max(1.0, deadline - time.monotonic()))
+        self.wait_for_log(
+            "Application startup complete",
+            count=len(self.worker_pids(wait=True)),
+            timeout=max(1.0, deadline - time.monotonic()),
+        )
 
     def get(self, path: str, *, timeout: float = 10, **options: Any) -> httpx.Response:
         # A new connection per request, so that every request may land on any worker.

@@ -38,8 +38,9 @@ def run_command(*args: str, env: dict[str, str], timeout: float = 120) -> subpro
 
 def create_client(env: dict[str, str], tenant: str, *, storefront: bool = False) -> dict[str, Any]:
     """`clients create --json` (a storefront client with `storefront`)."""
-    result = run_command("clients", "create", "--tenant", tenant, "--json", *(["--storefront"] if storefront else []),
-                         env=env)
+    result = run_command(
+        "clients", "create", "--tenant", tenant, "--json", *(["--storefront"] if storefront else []), env=env
+    )
     assert result.returncode == 0, result.stderr
     client: dict[str, Any] = json.loads(result.stdout)
     return client
@@ -54,8 +55,13 @@ class Served:
         self._log = Path(tempfile.mkstemp(prefix="segment-service-serve-", suffix=".log")[1])
         self._kept: str | None = None
         with self._log.open("w") as log:
-            self.process = subprocess.Popen([*CLI, "serve", "--port", str(self.port), *args], stdout=log,
-                                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            self.process = subprocess.Popen(
+                [*CLI, "serve", "--port", str(self.port), *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
 
     def wait_healthy(self, timeout: float = 60) -> Served:
         deadline = time.monotonic() + timeout

@@ -61,8 +61,14 @@ def test_the_request_id_is_echoed_on_every_kind_of_answer(api: Api, app: FastLan
     }
     assert app.answered == answered + 1
     assert {case: r.status_code for case, r in cases.items()} == {
-        "success": 200, "fast lane": 200, "error": 404, "no token": 401, "unmatched": 404, "too long": 414,
-        "health": 200}
+        "success": 200,
+        "fast lane": 200,
+        "error": 404,
+        "no token": 401,
+        "unmatched": 404,
+        "too long": 414,
+        "health": 200,
+    }
     for case, response in cases.items():
         assert response.headers.get_list("x-request-id") == ["req-0b5e.7/a:b=c"], case
 
@@ -92,19 +98,41 @@ def test_json_access_lines(api: Api, database_url: str, log_output: io.StringIO)
     api.client.get("/no/such/path", headers={"X-Request-ID": "abc-3"})
     lines = access_lines(log_output)
     assert [{k: v for k, v in line.items() if k not in ("time", "duration_ms", "message")} for line in lines] == [
-        {"level": "INFO", "logger": "segment_service.access", "request_id": "abc-1", "method": "GET",
-         "route": SEGMENT, "status": 200, "tenant": api.tenant},
-        {"level": "INFO", "logger": "segment_service.access", "request_id": "abc-2", "method": "GET",
-         "route": "/customer-segment/{tenant}/segments/items", "status": 200, "tenant": api.tenant},
-        {"level": "INFO", "logger": "segment_service.access", "request_id": "abc-3", "method": "GET",
-         "route": "unmatched", "status": 404, "tenant": "-"},
+        {
+            "level": "INFO",
+            "logger": "segment_service.access",
+            "request_id": "abc-1",
+            "method": "GET",
+            "route": SEGMENT,
+            "status": 200,
+            "tenant": api.tenant,
+        },
+        {
+            "level": "INFO",
+            "logger": "segment_service.access",
+            "request_id": "abc-2",
+            "method": "GET",
+            "route": "/customer-segment/{tenant}/segments/items",
+            "status": 200,
+            "tenant": api.tenant,
+        },
+        {
+            "level": "INFO",
+            "logger": "segment_service.access",
+            "request_id": "abc-3",
+            "method": "GET",
+            "route": "unmatched",
+            "status": 404,
+            "tenant": "-",
+        },
     ]
     for line in lines:
         assert isinstance(line["duration_ms"], float)
         assert 0 < line["duration_ms"] < 10_000
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
-    assert lines[0]["message"] == (f"GET {SEGMENT} 200 {lines[0]['duration_ms']:.2f}ms tenant={api.tenant} "
-                                   "request_id=abc-1")
+    assert lines[0]["message"] == (
+        f"GET {SEGMENT} 200 {lines[0]['duration_ms']:.2f}ms tenant={api.tenant} request_id=abc-1"
+    )
 
 
 @get("/test-only/boom", include_in_schema=False)
@@ -117,8 +145,11 @@ def test_an_unexpected_error_logs_its_request_id_and_stack_trace(settings: Setti
     with served(settings, routes=[boom]) as client:
         response = client.get("/test-only/boom", headers={"X-Request-ID": "boom-1"})
     assert response.status_code == 500
-    assert response.json() == {"code": 500, "status": "Internal Server Error",
-                               "message": "An unexpected error occurred. It has been logged."}
+    assert response.json() == {
+        "code": 500,
+        "status": "Internal Server Error",
+        "message": "An unexpected error occurred. It has been logged.",
+    }
     assert response.headers["x-request-id"] == "boom-1"
     errors = [line for line in json_lines(log_output) if line["level"] == "ERROR"]
     assert len(errors) == 1
@@ -136,8 +167,14 @@ def test_text_lines(settings: Settings, log_output: io.StringIO) -> None:
         client.get("/test-only/boom", headers={"X-Request-ID": "t-2"})
     lines = log_output.getvalue().splitlines()
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
-    assert any(re.fullmatch(rf"{stamp} INFO segment_service.access: GET /health/live 200 \d+\.\d\dms tenant=- "
-                            r"request_id=t-1", line) for line in lines), lines
+    assert any(
+        re.fullmatch(
+            rf"{stamp} INFO segment_service.access: GET /health/live 200 \d+\.\d\dms tenant=- "
+            r"request_id=t-1",
+            line,
+        )
+        for line in lines
+    ), lines
     error = next(i for i, line in enumerate(lines) if " ERROR " in line)
     assert re.fullmatch(rf"{stamp} ERROR segment_service: unexpected error \[request_id=t-2\]", lines[error])
     assert lines[error + 1] == "Traceback (most recent call last):"
@@ -154,28 +191,38 @@ def test_the_level_and_the_switch(settings: Settings, log_output: io.StringIO) -
         client.get("/health/live")
         metrics = client.get("/metrics").text
     assert access_lines(log_output) == []
-    assert ('segment_service_http_requests_total{method="GET",route="/health/live",status="200"} 1.0'
-            in metrics.splitlines())
+    assert (
+        'segment_service_http_requests_total{method="GET",route="/health/live",status="200"} 1.0'
+        in metrics.splitlines()
+    )
 
 
-@pytest.mark.parametrize(("variable", "value", "message"), [
-    ("SEGMENT_SERVICE_LOG_FORMAT", "xml", "SEGMENT_SERVICE_LOG_FORMAT is 'xml'; allowed: text, json"),
-    ("SEGMENT_SERVICE_LOG_LEVEL", "loud",
-     "SEGMENT_SERVICE_LOG_LEVEL is 'loud'; allowed: DEBUG, INFO, WARNING, ERROR, CRITICAL"),
-    ("SEGMENT_SERVICE_ACCESS_LOG", "maybe",
-     "SEGMENT_SERVICE_ACCESS_LOG is 'maybe'; allowed: true, false, 1, 0, yes, no, on, off"),
-])
-def test_bad_log_settings_are_refused(monkeypatch: pytest.MonkeyPatch, variable: str, value: str,
-                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SEGMENT_SERVICE_LOG_FORMAT", "xml", "SEGMENT_SERVICE_LOG_FORMAT is 'xml'; allowed: text, json"),
+        (
+            "SEGMENT_SERVICE_LOG_LEVEL",
+            "loud",
+            "SEGMENT_SERVICE_LOG_LEVEL is 'loud'; allowed: DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
+        (
+            "SEGMENT_SERVICE_ACCESS_LOG",
+            "maybe",
+            "SEGMENT_SERVICE_ACCESS_LOG is 'maybe'; allowed: true, false, 1, 0, yes, no, on, off",
+        ),
+    ],
+)
+def test_bad_log_settings_are_refused(monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=re.escape(message)):
         Settings.from_env()
 
 
-@pytest.mark.parametrize(("value", "on"), [("0", False), ("false", False), ("OFF", False), ("1", True),
-                                           ("true", True), ("", True)])
-def test_the_access_log_switch_reads_the_usual_spellings(monkeypatch: pytest.MonkeyPatch, value: str,
-                                                         on: bool) -> None:
+@pytest.mark.parametrize(
+    ("value", "on"), [("0", False), ("false", False), ("OFF", False), ("1", True), ("true", True), ("", True)]
+)
+def test_the_access_log_switch_reads_the_usual_spellings(monkeypatch: pytest.MonkeyPatch, value: str, on: bool) -> None:
     monkeypatch.setenv("SEGMENT_SERVICE_ACCESS_LOG", value)
     monkeypatch.setenv("SEGMENT_SERVICE_LOG_LEVEL", "debug")
     settings = Settings.from_env()

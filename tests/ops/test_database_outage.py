@@ -51,12 +51,19 @@ class World:
         self.tenant = "t" + secrets.token_hex(6)
         self.client_id, self.secret = asyncio.run(create_client(self.postgres.url, self.tenant))
         tokens = TokenService(SIGNING_KEY)
-        self.service_token = tokens.issue(tenant=self.tenant, kind=TokenKind.SERVICE, subject=self.client_id,
-                                          scopes=SERVICE_SCOPES, ttl_seconds=600)
+        self.service_token = tokens.issue(
+            tenant=self.tenant, kind=TokenKind.SERVICE, subject=self.client_id, scopes=SERVICE_SCOPES, ttl_seconds=600
+        )
         # A customer token names a session, which every request checks in the database.
-        self.customer_token = tokens.issue(tenant=self.tenant, kind=TokenKind.CUSTOMER, subject="c1",
-                                           scopes=("customer.customer_read_own",), ttl_seconds=600,
-                                           customer_id="c1", session_id="s" + secrets.token_hex(8))
+        self.customer_token = tokens.issue(
+            tenant=self.tenant,
+            kind=TokenKind.CUSTOMER,
+            subject="c1",
+            scopes=("customer.customer_read_own",),
+            ttl_seconds=600,
+            customer_id="c1",
+            session_id="s" + secrets.token_hex(8),
+        )
         self.serve = ServeProcess.start(folder, database_url=self.postgres.url)
 
     def requests(self) -> dict[str, Callable[[], httpx.Response]]:
@@ -67,10 +74,13 @@ class World:
             "segments": lambda: serve.get(f"/customer-segment/{tenant}/segments", headers=service),
             # A fast-lane route (core/fastlane.py), answered without the framework.
             "fast lane": lambda: serve.get(f"/category/{tenant}/categories/c1/assignments", headers=service),
-            "token": lambda: serve.post("/oauth/token", data={
-                "grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.secret}),
-            "session check": lambda: serve.get(f"/customer/{tenant}/me",
-                                               headers={"Authorization": f"Bearer {self.customer_token}"}),
+            "token": lambda: serve.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.secret},
+            ),
+            "session check": lambda: serve.get(
+                f"/customer/{tenant}/me", headers={"Authorization": f"Bearer {self.customer_token}"}
+            ),
         }
 
     def close(self) -> None:
@@ -87,8 +97,13 @@ def world() -> Iterator[World]:
         world.close()
 
 
-EXPECTED_BODIES = {"health": SEGMENT_BODY, "segments": SEGMENT_BODY, "fast lane": CATEGORY_BODY,
-                   "token": SEGMENT_BODY, "session check": COUPON_BODY}
+EXPECTED_BODIES = {
+    "health": SEGMENT_BODY,
+    "segments": SEGMENT_BODY,
+    "fast lane": CATEGORY_BODY,
+    "token": SEGMENT_BODY,
+    "session check": COUPON_BODY,
+}
 
 
 def test_an_outage_answers_503_logs_once_and_recovers_by_itself(world: World) -> None:
@@ -127,12 +142,12 @@ def test_an_outage_answers_503_logs_once_and_recovers_by_itself(world: World) ->
 def test_a_worker_that_dies_during_an_outage_is_replaced_once_the_database_is_back(world: World) -> None:
     serve = world.serve
     assert serve.get("/health").status_code == 200
-    worker, = serve.worker_pids()
+    (worker,) = serve.worker_pids()
     started_before = len(serve.wait_for_log("Application startup complete"))
 
     world.postgres.stop()
     os.kill(worker, signal.SIGKILL)
-    line, = serve.wait_for_log(rf"worker process {worker} was killed by SIGKILL; started worker process \d+")
+    (line,) = serve.wait_for_log(rf"worker process {worker} was killed by SIGKILL; started worker process \d+")
     replacement = int(re.findall(r"\d+", line)[-1])
     serve.wait_for_log(rf"worker process {replacement} failed to start; trying again in 5 s")
     assert serve.process.poll() is None  # the server waits for its database instead of stopping

@@ -75,8 +75,10 @@ class TestFirstStartsAtOnce:
         data_dir = folder() / "data"
         with cleanup_embedded(data_dir):
             command = [*CLI, "migrate", "--data-dir", str(data_dir)]
-            runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=serve_env()) for _ in range(2)]
+            runs = [
+                subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=serve_env())
+                for _ in range(2)
+            ]
             results = [(run.wait(120), *run.communicate()) for run in runs]
             for code, _, stderr in results:
                 assert code == 0, stderr
@@ -103,9 +105,14 @@ class TestFirstStartsAtOnce:
                 assert sum("API client of tenant 'mytenant': client_id" in log for log in logs) == 1
                 client = json.loads((base / "data" / "first-client.json").read_text())
                 for serve in starting:
-                    token = serve.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                             "client_id": client["client_id"],
-                                                             "client_secret": client["client_secret"]})
+                    token = serve.post(
+                        "/oauth/token",
+                        data={
+                            "grant_type": "client_credentials",
+                            "client_id": client["client_id"],
+                            "client_secret": client["client_secret"],
+                        },
+                    )
                     assert token.status_code == 200, token.text
             finally:
                 codes = [serve.stop() for serve in starting]

@@ -29,7 +29,8 @@ def test_ready_names_the_migrations_the_database_lacks(settings: Settings, datab
         response = client.get("/health/ready")
         assert response.status_code == 503
         assert response.json() == {
-            "code": 503, "status": "Service Unavailable",
+            "code": 503,
+            "status": "Service Unavailable",
             "message": f"Not ready: the database lacks migration(s) {last}; run `segment-service migrate`.",
         }
         sql(url, f"INSERT INTO schema_migrations (version) VALUES ('{last}')")

@@ -39,15 +39,14 @@ def scrape(client: TestClient[Any], **headers: str) -> dict[tuple[str, tuple[tup
     return samples
 
 
-def requests(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], route: str, method: str,
-             status: int) -> float:
-    key = ("segment_service_http_requests_total",
-           (("method", method), ("route", route), ("status", str(status))))
+def requests(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], route: str, method: str, status: int
+) -> float:
+    key = ("segment_service_http_requests_total", (("method", method), ("route", route), ("status", str(status))))
     return samples.get(key, 0.0)
 
 
-def test_requests_are_counted_by_route_template_method_and_status(api: Api, app: FastLane,
-                                                                  database_url: str) -> None:
+def test_requests_are_counted_by_route_template_method_and_status(api: Api, app: FastLane, database_url: str) -> None:
     build_shop(api, database_url)
     customer = api.tokens.customer(api.tenant, "c1")
     before = scrape(api.client)
@@ -71,9 +70,13 @@ def test_requests_are_counted_by_route_template_method_and_status(api: Api, app:
     assert grew("unmatched", "other", 405) == 1  # a method no route has is one label value too
     count = ("segment_service_http_request_duration_seconds_count", (("method", "GET"), ("route", ITEMS)))
     assert after[count] - before.get(count, 0.0) == 1
-    buckets = [labels for (name, labels) in after
-               if name == "segment_service_http_request_duration_seconds_bucket" and ("route", ITEMS) in labels
-               and ("method", "GET") in labels]  # other tests of the process may have sent other methods
+    buckets = [
+        labels
+        for (name, labels) in after
+        if name == "segment_service_http_request_duration_seconds_bucket"
+        and ("route", ITEMS) in labels
+        and ("method", "GET") in labels
+    ]  # other tests of the process may have sent other methods
     assert ("le", "+Inf") in {label for labels in buckets for label in labels}
     assert len(buckets) == 14  # 13 bounds and +Inf
 
@@ -95,8 +98,10 @@ def test_the_pool_is_reported(client: TestClient[FastLane], settings: Settings) 
 def test_database_errors_are_counted_by_sqlstate_class(settings: Settings, database_url: str) -> None:
     name, url = other_database(database_url)
     asyncio.run(migrate(url))
-    key = ("segment_service_db_errors_total",
-           (("error", "ObjectNotInPrerequisiteStateError"), ("sqlstate_class", "55")))
+    key = (
+        "segment_service_db_errors_total",
+        (("error", "ObjectNotInPrerequisiteStateError"), ("sqlstate_class", "55")),
+    )
     with served(settings, database_url=url) as client:
         assert key not in scrape(client)
         sql(database_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
@@ -113,16 +118,20 @@ def test_a_metrics_token_can_be_required(settings: Settings) -> None:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-secret"}):
             refused = client.get("/metrics", headers=headers)
             assert refused.status_code == 401
-            assert refused.json() == {"fault": {
-                "faultstring": "The metrics need the token set in SEGMENT_SERVICE_METRICS_TOKEN: "
-                               "send 'Authorization: Bearer <token>'.",
-                "detail": INVALID_TOKEN["fault"]["detail"]}}
+            assert refused.json() == {
+                "fault": {
+                    "faultstring": "The metrics need the token set in SEGMENT_SERVICE_METRICS_TOKEN: "
+                    "send 'Authorization: Bearer <token>'.",
+                    "detail": INVALID_TOKEN["fault"]["detail"],
+                }
+            }
         samples = scrape(client, Authorization="Bearer scrape-secret")
         assert requests(samples, "/metrics", "GET", 401) == 3
 
 
 def test_files_are_used_when_the_folder_is_named_after_prometheus_client_was_imported(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """`serve` names the folder after its own imports; a server that runs the app in its own process then still
     writes the files the other processes' scrapes read."""
     monkeypatch.setattr(values, "ValueClass", values.ValueClass)  # restored afterwards, for the other tests' apps
@@ -135,23 +144,37 @@ def test_files_are_used_when_the_folder_is_named_after_prometheus_client_was_imp
     assert (sample.labels, sample.value) == ({"route": "/health/live", "method": "GET", "status": "200"}, 1.0)
 
 
-def test_a_dead_process_keeps_its_counts_and_loses_its_pool_gauges(monkeypatch: pytest.MonkeyPatch,
-                                                                   tmp_path: Path) -> None:
+def test_a_dead_process_keeps_its_counts_and_loses_its_pool_gauges(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A worker killed without a word (kill -9) leaves its files behind: its requests stay counted, its connections
     no longer count as open."""
-    worker = ("from segment_service.core.metrics import Metrics\n"
-              "m = Metrics()\n"
-              "m.pool_max.set(10)\n"
-              "m.pool_size.set(3)\n"
-              "m.observe('/health/live', 'GET', 200, 0.001)\n")
-    subprocess.run([sys.executable, "-c", worker], env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
-                   check=True, timeout=60)
+    worker = (
+        "from segment_service.core.metrics import Metrics\n"
+        "m = Metrics()\n"
+        "m.pool_max.set(10)\n"
+        "m.pool_size.set(3)\n"
+        "m.observe('/health/live', 'GET', 200, 0.001)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", worker],
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+        check=True,
+        timeout=60,
+    )
     assert list(tmp_path.glob("gauge_livesum_*.db")), "the dead worker's gauges are on disk"
     monkeypatch.setattr(values, "ValueClass", values.ValueClass)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for f in text_string_to_metric_families(Metrics().render().decode()) for s in f.samples}
-    assert samples[("segment_service_http_requests_total",
-                    (("method", "GET"), ("route", "/health/live"), ("status", "200")))] == 1
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(Metrics().render().decode())
+        for s in f.samples
+    }
+    assert (
+        samples[
+            ("segment_service_http_requests_total", (("method", "GET"), ("route", "/health/live"), ("status", "200")))
+        ]
+        == 1
+    )
     assert samples.get(("segment_service_db_pool_max", ()), 0) == 0
     assert samples.get(("segment_service_db_pool_connections", ()), 0) == 0

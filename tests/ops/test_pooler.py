@@ -40,23 +40,37 @@ class Shop:
         with httpx.Client(base_url=base_url) as http:
             self.service_token: str = self.token_response(http).json()["access_token"]
             anonymous = self.anonymous_token(http)
-            signup = http.post(f"/customer/{self.tenant}/signup", headers=bearer(anonymous),
-                               json={"email": "jo@example.com", "password": PASSWORD})
+            signup = http.post(
+                f"/customer/{self.tenant}/signup",
+                headers=bearer(anonymous),
+                json={"email": "jo@example.com", "password": PASSWORD},
+            )
             assert signup.status_code == 201, signup.text
-            login = http.post(f"/customer/{self.tenant}/login", headers=bearer(anonymous),
-                              json={"email": "jo@example.com", "password": PASSWORD})
+            login = http.post(
+                f"/customer/{self.tenant}/login",
+                headers=bearer(anonymous),
+                json={"email": "jo@example.com", "password": PASSWORD},
+            )
             assert login.status_code == 200, login.text
             self.customer_token: str = login.json()["access_token"]
             self.customer_id: str = signup.json()["id"]
 
     def token_response(self, http: httpx.Client) -> httpx.Response:
-        return http.post("/oauth/token", headers=FORM, data={
-            "grant_type": "client_credentials", "client_id": self.client["client_id"],
-            "client_secret": self.client["client_secret"]})
+        return http.post(
+            "/oauth/token",
+            headers=FORM,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.client["client_id"],
+                "client_secret": self.client["client_secret"],
+            },
+        )
 
     def anonymous_token(self, http: httpx.Client) -> str:
-        response = http.get("/customerlogin/auth/anonymous/login",
-                            params={"tenant": self.tenant, "client_id": self.storefront["client_id"]})
+        response = http.get(
+            "/customerlogin/auth/anonymous/login",
+            params={"tenant": self.tenant, "client_id": self.storefront["client_id"]},
+        )
         assert response.status_code == 200, response.text
         token: str = response.json()["access_token"]
         return token
@@ -94,9 +108,15 @@ async def mixed_load(shop: Shop, seeded: dict[str, str]) -> Counter[str]:
         return f"read {response.status_code}", response.status_code == 200 and response.json()["name"]["en"] == name
 
     async def token(http: httpx.AsyncClient, i: int) -> tuple[str, bool]:
-        response = await http.post("/oauth/token", headers=FORM, data={
-            "grant_type": "client_credentials", "client_id": shop.client["client_id"],
-            "client_secret": shop.client["client_secret"]})
+        response = await http.post(
+            "/oauth/token",
+            headers=FORM,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": shop.client["client_id"],
+                "client_secret": shop.client["client_secret"],
+            },
+        )
         return f"token {response.status_code}", response.status_code == 200 and response.json()["access_token"] != ""
 
     async def me(http: httpx.AsyncClient, i: int) -> tuple[str, bool]:
@@ -104,8 +124,10 @@ async def mixed_load(shop: Shop, seeded: dict[str, str]) -> Counter[str]:
         return f"me {response.status_code}", response.status_code == 200 and response.json()["id"] == shop.customer_id
 
     async def anonymous(http: httpx.AsyncClient, i: int) -> tuple[str, bool]:
-        response = await http.get("/customerlogin/auth/anonymous/login",
-                                  params={"tenant": shop.tenant, "client_id": shop.storefront["client_id"]})
+        response = await http.get(
+            "/customerlogin/auth/anonymous/login",
+            params={"tenant": shop.tenant, "client_id": shop.storefront["client_id"]},
+        )
         return f"anonymous {response.status_code}", response.status_code == 200
 
     kinds = [write, search, read, token, me, anonymous]
@@ -148,8 +170,9 @@ def seed(shop: Shop) -> dict[str, str]:
     with httpx.Client(base_url=shop.base_url) as http:
         for i in range(4):
             name = f"Seeded {i}"
-            response = http.post(shop.segments(), headers=bearer(shop.service_token),
-                                 json=segment_body(name={"en": name}))
+            response = http.post(
+                shop.segments(), headers=bearer(shop.service_token), json=segment_body(name={"en": name})
+            )
             assert response.status_code == 201, response.text
             seeded[name] = response.json()["id"]
     return seeded
@@ -160,13 +183,21 @@ def test_concurrent_requests_of_every_kind_through_pgbouncer(served: Served, poo
 
     counts = asyncio.run(mixed_load(shop, seed(shop)))
 
-    assert counts == {"write 201": 11, "search 200": 11, "read 200": 11, "token 200": 11, "me 200": 10,
-                      "anonymous 200": 10}
+    assert counts == {
+        "write 201": 11,
+        "search 200": 11,
+        "read 200": 11,
+        "token 200": 11,
+        "me 200": 10,
+        "anonymous 200": 10,
+    }
     assert "Traceback" not in served.output()
 
 
 def test_pgbouncer_and_service_restarts_keep_credentials_and_tokens_working(
-    served: Served, pooled_env: dict[str, str], pgbouncer: PgBouncer,
+    served: Served,
+    pooled_env: dict[str, str],
+    pgbouncer: PgBouncer,
 ) -> None:
     shop = Shop(served.base_url, pooled_env)
     seeded = seed(shop)
@@ -188,12 +219,18 @@ def test_pgbouncer_and_service_restarts_keep_credentials_and_tokens_working(
 
 
 def test_statement_timeout_holds_through_pgbouncer_and_stays_in_the_transaction(pgbouncer: PgBouncer) -> None:
-    settings = Settings(database_url=pgbouncer.url, pooler=PoolerMode.TRANSACTION, statement_timeout_ms=300,
-                        pool_min_size=0, pool_max_size=8)
+    settings = Settings(
+        database_url=pgbouncer.url,
+        pooler=PoolerMode.TRANSACTION,
+        statement_timeout_ms=300,
+        pool_min_size=0,
+        pool_max_size=8,
+    )
 
     async def run() -> tuple[list[str], list[str], float]:
         db = await Database.connect(settings, pgbouncer.url)
         try:
+
             async def inside() -> str:
                 async with db.connection() as conn:
                     return str(await conn.fetchval("SHOW statement_timeout"))
@@ -225,7 +262,8 @@ def test_statement_timeout_holds_through_pgbouncer_and_stays_in_the_transaction(
 
 
 def test_auto_mode_finds_pgbouncer_whether_it_refuses_or_ignores_startup_parameters(
-    pgbouncer: PgBouncer, database_url: str,
+    pgbouncer: PgBouncer,
+    database_url: str,
 ) -> None:
     settings = Settings(pooler=PoolerMode.AUTO)
     assert asyncio.run(uses_pooler(settings, pgbouncer.url)) is True
@@ -252,8 +290,9 @@ def test_migrations_run_through_pgbouncer_from_two_connections_at_once(pgbouncer
             results = await asyncio.gather(migrate(url), migrate(url))
             check = await asyncpg.connect(url, statement_cache_size=0)
             try:
-                versions = [r["version"] for r in await check.fetch("SELECT version FROM schema_migrations "
-                                                                     "ORDER BY version")]
+                versions = [
+                    r["version"] for r in await check.fetch("SELECT version FROM schema_migrations ORDER BY version")
+                ]
             finally:
                 await check.close()
             return list(results), versions
@@ -265,4 +304,3 @@ def test_migrations_run_through_pgbouncer_from_two_connections_at_once(pgbouncer
     shipped = [version for version, _ in migration_files()]
     assert versions == shipped
     assert sorted(results[0] + results[1]) == shipped  # each migration applied once, by one of the two
-

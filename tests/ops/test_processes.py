@@ -46,16 +46,24 @@ class TestSupervisorKilled:
 
 class TestPortInUse:
     def refused_start(self, port: int, database_url: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*CLI, "serve", "--port", str(port), "--data-dir", str(folder() / "data")],
-                              capture_output=True, text=True, env=serve_env(database_url), timeout=60, check=False)
+        return subprocess.run(
+            [*CLI, "serve", "--port", str(port), "--data-dir", str(folder() / "data")],
+            capture_output=True,
+            text=True,
+            env=serve_env(database_url),
+            timeout=60,
+            check=False,
+        )
 
     def test_a_second_serve_on_the_same_port_refuses_to_start_with_one_line(self, database_url: str) -> None:
         with ServeProcess.start(folder(), workers=2, database_url=database_url) as first:
             second = self.refused_start(first.port, database_url)
             assert second.returncode == 1
             assert second.stdout == ""
-            assert second.stderr == (f"error: cannot listen on {HOST}:{first.port}: Address already in use (another "
-                                     "server is listening there: stop it or choose another --port)\n")
+            assert second.stderr == (
+                f"error: cannot listen on {HOST}:{first.port}: Address already in use (another "
+                "server is listening there: stop it or choose another --port)\n"
+            )
             # The first one goes on alone: every answer comes from its workers.
             assert first.get("/health").status_code == 200
 
@@ -86,7 +94,7 @@ class TestWorkerKilled:
             try:
                 time.sleep(0.3)
                 os.kill(victim, signal.SIGKILL)
-                line, = serve.wait_for_log(rf"worker process {victim} was killed by SIGKILL; started worker process")
+                (line,) = serve.wait_for_log(rf"worker process {victim} was killed by SIGKILL; started worker process")
                 replacement = int(re.findall(r"\d+", line)[-1])
                 serve.wait_for_log("Application startup complete", count=3)  # two at the start, one now
                 time.sleep(0.3)
@@ -101,10 +109,9 @@ class TestWorkerKilled:
 
     def test_the_only_worker_is_replaced_too(self, database_url: str) -> None:
         with ServeProcess.start(folder(), workers=1, database_url=database_url) as serve:
-            worker, = serve.worker_pids()
+            (worker,) = serve.worker_pids()
             os.kill(worker, signal.SIGKILL)
             # The port stays open (the supervisor holds it): a request waits for the new worker instead of failing.
             assert serve.get("/health", timeout=60).status_code == 200
             serve.wait_for_log(rf"worker process {worker} was killed by SIGKILL; started worker process")
             assert serve.worker_pids() != [worker]
-

@@ -52,30 +52,43 @@ def roles(database_url: str) -> Iterator[Roles]:
     suffix = secrets.token_hex(4)
     owner, runtime, database = f"segment_owner_{suffix}", f"segment_runtime_{suffix}", f"segment_roles_{suffix}"
     # As a superuser (docs/operations.md): the roles and the database.
-    asyncio.run(_run(database_url,
-                     f"CREATE ROLE {owner} LOGIN PASSWORD '{ROLE_PASSWORD}'",
-                     f"CREATE ROLE {runtime} LOGIN PASSWORD '{ROLE_PASSWORD}'",
-                     f"CREATE DATABASE {database} OWNER {owner}"))
+    asyncio.run(
+        _run(
+            database_url,
+            f"CREATE ROLE {owner} LOGIN PASSWORD '{ROLE_PASSWORD}'",
+            f"CREATE ROLE {runtime} LOGIN PASSWORD '{ROLE_PASSWORD}'",
+            f"CREATE DATABASE {database} OWNER {owner}",
+        )
+    )
     parts = urlsplit(database_url)
     superuser_in_new = urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
     owner_url, runtime_url = as_role(database_url, owner, database), as_role(database_url, runtime, database)
     try:
         # In the new database, as a superuser and then as the owner: exactly the docs' statements.
-        asyncio.run(_run(superuser_in_new,
-                         "REVOKE ALL ON SCHEMA public FROM PUBLIC",
-                         f"ALTER SCHEMA public OWNER TO {owner}"))
-        asyncio.run(_run(owner_url,
-                         f"GRANT USAGE ON SCHEMA public TO {runtime}",
-                         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
-                         f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}",
-                         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
-                         f"GRANT USAGE ON SEQUENCES TO {runtime}"))
+        asyncio.run(
+            _run(superuser_in_new, "REVOKE ALL ON SCHEMA public FROM PUBLIC", f"ALTER SCHEMA public OWNER TO {owner}")
+        )
+        asyncio.run(
+            _run(
+                owner_url,
+                f"GRANT USAGE ON SCHEMA public TO {runtime}",
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}",
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT USAGE ON SEQUENCES TO {runtime}",
+            )
+        )
         result = run_command("migrate", env=command_env(DATABASE_URL=owner_url))
         assert result.returncode == 0, result.stderr
         yield Roles(database, owner, runtime, owner_url, runtime_url)
     finally:
-        asyncio.run(_run(database_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)",
-                         f"DROP ROLE IF EXISTS {runtime}", f"DROP ROLE IF EXISTS {owner}"))
+        asyncio.run(
+            _run(
+                database_url,
+                f"DROP DATABASE IF EXISTS {database} WITH (FORCE)",
+                f"DROP ROLE IF EXISTS {runtime}",
+                f"DROP ROLE IF EXISTS {owner}",
+            )
+        )
 
 
 def test_the_runtime_role_serves_with_no_migrate(roles: Roles, database_url: str) -> None:
@@ -84,8 +97,10 @@ def test_the_runtime_role_serves_with_no_migrate(roles: Roles, database_url: str
     server = Served(env, "--no-migrate").wait_healthy()
     try:
         with httpx.Client(base_url=server.base_url, timeout=30) as http:
-            token = http.post("/oauth/token", data={"grant_type": "client_credentials", **{
-                k: client[k] for k in ("client_id", "client_secret")}})
+            token = http.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials", **{k: client[k] for k in ("client_id", "client_secret")}},
+            )
             assert token.status_code == 200, token.text
             auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
             created = http.post("/customer-segment/rolesshop/segments", headers=auth, json=segment_body())
@@ -99,8 +114,9 @@ def test_the_runtime_role_serves_with_no_migrate(roles: Roles, database_url: str
         async def connections() -> list[tuple[str, str]]:
             conn = await asyncpg.connect(database_url)
             try:
-                rows = await conn.fetch("SELECT usename, application_name FROM pg_stat_activity WHERE datname = $1",
-                                        roles.database)
+                rows = await conn.fetch(
+                    "SELECT usename, application_name FROM pg_stat_activity WHERE datname = $1", roles.database
+                )
             finally:
                 await conn.close()
             return sorted({(r["usename"], r["application_name"]) for r in rows})
@@ -115,9 +131,12 @@ def test_serve_as_the_runtime_role_without_no_migrate_fails_with_one_line(roles:
     result = run_command("serve", "--port", "1", env=command_env(DATABASE_URL=roles.runtime_url), timeout=60)
 
     assert (result.returncode, result.stderr, result.stdout) == (
-        1, f'error: cannot migrate: role "{roles.runtime}" of DATABASE_URL has no CREATE right on schema "public"; '
-           "migrate as the role that owns the schema (SEGMENT_SERVICE_MIGRATION_DATABASE_URL, or `segment-service "
-           "migrate` with its URL) and serve with --no-migrate\n", "")
+        1,
+        f'error: cannot migrate: role "{roles.runtime}" of DATABASE_URL has no CREATE right on schema "public"; '
+        "migrate as the role that owns the schema (SEGMENT_SERVICE_MIGRATION_DATABASE_URL, or `segment-service "
+        "migrate` with its URL) and serve with --no-migrate\n",
+        "",
+    )
 
 
 def test_serve_migrates_as_the_migration_role_and_serves_as_the_runtime_role(roles: Roles) -> None:
@@ -137,13 +156,19 @@ def test_migrate_refuses_a_role_that_does_not_own_the_schema_naming_the_variable
     finally:
         asyncio.run(_run(roles.owner_url, f"REVOKE CREATE ON SCHEMA public FROM {roles.runtime}"))
 
-    hint = ("migrate as the role that owns the schema (SEGMENT_SERVICE_MIGRATION_DATABASE_URL, or `segment-service "
-            "migrate` with its URL) and serve with --no-migrate")
+    hint = (
+        "migrate as the role that owns the schema (SEGMENT_SERVICE_MIGRATION_DATABASE_URL, or `segment-service "
+        "migrate` with its URL) and serve with --no-migrate"
+    )
     where = f'role "{roles.runtime}" of SEGMENT_SERVICE_MIGRATION_DATABASE_URL'
     assert (no_create.returncode, no_create.stderr) == (
-        1, f'error: cannot migrate: {where} has no CREATE right on schema "public"; {hint}\n')
+        1,
+        f'error: cannot migrate: {where} has no CREATE right on schema "public"; {hint}\n',
+    )
     assert (not_owner.returncode, not_owner.stderr) == (
-        1, f"error: cannot migrate: {where} does not own the service's tables; {hint}\n")
+        1,
+        f"error: cannot migrate: {where} does not own the service's tables; {hint}\n",
+    )
 
 
 def test_no_migrate_refuses_a_schema_behind_this_version(database_url: str) -> None:
@@ -162,11 +187,15 @@ def test_no_migrate_refuses_a_schema_behind_this_version(database_url: str) -> N
         asyncio.run(_run(database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
     assert (empty.returncode, empty.stderr) == (
-        1, "error: the database has no schema yet; run `segment-service migrate` as the role that owns the schema, "
-           "then start again\n")
+        1,
+        "error: the database has no schema yet; run `segment-service migrate` as the role that owns the schema, "
+        "then start again\n",
+    )
     assert (behind.returncode, behind.stderr) == (
-        1, f"error: the database schema is behind this version (missing migrations: {last}); run `segment-service "
-           "migrate` as the role that owns the schema, then start again\n")
+        1,
+        f"error: the database schema is behind this version (missing migrations: {last}); run `segment-service "
+        "migrate` as the role that owns the schema, then start again\n",
+    )
 
 
 def test_version() -> None:

@@ -46,13 +46,31 @@ def free_port() -> int:
 def served() -> Iterator[Served]:
     folder = Path(tempfile.mkdtemp(prefix="segment-service-serve-"))
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR") and not k.startswith("SEGMENT_SERVICE_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR") and not k.startswith("SEGMENT_SERVICE_")
+    }
     env["SEGMENT_SERVICE_LOG_FORMAT"] = "json"
     with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "segment_service", "serve", "--port", str(port), "--workers", "2",
-             "--data-dir", str(folder / "data")], stdout=out, stderr=err, env=env, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "segment_service",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--data-dir",
+                str(folder / "data"),
+            ],
+            stdout=out,
+            stderr=err,
+            env=env,
+            start_new_session=True,
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -89,7 +107,10 @@ def live_count(text: str) -> float:
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == "segment_service_http_requests_total" and sample.labels == {
-                    "method": "GET", "route": "/health/live", "status": "200"}:
+                "method": "GET",
+                "route": "/health/live",
+                "status": "200",
+            }:
                 return sample.value
     return 0.0
 
@@ -105,8 +126,10 @@ def per_process_counts(folder: Path) -> dict[int, float]:
             MultiProcessCollector(registry, str(alone))
             for metric in registry.collect():
                 for sample in metric.samples:
-                    if sample.name == "segment_service_http_requests_total" and sample.labels.get(
-                            "route") == "/health/live":
+                    if (
+                        sample.name == "segment_service_http_requests_total"
+                        and sample.labels.get("route") == "/health/live"
+                    ):
                         counts[int(path.stem.split("_")[1])] = sample.value
         finally:
             shutil.rmtree(alone)
@@ -126,8 +149,12 @@ def test_metrics_add_up_both_workers(served: Served) -> None:
         response = httpx.get(f"{served.base_url}/metrics")
         assert response.status_code == 200
         assert live_count(response.text) == SENT
-    pool_max = [s.value for f in text_string_to_metric_families(response.text) for s in f.samples
-                if s.name == "segment_service_db_pool_max"]
+    pool_max = [
+        s.value
+        for f in text_string_to_metric_families(response.text)
+        for s in f.samples
+        if s.name == "segment_service_db_pool_max"
+    ]
     assert pool_max == [20.0]  # two workers of 10
 
 
@@ -145,8 +172,13 @@ def test_every_log_line_is_json_with_the_access_log(served: Served) -> None:
         time.sleep(0.1)
     [access] = [line for line in lines if line.get("request_id") == "serve-test-1"]
     assert {k: access[k] for k in ("logger", "level", "method", "route", "status", "tenant")} == {
-        "logger": "segment_service.access", "level": "INFO", "method": "GET",
-        "route": "/customer-segment/{tenant}/segments/{segmentId}", "status": 401, "tenant": "mytenant"}
+        "logger": "segment_service.access",
+        "level": "INFO",
+        "method": "GET",
+        "route": "/customer-segment/{tenant}/segments/{segmentId}",
+        "status": 401,
+        "tenant": "mytenant",
+    }
     # Startup lines are JSON too (the migrations of the fresh database).
     assert any(line["message"] == "applied migration 0001_foundation" for line in lines)
 

@@ -43,8 +43,9 @@ def products(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> Produ
     return Products(client, tokens, tenant)
 
 
-def product_error(status: int, message: str, *, field: str | None = None,
-                  type: str = "invalid_value") -> dict[str, Any]:
+def product_error(
+    status: int, message: str, *, field: str | None = None, type: str = "invalid_value"
+) -> dict[str, Any]:
     """A whole Product Service error body; `details` only when one field is at fault."""
     body: dict[str, Any] = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
     if field is not None:
@@ -78,14 +79,24 @@ def bad_body(message: str, field: str | None = None) -> dict[str, Any]:
 class TestCreateProduct:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, products: Products, case: str) -> None:
-        assert_refused(products, case, "POST", "", valid_scopes=READ_UNPUBLISHED, required=MANAGE,
-                       json={"id": "nope", "name": "Phone", "code": "P"})
+        assert_refused(
+            products,
+            case,
+            "POST",
+            "",
+            valid_scopes=READ_UNPUBLISHED,
+            required=MANAGE,
+            json={"id": "nope", "name": "Phone", "code": "P"},
+        )
         assert products.request("GET", "/nope").status_code == 404
 
     @pytest.mark.parametrize("kind", ["customer", "anonymous"])
     def test_storefront_tokens_cannot_create(self, products: Products, kind: str) -> None:
-        token = (products.tokens.customer(products.tenant, "c1") if kind == "customer"
-                 else products.tokens.anonymous(products.tenant))
+        token = (
+            products.tokens.customer(products.tenant, "c1")
+            if kind == "customer"
+            else products.tokens.anonymous(products.tenant)
+        )
         response = products.request("POST", "", token=token, json={"name": "Phone", "code": "P"})
         assert response.status_code == 403
         assert response.json() == product_error(403, "Required scope(s): product.product_manage.")
@@ -121,50 +132,75 @@ class TestCreateProduct:
         assert response.status_code == 201, response.text
         assert response.json() == {"id": "phone-1_A"}
         assert get(products, "phone-1_A") == {
-            "id": "phone-1_A", "code": "PHONE1", "name": {"en": "Phone", "de": "Telefon"}, "published": True,
+            "id": "phone-1_A",
+            "code": "PHONE1",
+            "name": {"en": "Phone", "de": "Telefon"},
+            "published": True,
             "mixins": body["mixins"],
             # A version sent on create is ignored: every product starts at 1.
-            "metadata": {"version": 1, "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS,
-                         "mixins": {"productCustomAttributes": "https://example.com/pca.json"}},
+            "metadata": {
+                "version": 1,
+                "createdAt": ISO_MILLIS,
+                "modifiedAt": ISO_MILLIS,
+                "mixins": {"productCustomAttributes": "https://example.com/pca.json"},
+            },
         }
 
     def test_content_language_names_the_language_of_plain_strings(self, products: Products) -> None:
-        response = products.request("POST", "", headers={"Content-Language": "de"},
-                                    json={"id": "p", "code": "P", "name": "Telefon", "description": "Gut"})
+        response = products.request(
+            "POST",
+            "",
+            headers={"Content-Language": "de"},
+            json={"id": "p", "code": "P", "name": "Telefon", "description": "Gut"},
+        )
         assert response.status_code == 201, response.text
         document = get(products, "p")
         assert (document["name"], document["description"]) == ({"de": "Telefon"}, {"de": "Gut"})
 
     def test_content_language_star_takes_maps(self, products: Products) -> None:
-        response = products.request("POST", "", headers={"Content-Language": "*"},
-                                    json={"id": "p", "code": "P", "name": {"fr": "Téléphone"}})
+        response = products.request(
+            "POST", "", headers={"Content-Language": "*"}, json={"id": "p", "code": "P", "name": {"fr": "Téléphone"}}
+        )
         assert response.status_code == 201, response.text
         assert get(products, "p")["name"] == {"fr": "Téléphone"}
 
     def test_invalid_content_language(self, products: Products) -> None:
-        response = products.request("POST", "", headers={"Content-Language": "not a tag"},
-                                    json={"code": "P", "name": "Phone"})
+        response = products.request(
+            "POST", "", headers={"Content-Language": "not a tag"}, json={"code": "P", "name": "Phone"}
+        )
         assert response.status_code == 400
         assert response.json() == product_error(
-            400, "Invalid Content-Language 'not a tag': expected a language tag such as 'en'.",
-            field="Content-Language", type="invalid_header")
+            400,
+            "Invalid Content-Language 'not a tag': expected a language tag such as 'en'.",
+            field="Content-Language",
+            type="invalid_header",
+        )
 
     def test_map_keys_must_be_language_tags(self, products: Products) -> None:
         response = products.request("POST", "", json={"code": "P", "name": {"english!": "Phone"}})
         assert response.status_code == 400
         assert response.json() == product_error(
-            400, "Invalid language 'english!' in name: keys of a localized map are language tags such as 'en'.",
-            field="name")
+            400,
+            "Invalid language 'english!' in name: keys of a localized map are language tags such as 'en'.",
+            field="name",
+        )
 
-    @pytest.mark.parametrize(("body", "expected"), [
-        ({"name": "Phone"}, bad_body("Object missing required field `code`", "code")),
-        ({"code": "P"}, bad_body("Object missing required field `name`", "name")),
-        ({"code": "", "name": "Phone"}, bad_body("Expected `str` of length >= 1", "code")),
-        ({"code": "P", "name": {}}, product_error(
-            400, "Validation problem with request body: name needs at least one language.", field="name")),
-        ({"code": "P", "name": "Phone", "published": "yes"}, bad_body("Expected `bool`, got `str`", "published")),
-        ({"code": "P", "name": "Phone", "mixins": []}, bad_body("Expected `object | null`, got `array`", "mixins")),
-    ])
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [
+            ({"name": "Phone"}, bad_body("Object missing required field `code`", "code")),
+            ({"code": "P"}, bad_body("Object missing required field `name`", "name")),
+            ({"code": "", "name": "Phone"}, bad_body("Expected `str` of length >= 1", "code")),
+            (
+                {"code": "P", "name": {}},
+                product_error(
+                    400, "Validation problem with request body: name needs at least one language.", field="name"
+                ),
+            ),
+            ({"code": "P", "name": "Phone", "published": "yes"}, bad_body("Expected `bool`, got `str`", "published")),
+            ({"code": "P", "name": "Phone", "mixins": []}, bad_body("Expected `object | null`, got `array`", "mixins")),
+        ],
+    )
     def test_invalid_bodies(self, products: Products, body: dict[str, Any], expected: dict[str, Any]) -> None:
         response = products.request("POST", "", json=body)
         assert response.status_code == 400
@@ -181,13 +217,16 @@ class TestCreateProduct:
         assert response.status_code == 400
         assert response.json() == product_error(400, f"Invalid {field}: it nests deeper than 32 levels.", field=field)
 
-    @pytest.mark.parametrize(("product_id", "message"), [
-        ("search", "Invalid id 'search': it is reserved by the API's paths (bulk, recalculate, search)."),
-        ("bulk", "Invalid id 'bulk': it is reserved by the API's paths (bulk, recalculate, search)."),
-        ("a b", "Invalid id 'a b': use 1 to 66 characters of letters, digits, '_' and '-'."),
-        ("", "Invalid id '': use 1 to 66 characters of letters, digits, '_' and '-'."),
-        ("x" * 33, f"Invalid id '{'x' * 33}': product ids are at most 32 characters long."),
-    ])
+    @pytest.mark.parametrize(
+        ("product_id", "message"),
+        [
+            ("search", "Invalid id 'search': it is reserved by the API's paths (bulk, recalculate, search)."),
+            ("bulk", "Invalid id 'bulk': it is reserved by the API's paths (bulk, recalculate, search)."),
+            ("a b", "Invalid id 'a b': use 1 to 66 characters of letters, digits, '_' and '-'."),
+            ("", "Invalid id '': use 1 to 66 characters of letters, digits, '_' and '-'."),
+            ("x" * 33, f"Invalid id '{'x' * 33}': product ids are at most 32 characters long."),
+        ],
+    )
     def test_invalid_custom_ids(self, products: Products, product_id: str, message: str) -> None:
         response = products.request("POST", "", json={"id": product_id, "code": "P", "name": "Phone"})
         assert response.status_code == 400
@@ -200,8 +239,9 @@ class TestCreateProduct:
         create(products, id="p", code="P1")
         response = products.request("POST", "", json={"id": "p", "code": "P2", "name": "Other"})
         assert response.status_code == 409
-        assert response.json() == product_error(409, "A product with id 'p' already exists.", field="id",
-                                                type="conflict_resource")
+        assert response.json() == product_error(
+            409, "A product with id 'p' already exists.", field="id", type="conflict_resource"
+        )
         assert get(products, "p")["code"] == "P1"
 
     def test_taken_code_is_409(self, products: Products) -> None:
@@ -209,8 +249,11 @@ class TestCreateProduct:
         response = products.request("POST", "", json={"id": "q", "code": "P1", "name": "Other"})
         assert response.status_code == 409
         assert response.json() == product_error(
-            409, "A product with code 'P1' already exists; product codes are unique.", field="code",
-            type="conflict_resource")
+            409,
+            "A product with code 'P1' already exists; product codes are unique.",
+            field="code",
+            type="conflict_resource",
+        )
         assert products.request("GET", "/q").status_code == 404
 
     def test_codes_are_case_sensitive_and_per_tenant(self, products: Products, tokens: Tokens) -> None:
@@ -221,8 +264,9 @@ class TestCreateProduct:
 
     def test_publishing_on_create_needs_the_publish_scope(self, products: Products) -> None:
         token = products.tokens.service(products.tenant, (*MANAGE, *READ_UNPUBLISHED, UNPUBLISH))
-        response = products.request("POST", "", token=token, json={"id": "p", "code": "P", "name": "x",
-                                                                   "published": True})
+        response = products.request(
+            "POST", "", token=token, json={"id": "p", "code": "P", "name": "x", "published": True}
+        )
         assert response.status_code == 403
         assert response.json() == product_error(403, "Publishing a product requires the scope product.product_publish.")
         assert products.request("GET", "/p").status_code == 404
@@ -230,8 +274,9 @@ class TestCreateProduct:
         response = products.request("POST", "", token=token, json={"id": "p", "code": "P", "name": "x"})
         assert response.status_code == 201, response.text
         token = products.tokens.service(products.tenant, (*MANAGE, PUBLISH))
-        response = products.request("POST", "", token=token, json={"id": "q", "code": "Q", "name": "x",
-                                                                   "published": True})
+        response = products.request(
+            "POST", "", token=token, json={"id": "q", "code": "Q", "name": "x", "published": True}
+        )
         assert response.status_code == 201, response.text
 
 
@@ -252,7 +297,10 @@ class TestGetProduct:
         assert get(products, "p", headers={"Accept-Language": "fr, de;q=0.5"})["description"] == {"en": "Good"}
         assert get(products, "p", headers={"Accept-Language": "*"})["name"] == {"en": "Phone", "de": "Telefon"}
         assert get(products, "p", params={"fields": "code,metadata.version"}) == {
-            "id": "p", "code": "C-p", "metadata": {"version": 1}}
+            "id": "p",
+            "code": "C-p",
+            "metadata": {"version": 1},
+        }
 
     def test_another_tenants_product_is_not_found(self, products: Products, tokens: Tokens) -> None:
         other = Products(products.client, tokens, "o" + products.tenant[1:])
@@ -265,26 +313,49 @@ class TestGetProduct:
 class TestUpsertProduct:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, products: Products, case: str) -> None:
-        assert_refused(products, case, "PUT", "/p", valid_scopes=READ_UNPUBLISHED, required=MANAGE,
-                       json={"name": "Phone", "code": "P"})
+        assert_refused(
+            products,
+            case,
+            "PUT",
+            "/p",
+            valid_scopes=READ_UNPUBLISHED,
+            required=MANAGE,
+            json={"name": "Phone", "code": "P"},
+        )
         assert products.request("GET", "/p").status_code == 404
 
     def test_creates_then_replaces(self, products: Products) -> None:
-        response = products.request("PUT", "/p", json={"name": "Phone", "code": "P", "description": "Old",
-                                                       "mixins": {"a": {"b": 1}}})
+        response = products.request(
+            "PUT", "/p", json={"name": "Phone", "code": "P", "description": "Old", "mixins": {"a": {"b": 1}}}
+        )
         assert response.status_code == 201, response.text
         assert response.json() == {"id": "p"}
         before = get(products, "p")
         assert before["metadata"]["version"] == 1
-        response = products.request("PUT", "/p", json={"name": {"en": "Phone 2"}, "code": "P2", "published": True,
-                                                       "metadata": {"mixins": {"a": "https://example.com/a"}}})
+        response = products.request(
+            "PUT",
+            "/p",
+            json={
+                "name": {"en": "Phone 2"},
+                "code": "P2",
+                "published": True,
+                "metadata": {"mixins": {"a": "https://example.com/a"}},
+            },
+        )
         assert response.status_code == 204, response.text
         assert response.content == b""
         # A full replacement: what the body leaves out is gone.
         assert get(products, "p") == {
-            "id": "p", "code": "P2", "name": {"en": "Phone 2"}, "published": True,
-            "metadata": {"version": 2, "createdAt": before["metadata"]["createdAt"], "modifiedAt": ISO_MILLIS,
-                         "mixins": {"a": "https://example.com/a"}},
+            "id": "p",
+            "code": "P2",
+            "name": {"en": "Phone 2"},
+            "published": True,
+            "metadata": {
+                "version": 2,
+                "createdAt": before["metadata"]["createdAt"],
+                "modifiedAt": ISO_MILLIS,
+                "mixins": {"a": "https://example.com/a"},
+            },
         }
 
     def test_version_is_an_optimistic_lock(self, products: Products) -> None:
@@ -305,8 +376,11 @@ class TestUpsertProduct:
             response = products.request("PUT", path, json={"name": "x", "code": "P"})
             assert response.status_code == 409
             assert response.json() == product_error(
-                409, "A product with code 'P' already exists; product codes are unique.", field="code",
-                type="conflict_resource")
+                409,
+                "A product with code 'P' already exists; product codes are unique.",
+                field="code",
+                type="conflict_resource",
+            )
         assert get(products, "q")["code"] == "Q"
         assert products.request("GET", "/new").status_code == 404
 
@@ -315,8 +389,11 @@ class TestUpsertProduct:
         response = products.request("PUT", "/p", params={"partial": "true"}, json={"published": True})
         assert response.status_code == 400
         assert response.json() == product_error(
-            400, "partial=true is not supported; send the fields to change with PATCH /products/{productId}.",
-            field="partial", type="invalid_query_parameter")
+            400,
+            "partial=true is not supported; send the fields to change with PATCH /products/{productId}.",
+            field="partial",
+            type="invalid_query_parameter",
+        )
         response = products.request("PUT", "/p", params={"partial": "false"}, json={"name": "x", "code": "P"})
         assert response.status_code == 204, response.text
 
@@ -324,8 +401,8 @@ class TestUpsertProduct:
         response = products.request("PUT", "/recalculate", json={"name": "x", "code": "P"})
         assert response.status_code == 400
         assert response.json() == product_error(
-            400, "Invalid id 'recalculate': it is reserved by the API's paths (bulk, recalculate, search).",
-            field="id")
+            400, "Invalid id 'recalculate': it is reserved by the API's paths (bulk, recalculate, search).", field="id"
+        )
 
     def test_publishing_and_unpublishing_need_their_scopes(self, products: Products) -> None:
         manage_only = products.tokens.service(products.tenant, MANAGE)
@@ -342,7 +419,8 @@ class TestUpsertProduct:
         response = products.request("PUT", "/p", token=manage_only, json=body)
         assert response.status_code == 403
         assert response.json() == product_error(
-            403, "Unpublishing a product requires the scope product.product_unpublish.")
+            403, "Unpublishing a product requires the scope product.product_unpublish."
+        )
         assert get(products, "p")["published"] is True
         unpublisher = products.tokens.service(products.tenant, (*MANAGE, UNPUBLISH))
         assert products.request("PUT", "/p", token=unpublisher, json=body).status_code == 204

@@ -32,10 +32,11 @@ def products(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> Produ
     """A published product "pub" and an unpublished one, "draft"; "theirs" belongs to another tenant."""
     api = Products(client, tokens, tenant)
     other = Products(client, tokens, "o" + tenant[1:])
-    for target, body in ((api, {"id": "pub", "code": "PUB", "name": {"en": "Published"}, "published": True,
-                                "mixins": {"a": 1}}),
-                         (api, {"id": "draft", "code": "DRAFT", "name": "Draft"}),
-                         (other, {"id": "theirs", "code": "T", "name": "x"})):
+    for target, body in (
+        (api, {"id": "pub", "code": "PUB", "name": {"en": "Published"}, "published": True, "mixins": {"a": 1}}),
+        (api, {"id": "draft", "code": "DRAFT", "name": "Draft"}),
+        (other, {"id": "theirs", "code": "T", "name": "x"}),
+    ):
         response = target.request("POST", "", json=body)
         assert response.status_code == 201, response.text
     return api
@@ -72,14 +73,21 @@ class TestFetchProducts:
         pub = found["pub"]
         assert isinstance(pub, ProductRow)
         assert (pub.id, pub.code, pub.name, pub.published, pub.mixins, pub.version) == (
-            "pub", "PUB", {"en": "Published"}, True, {"a": 1}, 1)
+            "pub",
+            "PUB",
+            {"en": "Published"},
+            True,
+            {"a": 1},
+            1,
+        )
         assert (found["draft"].published, found["draft"].description) == (False, None)
 
     def test_only_the_tenants_own(self, products: Products, settings: Settings) -> None:
         tenant = products.tenant
         assert on_database(settings, lambda db: service.fetch_products(db, tenant, ["theirs"])) == {}
-        assert set(on_database(settings, lambda db: service.fetch_products(db, "o" + tenant[1:], ["theirs", "pub"]))
-                   ) == {"theirs"}
+        assert set(
+            on_database(settings, lambda db: service.fetch_products(db, "o" + tenant[1:], ["theirs", "pub"]))
+        ) == {"theirs"}
 
     def test_no_ids_no_query(self, products: Products, settings: Settings) -> None:
         assert on_database(settings, lambda db: service.fetch_products(db, products.tenant, [])) == {}
@@ -103,10 +111,12 @@ class TestFetchProducts:
 
 
 class TestProductExists:
-    @pytest.mark.parametrize(("product_id", "expected"), [("pub", True), ("draft", True), ("nope", False),
-                                                           ("theirs", False)])
-    def test_on_a_database_and_on_a_connection(self, products: Products, settings: Settings, product_id: str,
-                                               expected: bool) -> None:
+    @pytest.mark.parametrize(
+        ("product_id", "expected"), [("pub", True), ("draft", True), ("nope", False), ("theirs", False)]
+    )
+    def test_on_a_database_and_on_a_connection(
+        self, products: Products, settings: Settings, product_id: str, expected: bool
+    ) -> None:
         tenant = products.tenant
         assert on_database(settings, lambda db: service.product_exists(db, tenant, product_id)) is expected
         assert on_connection(settings, lambda conn: service.product_exists(conn, tenant, product_id)) is expected

@@ -33,25 +33,38 @@ def document(client: TestClient[Litestar]) -> dict[str, Any]:
 def test_every_product_operation_has_its_operation_id(document: dict[str, Any]) -> None:
     found = {
         (method, path): operation["operationId"]
-        for path, item in document["paths"].items() if path.startswith("/product/")
+        for path, item in document["paths"].items()
+        if path.startswith("/product/")
         for method, operation in item.items()
     }
     assert found == OPERATIONS
 
 
-@pytest.mark.parametrize(("method", "path", "scopes", "codes"), [
-    ("post", PRODUCTS, ["product.product_manage", "product.product_publish"], {"201", "400", "401", "403", "409"}),
-    ("get", PRODUCTS, ["product.product_read_unpublished"], {"200", "400", "401", "403"}),
-    ("post", f"{PRODUCTS}/search", ["product.product_read_unpublished"], {"200", "400", "401", "403"}),
-    ("get", PRODUCT, ["product.product_read_unpublished"], {"200", "400", "401", "403", "404"}),
-    ("put", PRODUCT, ["product.product_manage", "product.product_publish", "product.product_unpublish"],
-     {"201", "204", "400", "401", "403", "409"}),
-    ("patch", PRODUCT, ["product.product_manage", "product.product_publish", "product.product_unpublish"],
-     {"204", "400", "401", "403", "404", "409"}),
-    ("delete", PRODUCT, ["product.product_manage"], {"204", "400", "401", "403"}),
-])
-def test_scopes_and_responses_as_product_yml_declares(document: dict[str, Any], method: str, path: str,
-                                                       scopes: list[str], codes: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "scopes", "codes"),
+    [
+        ("post", PRODUCTS, ["product.product_manage", "product.product_publish"], {"201", "400", "401", "403", "409"}),
+        ("get", PRODUCTS, ["product.product_read_unpublished"], {"200", "400", "401", "403"}),
+        ("post", f"{PRODUCTS}/search", ["product.product_read_unpublished"], {"200", "400", "401", "403"}),
+        ("get", PRODUCT, ["product.product_read_unpublished"], {"200", "400", "401", "403", "404"}),
+        (
+            "put",
+            PRODUCT,
+            ["product.product_manage", "product.product_publish", "product.product_unpublish"],
+            {"201", "204", "400", "401", "403", "409"},
+        ),
+        (
+            "patch",
+            PRODUCT,
+            ["product.product_manage", "product.product_publish", "product.product_unpublish"],
+            {"204", "400", "401", "403", "404", "409"},
+        ),
+        ("delete", PRODUCT, ["product.product_manage"], {"204", "400", "401", "403"}),
+    ],
+)
+def test_scopes_and_responses_as_product_yml_declares(
+    document: dict[str, Any], method: str, path: str, scopes: list[str], codes: set[str]
+) -> None:
     operation = document["paths"][path][method]
     assert operation["security"] == [{"OAuth2": scopes}]
     assert set(operation["responses"]) == codes
@@ -64,7 +77,14 @@ def test_scopes_and_responses_as_product_yml_declares(document: dict[str, Any], 
 def test_shapes(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     assert set(schemas["ProductResponse"]["properties"]) == {
-        "id", "code", "name", "description", "published", "mixins", "metadata"}
+        "id",
+        "code",
+        "name",
+        "description",
+        "published",
+        "mixins",
+        "metadata",
+    }
     assert set(schemas["ProductMetadataGet"]["properties"]) == {"version", "createdAt", "modifiedAt", "mixins"}
     assert set(schemas["ProductUpdate"]["required"]) == {"name", "code"}
     assert not schemas["ProductPartialUpdate"].get("required")

@@ -26,17 +26,25 @@ class Products(Api):
 def products(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> Products:
     """A tenant with product "p": two languages, a mixin and a mixin schema link, unpublished."""
     api = Products(client, tokens, tenant)
-    response = api.request("POST", "", json={
-        "id": "p", "code": "P", "name": {"en": "Phone", "de": "Telefon"}, "description": {"en": "Good"},
-        "mixins": {"attrs": {"size": 5, "colour": "red"}, "other": {"x": 1}},
-        "metadata": {"mixins": {"attrs": "https://example.com/attrs.json"}},
-    })
+    response = api.request(
+        "POST",
+        "",
+        json={
+            "id": "p",
+            "code": "P",
+            "name": {"en": "Phone", "de": "Telefon"},
+            "description": {"en": "Good"},
+            "mixins": {"attrs": {"size": 5, "colour": "red"}, "other": {"x": 1}},
+            "metadata": {"mixins": {"attrs": "https://example.com/attrs.json"}},
+        },
+    )
     assert response.status_code == 201, response.text
     return api
 
 
-def product_error(status: int, message: str, *, field: str | None = None,
-                  type: str = "invalid_value") -> dict[str, Any]:
+def product_error(
+    status: int, message: str, *, field: str | None = None, type: str = "invalid_value"
+) -> dict[str, Any]:
     body: dict[str, Any] = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
     if field is not None:
         body["details"] = [{"field": field, "type": type, "message": message}]
@@ -58,8 +66,9 @@ class TestPatchProduct:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_changed(self, products: Products, case: str) -> None:
         before = get(products)
-        assert_refused(products, case, "PATCH", "/p", valid_scopes=READ_UNPUBLISHED, required=MANAGE,
-                       json={"code": "NEW"})
+        assert_refused(
+            products, case, "PATCH", "/p", valid_scopes=READ_UNPUBLISHED, required=MANAGE, json={"code": "NEW"}
+        )
         assert get(products) == before
 
     def test_spec_example_publishes(self, products: Products) -> None:
@@ -68,7 +77,8 @@ class TestPatchProduct:
         assert response.status_code == 204, response.text
         assert response.content == b""
         assert get(products) == {
-            **before, "published": True,
+            **before,
+            "published": True,
             "metadata": {**before["metadata"], "version": 2, "modifiedAt": ISO_MILLIS},
         }
 
@@ -78,7 +88,8 @@ class TestPatchProduct:
         after = get(products)
         assert after["code"] == "P2"
         assert {k: v for k, v in after.items() if k not in ("code", "metadata")} == {
-            k: v for k, v in before.items() if k not in ("code", "metadata")}
+            k: v for k, v in before.items() if k not in ("code", "metadata")
+        }
         assert after["metadata"]["mixins"] == before["metadata"]["mixins"]
         assert after["metadata"]["createdAt"] == before["metadata"]["createdAt"]
 
@@ -94,8 +105,13 @@ class TestPatchProduct:
         assert get(products)["description"] == {"en": "Very good"}
 
     def test_mixins_merge_and_null_removes(self, products: Products) -> None:
-        assert patch(products, {"mixins": {"attrs": {"size": 7, "colour": None}, "other": None, "new": [1, 2]}},
-                     ).status_code == 204
+        assert (
+            patch(
+                products,
+                {"mixins": {"attrs": {"size": 7, "colour": None}, "other": None, "new": [1, 2]}},
+            ).status_code
+            == 204
+        )
         assert get(products)["mixins"] == {"attrs": {"size": 7}, "new": [1, 2]}
         assert patch(products, {"mixins": None, "description": None}).status_code == 204
         document = get(products)
@@ -104,8 +120,10 @@ class TestPatchProduct:
 
     def test_metadata_mixins_merge(self, products: Products) -> None:
         assert patch(products, {"metadata": {"mixins": {"new": "https://example.com/new.json"}}}).status_code == 204
-        assert get(products)["metadata"]["mixins"] == {"attrs": "https://example.com/attrs.json",
-                                                       "new": "https://example.com/new.json"}
+        assert get(products)["metadata"]["mixins"] == {
+            "attrs": "https://example.com/attrs.json",
+            "new": "https://example.com/new.json",
+        }
 
     def test_version_is_an_optimistic_lock(self, products: Products) -> None:
         response = patch(products, {"code": "X", "metadata": {"version": 5}})
@@ -120,8 +138,9 @@ class TestPatchProduct:
         assert get(products)["metadata"]["version"] == 2
 
     def test_merge_patch_content_type(self, products: Products) -> None:
-        response = products.request("PATCH", "/p", content=b'{"code": "MP"}',
-                                    headers={"Content-Type": "application/merge-patch+json"})
+        response = products.request(
+            "PATCH", "/p", content=b'{"code": "MP"}', headers={"Content-Type": "application/merge-patch+json"}
+        )
         assert response.status_code == 204, response.text
         assert get(products)["code"] == "MP"
 
@@ -135,28 +154,64 @@ class TestPatchProduct:
         response = patch(products, {"code": "Q"})
         assert response.status_code == 409
         assert response.json() == product_error(
-            409, "A product with code 'Q' already exists; product codes are unique.", field="code",
-            type="conflict_resource")
+            409,
+            "A product with code 'Q' already exists; product codes are unique.",
+            field="code",
+            type="conflict_resource",
+        )
         assert get(products)["code"] == "P"
 
-    @pytest.mark.parametrize(("body", "expected"), [
-        ({"code": None}, product_error(
-            400, "Validation problem with the patched product: Object missing required field `code`.")),
-        ({"name": None}, product_error(
-            400, "Validation problem with the patched product: Object missing required field `name`.")),
-        ({"name": {"en": None, "de": None}}, product_error(
-            400, "Validation problem with request body: name needs at least one language.", field="name")),
-        ({"code": ""}, product_error(
-            400, "Validation problem with request body: Expected `str` of length >= 1 (at 'code').", field="code")),
-        ({"published": "yes"}, product_error(
-            400, "Validation problem with request body: Expected `bool | null`, got `str` (at 'published').",
-            field="published")),
-        ([{"op": "replace", "path": "/code", "value": "X"}], product_error(
-            400, "Validation problem with request body: Expected `object`, got `array`.")),
-        ({"name": {"not a tag": "x"}}, product_error(
-            400, "Invalid language 'not a tag' in name: keys of a localized map are language tags such as 'en'.",
-            field="name")),
-    ])
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [
+            (
+                {"code": None},
+                product_error(
+                    400, "Validation problem with the patched product: Object missing required field `code`."
+                ),
+            ),
+            (
+                {"name": None},
+                product_error(
+                    400, "Validation problem with the patched product: Object missing required field `name`."
+                ),
+            ),
+            (
+                {"name": {"en": None, "de": None}},
+                product_error(
+                    400, "Validation problem with request body: name needs at least one language.", field="name"
+                ),
+            ),
+            (
+                {"code": ""},
+                product_error(
+                    400,
+                    "Validation problem with request body: Expected `str` of length >= 1 (at 'code').",
+                    field="code",
+                ),
+            ),
+            (
+                {"published": "yes"},
+                product_error(
+                    400,
+                    "Validation problem with request body: Expected `bool | null`, got `str` (at 'published').",
+                    field="published",
+                ),
+            ),
+            (
+                [{"op": "replace", "path": "/code", "value": "X"}],
+                product_error(400, "Validation problem with request body: Expected `object`, got `array`."),
+            ),
+            (
+                {"name": {"not a tag": "x"}},
+                product_error(
+                    400,
+                    "Invalid language 'not a tag' in name: keys of a localized map are language tags such as 'en'.",
+                    field="name",
+                ),
+            ),
+        ],
+    )
     def test_invalid_patches_change_nothing(self, products: Products, body: Any, expected: dict[str, Any]) -> None:
         before = get(products)
         response = patch(products, body)
@@ -177,7 +232,8 @@ class TestPatchProduct:
             response = patch(products, body, token=manage_only)
             assert response.status_code == 403
             assert response.json() == product_error(
-                403, "Unpublishing a product requires the scope product.product_unpublish.")
+                403, "Unpublishing a product requires the scope product.product_unpublish."
+            )
         assert get(products)["published"] is True
         unpublisher = products.tokens.service(products.tenant, (*MANAGE, UNPUBLISH))
         assert patch(products, {"published": False}, token=unpublisher).status_code == 204

@@ -28,8 +28,10 @@ class Products(Api):
 def products(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> Products:
     """A published product "pub" and an unpublished one, "draft"."""
     api = Products(client, tokens, tenant)
-    for body in ({"id": "pub", "code": "PUB", "name": "Published", "published": True},
-                 {"id": "draft", "code": "DRAFT", "name": "Draft"}):
+    for body in (
+        {"id": "pub", "code": "PUB", "name": "Published", "published": True},
+        {"id": "draft", "code": "DRAFT", "name": "Draft"},
+    ):
         response = api.request("POST", "", json=body)
         assert response.status_code == 201, response.text
     return api
@@ -69,8 +71,9 @@ def test_lists_and_searches(products: Products, who: str, visible: list[str]) ->
     assert ids(products.request("POST", "/search", token=token)) == visible
     # The storefront's fetch of its segments' products by id.
     assert ids(products.request("POST", "/search", token=token, json={"q": "id:(pub,draft)"})) == visible
-    response = products.request("GET", "", token=token, params={"q": "published:false"},
-                                headers={"X-Total-Count": "true"})
+    response = products.request(
+        "GET", "", token=token, params={"q": "published:false"}, headers={"X-Total-Count": "true"}
+    )
     assert ids(response) == [p for p in visible if p == "draft"]
     assert response.headers["X-Total-Count"] == str(len(visible) - 1)
 
@@ -85,8 +88,11 @@ def test_retrieve(products: Products, who: str, visible: list[str]) -> None:
         return
     # Unpublished products do not exist for such a caller: the same 404 as an unknown id.
     assert response.status_code == 404
-    expected: dict[str, Any] = {"code": 404, "status": "Not Found",
-                                "message": "The product with id draft has not been found."}
+    expected: dict[str, Any] = {
+        "code": 404,
+        "status": "Not Found",
+        "message": "The product with id draft has not been found.",
+    }
     assert response.json() == expected
 
 

@@ -15,43 +15,64 @@ ALWAYS = {"from": "2020-01-01T00:00:00.000Z", "to": "2100-01-01T00:00:00.000Z"}
 
 def add_product(api: Api, product_id: str, name: dict[str, str] | None = None) -> str:
     """A product, through the Product API (code `code-<id>`)."""
-    body = {"id": product_id, "code": f"code-{product_id}", "name": name or {"en": f"Product {product_id}"},
-            "published": True}
-    response = api.client.post(f"/product/{api.tenant}/products", json=body,
-                               headers={"Authorization": f"Bearer {api.token}"})
+    body = {
+        "id": product_id,
+        "code": f"code-{product_id}",
+        "name": name or {"en": f"Product {product_id}"},
+        "published": True,
+    }
+    response = api.client.post(
+        f"/product/{api.tenant}/products", json=body, headers={"Authorization": f"Bearer {api.token}"}
+    )
     assert response.status_code == 201, response.text
     return product_id
 
 
 def add_products(database_url: str, api: Api, ids: list[str]) -> None:
     """Many products at once, straight in the table."""
-    run_sql(database_url,
-            "INSERT INTO products (tenant, id, code, name, created_at, modified_at)"
-            " SELECT $1, i, 'code-' || i, jsonb_build_object('en', 'Product ' || i), now(), now()"
-            " FROM unnest($2::text[]) AS i", api.tenant, ids)
+    run_sql(
+        database_url,
+        "INSERT INTO products (tenant, id, code, name, created_at, modified_at)"
+        " SELECT $1, i, 'code-' || i, jsonb_build_object('en', 'Product ' || i), now(), now()"
+        " FROM unnest($2::text[]) AS i",
+        api.tenant,
+        ids,
+    )
 
 
-def add_category(database_url: str, api: Api, category_id: str, parent_id: str | None = None,
-                 name: dict[str, str] | None = None) -> str:
+def add_category(
+    database_url: str, api: Api, category_id: str, parent_id: str | None = None, name: dict[str, str] | None = None
+) -> str:
     """A category (code `cat-<id>`) and its closure rows, straight in the tables."""
-    run_sql(database_url,
-            "INSERT INTO categories (tenant, id, parent_id, code, localized_name, published)"
-            " VALUES ($1, $2, $3, $4, $5::jsonb, true)",
-            api.tenant, category_id, parent_id, f"cat-{category_id}",
-            json.dumps(name or {"en": f"Category {category_id}"}))
-    run_sql(database_url,
-            "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth)"
-            " SELECT $1, $2, $2, 0"
-            " UNION ALL SELECT tenant, ancestor_id, $2, depth + 1 FROM category_closure"
-            " WHERE tenant = $1 AND descendant_id = $3",
-            api.tenant, category_id, parent_id)
+    run_sql(
+        database_url,
+        "INSERT INTO categories (tenant, id, parent_id, code, localized_name, published)"
+        " VALUES ($1, $2, $3, $4, $5::jsonb, true)",
+        api.tenant,
+        category_id,
+        parent_id,
+        f"cat-{category_id}",
+        json.dumps(name or {"en": f"Category {category_id}"}),
+    )
+    run_sql(
+        database_url,
+        "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth)"
+        " SELECT $1, $2, $2, 0"
+        " UNION ALL SELECT tenant, ancestor_id, $2, depth + 1 FROM category_closure"
+        " WHERE tenant = $1 AND descendant_id = $3",
+        api.tenant,
+        category_id,
+        parent_id,
+    )
     return category_id
 
 
-def put_item(api: Api, segment_id: str, item_type: str, item_id: str, body: Any = None,
-             **kwargs: Any) -> httpx.Response:
-    return api.request("PUT", f"/segments/{segment_id}/items/{item_type}/{item_id}",
-                       json={} if body is None else body, **kwargs)
+def put_item(
+    api: Api, segment_id: str, item_type: str, item_id: str, body: Any = None, **kwargs: Any
+) -> httpx.Response:
+    return api.request(
+        "PUT", f"/segments/{segment_id}/items/{item_type}/{item_id}", json={} if body is None else body, **kwargs
+    )
 
 
 def get_item(api: Api, segment_id: str, item_type: str, item_id: str, **kwargs: Any) -> dict[str, Any]:
@@ -72,10 +93,16 @@ def segment_not_found(segment_id: str) -> dict[str, Any]:
 
 
 def missing_item(kind: str, item_id: str) -> dict[str, Any]:
-    return segment_error(400, f"The {kind} {item_id} does not exist in this tenant.", field="id",
-                         type="invalid_reference", resource_id=item_id)
+    return segment_error(
+        400,
+        f"The {kind} {item_id} does not exist in this tenant.",
+        field="id",
+        type="invalid_reference",
+        resource_id=item_id,
+    )
 
 
 def bad_type(raw: str) -> dict[str, Any]:
-    return segment_error(400, f"Invalid type '{raw}': expected PRODUCT or CATEGORY.", field="type",
-                         type="invalid_value")
+    return segment_error(
+        400, f"Invalid type '{raw}': expected PRODUCT or CATEGORY.", field="type", type="invalid_value"
+    )

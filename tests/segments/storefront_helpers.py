@@ -31,8 +31,13 @@ SEGMENTS: dict[str, tuple[str, str, dict[str, str] | None, list[tuple[str, str]]
 
 #: Who is a member of what: (segment, customer, legal entity or '' for B2C).
 MEMBERSHIPS = [
-    ("gold", "c1", ""), ("inactive", "c1", ""), ("expired", "c1", ""), ("future", "c1", ""),
-    ("other-site", "c1", ""), ("acme-only", "c1", "acme"), ("globex-only", "c1", "globex"),
+    ("gold", "c1", ""),
+    ("inactive", "c1", ""),
+    ("expired", "c1", ""),
+    ("future", "c1", ""),
+    ("other-site", "c1", ""),
+    ("acme-only", "c1", "acme"),
+    ("globex-only", "c1", "globex"),
     ("silver", "c2", ""),
 ]
 

@@ -22,8 +22,10 @@ from tests.segments.item_assignment_helpers import (
     segment_not_found,
 )
 
-MIXINS = {"mixins": {"segmentAttributes": {"membershipStatus": "PREMIUM"}},
-          "metadata": {"mixins": {"segmentAttributes": "https://example.com/segmentAttributes.json"}}}
+MIXINS = {
+    "mixins": {"segmentAttributes": {"membershipStatus": "PREMIUM"}},
+    "metadata": {"mixins": {"segmentAttributes": "https://example.com/segmentAttributes.json"}},
+}
 
 
 @pytest.fixture
@@ -35,8 +37,9 @@ class TestUpsertItem:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, api: Api, seg: str, case: str) -> None:
         add_product(api, "p1")
-        assert_refused(api, case, "PUT", f"/segments/{seg}/items/PRODUCT/p1", valid_scopes=READ, required=MANAGE,
-                       json={})
+        assert_refused(
+            api, case, "PUT", f"/segments/{seg}/items/PRODUCT/p1", valid_scopes=READ, required=MANAGE, json={}
+        )
         assert listed(api, seg) == []
 
     def test_customer_token_cannot_assign(self, api: Api, seg: str) -> None:
@@ -61,14 +64,20 @@ class TestUpsertItem:
         assert updated.content == b""
         doc = get_item(api, seg, "product", "12468504")
         assert doc["mixins"] == MIXINS["mixins"]
-        assert doc["metadata"] == {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 2,
-                                   "mixins": MIXINS["metadata"]["mixins"]}
+        assert doc["metadata"] == {
+            "createdAt": ISO_MILLIS,
+            "modifiedAt": ISO_MILLIS,
+            "version": 2,
+            "mixins": MIXINS["metadata"]["mixins"],
+        }
 
     def test_type_in_any_case_is_stored_upper_case(self, api: Api, database_url: str, seg: str) -> None:
         add_category(database_url, api, "c1", name={"en": "Tools"})
         assert put_item(api, seg, "Category", "c1").status_code == 201
         assert get_item(api, seg, "CATEGORY", "c1") == {
-            "segmentId": seg, "item": {"id": "c1", "code": "cat-c1", "name": {"en": "Tools"}}, "type": "CATEGORY",
+            "segmentId": seg,
+            "item": {"id": "c1", "code": "cat-c1", "name": {"en": "Tools"}},
+            "type": "CATEGORY",
             "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1},
         }
         assert put_item(api, seg, "category", "c1").status_code == 204
@@ -109,8 +118,9 @@ class TestUpsertItem:
         assert put_item(api, seg, "PRODUCT", "p1", {"metadata": {"version": 1}}).status_code == 204
         response = put_item(api, seg, "PRODUCT", "p1", {"mixins": {"a": 1}, "metadata": {"version": 1}})
         assert response.status_code == 409
-        assert response.json() == segment_error(409, "The resource you are attempting to access has changed.",
-                                                resource_id="p1")
+        assert response.json() == segment_error(
+            409, "The resource you are attempting to access has changed.", resource_id="p1"
+        )
         doc = get_item(api, seg, "PRODUCT", "p1")
         assert doc["metadata"]["version"] == 2
         assert "mixins" not in doc
@@ -139,14 +149,21 @@ class TestUpsertItem:
 class TestGetItem:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused(self, api: Api, seg: str, case: str) -> None:
-        assert_refused(api, case, "GET", f"/segments/{seg}/items/PRODUCT/p1",
-                       valid_scopes=("customersegment.segment_manage",), required=READ)
+        assert_refused(
+            api,
+            case,
+            "GET",
+            f"/segments/{seg}/items/PRODUCT/p1",
+            valid_scopes=("customersegment.segment_manage",),
+            required=READ,
+        )
 
     def test_not_assigned_is_404(self, api: Api, seg: str) -> None:
         response = api.request("GET", f"/segments/{seg}/items/PRODUCT/p1")
         assert response.status_code == 404
-        assert response.json() == segment_error(404, "The product p1 is not assigned to segment seg1.",
-                                                resource_id="p1")
+        assert response.json() == segment_error(
+            404, "The product p1 is not assigned to segment seg1.", resource_id="p1"
+        )
 
     def test_unknown_segment_is_404(self, api: Api) -> None:
         response = api.request("GET", "/segments/nope/items/PRODUCT/p1")
@@ -164,7 +181,9 @@ class TestGetItem:
         doc = get_item(api, seg, "PRODUCT", "p1", headers={"Accept-Language": "de"})
         assert doc["item"]["name"] == {"de": "Hammer DE"}
         assert get_item(api, seg, "PRODUCT", "p1", params={"fields": "item.id,type"}) == {
-            "item": {"id": "p1"}, "type": "PRODUCT"}
+            "item": {"id": "p1"},
+            "type": "PRODUCT",
+        }
 
     def test_read_own_sees_only_active_segments_it_is_a_member_of(self, api: Api, database_url: str) -> None:
         api.create_segment(id="mine", validity=ALWAYS)
@@ -221,22 +240,26 @@ class TestDeletedItemsLeaveSegments:
         for segment_id in (seg, other):
             put_item(api, segment_id, "PRODUCT", "p1")
         put_item(api, seg, "PRODUCT", "p2")
-        response = api.client.delete(f"/product/{api.tenant}/products/p1",
-                                     headers={"Authorization": f"Bearer {api.token}"})
+        response = api.client.delete(
+            f"/product/{api.tenant}/products/p1", headers={"Authorization": f"Bearer {api.token}"}
+        )
         assert response.status_code == 204, response.text
         assert listed(api, seg) == ["PRODUCT:p2"]
         assert listed(api, other) == []
 
     @pytest.mark.parametrize("with_subcategories", [True, False])
-    def test_deleting_a_category_removes_its_assignments(self, api: Api, database_url: str, seg: str,
-                                                         with_subcategories: bool) -> None:
+    def test_deleting_a_category_removes_its_assignments(
+        self, api: Api, database_url: str, seg: str, with_subcategories: bool
+    ) -> None:
         add_category(database_url, api, "root")
         add_category(database_url, api, "child", "root")
         for category_id in ("root", "child"):
             put_item(api, seg, "CATEGORY", category_id)
-        response = api.client.delete(f"/category/{api.tenant}/categories/root",
-                                     params={"withSubcategories": str(with_subcategories).lower()},
-                                     headers={"Authorization": f"Bearer {api.token}"})
+        response = api.client.delete(
+            f"/category/{api.tenant}/categories/root",
+            params={"withSubcategories": str(with_subcategories).lower()},
+            headers={"Authorization": f"Bearer {api.token}"},
+        )
         assert response.status_code == 204, response.text
         assert listed(api, seg) == ([] if with_subcategories else ["CATEGORY:child"])
 
@@ -261,14 +284,17 @@ class TestListItems:
     def test_all_in_type_then_id_order(self, seeded: Api, seg: str) -> None:
         assert listed(seeded, seg) == ["CATEGORY:c1", "PRODUCT:p1", "PRODUCT:p2", "PRODUCT:p3"]
 
-    @pytest.mark.parametrize(("q", "expected"), [
-        ("type:PRODUCT", ["PRODUCT:p1", "PRODUCT:p2", "PRODUCT:p3"]),
-        ("item.id:(p1,c1)", ["CATEGORY:c1", "PRODUCT:p1"]),
-        ("segmentId:seg1 type:CATEGORY", ["CATEGORY:c1"]),
-        ("mixins.tier:gold", ["PRODUCT:p1"]),
-        ("metadata.version:2", ["PRODUCT:p2"]),
-        ("metadata.createdAt:>2020-01-01T00:00:00Z type:CATEGORY", ["CATEGORY:c1"]),
-    ])
+    @pytest.mark.parametrize(
+        ("q", "expected"),
+        [
+            ("type:PRODUCT", ["PRODUCT:p1", "PRODUCT:p2", "PRODUCT:p3"]),
+            ("item.id:(p1,c1)", ["CATEGORY:c1", "PRODUCT:p1"]),
+            ("segmentId:seg1 type:CATEGORY", ["CATEGORY:c1"]),
+            ("mixins.tier:gold", ["PRODUCT:p1"]),
+            ("metadata.version:2", ["PRODUCT:p2"]),
+            ("metadata.createdAt:>2020-01-01T00:00:00Z type:CATEGORY", ["CATEGORY:c1"]),
+        ],
+    )
     def test_q(self, seeded: Api, seg: str, q: str, expected: list[str]) -> None:
         assert listed(seeded, seg, q=q) == expected
         response = seeded.request("POST", f"/segments/{seg}/items/search", json={"q": q})
@@ -280,14 +306,18 @@ class TestListItems:
         assert response.json()["details"]["field"] == "q"
 
     def test_paging_sort_total_language_and_fields(self, seeded: Api, seg: str) -> None:
-        response = seeded.request("GET", f"/segments/{seg}/items",
-                                  params={"sort": "item.id:DESC", "pageSize": "2", "pageNumber": "1",
-                                          "fields": "item.id,item.name"},
-                                  headers={"X-Total-Count": "true", "Accept-Language": "fr"})
+        response = seeded.request(
+            "GET",
+            f"/segments/{seg}/items",
+            params={"sort": "item.id:DESC", "pageSize": "2", "pageNumber": "1", "fields": "item.id,item.name"},
+            headers={"X-Total-Count": "true", "Accept-Language": "fr"},
+        )
         assert response.status_code == 200, response.text
         assert response.headers["X-Total-Count"] == "4"
-        assert response.json() == [{"item": {"id": "p3", "name": {"fr": "FR p3"}}},
-                                   {"item": {"id": "p2", "name": {"fr": "FR p2"}}}]
+        assert response.json() == [
+            {"item": {"id": "p3", "name": {"fr": "FR p3"}}},
+            {"item": {"id": "p2", "name": {"fr": "FR p2"}}},
+        ]
 
     def test_search_without_a_body(self, seeded: Api, seg: str) -> None:
         response = seeded.request("POST", f"/segments/{seg}/items/search")

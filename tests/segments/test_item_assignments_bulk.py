@@ -48,16 +48,25 @@ class TestBulkUpsert:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, api: Api, seg: str, case: str) -> None:
         add_product(api, "p1")
-        assert_refused(api, case, "PUT", f"/segments/{seg}/items/PRODUCT/bulk", valid_scopes=READ, required=MANAGE,
-                       json=[{"id": "p1"}])
+        assert_refused(
+            api,
+            case,
+            "PUT",
+            f"/segments/{seg}/items/PRODUCT/bulk",
+            valid_scopes=READ,
+            required=MANAGE,
+            json=[{"id": "p1"}],
+        )
         assert listed(api, seg) == []
 
     def test_seed_tutorial_request(self, api: Api, seg: str) -> None:
         add_product(api, "p1")
         assert results(api.request("PUT", f"/segments/{seg}/items/PRODUCT/bulk", json=[{"id": "p1"}])) == [
-            result(0, 201)]
-        assert results(api.request("PUT", f"/segments/{seg}/items/product/bulk",
-                                   json=[{"id": "p1", "mixins": {"a": 1}}])) == [result(0, 204)]
+            result(0, 201)
+        ]
+        assert results(
+            api.request("PUT", f"/segments/{seg}/items/product/bulk", json=[{"id": "p1", "mixins": {"a": 1}}])
+        ) == [result(0, 204)]
         doc = get_item(api, seg, "PRODUCT", "p1")
         assert doc["mixins"] == {"a": 1}
         assert doc["metadata"]["version"] == 2
@@ -97,8 +106,7 @@ class TestBulkUpsert:
         assert len(listed(api, seg, pageSize="1000")) == 199
 
     def test_201_items_is_400_for_the_whole_request(self, api: Api, seg: str) -> None:
-        response = api.request("PUT", f"/segments/{seg}/items/PRODUCT/bulk",
-                               json=[{"id": f"p{i}"} for i in range(201)])
+        response = api.request("PUT", f"/segments/{seg}/items/PRODUCT/bulk", json=[{"id": f"p{i}"} for i in range(201)])
         assert response.status_code == 400
         assert response.json() == TOO_MANY
 
@@ -118,8 +126,9 @@ class TestBulkUpsert:
         add_products(database_url, api, ids)
         bodies = [[{"id": i} for i in ids], [{"id": i} for i in reversed(ids)]]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            responses = list(pool.map(
-                lambda body: api.request("PUT", f"/segments/{seg}/items/PRODUCT/bulk", json=body), bodies))
+            responses = list(
+                pool.map(lambda body: api.request("PUT", f"/segments/{seg}/items/PRODUCT/bulk", json=body), bodies)
+            )
         assert [r.status_code for r in responses] == [207, 207], [r.text[:200] for r in responses]
         codes = [item["code"] for r in responses for item in r.json()]
         assert sorted(codes) == [201] * 60 + [204] * 60
@@ -131,8 +140,9 @@ class TestBulkDelete:
     def test_refused_and_nothing_removed(self, api: Api, seg: str, case: str) -> None:
         add_product(api, "p1")
         put_item(api, seg, "PRODUCT", "p1")
-        assert_refused(api, case, "DELETE", f"/segments/{seg}/items/PRODUCT/bulk", valid_scopes=READ,
-                       required=MANAGE, json=["p1"])
+        assert_refused(
+            api, case, "DELETE", f"/segments/{seg}/items/PRODUCT/bulk", valid_scopes=READ, required=MANAGE, json=["p1"]
+        )
         assert listed(api, seg) == ["PRODUCT:p1"]
 
     def test_each_item_on_its_own(self, api: Api, seg: str) -> None:
@@ -141,7 +151,10 @@ class TestBulkDelete:
             put_item(api, seg, "PRODUCT", product_id)
         response = api.request("DELETE", f"/segments/{seg}/items/product/bulk", json=["p1", 5, "nothing"])
         assert results(response) == [
-            result(0, 204), result(1, 400, "Each item of a bulk delete must be an item id string."), result(2, 204)]
+            result(0, 204),
+            result(1, 400, "Each item of a bulk delete must be an item id string."),
+            result(2, 204),
+        ]
         assert listed(api, seg) == ["PRODUCT:p2"]
 
     def test_201_items_is_400_for_the_whole_request(self, api: Api, seg: str) -> None:
@@ -176,7 +189,9 @@ class TestBulkUpsertInOneStatement:
         add_category(database_url, api, "c1")
         body = [{"id": "c1", "mixins": {"m": {"n": 1}}}, {"id": "c1", "mixins": {"m": {"n": 2}}}]
         assert results(api.request("PUT", f"/segments/{seg}/items/CATEGORY/bulk", json=body)) == [
-            result(0, 201), result(1, 204)]
+            result(0, 201),
+            result(1, 204),
+        ]
         assert get_item(api, seg, "CATEGORY", "c1")["mixins"] == {"m": {"n": 2}}
 
     def test_a_value_the_database_refuses_fails_only_its_item(self, api: Api, database_url: str, seg: str) -> None:

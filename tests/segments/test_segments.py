@@ -54,8 +54,7 @@ def not_found(segment_id: str) -> dict[str, Any]:
 class TestCreateSegment:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, api: Api, case: str) -> None:
-        assert_refused(api, case, "POST", "/segments", valid_scopes=READ, required=MANAGE,
-                       json=segment_body(id="nope"))
+        assert_refused(api, case, "POST", "/segments", valid_scopes=READ, required=MANAGE, json=segment_body(id="nope"))
         assert api.request("GET", "/segments/nope").status_code == 404
 
     def test_customer_token_cannot_create(self, api: Api) -> None:
@@ -65,8 +64,9 @@ class TestCreateSegment:
         assert response.json() == segment_error(403, "Required scope(s): customersegment.segment_manage.")
 
     def test_non_bearer_authorization_is_401(self, api: Api) -> None:
-        response = api.client.post(api.url("/segments"), json=segment_body(),
-                                   headers={"Authorization": f"Basic {api.token}"})
+        response = api.client.post(
+            api.url("/segments"), json=segment_body(), headers={"Authorization": f"Basic {api.token}"}
+        )
         assert response.status_code == 401
         assert response.json()["fault"]["detail"] == {"errorcode": "oauth.v2.InvalidAccessToken"}
 
@@ -77,7 +77,8 @@ class TestCreateSegment:
         assert list(body) == ["id"]
         assert re.fullmatch(r"[0-9a-f]{24}", body["id"])
         assert get(api, body["id"]) == {
-            "id": body["id"], **GOLDEN,
+            "id": body["id"],
+            **GOLDEN,
             "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1},
         }
 
@@ -91,8 +92,13 @@ class TestCreateSegment:
     def test_minimal_body_defaults_status_to_inactive(self, api: Api) -> None:
         response = api.request("POST", "/segments", json={"id": "min", "name": {"en": "M"}, "siteCode": "main"})
         assert response.status_code == 201, response.text
-        assert get(api, "min") == {"id": "min", "name": {"en": "M"}, "status": "INACTIVE", "siteCode": "main",
-                                   "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1}}
+        assert get(api, "min") == {
+            "id": "min",
+            "name": {"en": "M"},
+            "status": "INACTIVE",
+            "siteCode": "main",
+            "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1},
+        }
 
     def test_mixins_and_metadata_mixins_round_trip(self, api: Api) -> None:
         mixins = {"segmentAttributes": {"membershipStatus": "PREMIUM", "level": 3, "tags": ["a", "b"]}}
@@ -175,24 +181,30 @@ class TestCreateSegment:
         response = api.request("POST", "/segments", json=body)
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, f"Validation problem with request body: Object missing required field `{field}`.", field=field,
-            type="invalid_value")
+            400,
+            f"Validation problem with request body: Object missing required field `{field}`.",
+            field=field,
+            type="invalid_value",
+        )
         assert api.request("GET", "/segments").json() == []
 
-    @pytest.mark.parametrize(("overrides", "message", "field"), [
-        ({"status": "FOO"}, "Invalid enum value 'FOO'", "status"),
-        ({"status": "active"}, "Invalid enum value 'active'", "status"),
-        ({"name": 5}, "Expected `str | object`, got `int`", "name"),
-        ({"name": {"en": 5}}, "Expected `str`, got `int`", "name[...]"),
-        ({"siteCode": 5}, "Expected `str`, got `int`", "siteCode"),
-        ({"siteCode": ""}, "Expected `str` of length >= 1", "siteCode"),
-        ({"id": 5}, "Expected `str`, got `int`", "id"),
-        ({"validity": {"from": "nope"}}, "Invalid RFC3339 encoded datetime", "validity.from"),
-        ({"validity": "2024"}, "Expected `object | null`, got `str`", "validity"),
-        ({"mixins": [1]}, "Expected `object | null`, got `array`", "mixins"),
-        ({"metadata": {"version": "x"}}, "Expected `int`, got `str`", "metadata.version"),
-        ({"metadata": {"mixins": 5}}, "Expected `object`, got `int`", "metadata.mixins"),
-    ])
+    @pytest.mark.parametrize(
+        ("overrides", "message", "field"),
+        [
+            ({"status": "FOO"}, "Invalid enum value 'FOO'", "status"),
+            ({"status": "active"}, "Invalid enum value 'active'", "status"),
+            ({"name": 5}, "Expected `str | object`, got `int`", "name"),
+            ({"name": {"en": 5}}, "Expected `str`, got `int`", "name[...]"),
+            ({"siteCode": 5}, "Expected `str`, got `int`", "siteCode"),
+            ({"siteCode": ""}, "Expected `str` of length >= 1", "siteCode"),
+            ({"id": 5}, "Expected `str`, got `int`", "id"),
+            ({"validity": {"from": "nope"}}, "Invalid RFC3339 encoded datetime", "validity.from"),
+            ({"validity": "2024"}, "Expected `object | null`, got `str`", "validity"),
+            ({"mixins": [1]}, "Expected `object | null`, got `array`", "mixins"),
+            ({"metadata": {"version": "x"}}, "Expected `int`, got `str`", "metadata.version"),
+            ({"metadata": {"mixins": 5}}, "Expected `object`, got `int`", "metadata.mixins"),
+        ],
+    )
     def test_wrong_type_or_value(self, api: Api, overrides: dict[str, Any], message: str, field: str) -> None:
         response = api.request("POST", "/segments", json=segment_body(**overrides))
         assert response.status_code == 400
@@ -208,45 +220,70 @@ class TestCreateSegment:
         response = api.request("POST", "/segments", json=segment_body(name={}))
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, "Validation problem with request body: name needs at least one language.", field="name",
-            type="invalid_value")
+            400,
+            "Validation problem with request body: name needs at least one language.",
+            field="name",
+            type="invalid_value",
+        )
 
     def test_name_keys_must_be_language_tags(self, api: Api) -> None:
         response = api.request("POST", "/segments", json=segment_body(name={"1x": "a"}))
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, "Invalid language '1x' in name: keys of a localized map are language tags such as 'en'.",
-            field="name", type="invalid_value")
+            400,
+            "Invalid language '1x' in name: keys of a localized map are language tags such as 'en'.",
+            field="name",
+            type="invalid_value",
+        )
 
-    @pytest.mark.parametrize("validity", [
-        {"from": "2024-01-02T00:00:00Z", "to": "2024-01-01T00:00:00Z"},
-        {"from": "2024-01-01T00:00:00Z", "to": "2024-01-01T00:00:00Z"},
-    ])
+    @pytest.mark.parametrize(
+        "validity",
+        [
+            {"from": "2024-01-02T00:00:00Z", "to": "2024-01-01T00:00:00Z"},
+            {"from": "2024-01-01T00:00:00Z", "to": "2024-01-01T00:00:00Z"},
+        ],
+    )
     def test_validity_must_end_after_it_starts(self, api: Api, validity: dict[str, str]) -> None:
         response = api.request("POST", "/segments", json=segment_body(validity=validity))
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, "Validation problem with request body: validity.to must be later than validity.from.",
-            field="validity", type="invalid_value")
+            400,
+            "Validation problem with request body: validity.to must be later than validity.from.",
+            field="validity",
+            type="invalid_value",
+        )
 
     def test_date_outside_utc_range_is_400(self, api: Api) -> None:
         response = api.request("POST", "/segments", json=segment_body(validity={"from": "0001-01-01T00:00:00+01:00"}))
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, "Invalid date-time 0001-01-01T00:00:00+01:00: in UTC it falls outside the years 1 to 9999.",
-            field="validity.from", type="invalid_value")
+            400,
+            "Invalid date-time 0001-01-01T00:00:00+01:00: in UTC it falls outside the years 1 to 9999.",
+            field="validity.from",
+            type="invalid_value",
+        )
 
-    @pytest.mark.parametrize("overrides", [
-        {"name": {"en": "a\u0000b"}}, {"siteCode": "a\u0000"}, {"mixins": {"k\u0000": 1}}, {"mixins": {"k": "\u0000"}},
-    ])
+    @pytest.mark.parametrize(
+        "overrides",
+        [
+            {"name": {"en": "a\u0000b"}},
+            {"siteCode": "a\u0000"},
+            {"mixins": {"k\u0000": 1}},
+            {"mixins": {"k": "\u0000"}},
+        ],
+    )
     def test_nul_characters_are_400(self, api: Api, overrides: dict[str, Any]) -> None:
         response = api.request("POST", "/segments", json=segment_body(**overrides))
         assert response.status_code == 400
         assert response.json() == segment_error(400, "Invalid input: text cannot contain the NUL character (\\u0000).")
 
     def test_plain_string_with_content_language(self, api: Api) -> None:
-        response = api.request("POST", "/segments", json=segment_body(id="de", name="Gold", description="Beschreibung"),
-                               headers={"Content-Language": "de"})
+        response = api.request(
+            "POST",
+            "/segments",
+            json=segment_body(id="de", name="Gold", description="Beschreibung"),
+            headers={"Content-Language": "de"},
+        )
         assert response.status_code == 201, response.text
         doc = get(api, "de")
         assert (doc["name"], doc["description"]) == ({"de": "Gold"}, {"de": "Beschreibung"})
@@ -258,8 +295,12 @@ class TestCreateSegment:
         assert get(api, "en")["name"] == {"en": "Gold"}
 
     def test_map_is_kept_as_sent_whatever_the_content_language(self, api: Api) -> None:
-        api.request("POST", "/segments", json=segment_body(id="m", name={"en": "A", "fr": "B"}),
-                    headers={"Content-Language": "de"})
+        api.request(
+            "POST",
+            "/segments",
+            json=segment_body(id="m", name={"en": "A", "fr": "B"}),
+            headers={"Content-Language": "de"},
+        )
         assert get(api, "m")["name"] == {"en": "A", "fr": "B"}
 
     @pytest.mark.parametrize("tag", ["!!", "e", "en_US", "123"])
@@ -267,8 +308,11 @@ class TestCreateSegment:
         response = api.request("POST", "/segments", json=segment_body(name="x"), headers={"Content-Language": tag})
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, f"Invalid Content-Language '{tag}': expected a language tag such as 'en'.",
-            field="Content-Language", type="invalid_header")
+            400,
+            f"Invalid Content-Language '{tag}': expected a language tag such as 'en'.",
+            field="Content-Language",
+            type="invalid_header",
+        )
         assert api.request("GET", "/segments").json() == []
 
 
@@ -280,8 +324,12 @@ class TestGetSegment:
 
     def test_whole_document(self, api: Api) -> None:
         api.create_segment(id="s", mixins={"a": {"b": 1}})
-        assert get(api, "s") == {"id": "s", **GOLDEN, "mixins": {"a": {"b": 1}},
-                                 "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1}}
+        assert get(api, "s") == {
+            "id": "s",
+            **GOLDEN,
+            "mixins": {"a": {"b": 1}},
+            "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1},
+        }
 
     def test_read_scope_alone_is_enough(self, api: Api) -> None:
         api.create_segment(id="s")
@@ -299,28 +347,34 @@ class TestGetSegment:
         assert response.status_code == 400
         assert response.json() == segment_error(400, "Invalid input: text cannot contain the NUL character (\\u0000).")
 
-    @pytest.mark.parametrize(("fields", "expected"), [
-        ("name", {"id": "s", "name": {"en": "Golden Segment"}}),
-        ("siteCode,status", {"id": "s", "siteCode": "main", "status": "ACTIVE"}),
-        ("validity.from", {"id": "s", "validity": {"from": "2024-04-17T08:00:00.000Z"}}),
-        ("metadata.version,mixins.a.c", {"id": "s", "metadata": {"version": 1}, "mixins": {"a": {"c": 2}}}),
-        ("id", {"id": "s"}),
-        ("nothing.here", {"id": "s"}),
-        (" name , status ", {"id": "s", "name": {"en": "Golden Segment"}, "status": "ACTIVE"}),
-    ])
+    @pytest.mark.parametrize(
+        ("fields", "expected"),
+        [
+            ("name", {"id": "s", "name": {"en": "Golden Segment"}}),
+            ("siteCode,status", {"id": "s", "siteCode": "main", "status": "ACTIVE"}),
+            ("validity.from", {"id": "s", "validity": {"from": "2024-04-17T08:00:00.000Z"}}),
+            ("metadata.version,mixins.a.c", {"id": "s", "metadata": {"version": 1}, "mixins": {"a": {"c": 2}}}),
+            ("id", {"id": "s"}),
+            ("nothing.here", {"id": "s"}),
+            (" name , status ", {"id": "s", "name": {"en": "Golden Segment"}, "status": "ACTIVE"}),
+        ],
+    )
     def test_fields_projection_keeps_id(self, api: Api, fields: str, expected: dict[str, Any]) -> None:
         api.create_segment(id="s", mixins={"a": {"b": 1, "c": 2}})
         assert get(api, "s", params={"fields": fields}) == expected
 
-    @pytest.mark.parametrize(("accept", "name"), [
-        ("de", {"de": "Gold"}),
-        ("fr-CH", {"fr": "Or"}),
-        ("it, fr;q=0.5, de;q=0.8", {"de": "Gold"}),
-        ("de;q=0.5, fr;q=0.9", {"fr": "Or"}),
-        ("xx", {"en": "Golden"}),
-        ("*", {"en": "Golden", "de": "Gold", "fr": "Or"}),
-        ("", {"en": "Golden", "de": "Gold", "fr": "Or"}),
-    ])
+    @pytest.mark.parametrize(
+        ("accept", "name"),
+        [
+            ("de", {"de": "Gold"}),
+            ("fr-CH", {"fr": "Or"}),
+            ("it, fr;q=0.5, de;q=0.8", {"de": "Gold"}),
+            ("de;q=0.5, fr;q=0.9", {"fr": "Or"}),
+            ("xx", {"en": "Golden"}),
+            ("*", {"en": "Golden", "de": "Gold", "fr": "Or"}),
+            ("", {"en": "Golden", "de": "Gold", "fr": "Or"}),
+        ],
+    )
     def test_accept_language(self, api: Api, accept: str, name: dict[str, str]) -> None:
         api.create_segment(id="s", name={"en": "Golden", "de": "Gold", "fr": "Or"}, description={"en": "Only en"})
         doc = get(api, "s", headers={"Accept-Language": accept})
@@ -343,8 +397,11 @@ class TestUpsertSegment:
         response = api.request("PUT", "/segments/new-one", json=segment_body())
         assert response.status_code == 201, response.text
         assert response.json() == {"id": "new-one"}
-        assert get(api, "new-one") == {"id": "new-one", **GOLDEN, "metadata": {
-            "createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1}}
+        assert get(api, "new-one") == {
+            "id": "new-one",
+            **GOLDEN,
+            "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1},
+        }
 
     def test_updates_when_present(self, api: Api) -> None:
         api.create_segment(id="s")
@@ -353,8 +410,13 @@ class TestUpsertSegment:
         assert response.status_code == 204
         assert response.content == b""
         doc = get(api, "s")
-        assert doc == {"id": "s", **GOLDEN, "name": {"en": "Renamed"}, "status": "INACTIVE", "metadata": {
-            "createdAt": created["createdAt"], "modifiedAt": ISO_MILLIS, "version": 2}}
+        assert doc == {
+            "id": "s",
+            **GOLDEN,
+            "name": {"en": "Renamed"},
+            "status": "INACTIVE",
+            "metadata": {"createdAt": created["createdAt"], "modifiedAt": ISO_MILLIS, "version": 2},
+        }
         assert doc["metadata"]["modifiedAt"] >= created["modifiedAt"]
 
     def test_version_grows_by_one_per_put(self, api: Api) -> None:
@@ -367,8 +429,13 @@ class TestUpsertSegment:
         api.create_segment(id="s", mixins={"a": 1}, metadata={"mixins": {"a": "https://x"}})
         response = api.request("PUT", "/segments/s", json={"name": {"de": "Nur"}, "siteCode": "other"})
         assert response.status_code == 204
-        assert get(api, "s") == {"id": "s", "name": {"de": "Nur"}, "status": "INACTIVE", "siteCode": "other",
-                                 "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 2}}
+        assert get(api, "s") == {
+            "id": "s",
+            "name": {"de": "Nur"},
+            "status": "INACTIVE",
+            "siteCode": "other",
+            "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 2},
+        }
 
     def test_matching_version_updates(self, api: Api) -> None:
         api.create_segment(id="s")
@@ -385,14 +452,21 @@ class TestUpsertSegment:
         response = api.request("PUT", "/segments/s", json=segment_body(siteCode="b", metadata={"version": version}))
         assert response.status_code == 409
         assert response.json() == segment_error(
-            409, "The resource you are attempting to access has changed.", resource_id="s")
+            409, "The resource you are attempting to access has changed.", resource_id="s"
+        )
         doc = get(api, "s")
         assert (doc["siteCode"], doc["metadata"]["version"]) == ("main", 1)
 
-    @pytest.mark.parametrize(("version", "message"), [
-        (-1, "Expected `int` >= 0"), (2**31, "Expected `int` <= 2147483647"), (2**70, "Expected `int` <= 2147483647"),
-        ("one", "Expected `int`, got `str`"), (1.5, "Expected `int`, got `float`"),
-    ])
+    @pytest.mark.parametrize(
+        ("version", "message"),
+        [
+            (-1, "Expected `int` >= 0"),
+            (2**31, "Expected `int` <= 2147483647"),
+            (2**70, "Expected `int` <= 2147483647"),
+            ("one", "Expected `int`, got `str`"),
+            (1.5, "Expected `int`, got `float`"),
+        ],
+    )
     def test_version_out_of_range_is_400(self, api: Api, version: Any, message: str) -> None:
         api.create_segment(id="s")
         response = api.request("PUT", "/segments/s", json=segment_body(metadata={"version": version}))
@@ -447,8 +521,11 @@ class TestUpsertSegment:
         response = api.request("PUT", "/segments/s", json=body)
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, f"Validation problem with request body: Object missing required field `{field}`.", field=field,
-            type="invalid_value")
+            400,
+            f"Validation problem with request body: Object missing required field `{field}`.",
+            field=field,
+            type="invalid_value",
+        )
         assert get(api, "s")["metadata"]["version"] == 1
 
     def test_bad_status(self, api: Api) -> None:
@@ -507,8 +584,11 @@ class TestDeleteSegment:
         response = api.request("DELETE", f"/segments/s{query}")
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, "The segment s still has customer or item assignments; delete them first or use forceDelete=true "
-            "to delete them with the segment.", resource_id="s")
+            400,
+            "The segment s still has customer or item assignments; delete them first or use forceDelete=true "
+            "to delete them with the segment.",
+            resource_id="s",
+        )
         assert api.request("GET", "/segments/s").status_code == 200
         assert assignment_count(database_url, api.tenant, "s") == 1
 

@@ -62,8 +62,9 @@ def get(api: Api, segment_id: str) -> dict[str, Any]:
 class TestBulkCreate:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, api: Api, case: str) -> None:
-        assert_refused(api, case, "POST", "/segments/bulk", valid_scopes=READ, required=MANAGE,
-                       json=[segment_body(id="a")])
+        assert_refused(
+            api, case, "POST", "/segments/bulk", valid_scopes=READ, required=MANAGE, json=[segment_body(id="a")]
+        )
         assert stored(api) == []
 
     def test_creates_each_item(self, api: Api) -> None:
@@ -76,35 +77,44 @@ class TestBulkCreate:
         assert get(api, "a")["metadata"] == {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1}
 
     def test_spec_example(self, api: Api) -> None:
-        platinum = {"id": "61ge81e13562e22001h6cf456", "name": {"en": "Platinum Segment"},
-                    "description": {"en": "Platinum Segment"},
-                    "validity": {"from": "2024-07-20T08:00:00.000Z", "to": "2025-07-20T08:00:00.000Z"},
-                    "status": "INACTIVE", "siteCode": "main"}
+        platinum = {
+            "id": "61ge81e13562e22001h6cf456",
+            "name": {"en": "Platinum Segment"},
+            "description": {"en": "Platinum Segment"},
+            "validity": {"from": "2024-07-20T08:00:00.000Z", "to": "2025-07-20T08:00:00.000Z"},
+            "status": "INACTIVE",
+            "siteCode": "main",
+        }
         response = api.request("POST", "/segments/bulk", json=[segment_body(id="628cd20c6e8b2432b6346ca6"), platinum])
         assert results(response) == [created(0, "628cd20c6e8b2432b6346ca6"), created(1, "61ge81e13562e22001h6cf456")]
         assert {k: v for k, v in get(api, "61ge81e13562e22001h6cf456").items() if k != "metadata"} == platinum
 
     def test_bad_items_fail_alone(self, api: Api) -> None:
         api.create_segment(id="taken")
-        response = api.request("POST", "/segments/bulk", json=[
-            segment_body(id="a"),
-            segment_body(id="b", status="X"),
-            7,
-            segment_body(id="taken"),
-            segment_body(id="a"),
-            segment_body(id="bulk"),
-            {"id": "c", "siteCode": "main"},
-            segment_body(id="d", name={"en": "a\u0000"}),
-            segment_body(id="e"),
-        ])
+        response = api.request(
+            "POST",
+            "/segments/bulk",
+            json=[
+                segment_body(id="a"),
+                segment_body(id="b", status="X"),
+                7,
+                segment_body(id="taken"),
+                segment_body(id="a"),
+                segment_body(id="bulk"),
+                {"id": "c", "siteCode": "main"},
+                segment_body(id="d", name={"en": "a\u0000"}),
+                segment_body(id="e"),
+            ],
+        )
         assert results(response) == [
             created(0, "a"),
             failed(1, 400, "Validation problem with request body: Invalid enum value 'X' - at `$.status`.", "b"),
             failed(2, 400, "Validation problem with request body: Expected `object`, got `int`."),
             failed(3, 409, "The resource already exists.", "taken"),
             failed(4, 409, "The resource already exists.", "a"),
-            failed(5, 400, "Invalid id 'bulk': it is reserved by the API's paths (bulk, items, match, search).",
-                   "bulk"),
+            failed(
+                5, 400, "Invalid id 'bulk': it is reserved by the API's paths (bulk, items, match, search).", "bulk"
+            ),
             failed(6, 400, "Validation problem with request body: Object missing required field `name`.", "c"),
             failed(7, 400, NUL, "d"),
             created(8, "e"),
@@ -113,14 +123,16 @@ class TestBulkCreate:
         assert get(api, "taken")["metadata"]["version"] == 1
 
     def test_content_language(self, api: Api) -> None:
-        response = api.request("POST", "/segments/bulk", json=[segment_body(id="a", name="Gold")],
-                               headers={"Content-Language": "de"})
+        response = api.request(
+            "POST", "/segments/bulk", json=[segment_body(id="a", name="Gold")], headers={"Content-Language": "de"}
+        )
         assert results(response) == [created(0, "a")]
         assert get(api, "a")["name"] == {"de": "Gold"}
 
     def test_invalid_content_language_rejects_the_request(self, api: Api) -> None:
-        response = api.request("POST", "/segments/bulk", json=[segment_body(id="a")],
-                               headers={"Content-Language": "!!"})
+        response = api.request(
+            "POST", "/segments/bulk", json=[segment_body(id="a")], headers={"Content-Language": "!!"}
+        )
         assert response.status_code == 400
         assert response.json()["details"]["field"] == "Content-Language"
         assert stored(api) == []
@@ -140,11 +152,14 @@ class TestBulkCreate:
     def test_empty_array(self, api: Api) -> None:
         assert results(api.request("POST", "/segments/bulk", json=[])) == []
 
-    @pytest.mark.parametrize(("body", "message"), [
-        (segment_body(), "Validation problem with request body: Expected `array`, got `object`."),
-        ("a", "Validation problem with request body: Expected `array`, got `str`."),
-        (None, "The request body is missing; send a JSON body."),
-    ])
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            (segment_body(), "Validation problem with request body: Expected `array`, got `object`."),
+            ("a", "Validation problem with request body: Expected `array`, got `str`."),
+            (None, "The request body is missing; send a JSON body."),
+        ],
+    )
     def test_body_must_be_an_array(self, api: Api, body: Any, message: str) -> None:
         response = api.request("POST", "/segments/bulk", json=body)
         assert response.status_code == 400
@@ -159,18 +174,27 @@ class TestBulkCreate:
 class TestBulkUpsert:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused_and_nothing_stored(self, api: Api, case: str) -> None:
-        assert_refused(api, case, "PUT", "/segments/bulk", valid_scopes=READ, required=MANAGE,
-                       json=[segment_body(id="a")])
+        assert_refused(
+            api, case, "PUT", "/segments/bulk", valid_scopes=READ, required=MANAGE, json=[segment_body(id="a")]
+        )
         assert stored(api) == []
 
     def test_creates_and_updates(self, api: Api) -> None:
         api.create_segment(id="old", mixins={"x": 1})
-        response = api.request("PUT", "/segments/bulk", json=[
-            segment_body(id="new"), {"id": "old", "name": {"en": "Replaced"}, "siteCode": "b"}])
+        response = api.request(
+            "PUT",
+            "/segments/bulk",
+            json=[segment_body(id="new"), {"id": "old", "name": {"en": "Replaced"}, "siteCode": "b"}],
+        )
         assert results(response) == [created(0, "new"), ok(1, "old")]
         assert get(api, "new")["metadata"]["version"] == 1
-        assert get(api, "old") == {"id": "old", "name": {"en": "Replaced"}, "status": "INACTIVE", "siteCode": "b",
-                                   "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 2}}
+        assert get(api, "old") == {
+            "id": "old",
+            "name": {"en": "Replaced"},
+            "status": "INACTIVE",
+            "siteCode": "b",
+            "metadata": {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 2},
+        }
 
     def test_same_id_twice_creates_then_updates(self, api: Api) -> None:
         response = api.request("PUT", "/segments/bulk", json=[segment_body(id="a"), segment_body(id="a", siteCode="b")])
@@ -181,10 +205,14 @@ class TestBulkUpsert:
     def test_spec_example_versions(self, api: Api) -> None:
         api.create_segment(id="628cd20c6e8b2432b6346ca6")
         api.create_segment(id="61ge81e13562e22001h6cf456")
-        response = api.request("PUT", "/segments/bulk", json=[
-            segment_body(id="628cd20c6e8b2432b6346ca6", metadata={"version": 1}),
-            segment_body(id="61ge81e13562e22001h6cf456", status="INACTIVE", metadata={"version": 2}),
-        ])
+        response = api.request(
+            "PUT",
+            "/segments/bulk",
+            json=[
+                segment_body(id="628cd20c6e8b2432b6346ca6", metadata={"version": 1}),
+                segment_body(id="61ge81e13562e22001h6cf456", status="INACTIVE", metadata={"version": 2}),
+            ],
+        )
         assert results(response) == [
             ok(0, "628cd20c6e8b2432b6346ca6"),
             failed(1, 409, "The resource you are attempting to access has changed.", "61ge81e13562e22001h6cf456"),
@@ -195,36 +223,49 @@ class TestBulkUpsert:
 
     def test_bad_items_fail_alone(self, api: Api) -> None:
         api.create_segment(id="keep")
-        response = api.request("PUT", "/segments/bulk", json=[
-            segment_body(),
-            segment_body(id="a"),
-            segment_body(id="a b"),
-            segment_body(id="items"),
-            segment_body(id="keep", status="GONE"),
-            "keep",
-            segment_body(id="keep", metadata={"version": 3}),
-            segment_body(id="n", siteCode="\u0000"),
-            segment_body(id="b", metadata={"version": 2**40}),
-        ])
+        response = api.request(
+            "PUT",
+            "/segments/bulk",
+            json=[
+                segment_body(),
+                segment_body(id="a"),
+                segment_body(id="a b"),
+                segment_body(id="items"),
+                segment_body(id="keep", status="GONE"),
+                "keep",
+                segment_body(id="keep", metadata={"version": 3}),
+                segment_body(id="n", siteCode="\u0000"),
+                segment_body(id="b", metadata={"version": 2**40}),
+            ],
+        )
         assert results(response) == [
             failed(0, 400, "Validation problem with request body: id is required in a bulk upsert item."),
             created(1, "a"),
             failed(2, 400, "Invalid id 'a b': use 1 to 66 characters of letters, digits, '_' and '-'.", "a b"),
-            failed(3, 400, "Invalid id 'items': it is reserved by the API's paths (bulk, items, match, search).",
-                   "items"),
+            failed(
+                3, 400, "Invalid id 'items': it is reserved by the API's paths (bulk, items, match, search).", "items"
+            ),
             failed(4, 400, "Validation problem with request body: Invalid enum value 'GONE' - at `$.status`.", "keep"),
             failed(5, 400, "Validation problem with request body: Expected `object`, got `str`.", "keep"),
             failed(6, 409, "The resource you are attempting to access has changed.", "keep"),
             failed(7, 400, NUL, "n"),
-            failed(8, 400, "Validation problem with request body: Expected `int` <= 2147483647 - at "
-                   "`$.metadata.version`.", "b"),
+            failed(
+                8,
+                400,
+                "Validation problem with request body: Expected `int` <= 2147483647 - at `$.metadata.version`.",
+                "b",
+            ),
         ]
         assert stored(api) == ["a", "keep"]
         assert get(api, "keep")["metadata"]["version"] == 1
 
     def test_content_language(self, api: Api) -> None:
-        response = api.request("PUT", "/segments/bulk", json=[segment_body(id="a", description="Descr")],
-                               headers={"Content-Language": "fr"})
+        response = api.request(
+            "PUT",
+            "/segments/bulk",
+            json=[segment_body(id="a", description="Descr")],
+            headers={"Content-Language": "fr"},
+        )
         assert results(response) == [created(0, "a")]
         assert get(api, "a")["description"] == {"fr": "Descr"}
 
@@ -244,8 +285,9 @@ class TestBulkUpsert:
     def test_body_must_be_an_array(self, api: Api) -> None:
         response = api.request("PUT", "/segments/bulk", json={"id": "a"})
         assert response.status_code == 400
-        assert response.json() == segment_error(400, "Validation problem with request body: Expected `array`, "
-                                                     "got `object`.")
+        assert response.json() == segment_error(
+            400, "Validation problem with request body: Expected `array`, got `object`."
+        )
 
 
 class TestBulkDelete:
@@ -273,8 +315,13 @@ class TestBulkDelete:
             failed(1, 400, item_message),
             failed(2, 400, item_message),
             failed(3, 400, item_message, "c"),
-            failed(4, 400, "The segment busy still has customer or item assignments; delete them first or use "
-                   "forceDelete=true to delete them with the segment.", "busy"),
+            failed(
+                4,
+                400,
+                "The segment busy still has customer or item assignments; delete them first or use "
+                "forceDelete=true to delete them with the segment.",
+                "busy",
+            ),
             ok(5, "c"),
         ]
         assert stored(api) == ["busy"]
@@ -327,11 +374,14 @@ class TestBulkDelete:
     def test_empty_array(self, api: Api) -> None:
         assert results(api.request("DELETE", "/segments/bulk", json=[])) == []
 
-    @pytest.mark.parametrize(("body", "message"), [
-        ("a", "Validation problem with request body: Expected `array`, got `str`."),
-        ({"ids": ["a"]}, "Validation problem with request body: Expected `array`, got `object`."),
-        (None, "The request body is missing; send a JSON body."),
-    ])
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            ("a", "Validation problem with request body: Expected `array`, got `str`."),
+            ({"ids": ["a"]}, "Validation problem with request body: Expected `array`, got `object`."),
+            (None, "The request body is missing; send a JSON body."),
+        ],
+    )
     def test_body_must_be_an_array(self, api: Api, body: Any, message: str) -> None:
         api.create_segment(id="a")
         response = api.request("DELETE", "/segments/bulk", json=body)

@@ -7,26 +7,34 @@ import pytest
 from tests.factories import Api, segment_body, segment_error
 
 
-@pytest.mark.parametrize(("bound", "value"), [
-    ("from", "0001-01-01T00:00:00Z"),
-    ("from", "0001-01-01T00:00:00.000+00:00"),
-    ("to", "9999-12-31T23:59:59.999999Z"),
-    ("to", "9999-12-31T23:59:59.999999"),
-])
+@pytest.mark.parametrize(
+    ("bound", "value"),
+    [
+        ("from", "0001-01-01T00:00:00Z"),
+        ("from", "0001-01-01T00:00:00.000+00:00"),
+        ("to", "9999-12-31T23:59:59.999999Z"),
+        ("to", "9999-12-31T23:59:59.999999"),
+    ],
+)
 def test_the_extreme_instants_are_400(api: Api, bound: str, value: str) -> None:
     response = api.request("POST", "/segments", json=segment_body(validity={bound: value}))
     assert response.status_code == 400
     written = "0001-01-01T00:00:00+00:00" if bound == "from" else "9999-12-31T23:59:59.999999+00:00"
     assert response.json() == segment_error(
-        400, f"Invalid date-time {written}: in UTC it must lie after 0001-01-01T00:00:00Z and before "
-             "9999-12-31T23:59:59.999999Z.", field=f"validity.{bound}", type="invalid_value")
+        400,
+        f"Invalid date-time {written}: in UTC it must lie after 0001-01-01T00:00:00Z and before "
+        "9999-12-31T23:59:59.999999Z.",
+        field=f"validity.{bound}",
+        type="invalid_value",
+    )
     assert api.request("GET", "/segments").json() == []
 
 
 def test_the_extreme_instants_are_400_on_replace(api: Api) -> None:
     segment_id = api.create_segment()
-    replaced = api.request("PUT", f"/segments/{segment_id}",
-                           json=segment_body(validity={"from": "0001-01-01T00:00:00Z"}))
+    replaced = api.request(
+        "PUT", f"/segments/{segment_id}", json=segment_body(validity={"from": "0001-01-01T00:00:00Z"})
+    )
     assert replaced.status_code == 400
     assert replaced.json()["details"]["field"] == "validity.from"
     stored = api.request("GET", f"/segments/{segment_id}").json()

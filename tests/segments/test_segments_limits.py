@@ -29,11 +29,14 @@ class TestNesting:
 
     def test_a_body_nested_thousands_deep_is_400(self, api: Api) -> None:
         body = '{"name":{"en":"x"},"siteCode":"main","mixins":' + '{"a":' * 5000 + "1" + "}" * 5000 + "}"
-        response = api.request("POST", "/segments", content=body.encode(),
-                               headers={"Content-Type": "application/json"})
+        response = api.request("POST", "/segments", content=body.encode(), headers={"Content-Type": "application/json"})
         assert response.status_code == 400
-        search = api.request("POST", "/segments/search", content=("[" * 5000 + "]" * 5000).encode(),
-                             headers={"Content-Type": "application/json"})
+        search = api.request(
+            "POST",
+            "/segments/search",
+            content=("[" * 5000 + "]" * 5000).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         assert search.status_code == 400
 
 

@@ -32,8 +32,15 @@ class TestPatchSegment:
     def test_refused_and_nothing_changed(self, api: Api, case: str) -> None:
         api.create_segment(id="s")
         before = get(api)
-        assert_refused(api, case, "PATCH", "/segments/s", valid_scopes=READ, required=MANAGE,
-                       json=[{"op": "replace", "path": "/status", "value": "INACTIVE"}])
+        assert_refused(
+            api,
+            case,
+            "PATCH",
+            "/segments/s",
+            valid_scopes=READ,
+            required=MANAGE,
+            json=[{"op": "replace", "path": "/status", "value": "INACTIVE"}],
+        )
         assert_unchanged(api, before)
 
     def test_spec_examples_one_after_another(self, api: Api) -> None:
@@ -62,30 +69,41 @@ class TestPatchSegment:
 
     def test_json_patch_media_type(self, api: Api) -> None:
         api.create_segment(id="s")
-        response = api.request("PATCH", "/segments/s", headers=PATCH_JSON,
-                               content=b'[{"op":"replace","path":"/status","value":"INACTIVE"}]')
+        response = api.request(
+            "PATCH",
+            "/segments/s",
+            headers=PATCH_JSON,
+            content=b'[{"op":"replace","path":"/status","value":"INACTIVE"}]',
+        )
         assert response.status_code == 204, response.text
         assert get(api)["status"] == "INACTIVE"
 
     def test_several_operations_apply_in_order_as_one_change(self, api: Api) -> None:
         api.create_segment(id="s")
-        response = patch(api, [
-            {"op": "add", "path": "/name/de", "value": "Gold"},
-            {"op": "replace", "path": "/siteCode", "value": "b2b"},
-            {"op": "add", "path": "/mixins", "value": {"a": {"tags": ["x"]}}},
-            {"op": "add", "path": "/mixins/a/tags/-", "value": "z"},
-            {"op": "add", "path": "/mixins/a/tags/1", "value": "y"},
-            {"op": "remove", "path": "/validity/to"},
-            {"op": "add", "path": "/metadata/mixins", "value": {"a": "https://example.com/a.json"}},
-        ])
+        response = patch(
+            api,
+            [
+                {"op": "add", "path": "/name/de", "value": "Gold"},
+                {"op": "replace", "path": "/siteCode", "value": "b2b"},
+                {"op": "add", "path": "/mixins", "value": {"a": {"tags": ["x"]}}},
+                {"op": "add", "path": "/mixins/a/tags/-", "value": "z"},
+                {"op": "add", "path": "/mixins/a/tags/1", "value": "y"},
+                {"op": "remove", "path": "/validity/to"},
+                {"op": "add", "path": "/metadata/mixins", "value": {"a": "https://example.com/a.json"}},
+            ],
+        )
         assert response.status_code == 204, response.text
         doc = get(api)
         assert doc["name"] == {"en": "Golden Segment", "de": "Gold"}
         assert doc["siteCode"] == "b2b"
         assert doc["mixins"] == {"a": {"tags": ["x", "y", "z"]}}
         assert doc["validity"] == {"from": "2024-04-17T08:00:00.000Z"}
-        assert doc["metadata"] == {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 2,
-                                   "mixins": {"a": "https://example.com/a.json"}}
+        assert doc["metadata"] == {
+            "createdAt": ISO_MILLIS,
+            "modifiedAt": ISO_MILLIS,
+            "version": 2,
+            "mixins": {"a": "https://example.com/a.json"},
+        }
 
     def test_add_replaces_an_existing_member(self, api: Api) -> None:
         api.create_segment(id="s")
@@ -110,8 +128,11 @@ class TestPatchSegment:
 
     def test_plain_string_takes_the_content_language(self, api: Api) -> None:
         api.create_segment(id="s")
-        response = patch(api, [{"op": "replace", "path": "/description", "value": "Beschreibung"}],
-                         headers={"Content-Language": "de"})
+        response = patch(
+            api,
+            [{"op": "replace", "path": "/description", "value": "Beschreibung"}],
+            headers={"Content-Language": "de"},
+        )
         assert response.status_code == 204
         assert get(api)["description"] == {"de": "Beschreibung"}
 
@@ -122,8 +143,13 @@ class TestPatchSegment:
 
     def test_matching_version_is_accepted(self, api: Api) -> None:
         api.create_segment(id="s")
-        response = patch(api, [{"op": "replace", "path": "/metadata/version", "value": 1},
-                               {"op": "replace", "path": "/status", "value": "INACTIVE"}])
+        response = patch(
+            api,
+            [
+                {"op": "replace", "path": "/metadata/version", "value": 1},
+                {"op": "replace", "path": "/status", "value": "INACTIVE"},
+            ],
+        )
         assert response.status_code == 204
         assert get(api)["metadata"]["version"] == 2
 
@@ -131,18 +157,25 @@ class TestPatchSegment:
     def test_stale_version_is_409(self, api: Api, version: int) -> None:
         api.create_segment(id="s")
         before = get(api)
-        response = patch(api, [{"op": "replace", "path": "/metadata/version", "value": version},
-                               {"op": "replace", "path": "/status", "value": "INACTIVE"}])
+        response = patch(
+            api,
+            [
+                {"op": "replace", "path": "/metadata/version", "value": version},
+                {"op": "replace", "path": "/status", "value": "INACTIVE"},
+            ],
+        )
         assert response.status_code == 409
         assert response.json() == segment_error(
-            409, "The resource you are attempting to access has changed.", resource_id="s")
+            409, "The resource you are attempting to access has changed.", resource_id="s"
+        )
         assert_unchanged(api, before)
 
     def test_unknown_segment_is_404(self, api: Api) -> None:
         response = patch(api, [{"op": "replace", "path": "/status", "value": "ACTIVE"}], segment_id="missing")
         assert response.status_code == 404
         assert response.json() == segment_error(
-            404, "The resource with id missing has not been found.", resource_id="missing")
+            404, "The resource with id missing has not been found.", resource_id="missing"
+        )
         assert api.request("GET", "/segments/missing").status_code == 404
 
     @pytest.mark.parametrize("op", ["move", "copy", "test", "REPLACE", "merge"])
@@ -152,26 +185,47 @@ class TestPatchSegment:
         response = patch(api, [{"op": op, "from": "/name", "path": "/description", "value": {"en": "x"}}])
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, f"Validation problem with request body: Invalid enum value '{op}'.")
+            400, f"Validation problem with request body: Invalid enum value '{op}'."
+        )
         assert_unchanged(api, before)
 
-    @pytest.mark.parametrize(("operation", "message", "field"), [
-        ({"op": "replace", "path": "/nope/x", "value": 1}, "Cannot replace '/nope/x': '/nope' does not exist.", "path"),
-        ({"op": "replace", "path": "/nope", "value": 1}, "Cannot replace '/nope': it does not exist.", "path"),
-        ({"op": "remove", "path": "/mixins"}, "Cannot remove '/mixins': it does not exist.", "path"),
-        ({"op": "replace", "path": "/mixins/productCustomAttributes/pricingMeasurePrice", "value": 15},
-         "Cannot replace '/mixins/productCustomAttributes/pricingMeasurePrice': '/mixins' does not exist.", "path"),
-        ({"op": "remove", "path": "/metadata/createdAt"}, "Cannot remove '/metadata/createdAt': it does not exist.",
-         "path"),
-        ({"op": "replace", "path": "status", "value": "ACTIVE"},
-         "Invalid path 'status': a JSON Pointer starts with '/'.", "path"),
-        ({"op": "replace", "path": "/status"}, "Operation 0: 'replace' needs a 'value'.", "value"),
-        ({"op": "add", "path": "/name/en/x", "value": 1},
-         "Cannot add '/name/en/x': its parent is not an object or an array.", "path"),
-        ({"op": "remove", "path": ""}, "Cannot remove the whole document.", "path"),
-    ])
-    def test_operation_that_cannot_apply_is_400(self, api: Api, operation: dict[str, Any], message: str,
-                                               field: str) -> None:
+    @pytest.mark.parametrize(
+        ("operation", "message", "field"),
+        [
+            (
+                {"op": "replace", "path": "/nope/x", "value": 1},
+                "Cannot replace '/nope/x': '/nope' does not exist.",
+                "path",
+            ),
+            ({"op": "replace", "path": "/nope", "value": 1}, "Cannot replace '/nope': it does not exist.", "path"),
+            ({"op": "remove", "path": "/mixins"}, "Cannot remove '/mixins': it does not exist.", "path"),
+            (
+                {"op": "replace", "path": "/mixins/productCustomAttributes/pricingMeasurePrice", "value": 15},
+                "Cannot replace '/mixins/productCustomAttributes/pricingMeasurePrice': '/mixins' does not exist.",
+                "path",
+            ),
+            (
+                {"op": "remove", "path": "/metadata/createdAt"},
+                "Cannot remove '/metadata/createdAt': it does not exist.",
+                "path",
+            ),
+            (
+                {"op": "replace", "path": "status", "value": "ACTIVE"},
+                "Invalid path 'status': a JSON Pointer starts with '/'.",
+                "path",
+            ),
+            ({"op": "replace", "path": "/status"}, "Operation 0: 'replace' needs a 'value'.", "value"),
+            (
+                {"op": "add", "path": "/name/en/x", "value": 1},
+                "Cannot add '/name/en/x': its parent is not an object or an array.",
+                "path",
+            ),
+            ({"op": "remove", "path": ""}, "Cannot remove the whole document.", "path"),
+        ],
+    )
+    def test_operation_that_cannot_apply_is_400(
+        self, api: Api, operation: dict[str, Any], message: str, field: str
+    ) -> None:
         api.create_segment(id="s")
         before = get(api)
         response = patch(api, [operation])
@@ -179,17 +233,26 @@ class TestPatchSegment:
         assert response.json() == segment_error(400, message, field=field)
         assert_unchanged(api, before)
 
-    @pytest.mark.parametrize(("operation", "message"), [
-        ({"op": "replace", "path": "/status", "value": "FOO"}, "Invalid enum value 'FOO' - at `$.status`"),
-        ({"op": "remove", "path": "/name"}, "Object missing required field `name`"),
-        ({"op": "remove", "path": "/siteCode"}, "Object missing required field `siteCode`"),
-        ({"op": "replace", "path": "/siteCode", "value": ""}, "Expected `str` of length >= 1 - at `$.siteCode`"),
-        ({"op": "replace", "path": "/validity/from", "value": "nope"},
-         "Invalid RFC3339 encoded datetime - at `$.validity.from`"),
-        ({"op": "replace", "path": "/mixins", "value": [1]}, "Expected `object | null`, got `array` - at `$.mixins`"),
-    ])
-    def test_result_that_fails_validation_is_400_and_nothing_stored(self, api: Api, operation: dict[str, Any],
-                                                                    message: str) -> None:
+    @pytest.mark.parametrize(
+        ("operation", "message"),
+        [
+            ({"op": "replace", "path": "/status", "value": "FOO"}, "Invalid enum value 'FOO' - at `$.status`"),
+            ({"op": "remove", "path": "/name"}, "Object missing required field `name`"),
+            ({"op": "remove", "path": "/siteCode"}, "Object missing required field `siteCode`"),
+            ({"op": "replace", "path": "/siteCode", "value": ""}, "Expected `str` of length >= 1 - at `$.siteCode`"),
+            (
+                {"op": "replace", "path": "/validity/from", "value": "nope"},
+                "Invalid RFC3339 encoded datetime - at `$.validity.from`",
+            ),
+            (
+                {"op": "replace", "path": "/mixins", "value": [1]},
+                "Expected `object | null`, got `array` - at `$.mixins`",
+            ),
+        ],
+    )
+    def test_result_that_fails_validation_is_400_and_nothing_stored(
+        self, api: Api, operation: dict[str, Any], message: str
+    ) -> None:
         api.create_segment(id="s", mixins={"a": 1})
         before = get(api)
         response = patch(api, [operation])
@@ -203,8 +266,11 @@ class TestPatchSegment:
         response = patch(api, [{"op": "replace", "path": "/validity/from", "value": "2200-01-01T00:00:00Z"}])
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, "Validation problem with request body: validity.to must be later than validity.from.",
-            field="validity", type="invalid_value")
+            400,
+            "Validation problem with request body: validity.to must be later than validity.from.",
+            field="validity",
+            type="invalid_value",
+        )
         assert_unchanged(api, before)
 
     def test_nul_character_is_400(self, api: Api) -> None:
@@ -218,23 +284,28 @@ class TestPatchSegment:
     def test_a_failing_operation_undoes_the_earlier_ones(self, api: Api) -> None:
         api.create_segment(id="s")
         before = get(api)
-        response = patch(api, [{"op": "replace", "path": "/status", "value": "INACTIVE"},
-                               {"op": "remove", "path": "/nope"}])
+        response = patch(
+            api, [{"op": "replace", "path": "/status", "value": "INACTIVE"}, {"op": "remove", "path": "/nope"}]
+        )
         assert response.status_code == 400
         assert_unchanged(api, before)
 
-    @pytest.mark.parametrize("operation", [
-        {"op": "replace", "path": "/id", "value": "other"},
-        {"op": "remove", "path": "/id"},
-        {"op": "replace", "path": "", "value": {"name": {"en": "x"}, "siteCode": "main"}},
-    ])
+    @pytest.mark.parametrize(
+        "operation",
+        [
+            {"op": "replace", "path": "/id", "value": "other"},
+            {"op": "remove", "path": "/id"},
+            {"op": "replace", "path": "", "value": {"name": {"en": "x"}, "siteCode": "main"}},
+        ],
+    )
     def test_changing_the_id_is_400(self, api: Api, operation: dict[str, Any]) -> None:
         api.create_segment(id="s")
         before = get(api)
         response = patch(api, [operation])
         assert response.status_code == 400
         assert response.json() == segment_error(
-            400, "The patch must not change the segment's id.", field="id", type="invalid_value")
+            400, "The patch must not change the segment's id.", field="id", type="invalid_value"
+        )
         assert_unchanged(api, before)
         assert api.request("GET", "/segments/other").status_code == 404
 
@@ -242,19 +313,23 @@ class TestPatchSegment:
         api.create_segment(id="s")
         assert patch(api, [{"op": "replace", "path": "/id", "value": "s"}]).status_code == 204
 
-    @pytest.mark.parametrize(("body", "message", "field"), [
-        ({"op": "replace", "path": "/status", "value": "INACTIVE"}, "Expected `array`, got `object`", None),
-        ([1], "Expected `object`, got `int`", None),
-        ([{"path": "/status", "value": "INACTIVE"}], "Object missing required field `op`", "op"),
-        ([{"op": "replace", "value": "INACTIVE"}], "Object missing required field `path`", "path"),
-    ])
+    @pytest.mark.parametrize(
+        ("body", "message", "field"),
+        [
+            ({"op": "replace", "path": "/status", "value": "INACTIVE"}, "Expected `array`, got `object`", None),
+            ([1], "Expected `object`, got `int`", None),
+            ([{"path": "/status", "value": "INACTIVE"}], "Object missing required field `op`", "op"),
+            ([{"op": "replace", "value": "INACTIVE"}], "Object missing required field `path`", "path"),
+        ],
+    )
     def test_body_that_is_not_a_patch_is_400(self, api: Api, body: Any, message: str, field: str | None) -> None:
         api.create_segment(id="s")
         before = get(api)
         response = patch(api, body)
         assert response.status_code == 400
-        assert response.json() == segment_error(400, f"Validation problem with request body: {message}.", field=field,
-                                                type="invalid_value")
+        assert response.json() == segment_error(
+            400, f"Validation problem with request body: {message}.", field=field, type="invalid_value"
+        )
         assert_unchanged(api, before)
 
     def test_malformed_json(self, api: Api) -> None:

@@ -15,7 +15,8 @@ ALWAYS = {"from": "2020-01-01T00:00:00.000Z", "to": "2100-01-01T00:00:00.000Z"}
 READ = ("customersegment.segment_read",)
 READ_OWN = ("customersegment.segment_read_own",)
 CUSTOMER_ID_FORBIDDEN = segment_error(
-    403, "The customerId parameter can only be used with the customersegment.segment_read scope.")
+    403, "The customerId parameter can only be used with the customersegment.segment_read scope."
+)
 C1_ALL = ["act", "ends", "future", "inact", "le1", "le2", "open", "past"]
 
 
@@ -78,8 +79,11 @@ class TestOwnSegments:
     def test_a_legal_entity_the_customer_is_not_a_contact_of_is_403(self, members: Api, via: str) -> None:
         token = members.tokens.customer(members.tenant, "c2")
         params = {"legalEntityId": "L1"}
-        response = (members.request("GET", "/segments", token=token, params=params) if via == "GET"
-                    else members.request("POST", "/segments/search", token=token, params=params, json={}))
+        response = (
+            members.request("GET", "/segments", token=token, params=params)
+            if via == "GET"
+            else members.request("POST", "/segments/search", token=token, params=params, json={})
+        )
         assert response.status_code == 403
         assert response.json() == segment_error(403, "The customer is not a contact of legal entity L1.")
         single = members.request("GET", "/segments/other", token=token, params=params)
@@ -95,8 +99,9 @@ class TestOwnSegments:
         if via == "GET":
             response = members.request("GET", "/segments", token=token, headers={"X-Total-Count": "true"})
         else:
-            response = members.request("POST", "/segments/search", token=token, json={},
-                                       headers={"X-Total-Count": "true"})
+            response = members.request(
+                "POST", "/segments/search", token=token, json={}, headers={"X-Total-Count": "true"}
+            )
         assert response.headers["X-Total-Count"] == "4"
 
     def test_q_narrows_within_visible(self, members: Api, via: str) -> None:
@@ -114,8 +119,9 @@ class TestOwnSegments:
         if via == "GET":
             response = members.request("GET", "/segments", token=token, params={"customerId": customer_id})
         else:
-            response = members.request("POST", "/segments/search", token=token, params={"customerId": customer_id},
-                                       json={})
+            response = members.request(
+                "POST", "/segments/search", token=token, params={"customerId": customer_id}, json={}
+            )
         assert response.status_code == 403
         assert response.json() == CUSTOMER_ID_FORBIDDEN
 
@@ -128,7 +134,14 @@ class TestOwnSegments:
     def test_service_token_with_customer_and_legal_entity(self, members: Api, via: str) -> None:
         token = members.tokens.service(members.tenant, READ)
         assert listed(members, token, via, customerId="c1", legalEntityId="L1") == [
-            "act", "ends", "future", "inact", "le1", "open", "past"]
+            "act",
+            "ends",
+            "future",
+            "inact",
+            "le1",
+            "open",
+            "past",
+        ]
 
     def test_service_token_without_customer_sees_everything(self, members: Api, via: str) -> None:
         token = members.tokens.service(members.tenant, READ)
@@ -232,4 +245,5 @@ class TestTenantIsolation:
         response = api.client.get(other.url("/segments/s"), headers={"Authorization": f"Bearer {api.token}"})
         assert response.status_code == 403
         assert response.json() == segment_error(
-            403, f"The token belongs to tenant '{api.tenant}', not to tenant '{other.tenant}'.")
+            403, f"The token belongs to tenant '{api.tenant}', not to tenant '{other.tenant}'."
+        )

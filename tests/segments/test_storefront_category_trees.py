@@ -20,12 +20,24 @@ def shop(client: TestClient[Litestar], tokens: Tokens, tenant: str, database_url
     lonely. Segment `gold` (c1 a member) has hammers and hoses and pots."""
     shop = Categories(client, tokens, tenant, database_url)
     for category, parent, position, published in [
-        ("tools", None, 0, True), ("saws", "tools", 0, True), ("hammers", "tools", 1, True),
-        ("sledges", "hammers", 2, True), ("garden", None, 1, True), ("hoses", "garden", 0, False),
-        ("hose-reels", "hoses", 0, True), ("pots", "garden", 1, True), ("lonely", None, 2, True),
+        ("tools", None, 0, True),
+        ("saws", "tools", 0, True),
+        ("hammers", "tools", 1, True),
+        ("sledges", "hammers", 2, True),
+        ("garden", None, 1, True),
+        ("hoses", "garden", 0, False),
+        ("hose-reels", "hoses", 0, True),
+        ("pots", "garden", 1, True),
+        ("lonely", None, 2, True),
     ]:
-        shop.add_category(category, parent, position=position, published=published, code=category.upper(),
-                          name={"en": category.title(), "de": f"{category}-de"})
+        shop.add_category(
+            category,
+            parent,
+            position=position,
+            published=published,
+            code=category.upper(),
+            name={"en": category.title(), "de": f"{category}-de"},
+        )
     segments = Api(client, tokens, tenant)
     segments.create_segment(id="gold", validity=None)
     for category in ("hammers", "hoses", "pots"):
@@ -41,8 +53,9 @@ def outline(forest: list[dict[str, Any]]) -> list[Any]:
 
 
 def tree(shop: Categories, token: str, **params: Any) -> list[dict[str, Any]]:
-    response = shop.client.get(f"/customer-segment/{shop.tenant}{PATH}", params=params,
-                               headers={"Authorization": f"Bearer {token}"})
+    response = shop.client.get(
+        f"/customer-segment/{shop.tenant}{PATH}", params=params, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200, response.text
     body: list[dict[str, Any]] = response.json()
     return body
@@ -58,12 +71,17 @@ class TestTree:
     def test_node_shape_in_the_accepted_language(self, shop: Categories, database_url: str) -> None:
         response = shop.client.get(
             f"/customer-segment/{shop.tenant}{PATH}?siteCode=main",
-            headers={"Authorization": f"Bearer {shop.tokens.customer(shop.tenant, 'c1')}",
-                     "Accept-Language": "de"})
+            headers={"Authorization": f"Bearer {shop.tokens.customer(shop.tenant, 'c1')}", "Accept-Language": "de"},
+        )
         [tools, _garden] = response.json()
         assert {k: v for k, v in tools.items() if k != "subcategories"} == {
-            "id": "tools", "code": "TOOLS", "name": {"de": "tools-de"}, "position": 0, "published": True,
-            "isSegmentAssigned": False}
+            "id": "tools",
+            "code": "TOOLS",
+            "name": {"de": "tools-de"},
+            "position": 0,
+            "published": True,
+            "isSegmentAssigned": False,
+        }
         hammers = tools["subcategories"][0]
         assert hammers["parentId"] == "tools"
         assert hammers["name"] == {"de": "hammers-de"}
@@ -73,11 +91,13 @@ class TestTree:
         [tools, _] = tree(shop, shop.tokens.customer(shop.tenant, "c1"))
         assert tools["name"] == {"en": "Tools", "de": "tools-de"}
 
-    def test_an_assigned_ancestor_makes_the_whole_subtree_content(self, shop: Categories,
-                                                                  database_url: str) -> None:
+    def test_an_assigned_ancestor_makes_the_whole_subtree_content(self, shop: Categories, database_url: str) -> None:
         assign_item(database_url, shop.tenant, "gold", "tools", "CATEGORY")
         assert outline(tree(shop, shop.tokens.customer(shop.tenant, "c1")))[0] == (
-            "tools", True, [("saws", True, []), ("hammers", True, [("sledges", True, [])])])
+            "tools",
+            True,
+            [("saws", True, []), ("hammers", True, [("sledges", True, [])])],
+        )
 
     def test_deep_tree(self, shop: Categories, database_url: str) -> None:
         parent = None
@@ -93,16 +113,21 @@ class TestTree:
             [node] = node["subcategories"]
         assert flags == [False] * 40 + [True] * 20
 
-    @pytest.mark.parametrize(("status", "validity", "site"), [
-        ("INACTIVE", None, "main"), ("ACTIVE", PAST, "main"), ("ACTIVE", None, "other")])
-    def test_only_active_segments_of_the_site(self, shop: Categories, database_url: str, status: str,
-                                              validity: dict[str, str] | None, site: str) -> None:
-        Api(shop.client, shop.tokens, shop.tenant).create_segment(id="s2", status=status, validity=validity,
-                                                                  siteCode=site)
+    @pytest.mark.parametrize(
+        ("status", "validity", "site"),
+        [("INACTIVE", None, "main"), ("ACTIVE", PAST, "main"), ("ACTIVE", None, "other")],
+    )
+    def test_only_active_segments_of_the_site(
+        self, shop: Categories, database_url: str, status: str, validity: dict[str, str] | None, site: str
+    ) -> None:
+        Api(shop.client, shop.tokens, shop.tenant).create_segment(
+            id="s2", status=status, validity=validity, siteCode=site
+        )
         assign_item(database_url, shop.tenant, "s2", "saws", "CATEGORY")
         assign_customer(database_url, shop.tenant, "s2", "c1")
-        ids = {n["id"] for n in tree(shop, shop.tokens.customer(shop.tenant, "c1"), siteCode="main")[0][
-            "subcategories"]}
+        ids = {
+            n["id"] for n in tree(shop, shop.tokens.customer(shop.tenant, "c1"), siteCode="main")[0]["subcategories"]
+        }
         assert ids == {"hammers"}
 
     def test_site_code_and_legal_entity_context(self, shop: Categories, database_url: str) -> None:
@@ -115,8 +140,9 @@ class TestTree:
         assert [n["id"] for n in tree(shop, acme)] == ["tools", "garden", "lonely"]
         assert [n["id"] for n in tree(shop, acme, siteCode="eu")] == ["lonely"]
         assert [n["id"] for n in tree(shop, acme, legalEntityId="globex")] == ["tools", "garden"]
-        response = shop.client.get(f"/customer-segment/{shop.tenant}{PATH}?legalEntityId=initech",
-                                   headers={"Authorization": f"Bearer {acme}"})
+        response = shop.client.get(
+            f"/customer-segment/{shop.tenant}{PATH}?legalEntityId=initech", headers={"Authorization": f"Bearer {acme}"}
+        )
         assert response.status_code == 403
 
     def test_other_customers_and_tenants(self, shop: Categories, database_url: str) -> None:
@@ -131,8 +157,14 @@ class TestTree:
 class TestRefusals:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused(self, api: Api, case: str) -> None:
-        assert_refused(api, case, "GET", PATH, valid_scopes=("customersegment.segment_read",),
-                       required=("customersegment.segment_read_own",))
+        assert_refused(
+            api,
+            case,
+            "GET",
+            PATH,
+            valid_scopes=("customersegment.segment_read",),
+            required=("customersegment.segment_read_own",),
+        )
 
     def test_guest_token_is_403(self, api: Api) -> None:
         response = api.request("GET", PATH, token=api.tokens.anonymous(api.tenant))
@@ -141,8 +173,9 @@ class TestRefusals:
 
 def test_seed_request(shop: Categories) -> None:
     """The tutorial's storefront request, verbatim."""
-    response = shop.client.get(f"/customer-segment/{shop.tenant}/segments/items/category-trees?siteCode=main",
-                               headers={"Authorization": f"Bearer {shop.tokens.customer(shop.tenant, 'c1')}",
-                                        "Accept-Language": "en"})
+    response = shop.client.get(
+        f"/customer-segment/{shop.tenant}/segments/items/category-trees?siteCode=main",
+        headers={"Authorization": f"Bearer {shop.tokens.customer(shop.tenant, 'c1')}", "Accept-Language": "en"},
+    )
     assert response.status_code == 200
     assert [n["name"] for n in response.json()] == [{"en": "Tools"}, {"en": "Garden"}]

@@ -21,13 +21,22 @@ def shop(client: TestClient[Litestar], tokens: Tokens, tenant: str, database_url
     categories = Categories(client, tokens, tenant, database_url)
     for category, parent in [("tools", None), ("hammers", "tools"), ("sledges", "hammers"), ("saws", "tools")]:
         categories.add_category(category, parent)
-    for product, category in [("p-sledge", "sledges"), ("p-tools", "tools"), ("p-saw", "saws"),
-                              ("p-inactive", "saws"), ("p-expired", "saws")]:
+    for product, category in [
+        ("p-sledge", "sledges"),
+        ("p-tools", "tools"),
+        ("p-saw", "saws"),
+        ("p-inactive", "saws"),
+        ("p-expired", "saws"),
+    ]:
         categories.add_product(product)
         categories.assign(category, product)
     api = Api(client, tokens, tenant)
-    for segment_id, overrides in [("s1", {}), ("inactive", {"status": "INACTIVE"}), ("expired", {"validity": PAST}),
-                                  ("elsewhere", {"siteCode": "other"})]:
+    for segment_id, overrides in [
+        ("s1", {}),
+        ("inactive", {"status": "INACTIVE"}),
+        ("expired", {"validity": PAST}),
+        ("elsewhere", {"siteCode": "other"}),
+    ]:
         api.create_segment(**{"id": segment_id, "validity": None, **overrides})
     assign_item(database_url, tenant, "s1", "p-direct")
     assign_item(database_url, tenant, "s1", "hammers", "CATEGORY")
@@ -54,8 +63,7 @@ class TestMatch:
         assert match(shop, body(ALL, segments)) == ["p-direct", "p-sledge"]
 
     def test_the_answer_keeps_the_asked_order_once_per_product(self, shop: Api) -> None:
-        assert match(shop, body(["p-sledge", "p-nothing", "p-direct", "p-sledge"], ["s1"])) == ["p-sledge",
-                                                                                               "p-direct"]
+        assert match(shop, body(["p-sledge", "p-nothing", "p-direct", "p-sledge"], ["s1"])) == ["p-sledge", "p-direct"]
 
     def test_site_is_the_segments_site(self, shop: Api) -> None:
         assert match(shop, body(ALL, ["elsewhere", "s1"], site="other")) == ["p-other-site"]
@@ -71,8 +79,9 @@ class TestMatch:
         assert (response.status_code, response.json()) == (200, [{"id": "p-direct"}])
 
     def test_a_segment_that_becomes_active_counts(self, shop: Api) -> None:
-        response = shop.request("PATCH", "/segments/inactive",
-                                json=[{"op": "replace", "path": "/status", "value": "ACTIVE"}])
+        response = shop.request(
+            "PATCH", "/segments/inactive", json=[{"op": "replace", "path": "/status", "value": "ACTIVE"}]
+        )
         assert response.status_code == 204
         assert match(shop, body(ALL, ["inactive"])) == ["p-saw", "p-inactive", "p-expired"]  # all three in saws
 
@@ -87,21 +96,32 @@ class TestMatch:
 class TestRefusals:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused(self, api: Api, case: str) -> None:
-        assert_refused(api, case, "POST", "/segments/match", json=body(["p"], ["s"]),
-                       valid_scopes=("customersegment.segment_read",), required=("customersegment.segment_manage",))
+        assert_refused(
+            api,
+            case,
+            "POST",
+            "/segments/match",
+            json=body(["p"], ["s"]),
+            valid_scopes=("customersegment.segment_read",),
+            required=("customersegment.segment_manage",),
+        )
 
     def test_customer_token_is_403(self, api: Api) -> None:
-        response = api.request("POST", "/segments/match", json=body(["p"], ["s"]),
-                               token=api.tokens.customer(api.tenant, "c1"))
+        response = api.request(
+            "POST", "/segments/match", json=body(["p"], ["s"]), token=api.tokens.customer(api.tenant, "c1")
+        )
         assert response.status_code == 403
 
-    @pytest.mark.parametrize(("payload", "field"), [
-        ({"items": [{"id": "p"}], "segmentIds": ["s"]}, "site"),
-        ({"site": "", "items": [{"id": "p"}], "segmentIds": ["s"]}, "site"),
-        ({"site": "a", "siteCode": "b", "items": [{"id": "p"}], "segmentIds": ["s"]}, "site"),
-        (body([f"p{n}" for n in range(1001)], ["s"]), "items"),
-        (body(["p"], [f"s{n}" for n in range(201)]), "segmentIds"),
-    ])
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({"items": [{"id": "p"}], "segmentIds": ["s"]}, "site"),
+            ({"site": "", "items": [{"id": "p"}], "segmentIds": ["s"]}, "site"),
+            ({"site": "a", "siteCode": "b", "items": [{"id": "p"}], "segmentIds": ["s"]}, "site"),
+            (body([f"p{n}" for n in range(1001)], ["s"]), "items"),
+            (body(["p"], [f"s{n}" for n in range(201)]), "segmentIds"),
+        ],
+    )
     def test_rule_violations_are_400_naming_the_field(self, api: Api, payload: dict[str, Any], field: str) -> None:
         response = api.request("POST", "/segments/match", json=payload)
         assert response.status_code == 400, response.text
@@ -109,20 +129,24 @@ class TestRefusals:
         assert error["details"]["field"] == field
         assert error == segment_error(400, error["message"], field=field, type=error["details"]["type"])
 
-    @pytest.mark.parametrize("payload", [
-        {"siteCode": "main", "segmentIds": ["s"]},  # no items
-        {"siteCode": "main", "items": [{"id": "p"}]},  # no segmentIds
-        {"siteCode": "main", "items": ["p"], "segmentIds": ["s"]},  # items are objects
-        {"siteCode": "main", "items": [{"id": ""}], "segmentIds": ["s"]},
-        {"siteCode": "main", "items": [{}], "segmentIds": ["s"]},
-        {"siteCode": "main", "items": [{"id": "p"}], "segmentIds": "s"},
-        [],
-        "not json",
-    ])
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            {"siteCode": "main", "segmentIds": ["s"]},  # no items
+            {"siteCode": "main", "items": [{"id": "p"}]},  # no segmentIds
+            {"siteCode": "main", "items": ["p"], "segmentIds": ["s"]},  # items are objects
+            {"siteCode": "main", "items": [{"id": ""}], "segmentIds": ["s"]},
+            {"siteCode": "main", "items": [{}], "segmentIds": ["s"]},
+            {"siteCode": "main", "items": [{"id": "p"}], "segmentIds": "s"},
+            [],
+            "not json",
+        ],
+    )
     def test_malformed_bodies_are_400(self, api: Api, payload: Any) -> None:
         if isinstance(payload, str):
-            response = api.request("POST", "/segments/match", content=payload,
-                                   headers={"Content-Type": "application/json"})
+            response = api.request(
+                "POST", "/segments/match", content=payload, headers={"Content-Type": "application/json"}
+            )
         else:
             response = api.request("POST", "/segments/match", json=payload)
         assert response.status_code == 400, response.text

@@ -17,8 +17,9 @@ from tests.factories import Api
 
 
 def write_ndjson(path: Path, rows: list[Any]) -> Path:
-    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows), encoding="utf-8"
+    )
     return path
 
 
@@ -43,5 +44,6 @@ def call(api: Api, method: str, path: str, body: Any = None, tenant: str | None 
     """A request to any service of the tenant, with the test's service token."""
     client: TestClient[Any] = api.client
     token = api.token if tenant is None else api.tokens.service(tenant)
-    return client.request(method, path.replace("{t}", tenant or api.tenant), json=body,
-                          headers={"Authorization": f"Bearer {token}"})
+    return client.request(
+        method, path.replace("{t}", tenant or api.tenant), json=body, headers={"Authorization": f"Bearer {token}"}
+    )

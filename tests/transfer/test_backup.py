@@ -36,8 +36,13 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 @contextmanager
 def _served(data_dir: Path) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -62,8 +67,15 @@ def _served(data_dir: Path) -> Iterator[str]:
 def _client(base_url: str, data_dir: Path) -> httpx.Client:
     """A client with a token of the data folder's first API client; generous timeouts, the machine may be busy."""
     client = json.loads((data_dir / "first-client.json").read_text())
-    answer = httpx.post(f"{base_url}/oauth/token", timeout=30, data={
-        "grant_type": "client_credentials", "client_id": client["client_id"], "client_secret": client["client_secret"]})
+    answer = httpx.post(
+        f"{base_url}/oauth/token",
+        timeout=30,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+    )
     token = answer.json()["access_token"]
     return httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
 
@@ -72,11 +84,13 @@ def test_a_restored_database_serves_the_same_data(tmp_path: Path) -> None:
     source, target, dump = tmp_path / "source", tmp_path / "target", tmp_path / "backup.dump"
     segments = "/customer-segment/mytenant/segments"
     with _served(source) as base_url, _client(base_url, source) as http:
-        created = http.post(segments, json={"id": "gold", "name": {"en": "Gold"}, "siteCode": "main",
-                                            "status": "ACTIVE"})
+        created = http.post(
+            segments, json={"id": "gold", "name": {"en": "Gold"}, "siteCode": "main", "status": "ACTIVE"}
+        )
         assert created.status_code == 201
-        http.post("/product/mytenant/products",
-                  json={"id": "p1", "code": "p1", "name": {"en": "Coffee"}, "published": True})
+        http.post(
+            "/product/mytenant/products", json={"id": "p1", "code": "p1", "name": {"en": "Coffee"}, "published": True}
+        )
         assert http.put(f"{segments}/gold/items/PRODUCT/p1", json={}).status_code == 201
         before = http.get(f"{segments}/gold").json()
         items_before = http.get(f"{segments}/gold/items").json()
@@ -97,8 +111,10 @@ def test_a_restored_database_serves_the_same_data(tmp_path: Path) -> None:
     refused = _cli("restore", str(dump), "--data-dir", str(target))
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: the database postgresql://")
-    assert refused.stderr.endswith(" is not empty; restore into an empty one (a new --data-dir or a new database), "
-                                   "or pass --clean to drop everything in it first\n")
+    assert refused.stderr.endswith(
+        " is not empty; restore into an empty one (a new --data-dir or a new database), "
+        "or pass --clean to drop everything in it first\n"
+    )
     again = _cli("restore", str(dump), "--clean", "--data-dir", str(target))
     assert again.returncode == 0, again.stderr
 
@@ -117,8 +133,10 @@ def test_an_external_database_needs_the_servers_tools_on_path(database_url: str,
     env = {**os.environ, "DATABASE_URL": database_url, "PATH": str(empty)}
     result = _cli("dump", str(tmp_path / "x.dump"), env=env)
     assert result.returncode == 1
-    assert result.stderr == (f"error: pg_dump was not found on PATH; install the PostgreSQL {major} client programs "
-                             f"(Debian/Ubuntu: apt-get install postgresql-client-{major}) and put them first on PATH\n")
+    assert result.stderr == (
+        f"error: pg_dump was not found on PATH; install the PostgreSQL {major} client programs "
+        f"(Debian/Ubuntu: apt-get install postgresql-client-{major}) and put them first on PATH\n"
+    )
     assert not (tmp_path / "x.dump").exists()
 
     # With the server's own version first on PATH, the external route dumps.
@@ -129,8 +147,11 @@ def test_an_external_database_needs_the_servers_tools_on_path(database_url: str,
 
 def test_older_tools_on_path_are_refused(database_url: str, tmp_path: Path) -> None:
     major = _server_major(database_url)
-    older = sorted(p for p in Path("/usr/lib/postgresql").glob("*/bin/pg_restore")
-                   if p.parent.parent.name.isdigit() and int(p.parent.parent.name) < major)
+    older = sorted(
+        p
+        for p in Path("/usr/lib/postgresql").glob("*/bin/pg_restore")
+        if p.parent.parent.name.isdigit() and int(p.parent.parent.name) < major
+    )
     if not older:
         pytest.skip(f"no PostgreSQL client older than {major} is installed (Debian: postgresql-client-NN)")
     tool = older[0]
@@ -139,9 +160,11 @@ def test_older_tools_on_path_are_refused(database_url: str, tmp_path: Path) -> N
     env = {**os.environ, "DATABASE_URL": database_url, "PATH": str(tool.parent)}
     refused = _cli("restore", str(dump), env=env)
     assert refused.returncode == 1
-    assert refused.stderr == (f"error: {tool} is version {tool.parent.parent.name}, older than the server "
-                              f"(PostgreSQL {major}); install the PostgreSQL {major} client programs (Debian/Ubuntu: "
-                              f"apt-get install postgresql-client-{major}) and put them first on PATH\n")
+    assert refused.stderr == (
+        f"error: {tool} is version {tool.parent.parent.name}, older than the server "
+        f"(PostgreSQL {major}); install the PostgreSQL {major} client programs (Debian/Ubuntu: "
+        f"apt-get install postgresql-client-{major}) and put them first on PATH\n"
+    )
 
 
 def test_restore_clean_refuses_a_bad_file_before_dropping_anything(tmp_path: Path) -> None:
@@ -158,8 +181,9 @@ def test_restore_clean_refuses_a_bad_file_before_dropping_anything(tmp_path: Pat
     for bad in (not_a_dump, cut_short):
         refused = _cli("restore", str(bad), "--clean", "--data-dir", str(data_dir))
         assert refused.returncode == 1
-        assert refused.stderr.startswith(f"error: {bad} is not a complete dump; nothing was dropped (pg_restore "
-                                         "failed: pg_restore: error: "), refused.stderr
+        assert refused.stderr.startswith(
+            f"error: {bad} is not a complete dump; nothing was dropped (pg_restore failed: pg_restore: error: "
+        ), refused.stderr
         assert refused.stderr.count("\n") == 1
         listed = _cli("clients", "list", "--json", "--data-dir", str(data_dir))
         assert [c["client_id"] for c in json.loads(listed.stdout)] == [client_id]

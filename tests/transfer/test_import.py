@@ -26,24 +26,34 @@ NDJSON_ROWS: dict[str, list[Any]] = {
     "contacts": [{"id": "ca1", "legalEntity": {"id": "acme"}, "customer": {"id": "c1"}, "type": "CONTACT"}],
     "products": [{"id": "p1", "code": "p1", "name": {"en": "Coffee"}, "published": True}],
     "categories": [{"id": "tools", "code": "tools", "localizedName": {"en": "Tools"}, "published": True}],
-    "customer-assignments": [{"segmentId": "gold", "customerId": "c1", "mixins": {"rank": 3}},
-                             {"segmentId": "gold", "customerId": "c1", "legalEntityId": "acme"}],
-    "item-assignments": [{"segmentId": "gold", "type": "PRODUCT", "id": "p1", "mixins": {"rank": 3}},
-                         {"segmentId": "gold", "type": "CATEGORY", "id": "tools"}],
+    "customer-assignments": [
+        {"segmentId": "gold", "customerId": "c1", "mixins": {"rank": 3}},
+        {"segmentId": "gold", "customerId": "c1", "legalEntityId": "acme"},
+    ],
+    "item-assignments": [
+        {"segmentId": "gold", "type": "PRODUCT", "id": "p1", "mixins": {"rank": 3}},
+        {"segmentId": "gold", "type": "CATEGORY", "id": "tools"},
+    ],
 }
 
 CSV_ROWS: dict[str, tuple[list[str], list[list[str]]]] = {
     "segments": (["id", "name.en", "siteCode", "status"], [["gold", "Gold", "main", "ACTIVE"]]),
     "customers": (["id", "contactEmail", "firstName", "active"], [["c1", "c1@example.com", "Ann", "true"]]),
     "legal-entities": (["id", "name", "type"], [["acme", "Acme Inc.", "COMPANY"]]),
-    "contacts": (["id", "legalEntity.id", "customer.id", "type", "primary"],
-                 [["ca1", "acme", "c1", "CONTACT", "false"]]),
+    "contacts": (
+        ["id", "legalEntity.id", "customer.id", "type", "primary"],
+        [["ca1", "acme", "c1", "CONTACT", "false"]],
+    ),
     "products": (["id", "code", "name.en", "published"], [["p1", "p1", "Coffee", "true"]]),
     "categories": (["id", "code", "localizedName.en", "published"], [["tools", "tools", "Tools", "true"]]),
-    "customer-assignments": (["segmentId", "customerId", "legalEntityId", "mixins"],
-                             [["gold", "c1", "", '{"rank": 3}'], ["gold", "c1", "acme", ""]]),
-    "item-assignments": (["segmentId", "type", "id", "mixins.rank"],
-                         [["gold", "PRODUCT", "p1", "3"], ["gold", "CATEGORY", "tools", ""]]),
+    "customer-assignments": (
+        ["segmentId", "customerId", "legalEntityId", "mixins"],
+        [["gold", "c1", "", '{"rank": 3}'], ["gold", "c1", "acme", ""]],
+    ),
+    "item-assignments": (
+        ["segmentId", "type", "id", "mixins.rank"],
+        [["gold", "PRODUCT", "p1", "3"], ["gold", "CATEGORY", "tools", ""]],
+    ),
 }
 
 
@@ -59,8 +69,7 @@ def _import_every_kind(settings: Settings, tmp_path: Path, tenant: str, form: st
 
 
 @pytest.mark.parametrize("form", ["ndjson", "csv"])
-def test_every_kind_is_imported_and_the_api_serves_it(settings: Settings, api: Api, tmp_path: Path,
-                                                      form: str) -> None:
+def test_every_kind_is_imported_and_the_api_serves_it(settings: Settings, api: Api, tmp_path: Path, form: str) -> None:
     _import_every_kind(settings, tmp_path, api.tenant, form)
 
     segment = call(api, "GET", "/customer-segment/{t}/segments/gold").json()
@@ -76,23 +85,35 @@ def test_every_kind_is_imported_and_the_api_serves_it(settings: Settings, api: A
     members = call(api, "GET", "/customer-segment/{t}/segments/gold/customers").json()
     # CSV cells are text: a JSON cell keeps its number, a dotted mixins column of free-form JSON stays a string.
     assert sorted((m.get("legalEntity", {}).get("id", ""), m.get("mixins")) for m in members) == [
-        ("", {"rank": 3}), ("acme", None)]
+        ("", {"rank": 3}),
+        ("acme", None),
+    ]
     items = call(api, "GET", "/customer-segment/{t}/segments/gold/items").json()
     assert sorted((i["type"], i["item"]["id"], i.get("mixins")) for i in items) == [
-        ("CATEGORY", "tools", None), ("PRODUCT", "p1", {"rank": "3"} if form == "csv" else {"rank": 3})]
+        ("CATEGORY", "tools", None),
+        ("PRODUCT", "p1", {"rank": "3"} if form == "csv" else {"rank": 3}),
+    ]
 
 
 def test_row_errors_name_their_line_and_carry_the_api_message(settings: Settings, api: Api, tmp_path: Path) -> None:
     call(api, "PUT", "/customer-segment/{t}/segments/gold", {"name": "Gold", "siteCode": "main"})
     call(api, "POST", "/product/{t}/products", {"id": "p1", "code": "p1", "name": {"en": "Coffee"}})
     missing_name = {"id": "s2", "siteCode": "main"}
-    summary = run_import(settings, "segments", write_ndjson(tmp_path / "segments.ndjson", [
-        {"id": "s1", "name": "One", "siteCode": "main"},
-        "{not json",
-        missing_name,
-        "",
-        {"id": "s3", "name": "Three", "siteCode": "main", "status": "BOGUS"},
-    ]), api.tenant)
+    summary = run_import(
+        settings,
+        "segments",
+        write_ndjson(
+            tmp_path / "segments.ndjson",
+            [
+                {"id": "s1", "name": "One", "siteCode": "main"},
+                "{not json",
+                missing_name,
+                "",
+                {"id": "s3", "name": "Three", "siteCode": "main", "status": "BOGUS"},
+            ],
+        ),
+        api.tenant,
+    )
     api_answer = call(api, "POST", "/customer-segment/{t}/segments", missing_name)
     assert api_answer.status_code == 400
     assert [(line, status) for line, status, _ in errors(summary)] == [(2, 400), (3, 400), (5, 400)]
@@ -101,24 +122,40 @@ def test_row_errors_name_their_line_and_carry_the_api_message(settings: Settings
     assert errors(summary)[2][2] == "Validation problem with request body: Invalid enum value 'BOGUS' (at 'status')."
     assert (summary.rows, summary.created) == (4, 1)
 
-    unknown = run_import(settings, "item-assignments", write_ndjson(tmp_path / "items.ndjson", [
-        {"segmentId": "gold", "type": "PRODUCT", "id": "p1"},
-        {"segmentId": "gold", "type": "PRODUCT", "id": "nope"},
-        {"segmentId": "nosuch", "type": "PRODUCT", "id": "p1"},
-        {"segmentId": "gold", "type": "THING", "id": "p1"},
-        {"type": "PRODUCT", "id": "p1"},
-    ]), api.tenant)
+    unknown = run_import(
+        settings,
+        "item-assignments",
+        write_ndjson(
+            tmp_path / "items.ndjson",
+            [
+                {"segmentId": "gold", "type": "PRODUCT", "id": "p1"},
+                {"segmentId": "gold", "type": "PRODUCT", "id": "nope"},
+                {"segmentId": "nosuch", "type": "PRODUCT", "id": "p1"},
+                {"segmentId": "gold", "type": "THING", "id": "p1"},
+                {"type": "PRODUCT", "id": "p1"},
+            ],
+        ),
+        api.tenant,
+    )
     nope = call(api, "PUT", "/customer-segment/{t}/segments/gold/items/PRODUCT/nope", {})
     nosuch = call(api, "PUT", "/customer-segment/{t}/segments/nosuch/items/PRODUCT/p1", {})
     thing = call(api, "PUT", "/customer-segment/{t}/segments/gold/items/THING/p1", {})
     assert errors(unknown) == [
-        (2, 400, nope.json()["message"]), (3, 404, nosuch.json()["message"]), (4, 400, thing.json()["message"]),
+        (2, 400, nope.json()["message"]),
+        (3, 404, nosuch.json()["message"]),
+        (4, 400, thing.json()["message"]),
         (5, 400, "Validation problem with request body: Object missing required field `segmentId`."),
     ]
     assert nope.json()["message"] == "The product nope does not exist in this tenant."
 
-    duplicate = run_import(settings, "customers", write_ndjson(tmp_path / "customers.ndjson", [
-        {"contactEmail": "ann@example.com"}, {"contactEmail": "ann@example.com"}]), api.tenant)
+    duplicate = run_import(
+        settings,
+        "customers",
+        write_ndjson(
+            tmp_path / "customers.ndjson", [{"contactEmail": "ann@example.com"}, {"contactEmail": "ann@example.com"}]
+        ),
+        api.tenant,
+    )
     again = call(api, "POST", "/customer/{t}/customers", {"contactEmail": "ann@example.com"})
     assert again.status_code == 409
     assert errors(duplicate) == [(2, 409, again.json()["message"])]
@@ -132,10 +169,16 @@ def test_a_row_nested_too_deeply_is_that_row_s_error(settings: Settings, api: Ap
     if form == "ndjson":
         path = write_ndjson(tmp_path / "segments.ndjson", [deep, {"id": "s2", "name": "Two", "siteCode": "main"}])
     else:
-        path = write_csv(tmp_path / "segments.csv", ["id", "name.en", "siteCode", "mixins"],
-                         [["s1", "One", "main", deep], ["s2", "Two", "main", ""]])
-    too_deep = api.client.post(f"/customer-segment/{api.tenant}/segments", content=deep,
-                               headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+        path = write_csv(
+            tmp_path / "segments.csv",
+            ["id", "name.en", "siteCode", "mixins"],
+            [["s1", "One", "main", deep], ["s2", "Two", "main", ""]],
+        )
+    too_deep = api.client.post(
+        f"/customer-segment/{api.tenant}/segments",
+        content=deep,
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
+    )
     assert too_deep.status_code == 400
     summary = run_import(settings, "segments", path, api.tenant)
     assert errors(summary) == [(2 if form == "csv" else 1, 400, too_deep.json()["message"])]
@@ -147,8 +190,11 @@ def test_a_csv_cell_may_be_as_long_as_an_api_body_allows(settings: Settings, api
     """Python's csv module stops at 128 KiB per cell by default; the API takes bodies up to 10 MB, so a long
     description imports from CSV as it does from NDJSON."""
     description = "Fine coffee. " * 20_000  # 260 KB
-    path = write_csv(tmp_path / "products.csv", ["id", "code", "name.en", "description.en"],
-                     [["p1", "p1", "Coffee", description], ["p2", "p2", "Tea", "short"]])
+    path = write_csv(
+        tmp_path / "products.csv",
+        ["id", "code", "name.en", "description.en"],
+        [["p1", "p1", "Coffee", description], ["p2", "p2", "Tea", "short"]],
+    )
     summary = run_import(settings, "products", path, api.tenant)
     assert (errors(summary), summary.created) == ([], 2)
     assert call(api, "GET", "/product/{t}/products/p1").json()["description"] == {"en": description}
@@ -157,20 +203,35 @@ def test_a_csv_cell_may_be_as_long_as_an_api_body_allows(settings: Settings, api
 def test_a_row_is_imported_whole_or_not_at_all(settings: Settings, api: Api, tmp_path: Path) -> None:
     call(api, "POST", "/customer/{t}/customers", {"id": "c1", "contactEmail": "c1@example.com"})
     call(api, "PUT", "/customer-segment/{t}/segments/gold", {"name": "Gold", "siteCode": "main"})
-    contacts = run_import(settings, "contacts", write_ndjson(tmp_path / "contacts.ndjson", [
-        {"id": "ca1", "legalEntity": {"id": "ghost"}, "customer": {"id": "c1"}}]), api.tenant)
+    contacts = run_import(
+        settings,
+        "contacts",
+        write_ndjson(
+            tmp_path / "contacts.ndjson", [{"id": "ca1", "legalEntity": {"id": "ghost"}, "customer": {"id": "c1"}}]
+        ),
+        api.tenant,
+    )
     assert [(line, status) for line, status, _ in errors(contacts)] == [(1, 400)]
     assert call(api, "GET", "/customer-management/{t}/contact-assignments/ca1").status_code == 404
-    categories = run_import(settings, "categories", write_ndjson(tmp_path / "categories.ndjson", [
-        {"id": "hammers", "code": "hammers", "parentId": "ghost", "localizedName": {"en": "Hammers"}}]), api.tenant)
+    categories = run_import(
+        settings,
+        "categories",
+        write_ndjson(
+            tmp_path / "categories.ndjson",
+            [{"id": "hammers", "code": "hammers", "parentId": "ghost", "localizedName": {"en": "Hammers"}}],
+        ),
+        api.tenant,
+    )
     assert [(line, status) for line, status, _ in errors(categories)] == [(1, 400)]
     assert call(api, "GET", "/category/{t}/categories/hammers?showUnpublished=true").status_code == 404
 
     # A NUL character makes the batch's one statement fail: the rows then go one by one, and only that row fails.
     call(api, "POST", "/customer/{t}/customers", {"id": "c2", "contactEmail": "c2@example.com"})
-    rows = [{"segmentId": "gold", "customerId": "c1", "mixins": {"note": "a\u0000b"}},
-            {"segmentId": "gold", "customerId": "c1", "legalEntityId": "nobody"},
-            {"segmentId": "gold", "customerId": "c2", "mixins": {"note": "fine"}}]
+    rows = [
+        {"segmentId": "gold", "customerId": "c1", "mixins": {"note": "a\u0000b"}},
+        {"segmentId": "gold", "customerId": "c1", "legalEntityId": "nobody"},
+        {"segmentId": "gold", "customerId": "c2", "mixins": {"note": "fine"}},
+    ]
     nul = run_import(settings, "customer-assignments", write_ndjson(tmp_path / "members.ndjson", rows), api.tenant)
     assert errors(nul) == [
         (1, 400, "Invalid input: text cannot contain the NUL character (\\u0000)."),
@@ -183,10 +244,18 @@ def test_a_row_is_imported_whole_or_not_at_all(settings: Settings, api: Api, tmp
 def test_existing_rows_are_replaced_and_assignments_upserted(settings: Settings, api: Api, tmp_path: Path) -> None:
     call(api, "PUT", "/customer-segment/{t}/segments/gold", {"name": "Old", "siteCode": "main"})
     call(api, "POST", "/product/{t}/products", {"id": "p1", "code": "p1", "name": {"en": "Coffee"}})
-    summary = run_import(settings, "segments", write_ndjson(tmp_path / "segments.ndjson", [
-        {"id": "gold", "name": "New", "siteCode": "main"},
-        {"id": "gold", "name": "Stale", "siteCode": "main", "metadata": {"version": 1}},
-    ]), api.tenant)
+    summary = run_import(
+        settings,
+        "segments",
+        write_ndjson(
+            tmp_path / "segments.ndjson",
+            [
+                {"id": "gold", "name": "New", "siteCode": "main"},
+                {"id": "gold", "name": "Stale", "siteCode": "main", "metadata": {"version": 1}},
+            ],
+        ),
+        api.tenant,
+    )
     assert (summary.created, summary.updated) == (0, 1)
     assert errors(summary) == [(2, 409, "The resource you are attempting to access has changed.")]
     assert call(api, "GET", "/customer-segment/{t}/segments/gold").json()["name"] == {"en": "New"}
@@ -213,22 +282,39 @@ def test_other_tenants_are_untouched(settings: Settings, api: Api, tmp_path: Pat
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "segment_service", "import", *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "segment_service", "import", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
-def test_the_command_prints_a_json_summary_and_exits_1_when_a_row_failed(database_url: str, api: Api,
-                                                                          tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "segments.csv", ["id", "name.en", "siteCode"],
-                     [["gold", "Gold", "main"], ["bad", "Bad", ""], ["silver", "Silver", "main"]])
+def test_the_command_prints_a_json_summary_and_exits_1_when_a_row_failed(
+    database_url: str, api: Api, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "segments.csv",
+        ["id", "name.en", "siteCode"],
+        [["gold", "Gold", "main"], ["bad", "Bad", ""], ["silver", "Silver", "main"]],
+    )
     result = _cli(database_url, "segments", str(path), "--tenant", api.tenant, "--json")
     assert result.returncode == 1, result.stderr
     assert result.stderr == ""  # no progress bar when stderr is no terminal
     summary = json.loads(result.stdout)
     api_answer = call(api, "POST", "/customer-segment/{t}/segments", {"id": "bad", "name": {"en": "Bad"}})
     assert {k: v for k, v in summary.items() if k not in ("seconds", "rowsPerSecond")} == {
-        "kind": "segments", "file": str(path), "tenant": api.tenant, "rows": 3, "imported": 2, "created": 2,
-        "updated": 0, "failed": 1, "errors": [{"line": 3, "status": 400, "message": api_answer.json()["message"]}],
+        "kind": "segments",
+        "file": str(path),
+        "tenant": api.tenant,
+        "rows": 3,
+        "imported": 2,
+        "created": 2,
+        "updated": 0,
+        "failed": 1,
+        "errors": [{"line": 3, "status": 400, "message": api_answer.json()["message"]}],
     }
 
     plain = _cli(database_url, "segments", str(path), "--tenant", api.tenant)
@@ -242,22 +328,32 @@ def test_the_command_prints_a_json_summary_and_exits_1_when_a_row_failed(databas
     other = tmp_path / "rows.txt"
     other.write_text("{}\n")
     refused = _cli(database_url, "segments", str(other), "--tenant", api.tenant)
-    assert (refused.returncode, refused.stderr) == (2, "error: rows.txt: unknown file type; use a .ndjson or a .csv "
-                                                       "file\n")
+    assert (refused.returncode, refused.stderr) == (
+        2,
+        "error: rows.txt: unknown file type; use a .ndjson or a .csv file\n",
+    )
     bad_tenant = _cli(database_url, "segments", str(good), "--tenant", "Bad Tenant")
     assert bad_tenant.returncode == 2
-    assert bad_tenant.stderr == ("error: Invalid tenant 'Bad Tenant': use 3-16 lowercase letters and digits, "
-                                 "starting with a letter.\n")
+    assert bad_tenant.stderr == (
+        "error: Invalid tenant 'Bad Tenant': use 3-16 lowercase letters and digits, starting with a letter.\n"
+    )
 
 
 def test_a_terminal_gets_a_progress_bar(database_url: str, api: Api, tmp_path: Path) -> None:
-    path = write_ndjson(tmp_path / "segments.ndjson", [{"id": f"s{n}", "name": "S", "siteCode": "main"}
-                                                       for n in range(120)])
+    path = write_ndjson(
+        tmp_path / "segments.ndjson", [{"id": f"s{n}", "name": "S", "siteCode": "main"} for n in range(120)]
+    )
     controller, terminal = pty.openpty()
     try:
-        result = subprocess.run([sys.executable, "-m", "segment_service", "import", "segments", str(path), "--tenant",
-                                 api.tenant], stdout=subprocess.PIPE, stderr=terminal, text=True,
-                                env={**os.environ, "DATABASE_URL": database_url}, timeout=120, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "segment_service", "import", "segments", str(path), "--tenant", api.tenant],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            env={**os.environ, "DATABASE_URL": database_url},
+            timeout=120,
+            check=False,
+        )
         os.close(terminal)
         shown = b""
         with contextlib.suppress(OSError):  # the terminal is closed once everything is read
@@ -271,15 +367,17 @@ def test_a_terminal_gets_a_progress_bar(database_url: str, api: Api, tmp_path: P
     assert result.stdout.startswith("120 row(s) of segments")
 
 
-def test_batches_are_written_in_the_files_order(settings: Settings, api: Api, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batches_are_written_in_the_files_order(
+    settings: Settings, api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(importer, "ASSIGNMENT_BATCH", 4)
     monkeypatch.setattr(importer, "YIELD_EVERY", 1)
     call(api, "PUT", "/customer-segment/{t}/segments/gold", {"name": "Gold", "siteCode": "main"})
     for n in range(10):
         call(api, "POST", "/product/{t}/products", {"id": f"p{n}", "code": f"p{n}", "name": "P"})
-    rows: list[object] = [{"segmentId": "gold", "type": "PRODUCT", "id": f"p{n % 10}", "mixins": {"row": n}}
-                          for n in range(23)]
+    rows: list[object] = [
+        {"segmentId": "gold", "type": "PRODUCT", "id": f"p{n % 10}", "mixins": {"row": n}} for n in range(23)
+    ]
     rows[6] = {"segmentId": "gold", "type": "PRODUCT", "id": "missing"}
     summary = run_import(settings, "item-assignments", write_ndjson(tmp_path / "items.ndjson", rows), api.tenant)
     assert errors(summary) == [(7, 400, "The product missing does not exist in this tenant.")]
@@ -287,18 +385,22 @@ def test_batches_are_written_in_the_files_order(settings: Settings, api: Api, tm
     items = call(api, "GET", "/customer-segment/{t}/segments/gold/items?sort=item.id").json()
     # The last row of each product wins, as the file's order says.
     assert [(i["item"]["id"], i["mixins"]["row"]) for i in items] == [
-        (f"p{n}", n + 20 if n < 3 else n + 10) for n in range(10)]
+        (f"p{n}", n + 20 if n < 3 else n + 10) for n in range(10)
+    ]
 
 
 BAD_BODIES: dict[str, tuple[str, list[Any]]] = {
-    "segments": ("/customer-segment/{t}/segments", [
-        {"id": "s4", "name": "x", "siteCode": "main", "metadata": {"version": "one"}},
-        {"id": "s5", "name": {"en": 5}, "siteCode": "main"},
-        {"id": "s6", "name": "x", "siteCode": "main", "validity": {"from": "nope"}},
-        [1, 2],
-        {"id": 7, "name": "x", "siteCode": "main"},
-        {"id": "bulk", "name": "x", "siteCode": "main"},
-    ]),
+    "segments": (
+        "/customer-segment/{t}/segments",
+        [
+            {"id": "s4", "name": "x", "siteCode": "main", "metadata": {"version": "one"}},
+            {"id": "s5", "name": {"en": 5}, "siteCode": "main"},
+            {"id": "s6", "name": "x", "siteCode": "main", "validity": {"from": "nope"}},
+            [1, 2],
+            {"id": 7, "name": "x", "siteCode": "main"},
+            {"id": "bulk", "name": "x", "siteCode": "main"},
+        ],
+    ),
     "products": ("/product/{t}/products", [{"id": "p1", "code": 5}, {"id": "p2", "published": "yes"}]),
     "legal-entities": ("/customer-management/{t}/legal-entities", [{"id": "le1"}, {"name": "X", "type": "PERSON"}]),
     "customers": ("/customer/{t}/customers", [{"contactEmail": "not an email"}, {"password": "x"}]),
@@ -326,9 +428,17 @@ def test_assignment_rows_fail_as_their_put_does(settings: Settings, api: Api, tm
         ({"segmentId": "ghost", "type": "PRODUCT", "id": "p1", "mixins": deep}, "ghost", "p1"),
         ({"segmentId": "gold", "type": "PRODUCT", "id": "p1", "metadata": {"version": 9}}, "gold", "p1"),
     ]
-    summary = run_import(settings, "item-assignments", write_ndjson(tmp_path / "items.ndjson", [r for r, _, _ in rows]),
-                         api.tenant)
-    answers = [call(api, "PUT", f"/customer-segment/{{t}}/segments/{segment}/items/PRODUCT/{item}",
-                    {k: v for k, v in row.items() if k in ("mixins", "metadata")}) for row, segment, item in rows]
+    summary = run_import(
+        settings, "item-assignments", write_ndjson(tmp_path / "items.ndjson", [r for r, _, _ in rows]), api.tenant
+    )
+    answers = [
+        call(
+            api,
+            "PUT",
+            f"/customer-segment/{{t}}/segments/{segment}/items/PRODUCT/{item}",
+            {k: v for k, v in row.items() if k in ("mixins", "metadata")},
+        )
+        for row, segment, item in rows
+    ]
     assert [a.status_code for a in answers] == [400, 404, 409]
     assert errors(summary) == [(n, a.status_code, a.json()["message"]) for n, a in enumerate(answers, start=1)]

@@ -37,25 +37,51 @@ READ: tuple[str, ...] = ()
 MANAGE = (Scope.CATEGORY_MANAGE.value,)
 READ_UNPUBLISHED_DECLARED = (Scope.CATEGORY_READ_UNPUBLISHED.value,)
 
-AssignmentType = Parameter(query="assignmentType", required=False, default=None,
-                           description="Resource type; only `PRODUCT` (the default) exists.")
-ShowUnpublished = Parameter(query="showUnpublished", required=False, default=False,
-                            description="Also assignments of unpublished categories (needs "
-                                        "category.category_read_unpublished).")
-WithSubcategories = Parameter(query="withSubcategories", required=False, default=False,
-                              description="Also the assignments of every category below this one.")
-HideUnpublishedProducts = Parameter(query="hideUnpublishedProducts", required=False, default=False,
-                                    description="Only assignments of published products.")
+AssignmentType = Parameter(
+    query="assignmentType",
+    required=False,
+    default=None,
+    description="Resource type; only `PRODUCT` (the default) exists.",
+)
+ShowUnpublished = Parameter(
+    query="showUnpublished",
+    required=False,
+    default=False,
+    description="Also assignments of unpublished categories (needs category.category_read_unpublished).",
+)
+WithSubcategories = Parameter(
+    query="withSubcategories",
+    required=False,
+    default=False,
+    description="Also the assignments of every category below this one.",
+)
+HideUnpublishedProducts = Parameter(
+    query="hideUnpublishedProducts",
+    required=False,
+    default=False,
+    description="Only assignments of published products.",
+)
 RefId = Parameter(query="ref.id", required=False, default=None, description="Only the assignment of this product.")
-RefLocalizedName = Parameter(query="ref.localizedName", required=False, default=None,
-                             description="Only products whose name contains this text in any language, ignoring "
-                                         "case.")
-SegmentsIds = Parameter(query="segmentsIds", required=False, default=None,
-                        description="Comma-separated segment ids: only products of categories that one of these "
-                                    "segments makes visible (the category, or a category above it, is assigned to "
-                                    "the segment).")
-ExpandSupercategoriesIds = Parameter(query="expandSupercategoriesIds", required=False, default=False,
-                                     description="Add each category's `supercategoriesIds`, root first.")
+RefLocalizedName = Parameter(
+    query="ref.localizedName",
+    required=False,
+    default=None,
+    description="Only products whose name contains this text in any language, ignoring case.",
+)
+SegmentsIds = Parameter(
+    query="segmentsIds",
+    required=False,
+    default=None,
+    description="Comma-separated segment ids: only products of categories that one of these "
+    "segments makes visible (the category, or a category above it, is assigned to "
+    "the segment).",
+)
+ExpandSupercategoriesIds = Parameter(
+    query="expandSupercategoriesIds",
+    required=False,
+    default=False,
+    description="Add each category's `supercategoriesIds`, root first.",
+)
 
 
 def _errors(*codes: int) -> dict[int, Any]:
@@ -71,88 +97,165 @@ class CategoryAssignmentController(Controller):
     path = "/category/{tenant:str}/categories/{categoryId:str}/assignments"
     tags = ["Category Assignment Resources"]
 
-    @get("", opt={"scopes": READ}, security=[], operation_id="GET-category-tree-retrieve-category-assignments",
-         summary="Retrieving resources assigned to a category", responses=_errors(400, 403, 404))
+    @get(
+        "",
+        opt={"scopes": READ},
+        security=[],
+        operation_id="GET-category-tree-retrieve-category-assignments",
+        summary="Retrieving resources assigned to a category",
+        responses=_errors(400, 403, 404),
+    )
     async def list_category_assignments(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, categoryId: str,
-        assignment_type: str | None = AssignmentType, ref_id: str | None = RefId,
-        ref_localized_name: str | None = RefLocalizedName, show_unpublished: bool = ShowUnpublished,
-        with_subcategories: bool = WithSubcategories, segments_ids: str | None = SegmentsIds,
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        categoryId: str,
+        assignment_type: str | None = AssignmentType,
+        ref_id: str | None = RefId,
+        ref_localized_name: str | None = RefLocalizedName,
+        show_unpublished: bool = ShowUnpublished,
+        with_subcategories: bool = WithSubcategories,
+        segments_ids: str | None = SegmentsIds,
         hide_unpublished_products: bool = HideUnpublishedProducts,
     ) -> Response[list[CategoryAssignmentResponse]]:
         """Retrieves the products assigned to a category (and to its subcategories with `withSubcategories`)."""
         service.check_assignment_type(assignment_type, field="assignmentType")
         filters = service.AssignmentFilters(
-            with_subcategories=with_subcategories, show_unpublished=show_unpublished,
-            hide_unpublished_products=hide_unpublished_products, product_id=ref_id,
-            name_contains=ref_localized_name or None, segment_ids=service.segment_ids_of(segments_ids),
+            with_subcategories=with_subcategories,
+            show_unpublished=show_unpublished,
+            hide_unpublished_products=hide_unpublished_products,
+            product_id=ref_id,
+            name_contains=ref_localized_name or None,
+            segment_ids=service.segment_ids_of(segments_ids),
         )
         docs, total = await service.list_category_assignments(
-            db, caller, categoryId, filters=filters, page=listing.page, sort=listing.sort,
-            with_total=listing.with_total, languages=shape.languages, default_language=shape.default_language,
+            db,
+            caller,
+            categoryId,
+            filters=filters,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=listing.with_total,
+            languages=shape.languages,
+            default_language=shape.default_language,
         )
         return list_response(docs, total, shape)
 
-    @post("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-          operation_id="POST-category-tree-assign-resource", summary="Assigning a resource to a category",
-          responses=_errors(400, 403, 404, 409))
-    async def assign_resource(self, db: Database, caller: Caller, categoryId: str,
-                              data: AssignmentRequest) -> Response[AssignmentIdResponse]:
+    @post(
+        "",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=201,
+        operation_id="POST-category-tree-assign-resource",
+        summary="Assigning a resource to a category",
+        responses=_errors(400, 403, 404, 409),
+    )
+    async def assign_resource(
+        self, db: Database, caller: Caller, categoryId: str, data: AssignmentRequest
+    ) -> Response[AssignmentIdResponse]:
         """Assigns a product to a category; 409 when it is assigned to it already."""
         return json_response({"id": await service.assign_product(db, caller, categoryId, data)}, status=201)
 
-    @delete("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-            operation_id="DELETE-category-tree-remove-all-category-assignments",
-            summary="Deleting all category assignments", responses=_errors(400, 403, 404))
-    async def remove_all_category_assignments(self, db: Database, caller: Caller, categoryId: str,
-                                              assignment_type: str | None = AssignmentType) -> Response[None]:
+    @delete(
+        "",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=204,
+        operation_id="DELETE-category-tree-remove-all-category-assignments",
+        summary="Deleting all category assignments",
+        responses=_errors(400, 403, 404),
+    )
+    async def remove_all_category_assignments(
+        self, db: Database, caller: Caller, categoryId: str, assignment_type: str | None = AssignmentType
+    ) -> Response[None]:
         """Deletes every assignment of a category."""
         await service.delete_category_assignments(db, caller, categoryId, assignment_type)
         return empty_response(204)
 
-    @post("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-          operation_id="POST-category-tree-assign-category-resources", summary="Assigning resources to a category",
-          responses=_errors(400, 403, 404))
+    @post(
+        "/bulk",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=207,
+        operation_id="POST-category-tree-assign-category-resources",
+        summary="Assigning resources to a category",
+        responses=_errors(400, 403, 404),
+    )
     async def assign_resources(
-        self, db: Database, caller: Caller, categoryId: str,
+        self,
+        db: Database,
+        caller: Caller,
+        categoryId: str,
         data: Annotated[list[Any], _bulk_body("AssignmentRequest", "1 to 200 products to assign.")],
     ) -> Response[list[BulkAssignmentResult]]:
         """Assigns up to 200 products to a category, each on its own."""
         return json_response(await service.bulk_assign_products(db, caller, categoryId, data), status=207)
 
-    @put("/references/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-         operation_id="PUT-category-tree-update-category-assignments",
-         summary="Updating assignment of resources to a category", responses=_errors(400, 403, 404))
+    @put(
+        "/references/bulk",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=207,
+        operation_id="PUT-category-tree-update-category-assignments",
+        summary="Updating assignment of resources to a category",
+        responses=_errors(400, 403, 404),
+    )
     async def upsert_resources(
-        self, db: Database, caller: Caller, categoryId: str,
+        self,
+        db: Database,
+        caller: Caller,
+        categoryId: str,
         data: Annotated[list[Any], _bulk_body("AssignmentUpsertItem", "1 to 200 products to keep assigned.")],
     ) -> Response[list[BulkAssignmentResult]]:
         """Makes sure up to 200 products are assigned to a category (201 created, 204 already there)."""
         return json_response(await service.bulk_upsert_assignments(db, caller, categoryId, data), status=207)
 
-    @put("/references/{referenceId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-         operation_id="PUT-category-tree-assign-resource", summary="Upserting a resource to a category assignment",
-         responses=_errors(400, 403, 404) | no_content("The product was assigned to the category already."))
-    async def upsert_resource(self, db: Database, caller: Caller, categoryId: str,
-                              referenceId: str) -> Response[AssignmentIdResponse]:
+    @put(
+        "/references/{referenceId:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=201,
+        operation_id="PUT-category-tree-assign-resource",
+        summary="Upserting a resource to a category assignment",
+        responses=_errors(400, 403, 404) | no_content("The product was assigned to the category already."),
+    )
+    async def upsert_resource(
+        self, db: Database, caller: Caller, categoryId: str, referenceId: str
+    ) -> Response[AssignmentIdResponse]:
         """Assigns a product to a category: 201 with the new assignment's id, 204 when it was assigned already."""
         assignment_id, created = await service.upsert_assignment(db, caller, categoryId, referenceId)
         return json_response({"id": assignment_id}, status=201) if created else empty_response(204)
 
-    @delete("/references/{referenceId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-            operation_id="DELETE-category-tree-remove-category-assignment-by-reference-id",
-            summary="Deleting a category assignment by reference id", responses=_errors(400, 403, 404))
-    async def remove_assignment_by_reference(self, db: Database, caller: Caller, categoryId: str,
-                                             referenceId: str) -> Response[None]:
+    @delete(
+        "/references/{referenceId:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=204,
+        operation_id="DELETE-category-tree-remove-category-assignment-by-reference-id",
+        summary="Deleting a category assignment by reference id",
+        responses=_errors(400, 403, 404),
+    )
+    async def remove_assignment_by_reference(
+        self, db: Database, caller: Caller, categoryId: str, referenceId: str
+    ) -> Response[None]:
         """Removes a product from a category."""
         await service.delete_assignment_by_reference(db, caller, categoryId, referenceId)
         return empty_response(204)
 
-    @delete("/{assignmentId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-            operation_id="DELETE-category-tree-remove-category-assignment",
-            summary="Deleting a category assignment by id", responses=_errors(400, 403, 404))
-    async def remove_assignment(self, db: Database, caller: Caller, categoryId: str,
-                                assignmentId: str) -> Response[None]:
+    @delete(
+        "/{assignmentId:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=204,
+        operation_id="DELETE-category-tree-remove-category-assignment",
+        summary="Deleting a category assignment by id",
+        responses=_errors(400, 403, 404),
+    )
+    async def remove_assignment(
+        self, db: Database, caller: Caller, categoryId: str, assignmentId: str
+    ) -> Response[None]:
         """Removes one assignment of a category."""
         await service.delete_assignment(db, caller, categoryId, assignmentId)
         return empty_response(204)
@@ -162,27 +265,49 @@ class ReferenceAssignmentController(Controller):
     path = "/category/{tenant:str}/assignments/references/{referenceId:str}"
     tags = ["Assignment Resources"]
 
-    @get("", opt={"scopes": READ}, security=security(*READ_UNPUBLISHED_DECLARED),
-         operation_id="GET-category-tree-list-categories-by-reference-id",
-         summary="Retrieving a list of categories for which the reference id is assigned",
-         responses=_errors(400, 403, 404))
+    @get(
+        "",
+        opt={"scopes": READ},
+        security=security(*READ_UNPUBLISHED_DECLARED),
+        operation_id="GET-category-tree-list-categories-by-reference-id",
+        summary="Retrieving a list of categories for which the reference id is assigned",
+        responses=_errors(400, 403, 404),
+    )
     async def list_categories_by_reference(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, referenceId: str,
-        show_unpublished: bool = ShowUnpublished, expand_supercategories_ids: bool = ExpandSupercategoriesIds,
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        referenceId: str,
+        show_unpublished: bool = ShowUnpublished,
+        expand_supercategories_ids: bool = ExpandSupercategoriesIds,
     ) -> Response[list[CategoryResponse]]:
         """Retrieves the categories a product is assigned to."""
         docs, total = await service.list_categories_of_product(
-            db, caller, referenceId, show_unpublished=show_unpublished,
-            with_supercategories=expand_supercategories_ids, page=listing.page, sort=listing.sort,
-            with_total=listing.with_total, languages=shape.languages, default_language=shape.default_language,
+            db,
+            caller,
+            referenceId,
+            show_unpublished=show_unpublished,
+            with_supercategories=expand_supercategories_ids,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=listing.with_total,
+            languages=shape.languages,
+            default_language=shape.default_language,
         )
         return list_response(docs, total, shape, service.CATEGORY_LOCALIZED_FIELDS)
 
-    @delete("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-            operation_id="DELETE-category-tree-remove-all-assignments",
-            summary="Deleting all assignments by referenceId", responses=_errors(403, 404))
-    async def remove_all_assignments(self, db: Database, caller: Caller,
-                                     referenceId: str) -> Response[None]:
+    @delete(
+        "",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=204,
+        operation_id="DELETE-category-tree-remove-all-assignments",
+        summary="Deleting all assignments by referenceId",
+        responses=_errors(403, 404),
+    )
+    async def remove_all_assignments(self, db: Database, caller: Caller, referenceId: str) -> Response[None]:
         """Removes a product from every category."""
         await service.delete_product_assignments(db, caller, referenceId)
         return empty_response(204)
@@ -195,15 +320,22 @@ async def fast_list_category_assignments(request: FastRequest) -> FastResponse:
     shape = ReadShape.of(query.get("fields"), request.headers.get("accept-language"), request.default_language)
     service.check_assignment_type(query.get("assignmentType"), field="assignmentType")
     filters = service.AssignmentFilters(
-        with_subcategories=flag(query.get("withSubcategories")), show_unpublished=flag(query.get("showUnpublished")),
-        hide_unpublished_products=flag(query.get("hideUnpublishedProducts")), product_id=query.get("ref.id"),
+        with_subcategories=flag(query.get("withSubcategories")),
+        show_unpublished=flag(query.get("showUnpublished")),
+        hide_unpublished_products=flag(query.get("hideUnpublishedProducts")),
+        product_id=query.get("ref.id"),
         name_contains=query.get("ref.localizedName") or None,
         segment_ids=service.segment_ids_of(query.get("segmentsIds")),
     )
     docs, total = await service.list_category_assignments(
-        request.db, request.caller, request.path_params["categoryId"], filters=filters,
-        page=parse_page(query.get("pageNumber"), query.get("pageSize")), sort=query.get("sort"),
-        with_total=wants_total(request.headers.get("x-total-count")), languages=shape.languages,
+        request.db,
+        request.caller,
+        request.path_params["categoryId"],
+        filters=filters,
+        page=parse_page(query.get("pageNumber"), query.get("pageSize")),
+        sort=query.get("sort"),
+        with_total=wants_total(request.headers.get("x-total-count")),
+        languages=shape.languages,
         default_language=shape.default_language,
     )
     body, headers = list_body([shape.apply(d, ()) for d in docs], total)
@@ -211,8 +343,25 @@ async def fast_list_category_assignments(request: FastRequest) -> FastResponse:
 
 
 FAST_ROUTES = [
-    FastRoute("GET", "/category/{tenant}/categories/{categoryId}/assignments", READ,
-              frozenset({"assignmentType", "ref.id", "ref.localizedName", "showUnpublished", "withSubcategories",
-                         "segmentsIds", "hideUnpublishedProducts", "pageNumber", "pageSize", "sort", "fields"}),
-              fast_list_category_assignments),
+    FastRoute(
+        "GET",
+        "/category/{tenant}/categories/{categoryId}/assignments",
+        READ,
+        frozenset(
+            {
+                "assignmentType",
+                "ref.id",
+                "ref.localizedName",
+                "showUnpublished",
+                "withSubcategories",
+                "segmentsIds",
+                "hideUnpublishedProducts",
+                "pageNumber",
+                "pageSize",
+                "sort",
+                "fields",
+            }
+        ),
+        fast_list_category_assignments,
+    ),
 ]

@@ -101,15 +101,19 @@ _PUBLISHED_PRODUCTS = "AND p.published\n"
 # `segmentsIds`: the assignment's category is assigned to one of the segments, or lies below a category that is (the
 # rule of `POST /segments/match` and of the segments' category trees; docs/categories.md). One probe of the
 # category's ancestors (closure, nearest first) against the segments' category items (their item index).
-_IN_SEGMENTS = ("AND EXISTS (SELECT 1 FROM category_closure up\n"
-                "            JOIN segment_item_assignments si ON si.tenant = up.tenant AND si.item_type = 'CATEGORY'\n"
-                "                 AND si.item_id = up.ancestor_id\n"
-                "            WHERE up.tenant = $1 AND up.descendant_id = {category}\n"
-                "              AND si.segment_id = ANY(${n}::text[]))\n")
+_IN_SEGMENTS = (
+    "AND EXISTS (SELECT 1 FROM category_closure up\n"
+    "            JOIN segment_item_assignments si ON si.tenant = up.tenant AND si.item_type = 'CATEGORY'\n"
+    "                 AND si.item_id = up.ancestor_id\n"
+    "            WHERE up.tenant = $1 AND up.descendant_id = {category}\n"
+    "              AND si.segment_id = ANY(${n}::text[]))\n"
+)
 _PRODUCT_IS = "AND a.product_id = ${n}\n"
 # Any translation of the product's name contains the text, ignoring case (strpos: no LIKE wildcards to escape).
-_NAME_CONTAINS = ("AND EXISTS (SELECT 1 FROM jsonb_each_text(p.name) AS n (language, value)\n"
-                  "            WHERE strpos(lower(n.value), lower(${n})) > 0)\n")
+_NAME_CONTAINS = (
+    "AND EXISTS (SELECT 1 FROM jsonb_each_text(p.name) AS n (language, value)\n"
+    "            WHERE strpos(lower(n.value), lower(${n})) > 0)\n"
+)
 
 # PRODUCT is the only reference type; naming it as a constant lets the unique index answer without the table.
 _SELECT_ASSIGNMENTS = "SELECT a.id, a.category_id, 'PRODUCT' AS ref_type, a.product_id, p.name AS product_name"
@@ -214,8 +218,16 @@ def _assignment_query(filters: AssignmentFilters, params: list[object]) -> str:
     return sql
 
 
-async def list_assignments(conn: Connection, tenant: str, category_id: str, filters: AssignmentFilters, *,
-                           order_by: str, limit: int, offset: int) -> list[AssignmentRow]:
+async def list_assignments(
+    conn: Connection,
+    tenant: str,
+    category_id: str,
+    filters: AssignmentFilters,
+    *,
+    order_by: str,
+    limit: int,
+    offset: int,
+) -> list[AssignmentRow]:
     """One page of a category's assignments (with `with_subcategories`, of its whole subtree): one statement."""
     params: list[object] = [tenant, category_id]
     sql = f"{_SELECT_ASSIGNMENTS}{_assignment_query(filters, params)}"
@@ -230,8 +242,9 @@ async def count_assignments(conn: Connection, tenant: str, category_id: str, fil
     return int(await conn.fetchval(sql, *params))
 
 
-async def insert_assignment(conn: Connection, tenant: str, assignment_id: str, category_id: str,
-                            product_id: str) -> None:
+async def insert_assignment(
+    conn: Connection, tenant: str, assignment_id: str, category_id: str, product_id: str
+) -> None:
     """Store a new assignment; Conflict (naming the existing one) when the product is already in the category."""
     try:
         created = await conn.fetchval(_INSERT_ASSIGNMENT, tenant, assignment_id, category_id, product_id)
@@ -239,13 +252,17 @@ async def insert_assignment(conn: Connection, tenant: str, assignment_id: str, c
         raise _translate_fk(exc, category_id) from exc
     if created is None:
         existing = await conn.fetchval(_SELECT_ASSIGNMENT_ID, tenant, category_id, product_id)
-        raise Conflict(f"Product '{product_id}' is already assigned to category '{category_id}' (assignment "
-                       f"'{existing}'); PUT /categories/{category_id}/assignments/references/{product_id} keeps "
-                       "it without an error.", resource_id=existing)
+        raise Conflict(
+            f"Product '{product_id}' is already assigned to category '{category_id}' (assignment "
+            f"'{existing}'); PUT /categories/{category_id}/assignments/references/{product_id} keeps "
+            "it without an error.",
+            resource_id=existing,
+        )
 
 
-async def upsert_assignment(conn: Connection, tenant: str, assignment_id: str, category_id: str,
-                            product_id: str) -> tuple[str, bool]:
+async def upsert_assignment(
+    conn: Connection, tenant: str, assignment_id: str, category_id: str, product_id: str
+) -> tuple[str, bool]:
     """The pair's assignment, made with `assignment_id` when there was none: (its id, whether it was created)."""
     try:
         record = await conn.fetchrow(_UPSERT_ASSIGNMENT, tenant, assignment_id, category_id, product_id)
@@ -280,20 +297,29 @@ def _categories_query(show_unpublished: bool) -> str:
     return _FROM_CATEGORIES_OF_PRODUCT + ("" if show_unpublished else _PUBLISHED_CATEGORIES)
 
 
-async def list_categories_of_product(conn: Connection, tenant: str, product_id: str, *, show_unpublished: bool,
-                                     with_supercategories: bool, order_by: str, limit: int,
-                                     offset: int) -> list[tuple[CategoryRow, list[str] | None]]:
+async def list_categories_of_product(
+    conn: Connection,
+    tenant: str,
+    product_id: str,
+    *,
+    show_unpublished: bool,
+    with_supercategories: bool,
+    order_by: str,
+    limit: int,
+    offset: int,
+) -> list[tuple[CategoryRow, list[str] | None]]:
     """One page of the categories a product is assigned to, each with its ancestors' ids (root first) when asked
     for."""
     supercategories = _SUPERCATEGORIES if with_supercategories else "NULL::text[]"
-    sql = (f"SELECT {category_store.COLUMNS}, {supercategories} AS supercategories_ids"
-           f"{_categories_query(show_unpublished)}ORDER BY {order_by}\nLIMIT $3 OFFSET $4")
+    sql = (
+        f"SELECT {category_store.COLUMNS}, {supercategories} AS supercategories_ids"
+        f"{_categories_query(show_unpublished)}ORDER BY {order_by}\nLIMIT $3 OFFSET $4"
+    )
     records = await conn.fetch(sql, tenant, product_id, limit, offset)
     return [(category_store.row(r), r["supercategories_ids"]) for r in records]
 
 
-async def count_categories_of_product(conn: Connection, tenant: str, product_id: str, *,
-                                      show_unpublished: bool) -> int:
+async def count_categories_of_product(conn: Connection, tenant: str, product_id: str, *, show_unpublished: bool) -> int:
     """How many categories `list_categories_of_product` pages through."""
     sql = f"SELECT count(*){_categories_query(show_unpublished)}"
     return int(await conn.fetchval(sql, tenant, product_id))
@@ -302,4 +328,3 @@ async def count_categories_of_product(conn: Connection, tenant: str, product_id:
 async def product_has_assignments(conn: Connection, tenant: str, product_id: str) -> bool:
     """Whether the product is assigned to any category at all."""
     return bool(await conn.fetchval(_PRODUCT_HAS_ASSIGNMENTS, tenant, product_id))
-

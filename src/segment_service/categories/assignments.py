@@ -26,10 +26,19 @@ from segment_service.core.paging import Page, order_by, page_total, sort_in_lang
 from segment_service.products import service as products_service
 
 __all__ = [
-    "AssignmentFilters", "assign_product", "bulk_assign_products", "bulk_upsert_assignments",
-    "delete_assignment", "delete_assignment_by_reference", "delete_assignments_of_product",
-    "delete_category_assignments", "delete_product_assignments", "list_categories_of_product",
-    "list_category_assignments", "segment_ids_of", "upsert_assignment",
+    "AssignmentFilters",
+    "assign_product",
+    "bulk_assign_products",
+    "bulk_upsert_assignments",
+    "delete_assignment",
+    "delete_assignment_by_reference",
+    "delete_assignments_of_product",
+    "delete_category_assignments",
+    "delete_product_assignments",
+    "list_categories_of_product",
+    "list_category_assignments",
+    "segment_ids_of",
+    "upsert_assignment",
 ]
 
 PRODUCT = "PRODUCT"
@@ -43,8 +52,9 @@ def check_assignment_type(value: str | None, *, field: str) -> str:
     write `product` (decisions.md: `{type}` is case-insensitive)."""
     if value is None or value.upper() == PRODUCT:
         return PRODUCT
-    raise BadRequest(f"Invalid {field} '{value[:40]}': the only assignment type is PRODUCT.", field=field,
-                     type="invalid_value")
+    raise BadRequest(
+        f"Invalid {field} '{value[:40]}': the only assignment type is PRODUCT.", field=field, type="invalid_value"
+    )
 
 
 def check_show_unpublished(caller: Caller, show_unpublished: bool) -> None:
@@ -54,20 +64,27 @@ def check_show_unpublished(caller: Caller, show_unpublished: bool) -> None:
 
 
 def _product_missing(product_id: str) -> BadRequest:
-    return BadRequest(f"Product '{product_id}' does not exist in this tenant; create it first "
-                      "(POST /product/{tenant}/products).", field="ref.id", type="invalid_reference")
+    return BadRequest(
+        f"Product '{product_id}' does not exist in this tenant; create it first (POST /product/{{tenant}}/products).",
+        field="ref.id",
+        type="invalid_reference",
+    )
 
 
-def assignment_document(row: AssignmentRow, languages: tuple[str, ...] | None,
-                        default_language: str) -> dict[str, Any]:
+def assignment_document(row: AssignmentRow, languages: tuple[str, ...] | None, default_language: str) -> dict[str, Any]:
     """An assignment as the API shows it (CategoryAssignment); the name narrowed to the asked languages."""
-    return {"id": row.id, "categoryId": row.category_id,
-            "ref": {"id": row.product_id, "type": row.ref_type,
-                    "localizedName": localize(row.product_name, languages, default_language)}}
+    return {
+        "id": row.id,
+        "categoryId": row.category_id,
+        "ref": {
+            "id": row.product_id,
+            "type": row.ref_type,
+            "localizedName": localize(row.product_name, languages, default_language),
+        },
+    }
 
 
-def category_document(row: CategoryRow, supercategories_ids: list[str] | None,
-                      default_language: str) -> dict[str, Any]:
+def category_document(row: CategoryRow, supercategories_ids: list[str] | None, default_language: str) -> dict[str, Any]:
     """A category as GET /assignments/references/{referenceId} shows it: the Category document (with its always
     empty media list), with its ancestors' ids when they were asked for."""
     doc = trees.category_document(row, default_language)
@@ -93,8 +110,16 @@ async def _check_category(conn: Connection, caller: Caller, category_id: str, *,
 
 # --------------------------------------------------------------------------------------------------------- reads
 async def list_category_assignments(
-    db: Database, caller: Caller, category_id: str, *, filters: AssignmentFilters, page: Page, sort: str | None,
-    with_total: bool, languages: tuple[str, ...] | None, default_language: str,
+    db: Database,
+    caller: Caller,
+    category_id: str,
+    *,
+    filters: AssignmentFilters,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+    languages: tuple[str, ...] | None,
+    default_language: str,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the category's assignments (with `withSubcategories`, its whole subtree's), and the total when
     asked for. Without showUnpublished an unpublished category is 404 and unpublished subcategories are left out."""
@@ -102,20 +127,31 @@ async def list_category_assignments(
     sort = sort_in_language(sort, ("ref.localizedName",), languages[0] if languages else default_language)
     ordering = order_by(sort, store.ASSIGNMENT_FIELDS, tiebreak=store.ASSIGNMENT_ORDER)
     async with db.connection() as conn:
-        rows = await store.list_assignments(conn, caller.tenant, category_id, filters, order_by=ordering,
-                                            limit=page.size, offset=page.offset)
+        rows = await store.list_assignments(
+            conn, caller.tenant, category_id, filters, order_by=ordering, limit=page.size, offset=page.offset
+        )
         if not rows:  # rows prove the category visible; without any, tell 404 from an empty page
             await _check_category(conn, caller, category_id, show_unpublished=filters.show_unpublished)
         total = None
         if with_total:
-            total = await page_total(page, len(rows),
-                                     lambda: store.count_assignments(conn, caller.tenant, category_id, filters))
+            total = await page_total(
+                page, len(rows), lambda: store.count_assignments(conn, caller.tenant, category_id, filters)
+            )
     return [assignment_document(r, languages, default_language) for r in rows], total
 
 
 async def list_categories_of_product(
-    db: Database, caller: Caller, product_id: str, *, show_unpublished: bool, with_supercategories: bool,
-    page: Page, sort: str | None, with_total: bool, languages: tuple[str, ...] | None, default_language: str,
+    db: Database,
+    caller: Caller,
+    product_id: str,
+    *,
+    show_unpublished: bool,
+    with_supercategories: bool,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+    languages: tuple[str, ...] | None,
+    default_language: str,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the categories the product is assigned to; 404 when it is assigned to none at all (the spec's
     404 for this operation), an empty page past the end."""
@@ -124,16 +160,28 @@ async def list_categories_of_product(
     ordering = order_by(sort, store.CATEGORY_FIELDS, tiebreak="c.id")
     async with db.connection() as conn:
         rows = await store.list_categories_of_product(
-            conn, caller.tenant, product_id, show_unpublished=show_unpublished,
-            with_supercategories=with_supercategories, order_by=ordering, limit=page.size, offset=page.offset)
+            conn,
+            caller.tenant,
+            product_id,
+            show_unpublished=show_unpublished,
+            with_supercategories=with_supercategories,
+            order_by=ordering,
+            limit=page.size,
+            offset=page.offset,
+        )
         if not rows and not await store.product_has_assignments(conn, caller.tenant, product_id):
-            raise NotFound(f"Categories for assignment reference with id '{product_id}' not found.",
-                           resource_id=product_id)
+            raise NotFound(
+                f"Categories for assignment reference with id '{product_id}' not found.", resource_id=product_id
+            )
         total = None
         if with_total:
-            total = await page_total(page, len(rows),
-                                     lambda: store.count_categories_of_product(conn, caller.tenant, product_id,
-                                                                               show_unpublished=show_unpublished))
+            total = await page_total(
+                page,
+                len(rows),
+                lambda: store.count_categories_of_product(
+                    conn, caller.tenant, product_id, show_unpublished=show_unpublished
+                ),
+            )
     return [category_document(r, supers, default_language) for r, supers in rows], total
 
 
@@ -190,8 +238,14 @@ def _bulk_results(items: Sequence[Any], results: list[BulkResult]) -> list[dict[
     return shaped
 
 
-async def _bulk(db: Database, caller: Caller, category_id: str, items: list[Any], *, upsert: bool,
-                ) -> list[dict[str, Any]]:
+async def _bulk(
+    db: Database,
+    caller: Caller,
+    category_id: str,
+    items: list[Any],
+    *,
+    upsert: bool,
+) -> list[dict[str, Any]]:
     """Run a bulk write of assignments to one category: each item on its own, products looked up in one batch."""
     async with db.connection() as conn:
         await _check_category(conn, caller, category_id, show_unpublished=True)
@@ -207,8 +261,9 @@ async def _bulk(db: Database, caller: Caller, category_id: str, items: list[Any]
         if product_id not in existing:
             raise _product_missing(product_id)
         if upsert:
-            assignment_id, created = await store.upsert_assignment(conn, caller.tenant, new_id(), category_id,
-                                                                   product_id)
+            assignment_id, created = await store.upsert_assignment(
+                conn, caller.tenant, new_id(), category_id, product_id
+            )
             return (201 if created else 204), assignment_id
         assignment_id = new_id()
         await store.insert_assignment(conn, caller.tenant, assignment_id, category_id, product_id)
@@ -219,20 +274,23 @@ async def _bulk(db: Database, caller: Caller, category_id: str, items: list[Any]
     return _bulk_results(items, results)
 
 
-async def bulk_assign_products(db: Database, caller: Caller, category_id: str,
-                               items: list[Any]) -> list[dict[str, Any]]:
+async def bulk_assign_products(
+    db: Database, caller: Caller, category_id: str, items: list[Any]
+) -> list[dict[str, Any]]:
     """Assign up to 200 products to a category, each on its own (201, or the reason it was rejected)."""
     return await _bulk(db, caller, category_id, items, upsert=False)
 
 
-async def bulk_upsert_assignments(db: Database, caller: Caller, category_id: str,
-                                  items: list[Any]) -> list[dict[str, Any]]:
+async def bulk_upsert_assignments(
+    db: Database, caller: Caller, category_id: str, items: list[Any]
+) -> list[dict[str, Any]]:
     """Make sure up to 200 products are assigned to a category, each on its own (201 created, 204 kept)."""
     return await _bulk(db, caller, category_id, items, upsert=True)
 
 
-async def delete_category_assignments(db: Database, caller: Caller, category_id: str,
-                                      assignment_type: str | None) -> None:
+async def delete_category_assignments(
+    db: Database, caller: Caller, category_id: str, assignment_type: str | None
+) -> None:
     """Remove every (product) assignment of a category."""
     check_assignment_type(assignment_type, field="assignmentType")
     async with db.transaction() as conn:
@@ -258,8 +316,10 @@ async def delete_product_assignments(db: Database, caller: Caller, product_id: s
     """Remove a product from every category; 404 when it was in none (the spec's 404 for this operation)."""
     async with db.transaction() as conn:
         if not await store.delete_product_assignments(conn, caller.tenant, product_id):
-            raise NotFound(f"Reference id '{product_id}' not found: the product is assigned to no category.",
-                           resource_id=product_id)
+            raise NotFound(
+                f"Reference id '{product_id}' not found: the product is assigned to no category.",
+                resource_id=product_id,
+            )
 
 
 async def delete_assignments_of_product(conn: Connection, tenant: str, product_id: str) -> None:

@@ -139,17 +139,23 @@ WITH RECURSIVE tree (id, path) AS (
 """
 
 # Rebuilding a tree: drop every closure row touching a member ...
-_DROP_TREE_ROWS = _TREE_BY_PARENT + """
+_DROP_TREE_ROWS = (
+    _TREE_BY_PARENT
+    + """
 DELETE FROM category_closure d
 WHERE d.tenant = $1 AND (d.descendant_id IN (SELECT id FROM tree) OR d.ancestor_id IN (SELECT id FROM tree))
 """
+)
 
 # ... and write each member's path again.
-_WRITE_TREE_ROWS = _TREE_BY_PARENT + """
+_WRITE_TREE_ROWS = (
+    _TREE_BY_PARENT
+    + """
 INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth)
 SELECT $1, p.ancestor_id, t.id, cardinality(t.path) - p.ord
 FROM tree t, unnest(t.path) WITH ORDINALITY AS p(ancestor_id, ord)
 """
+)
 
 # The ancestors of $2 (root first unless sorted otherwise); $3: unpublished ones too.
 _ANCESTORS_FROM = """
@@ -239,8 +245,9 @@ async def rebuild_tree(conn: Connection, tenant: str, root_id: str) -> None:
     await conn.execute(_WRITE_TREE_ROWS, tenant, root_id)
 
 
-async def list_ancestors(conn: Connection, tenant: str, category_id: str, *, unpublished: bool, order_by: str,
-                         limit: int, offset: int) -> list[CategoryRow]:
+async def list_ancestors(
+    conn: Connection, tenant: str, category_id: str, *, unpublished: bool, order_by: str, limit: int, offset: int
+) -> list[CategoryRow]:
     """One page of the ancestors of a category (`unpublished`: unpublished ones too)."""
     sql = f"SELECT {COLUMNS}\n{_ANCESTORS_FROM}ORDER BY {order_by}\nLIMIT $4 OFFSET $5"
     return [row(r) for r in await conn.fetch(sql, tenant, category_id, unpublished, limit, offset)]
@@ -251,15 +258,25 @@ async def count_ancestors(conn: Connection, tenant: str, category_id: str, *, un
     return int(await conn.fetchval(f"SELECT count(*)\n{_ANCESTORS_FROM}", tenant, category_id, unpublished))
 
 
-async def list_descendants(conn: Connection, tenant: str, category_id: str, *, depth: int | None, unpublished: bool,
-                           order_by: str, limit: int, offset: int) -> list[CategoryRow]:
+async def list_descendants(
+    conn: Connection,
+    tenant: str,
+    category_id: str,
+    *,
+    depth: int | None,
+    unpublished: bool,
+    order_by: str,
+    limit: int,
+    offset: int,
+) -> list[CategoryRow]:
     """One page of the categories below a category, down to `depth` (None: all)."""
     sql = f"SELECT {COLUMNS}\n{_DESCENDANTS_FROM}ORDER BY {order_by}\nLIMIT $5 OFFSET $6"
     return [row(r) for r in await conn.fetch(sql, tenant, category_id, depth, unpublished, limit, offset)]
 
 
-async def count_descendants(conn: Connection, tenant: str, category_id: str, *, depth: int | None,
-                            unpublished: bool) -> int:
+async def count_descendants(
+    conn: Connection, tenant: str, category_id: str, *, depth: int | None, unpublished: bool
+) -> int:
     """How many categories `list_descendants` would return on all pages."""
     sql = f"SELECT count(*)\n{_DESCENDANTS_FROM}"
     return int(await conn.fetchval(sql, tenant, category_id, depth, unpublished))

@@ -25,8 +25,12 @@ def check_publishing(caller: Caller, *, was: bool | None, now: bool, publish: bo
     category.category_unpublish, beside category.category_manage. `was` is None for a new category. The `publish`
     query parameter, when sent, must match the resulting `published`."""
     if publish is not None and publish != now:
-        raise BadRequest(f"The publish query parameter ({str(publish).lower()}) must match the category's "
-                         f"published value ({str(now).lower()}).", field="publish", type="invalid_query_parameter")
+        raise BadRequest(
+            f"The publish query parameter ({str(publish).lower()}) must match the category's "
+            f"published value ({str(now).lower()}).",
+            field="publish",
+            type="invalid_query_parameter",
+        )
     if now and not was and not caller.has_any((Scope.CATEGORY_PUBLISH,)):
         raise Forbidden(f"Publishing a category requires the scope {Scope.CATEGORY_PUBLISH.value}.")
     if was and not now and not caller.has_any((Scope.CATEGORY_UNPUBLISH,)):

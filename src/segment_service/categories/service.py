@@ -29,9 +29,24 @@ from segment_service.core.errors import BadRequest, NotFound
 from segment_service.core.paging import Page, order_by, page_total, sort_in_language, where_q
 
 __all__ = [
-    "LOCALIZED_FIELDS", "CategoryRow", "ListFilters", "category_exists", "category_tree", "category_trees",
-    "create_category", "delete_category", "fetch_categories", "get_category", "list_categories", "list_parents",
-    "list_subcategories", "not_found", "patch_category", "rebuild_tree", "subtree_ids", "upsert_category",
+    "LOCALIZED_FIELDS",
+    "CategoryRow",
+    "ListFilters",
+    "category_exists",
+    "category_tree",
+    "category_trees",
+    "create_category",
+    "delete_category",
+    "fetch_categories",
+    "get_category",
+    "list_categories",
+    "list_parents",
+    "list_subcategories",
+    "not_found",
+    "patch_category",
+    "rebuild_tree",
+    "subtree_ids",
+    "upsert_category",
 ]
 
 LOCALIZED_FIELDS = store.LOCALIZED_FIELDS
@@ -58,8 +73,11 @@ def _day(raw: str, name: str) -> datetime:
             raise ValueError(raw)
         day = date.fromisoformat(raw)
     except ValueError:
-        raise BadRequest(f"Invalid {name} '{raw[:40]}': expected a date as yyyy-MM-dd, e.g. 2022-11-01.",
-                         field=name, type="invalid_query_parameter") from None
+        raise BadRequest(
+            f"Invalid {name} '{raw[:40]}': expected a date as yyyy-MM-dd, e.g. 2022-11-01.",
+            field=name,
+            type="invalid_query_parameter",
+        ) from None
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
@@ -69,9 +87,11 @@ def _filter_conditions(filters: ListFilters, params: list[object], languages: tu
         conditions.append(store.code_condition(params, filters.code))
     if filters.ecn is not None:
         conditions.append(store.ecn_condition(params, filters.ecn))
-    for name, value in (("localizedName", filters.localized_name),
-                        ("localizedDescription", filters.localized_description),
-                        ("localizedSlug", filters.localized_slug)):
+    for name, value in (
+        ("localizedName", filters.localized_name),
+        ("localizedDescription", filters.localized_description),
+        ("localizedSlug", filters.localized_slug),
+    ):
         if value is not None:
             conditions.append(store.localized_condition(params, name, value, languages))
     if filters.validity_from is not None:
@@ -117,8 +137,9 @@ async def list_categories(
     where = " AND ".join(conditions)
     ordering = _ordering(sort, languages, default_language, "c.id ASC")
     async with db.connection() as conn:
-        rows = await store.list_categories(conn, where=where, params=params, order_by=ordering, limit=page.size,
-                                           offset=page.offset)
+        rows = await store.list_categories(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
         total = None
         if with_total:
             total = await page_total(page, len(rows), lambda: store.count_categories(conn, where=where, params=params))
@@ -133,8 +154,9 @@ async def _visible(conn: Connection, caller: Caller, category_id: str, unpublish
     return row
 
 
-async def get_category(db: Database, caller: Caller, category_id: str, *, unpublished: bool,
-                       default_language: str) -> dict[str, Any]:
+async def get_category(
+    db: Database, caller: Caller, category_id: str, *, unpublished: bool, default_language: str
+) -> dict[str, Any]:
     """One category; 404 when there is none, or when it is unpublished and `showUnpublished` is not true."""
     shown = show_unpublished(caller, unpublished)
     async with db.connection() as conn:
@@ -142,21 +164,33 @@ async def get_category(db: Database, caller: Caller, category_id: str, *, unpubl
     return category_document(row, default_language)
 
 
-async def list_parents(db: Database, caller: Caller, category_id: str, *, unpublished: bool, page: Page,
-                       sort: str | None, with_total: bool, languages: tuple[str, ...] | None,
-                       default_language: str) -> tuple[list[dict[str, Any]], int | None]:
+async def list_parents(
+    db: Database,
+    caller: Caller,
+    category_id: str,
+    *,
+    unpublished: bool,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+    languages: tuple[str, ...] | None,
+    default_language: str,
+) -> tuple[list[dict[str, Any]], int | None]:
     """One page of a category's ancestors, root first; a root has none (an empty list, not a 404)."""
     shown = show_unpublished(caller, unpublished)
     ordering = _ordering(sort, languages, default_language, closure_store.ANCESTORS_ORDER)
     async with db.connection() as conn:
         await _visible(conn, caller, category_id, shown)
-        rows = await closure_store.list_ancestors(conn, caller.tenant, category_id, unpublished=shown,
-                                                  order_by=ordering, limit=page.size, offset=page.offset)
+        rows = await closure_store.list_ancestors(
+            conn, caller.tenant, category_id, unpublished=shown, order_by=ordering, limit=page.size, offset=page.offset
+        )
         total = None
         if with_total:
-            total = await page_total(page, len(rows),
-                                     lambda: closure_store.count_ancestors(conn, caller.tenant, category_id,
-                                                                           unpublished=shown))
+            total = await page_total(
+                page,
+                len(rows),
+                lambda: closure_store.count_ancestors(conn, caller.tenant, category_id, unpublished=shown),
+            )
     return [category_document(r, default_language) for r in rows], total
 
 
@@ -164,30 +198,61 @@ async def list_parents(db: Database, caller: Caller, category_id: str, *, unpubl
 MAX_SUBCATEGORY_DEPTH = 1000
 
 
-async def list_subcategories(db: Database, caller: Caller, category_id: str, *, depth: int | None,
-                             unpublished: bool, page: Page, sort: str | None, with_total: bool,
-                             languages: tuple[str, ...] | None,
-                             default_language: str) -> tuple[list[dict[str, Any]], int | None]:
+async def list_subcategories(
+    db: Database,
+    caller: Caller,
+    category_id: str,
+    *,
+    depth: int | None,
+    unpublished: bool,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+    languages: tuple[str, ...] | None,
+    default_language: str,
+) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the categories below a category down to `depth` (None: all), level by level."""
     if depth is not None and not 1 <= depth <= MAX_SUBCATEGORY_DEPTH:
-        raise BadRequest(f"Invalid depth '{depth}': expected an integer from 1 to {MAX_SUBCATEGORY_DEPTH}.",
-                         field="depth", type="invalid_query_parameter")
+        raise BadRequest(
+            f"Invalid depth '{depth}': expected an integer from 1 to {MAX_SUBCATEGORY_DEPTH}.",
+            field="depth",
+            type="invalid_query_parameter",
+        )
     shown = show_unpublished(caller, unpublished)
     ordering = _ordering(sort, languages, default_language, closure_store.DESCENDANTS_ORDER)
     async with db.connection() as conn:
         await _visible(conn, caller, category_id, shown)
-        rows = await closure_store.list_descendants(conn, caller.tenant, category_id, depth=depth, unpublished=shown,
-                                                    order_by=ordering, limit=page.size, offset=page.offset)
+        rows = await closure_store.list_descendants(
+            conn,
+            caller.tenant,
+            category_id,
+            depth=depth,
+            unpublished=shown,
+            order_by=ordering,
+            limit=page.size,
+            offset=page.offset,
+        )
         total = None
         if with_total:
-            total = await page_total(page, len(rows),
-                                     lambda: closure_store.count_descendants(conn, caller.tenant, category_id,
-                                                                             depth=depth, unpublished=shown))
+            total = await page_total(
+                page,
+                len(rows),
+                lambda: closure_store.count_descendants(
+                    conn, caller.tenant, category_id, depth=depth, unpublished=shown
+                ),
+            )
     return [category_document(r, default_language) for r in rows], total
 
 
-async def category_trees(db: Database, caller: Caller, *, unpublished: bool, category_ids: Sequence[str] | None,
-                         languages: tuple[str, ...] | None, default_language: str) -> list[dict[str, Any]]:
+async def category_trees(
+    db: Database,
+    caller: Caller,
+    *,
+    unpublished: bool,
+    category_ids: Sequence[str] | None,
+    languages: tuple[str, ...] | None,
+    default_language: str,
+) -> list[dict[str, Any]]:
     """The tenant's category trees (only those holding one of `category_ids` when given), roots in sibling order."""
     shown = show_unpublished(caller, unpublished)
     async with db.connection() as conn:
@@ -199,14 +264,22 @@ async def category_trees(db: Database, caller: Caller, *, unpublished: bool, cat
     return build_forest(rows, lambda r: tree_node(r, default_language, languages), unpublished=shown)
 
 
-async def category_tree(db: Database, caller: Caller, root_id: str, *, unpublished: bool,
-                        languages: tuple[str, ...] | None, default_language: str) -> dict[str, Any]:
+async def category_tree(
+    db: Database,
+    caller: Caller,
+    root_id: str,
+    *,
+    unpublished: bool,
+    languages: tuple[str, ...] | None,
+    default_language: str,
+) -> dict[str, Any]:
     """The tree under a root category; 404 unless `root_id` is a (visible) root."""
     shown = show_unpublished(caller, unpublished)
     async with db.connection() as conn:
         rows = await closure_store.fetch_subtrees(conn, caller.tenant, [root_id])
-    forest = build_forest(rows, lambda r: tree_node(r, default_language, languages), unpublished=shown,
-                          root_ids=[root_id])
+    forest = build_forest(
+        rows, lambda r: tree_node(r, default_language, languages), unpublished=shown, root_ids=[root_id]
+    )
     if not forest:
         raise NotFound(f"Category with id {root_id} is not a root category, or does not exist.", resource_id=root_id)
     return forest[0]

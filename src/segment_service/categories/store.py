@@ -44,7 +44,8 @@ CATEGORY_FIELDS: dict[str, Field] = {
     "metadataModifiedAt": Field("c.modified_at", FieldKind.DATETIME),
     # Fields of category.yml the service does not store (core/query FieldKind.ABSENT).
     **spec_only(
-        "classificationMixins", "ownClassificationMixins",
+        "classificationMixins",
+        "ownClassificationMixins",
     ),
 }
 LOCALIZED_FIELDS = ("localizedName", "localizedDescription", "localizedSlug")
@@ -53,9 +54,15 @@ LOCALIZED_FIELDS = ("localizedName", "localizedDescription", "localizedSlug")
 COLUMNS = (
     "c.id, c.parent_id, c.type, c.code, c.localized_name, c.localized_description, c.localized_slug, c.ecn, "
     "c.position, c.published, c.mixins, c.metadata_mixins, c.version, "
-    + ", ".join(iso_sql(col, alias) for col, alias in (("c.valid_from", "valid_from"), ("c.valid_to", "valid_to"),
-                                                       ("c.created_at", "created_at"),
-                                                       ("c.modified_at", "modified_at")))
+    + ", ".join(
+        iso_sql(col, alias)
+        for col, alias in (
+            ("c.valid_from", "valid_from"),
+            ("c.valid_to", "valid_to"),
+            ("c.created_at", "created_at"),
+            ("c.modified_at", "modified_at"),
+        )
+    )
 )
 
 
@@ -150,9 +157,21 @@ FROM unnest($3::text[]) AS e(ecn)
 
 
 def _values(content: CategoryContent) -> tuple[Any, ...]:
-    return (content.parent_id, content.type, content.code, content.localized_name, content.localized_description,
-            content.localized_slug, content.ecn, content.valid_from, content.valid_to, content.position,
-            content.published, content.mixins, content.metadata_mixins)
+    return (
+        content.parent_id,
+        content.type,
+        content.code,
+        content.localized_name,
+        content.localized_description,
+        content.localized_slug,
+        content.ecn,
+        content.valid_from,
+        content.valid_to,
+        content.position,
+        content.published,
+        content.mixins,
+        content.metadata_mixins,
+    )
 
 
 @contextmanager
@@ -164,15 +183,19 @@ def _conflicts(content: CategoryContent) -> Iterator[None]:
         if exc.constraint_name == "categories_pkey":
             raise Conflict(f"A category with id '{content.id}' already exists.", resource_id=content.id) from exc
         if exc.constraint_name == "categories_code_key":
-            raise Conflict(f"A category with code '{content.code}' already exists; category codes are unique "
-                           "(regardless of case).", resource_id=content.id) from exc
+            raise Conflict(
+                f"A category with code '{content.code}' already exists; category codes are unique "
+                "(regardless of case).",
+                resource_id=content.id,
+            ) from exc
         if exc.constraint_name == "category_ecns_pkey":
             raise Conflict(DUPLICATED_ECN, resource_id=content.id) from exc
         raise
 
 
-async def fetch_category(conn: Connection, tenant: str, category_id: str, *, for_update: bool = False
-                         ) -> CategoryRow | None:
+async def fetch_category(
+    conn: Connection, tenant: str, category_id: str, *, for_update: bool = False
+) -> CategoryRow | None:
     """The category with this id (locked until the transaction ends with `for_update`), or None."""
     record = await conn.fetchrow(_SELECT_CATEGORY + ("FOR UPDATE" if for_update else ""), tenant, category_id)
     return None if record is None else row(record)
@@ -196,8 +219,9 @@ async def insert_category(conn: Connection, tenant: str, content: CategoryConten
             await conn.execute(_INSERT_ECNS, tenant, content.id, content.ecn)
 
 
-async def update_category(conn: Connection, tenant: str, content: CategoryContent, expected_version: int | None
-                          ) -> bool:
+async def update_category(
+    conn: Connection, tenant: str, content: CategoryContent, expected_version: int | None
+) -> bool:
     """Replace a category's content and ECNs; False when its version is not `expected_version` (or it is gone)."""
     with _conflicts(content):
         status = await conn.execute(_UPDATE_CATEGORY, tenant, content.id, *_values(content), expected_version)
@@ -214,8 +238,10 @@ async def list_categories(
 ) -> list[CategoryRow]:
     """One page of categories matching `where` (compiled by the service; $1 is the tenant)."""
     n = len(params)
-    sql = (f"SELECT {COLUMNS}\nFROM categories c\nWHERE c.tenant = $1 AND {where}\n"
-           f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    sql = (
+        f"SELECT {COLUMNS}\nFROM categories c\nWHERE c.tenant = $1 AND {where}\n"
+        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
+    )
     return [row(r) for r in await conn.fetch(sql, *params, limit, offset)]
 
 
@@ -243,8 +269,10 @@ def code_condition(params: list[object], code: str) -> str:
 
 def ecn_condition(params: list[object], ecn: str) -> str:
     """`ecn` filter: exact (served by category_ecns_pkey)."""
-    return (f"c.id IN (SELECT e.category_id FROM category_ecns e WHERE e.tenant = $1 "
-            f"AND e.ecn = {_bind(params, ecn)}::text)")
+    return (
+        f"c.id IN (SELECT e.category_id FROM category_ecns e WHERE e.tenant = $1 "
+        f"AND e.ecn = {_bind(params, ecn)}::text)"
+    )
 
 
 #: The columns the localized list filters read; the keys are the query parameters' names.
@@ -261,9 +289,11 @@ def localized_condition(params: list[object], name: str, value: str, languages: 
     column = _LOCALIZED_COLUMNS[name]
     value_sql = _bind(params, value)
     languages_sql = _bind(params, None if languages is None else list(languages))
-    return (f"EXISTS (SELECT 1 FROM jsonb_each_text(CASE WHEN jsonb_typeof({column}) = 'object' THEN {column} END)"
-            f" AS l(k, v) WHERE lower(l.v) = lower({value_sql}::text)"
-            f" AND ({languages_sql}::text[] IS NULL OR l.k = ANY({languages_sql}::text[])))")
+    return (
+        f"EXISTS (SELECT 1 FROM jsonb_each_text(CASE WHEN jsonb_typeof({column}) = 'object' THEN {column} END)"
+        f" AS l(k, v) WHERE lower(l.v) = lower({value_sql}::text)"
+        f" AND ({languages_sql}::text[] IS NULL OR l.k = ANY({languages_sql}::text[])))"
+    )
 
 
 def after_condition(params: list[object], column: str, moment: datetime) -> str:

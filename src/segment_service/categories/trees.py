@@ -81,8 +81,11 @@ def tree_node(row: CategoryRow, default_language: str, languages: tuple[str, ...
     def narrowed(value: dict[str, str]) -> dict[str, str]:
         return localize(value, languages, default_language)
 
-    node: Node = {"id": row.id, "localizedName": narrowed(row.localized_name),
-                  "name": deprecated_text(row.localized_name, default_language) or ""}
+    node: Node = {
+        "id": row.id,
+        "localizedName": narrowed(row.localized_name),
+        "name": deprecated_text(row.localized_name, default_language) or "",
+    }
     if row.localized_description:
         node["localizedDescription"] = narrowed(row.localized_description)
         node["description"] = deprecated_text(row.localized_description, default_language)

@@ -36,8 +36,11 @@ from segment_service.core.timefmt import as_utc
 RESERVED_IDS = frozenset({"root", "search", "categoryTree"})
 ROOT = "root"
 T = TypeVar("T")
-_LOCALIZED = (("localizedName", "localized_name"), ("localizedDescription", "localized_description"),
-              ("localizedSlug", "localized_slug"))
+_LOCALIZED = (
+    ("localizedName", "localized_name"),
+    ("localizedDescription", "localized_description"),
+    ("localizedSlug", "localized_slug"),
+)
 
 
 class _NeedsExclusiveLock(Exception):
@@ -55,32 +58,43 @@ def _localized(value: dict[str, str] | None | Any, field: str, language: WriteLa
         return None
     checked = language.localized(value, field=field)
     if language.content is not None and any(tag != language.content for tag in checked):
-        raise BadRequest(f"Invalid {field}: Content-Language is '{language.content}', so it may only hold "
-                         f"'{language.content}'; send Content-Language: * to write several languages.",
-                         field=field, type="invalid_value")
+        raise BadRequest(
+            f"Invalid {field}: Content-Language is '{language.content}', so it may only hold "
+            f"'{language.content}'; send Content-Language: * to write several languages.",
+            field=field,
+            type="invalid_value",
+        )
     return checked
 
 
 def _check_slug(slug: dict[str, str] | None) -> None:
     for tag, text in (slug or {}).items():
         if any(unicodedata.combining(ch) for ch in unicodedata.normalize("NFD", text)):
-            raise BadRequest(f"Invalid localizedSlug.{tag} '{text[:80]}': a slug may not contain diacritics.",
-                             field="localizedSlug", type="invalid_value")
+            raise BadRequest(
+                f"Invalid localizedSlug.{tag} '{text[:80]}': a slug may not contain diacritics.",
+                field="localizedSlug",
+                type="invalid_value",
+            )
 
 
-def content_of(category_id: str, body: CategoryUpdateRequest, language: WriteLanguage, *,
-               stored_type: str | None) -> CategoryContent:
+def content_of(
+    category_id: str, body: CategoryUpdateRequest, language: WriteLanguage, *, stored_type: str | None
+) -> CategoryContent:
     """A category row from a create or replace body, checked against the rules the schema cannot express."""
     name = _localized(body.localized_name, "localizedName", language)
     if not name:
-        raise BadRequest("Validation problem with request body: localizedName needs at least one language.",
-                         field="localizedName", type="invalid_value")
+        raise BadRequest(
+            "Validation problem with request body: localizedName needs at least one language.",
+            field="localizedName",
+            type="invalid_value",
+        )
     slug = _localized(body.localized_slug, "localizedSlug", language)
     _check_slug(slug)
     parent_id = _parent(body.parent_id)
     if parent_id == category_id:
-        raise BadRequest(f"A category cannot be its own parent (parentId {parent_id}).", field="parentId",
-                         type="invalid_value")
+        raise BadRequest(
+            f"A category cannot be its own parent (parentId {parent_id}).", field="parentId", type="invalid_value"
+        )
     kind = body.type.value if body.type is not UNSET else stored_type or CategoryType.STANDARD.value
     code = None if body.code is UNSET else body.code
     if kind == CategoryType.CLASSIFICATION and code is None:
@@ -129,8 +143,9 @@ async def _insert(conn: Connection, tenant: str, content: CategoryContent) -> No
     await closure_store.insert_closure(conn, tenant, content.id, content.parent_id)
 
 
-async def create_category(db: Database, caller: Caller, body: CategoryCreateRequest, *, language: WriteLanguage,
-                          publish: bool | None) -> str:
+async def create_category(
+    db: Database, caller: Caller, body: CategoryCreateRequest, *, language: WriteLanguage, publish: bool | None
+) -> str:
     """Create a category; its id (generated unless the body names one)."""
     category_id = new_id() if body.id is UNSET else check_custom_id(body.id, reserved=RESERVED_IDS)
     content = content_of(category_id, body, language, stored_type=None)
@@ -141,8 +156,15 @@ async def create_category(db: Database, caller: Caller, body: CategoryCreateRequ
     return category_id
 
 
-async def _replace(conn: Connection, caller: Caller, current: CategoryRow, content: CategoryContent,
-                   expected_version: int | None, *, exclusive: bool) -> None:
+async def _replace(
+    conn: Connection,
+    caller: Caller,
+    current: CategoryRow,
+    content: CategoryContent,
+    expected_version: int | None,
+    *,
+    exclusive: bool,
+) -> None:
     """Store `content` over `current` (locked), moving its subtree when the parent changes."""
     tenant = caller.tenant
     if expected_version is not None and expected_version != current.version:
@@ -152,17 +174,26 @@ async def _replace(conn: Connection, caller: Caller, current: CategoryRow, conte
         if not exclusive:
             raise _NeedsExclusiveLock
         await _check_parent(conn, tenant, content.parent_id)
-        if content.parent_id is not None and await closure_store.is_in_subtree(conn, tenant, current.id,
-                                                                               content.parent_id):
-            raise BadRequest(f"Category {content.parent_id} lies below category {current.id}, so it cannot become "
-                             "its parent.", field="parentId", type="invalid_value")
+        if content.parent_id is not None and await closure_store.is_in_subtree(
+            conn, tenant, current.id, content.parent_id
+        ):
+            raise BadRequest(
+                f"Category {content.parent_id} lies below category {current.id}, so it cannot become its parent.",
+                field="parentId",
+                type="invalid_value",
+            )
     await store.update_category(conn, tenant, content, None)
     if moves:
         await closure_store.move_subtree(conn, tenant, current.id, content.parent_id)
 
 
-async def _with_hierarchy_lock(db: Database, caller: Caller, category_id: str, moves_hint: bool,
-                               write: Callable[[Connection, CategoryRow | None, bool], Awaitable[T]]) -> T:
+async def _with_hierarchy_lock(
+    db: Database,
+    caller: Caller,
+    category_id: str,
+    moves_hint: bool,
+    write: Callable[[Connection, CategoryRow | None, bool], Awaitable[T]],
+) -> T:
     """Run `write(conn, current, exclusive)` in a transaction under the hierarchy lock, then the row lock; run it
     once more under the exclusive lock when the category turned out to move after all."""
     exclusive = moves_hint
@@ -182,8 +213,15 @@ async def _peek(db: Database, tenant: str, category_id: str) -> CategoryRow | No
         return await store.fetch_category(conn, tenant, category_id)
 
 
-async def upsert_category(db: Database, caller: Caller, category_id: str, body: CategoryUpdateRequest, *,
-                          language: WriteLanguage, publish: bool | None) -> bool:
+async def upsert_category(
+    db: Database,
+    caller: Caller,
+    category_id: str,
+    body: CategoryUpdateRequest,
+    *,
+    language: WriteLanguage,
+    publish: bool | None,
+) -> bool:
     """Replace or create the category `category_id`; whether it was created. A sent `metadata.version` must match."""
     check_custom_id(category_id, reserved=RESERVED_IDS, field="categoryId")
     expected = None
@@ -194,8 +232,9 @@ async def upsert_category(db: Database, caller: Caller, category_id: str, body: 
 
     async def write(conn: Connection, current: CategoryRow | None, exclusive: bool) -> bool:
         content = content_of(category_id, body, language, stored_type=None if current is None else current.type)
-        check_publishing(caller, was=None if current is None else current.published, now=content.published,
-                         publish=publish)
+        check_publishing(
+            caller, was=None if current is None else current.published, now=content.published, publish=publish
+        )
         if current is None:
             await _insert(conn, caller.tenant, content)
             return True
@@ -205,8 +244,15 @@ async def upsert_category(db: Database, caller: Caller, category_id: str, body: 
     return await _with_hierarchy_lock(db, caller, category_id, moves_hint, write)
 
 
-async def patch_category(db: Database, caller: Caller, category_id: str, patch: CategoryPartialUpdateRequest, *,
-                         language: WriteLanguage, publish: bool | None) -> None:
+async def patch_category(
+    db: Database,
+    caller: Caller,
+    category_id: str,
+    patch: CategoryPartialUpdateRequest,
+    *,
+    language: WriteLanguage,
+    publish: bool | None,
+) -> None:
     """Merge the sent fields into the category (RFC 7396) and store the result as a PUT would; 404 when unknown."""
     changes: dict[str, Any] = msgspec.to_builtins(patch)
     changes["metadata"].pop("version", None)  # the optimistic lock, not a change
@@ -214,8 +260,7 @@ async def patch_category(db: Database, caller: Caller, category_id: str, patch: 
         if isinstance(changes.get(public), dict):
             _localized({k: v for k, v in changes[public].items() if v is not None}, public, language)
     peeked = await _peek(db, caller.tenant, category_id)
-    moves_hint = (peeked is not None and "parentId" in changes
-                  and _parent(changes["parentId"]) != peeked.parent_id)
+    moves_hint = peeked is not None and "parentId" in changes and _parent(changes["parentId"]) != peeked.parent_id
 
     async def write(conn: Connection, current: CategoryRow | None, exclusive: bool) -> None:
         if current is None:
@@ -257,8 +302,15 @@ async def delete_category(db: Database, caller: Caller, category_id: str, *, wit
         await segment_items.delete_item_assignments_of_items(conn, caller.tenant, "CATEGORY", deleted)
 
 
-async def rebuild_tree(db: Database, caller: Caller, root_id: str, *, unpublished: bool,
-                       languages: tuple[str, ...] | None, default_language: str) -> dict[str, Any]:
+async def rebuild_tree(
+    db: Database,
+    caller: Caller,
+    root_id: str,
+    *,
+    unpublished: bool,
+    languages: tuple[str, ...] | None,
+    default_language: str,
+) -> dict[str, Any]:
     """Write the closure rows of the tree under a root again from `parent_id`, and return the tree."""
     shown = show_unpublished(caller, unpublished)
     async with db.transaction() as conn:
@@ -268,6 +320,7 @@ async def rebuild_tree(db: Database, caller: Caller, root_id: str, *, unpublishe
             raise not_found(root_id)
         await closure_store.rebuild_tree(conn, caller.tenant, root_id)
         rows = await closure_store.fetch_subtrees(conn, caller.tenant, [root_id])
-    forest = build_forest(rows, lambda r: tree_node(r, default_language, languages), unpublished=shown,
-                          root_ids=[root_id])
+    forest = build_forest(
+        rows, lambda r: tree_node(r, default_language, languages), unpublished=shown, root_ids=[root_id]
+    )
     return forest[0]

@@ -66,8 +66,10 @@ async def _create_storefront_client(dsn: str, tenant: str, name: str) -> dict[st
 
 def _token_curl(base_url: str, client: dict[str, Any]) -> str:
     form = f"grant_type=client_credentials&client_id={client['client_id']}&client_secret={client['client_secret']}"
-    return (f"curl -s -X POST {base_url}/oauth/token \\\n"
-            f"  -H 'Content-Type: application/x-www-form-urlencoded' \\\n  -d {shlex.quote(form)}")
+    return (
+        f"curl -s -X POST {base_url}/oauth/token \\\n"
+        f"  -H 'Content-Type: application/x-www-form-urlencoded' \\\n  -d {shlex.quote(form)}"
+    )
 
 
 @click.group(cls=Commands)
@@ -79,11 +81,19 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Worker processes (uvicorn on uvloop); a supervisor replaces any that dies.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes (uvicorn on uvloop); a supervisor replaces any that dies.",
+)
 @click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
-@click.option("--no-migrate", is_flag=True,
-              help="Do not migrate; refuse to start unless the schema is current (runtime role: docs/operations.md).")
+@click.option(
+    "--no-migrate",
+    is_flag=True,
+    help="Do not migrate; refuse to start unless the schema is current (runtime role: docs/operations.md).",
+)
 def serve(host: str, port: int, workers: int, data_dir: str | None, no_migrate: bool) -> None:
     """Serve the API (on the embedded PostgreSQL unless DATABASE_URL is set)."""
     from segment_service import serving
@@ -140,8 +150,12 @@ async def _first_client(dsn: str, path: Path) -> tuple[dict[str, Any] | None, bo
         if await conn.fetchval("SELECT count(*) FROM api_clients"):
             return None, False
         client, secret = await oauth_service.create_client(conn, tenant=DEMO_TENANT, scopes=None, name="first client")
-        kept = {"client_id": client.client_id, "client_secret": secret, "tenant": client.tenant,
-                "scopes": client.scopes}
+        kept = {
+            "client_id": client.client_id,
+            "client_secret": secret,
+            "tenant": client.tenant,
+            "scopes": client.scopes,
+        }
         _keep_first_client(path, kept)
         return kept, True
     finally:

@@ -60,13 +60,20 @@ def _run(data_dir: str | None, action: Callable[[Connection], Awaitable[T]]) -> 
 
 
 def _client_json(client: ApiClient) -> dict[str, Any]:
-    return {"client_id": client.client_id, "tenant": client.tenant, "kind": client.kind.value, "name": client.name,
-            "scopes": client.scopes}
+    return {
+        "client_id": client.client_id,
+        "tenant": client.tenant,
+        "kind": client.kind.value,
+        "name": client.name,
+        "scopes": client.scopes,
+    }
 
 
 def _print_client(client: ApiClient) -> None:
-    click.echo(f"client_id: {client.client_id}\ntenant:    {client.tenant}\nkind:      {client.kind.value}\n"
-               f"name:      {client.name}\nscopes:    {' '.join(client.scopes)}")
+    click.echo(
+        f"client_id: {client.client_id}\ntenant:    {client.tenant}\nkind:      {client.kind.value}\n"
+        f"name:      {client.name}\nscopes:    {' '.join(client.scopes)}"
+    )
 
 
 @click.group()
@@ -76,14 +83,16 @@ def clients() -> None:
 
 @clients.command(name="create")
 @click.option("--tenant", required=True, help="The tenant the client belongs to.")
-@click.option("--scope", default=None, help='Space-separated scopes [default: every service scope].')
+@click.option("--scope", default=None, help="Space-separated scopes [default: every service scope].")
 @click.option("--name", default="", help="A name to recognise the client by.")
-@click.option("--storefront", is_flag=True,
-              help="A public storefront client (a client_id, no secret) for anonymous tokens.")
+@click.option(
+    "--storefront", is_flag=True, help="A public storefront client (a client_id, no secret) for anonymous tokens."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--data-dir", default=None, help=_DATA_DIR_HELP)
-def create_client(tenant: str, scope: str | None, name: str, storefront: bool, as_json: bool,
-                  data_dir: str | None) -> None:
+def create_client(
+    tenant: str, scope: str | None, name: str, storefront: bool, as_json: bool, data_dir: str | None
+) -> None:
     """Create an API client and print its id and secret (the secret is shown only now)."""
     if storefront and scope is not None:
         click.echo("error: a storefront client has no scopes; its tokens are anonymous or customer tokens", err=True)
@@ -93,7 +102,8 @@ def create_client(tenant: str, scope: str | None, name: str, storefront: bool, a
     try:
         ensure_schema(settings, dsn, embedded=server is not None)
         client = asyncio.run(
-            _create_storefront_client(dsn, tenant, name) if storefront
+            _create_storefront_client(dsn, tenant, name)
+            if storefront
             else _create_client(dsn, tenant, scope.split() if scope is not None else None, name)
         )
     except (ServiceError, asyncpg.PostgresError, OSError) as exc:
@@ -105,11 +115,15 @@ def create_client(tenant: str, scope: str | None, name: str, storefront: bool, a
     if as_json:
         click.echo(json.dumps(client))
     elif storefront:
-        click.echo(f"client_id: {client['client_id']}\ntenant:    {client['tenant']}\n(a storefront client: "
-                   "GET /customerlogin/auth/anonymous/login?tenant=…&client_id=… gives an anonymous token)")
+        click.echo(
+            f"client_id: {client['client_id']}\ntenant:    {client['tenant']}\n(a storefront client: "
+            "GET /customerlogin/auth/anonymous/login?tenant=…&client_id=… gives an anonymous token)"
+        )
     else:
-        click.echo(f"client_id:     {client['client_id']}\nclient_secret: {client['client_secret']}\n"
-                   f"tenant:        {client['tenant']}\nscopes:        {' '.join(client['scopes'])}")
+        click.echo(
+            f"client_id:     {client['client_id']}\nclient_secret: {client['client_secret']}\n"
+            f"tenant:        {client['tenant']}\nscopes:        {' '.join(client['scopes'])}"
+        )
 
 
 @clients.command(name="list")
@@ -120,16 +134,19 @@ def list_clients(tenant: str | None, as_json: bool, data_dir: str | None) -> Non
     """List the API clients (never their secrets)."""
     listed = _run(data_dir, lambda conn: oauth_service.list_clients(conn, tenant))
     if as_json:
-        click.echo(json.dumps([{**_client_json(client), "created_at": created.isoformat()}
-                               for client, created in listed]))
+        click.echo(
+            json.dumps([{**_client_json(client), "created_at": created.isoformat()} for client, created in listed])
+        )
         return
     if not listed:
         click.echo("No API clients.")
         return
     for client, created in listed:
         scopes = "-" if client.kind is ClientKind.STOREFRONT else f"{len(client.scopes)} scope(s)"
-        click.echo(f"{client.client_id}  {client.tenant}  {client.kind.value}  {scopes}  "
-                   f"created {created.isoformat(timespec='seconds')}  {client.name}".rstrip())
+        click.echo(
+            f"{client.client_id}  {client.tenant}  {client.kind.value}  {scopes}  "
+            f"created {created.isoformat(timespec='seconds')}  {client.name}".rstrip()
+        )
 
 
 @clients.command(name="revoke")
@@ -142,8 +159,9 @@ def revoke_client(client_id: str, as_json: bool, data_dir: str | None) -> None:
     if as_json:
         click.echo(json.dumps({**_client_json(client), "revoked": True}))
     else:
-        click.echo(f"Revoked client {client.client_id} of tenant '{client.tenant}': its tokens are refused from now "
-                   "on.")
+        click.echo(
+            f"Revoked client {client.client_id} of tenant '{client.tenant}': its tokens are refused from now on."
+        )
 
 
 @clients.command(name="rotate-secret")
@@ -155,8 +173,16 @@ def rotate_secret(client_id: str, as_json: bool, data_dir: str | None) -> None:
     working until they expire: revoke the client to end them at once."""
     client, secret = _run(data_dir, lambda conn: oauth_service.rotate_client_secret(conn, client_id))
     if as_json:
-        click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret, "tenant": client.tenant,
-                               "scopes": client.scopes}))
+        click.echo(
+            json.dumps(
+                {
+                    "client_id": client.client_id,
+                    "client_secret": secret,
+                    "tenant": client.tenant,
+                    "scopes": client.scopes,
+                }
+            )
+        )
     else:
         click.echo(f"client_id:     {client.client_id}\nclient_secret: {secret}\ntenant:        {client.tenant}")
 
@@ -173,8 +199,12 @@ def update_client(client_id: str, scope: str | None, name: str | None, as_json: 
     if scope is None and name is None:
         click.echo("error: nothing to change: give --scope and/or --name", err=True)
         sys.exit(2)
-    client = _run(data_dir, lambda conn: oauth_service.update_client(
-        conn, client_id, scopes=None if scope is None else scope.split(), name=name))
+    client = _run(
+        data_dir,
+        lambda conn: oauth_service.update_client(
+            conn, client_id, scopes=None if scope is None else scope.split(), name=name
+        ),
+    )
     if as_json:
         click.echo(json.dumps(_client_json(client)))
     else:
@@ -188,9 +218,12 @@ def keys() -> None:
 
 def _refuse_configured_key() -> None:
     if _settings(None).signing_key:
-        click.echo("error: SEGMENT_SERVICE_SIGNING_KEY is set, so that key signs every token and the keys kept in "
-                   "the database are not used; rotate by changing the variable (tokens signed with the old key "
-                   "then answer 401), or unset it to use rotatable keys", err=True)
+        click.echo(
+            "error: SEGMENT_SERVICE_SIGNING_KEY is set, so that key signs every token and the keys kept in "
+            "the database are not used; rotate by changing the variable (tokens signed with the old key "
+            "then answer 401), or unset it to use rotatable keys",
+            err=True,
+        )
         sys.exit(2)
 
 
@@ -206,9 +239,11 @@ def rotate_key(as_json: bool, data_dir: str | None) -> None:
     if as_json:
         click.echo(json.dumps({"kid": kid, "dropped": dropped, "retention_seconds": retention}))
     else:
-        click.echo(f"New tokens are signed with key {kid} (running servers switch within "
-                   f"{TokenService.RELOAD_SECONDS:g} s). Earlier keys keep verifying their tokens for "
-                   f"{round(retention / 86400)} days after they were retired.")
+        click.echo(
+            f"New tokens are signed with key {kid} (running servers switch within "
+            f"{TokenService.RELOAD_SECONDS:g} s). Earlier keys keep verifying their tokens for "
+            f"{round(retention / 86400)} days after they were retired."
+        )
         if dropped:
             click.echo(f"Dropped retired keys: {', '.join(dropped)}.")
 
@@ -221,9 +256,17 @@ def list_keys(as_json: bool, data_dir: str | None) -> None:
     _refuse_configured_key()
     listed = _run(data_dir, oauth_service.signing_keys)
     if as_json:
-        click.echo(json.dumps([{"kid": kid, "created_at": created.isoformat(), "signing": index == 0}
-                               for index, (kid, created) in enumerate(listed)]))
+        click.echo(
+            json.dumps(
+                [
+                    {"kid": kid, "created_at": created.isoformat(), "signing": index == 0}
+                    for index, (kid, created) in enumerate(listed)
+                ]
+            )
+        )
         return
     for index, (kid, created) in enumerate(listed):
-        click.echo(f"{kid}  created {created.isoformat(timespec='seconds')}"
-                   f"{'  (signs new tokens)' if index == 0 else '  (verifies earlier tokens)'}")
+        click.echo(
+            f"{kid}  created {created.isoformat(timespec='seconds')}"
+            f"{'  (signs new tokens)' if index == 0 else '  (verifies earlier tokens)'}"
+        )

@@ -45,8 +45,9 @@ def dump(file: Path, data_dir: str | None) -> None:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--clean", "--force", "clean", is_flag=True,
-              help="Drop everything in the database first (else it must be empty).")
+@click.option(
+    "--clean", "--force", "clean", is_flag=True, help="Drop everything in the database first (else it must be empty)."
+)
 @click.option("--data-dir", default=None, help=DATA_DIR_HELP)
 def restore(file: Path, clean: bool, data_dir: str | None) -> None:
     """Restore a dump written by `segment-service dump` into an empty database, all of it or nothing."""
@@ -80,8 +81,11 @@ def import_command(kind: str, file: Path, tenant: str, as_json: bool, data_dir: 
         _fail(f"{file.name}: unknown file type; use a .ndjson or a .csv file", 2)
     settings = _settings(data_dir)
     server, dsn = _database(settings)
-    bar = click.progressbar(length=file.stat().st_size, label=f"Importing {kind}", file=sys.stderr) \
-        if sys.stderr.isatty() else None
+    bar = (
+        click.progressbar(length=file.stat().st_size, label=f"Importing {kind}", file=sys.stderr)
+        if sys.stderr.isatty()
+        else None
+    )
     done = 0
 
     def progress(read_bytes: int) -> None:
@@ -115,9 +119,11 @@ def import_command(kind: str, file: Path, tenant: str, as_json: bool, data_dir: 
 
 
 def _print_summary(summary: importer.Summary) -> None:
-    click.echo(f"{summary.rows:,} row(s) of {summary.kind} for tenant {summary.tenant}: {summary.created:,} created, "
-               f"{summary.updated:,} replaced, {summary.failed:,} failed ({summary.seconds:.1f} s, "
-               f"{summary.rows_per_second:,.0f} rows/s).")
+    click.echo(
+        f"{summary.rows:,} row(s) of {summary.kind} for tenant {summary.tenant}: {summary.created:,} created, "
+        f"{summary.updated:,} replaced, {summary.failed:,} failed ({summary.seconds:.1f} s, "
+        f"{summary.rows_per_second:,.0f} rows/s)."
+    )
     for error in summary.errors[:SHOWN_ERRORS]:
         click.echo(f"{summary.file}:{error.line}: {error.status} {error.message}", err=True)
     if summary.failed > SHOWN_ERRORS:

@@ -182,8 +182,10 @@ class TokenService:
             raise ValueError("No token signing key.")
         for key in keys:
             if len(key.secret.encode()) < self.MIN_KEY_BYTES:
-                raise ValueError(f"The token signing key must be at least {self.MIN_KEY_BYTES} bytes long "
-                                 "(SEGMENT_SERVICE_SIGNING_KEY).")
+                raise ValueError(
+                    f"The token signing key must be at least {self.MIN_KEY_BYTES} bytes long "
+                    "(SEGMENT_SERVICE_SIGNING_KEY)."
+                )
         previous = getattr(self, "_keys", {})
         self._keys = {key.kid: OctKey.import_key(key.secret) for key in keys}
         self._current = keys[0].kid
@@ -311,9 +313,16 @@ class TokenService:
             raise Unauthorized() from exc
         if claims.iss != ISSUER or not _consistent(claims):
             raise Unauthorized()
-        return Caller(tenant=claims.ten, kind=claims.knd, subject=claims.sub, scopes=frozenset(claims.scp.split()),
-                      expires_at=claims.exp, customer_id=claims.cid, legal_entity_id=claims.lei,
-                      session_id=claims.sid)
+        return Caller(
+            tenant=claims.ten,
+            kind=claims.knd,
+            subject=claims.sub,
+            scopes=frozenset(claims.scp.split()),
+            expires_at=claims.exp,
+            customer_id=claims.cid,
+            legal_entity_id=claims.lei,
+            session_id=claims.sid,
+        )
 
 
 def _consistent(claims: _Claims) -> bool:
@@ -329,10 +338,10 @@ def _consistent(claims: _Claims) -> bool:
 #: Why a token of the wrong kind is refused, by the kinds an operation takes (`opt["kinds"]`).
 _KIND_MESSAGES = {
     frozenset({TokenKind.ANONYMOUS}): "This operation needs an anonymous token of the tenant "
-                                      "(GET /customerlogin/auth/anonymous/login).",
+    "(GET /customerlogin/auth/anonymous/login).",
     frozenset({TokenKind.CUSTOMER}): "This operation needs a customer token (POST /customer/{tenant}/login).",
     frozenset({TokenKind.ANONYMOUS, TokenKind.CUSTOMER}): "This operation needs an anonymous or a customer token of "
-                                                          "the tenant.",
+    "the tenant.",
 }
 
 
@@ -352,9 +361,16 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-async def authenticate(tokens: TokenService, db: Database, authorization: str | None, *, tenant: str | None,
-                       required: tuple[str, ...], kinds: tuple[TokenKind, ...] | None = None,
-                       anonymous_without_scopes: bool = False) -> Caller:
+async def authenticate(
+    tokens: TokenService,
+    db: Database,
+    authorization: str | None,
+    *,
+    tenant: str | None,
+    required: tuple[str, ...],
+    kinds: tuple[TokenKind, ...] | None = None,
+    anonymous_without_scopes: bool = False,
+) -> Caller:
     """The caller of a request with this `Authorization` header, checked against the path's tenant, the operation's
     scopes (any one of `required` is enough; `()` takes any valid token of the tenant; with
     `anonymous_without_scopes` they bind service and customer tokens only) and token kinds: 401 or 403 otherwise."""
@@ -387,8 +403,12 @@ async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_hand
     if required is None:
         return
     connection.state.caller = await authenticate(
-        connection.app.state.tokens, connection.app.state.db, connection.headers.get("authorization"),
-        tenant=connection.path_params.get("tenant"), required=required, kinds=route_handler.opt.get("kinds"),
+        connection.app.state.tokens,
+        connection.app.state.db,
+        connection.headers.get("authorization"),
+        tenant=connection.path_params.get("tenant"),
+        required=required,
+        kinds=route_handler.opt.get("kinds"),
         anonymous_without_scopes=bool(route_handler.opt.get("anonymous_without_scopes")),
     )
 

@@ -38,8 +38,11 @@ class BulkResult(msgspec.Struct, omit_defaults=True):
 def check_bulk_size(items: Sequence[Any], *, min_items: int = 0) -> None:
     """400 for the whole request when it holds more than 200 items (or fewer than `min_items`)."""
     if len(items) < min_items:
-        raise BadRequest(f"A bulk request must hold at least {min_items} item{'s' if min_items > 1 else ''}; "
-                         f"this one holds {len(items)}.", type="bulk_size_too_small")
+        raise BadRequest(
+            f"A bulk request must hold at least {min_items} item{'s' if min_items > 1 else ''}; "
+            f"this one holds {len(items)}.",
+            type="bulk_size_too_small",
+        )
     if len(items) > MAX_BULK_ITEMS:
         raise BadRequest(
             f"A bulk request may hold at most {MAX_BULK_ITEMS} items; this one holds {len(items)}.",
@@ -97,8 +100,9 @@ async def run_bulk(
             try:
                 async with conn.transaction():
                     code, resource_id = await handle(conn, item)
-                results[index] = BulkResult(index=index, code=code, status=status(code),
-                                            id=resource_id if with_ids else None)
+                results[index] = BulkResult(
+                    index=index, code=code, status=status(code), id=resource_id if with_ids else None
+                )
             except Exception as exc:
                 # A data error from PostgreSQL (say, a NUL character) is this item's fault alone, and a deadlock
                 # with another request this item's bad luck; its savepoint is rolled back, the other items go on.

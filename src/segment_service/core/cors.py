@@ -23,15 +23,22 @@ def cors_config(origins: Sequence[str]) -> CORSConfig | None:
     request header may be asked for, since the scopes decide what a token may do."""
     if not origins:
         return None
-    return CORSConfig(allow_origins=list(origins), allow_methods=["*"], allow_headers=["*"],
-                      allow_credentials=False, expose_headers=list(EXPOSED_HEADERS), max_age=600)
+    return CORSConfig(
+        allow_origins=list(origins),
+        allow_methods=["*"],
+        allow_headers=["*"],
+        allow_credentials=False,
+        expose_headers=list(EXPOSED_HEADERS),
+        max_age=600,
+    )
 
 
 def response_headers(config: CORSConfig, origin: str, *, has_cookie: bool) -> list[tuple[bytes, bytes]]:
     """The headers Litestar's CORS middleware adds to an answer (not a preflight) to a request with `origin`."""
     headers = dict(config.simple_headers)
     if (config.is_allow_all_origins and has_cookie) or (
-            not config.is_allow_all_origins and config.is_origin_allowed(origin)):
+        not config.is_allow_all_origins and config.is_origin_allowed(origin)
+    ):
         headers["Access-Control-Allow-Origin"] = origin
         headers["Vary"] = "Origin"
     headers["Access-Control-Allow-Headers"] = ", ".join(sorted(set(config.allow_headers)))

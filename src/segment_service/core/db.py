@@ -72,24 +72,32 @@ def input_error(exc: BaseException) -> ServiceError | None:
     if isinstance(exc, asyncpg.UntranslatableCharacterError | asyncpg.CharacterNotInRepertoireError):
         return BadRequest("Invalid input: text cannot contain the NUL character (\\u0000).", type="invalid_value")
     if isinstance(exc, ArgumentError) or (isinstance(exc, asyncpg.DataError) and "query argument" in str(exc)):
-        return BadRequest("Invalid input: a value is outside the range the service can store or compare.",
-                          type="invalid_value")
+        return BadRequest(
+            "Invalid input: a value is outside the range the service can store or compare.", type="invalid_value"
+        )
     if isinstance(exc, asyncpg.DataError):
         return BadRequest(f"Invalid input: {exc}.", type="invalid_value")
     if isinstance(exc, asyncpg.ProgramLimitExceededError):
-        return BadRequest(f"The request is beyond what the database can process: {exc}. Send smaller values or a "
-                          "simpler query.", type="invalid_value")
+        return BadRequest(
+            f"The request is beyond what the database can process: {exc}. Send smaller values or a simpler query.",
+            type="invalid_value",
+        )
     if isinstance(exc, asyncpg.InternalServerError) and any(m in str(exc) for m in _INPUT_INTERNAL_ERRORS):
-        return BadRequest("Invalid q: the query is too complex for the database (for example a regular expression "
-                          "with too many repetitions); simplify it.", field="q", type="invalid_query_parameter")
+        return BadRequest(
+            "Invalid q: the query is too complex for the database (for example a regular expression "
+            "with too many repetitions); simplify it.",
+            field="q",
+            type="invalid_query_parameter",
+        )
     return None
 
 
 class Database:
     """One pool per process, with `connection()` for reads and `transaction()` for writes."""
 
-    def __init__(self, pool: asyncpg.Pool, *, transaction_settings: str | None = None,
-                 share: FairShare | None = None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, transaction_settings: str | None = None, share: FairShare | None = None
+    ) -> None:
         self.pool = pool
         #: Each tenant's share of the pool (core/fairshare.py); no limit when not given.
         self.share = share or FairShare(0, 0)
@@ -112,8 +120,11 @@ class Database:
             reset=_reset_connection,
             **dbconnect.pool_options(settings, pooled),
         )
-        return cls(pool, transaction_settings=dbconnect.transaction_settings(settings) if pooled else None,
-                   share=FairShare(settings.tenant_pool_share, settings.tenant_pool_wait_ms / 1000))
+        return cls(
+            pool,
+            transaction_settings=dbconnect.transaction_settings(settings) if pooled else None,
+            share=FairShare(settings.tenant_pool_share, settings.tenant_pool_wait_ms / 1000),
+        )
 
     async def close(self) -> None:
         await self.pool.close()

@@ -41,15 +41,22 @@ def mask_url(url: str) -> str:
         userinfo, _, hostinfo = netloc.rpartition("@")
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}:***@{hostinfo}"
-    query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMETERS else v)
-                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="/:*")
+    query = urlencode(
+        [
+            (k, "***" if k.lower() in _SECRET_PARAMETERS else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="/:*",
+    )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _reason(exc: BaseException, settings: Settings) -> str:
     if isinstance(exc, TimeoutError):
-        return (f"no answer within {settings.connect_timeout_seconds:g} s (SEGMENT_SERVICE_CONNECT_TIMEOUT); is the "
-                "host reachable and is it PostgreSQL listening there?")
+        return (
+            f"no answer within {settings.connect_timeout_seconds:g} s (SEGMENT_SERVICE_CONNECT_TIMEOUT); is the "
+            "host reachable and is it PostgreSQL listening there?"
+        )
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused; is PostgreSQL running and listening on that host and port?"
     if isinstance(exc, OSError) and exc.strerror:
@@ -70,9 +77,15 @@ def unreachable(exc: BaseException, settings: Settings, url: str, variable: str)
 
 #: What a failed connection attempt raises: the network, the timeout, and the server refusing the login.
 CONNECT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-    asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidCatalogNameError,
-    asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError, asyncpg.ProtocolViolationError,
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ProtocolViolationError,
 )
 
 
@@ -80,14 +93,19 @@ def _server_settings(settings: Settings, pooled: bool) -> dict[str, str]:
     """Startup parameters: only application_name through a pooler (pgbouncer passes it on and refuses the rest)."""
     if pooled:
         return {"application_name": settings.application_name}
-    return {"application_name": settings.application_name, "statement_timeout": str(settings.statement_timeout_ms),
-            "jit": "off"}
+    return {
+        "application_name": settings.application_name,
+        "statement_timeout": str(settings.statement_timeout_ms),
+        "jit": "off",
+    }
 
 
 def pool_options(settings: Settings, pooled: bool) -> dict[str, Any]:
     """The connection options of the service's pool (asyncpg.create_pool keyword arguments)."""
-    options: dict[str, Any] = {"server_settings": _server_settings(settings, pooled),
-                               "timeout": settings.connect_timeout_seconds}
+    options: dict[str, Any] = {
+        "server_settings": _server_settings(settings, pooled),
+        "timeout": settings.connect_timeout_seconds,
+    }
     if pooled:
         options["statement_cache_size"] = 0
     return options
@@ -99,15 +117,20 @@ def transaction_settings(settings: Settings) -> str:
     return f"SET LOCAL statement_timeout = {int(settings.statement_timeout_ms)}; SET LOCAL jit = off"
 
 
-async def open_connection(settings: Settings, url: str, *, variable: str = "DATABASE_URL",
-                          as_pool: bool = False) -> asyncpg.Connection:
+async def open_connection(
+    settings: Settings, url: str, *, variable: str = "DATABASE_URL", as_pool: bool = False
+) -> asyncpg.Connection:
     """One connection for a command (migrations, the CLI): the configured timeout and application_name, no statement
     cache (safe through any pooler), and DatabaseUnreachable when it cannot be opened. `as_pool`: with the startup
     parameters the service's pool will send, to find out at start whether it can connect."""
     try:
         pooled = await uses_pooler(settings, url) if as_pool else True
-        return await asyncpg.connect(url, timeout=settings.connect_timeout_seconds, statement_cache_size=0,
-                                     server_settings=_server_settings(settings, pooled))
+        return await asyncpg.connect(
+            url,
+            timeout=settings.connect_timeout_seconds,
+            statement_cache_size=0,
+            server_settings=_server_settings(settings, pooled),
+        )
     except CONNECT_ERRORS as exc:
         raise unreachable(exc, settings, url, variable) from exc
 
@@ -118,20 +141,28 @@ async def uses_pooler(settings: Settings, url: str) -> bool:
     if settings.pooler is not PoolerMode.AUTO:
         return settings.pooler is PoolerMode.TRANSACTION
     try:
-        conn = await asyncpg.connect(url, timeout=settings.connect_timeout_seconds, statement_cache_size=0,
-                                     server_settings=_server_settings(settings, pooled=False))
+        conn = await asyncpg.connect(
+            url,
+            timeout=settings.connect_timeout_seconds,
+            statement_cache_size=0,
+            server_settings=_server_settings(settings, pooled=False),
+        )
     except asyncpg.ProtocolViolationError as exc:
         if "startup parameter" not in str(exc):
             raise
-        log.warning("DATABASE_URL refuses startup parameters (a connection pooler such as pgbouncer): running in "
-                    "pooler-safe mode; set SEGMENT_SERVICE_POOLER=transaction to skip this check")
+        log.warning(
+            "DATABASE_URL refuses startup parameters (a connection pooler such as pgbouncer): running in "
+            "pooler-safe mode; set SEGMENT_SERVICE_POOLER=transaction to skip this check"
+        )
         return True
     try:
         applied = await conn.fetchval("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
     finally:
         await asyncio.shield(conn.close())
     if applied != str(settings.statement_timeout_ms):
-        log.warning("DATABASE_URL ignores startup parameters (a connection pooler such as pgbouncer): running in "
-                    "pooler-safe mode; set SEGMENT_SERVICE_POOLER=transaction to skip this check")
+        log.warning(
+            "DATABASE_URL ignores startup parameters (a connection pooler such as pgbouncer): running in "
+            "pooler-safe mode; set SEGMENT_SERVICE_POOLER=transaction to skip this check"
+        )
         return True
     return False

@@ -48,8 +48,12 @@ def provide_write_language(
 
 def provide_read_shape(
     state: State,
-    fields: str | None = Parameter(query="fields", required=False, default=None,
-                                   description="Fields to be returned in the response, e.g. `name,siteCode`."),
+    fields: str | None = Parameter(
+        query="fields",
+        required=False,
+        default=None,
+        description="Fields to be returned in the response, e.g. `name,siteCode`.",
+    ),
     accept_language: str | None = Parameter(header="Accept-Language", required=False, default=None),
 ) -> ReadShape:
     return ReadShape.of(fields, accept_language, state.settings.default_language)
@@ -62,10 +66,10 @@ def listing_dependency(default_page_size: int) -> Provide:
 
     def provide_sized_listing(
         page_number: str | None = Parameter(query="pageNumber", required=False, default=None),
-        page_size: str | None = Parameter(query="pageSize", required=False, default=None,
-                                          description=f"Default {default_page_size}, at most 1000."),
-        sort: str | None = Parameter(query="sort", required=False, default=None,
-                                     description="`field:ASC,field2:DESC`"),
+        page_size: str | None = Parameter(
+            query="pageSize", required=False, default=None, description=f"Default {default_page_size}, at most 1000."
+        ),
+        sort: str | None = Parameter(query="sort", required=False, default=None, description="`field:ASC,field2:DESC`"),
         x_total_count: str | None = Parameter(header="X-Total-Count", required=False, default=None),
     ) -> Listing:
         page = parse_page(page_number, page_size, default_size=default_page_size)

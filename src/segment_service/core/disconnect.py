@@ -16,8 +16,10 @@ from segment_service.core.errors import BadRequest
 
 
 class IncompleteBody(BadRequest):
-    default_message = ("The request body ended before the length it announced (Content-Length or chunked "
-                       "encoding); send the whole body.")
+    default_message = (
+        "The request body ended before the length it announced (Content-Length or chunked "
+        "encoding); send the whole body."
+    )
 
 
 class IncompleteBodyMiddleware:

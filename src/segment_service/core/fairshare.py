@@ -94,7 +94,9 @@ class FairShare:
                 who = f"'{key}'" if key.startswith("/") else f"tenant '{key}'"
                 raise TooManyRequests(
                     f"Too many concurrent requests for {who} are waiting for {self.resource} (at most {self.limit} "
-                    f"at once use it); retry after {retry} s.", retry_after=retry) from None
+                    f"at once use it); retry after {retry} s.",
+                    retry_after=retry,
+                ) from None
             share.held += 1
             holding = _holding.set(True)
             try:

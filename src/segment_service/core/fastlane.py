@@ -113,8 +113,15 @@ class FastRoute:
 class FastLane:
     """An ASGI app in front of the Litestar app: it answers what its routes fully understand and passes the rest."""
 
-    def __init__(self, app: Litestar, routes: Iterable[FastRoute], *, max_url_bytes: int,
-                 enabled: bool = True, cors: CORSConfig | None = None) -> None:
+    def __init__(
+        self,
+        app: Litestar,
+        routes: Iterable[FastRoute],
+        *,
+        max_url_bytes: int,
+        enabled: bool = True,
+        cors: CORSConfig | None = None,
+    ) -> None:
         self.app = app
         self.max_url_bytes = max_url_bytes
         #: The app's CORS configuration: this lane answers before the app's CORS middleware, so adds its headers.
@@ -147,12 +154,18 @@ class FastLane:
             answer = await self._try(scope)
             if answer is not None:
                 self.answered += 1
-                headers = [*((k.lower().encode(), v.encode()) for k, v in answer.headers.items()),
-                           *_JSON_HEADERS, (b"content-length", str(len(answer.body)).encode())]
+                headers = [
+                    *((k.lower().encode(), v.encode()) for k, v in answer.headers.items()),
+                    *_JSON_HEADERS,
+                    (b"content-length", str(len(answer.body)).encode()),
+                ]
                 if self.cors is not None:
                     headers.extend(self._cors_headers(scope))
-                start: HTTPResponseStartEvent = {"type": "http.response.start", "status": answer.status,
-                                                 "headers": headers}
+                start: HTTPResponseStartEvent = {
+                    "type": "http.response.start",
+                    "status": answer.status,
+                    "headers": headers,
+                }
                 await send(start)
                 end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": answer.body, "more_body": False}
                 await send(end)
@@ -191,8 +204,9 @@ class FastLane:
                 # unreachable: running it again through the route would only fail again. Answer the route's own 400,
                 # 429 or 503 here (the same conversion and body the app's exception handler uses).
                 error = to_service_error(exc)
-                return FastResponse(json_body(error_body(error, family_for_path(path))), dict(error.headers or {}),
-                                    error.status)
+                return FastResponse(
+                    json_body(error_body(error, family_for_path(path))), dict(error.headers or {}), error.status
+                )
             log.debug("fast lane hands %s over: %r", path, exc)  # the routed handler answers it, as without this lane
             return None
 
@@ -201,8 +215,9 @@ class FastLane:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         if len(raw_path) + len(raw_query) > self.max_url_bytes or b"+" in raw_query:
             return None  # the URL limit's 414, and `+` (which query parsers disagree about), stay with Litestar
-        pairs = parse_qsl(raw_query.decode("ascii"), keep_blank_values=True, strict_parsing=bool(raw_query),
-                          errors="strict")
+        pairs = parse_qsl(
+            raw_query.decode("ascii"), keep_blank_values=True, strict_parsing=bool(raw_query), errors="strict"
+        )
         query = dict(pairs)
         if len(query) != len(pairs) or not query.keys() <= route.query or "" in query.values():
             return None
@@ -213,6 +228,7 @@ class FastLane:
                 return None
             headers[key] = value.decode("latin-1")
         state: State = self.app.state
-        caller = await authenticate(state.tokens, state.db, headers.get("authorization"),
-                                    tenant=params.get("tenant"), required=route.scopes)
+        caller = await authenticate(
+            state.tokens, state.db, headers.get("authorization"), tenant=params.get("tenant"), required=route.scopes
+        )
         return FastRequest(params, query, headers, caller, state)

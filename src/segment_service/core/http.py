@@ -48,8 +48,9 @@ def json_response(content: Any, status: int = 200, headers: dict[str, str] | Non
     return Response(content=_encoder.encode(content), status_code=status, media_type=JSON, headers=headers)
 
 
-def list_response(docs: list[dict[str, Any]], total: int | None, shape: ReadShape | None = None,
-                  localized: Iterable[str] = ()) -> Response[Any]:
+def list_response(
+    docs: list[dict[str, Any]], total: int | None, shape: ReadShape | None = None, localized: Iterable[str] = ()
+) -> Response[Any]:
     """A list answer: each document shaped for the client (languages, `fields`), and the total in `X-Total-Count`
     when the request asked for it (decisions.md: Lists)."""
     body, headers = list_body(docs if shape is None else [shape.apply(d, localized) for d in docs], total)
@@ -84,8 +85,10 @@ def _parameter_name(request: Request[Any, Any, Any] | None, key: str) -> str:
         return key
     try:
         handler = request.route_handler
-        signatures = [handler.parsed_fn_signature,
-                      *(provider.parsed_fn_signature for provider in handler.resolve_dependencies().values())]
+        signatures = [
+            handler.parsed_fn_signature,
+            *(provider.parsed_fn_signature for provider in handler.resolve_dependencies().values()),
+        ]
     except Exception:  # no route matched: there is no signature to look in
         return key
     for signature in signatures:
@@ -104,8 +107,9 @@ def _body_path(exc: ValidationException, key: str) -> str:
     return key
 
 
-def _validation_message(exc: ValidationException,
-                        request: Request[Any, Any, Any] | None = None) -> tuple[str, str | None]:
+def _validation_message(
+    exc: ValidationException, request: Request[Any, Any, Any] | None = None
+) -> tuple[str, str | None]:
     """A person-readable message (and the offending field) from Litestar's decode errors."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
@@ -144,8 +148,11 @@ def to_service_error(exc: Exception, request: Request[Any, Any, Any] | None = No
     if (data_error := input_error(exc)) is not None:
         return data_error
     if isinstance(exc, asyncpg.QueryCanceledError):
-        return BadRequest("The request was stopped after the statement timeout; narrow the query down "
-                          "(for example a simpler regular expression).", type="query_timeout")
+        return BadRequest(
+            "The request was stopped after the statement timeout; narrow the query down "
+            "(for example a simpler regular expression).",
+            type="query_timeout",
+        )
     if (outage := unavailable_error(exc)) is not None:
         return outage  # the database is down or restarting: 503 + Retry-After, logged once per outage
     if isinstance(exc, RecursionError):
@@ -170,8 +177,9 @@ def to_service_error(exc: Exception, request: Request[Any, Any, Any] | None = No
 def exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The one handler for every error: the body shape of the service the path belongs to, never a stack trace."""
     error = to_service_error(exc, request)
-    return json_response(error_body(error, family_for_path(request.url.path)), status=error.status,
-                         headers=error.headers)
+    return json_response(
+        error_body(error, family_for_path(request.url.path)), status=error.status, headers=error.headers
+    )
 
 
 class UrlLimitMiddleware:
@@ -188,8 +196,11 @@ class UrlLimitMiddleware:
                 error = UriTooLong()
                 body = _encoder.encode(error_body(error, family_for_path(scope["path"])))
                 headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]
-                start: HTTPResponseStartEvent = {"type": "http.response.start", "status": error.status,
-                                                 "headers": headers}
+                start: HTTPResponseStartEvent = {
+                    "type": "http.response.start",
+                    "status": error.status,
+                    "headers": headers,
+                }
                 await send(start)
                 end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
                 await send(end)

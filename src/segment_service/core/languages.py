@@ -72,8 +72,11 @@ def content_language(header: str | None) -> str | None:
     if not tag or tag == ALL or "," in tag:
         return None
     if not is_language_tag(tag):
-        raise BadRequest(f"Invalid Content-Language '{tag[:40]}': expected a language tag such as 'en'.",
-                         field="Content-Language", type="invalid_header")
+        raise BadRequest(
+            f"Invalid Content-Language '{tag[:40]}': expected a language tag such as 'en'.",
+            field="Content-Language",
+            type="invalid_header",
+        )
     return tag
 
 

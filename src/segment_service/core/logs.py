@@ -73,8 +73,12 @@ class JsonFormatter(logging.Formatter):
     passed with `extra=` (the access log's method, route, status...), and `exception` with the stack trace."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {"time": _timestamp(record), "level": record.levelname, "logger": record.name,
-                                 "message": record.getMessage()}
+        entry: dict[str, Any] = {
+            "time": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         rid = getattr(record, "request_id", None)
         if rid:
             entry["request_id"] = rid

@@ -61,26 +61,50 @@ class Metrics:
         self._own = CollectorRegistry(auto_describe=True)
         registry = None if self.directory is not None else self._own
         self.requests = Counter(
-            "segment_service_http_requests", "HTTP requests answered, by route template, method and status.",
-            ["route", "method", "status"], registry=registry)
+            "segment_service_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
         self.duration = Histogram(
             "segment_service_http_request_duration_seconds",
             "Time from receiving a request to sending the last byte of its answer, by route template and method.",
-            ["route", "method"], buckets=LATENCY_BUCKETS, registry=registry)
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.db_errors = Counter(
             "segment_service_db_errors",
             "Errors of the database or the connection to it, by SQLSTATE class (`none`: no SQLSTATE, e.g. a lost "
-            "connection) and exception type.", ["sqlstate_class", "error"], registry=registry)
+            "connection) and exception type.",
+            ["sqlstate_class", "error"],
+            registry=registry,
+        )
         # Pool gauges: the sum over the live processes of a run.
-        self.pool_size = Gauge("segment_service_db_pool_connections", "Open connections in the pools.",
-                               registry=registry, multiprocess_mode="livesum")
-        self.pool_in_use = Gauge("segment_service_db_pool_in_use", "Connections lent to a request right now.",
-                                 registry=registry, multiprocess_mode="livesum")
-        self.pool_waiting = Gauge("segment_service_db_pool_waiting",
-                                  "Requests waiting for a connection because all are in use.",
-                                  registry=registry, multiprocess_mode="livesum")
-        self.pool_max = Gauge("segment_service_db_pool_max", "The most connections the pools may open.",
-                              registry=registry, multiprocess_mode="livesum")
+        self.pool_size = Gauge(
+            "segment_service_db_pool_connections",
+            "Open connections in the pools.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.pool_in_use = Gauge(
+            "segment_service_db_pool_in_use",
+            "Connections lent to a request right now.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.pool_waiting = Gauge(
+            "segment_service_db_pool_waiting",
+            "Requests waiting for a connection because all are in use.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.pool_max = Gauge(
+            "segment_service_db_pool_max",
+            "The most connections the pools may open.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._db: Any = None
 

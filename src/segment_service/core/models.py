@@ -35,7 +35,8 @@ def check_nesting(value: Any, *, field: str, limit: int = MAX_NESTING) -> None:
         current, depth = stack.pop()
         if isinstance(current, dict | list):
             if depth > limit:
-                raise BadRequest(f"Invalid {field}: it nests deeper than {limit} levels.", field=field,
-                                 type="invalid_value")
+                raise BadRequest(
+                    f"Invalid {field}: it nests deeper than {limit} levels.", field=field, type="invalid_value"
+                )
             children = current.values() if isinstance(current, dict) else current
             stack.extend((child, depth + 1) for child in children)

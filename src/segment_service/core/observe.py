@@ -32,8 +32,17 @@ _LOGGABLE_TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 class ObservedLane(FastLane):
     """The fast lane in front of the Litestar app, with request ids, the access log and the request metrics."""
 
-    def __init__(self, app: Litestar, routes: Iterable[FastRoute], *, max_url_bytes: int, enabled: bool = True,
-                 metrics: Metrics, access_log_on: bool = True, cors: CORSConfig | None = None) -> None:
+    def __init__(
+        self,
+        app: Litestar,
+        routes: Iterable[FastRoute],
+        *,
+        max_url_bytes: int,
+        enabled: bool = True,
+        metrics: Metrics,
+        access_log_on: bool = True,
+        cors: CORSConfig | None = None,
+    ) -> None:
         super().__init__(app, routes, max_url_bytes=max_url_bytes, enabled=enabled, cors=cors)
         self.metrics = metrics
         #: settings.access_log: off, requests are still counted and timed, only not logged.
@@ -83,9 +92,20 @@ def _log_access(scope: Scope, rid: str, route: str, method: str, status: int, se
         method = "(other)"
     # A record made here rather than through `access_log.info(...)`: the same record, with less of the logging
     # module's work on the path of every request.
-    record = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 0,
-                               f"{method} {route} {status} {duration_ms:.2f}ms tenant={tenant} request_id={rid}",
-                               None, None)
+    record = logging.LogRecord(
+        ACCESS_LOGGER,
+        logging.INFO,
+        __file__,
+        0,
+        f"{method} {route} {status} {duration_ms:.2f}ms tenant={tenant} request_id={rid}",
+        None,
+        None,
+    )
     record.method, record.route, record.status, record.duration_ms, record.tenant = (
-        method, route, status, duration_ms, tenant)
+        method,
+        route,
+        status,
+        duration_ms,
+        tenant,
+    )
     access_log.handle(record)

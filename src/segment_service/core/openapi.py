@@ -116,8 +116,7 @@ def _has_null_body(response: Any) -> bool:
     content = getattr(response, "content", None)
     if not content:
         return False
-    return all(isinstance(media.schema, Schema) and media.schema.type is OpenAPIType.NULL
-               for media in content.values())
+    return all(isinstance(media.schema, Schema) and media.schema.type is OpenAPIType.NULL for media in content.values())
 
 
 def finalize(document: OpenAPI) -> None:

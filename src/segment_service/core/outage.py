@@ -24,8 +24,13 @@ RETRY_AFTER_SECONDS = 5
 # SQLSTATE class 08 (connection exception), 57P01-57P03 (admin or crash shutdown, "the database system is
 # starting up / shutting down") and 53300 (too many connections): the server is gone or refuses work that would
 # succeed a moment later.
-_UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
-                asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
+_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
 
 
 def is_connection_failure(exc: BaseException) -> bool:
@@ -63,8 +68,11 @@ class DatabaseOutage:
         if self.since is not None:
             seconds = time.monotonic() - self.since
             self.since = None
-            log.warning("database available again after %.1f s; %d request(s) were answered 503 meanwhile",
-                        seconds, self.refused)
+            log.warning(
+                "database available again after %.1f s; %d request(s) were answered 503 meanwhile",
+                seconds,
+                self.refused,
+            )
 
 
 #: One per process: the pool, the request handlers and the fast lane share it.
@@ -78,8 +86,11 @@ class _PoolFloorRetries(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        return not (record.msg.startswith("Failed to restore the pool connection floor")
-                    and error is not None and is_connection_failure(error))
+        return not (
+            record.msg.startswith("Failed to restore the pool connection floor")
+            and error is not None
+            and is_connection_failure(error)
+        )
 
 
 logging.getLogger("asyncpg.pool").addFilter(_PoolFloorRetries())

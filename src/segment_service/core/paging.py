@@ -29,15 +29,16 @@ class Page:
 MAX_PAGE_NUMBER = 10_000_000
 
 
-def int_parameter(raw: str | None, name: str, *, low: int, high: int | None, default: int,
-                  clamped: bool = False) -> int:
+def int_parameter(
+    raw: str | None, name: str, *, low: int, high: int | None, default: int, clamped: bool = False
+) -> int:
     """An integer query parameter within [low, high]; a 400 naming the parameter and its bounds otherwise. With
     `clamped`, values above `high` are read as `high` instead (pageSize)."""
     if raw is None or raw == "":
         return default
     text = raw.strip()
     sign = "-" if text.startswith("-") else ""
-    digits = text[len(sign):].lstrip("0") or "0"
+    digits = text[len(sign) :].lstrip("0") or "0"
     # isascii: str.isdigit also accepts "²" and other digits int() refuses.
     if not (digits.isascii() and digits.isdigit()) or text in ("-", ""):
         raise _out_of_bounds(raw, name, low, high, clamped)
@@ -81,22 +82,27 @@ def order_by(sort: str | None, registry: Registry, *, tiebreak: str = "id") -> s
     if sort and sort.strip():
         parts = [p.strip() for p in sort.split(",") if p.strip()]
         if len(parts) > MAX_SORT_FIELDS:
-            raise BadRequest(f"Invalid sort: at most {MAX_SORT_FIELDS} fields.", field="sort",
-                             type="invalid_query_parameter")
+            raise BadRequest(
+                f"Invalid sort: at most {MAX_SORT_FIELDS} fields.", field="sort", type="invalid_query_parameter"
+            )
         for part in parts:
             path, _, direction = part.partition(":")
             direction = direction.strip().upper() or "ASC"
             if direction not in ("ASC", "DESC"):
-                raise BadRequest(f"Invalid sort '{part}': the direction must be ASC or DESC.", field="sort",
-                                 type="invalid_query_parameter")
+                raise BadRequest(
+                    f"Invalid sort '{part}': the direction must be ASC or DESC.",
+                    field="sort",
+                    type="invalid_query_parameter",
+                )
             try:
                 resolved = resolve_path(path.strip(), registry)
             except QueryError as exc:
                 raise BadRequest(f"Invalid sort: {exc.message}", field="sort", type="invalid_query_parameter") from exc
             field = registry.get(path.strip())
             if field is not None and not field.sortable:
-                raise BadRequest(f"Invalid sort: '{path.strip()}' cannot be sorted on.", field="sort",
-                                 type="invalid_query_parameter")
+                raise BadRequest(
+                    f"Invalid sort: '{path.strip()}' cannot be sorted on.", field="sort", type="invalid_query_parameter"
+                )
             clauses.append(f"{resolved.sql} {direction} NULLS LAST")
     clauses.append(f"{tiebreak} ASC")
     return ", ".join(clauses)
@@ -131,8 +137,7 @@ def parse_fields(fields: str | None) -> tuple[tuple[str, ...], ...] | None:
         return None
     paths = [p.strip() for p in fields.split(",") if p.strip()]
     if len(paths) > MAX_FIELDS:
-        raise BadRequest(f"Invalid fields: at most {MAX_FIELDS} paths.", field="fields",
-                         type="invalid_query_parameter")
+        raise BadRequest(f"Invalid fields: at most {MAX_FIELDS} paths.", field="fields", type="invalid_query_parameter")
     return tuple(tuple(p.split(".")) for p in paths)
 
 

@@ -36,17 +36,24 @@ async def check_migration_rights(conn: Connection, variable: str) -> None:
     table rights would otherwise fail halfway through the first migration that changes a table."""
     row = await conn.fetchrow(_RIGHTS)
     assert row is not None
-    hint = ("migrate as the role that owns the schema (SEGMENT_SERVICE_MIGRATION_DATABASE_URL, or `segment-service "
-            "migrate` with its URL) and serve with --no-migrate")
+    hint = (
+        "migrate as the role that owns the schema (SEGMENT_SERVICE_MIGRATION_DATABASE_URL, or `segment-service "
+        "migrate` with its URL) and serve with --no-migrate"
+    )
     if row["schema"] is None:
-        raise SchemaProblem(f"cannot migrate: the search_path of role \"{row['role']}\"{_through(variable)} names no "
-                            "existing schema; create one or set search_path")
+        raise SchemaProblem(
+            f'cannot migrate: the search_path of role "{row["role"]}"{_through(variable)} names no '
+            "existing schema; create one or set search_path"
+        )
     if not row["can_create"]:
-        raise SchemaProblem(f"cannot migrate: role \"{row['role']}\"{_through(variable)} has no CREATE right on schema "
-                            f"\"{row['schema']}\"; {hint}")
+        raise SchemaProblem(
+            f'cannot migrate: role "{row["role"]}"{_through(variable)} has no CREATE right on schema '
+            f'"{row["schema"]}"; {hint}'
+        )
     if row["owns_schema"] is False:
-        raise SchemaProblem(f"cannot migrate: role \"{row['role']}\"{_through(variable)} does not own the service's "
-                            f"tables; {hint}")
+        raise SchemaProblem(
+            f'cannot migrate: role "{row["role"]}"{_through(variable)} does not own the service\'s tables; {hint}'
+        )
 
 
 async def applied_versions(conn: Connection) -> set[str] | None:
@@ -61,9 +68,13 @@ async def check_current(conn: Connection, shipped: Iterable[str]) -> None:
     instances of the previous version keep serving on the migrated schema (docs/operations.md: Upgrades)."""
     applied = await applied_versions(conn)
     if applied is None:
-        raise SchemaProblem("the database has no schema yet; run `segment-service migrate` as the role that owns the "
-                            "schema, then start again")
+        raise SchemaProblem(
+            "the database has no schema yet; run `segment-service migrate` as the role that owns the "
+            "schema, then start again"
+        )
     missing = [version for version in shipped if version not in applied]
     if missing:
-        raise SchemaProblem(f"the database schema is behind this version (missing migrations: {', '.join(missing)}); "
-                            "run `segment-service migrate` as the role that owns the schema, then start again")
+        raise SchemaProblem(
+            f"the database schema is behind this version (missing migrations: {', '.join(missing)}); "
+            "run `segment-service migrate` as the role that owns the schema, then start again"
+        )

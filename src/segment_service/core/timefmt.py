@@ -32,11 +32,18 @@ def as_utc(value: datetime, *, field: str | None = None) -> datetime:
     try:
         moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:
-        raise BadRequest(f"Invalid date-time {value.isoformat()}: in UTC it falls outside the years 1 to 9999.",
-                         field=field, type="invalid_value") from None
+        raise BadRequest(
+            f"Invalid date-time {value.isoformat()}: in UTC it falls outside the years 1 to 9999.",
+            field=field,
+            type="invalid_value",
+        ) from None
     if moment in (_EARLIEST, _LATEST):
-        raise BadRequest(f"Invalid date-time {moment.isoformat()}: in UTC it must lie after 0001-01-01T00:00:00Z "
-                         "and before 9999-12-31T23:59:59.999999Z.", field=field, type="invalid_value")
+        raise BadRequest(
+            f"Invalid date-time {moment.isoformat()}: in UTC it must lie after 0001-01-01T00:00:00Z "
+            "and before 9999-12-31T23:59:59.999999Z.",
+            field=field,
+            type="invalid_value",
+        )
     return moment
 
 

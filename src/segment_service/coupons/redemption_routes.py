@@ -52,51 +52,88 @@ class RedemptionController(Controller):
     tags = ["Coupon Redemption"]
     dependencies = COUPON_LISTING
 
-    @post("/validation", opt=REDEEMING_OPT, security=security(*REDEEMING),
-          status_code=200, operation_id="POST-coupon-validate-coupon", summary="Validating redeemability of a coupon",
-          tags=["Coupon Validation"], response_description="The coupon can be successfully redeemed (no body).",
-          responses=coupon_errors(400, 403, 404))
-    async def validate_coupon(self, db: Database, caller: Caller, code: str,
-                              data: RedemptionCreation) -> Response[None]:
+    @post(
+        "/validation",
+        opt=REDEEMING_OPT,
+        security=security(*REDEEMING),
+        status_code=200,
+        operation_id="POST-coupon-validate-coupon",
+        summary="Validating redeemability of a coupon",
+        tags=["Coupon Validation"],
+        response_description="The coupon can be successfully redeemed (no body).",
+        responses=coupon_errors(400, 403, 404),
+    )
+    async def validate_coupon(
+        self, db: Database, caller: Caller, code: str, data: RedemptionCreation
+    ) -> Response[None]:
         """Checks whether the coupon can be redeemed, with every check of a redemption, without redeeming it."""
         await redemptions.validate_coupon(db, caller, code, data)
         return empty_response(200)
 
-    @get("/redemptions", opt={"scopes": MANAGE}, security=security(*MANAGE),
-         operation_id="GET-coupon-list-coupon-redemptions", summary="Retrieving a list of redemptions by criteria",
-         responses=coupon_errors(400, 403, 404), response_headers=ITEMS_COUNT)
-    async def list_redemptions(self, db: Database, caller: Caller, code: str, listing: Listing,
-                               q: str | None = None,
-                               total_count: bool | None = TotalCount) -> Response[list[Redemption]]:
+    @get(
+        "/redemptions",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        operation_id="GET-coupon-list-coupon-redemptions",
+        summary="Retrieving a list of redemptions by criteria",
+        responses=coupon_errors(400, 403, 404),
+        response_headers=ITEMS_COUNT,
+    )
+    async def list_redemptions(
+        self,
+        db: Database,
+        caller: Caller,
+        code: str,
+        listing: Listing,
+        q: str | None = None,
+        total_count: bool | None = TotalCount,
+    ) -> Response[list[Redemption]]:
         """Retrieves the coupon's redemptions (filtered by `q`, oldest first unless `sort` says otherwise)."""
-        docs, total = await redemptions.list_redemptions(db, caller, code, q=q, page=listing.page, sort=listing.sort,
-                                                         with_total=wants_total(listing, total_count))
+        docs, total = await redemptions.list_redemptions(
+            db, caller, code, q=q, page=listing.page, sort=listing.sort, with_total=wants_total(listing, total_count)
+        )
         return items_count_response(docs, total)
 
-    @post("/redemptions", opt=REDEEMING_OPT, security=security(*REDEEMING),
-          status_code=201, operation_id="POST-coupon-invalidate-coupon",
-          summary="Redeeming the coupon by creating a redemption",
-          responses=coupon_errors(400, 403, 404, 409))
-    async def redeem_coupon(self, db: Database, caller: Caller, code: str,
-                            data: RedemptionCreation) -> Response[ResourceLocation]:
+    @post(
+        "/redemptions",
+        opt=REDEEMING_OPT,
+        security=security(*REDEEMING),
+        status_code=201,
+        operation_id="POST-coupon-invalidate-coupon",
+        summary="Redeeming the coupon by creating a redemption",
+        responses=coupon_errors(400, 403, 404, 409),
+    )
+    async def redeem_coupon(
+        self, db: Database, caller: Caller, code: str, data: RedemptionCreation
+    ) -> Response[ResourceLocation]:
         """Redeems the coupon for an order; 409 when the order (`orderCode`) already redeemed it."""
         redemption_id = await redemptions.redeem_coupon(db, caller, code, data)
         return json_response({"id": redemption_id}, status=201)
 
-    @get("/redemptions/{id:str}", opt={"scopes": READ_REDEMPTION}, security=security(*READ_REDEMPTION),
-         operation_id="GET-coupon-retrieve-coupon-redemption", summary="Retrieving a coupon redemption",
-         responses=coupon_errors(400, 403, 404))
-    async def get_redemption(self, db: Database, caller: Caller, code: str, id: str,
-                             customer_number: str | None = CustomerNumber) -> Response[Redemption]:
+    @get(
+        "/redemptions/{id:str}",
+        opt={"scopes": READ_REDEMPTION},
+        security=security(*READ_REDEMPTION),
+        operation_id="GET-coupon-retrieve-coupon-redemption",
+        summary="Retrieving a coupon redemption",
+        responses=coupon_errors(400, 403, 404),
+    )
+    async def get_redemption(
+        self, db: Database, caller: Caller, code: str, id: str, customer_number: str | None = CustomerNumber
+    ) -> Response[Redemption]:
         """Retrieves one redemption: any with coupon_manage, else only the acting customer's own."""
-        return json_response(await redemptions.get_redemption(db, caller, code, id,
-                                                              customer_number=customer_number))
+        return json_response(await redemptions.get_redemption(db, caller, code, id, customer_number=customer_number))
 
-    @delete("/redemptions/{id:str}", opt={"scopes": MANAGE}, security=security(*MANAGE),
-            status_code=204, operation_id="DELETE-coupon-remove-coupon-redemption",
-            summary="Deleting a coupon redemption", responses=coupon_errors(400, 403, 404))
-    async def delete_redemption(self, db: Database, caller: Caller, code: str,
-                                id: str) -> Response[None]:
+    @delete(
+        "/redemptions/{id:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=204,
+        operation_id="DELETE-coupon-remove-coupon-redemption",
+        summary="Deleting a coupon redemption",
+        responses=coupon_errors(400, 403, 404),
+    )
+    async def delete_redemption(self, db: Database, caller: Caller, code: str, id: str) -> Response[None]:
         """Deletes a redemption; the coupon counts one redemption less."""
         await redemptions.delete_redemption(db, caller, code, id)
         return empty_response(204)
@@ -106,20 +143,31 @@ class ReferralCouponController(Controller):
     path = "/coupon/{tenant:str}/referral-coupons/{customerNumber:str}"
     tags = ["Referral Coupon Management"]
 
-    @get("", opt={"scopes": READ_REFERRAL}, security=security(*READ_REFERRAL),
-         operation_id="GET-coupon-retrieve-referral-coupon", summary="Retrieving customer's referral coupon",
-         responses=coupon_errors(400, 403, 404) | {204: ResponseSpec(data_container=None,
-                                                                     description="The customer has none yet.")})
-    async def get_referral_coupon(self, db: Database, caller: Caller,
-                                  customerNumber: str) -> Response[CouponResponse]:
+    @get(
+        "",
+        opt={"scopes": READ_REFERRAL},
+        security=security(*READ_REFERRAL),
+        operation_id="GET-coupon-retrieve-referral-coupon",
+        summary="Retrieving customer's referral coupon",
+        responses=coupon_errors(400, 403, 404)
+        | {204: ResponseSpec(data_container=None, description="The customer has none yet.")},
+    )
+    async def get_referral_coupon(self, db: Database, caller: Caller, customerNumber: str) -> Response[CouponResponse]:
         """Retrieves the customer's referral coupon; 204 when it has none."""
         document = await referrals.get_referral_coupon(db, caller, customerNumber)
         return empty_response(204) if document is None else json_response(document)
 
-    @post("", opt={"scopes": CREATE_REFERRAL}, security=security(*CREATE_REFERRAL), status_code=200,
-          operation_id="POST-coupon-create-referral-coupon-code",
-          summary="Creating a referral coupon code for a given customer", responses=coupon_errors(400, 403, 404))
-    async def create_referral_coupon(self, db: Database, caller: Caller,
-                                     customerNumber: str) -> Response[CouponResponse]:
+    @post(
+        "",
+        opt={"scopes": CREATE_REFERRAL},
+        security=security(*CREATE_REFERRAL),
+        status_code=200,
+        operation_id="POST-coupon-create-referral-coupon-code",
+        summary="Creating a referral coupon code for a given customer",
+        responses=coupon_errors(400, 403, 404),
+    )
+    async def create_referral_coupon(
+        self, db: Database, caller: Caller, customerNumber: str
+    ) -> Response[CouponResponse]:
         """Creates the customer's referral coupon, or returns the one it has (one per customer)."""
         return json_response(await referrals.create_referral_coupon(db, caller, customerNumber))

@@ -89,18 +89,32 @@ async def insert_redemption(conn: Connection, tenant: str, row: NewRedemption) -
     redemptions of a coupon are stamped in the order they were made (the transaction's start time would not be).
     Conflict when the order already redeemed the coupon."""
     try:
-        await conn.execute(_INSERT_REDEMPTION, tenant, row.id, row.coupon_code, row.order_code, row.customer_number,
-                           row.legal_entity_id, row.order_total_amount, row.order_total_currency,
-                           row.discount_amount, row.discount_currency)
+        await conn.execute(
+            _INSERT_REDEMPTION,
+            tenant,
+            row.id,
+            row.coupon_code,
+            row.order_code,
+            row.customer_number,
+            row.legal_entity_id,
+            row.order_total_amount,
+            row.order_total_currency,
+            row.discount_amount,
+            row.discount_currency,
+        )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == ORDER_KEY:
-            raise Conflict(f"The coupon {row.coupon_code} has already been redeemed for order {row.order_code}.",
-                           field="orderCode", type="duplicate_value") from exc
+            raise Conflict(
+                f"The coupon {row.coupon_code} has already been redeemed for order {row.order_code}.",
+                field="orderCode",
+                type="duplicate_value",
+            ) from exc
         raise
 
 
-async def count_customer_redemptions(conn: Connection, tenant: str, code: str, customer_id: str,
-                                     legal_entity_id: str | None) -> int:
+async def count_customer_redemptions(
+    conn: Connection, tenant: str, code: str, customer_id: str, legal_entity_id: str | None
+) -> int:
     """How often the customer redeemed the coupon in the legal-entity context; None: in every context together."""
     return int(await conn.fetchval(_COUNT_CUSTOMER_REDEMPTIONS, tenant, code, customer_id, legal_entity_id))
 
@@ -116,8 +130,9 @@ async def delete_redemption(conn: Connection, tenant: str, code: str, redemption
     return str(await conn.execute(_DELETE_REDEMPTION, tenant, code, redemption_id)) != "DELETE 0"
 
 
-async def list_redemptions(conn: Connection, *, where: str, params: list[object], order_by: str, limit: int,
-                           offset: int) -> list[RedemptionRow]:
+async def list_redemptions(
+    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
+) -> list[RedemptionRow]:
     """One page of redemptions matching `where` ($1 is the tenant, $2 the coupon code)."""
     n = len(params)
     sql = (

@@ -51,14 +51,24 @@ async def resolve_redeemer(conn: Connection, caller: Caller, body: RedemptionCre
     own legal entity when the token's customer redeems, else none."""
     named = body.customer_number if isinstance(body.customer_number, str) else None
     customer_id = acting_customer(caller, named)
-    if (customer_id is not None and customer_id != caller.customer_id
-            and not await customers_service.customer_exists(conn, caller.tenant, customer_id)):
-        raise BadRequest(f"Validation problem with request body: customerNumber {customer_id} names no customer.",
-                         field="customerNumber", type="missing_reference")
+    if (
+        customer_id is not None
+        and customer_id != caller.customer_id
+        and not await customers_service.customer_exists(conn, caller.tenant, customer_id)
+    ):
+        raise BadRequest(
+            f"Validation problem with request body: customerNumber {customer_id} names no customer.",
+            field="customerNumber",
+            type="missing_reference",
+        )
     if isinstance(body.legal_entity_id, str):
         if customer_id is None:
-            raise BadRequest("Validation problem with request body: legalEntityId needs a customer; anonymous "
-                             "redemptions have no legal entity.", field="legalEntityId", type="invalid_value")
+            raise BadRequest(
+                "Validation problem with request body: legalEntityId needs a customer; anonymous "
+                "redemptions have no legal entity.",
+                field="legalEntityId",
+                type="invalid_value",
+            )
         if not await legal_entities_service.is_contact(conn, caller.tenant, customer_id, body.legal_entity_id):
             raise Forbidden(f"The customer {customer_id} is not a contact of legal entity {body.legal_entity_id}.")
         return Redeemer(customer_id, body.legal_entity_id)
@@ -71,8 +81,9 @@ def _money(amount: CurrencyAmount) -> str:
     return f"{amount.amount:g} {amount.currency}"
 
 
-async def check_redeemable(conn: Connection, tenant: str, coupon: CouponRow, body: RedemptionCreation,
-                           redeemer: Redeemer) -> None:
+async def check_redeemable(
+    conn: Connection, tenant: str, coupon: CouponRow, body: RedemptionCreation, redeemer: Redeemer
+) -> None:
     """Every check a redemption makes, in a fixed order; raises NotRedeemable naming the first one that fails.
 
     The validity window is read on the database's clock, the one `status` and `redeemedAt` use, and read after the
@@ -80,38 +91,66 @@ async def check_redeemable(conn: Connection, tenant: str, coupon: CouponRow, bod
     if coupon.valid_from is not None or coupon.valid_until is not None:
         moment = await store.database_time(conn)
         if coupon.valid_from is not None and moment < coupon.valid_from:
-            raise NotRedeemable("coupon_not_yet_valid", f"The coupon {coupon.code} is valid only from "
-                                f"{iso(coupon.valid_from)}.", "restrictions.validFrom")
+            raise NotRedeemable(
+                "coupon_not_yet_valid",
+                f"The coupon {coupon.code} is valid only from {iso(coupon.valid_from)}.",
+                "restrictions.validFrom",
+            )
         if coupon.valid_until is not None and coupon.valid_until < moment:
-            raise NotRedeemable("coupon_expired", f"The coupon {coupon.code} expired at "
-                                f"{iso(coupon.valid_until)}.", "restrictions.validUntil")
+            raise NotRedeemable(
+                "coupon_expired",
+                f"The coupon {coupon.code} expired at {iso(coupon.valid_until)}.",
+                "restrictions.validUntil",
+            )
     customer_id = redeemer.customer_id
     if customer_id is None and not coupon.allow_anonymous:
-        raise NotRedeemable("anonymous_not_allowed", f"The coupon {coupon.code} can only be redeemed by a logged-in "
-                            "customer.", "customerNumber")
+        raise NotRedeemable(
+            "anonymous_not_allowed",
+            f"The coupon {coupon.code} can only be redeemed by a logged-in customer.",
+            "customerNumber",
+        )
     if coupon.valid_for and customer_id not in coupon.valid_for:
-        raise NotRedeemable("customer_not_eligible", f"The coupon {coupon.code} is not valid for this customer.",
-                            "customerNumber")
+        raise NotRedeemable(
+            "customer_not_eligible", f"The coupon {coupon.code} is not valid for this customer.", "customerNumber"
+        )
     if coupon.referral and customer_id is not None and customer_id == coupon.issued_to:
-        raise NotRedeemable("customer_not_eligible", f"The coupon {coupon.code} is the customer's own referral "
-                            "coupon; it is meant for the customers they refer.", "customerNumber")
+        raise NotRedeemable(
+            "customer_not_eligible",
+            f"The coupon {coupon.code} is the customer's own referral "
+            "coupon; it is meant for the customers they refer.",
+            "customerNumber",
+        )
     if coupon.segment_restricted and (
-            customer_id is None or not await membership.is_active_member(
-                conn, tenant, customer_id, redeemer.legal_entity_id, coupon.segment_ids or [])):
-        raise NotRedeemable("segment_not_eligible", f"The coupon {coupon.code} is valid only for members of its "
-                            "active customer segments.", "restrictions.segments")
+        customer_id is None
+        or not await membership.is_active_member(
+            conn, tenant, customer_id, redeemer.legal_entity_id, coupon.segment_ids or []
+        )
+    ):
+        raise NotRedeemable(
+            "segment_not_eligible",
+            f"The coupon {coupon.code} is valid only for members of its active customer segments.",
+            "restrictions.segments",
+        )
     _check_money(coupon, body)
     if coupon.max_redemptions != -1 and coupon.redemption_count >= coupon.max_redemptions:
-        raise NotRedeemable("max_redemptions_reached", f"The coupon {coupon.code} has reached its maximum number "
-                            f"of redemptions ({coupon.max_redemptions}).", "maxRedemptions")
+        raise NotRedeemable(
+            "max_redemptions_reached",
+            f"The coupon {coupon.code} has reached its maximum number of redemptions ({coupon.max_redemptions}).",
+            "maxRedemptions",
+        )
     if customer_id is not None and coupon.max_redemptions_per_customer != -1:
-        used = await redemption_store.count_customer_redemptions(conn, tenant, coupon.code, customer_id,
-                                                                 redeemer.legal_entity_id)
+        used = await redemption_store.count_customer_redemptions(
+            conn, tenant, coupon.code, customer_id, redeemer.legal_entity_id
+        )
         if used >= coupon.max_redemptions_per_customer:
             where = "" if redeemer.legal_entity_id is None else f" for legal entity {redeemer.legal_entity_id}"
-            raise NotRedeemable("max_redemptions_per_customer_reached", f"The customer has reached the coupon's "
-                                f"maximum number of redemptions per customer ({coupon.max_redemptions_per_customer})"
-                                f"{where}.", "maxRedemptionsPerCustomer")
+            raise NotRedeemable(
+                "max_redemptions_per_customer_reached",
+                f"The customer has reached the coupon's "
+                f"maximum number of redemptions per customer ({coupon.max_redemptions_per_customer})"
+                f"{where}.",
+                "maxRedemptionsPerCustomer",
+            )
 
 
 def _check_money(coupon: CouponRow, body: RedemptionCreation) -> None:
@@ -119,24 +158,39 @@ def _check_money(coupon: CouponRow, body: RedemptionCreation) -> None:
     discount is not more than the order total; the order total reaches the minimum."""
     total = body.order_total
     if body.discount.currency != total.currency:
-        raise NotRedeemable("currency_mismatch", f"The discount is in {body.discount.currency}, the order total in "
-                            f"{total.currency}.", "discount.currency")
+        raise NotRedeemable(
+            "currency_mismatch",
+            f"The discount is in {body.discount.currency}, the order total in {total.currency}.",
+            "discount.currency",
+        )
     if decimal_amount(body.discount.amount) > decimal_amount(total.amount):
-        raise BadRequest(f"Validation problem with request body: discount ({_money(body.discount)}) must not be "
-                         f"more than orderTotal ({_money(total)}).", field="discount.amount", type="invalid_value")
+        raise BadRequest(
+            f"Validation problem with request body: discount ({_money(body.discount)}) must not be "
+            f"more than orderTotal ({_money(total)}).",
+            field="discount.amount",
+            type="invalid_value",
+        )
     if coupon.discount_type == DiscountType.ABSOLUTE.value and coupon.discount_currency != total.currency:
-        raise NotRedeemable("currency_mismatch", f"The coupon's discount is in {coupon.discount_currency}, the "
-                            f"order total in {total.currency}.", "orderTotal.currency")
+        raise NotRedeemable(
+            "currency_mismatch",
+            f"The coupon's discount is in {coupon.discount_currency}, the order total in {total.currency}.",
+            "orderTotal.currency",
+        )
     if coupon.min_order_amount is None:
         return
     if coupon.min_order_currency != total.currency:
-        raise NotRedeemable("currency_mismatch", f"The coupon's minimum order value is in "
-                            f"{coupon.min_order_currency}, the order total in {total.currency}.",
-                            "orderTotal.currency")
+        raise NotRedeemable(
+            "currency_mismatch",
+            f"The coupon's minimum order value is in {coupon.min_order_currency}, the order total in {total.currency}.",
+            "orderTotal.currency",
+        )
     if decimal_amount(total.amount) < coupon.min_order_amount:
-        raise NotRedeemable("min_order_value_not_reached", f"The order total {_money(total)} is below the coupon's "
-                            f"minimum order value {coupon.min_order_amount:f} {coupon.min_order_currency}.",
-                            "orderTotal.amount")
+        raise NotRedeemable(
+            "min_order_value_not_reached",
+            f"The order total {_money(total)} is below the coupon's "
+            f"minimum order value {coupon.min_order_amount:f} {coupon.min_order_currency}.",
+            "orderTotal.amount",
+        )
 
 
 async def _live_coupon(conn: Connection, tenant: str, code: str, *, lock: bool) -> CouponRow:
@@ -215,8 +269,9 @@ def _redemption_not_found(code: str, redemption_id: str) -> NotFound:
     return NotFound(f"Redemption {redemption_id} of coupon {code} not found.")
 
 
-async def get_redemption(db: Database, caller: Caller, code: str, redemption_id: str, *,
-                         customer_number: str | None) -> dict[str, Any]:
+async def get_redemption(
+    db: Database, caller: Caller, code: str, redemption_id: str, *, customer_number: str | None
+) -> dict[str, Any]:
     """One redemption: any with coupon_manage; otherwise only one of the acting customer (the token's own, or the
     `customerNumber` with coupon_redeem_on_behalf), else 404 as if there were none."""
     code = path_code(code)
@@ -233,8 +288,9 @@ async def get_redemption(db: Database, caller: Caller, code: str, redemption_id:
     return redemption_document(row)
 
 
-async def list_redemptions(db: Database, caller: Caller, code: str, *, q: str | None, page: Page, sort: str | None,
-                           with_total: bool) -> tuple[list[dict[str, Any]], int | None]:
+async def list_redemptions(
+    db: Database, caller: Caller, code: str, *, q: str | None, page: Page, sort: str | None, with_total: bool
+) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the coupon's redemptions that match `q`, and the total when asked for."""
     code = path_code(code)
     params: list[object] = [caller.tenant, code]
@@ -242,12 +298,14 @@ async def list_redemptions(db: Database, caller: Caller, code: str, *, q: str | 
     ordering = order_by(sort or "redeemedAt", redemption_store.REDEMPTION_FIELDS, tiebreak="r.id")
     async with db.connection() as conn:
         await _existing_coupon(conn, caller.tenant, code)
-        rows = await redemption_store.list_redemptions(conn, where=where, params=params, order_by=ordering,
-                                                       limit=page.size, offset=page.offset)
+        rows = await redemption_store.list_redemptions(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
         total = None
         if with_total:
-            total = await page_total(page, len(rows),
-                                     lambda: redemption_store.count_redemptions(conn, where=where, params=params))
+            total = await page_total(
+                page, len(rows), lambda: redemption_store.count_redemptions(conn, where=where, params=params)
+            )
     return [redemption_document(r) for r in rows], total
 
 

@@ -50,12 +50,30 @@ async def get_referral_coupon(db: Database, caller: Caller, customer_id: str) ->
 
 def _referral_content(customer_id: str, customer_name: str) -> CouponContent:
     return CouponContent(
-        code="", name=f"Referral coupon of {customer_name}", description=None, discount_type="ABSOLUTE",
-        discount_percentage=None, discount_amount=REFERRAL_AMOUNT, discount_currency=REFERRAL_CURRENCY,
-        allow_anonymous=True, max_redemptions=-1, max_redemptions_per_customer=-1,
-        discount_calculation_type="SUBTOTAL", category_restricted=False, segment_restricted=False, valid_for=[],
-        valid_from=None, valid_until=None, min_order_amount=None, min_order_currency=None, included_categories=None,
-        excluded_categories=None, segment_ids=None, issued_to=customer_id, mixins=None, metadata_mixins=None,
+        code="",
+        name=f"Referral coupon of {customer_name}",
+        description=None,
+        discount_type="ABSOLUTE",
+        discount_percentage=None,
+        discount_amount=REFERRAL_AMOUNT,
+        discount_currency=REFERRAL_CURRENCY,
+        allow_anonymous=True,
+        max_redemptions=-1,
+        max_redemptions_per_customer=-1,
+        discount_calculation_type="SUBTOTAL",
+        category_restricted=False,
+        segment_restricted=False,
+        valid_for=[],
+        valid_from=None,
+        valid_until=None,
+        min_order_amount=None,
+        min_order_currency=None,
+        included_categories=None,
+        excluded_categories=None,
+        segment_ids=None,
+        issued_to=customer_id,
+        mixins=None,
+        metadata_mixins=None,
     )
 
 
@@ -69,8 +87,14 @@ async def create_referral_coupon(db: Database, caller: Caller, customer_id: str)
             customer = (await customers_service.fetch_customers(conn, caller.tenant, [customer_id]))[customer_id]
             full_name = " ".join(n for n in (customer.first_name, customer.last_name) if n) or customer_id
             try:
-                await insert_with_code(conn, caller.tenant, _referral_content(customer_id, full_name), generate=True,
-                                       prefix=REFERRAL_PREFIX, referral=True)
+                await insert_with_code(
+                    conn,
+                    caller.tenant,
+                    _referral_content(customer_id, full_name),
+                    generate=True,
+                    prefix=REFERRAL_PREFIX,
+                    referral=True,
+                )
             except Conflict as exc:
                 if exc.field != "issuedTo":
                     raise

@@ -29,22 +29,39 @@ ANY_TOKEN: tuple[str, ...] = ()
 #: coupon.yml: 16 coupons (and redemptions) a page unless `pageSize` says otherwise.
 COUPON_LISTING = {"listing": listing_dependency(16)}
 
-TotalCount = Parameter(query="totalCount", required=False, default=None,
-                       description="`true`: the number of matching items comes back in the `Items-Count` header.")
-ShowDeleted = Parameter(query="showDeleted", required=False, default=False,
-                        description="Include deleted coupons.")
-CustomerNumber = Parameter(query="customerNumber", required=False, default=None,
-                           description="The customer the coupon is requested for (needs "
-                                       "coupon.coupon_redeem_on_behalf unless it is the caller).")
-Partial = Parameter(query="partial", required=False, default=None,
-                    description="Deprecated: `true` merges the body into the coupon as PATCH does; otherwise the "
-                                "coupon is replaced. Optional here, although coupon.yml marks it required.")
+TotalCount = Parameter(
+    query="totalCount",
+    required=False,
+    default=None,
+    description="`true`: the number of matching items comes back in the `Items-Count` header.",
+)
+ShowDeleted = Parameter(query="showDeleted", required=False, default=False, description="Include deleted coupons.")
+CustomerNumber = Parameter(
+    query="customerNumber",
+    required=False,
+    default=None,
+    description="The customer the coupon is requested for (needs "
+    "coupon.coupon_redeem_on_behalf unless it is the caller).",
+)
+Partial = Parameter(
+    query="partial",
+    required=False,
+    default=None,
+    description="Deprecated: `true` merges the body into the coupon as PATCH does; otherwise the "
+    "coupon is replaced. Optional here, although coupon.yml marks it required.",
+)
 
 
 #: The `Items-Count` header of coupon.yml's lists, documented on the operations that send it (the example value
 #: only gives the header its schema; the handler sets the real one).
-ITEMS_COUNT = [ResponseHeader(name="Items-Count", documentation_only=True, value="42",
-                              description="The total number of items that fulfil the criteria (with totalCount=true).")]
+ITEMS_COUNT = [
+    ResponseHeader(
+        name="Items-Count",
+        documentation_only=True,
+        value="42",
+        description="The total number of items that fulfil the criteria (with totalCount=true).",
+    )
+]
 
 
 def coupon_errors(*codes: int) -> dict[int, Any]:
@@ -67,56 +84,105 @@ class CouponController(Controller):
     tags = ["Coupon Management"]
     dependencies = COUPON_LISTING
 
-    @get("", opt={"scopes": READ}, security=security(*READ), operation_id="GET-coupon-list-specified-coupons",
-         summary="Retrieving list of coupons by criteria", responses=coupon_errors(400, 403),
-         response_headers=ITEMS_COUNT)
-    async def list_coupons(self, db: Database, caller: Caller, listing: Listing, q: str | None = None,
-                           total_count: bool | None = TotalCount,
-                           show_deleted: bool = ShowDeleted) -> Response[list[CouponResponse]]:
+    @get(
+        "",
+        opt={"scopes": READ},
+        security=security(*READ),
+        operation_id="GET-coupon-list-specified-coupons",
+        summary="Retrieving list of coupons by criteria",
+        responses=coupon_errors(400, 403),
+        response_headers=ITEMS_COUNT,
+    )
+    async def list_coupons(
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        q: str | None = None,
+        total_count: bool | None = TotalCount,
+        show_deleted: bool = ShowDeleted,
+    ) -> Response[list[CouponResponse]]:
         """Retrieves a list of coupons by the specified criteria. Supports sorting and paging."""
-        docs, total = await service.list_coupons(db, caller, q=q, page=listing.page, sort=listing.sort,
-                                                 with_total=wants_total(listing, total_count),
-                                                 show_deleted=show_deleted)
+        docs, total = await service.list_coupons(
+            db,
+            caller,
+            q=q,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=wants_total(listing, total_count),
+            show_deleted=show_deleted,
+        )
         return items_count_response(docs, total)
 
-    @post("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-          operation_id="POST-coupon-create-coupon", summary="Creating a new coupon",
-          responses=coupon_errors(400, 403, 409))
+    @post(
+        "",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=201,
+        operation_id="POST-coupon-create-coupon",
+        summary="Creating a new coupon",
+        responses=coupon_errors(400, 403, 409),
+    )
     async def create_coupon(self, db: Database, caller: Caller, data: CouponCreation) -> Response[ResourceLocation]:
         """Creates a coupon; the code is stored upper-case, and generated when the body has none."""
         code = await service.create_coupon(db, caller, data)
         return json_response({"id": code}, status=201)
 
-    @get("/{code:str}", opt={"scopes": ANY_TOKEN}, security=security(Scope.COUPON_REDEEM_ON_BEHALF.value),
-         operation_id="GET-coupon-retrieve-coupon", summary="Retrieving information about particular coupon by code",
-         responses=coupon_errors(400, 403, 404))
-    async def get_coupon(self, db: Database, caller: Caller, code: str,
-                         customer_number: str | None = CustomerNumber) -> Response[CouponResponse]:
+    @get(
+        "/{code:str}",
+        opt={"scopes": ANY_TOKEN},
+        security=security(Scope.COUPON_REDEEM_ON_BEHALF.value),
+        operation_id="GET-coupon-retrieve-coupon",
+        summary="Retrieving information about particular coupon by code",
+        responses=coupon_errors(400, 403, 404),
+    )
+    async def get_coupon(
+        self, db: Database, caller: Caller, code: str, customer_number: str | None = CustomerNumber
+    ) -> Response[CouponResponse]:
         """Retrieves coupon details."""
         return json_response(await service.get_coupon(db, caller, code, customer_number=customer_number))
 
-    @put("/{code:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=200,
-         operation_id="PUT-coupon-update-coupon", summary="Updating the coupon by code",
-         response_description="The coupon has been successfully updated (no body).",
-         responses=coupon_errors(400, 403, 404, 409))
-    async def replace_coupon(self, db: Database, caller: Caller, code: str, data: CouponUpdate,
-                             partial: bool | None = Partial) -> Response[None]:
+    @put(
+        "/{code:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=200,
+        operation_id="PUT-coupon-update-coupon",
+        summary="Updating the coupon by code",
+        response_description="The coupon has been successfully updated (no body).",
+        responses=coupon_errors(400, 403, 404, 409),
+    )
+    async def replace_coupon(
+        self, db: Database, caller: Caller, code: str, data: CouponUpdate, partial: bool | None = Partial
+    ) -> Response[None]:
         """Updates an existing coupon: replaces it, or with `partial=true` merges the body into it."""
         await service.replace_coupon(db, caller, code, data, partial=bool(partial))
         return empty_response(200)
 
-    @patch("/{code:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=200,
-           operation_id="PATCH-coupon-update-coupon", summary="Partially updating the coupon by code",
-           response_description="The coupon has been successfully updated (no body).",
-           responses=coupon_errors(400, 403, 404, 409))
+    @patch(
+        "/{code:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=200,
+        operation_id="PATCH-coupon-update-coupon",
+        summary="Partially updating the coupon by code",
+        response_description="The coupon has been successfully updated (no body).",
+        responses=coupon_errors(400, 403, 404, 409),
+    )
     async def patch_coupon(self, db: Database, caller: Caller, code: str, data: CouponPatch) -> Response[None]:
         """Partially updates an existing coupon with a merge object (RFC 7396)."""
         await service.patch_coupon(db, caller, code, data)
         return empty_response(200)
 
-    @delete("/{code:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-            operation_id="DELETE-coupon-remove-coupon", summary="Deleting a coupon by code",
-            responses=coupon_errors(400, 403, 404))
+    @delete(
+        "/{code:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=204,
+        operation_id="DELETE-coupon-remove-coupon",
+        summary="Deleting a coupon by code",
+        responses=coupon_errors(400, 403, 404),
+    )
     async def delete_coupon(self, db: Database, caller: Caller, code: str) -> Response[None]:
         """Deletes a coupon (soft delete: listed again with `showDeleted=true`)."""
         await service.delete_coupon(db, caller, code)

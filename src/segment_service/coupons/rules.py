@@ -76,13 +76,15 @@ def coupon_content(code: str, body: CouponUpdate) -> CouponContent:
     # PERCENT and FREE_SHIPPING coupons (digest §7, item 25).
     if discount_type is DiscountType.PERCENT:
         if percentage is None:
-            raise _invalid("discountPercentage is required when discountType is PERCENT.", "discountPercentage",
-                           "missing_value")
+            raise _invalid(
+                "discountPercentage is required when discountType is PERCENT.", "discountPercentage", "missing_value"
+            )
         absolute = None
     elif discount_type is DiscountType.ABSOLUTE:
         if absolute is None:
-            raise _invalid("discountAbsolute is required when discountType is ABSOLUTE.", "discountAbsolute",
-                           "missing_value")
+            raise _invalid(
+                "discountAbsolute is required when discountType is ABSOLUTE.", "discountAbsolute", "missing_value"
+            )
         percentage = None
     else:
         percentage = absolute = None
@@ -93,8 +95,11 @@ def coupon_content(code: str, body: CouponUpdate) -> CouponContent:
     max_redemptions = -1 if max_redemptions is None else max_redemptions
     per_customer = -1 if per_customer is None else per_customer
     if allow_anonymous and per_customer != -1:
-        raise _invalid("maxRedemptionsPerCustomer cannot be set for a coupon that allows anonymous redemption "
-                       "(allowAnonymous=true).", "maxRedemptionsPerCustomer")
+        raise _invalid(
+            "maxRedemptionsPerCustomer cannot be set for a coupon that allows anonymous redemption "
+            "(allowAnonymous=true).",
+            "maxRedemptionsPerCustomer",
+        )
 
     restrictions = _given(body.restrictions) or Restrictions()
     valid_for = _unique(_given(restrictions.valid_for)) or []
@@ -104,28 +109,37 @@ def coupon_content(code: str, body: CouponUpdate) -> CouponContent:
     category_restricted = bool(_given(body.category_restricted))
     segment_restricted = bool(_given(body.segment_restricted))
     if allow_anonymous and valid_for:
-        raise _invalid("restrictions.validFor cannot be set for a coupon that allows anonymous redemption "
-                       "(allowAnonymous=true).", "restrictions.validFor")
+        raise _invalid(
+            "restrictions.validFor cannot be set for a coupon that allows anonymous redemption (allowAnonymous=true).",
+            "restrictions.validFor",
+        )
     if segment_restricted:
         if not segments:
-            raise _invalid("restrictions.segments is required when segmentRestricted is true.",
-                           "restrictions.segments", "missing_value")
+            raise _invalid(
+                "restrictions.segments is required when segmentRestricted is true.",
+                "restrictions.segments",
+                "missing_value",
+            )
         if category_restricted:
             raise _invalid("segmentRestricted cannot be combined with categoryRestricted.", "categoryRestricted")
         if valid_for:
-            raise _invalid("segmentRestricted cannot be combined with customer restrictions (restrictions.validFor).",
-                           "restrictions.validFor")
+            raise _invalid(
+                "segmentRestricted cannot be combined with customer restrictions (restrictions.validFor).",
+                "restrictions.validFor",
+            )
     elif segments:
-        raise _invalid("restrictions.segments can only be set when segmentRestricted is true.",
-                       "restrictions.segments")
+        raise _invalid("restrictions.segments can only be set when segmentRestricted is true.", "restrictions.segments")
     if not category_restricted and (included or excluded):
         field = "restrictions.includedCategories" if included else "restrictions.excludedCategories"
-        raise _invalid("includedCategories and excludedCategories can only be set when categoryRestricted is true.",
-                       field)
+        raise _invalid(
+            "includedCategories and excludedCategories can only be set when categoryRestricted is true.", field
+        )
     if included and excluded and set(included) & set(excluded):
         both = ", ".join(sorted(set(included) & set(excluded)))
-        raise _invalid(f"includedCategories and excludedCategories must be disjoint; both name {both}.",
-                       "restrictions.excludedCategories")
+        raise _invalid(
+            f"includedCategories and excludedCategories must be disjoint; both name {both}.",
+            "restrictions.excludedCategories",
+        )
     if discount_type is DiscountType.FREE_SHIPPING and category_restricted:
         raise _invalid("a FREE_SHIPPING coupon cannot be category restricted.", "categoryRestricted")
 
@@ -134,8 +148,9 @@ def coupon_content(code: str, body: CouponUpdate) -> CouponContent:
     valid_from = None if valid_from is None else as_utc(valid_from, field="restrictions.validFrom")
     valid_until = None if valid_until is None else as_utc(valid_until, field="restrictions.validUntil")
     if valid_from is not None and valid_until is not None and valid_until < valid_from:
-        raise _invalid("restrictions.validUntil must not be earlier than restrictions.validFrom.",
-                       "restrictions.validUntil")
+        raise _invalid(
+            "restrictions.validUntil must not be earlier than restrictions.validFrom.", "restrictions.validUntil"
+        )
     min_order = _given(restrictions.min_order_value)
 
     mixins = _given(body.mixins)

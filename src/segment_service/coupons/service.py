@@ -43,8 +43,7 @@ def acting_customer(caller: Caller, customer_number: str | None) -> str | None:
     if customer_number is None or customer_number == caller.customer_id:
         return caller.customer_id
     if not caller.has_any((Scope.COUPON_REDEEM_ON_BEHALF.value,)):
-        raise Forbidden("Acting for another customer (customerNumber) needs the coupon.coupon_redeem_on_behalf "
-                        "scope.")
+        raise Forbidden("Acting for another customer (customerNumber) needs the coupon.coupon_redeem_on_behalf scope.")
     return customer_number
 
 
@@ -120,12 +119,17 @@ async def _check_segments(conn: Connection, tenant: str, content: CouponContent)
         return
     missing = await membership.missing_segments(conn, tenant, content.segment_ids)
     if missing:
-        raise BadRequest(f"Validation problem with request body: restrictions.segments names segments that do not "
-                         f"exist: {', '.join(missing)}.", field="restrictions.segments", type="missing_reference")
+        raise BadRequest(
+            f"Validation problem with request body: restrictions.segments names segments that do not "
+            f"exist: {', '.join(missing)}.",
+            field="restrictions.segments",
+            type="missing_reference",
+        )
 
 
-async def insert_with_code(conn: Connection, tenant: str, content: CouponContent, *, generate: bool,
-                           prefix: str = "", referral: bool = False) -> str:
+async def insert_with_code(
+    conn: Connection, tenant: str, content: CouponContent, *, generate: bool, prefix: str = "", referral: bool = False
+) -> str:
     """Store a new coupon; with `generate`, under a fresh random code, drawn again while the code is taken. Its code.
     Each attempt runs in a savepoint so that a taken code does not end the caller's transaction."""
     for _ in range(_CODE_ATTEMPTS if generate else 1):
@@ -221,8 +225,9 @@ async def get_coupon(db: Database, caller: Caller, code: str, *, customer_number
     return coupon_document(row, seller=customer_number is None and caller.has_any(SELLER_SCOPES))
 
 
-async def list_coupons(db: Database, caller: Caller, *, q: str | None, page: Page, sort: str | None,
-                       with_total: bool, show_deleted: bool) -> tuple[list[dict[str, Any]], int | None]:
+async def list_coupons(
+    db: Database, caller: Caller, *, q: str | None, page: Page, sort: str | None, with_total: bool, show_deleted: bool
+) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the tenant's coupons that match `q` (deleted ones only with `show_deleted`), and the total when
     asked for."""
     params: list[object] = [caller.tenant]
@@ -232,8 +237,9 @@ async def list_coupons(db: Database, caller: Caller, *, q: str | None, page: Pag
     where = " AND ".join(conditions)
     ordering = order_by(sort, store.COUPON_FIELDS, tiebreak="c.code")
     async with db.connection() as conn:
-        rows = await store.list_coupons(conn, where=where, params=params, order_by=ordering, limit=page.size,
-                                        offset=page.offset)
+        rows = await store.list_coupons(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
         total = None
         if with_total:
             total = await page_total(page, len(rows), lambda: store.count_coupons(conn, where=where, params=params))

@@ -181,13 +181,31 @@ WHERE tenant = $1 AND code = $2
 
 
 def _values(content: CouponContent) -> tuple[Any, ...]:
-    return (content.name, content.description, content.discount_type, content.discount_percentage,
-            content.discount_amount, content.discount_currency, content.allow_anonymous, content.max_redemptions,
-            content.max_redemptions_per_customer, content.discount_calculation_type, content.category_restricted,
-            content.segment_restricted, content.valid_for, content.valid_from, content.valid_until,
-            content.min_order_amount, content.min_order_currency, content.included_categories,
-            content.excluded_categories, content.segment_ids, content.issued_to, content.mixins,
-            content.metadata_mixins)
+    return (
+        content.name,
+        content.description,
+        content.discount_type,
+        content.discount_percentage,
+        content.discount_amount,
+        content.discount_currency,
+        content.allow_anonymous,
+        content.max_redemptions,
+        content.max_redemptions_per_customer,
+        content.discount_calculation_type,
+        content.category_restricted,
+        content.segment_restricted,
+        content.valid_for,
+        content.valid_from,
+        content.valid_until,
+        content.min_order_amount,
+        content.min_order_currency,
+        content.included_categories,
+        content.excluded_categories,
+        content.segment_ids,
+        content.issued_to,
+        content.mixins,
+        content.metadata_mixins,
+    )
 
 
 async def fetch_coupon(conn: Connection, tenant: str, code: str) -> CouponRow | None:
@@ -227,11 +245,15 @@ async def insert_coupon(conn: Connection, tenant: str, content: CouponContent, *
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == CODE_KEY:
             # coupon.yml's 409 example.
-            raise Conflict(f"Duplicate Coupon '{content.code}' on tenant '{tenant}'", field="code",
-                           type="duplicate_value") from exc
+            raise Conflict(
+                f"Duplicate Coupon '{content.code}' on tenant '{tenant}'", field="code", type="duplicate_value"
+            ) from exc
         if exc.constraint_name == REFERRAL_KEY:
-            raise Conflict(f"The customer {content.issued_to} already has a referral coupon.", field="issuedTo",
-                           type="duplicate_value") from exc
+            raise Conflict(
+                f"The customer {content.issued_to} already has a referral coupon.",
+                field="issuedTo",
+                type="duplicate_value",
+            ) from exc
         raise
 
 
@@ -252,8 +274,9 @@ async def add_redemptions(conn: Connection, tenant: str, code: str, delta: int) 
     await conn.execute(_ADD_REDEMPTIONS, tenant, code, delta)
 
 
-async def list_coupons(conn: Connection, *, where: str, params: list[object], order_by: str, limit: int,
-                       offset: int) -> list[CouponRow]:
+async def list_coupons(
+    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
+) -> list[CouponRow]:
     """One page of coupons matching `where` (compiled by the service from q; $1 is the tenant)."""
     n = len(params)
     sql = (

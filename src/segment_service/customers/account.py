@@ -70,13 +70,20 @@ async def signup(db: Database, caller: Caller, body: CustomerSignup, *, password
     instead: the password is set and the names sent replace the stored ones. With a password already: 409."""
     email = check_email(body.email, field="email")
     if body.signup is not UNSET and body.signup is not None:
-        raise BadRequest("Separate sign-up credentials are not supported: customers log in with `email`, which is "
-                         "also their contactEmail. Leave `signup` out.", field="signup", type="not_supported")
+        raise BadRequest(
+            "Separate sign-up credentials are not supported: customers log in with `email`, which is "
+            "also their contactEmail. Leave `signup` out.",
+            field="signup",
+            type="not_supported",
+        )
     details = body.customer_details if isinstance(body.customer_details, CustomerDetails) else CustomerDetails()
     contact_email = _given(details.contact_email)
     if contact_email is not None and contact_email.lower() != email.lower():
-        raise BadRequest("customerDetails.contactEmail must be the same as email.",
-                         field="customerDetails.contactEmail", type="invalid_value")
+        raise BadRequest(
+            "customerDetails.contactEmail must be the same as email.",
+            field="customerDetails.contactEmail",
+            type="invalid_value",
+        )
     password_hash = await passwords.hash(body.password)
     tenant = caller.tenant
     async with db.transaction() as conn:
@@ -84,28 +91,36 @@ async def signup(db: Database, caller: Caller, body: CustomerSignup, *, password
         if found is None:
             metadata = details.metadata
             content = store.CustomerContent(
-                id=new_id(), contact_email=email, title=_given(details.title),
-                first_name=_given(details.first_name), last_name=_given(details.last_name),
-                company=_given(details.company), preferred_language=_given(details.preferred_language),
-                active=True, mixins=None if isinstance(details.mixins, UnsetType) else details.mixins,
-                metadata_mixins=None if isinstance(metadata, UnsetType) or metadata is None
-                or isinstance(metadata.mixins, UnsetType) else metadata.mixins,
+                id=new_id(),
+                contact_email=email,
+                title=_given(details.title),
+                first_name=_given(details.first_name),
+                last_name=_given(details.last_name),
+                company=_given(details.company),
+                preferred_language=_given(details.preferred_language),
+                active=True,
+                mixins=None if isinstance(details.mixins, UnsetType) else details.mixins,
+                metadata_mixins=None
+                if isinstance(metadata, UnsetType) or metadata is None or isinstance(metadata.mixins, UnsetType)
+                else metadata.mixins,
             )
             await store.insert_customer(conn, tenant, content, password_hash=password_hash)
             return content.id
         row, has_password = found
         if has_password:
-            raise Conflict(f"Duplicate account '{email}' for tenant '{tenant}'.", field="email",
-                           type="duplicate_value")
+            raise Conflict(f"Duplicate account '{email}' for tenant '{tenant}'.", field="email", type="duplicate_value")
         # A tenant-managed profile: the customer's names complete it; the tenant's active flag and mixins stay.
         content = store.CustomerContent(
-            id=row.id, contact_email=row.contact_email,
+            id=row.id,
+            contact_email=row.contact_email,
             title=_pick(details.title, row.title),
             first_name=_pick(details.first_name, row.first_name),
             last_name=_pick(details.last_name, row.last_name),
             company=_pick(details.company, row.company),
             preferred_language=_pick(details.preferred_language, row.preferred_language),
-            active=row.active, mixins=row.mixins, metadata_mixins=row.metadata_mixins,
+            active=row.active,
+            mixins=row.mixins,
+            metadata_mixins=row.metadata_mixins,
         )
         await store.update_customer(conn, tenant, content)
         await store.set_password(conn, tenant, row.id, password_hash, initial=False)
@@ -124,16 +139,25 @@ def _pick(given: str | None | UnsetType, stored: str | None) -> str | None:
 def _customer_token(tokens: SessionTokens, *, initial_password: bool) -> CustomerToken:
     # Our access token already names the customer (a signed JWT), so it doubles as the SaaS token.
     return CustomerToken(
-        access_token=tokens.access_token, saas_token=tokens.access_token, expires_in=tokens.expires_in,
-        refresh_token=tokens.refresh_token, refresh_token_expires_in=tokens.refresh_token_expires_in,
-        token_type="Bearer", session_id=tokens.session_id, initialPassword=initial_password,
-        accessToken=tokens.access_token, saasToken=tokens.access_token, expiresIn=tokens.expires_in,
-        refreshToken=tokens.refresh_token, refreshTokenExpiresIn=tokens.refresh_token_expires_in,
+        access_token=tokens.access_token,
+        saas_token=tokens.access_token,
+        expires_in=tokens.expires_in,
+        refresh_token=tokens.refresh_token,
+        refresh_token_expires_in=tokens.refresh_token_expires_in,
+        token_type="Bearer",
+        session_id=tokens.session_id,
+        initialPassword=initial_password,
+        accessToken=tokens.access_token,
+        saasToken=tokens.access_token,
+        expiresIn=tokens.expires_in,
+        refreshToken=tokens.refresh_token,
+        refreshTokenExpiresIn=tokens.refresh_token_expires_in,
     )
 
 
-async def login(db: Database, tokens: TokenService, caller: Caller, body: PasswordAuthentication, *,
-                passwords: Passwords) -> CustomerToken:
+async def login(
+    db: Database, tokens: TokenService, caller: Caller, body: PasswordAuthentication, *, passwords: Passwords
+) -> CustomerToken:
     """Log a customer in with email and password: a new session and its tokens.
 
     Raises:
@@ -154,15 +178,17 @@ async def login(db: Database, tokens: TokenService, caller: Caller, body: Passwo
         await login_store.succeeded(conn, tenant, credentials.id, record_login=True)
         session = None
         if credentials.active:
-            session = await oauth_service.start_customer_session(conn, tokens, tenant=tenant,
-                                                                 customer_id=credentials.id)
+            session = await oauth_service.start_customer_session(
+                conn, tokens, tenant=tenant, customer_id=credentials.id
+            )
     if session is None:  # the right password, but the tenant has deactivated the account
         raise Forbidden("The customer account is not active; the shop can activate it.")
     return _customer_token(session, initial_password=credentials.initial_password)
 
 
-async def refresh(db: Database, tokens: TokenService, caller: Caller, *, refresh_token: str,
-                  legal_entity_id: str | None) -> RefreshCustomerToken:
+async def refresh(
+    db: Database, tokens: TokenService, caller: Caller, *, refresh_token: str, legal_entity_id: str | None
+) -> RefreshCustomerToken:
     """New tokens for the session of `refresh_token` (which rotates).
 
     With `legal_entity_id` the token is a B2B token of that legal entity (the customer must be its contact, else
@@ -178,15 +204,22 @@ async def refresh(db: Database, tokens: TokenService, caller: Caller, *, refresh
         if not credentials.active:
             raise Forbidden("The customer account is not active; the shop can activate it.")
         context = session.legal_entity_id if legal_entity_id is None else (legal_entity_id or None)
-        if context is not None and not await legal_entities_service.is_contact(conn, tenant, session.customer_id,
-                                                                              context):
+        if context is not None and not await legal_entities_service.is_contact(
+            conn, tenant, session.customer_id, context
+        ):
             raise Forbidden(f"The customer is not a contact of legal entity '{context}'.")
         renewed = await oauth_service.renew_customer_session(conn, tokens, session, legal_entity_id=context)
     return RefreshCustomerToken(
-        access_token=renewed.access_token, expires_in=renewed.expires_in, refresh_token=renewed.refresh_token,
-        refresh_token_expires_in=renewed.refresh_token_expires_in, token_type="Bearer",
-        session_id=renewed.session_id, accessToken=renewed.access_token, expiresIn=renewed.expires_in,
-        refreshToken=renewed.refresh_token, refreshTokenExpiresIn=renewed.refresh_token_expires_in,
+        access_token=renewed.access_token,
+        expires_in=renewed.expires_in,
+        refresh_token=renewed.refresh_token,
+        refresh_token_expires_in=renewed.refresh_token_expires_in,
+        token_type="Bearer",
+        session_id=renewed.session_id,
+        accessToken=renewed.access_token,
+        expiresIn=renewed.expires_in,
+        refreshToken=renewed.refresh_token,
+        refreshTokenExpiresIn=renewed.refresh_token_expires_in,
     )
 
 
@@ -215,8 +248,9 @@ async def logout(db: Database, tokens: TokenService, caller: Caller, *, access_t
         try:
             other = await tokens.decode_ignoring_expiry(access_token)  # an expired token's session may still be open
         except Unauthorized:
-            raise BadRequest("accessToken is not a token issued by this service.", field="accessToken",
-                             type="invalid_value") from None
+            raise BadRequest(
+                "accessToken is not a token issued by this service.", field="accessToken", type="invalid_value"
+            ) from None
         if other.tenant != caller.tenant or other.kind is not TokenKind.CUSTOMER or other.customer_id != customer_id:
             raise Forbidden("accessToken is not a token of the calling customer.")
         session_id = other.session_id
@@ -264,8 +298,9 @@ async def change_password(db: Database, caller: Caller, body: PasswordChangeDto,
             raise _gone()
         raise BadRequest("The customer has no password yet; sign up to set one.", type="no_password")
     found = credentials
-    if not await login_limit.check(db, tenant, found,
-                                   lambda: passwords.verify(found.password_hash, body.current_password)):
+    if not await login_limit.check(
+        db, tenant, found, lambda: passwords.verify(found.password_hash, body.current_password)
+    ):
         raise BadRequest("The current password is not correct.", field="currentPassword", type="invalid_value")
     try:
         new_hash = await passwords.hash(body.new_password)

@@ -32,8 +32,9 @@ def _locked(lock: login_store.Lock) -> TooManyRequests:
     )
 
 
-async def start(db: Database, tenant: str, *, email: str | None = None,
-                customer_id: str | None = None) -> Credentials | None:
+async def start(
+    db: Database, tenant: str, *, email: str | None = None, customer_id: str | None = None
+) -> Credentials | None:
     """Start a password check of the account; its credentials, or None when there is no account with a password.
 
     Raises:
@@ -42,22 +43,26 @@ async def start(db: Database, tenant: str, *, email: str | None = None,
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         async with db.transaction() as conn:
-            credentials = await login_store.start(conn, tenant, email=email, customer_id=customer_id,
-                                                  threshold=FAILURE_LIMIT)
-            refusal = None if credentials is not None else await login_store.refusal(
-                conn, tenant, email=email, customer_id=customer_id)
+            credentials = await login_store.start(
+                conn, tenant, email=email, customer_id=customer_id, threshold=FAILURE_LIMIT
+            )
+            refusal = (
+                None
+                if credentials is not None
+                else await login_store.refusal(conn, tenant, email=email, customer_id=customer_id)
+            )
         if credentials is not None or refusal is None:
             return credentials
         if isinstance(refusal, login_store.Lock):
             raise _locked(refusal)
         if time.monotonic() >= deadline:
-            raise TooManyRequests("Other login attempts for this account are being checked; try again in a second.",
-                                  retry_after=1)
+            raise TooManyRequests(
+                "Other login attempts for this account are being checked; try again in a second.", retry_after=1
+            )
         await asyncio.sleep(_POLL_SECONDS)
 
 
-async def check(db: Database, tenant: str, credentials: Credentials,
-                verify: Callable[[], Awaitable[bool]]) -> bool:
+async def check(db: Database, tenant: str, credentials: Credentials, verify: Callable[[], Awaitable[bool]]) -> bool:
     """Run the started check `verify` (whether the password is right) and count its outcome: a wrong password is a
     failure, a right one resets the count. A check that fails to run counts neither way."""
     try:
@@ -68,6 +73,7 @@ async def check(db: Database, tenant: str, credentials: Credentials,
         raise
     if not right:
         async with db.transaction() as conn:
-            await login_store.failed(conn, tenant, credentials.id, threshold=FAILURE_LIMIT,
-                                     max_lock_seconds=MAX_LOCK_SECONDS)
+            await login_store.failed(
+                conn, tenant, credentials.id, threshold=FAILURE_LIMIT, max_lock_seconds=MAX_LOCK_SECONDS
+            )
     return right

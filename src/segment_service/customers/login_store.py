@@ -17,8 +17,9 @@ from segment_service.customers.store import Credentials
 #: A started check whose process died never finishes: it stops holding back others this long after the last start.
 STALE_SECONDS = 30
 
-_IN_FLIGHT = (f"(CASE WHEN c.login_started_at > now() - interval '{STALE_SECONDS} seconds'"
-              " THEN c.logins_in_flight ELSE 0 END)")
+_IN_FLIGHT = (
+    f"(CASE WHEN c.login_started_at > now() - interval '{STALE_SECONDS} seconds' THEN c.logins_in_flight ELSE 0 END)"
+)
 
 _MATCH_BY_EMAIL = "c.tenant = $1 AND lower(c.contact_email) = lower($2)"
 _MATCH_BY_ID = "c.tenant = $1 AND c.id = $2"
@@ -86,8 +87,9 @@ class Busy(msgspec.Struct):
     """As many checks of the account are under way as it has guesses left."""
 
 
-async def start(conn: Connection, tenant: str, *, email: str | None = None, customer_id: str | None = None,
-                threshold: int) -> Credentials | None:
+async def start(
+    conn: Connection, tenant: str, *, email: str | None = None, customer_id: str | None = None, threshold: int
+) -> Credentials | None:
     """Start a password check of the account (by email or id); its credentials, or None when it has no password,
     is locked, or has as many checks under way as guesses left (`refusal` tells which)."""
     if email is not None:
@@ -97,8 +99,9 @@ async def start(conn: Connection, tenant: str, *, email: str | None = None, cust
     return None if record is None else Credentials(**record)
 
 
-async def refusal(conn: Connection, tenant: str, *, email: str | None = None,
-                  customer_id: str | None = None) -> Lock | Busy | None:
+async def refusal(
+    conn: Connection, tenant: str, *, email: str | None = None, customer_id: str | None = None
+) -> Lock | Busy | None:
     """Why `start` gave nothing: the lock, Busy, or None when there is no account with a password."""
     if email is not None:
         record = await conn.fetchrow(_REFUSAL_BY_EMAIL, tenant, email)

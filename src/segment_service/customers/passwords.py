@@ -31,8 +31,9 @@ class Passwords:
     def __init__(self, memory_kib: int) -> None:
         memory_kib = max(8, memory_kib)
         # argon2 needs at least 8 KiB per lane; 4 lanes is argon2-cffi's default.
-        self._hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=memory_kib,
-                                      parallelism=max(1, min(4, memory_kib // 8)))
+        self._hasher = PasswordHasher(
+            time_cost=TIME_COST, memory_cost=memory_kib, parallelism=max(1, min(4, memory_kib // 8))
+        )
         # Checked when there is no account, so that an unknown email costs as much time as a wrong password.
         self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
 

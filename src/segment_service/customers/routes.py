@@ -34,10 +34,18 @@ from segment_service.customers.passwords import Passwords, passwords
 READ = (Scope.CUSTOMER_READ.value,)
 MANAGE = (Scope.CUSTOMER_MANAGE.value,)
 
-ExpandParameter = Parameter(query="expand", required=False, default=None,
-                            description="`mixin:*` (or `mixin:<name>`) adds the customer's mixins.")
-SendPasswordReset = Parameter(query="sendPasswordResetNotifications", required=False, default=None,
-                              description="Accepted for compatibility; this service sends no emails.")
+ExpandParameter = Parameter(
+    query="expand",
+    required=False,
+    default=None,
+    description="`mixin:*` (or `mixin:<name>`) adds the customer's mixins.",
+)
+SendPasswordReset = Parameter(
+    query="sendPasswordResetNotifications",
+    required=False,
+    default=None,
+    description="Accepted for compatibility; this service sends no emails.",
+)
 
 
 def provide_passwords(state: State) -> Passwords:
@@ -57,72 +65,143 @@ class CustomerController(Controller):
     tags = ["Customers"]
     dependencies = PASSWORDS
 
-    @post("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-          operation_id="POST-customer-tenant-create-customer", summary="Creating a customer",
-          responses=customer_errors(400, 403, 409))
-    async def create_customer(self, db: Database, caller: Caller, passwords: Passwords,
-                              data: CustomerSignupBySellerDto,
-                              send_password_reset: bool | None = SendPasswordReset) -> Response[ResourceLocation]:
+    @post(
+        "",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=201,
+        operation_id="POST-customer-tenant-create-customer",
+        summary="Creating a customer",
+        responses=customer_errors(400, 403, 409),
+    )
+    async def create_customer(
+        self,
+        db: Database,
+        caller: Caller,
+        passwords: Passwords,
+        data: CustomerSignupBySellerDto,
+        send_password_reset: bool | None = SendPasswordReset,
+    ) -> Response[ResourceLocation]:
         """Creates a new customer (with an initial password when the body has one)."""
         customer_id = await service.create_customer(db, caller, data, passwords=passwords)
         return json_response({"id": customer_id}, status=201)
 
-    @get("", opt={"scopes": READ}, security=security(*READ), operation_id="GET-customer-tenant-list-customers",
-         summary="Retrieving a list of customers", responses=customer_errors(400, 403))
-    async def list_customers(self, db: Database, caller: Caller, listing: Listing, q: str | None = None,
-                             expand: str | None = ExpandParameter) -> Response[list[CustomerForSellerDto]]:
+    @get(
+        "",
+        opt={"scopes": READ},
+        security=security(*READ),
+        operation_id="GET-customer-tenant-list-customers",
+        summary="Retrieving a list of customers",
+        responses=customer_errors(400, 403),
+    )
+    async def list_customers(
+        self, db: Database, caller: Caller, listing: Listing, q: str | None = None, expand: str | None = ExpandParameter
+    ) -> Response[list[CustomerForSellerDto]]:
         """Retrieves the tenant's customers (filtered by `q`)."""
-        docs, total = await service.list_customers(db, caller, q=q, page=listing.page, sort=listing.sort,
-                                                   with_total=listing.with_total,
-                                                   expand=service.parse_expand(expand))
+        docs, total = await service.list_customers(
+            db,
+            caller,
+            q=q,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=listing.with_total,
+            expand=service.parse_expand(expand),
+        )
         return list_response(docs, total)
 
-    @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
-          operation_id="POST-customer-tenant-search", summary="Searching for customers",
-          responses=customer_errors(400, 403))
-    async def search_customers(self, db: Database, caller: Caller, listing: Listing,
-                               expand: str | None = ExpandParameter,
-                               data: CustomersSearch | None = None) -> Response[list[CustomerForSellerDto]]:
+    @post(
+        "/search",
+        opt={"scopes": READ},
+        security=security(*READ),
+        status_code=200,
+        operation_id="POST-customer-tenant-search",
+        summary="Searching for customers",
+        responses=customer_errors(400, 403),
+    )
+    async def search_customers(
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        expand: str | None = ExpandParameter,
+        data: CustomersSearch | None = None,
+    ) -> Response[list[CustomerForSellerDto]]:
         """Returns the customers that match the `q` in the body (without a body: all of them)."""
-        docs, total = await service.list_customers(db, caller, q=None if data is None else data.q, page=listing.page,
-                                                   sort=listing.sort, with_total=listing.with_total,
-                                                   expand=service.parse_expand(expand))
+        docs, total = await service.list_customers(
+            db,
+            caller,
+            q=None if data is None else data.q,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=listing.with_total,
+            expand=service.parse_expand(expand),
+        )
         return list_response(docs, total)
 
-    @get("/{customerNumber:str}", opt={"scopes": READ}, security=security(*READ),
-         operation_id="GET-customer-tenant-retrieve-customer", summary="Retrieving a customer profile",
-         responses=customer_errors(400, 403, 404))
-    async def get_customer(self, db: Database, caller: Caller, customerNumber: str,
-                           expand: str | None = ExpandParameter) -> Response[CustomerForSellerDto]:
+    @get(
+        "/{customerNumber:str}",
+        opt={"scopes": READ},
+        security=security(*READ),
+        operation_id="GET-customer-tenant-retrieve-customer",
+        summary="Retrieving a customer profile",
+        responses=customer_errors(400, 403, 404),
+    )
+    async def get_customer(
+        self, db: Database, caller: Caller, customerNumber: str, expand: str | None = ExpandParameter
+    ) -> Response[CustomerForSellerDto]:
         """Retrieves the customer with this customer number (the id)."""
         expanded = service.parse_expand(expand)
         return json_response(await service.get_customer(db, caller, customerNumber, expand=expanded))
 
-    @put("/{customerNumber:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-         operation_id="PUT-customer-tenant-update-customer", summary="Upserting a customer profile",
-         responses=customer_errors(400, 403, 409) | no_content("The customer profile was updated."))
-    async def upsert_customer(self, db: Database, caller: Caller, customerNumber: str,
-                              data: CustomerUpdateBySellerDto,
-                              send_password_reset: bool | None = SendPasswordReset) -> Response[ResourceLocation]:
+    @put(
+        "/{customerNumber:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=201,
+        operation_id="PUT-customer-tenant-update-customer",
+        summary="Upserting a customer profile",
+        responses=customer_errors(400, 403, 409) | no_content("The customer profile was updated."),
+    )
+    async def upsert_customer(
+        self,
+        db: Database,
+        caller: Caller,
+        customerNumber: str,
+        data: CustomerUpdateBySellerDto,
+        send_password_reset: bool | None = SendPasswordReset,
+    ) -> Response[ResourceLocation]:
         """Replaces the customer's profile, or creates it: 201 with its id when created, 204 when updated."""
         if await service.upsert_customer(db, caller, customerNumber, data):
             return json_response({"id": customerNumber}, status=201)
         return empty_response(204)
 
-    @patch("/{customerNumber:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=200,
-           operation_id="PATCH-customer-tenant-update-customer", summary="Updating a customer profile",
-           response_description="The customer profile was updated (no body).",
-           responses=customer_errors(400, 403, 404, 409))
-    async def patch_customer(self, db: Database, caller: Caller, customerNumber: str,
-                             data: CustomerPatchBySellerDto) -> Response[None]:
+    @patch(
+        "/{customerNumber:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=200,
+        operation_id="PATCH-customer-tenant-update-customer",
+        summary="Updating a customer profile",
+        response_description="The customer profile was updated (no body).",
+        responses=customer_errors(400, 403, 404, 409),
+    )
+    async def patch_customer(
+        self, db: Database, caller: Caller, customerNumber: str, data: CustomerPatchBySellerDto
+    ) -> Response[None]:
         """Changes the members the merge object names (`null` removes one; `mixins` merge)."""
         await service.patch_customer(db, caller, customerNumber, data)
         return empty_response(200)
 
-    @delete("/{customerNumber:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=202,
-            operation_id="DELETE-customer-tenant-remove-customer", summary="Deleting a customer profile",
-            response_description="The customer and its login are deleted (no body).",
-            responses=customer_errors(403, 404))
+    @delete(
+        "/{customerNumber:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=202,
+        operation_id="DELETE-customer-tenant-remove-customer",
+        summary="Deleting a customer profile",
+        response_description="The customer and its login are deleted (no body).",
+        responses=customer_errors(403, 404),
+    )
     async def delete_customer(self, db: Database, caller: Caller, customerNumber: str) -> Response[None]:
         """Deletes the customer profile and its login."""
         await service.delete_customer(db, caller, customerNumber)

@@ -33,8 +33,18 @@ from segment_service.oauth import service as oauth_service
 from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = [
-    "CustomerRow", "Expand", "create_customer", "customer_document", "customer_exists", "delete_customer",
-    "fetch_customers", "get_customer", "list_customers", "parse_expand", "patch_customer", "upsert_customer",
+    "CustomerRow",
+    "Expand",
+    "create_customer",
+    "customer_document",
+    "customer_exists",
+    "delete_customer",
+    "fetch_customers",
+    "get_customer",
+    "list_customers",
+    "parse_expand",
+    "patch_customer",
+    "upsert_customer",
 ]
 
 #: Words that are paths under /customers (search, import) or reserved for bulk (decisions.md), so not customer ids.
@@ -72,8 +82,11 @@ def parse_expand(expand: str | None) -> Expand:
             continue
         kind, _, name = part.partition(":")
         if kind != "mixin" or not name:
-            raise BadRequest(f"Invalid expand '{part[:80]}': use mixin:* (or mixin:<name>), addresses or accounts.",
-                             field="expand", type="invalid_query_parameter")
+            raise BadRequest(
+                f"Invalid expand '{part[:80]}': use mixin:* (or mixin:<name>), addresses or accounts.",
+                field="expand",
+                type="invalid_query_parameter",
+            )
         if name == "*":
             all_mixins = True
         else:
@@ -84,16 +97,20 @@ def parse_expand(expand: str | None) -> Expand:
 def customer_document(row: CustomerRow, expand: Expand = Expand()) -> dict[str, Any]:
     """The `CustomerForSellerDto` of a stored customer; `customerNumber` is the id."""
     doc: dict[str, Any] = {"id": row.id, "customerNumber": row.id}
-    for name, value in (("contactEmail", row.contact_email), ("title", row.title), ("firstName", row.first_name),
-                        ("lastName", row.last_name), ("company", row.company),
-                        ("preferredLanguage", row.preferred_language)):
+    for name, value in (
+        ("contactEmail", row.contact_email),
+        ("title", row.title),
+        ("firstName", row.first_name),
+        ("lastName", row.last_name),
+        ("company", row.company),
+        ("preferredLanguage", row.preferred_language),
+    ):
         if value is not None:
             doc[name] = value
     doc["active"] = row.active
     if row.mixins is not None and (expand.all_mixins or expand.mixins):
         # customer.yml: "The property is not returned by default ... use expand=mixin:*".
-        doc["mixins"] = row.mixins if expand.all_mixins else {
-            k: v for k, v in row.mixins.items() if k in expand.mixins}
+        doc["mixins"] = row.mixins if expand.all_mixins else {k: v for k, v in row.mixins.items() if k in expand.mixins}
     metadata: dict[str, Any] = {"version": row.version, "createdAt": row.created_at, "modifiedAt": row.modified_at}
     if row.metadata_mixins is not None:
         metadata["mixins"] = row.metadata_mixins
@@ -103,8 +120,11 @@ def customer_document(row: CustomerRow, expand: Expand = Expand()) -> dict[str, 
 
 def _patchable_document(row: CustomerRow) -> dict[str, Any]:
     """The stored profile as a PUT body would write it, for merge patches to apply to."""
-    doc = {k: v for k, v in customer_document(row, Expand(all_mixins=True)).items()
-           if k not in ("id", "customerNumber", "metadata")}
+    doc = {
+        k: v
+        for k, v in customer_document(row, Expand(all_mixins=True)).items()
+        if k not in ("id", "customerNumber", "metadata")
+    }
     metadata: dict[str, Any] = {"version": row.version}
     if row.metadata_mixins is not None:
         metadata["mixins"] = row.metadata_mixins
@@ -118,8 +138,11 @@ def _patchable_document(row: CustomerRow) -> dict[str, Any]:
 def check_email(email: str, *, field: str = "contactEmail") -> str:
     """An email address as customers log in with it; 400 naming the field otherwise."""
     if not _EMAIL.fullmatch(email):
-        raise BadRequest(f"Invalid {field} '{email[:80]}': expected an email address such as john.doe@example.com.",
-                         field=field, type="invalid_value")
+        raise BadRequest(
+            f"Invalid {field} '{email[:80]}': expected an email address such as john.doe@example.com.",
+            field=field,
+            type="invalid_value",
+        )
     return email
 
 
@@ -156,19 +179,24 @@ def _expected_version(body: CustomerUpdateBySellerDto) -> int | None:
 def _keep_email(current: CustomerRow, content: store.CustomerContent) -> None:
     """customer.yml: the contact email "cannot be unset once a value is present" (it is also the login)."""
     if current.contact_email is not None and content.contact_email is None:
-        raise BadRequest("contactEmail cannot be removed once it is set; send the current or a new address.",
-                         field="contactEmail", type="invalid_value")
+        raise BadRequest(
+            "contactEmail cannot be removed once it is set; send the current or a new address.",
+            field="contactEmail",
+            type="invalid_value",
+        )
 
 
-async def create_customer(db: Database, caller: Caller, body: CustomerSignupBySellerDto, *,
-                          passwords: Passwords) -> str:
+async def create_customer(
+    db: Database, caller: Caller, body: CustomerSignupBySellerDto, *, passwords: Passwords
+) -> str:
     """Create a customer, with an initial password when the body has one; its id (generated unless named)."""
     customer_id = new_id() if body.id is UNSET else check_custom_id(body.id, reserved=RESERVED_IDS)
     content = content_from_body(customer_id, body)
     password_hash = None if body.password is UNSET else await passwords.hash(body.password)
     async with db.transaction() as conn:
-        await store.insert_customer(conn, caller.tenant, content, password_hash=password_hash,
-                                    initial_password=password_hash is not None)
+        await store.insert_customer(
+            conn, caller.tenant, content, password_hash=password_hash, initial_password=password_hash is not None
+        )
     return customer_id
 
 
@@ -251,15 +279,17 @@ async def get_customer(db: Database, caller: Caller, customer_id: str, *, expand
     return customer_document(row, expand)
 
 
-async def list_customers(db: Database, caller: Caller, *, q: str | None, page: Page, sort: str | None,
-                         with_total: bool, expand: Expand) -> tuple[list[dict[str, Any]], int | None]:
+async def list_customers(
+    db: Database, caller: Caller, *, q: str | None, page: Page, sort: str | None, with_total: bool, expand: Expand
+) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the tenant's customers that match `q`, and the total when asked for."""
     params: list[object] = [caller.tenant]
     where = where_q(q, store.CUSTOMER_FIELDS, params)
     ordering = order_by(sort, store.CUSTOMER_FIELDS, tiebreak="c.id")
     async with db.connection() as conn:
-        rows = await store.list_customers(conn, where=where, params=params, order_by=ordering, limit=page.size,
-                                          offset=page.offset)
+        rows = await store.list_customers(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
         total = None
         if with_total:
             total = await page_total(page, len(rows), lambda: store.count_customers(conn, where=where, params=params))

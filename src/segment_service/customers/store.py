@@ -33,8 +33,19 @@ CUSTOMER_FIELDS: dict[str, Field] = {
     "mixins": Field("c.mixins", FieldKind.JSON),
     # Fields of customer.yml the service does not store: absent from every customer (core/query FieldKind.ABSENT).
     **spec_only(
-        "accounts", "addresses", "b2b", "businessModel", "contactPhone", "defaultAddress", "middleName", "onHold",
-        "photoUrl", "preferredCurrency", "preferredSite", "restriction", "type",
+        "accounts",
+        "addresses",
+        "b2b",
+        "businessModel",
+        "contactPhone",
+        "defaultAddress",
+        "middleName",
+        "onHold",
+        "photoUrl",
+        "preferredCurrency",
+        "preferredSite",
+        "restriction",
+        "type",
     ),
 }
 
@@ -158,16 +169,28 @@ WHERE tenant = $1 AND id = $2
 
 
 def _content_values(content: CustomerContent) -> tuple[Any, ...]:
-    return (content.contact_email, content.title, content.first_name, content.last_name, content.company,
-            content.preferred_language, content.active, content.mixins, content.metadata_mixins)
+    return (
+        content.contact_email,
+        content.title,
+        content.first_name,
+        content.last_name,
+        content.company,
+        content.preferred_language,
+        content.active,
+        content.mixins,
+        content.metadata_mixins,
+    )
 
 
 def _conflict(exc: asyncpg.UniqueViolationError, tenant: str, content: CustomerContent) -> Exception:
     """The 409 a unique violation stands for, named by its constraint; anything else is re-raised as it is."""
     if exc.constraint_name == EMAIL_KEY:
         # customer.yml's 409 example: "Duplicate account '{email}' for tenant '{tenant}'."
-        return Conflict(f"Duplicate account '{content.contact_email}' for tenant '{tenant}'.", field="contactEmail",
-                        type="duplicate_value")
+        return Conflict(
+            f"Duplicate account '{content.contact_email}' for tenant '{tenant}'.",
+            field="contactEmail",
+            type="duplicate_value",
+        )
     if exc.constraint_name == "customers_pkey":
         return Conflict(f"A customer with id '{content.id}' already exists.", field="id", type="duplicate_value")
     return exc
@@ -201,8 +224,9 @@ async def customer_exists(conn: Connection, tenant: str, customer_id: str) -> bo
     return bool(await conn.fetchval(_CUSTOMER_EXISTS, tenant, customer_id))
 
 
-async def fetch_customer_by_email_for_update(conn: Connection, tenant: str,
-                                             email: str) -> tuple[CustomerRow, bool] | None:
+async def fetch_customer_by_email_for_update(
+    conn: Connection, tenant: str, email: str
+) -> tuple[CustomerRow, bool] | None:
     """The customer whose contact email is `email` (any case), locked, and whether it has a password."""
     record = await conn.fetchrow(_SELECT_CUSTOMER_BY_EMAIL, tenant, email)
     if record is None:
@@ -212,12 +236,19 @@ async def fetch_customer_by_email_for_update(conn: Connection, tenant: str,
     return CustomerRow(**values), has_password
 
 
-async def insert_customer(conn: Connection, tenant: str, content: CustomerContent, *,
-                          password_hash: str | None = None, initial_password: bool = False) -> None:
+async def insert_customer(
+    conn: Connection,
+    tenant: str,
+    content: CustomerContent,
+    *,
+    password_hash: str | None = None,
+    initial_password: bool = False,
+) -> None:
     """Store a new customer at version 1; Conflict when the id or the contact email is taken."""
     try:
-        await conn.execute(_INSERT_CUSTOMER, tenant, content.id, *_content_values(content), password_hash,
-                           initial_password)
+        await conn.execute(
+            _INSERT_CUSTOMER, tenant, content.id, *_content_values(content), password_hash, initial_password
+        )
     except asyncpg.UniqueViolationError as exc:
         raise _conflict(exc, tenant, content) from exc
 
@@ -236,8 +267,9 @@ async def delete_customer(conn: Connection, tenant: str, customer_id: str) -> bo
     return str(await conn.execute(_DELETE_CUSTOMER, tenant, customer_id)) != "DELETE 0"
 
 
-async def list_customers(conn: Connection, *, where: str, params: list[object], order_by: str, limit: int,
-                         offset: int) -> list[CustomerRow]:
+async def list_customers(
+    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
+) -> list[CustomerRow]:
     """One page of customers matching `where` (compiled by the service from q; $1 is the tenant)."""
     n = len(params)
     sql = (
@@ -259,8 +291,6 @@ async def fetch_credentials(conn: Connection, tenant: str, customer_id: str) -> 
     return None if record is None else Credentials(**record)
 
 
-async def set_password(conn: Connection, tenant: str, customer_id: str, password_hash: str, *,
-                       initial: bool) -> None:
+async def set_password(conn: Connection, tenant: str, customer_id: str, password_hash: str, *, initial: bool) -> None:
     """Store a new password hash (and unlock the account); `initial` when the tenant set it."""
     await conn.execute(_SET_PASSWORD, tenant, customer_id, password_hash, initial)
-

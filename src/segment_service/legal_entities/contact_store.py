@@ -103,11 +103,17 @@ def _contact_conflict(exc: asyncpg.IntegrityConstraintViolationError, row: Conta
     if exc.constraint_name == "contact_assignments_pkey":
         return Conflict("The resource already exists.", resource_id=row.id)
     if exc.constraint_name == "contact_assignments_contact_key":
-        return Conflict(f"The customer '{row.customer_id}' is already a {row.type} contact of the legal entity "
-                        f"'{row.legal_entity_id}'.", resource_id=row.id)
+        return Conflict(
+            f"The customer '{row.customer_id}' is already a {row.type} contact of the legal entity "
+            f"'{row.legal_entity_id}'.",
+            resource_id=row.id,
+        )
     if exc.constraint_name == "contact_assignments_legal_entity_fkey":  # the legal entity was deleted meanwhile
-        return BadRequest(f"The legal entity '{row.legal_entity_id}' does not exist.", field="legalEntity.id",
-                          type="invalid_reference")
+        return BadRequest(
+            f"The legal entity '{row.legal_entity_id}' does not exist.",
+            field="legalEntity.id",
+            type="invalid_reference",
+        )
     return exc
 
 
@@ -125,13 +131,15 @@ async def insert_contact_assignment(conn: Connection, tenant: str, row: ContactA
         raise _contact_conflict(exc, row) from exc
 
 
-async def upsert_contact_assignment(conn: Connection, tenant: str, row: ContactAssignmentContent,
-                                    expected_version: int | None) -> tuple[bool, tuple[str, str] | None] | None:
+async def upsert_contact_assignment(
+    conn: Connection, tenant: str, row: ContactAssignmentContent, expected_version: int | None
+) -> tuple[bool, tuple[str, str] | None] | None:
     """Create or replace a contact assignment: (whether it was created, the (customer, legal entity) it named
     before when replaced); None when its version is not `expected_version`."""
     try:
-        record = await conn.fetchrow(_UPSERT_CONTACT_ASSIGNMENT, tenant, row.id, *_contact_values(row),
-                                     expected_version)
+        record = await conn.fetchrow(
+            _UPSERT_CONTACT_ASSIGNMENT, tenant, row.id, *_contact_values(row), expected_version
+        )
     except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError) as exc:
         raise _contact_conflict(exc, row) from exc
     if record is None:
@@ -154,8 +162,10 @@ async def delete_contact_assignments_of_customer(conn: Connection, tenant: str, 
 
 async def contacts_of_subtree(conn: Connection, tenant: str, legal_entity_id: str) -> list[tuple[str, str]]:
     """The (customer, legal entity) pairs of the contact assignments of a legal entity and its subsidiaries."""
-    return [(r["customer_id"], r["legal_entity_id"])
-            for r in await conn.fetch(_CONTACTS_OF_SUBTREE, tenant, legal_entity_id)]
+    return [
+        (r["customer_id"], r["legal_entity_id"])
+        for r in await conn.fetch(_CONTACTS_OF_SUBTREE, tenant, legal_entity_id)
+    ]
 
 
 async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool:
@@ -178,21 +188,26 @@ async def legal_entity_ids_of_customer(conn: Connection, tenant: str, customer_i
     return [r["legal_entity_id"] for r in await conn.fetch(_LEGAL_ENTITY_IDS_OF_CUSTOMER, tenant, customer_id)]
 
 
-async def list_contact_assignments(conn: Connection, *, where: str, params: list[object], order_by: str, limit: int,
-                                   offset: int) -> list[ContactAssignmentRow]:
+async def list_contact_assignments(
+    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
+) -> list[ContactAssignmentRow]:
     """One page of contact assignments (with their legal entities) matching `where`; $1 is the tenant."""
     n = len(params)
-    sql = (f"SELECT {_CA_COLUMNS}, {_LE_JOINED_COLUMNS}\nFROM contact_assignments ca\n"
-           "JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id\n"
-           f"WHERE ca.tenant = $1 AND {where}\nORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    sql = (
+        f"SELECT {_CA_COLUMNS}, {_LE_JOINED_COLUMNS}\nFROM contact_assignments ca\n"
+        "JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id\n"
+        f"WHERE ca.tenant = $1 AND {where}\nORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
+    )
     return [_contact_assignment(r) for r in await conn.fetch(sql, *params, limit, offset)]
 
 
 async def count_contact_assignments(conn: Connection, *, where: str, params: list[object]) -> int:
     """How many contact assignments match `where`."""
-    sql = (f"SELECT count(*)\nFROM contact_assignments ca\n"
-           "JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id\n"
-           f"WHERE ca.tenant = $1 AND {where}")
+    sql = (
+        f"SELECT count(*)\nFROM contact_assignments ca\n"
+        "JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id\n"
+        f"WHERE ca.tenant = $1 AND {where}"
+    )
     return int(await conn.fetchval(sql, *params))
 
 

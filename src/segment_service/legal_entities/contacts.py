@@ -25,23 +25,33 @@ from segment_service.legal_entities.store import Match
 from segment_service.oauth import service as oauth_service
 from segment_service.segments import customer_assignments as segment_customer_assignments
 
-__all__ = ["contact_assignment_document", "create_contact_assignment", "delete_contact_assignment",
-           "get_contact_assignment", "list_contact_assignments", "upsert_contact_assignment"]
+__all__ = [
+    "contact_assignment_document",
+    "create_contact_assignment",
+    "delete_contact_assignment",
+    "get_contact_assignment",
+    "list_contact_assignments",
+    "upsert_contact_assignment",
+]
 
 
 def _customer(customer_id: str, customer: customers_service.CustomerRow | None) -> dict[str, Any]:
     """The spec's `customer` of an assignment: id, name, surname and email as the customer service holds them."""
     doc: dict[str, Any] = {"id": customer_id}
     if customer is not None:
-        for key, value in (("name", customer.first_name), ("surname", customer.last_name),
-                           ("email", customer.contact_email)):
+        for key, value in (
+            ("name", customer.first_name),
+            ("surname", customer.last_name),
+            ("email", customer.contact_email),
+        ):
             if value is not None:
                 doc[key] = value
     return doc
 
 
-def contact_assignment_document(row: store.ContactAssignmentRow,
-                                customer: customers_service.CustomerRow | None) -> dict[str, Any]:
+def contact_assignment_document(
+    row: store.ContactAssignmentRow, customer: customers_service.CustomerRow | None
+) -> dict[str, Any]:
     """The `contactAssignment` of a stored row, its legal entity and customer expanded as the spec's examples show."""
     doc: dict[str, Any] = {
         "id": row.id,
@@ -56,8 +66,12 @@ def contact_assignment_document(row: store.ContactAssignmentRow,
     return doc
 
 
-def _contact_content(assignment_id: str, body: ContactAssignmentFields, contact_type: str,
-                     metadata: MetadataCreate | MetadataUpdate | UnsetType | None) -> store.ContactAssignmentContent:
+def _contact_content(
+    assignment_id: str,
+    body: ContactAssignmentFields,
+    contact_type: str,
+    metadata: MetadataCreate | MetadataUpdate | UnsetType | None,
+) -> store.ContactAssignmentContent:
     return store.ContactAssignmentContent(
         id=assignment_id,
         legal_entity_id=body.legal_entity.id,
@@ -72,11 +86,15 @@ def _contact_content(assignment_id: str, body: ContactAssignmentFields, contact_
 async def _check_references(conn: Connection, tenant: str, row: store.ContactAssignmentContent) -> None:
     """The legal entity and the customer must exist in the tenant (400 naming the missing one)."""
     if not await store.legal_entity_exists(conn, tenant, row.legal_entity_id):
-        raise BadRequest(f"The legal entity '{row.legal_entity_id}' does not exist.", field="legalEntity.id",
-                         type="invalid_reference")
+        raise BadRequest(
+            f"The legal entity '{row.legal_entity_id}' does not exist.",
+            field="legalEntity.id",
+            type="invalid_reference",
+        )
     if not await customers_service.customer_exists(conn, tenant, row.customer_id):
-        raise BadRequest(f"The customer '{row.customer_id}' does not exist.", field="customer.id",
-                         type="invalid_reference")
+        raise BadRequest(
+            f"The customer '{row.customer_id}' does not exist.", field="customer.id", type="invalid_reference"
+        )
 
 
 async def create_contact_assignment(db: Database, caller: Caller, body: ContactAssignmentCreate) -> str:
@@ -89,15 +107,17 @@ async def create_contact_assignment(db: Database, caller: Caller, body: ContactA
     return assignment_id
 
 
-async def upsert_contact_assignment(db: Database, caller: Caller, assignment_id: str,
-                                    body: ContactAssignmentUpdate) -> bool:
+async def upsert_contact_assignment(
+    db: Database, caller: Caller, assignment_id: str, body: ContactAssignmentUpdate
+) -> bool:
     """Replace or create the contact assignment `assignment_id`; whether it was created."""
     check_custom_id(assignment_id)
     content = _contact_content(assignment_id, body, body.type.value, body.metadata)
     async with db.transaction() as conn:
         await _check_references(conn, caller.tenant, content)
-        written = await contact_store.upsert_contact_assignment(conn, caller.tenant, content,
-                                                                service.expected_version(body.metadata))
+        written = await contact_store.upsert_contact_assignment(
+            conn, caller.tenant, content, service.expected_version(body.metadata)
+        )
         if written is None:
             raise VersionConflict(resource_id=assignment_id)
         created, previous = written
@@ -121,8 +141,9 @@ async def _after_contact_left(conn: Connection, tenant: str, customer_id: str, l
     await contact_store.lock_contact_pair(conn, tenant, customer_id, legal_entity_id)
     if await contact_store.is_contact(conn, tenant, customer_id, legal_entity_id):
         return  # still a contact through an assignment of another type
-    await segment_customer_assignments.delete_customer_assignments_of_contact(conn, tenant, customer_id,
-                                                                              legal_entity_id)
+    await segment_customer_assignments.delete_customer_assignments_of_contact(
+        conn, tenant, customer_id, legal_entity_id
+    )
     await oauth_service.end_customer_sessions(conn, tenant, customer_id, legal_entity_id=legal_entity_id)
 
 
@@ -138,29 +159,41 @@ async def get_contact_assignment(db: Database, caller: Caller, assignment_id: st
 
 def _contact_filters(filters: ContactAssignmentFilters, params: list[object]) -> list[str]:
     """SQL conditions for the dedicated filter parameters; the spec makes each an equality."""
-    return store.filter_conditions(params, store.CONTACT_ASSIGNMENT_FIELDS, (
-        ("legalEntity.id", Match.EQUALS, filters.legal_entity_id),
-        ("customer.id", Match.EQUALS, filters.customer_id),
-        ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
-        ("primary", Match.EQUALS, filters.primary),
-    ))
+    return store.filter_conditions(
+        params,
+        store.CONTACT_ASSIGNMENT_FIELDS,
+        (
+            ("legalEntity.id", Match.EQUALS, filters.legal_entity_id),
+            ("customer.id", Match.EQUALS, filters.customer_id),
+            ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
+            ("primary", Match.EQUALS, filters.primary),
+        ),
+    )
 
 
-async def list_contact_assignments(db: Database, caller: Caller, *, q: str | None, filters: ContactAssignmentFilters,
-                                   page: Page, sort: str | None,
-                                   with_total: bool) -> tuple[list[dict[str, Any]], int | None]:
+async def list_contact_assignments(
+    db: Database,
+    caller: Caller,
+    *,
+    q: str | None,
+    filters: ContactAssignmentFilters,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the tenant's contact assignments that match `q` and the filters, and the total when asked."""
     params: list[object] = [caller.tenant]
     conditions = [where_q(q, store.CONTACT_ASSIGNMENT_FIELDS, params), *_contact_filters(filters, params)]
     where = " AND ".join(conditions)
     ordering = order_by(sort, store.CONTACT_ASSIGNMENT_FIELDS, tiebreak="ca.id")
     async with db.connection() as conn:
-        rows = await contact_store.list_contact_assignments(conn, where=where, params=params, order_by=ordering,
-                                                    limit=page.size, offset=page.offset)
+        rows = await contact_store.list_contact_assignments(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
         total = None
         if with_total:
-            total = await page_total(page, len(rows),
-                                     lambda: contact_store.count_contact_assignments(conn, where=where, params=params))
-        customers = await customers_service.fetch_customers(conn, caller.tenant,
-                                                            sorted({r.customer_id for r in rows}))
+            total = await page_total(
+                page, len(rows), lambda: contact_store.count_contact_assignments(conn, where=where, params=params)
+            )
+        customers = await customers_service.fetch_customers(conn, caller.tenant, sorted({r.customer_id for r in rows}))
     return [contact_assignment_document(r, customers.get(r.customer_id)) for r in rows], total

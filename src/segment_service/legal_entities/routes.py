@@ -61,19 +61,28 @@ def provide_legal_entity_filters(
     type_: LegalEntityType | None = LegalEntityTypeFilter,
     parent_id: str | None = _text("parentId", "Only the subsidiaries of this legal entity."),
     legal_name: str | None = _text("legalInfo.legalName", "Legal name contains this (case-insensitive)."),
-    registration_date: str | None = _text("legalInfo.registrationDate",
-                                          "Registered at this date-time, or on this day for a bare date."),
+    registration_date: str | None = _text(
+        "legalInfo.registrationDate", "Registered at this date-time, or on this day for a bare date."
+    ),
     tax_registration_number: str | None = _text("legalInfo.taxRegistrationNumber", "Tax registration number equals."),
-    registration_agency: str | None = _text("legalInfo.registrationAgency",
-                                            "Registration agency contains this (case-insensitive)."),
-    country_of_registration: str | None = _text("legalInfo.countryOfRegistration",
-                                                "Country of registration contains this (case-insensitive)."),
+    registration_agency: str | None = _text(
+        "legalInfo.registrationAgency", "Registration agency contains this (case-insensitive)."
+    ),
+    country_of_registration: str | None = _text(
+        "legalInfo.countryOfRegistration", "Country of registration contains this (case-insensitive)."
+    ),
     registration_id: str | None = _text("legalInfo.registrationId", "Registration id equals."),
 ) -> LegalEntityFilters:
     return LegalEntityFilters(
-        id=id_, name=name, type=type_, parent_id=parent_id, legal_name=legal_name,
-        registration_date=registration_date, tax_registration_number=tax_registration_number,
-        registration_agency=registration_agency, country_of_registration=country_of_registration,
+        id=id_,
+        name=name,
+        type=type_,
+        parent_id=parent_id,
+        legal_name=legal_name,
+        registration_date=registration_date,
+        tax_registration_number=tax_registration_number,
+        registration_agency=registration_agency,
+        country_of_registration=country_of_registration,
         registration_id=registration_id,
     )
 
@@ -84,8 +93,9 @@ def provide_contact_assignment_filters(
     contact_type: ContactType | None = ContactTypeFilter,
     primary: bool | None = PrimaryFilter,
 ) -> ContactAssignmentFilters:
-    return ContactAssignmentFilters(legal_entity_id=legal_entity_id, customer_id=customer_id, type=contact_type,
-                                    primary=primary)
+    return ContactAssignmentFilters(
+        legal_entity_id=legal_entity_id, customer_id=customer_id, type=contact_type, primary=primary
+    )
 
 
 class LegalEntityController(Controller):
@@ -96,60 +106,112 @@ class LegalEntityController(Controller):
         "filters": Provide(provide_legal_entity_filters, sync_to_thread=False),
     }
 
-    @post("", opt={"scopes": LE_MANAGE}, security=security(*LE_MANAGE), status_code=201,
-          operation_id="POST-customer-mgmt-create-legal-entity", summary="Creating legal entity",
-          responses=_errors(400, 403, 409))
-    async def create_legal_entity(self, db: Database, caller: Caller,
-                                  data: LegalEntityCreate) -> Response[IdResponse]:
+    @post(
+        "",
+        opt={"scopes": LE_MANAGE},
+        security=security(*LE_MANAGE),
+        status_code=201,
+        operation_id="POST-customer-mgmt-create-legal-entity",
+        summary="Creating legal entity",
+        responses=_errors(400, 403, 409),
+    )
+    async def create_legal_entity(self, db: Database, caller: Caller, data: LegalEntityCreate) -> Response[IdResponse]:
         """Creates a new legal entity: a company or one of its subsidiaries."""
         return json_response({"id": await service.create_legal_entity(db, caller, data)}, status=201)
 
-    @get("", opt={"scopes": LE_READ}, security=security(*LE_READ),
-         operation_id="GET-customer-mgmt-list-legal-entities", summary="Retrieving all legal entities",
-         responses=_errors(400, 403))
+    @get(
+        "",
+        opt={"scopes": LE_READ},
+        security=security(*LE_READ),
+        operation_id="GET-customer-mgmt-list-legal-entities",
+        summary="Retrieving all legal entities",
+        responses=_errors(400, 403),
+    )
     async def list_legal_entities(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, filters: LegalEntityFilters,
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        filters: LegalEntityFilters,
         q: str | None = None,
     ) -> Response[list[LegalEntityResponse]]:
         """Retrieves all legal entities (with `legalentity_read_own`: those the customer is a contact of)."""
-        docs, total = await service.list_legal_entities(db, caller, q=q, filters=filters, page=listing.page,
-                                                        sort=listing.sort, with_total=listing.with_total)
+        docs, total = await service.list_legal_entities(
+            db, caller, q=q, filters=filters, page=listing.page, sort=listing.sort, with_total=listing.with_total
+        )
         return list_response(docs, total, shape)
 
-    @post("/search", opt={"scopes": LE_READ}, security=security(*LE_READ), status_code=200,
-          operation_id="POST-customer-mgmt-search-legal-entities",
-          summary="Searching with parameters for legal entities", responses=_errors(400, 403))
-    async def search_legal_entities(self, db: Database, caller: Caller, listing: Listing, shape: ReadShape,
-                                    filters: LegalEntityFilters,
-                                    data: LegalEntitiesSearch | None = None) -> Response[list[LegalEntityResponse]]:
+    @post(
+        "/search",
+        opt={"scopes": LE_READ},
+        security=security(*LE_READ),
+        status_code=200,
+        operation_id="POST-customer-mgmt-search-legal-entities",
+        summary="Searching with parameters for legal entities",
+        responses=_errors(400, 403),
+    )
+    async def search_legal_entities(
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        filters: LegalEntityFilters,
+        data: LegalEntitiesSearch | None = None,
+    ) -> Response[list[LegalEntityResponse]]:
         """Retrieves the legal entities that match the `q` in the body (optional) and the filter parameters."""
         docs, total = await service.list_legal_entities(
-            db, caller, q=None if data is None else data.q, filters=filters, page=listing.page, sort=listing.sort,
+            db,
+            caller,
+            q=None if data is None else data.q,
+            filters=filters,
+            page=listing.page,
+            sort=listing.sort,
             with_total=listing.with_total,
         )
         return list_response(docs, total, shape)
 
-    @get("/{legalEntityId:str}", opt={"scopes": LE_READ_ONE}, security=security(*LE_READ_ONE),
-         operation_id="GET-customer-mgmt-retrieve-legal-entity", summary="Retrieving a legal entity",
-         responses=_errors(400, 403, 404))
-    async def get_legal_entity(self, db: Database, caller: Caller, shape: ReadShape,
-                               legalEntityId: str) -> Response[LegalEntityResponse]:
+    @get(
+        "/{legalEntityId:str}",
+        opt={"scopes": LE_READ_ONE},
+        security=security(*LE_READ_ONE),
+        operation_id="GET-customer-mgmt-retrieve-legal-entity",
+        summary="Retrieving a legal entity",
+        responses=_errors(400, 403, 404),
+    )
+    async def get_legal_entity(
+        self, db: Database, caller: Caller, shape: ReadShape, legalEntityId: str
+    ) -> Response[LegalEntityResponse]:
         """Retrieves the legal entity with the given id."""
         return json_response(shape.apply(await service.get_legal_entity(db, caller, legalEntityId), ()))
 
-    @put("/{legalEntityId:str}", opt={"scopes": LE_MANAGE}, security=security(*LE_MANAGE), status_code=201,
-         operation_id="PUT-customer-mgmt-update-legal-entity", summary="Upserting a legal entity",
-         responses=_errors(400, 403, 404, 409) | no_content("The legal entity has been updated successfully."))
-    async def upsert_legal_entity(self, db: Database, caller: Caller, legalEntityId: str,
-                                  data: LegalEntityUpdate) -> Response[IdResponse]:
+    @put(
+        "/{legalEntityId:str}",
+        opt={"scopes": LE_MANAGE},
+        security=security(*LE_MANAGE),
+        status_code=201,
+        operation_id="PUT-customer-mgmt-update-legal-entity",
+        summary="Upserting a legal entity",
+        responses=_errors(400, 403, 404, 409) | no_content("The legal entity has been updated successfully."),
+    )
+    async def upsert_legal_entity(
+        self, db: Database, caller: Caller, legalEntityId: str, data: LegalEntityUpdate
+    ) -> Response[IdResponse]:
         """Updates or creates a legal entity: 201 with its id when created, 204 when updated."""
         if await service.upsert_legal_entity(db, caller, legalEntityId, data):
             return json_response({"id": legalEntityId}, status=201)
         return empty_response(204)
 
-    @delete("/{legalEntityId:str}", opt={"scopes": LE_MANAGE}, security=security(*LE_MANAGE), status_code=204,
-            operation_id="DELETE-customer-mgmt-remove-legal-entity", summary="Delete a legal entity",
-            responses=_errors(400, 403, 404))
+    @delete(
+        "/{legalEntityId:str}",
+        opt={"scopes": LE_MANAGE},
+        security=security(*LE_MANAGE),
+        status_code=204,
+        operation_id="DELETE-customer-mgmt-remove-legal-entity",
+        summary="Delete a legal entity",
+        responses=_errors(400, 403, 404),
+    )
     async def delete_legal_entity(self, db: Database, caller: Caller, legalEntityId: str) -> Response[None]:
         """Deletes a legal entity with its subsidiaries and their contact assignments."""
         await service.delete_legal_entity(db, caller, legalEntityId)
@@ -164,49 +226,85 @@ class ContactAssignmentController(Controller):
         "filters": Provide(provide_contact_assignment_filters, sync_to_thread=False),
     }
 
-    @post("", opt={"scopes": CA_MANAGE}, security=security(*CA_MANAGE), status_code=201,
-          operation_id="POST-customer-mgmt-create-contact-assignment", summary="Creating contact assignment",
-          responses=_errors(400, 403, 409))
-    async def create_contact_assignment(self, db: Database, caller: Caller,
-                                        data: ContactAssignmentCreate) -> Response[IdResponse]:
+    @post(
+        "",
+        opt={"scopes": CA_MANAGE},
+        security=security(*CA_MANAGE),
+        status_code=201,
+        operation_id="POST-customer-mgmt-create-contact-assignment",
+        summary="Creating contact assignment",
+        responses=_errors(400, 403, 409),
+    )
+    async def create_contact_assignment(
+        self, db: Database, caller: Caller, data: ContactAssignmentCreate
+    ) -> Response[IdResponse]:
         """Makes a customer a contact of a legal entity."""
         return json_response({"id": await contacts.create_contact_assignment(db, caller, data)}, status=201)
 
-    @get("", opt={"scopes": CA_READ}, security=security(*CA_READ),
-         operation_id="GET-customer-mgmt-list-contact-assignments", summary="Retrieving all contact assignments",
-         responses=_errors(400, 403))
+    @get(
+        "",
+        opt={"scopes": CA_READ},
+        security=security(*CA_READ),
+        operation_id="GET-customer-mgmt-list-contact-assignments",
+        summary="Retrieving all contact assignments",
+        responses=_errors(400, 403),
+    )
     async def list_contact_assignments(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, filters: ContactAssignmentFilters,
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        filters: ContactAssignmentFilters,
         q: str | None = None,
     ) -> Response[list[ContactAssignmentResponse]]:
         """Retrieves the tenant's contact assignments, each with its legal entity."""
-        docs, total = await contacts.list_contact_assignments(db, caller, q=q, filters=filters, page=listing.page,
-                                                             sort=listing.sort, with_total=listing.with_total)
+        docs, total = await contacts.list_contact_assignments(
+            db, caller, q=q, filters=filters, page=listing.page, sort=listing.sort, with_total=listing.with_total
+        )
         return list_response(docs, total, shape)
 
-    @get("/{contactAssignmentId:str}", opt={"scopes": CA_READ}, security=security(*CA_READ),
-         operation_id="GET-customer-mgmt-retrieve-contact-assignment", summary="Retrieving a contact assignment",
-         responses=_errors(400, 403, 404))
-    async def get_contact_assignment(self, db: Database, caller: Caller, shape: ReadShape,
-                                     contactAssignmentId: str) -> Response[ContactAssignmentResponse]:
+    @get(
+        "/{contactAssignmentId:str}",
+        opt={"scopes": CA_READ},
+        security=security(*CA_READ),
+        operation_id="GET-customer-mgmt-retrieve-contact-assignment",
+        summary="Retrieving a contact assignment",
+        responses=_errors(400, 403, 404),
+    )
+    async def get_contact_assignment(
+        self, db: Database, caller: Caller, shape: ReadShape, contactAssignmentId: str
+    ) -> Response[ContactAssignmentResponse]:
         """Retrieves the contact assignment with the given id."""
         return json_response(shape.apply(await contacts.get_contact_assignment(db, caller, contactAssignmentId), ()))
 
-    @put("/{contactAssignmentId:str}", opt={"scopes": CA_MANAGE}, security=security(*CA_MANAGE), status_code=201,
-         operation_id="PUT-customer-mgmt-update-contact-assignment", summary="Upserting a contact assignment",
-         responses=_errors(400, 403, 404, 409) | no_content("The customer assignment has been updated successfully."))
-    async def upsert_contact_assignment(self, db: Database, caller: Caller, contactAssignmentId: str,
-                                        data: ContactAssignmentUpdate) -> Response[IdResponse]:
+    @put(
+        "/{contactAssignmentId:str}",
+        opt={"scopes": CA_MANAGE},
+        security=security(*CA_MANAGE),
+        status_code=201,
+        operation_id="PUT-customer-mgmt-update-contact-assignment",
+        summary="Upserting a contact assignment",
+        responses=_errors(400, 403, 404, 409) | no_content("The customer assignment has been updated successfully."),
+    )
+    async def upsert_contact_assignment(
+        self, db: Database, caller: Caller, contactAssignmentId: str, data: ContactAssignmentUpdate
+    ) -> Response[IdResponse]:
         """Updates or creates a contact assignment: 201 with its id when created, 204 when updated."""
         if await contacts.upsert_contact_assignment(db, caller, contactAssignmentId, data):
             return json_response({"id": contactAssignmentId}, status=201)
         return empty_response(204)
 
-    @delete("/{contactAssignmentId:str}", opt={"scopes": CA_MANAGE}, security=security(*CA_MANAGE), status_code=204,
-            operation_id="DELETE-customer-mgmt-remove-contact-assignment", summary="Delete a contact assignment",
-            responses=_errors(400, 403, 404))
-    async def delete_contact_assignment(self, db: Database, caller: Caller,
-                                        contactAssignmentId: str) -> Response[None]:
+    @delete(
+        "/{contactAssignmentId:str}",
+        opt={"scopes": CA_MANAGE},
+        security=security(*CA_MANAGE),
+        status_code=204,
+        operation_id="DELETE-customer-mgmt-remove-contact-assignment",
+        summary="Delete a contact assignment",
+        responses=_errors(400, 403, 404),
+    )
+    async def delete_contact_assignment(self, db: Database, caller: Caller, contactAssignmentId: str) -> Response[None]:
         """Deletes a contact assignment."""
         await contacts.delete_contact_assignment(db, caller, contactAssignmentId)
         return empty_response(204)

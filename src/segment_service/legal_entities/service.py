@@ -32,10 +32,22 @@ from segment_service.oauth import service as oauth_service
 from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = [
-    "LegalEntityRow", "create_legal_entity", "delete_contact_assignments_of_customer", "delete_legal_entity",
-    "expected_version", "fetch_legal_entities", "get_legal_entity", "is_contact", "legal_entity_document",
-    "legal_entity_exists", "legal_entity_ids_of_customer", "list_legal_entities", "metadata_document",
-    "metadata_mixins", "not_found", "upsert_legal_entity",
+    "LegalEntityRow",
+    "create_legal_entity",
+    "delete_contact_assignments_of_customer",
+    "delete_legal_entity",
+    "expected_version",
+    "fetch_legal_entities",
+    "get_legal_entity",
+    "is_contact",
+    "legal_entity_document",
+    "legal_entity_exists",
+    "legal_entity_ids_of_customer",
+    "list_legal_entities",
+    "metadata_document",
+    "metadata_mixins",
+    "not_found",
+    "upsert_legal_entity",
 ]
 
 #: `/legal-entities/search` is a path of its own, so `search` cannot be a legal entity's id.
@@ -44,8 +56,14 @@ RESERVED_IDS = frozenset({"search"})
 
 # ------------------------------------------------------------------------------------------------ documents
 # jsonb keeps keys in its own order; documents show them in the spec's.
-_LEGAL_INFO_KEYS = ("legalName", "registrationDate", "taxRegistrationNumber", "registrationAgency",
-                    "countryOfRegistration", "registrationId")
+_LEGAL_INFO_KEYS = (
+    "legalName",
+    "registrationDate",
+    "taxRegistrationNumber",
+    "registrationAgency",
+    "countryOfRegistration",
+    "registrationId",
+)
 _ACCOUNT_LIMIT_KEYS = ("currency", "value")
 _CUSTOMER_GROUP_KEYS = ("id", "name", "role")
 
@@ -107,8 +125,12 @@ def _legal_info(info: LegalInfo | UnsetType | None) -> dict[str, Any] | None:
     return doc or None
 
 
-def _legal_entity_content(legal_entity_id: str, body: LegalEntityFields, entity_type: str,
-                          metadata: MetadataCreate | MetadataUpdate | UnsetType | None) -> store.LegalEntityContent:
+def _legal_entity_content(
+    legal_entity_id: str,
+    body: LegalEntityFields,
+    entity_type: str,
+    metadata: MetadataCreate | MetadataUpdate | UnsetType | None,
+) -> store.LegalEntityContent:
     """A legal-entity row from a create or replace body."""
     parent_id = None if body.parent_id is UNSET else body.parent_id
     account_limit = None
@@ -121,8 +143,9 @@ def _legal_entity_content(legal_entity_id: str, body: LegalEntityFields, entity_
         parent_id=parent_id,
         legal_info=_legal_info(body.legal_info),
         account_limit=account_limit,
-        customer_groups=(None if body.customer_groups is UNSET or body.customer_groups is None
-                         else to_builtins(body.customer_groups)),
+        customer_groups=(
+            None if body.customer_groups is UNSET or body.customer_groups is None else to_builtins(body.customer_groups)
+        ),
         restrictions=None if body.restrictions is UNSET else body.restrictions,
         mixins=None if body.mixins is UNSET else body.mixins,
         metadata_mixins=metadata_mixins(metadata),
@@ -134,17 +157,24 @@ async def _check_parent(conn: Connection, tenant: str, legal_entity_id: str, par
     if parent_id is None:
         return
     if parent_id == legal_entity_id:
-        raise BadRequest(f"Invalid parentId '{parent_id}': a legal entity cannot be its own parent.",
-                         field="parentId", type="invalid_reference")
+        raise BadRequest(
+            f"Invalid parentId '{parent_id}': a legal entity cannot be its own parent.",
+            field="parentId",
+            type="invalid_reference",
+        )
     await store.lock_hierarchy(conn, tenant)
     exists, cycle = await store.check_parent(conn, tenant, legal_entity_id, parent_id)
     if not exists:
-        raise BadRequest(f"The parent legal entity '{parent_id}' does not exist.", field="parentId",
-                         type="invalid_reference")
+        raise BadRequest(
+            f"The parent legal entity '{parent_id}' does not exist.", field="parentId", type="invalid_reference"
+        )
     if cycle:
-        raise BadRequest(f"Invalid parentId '{parent_id}': it is a subsidiary of '{legal_entity_id}' (directly or "
-                         "further down), so the hierarchy would become a cycle.", field="parentId",
-                         type="invalid_reference")
+        raise BadRequest(
+            f"Invalid parentId '{parent_id}': it is a subsidiary of '{legal_entity_id}' (directly or "
+            "further down), so the hierarchy would become a cycle.",
+            field="parentId",
+            type="invalid_reference",
+        )
 
 
 async def create_legal_entity(db: Database, caller: Caller, body: LegalEntityCreate) -> str:
@@ -176,8 +206,9 @@ async def delete_legal_entity(db: Database, caller: Caller, legal_entity_id: str
     async with db.transaction() as conn:
         # Segment customer assignments of the entity and its subsidiaries go too (segments/customer_assignments.py);
         # before the delete, while the subtree can still be walked.
-        await segment_customer_assignments.delete_customer_assignments_of_legal_entity(conn, caller.tenant,
-                                                                                       legal_entity_id)
+        await segment_customer_assignments.delete_customer_assignments_of_legal_entity(
+            conn, caller.tenant, legal_entity_id
+        )
         contacts = await contact_store.contacts_of_subtree(conn, caller.tenant, legal_entity_id)
         if not await store.delete_legal_entity(conn, caller.tenant, legal_entity_id):
             raise not_found("legal entity", legal_entity_id)
@@ -202,9 +233,12 @@ def _registration_date(value: str) -> tuple[datetime, datetime | None]:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise BadRequest(f"Invalid legalInfo.registrationDate '{value[:40]}': expected an ISO 8601 date-time such as "
-                         "2022-03-31T13:18:02.379Z or a date such as 2022-03-31.", field="legalInfo.registrationDate",
-                         type="invalid_query_parameter") from None
+        raise BadRequest(
+            f"Invalid legalInfo.registrationDate '{value[:40]}': expected an ISO 8601 date-time such as "
+            "2022-03-31T13:18:02.379Z or a date such as 2022-03-31.",
+            field="legalInfo.registrationDate",
+            type="invalid_query_parameter",
+        ) from None
     start = as_utc(moment, field="legalInfo.registrationDate")
     start = start.replace(microsecond=start.microsecond // 1000 * 1000)
     bare_date = "T" not in text.upper() and " " not in text
@@ -216,17 +250,21 @@ def _registration_date(value: str) -> tuple[datetime, datetime | None]:
 
 def _legal_entity_filters(filters: LegalEntityFilters, params: list[object]) -> list[str]:
     """SQL conditions for the dedicated filter parameters, each with the operator the spec gives it."""
-    conditions = store.filter_conditions(params, store.LEGAL_ENTITY_FIELDS, (
-        ("id", Match.EQUALS_IGNORE_CASE, filters.id),
-        ("name", Match.CONTAINS_IGNORE_CASE, filters.name),
-        ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
-        ("parentId", Match.EQUALS, filters.parent_id),
-        ("legalInfo.legalName", Match.CONTAINS_IGNORE_CASE, filters.legal_name),
-        ("legalInfo.taxRegistrationNumber", Match.EQUALS, filters.tax_registration_number),
-        ("legalInfo.registrationAgency", Match.CONTAINS_IGNORE_CASE, filters.registration_agency),
-        ("legalInfo.countryOfRegistration", Match.CONTAINS_IGNORE_CASE, filters.country_of_registration),
-        ("legalInfo.registrationId", Match.EQUALS, filters.registration_id),
-    ))
+    conditions = store.filter_conditions(
+        params,
+        store.LEGAL_ENTITY_FIELDS,
+        (
+            ("id", Match.EQUALS_IGNORE_CASE, filters.id),
+            ("name", Match.CONTAINS_IGNORE_CASE, filters.name),
+            ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
+            ("parentId", Match.EQUALS, filters.parent_id),
+            ("legalInfo.legalName", Match.CONTAINS_IGNORE_CASE, filters.legal_name),
+            ("legalInfo.taxRegistrationNumber", Match.EQUALS, filters.tax_registration_number),
+            ("legalInfo.registrationAgency", Match.CONTAINS_IGNORE_CASE, filters.registration_agency),
+            ("legalInfo.countryOfRegistration", Match.CONTAINS_IGNORE_CASE, filters.country_of_registration),
+            ("legalInfo.registrationId", Match.EQUALS, filters.registration_id),
+        ),
+    )
     if filters.registration_date is not None:
         conditions.append(store.registration_between(params, *_registration_date(filters.registration_date)))
     return conditions
@@ -242,27 +280,41 @@ def _legal_entity_visibility(caller: Caller, params: list[object]) -> list[str]:
     return [store.contact_condition(params, caller.customer_id)]
 
 
-async def list_legal_entities(db: Database, caller: Caller, *, q: str | None, filters: LegalEntityFilters, page: Page,
-                              sort: str | None, with_total: bool) -> tuple[list[dict[str, Any]], int | None]:
+async def list_legal_entities(
+    db: Database,
+    caller: Caller,
+    *,
+    q: str | None,
+    filters: LegalEntityFilters,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the legal entities the caller may see that match `q` and the filters, and the total when asked."""
     params: list[object] = [caller.tenant]
-    conditions = [where_q(q, store.LEGAL_ENTITY_FIELDS, params), *_legal_entity_filters(filters, params),
-                  *_legal_entity_visibility(caller, params)]
+    conditions = [
+        where_q(q, store.LEGAL_ENTITY_FIELDS, params),
+        *_legal_entity_filters(filters, params),
+        *_legal_entity_visibility(caller, params),
+    ]
     where = " AND ".join(conditions)
     ordering = order_by(sort, store.LEGAL_ENTITY_FIELDS, tiebreak="le.id")
     async with db.connection() as conn:
-        rows = await store.list_legal_entities(conn, where=where, params=params, order_by=ordering, limit=page.size,
-                                               offset=page.offset)
+        rows = await store.list_legal_entities(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
         total = None
         if with_total:
-            total = await page_total(page, len(rows),
-                                     lambda: store.count_legal_entities(conn, where=where, params=params))
+            total = await page_total(
+                page, len(rows), lambda: store.count_legal_entities(conn, where=where, params=params)
+            )
     return [legal_entity_document(r) for r in rows], total
 
 
 # ------------------------------------------------------------------------------------------------ for other services
-async def is_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str, *,
-                     for_write: bool = False) -> bool:
+async def is_contact(
+    conn: Connection, tenant: str, customer_id: str, legal_entity_id: str, *, for_write: bool = False
+) -> bool:
     """Whether the customer is a contact (of any type) of the legal entity: one index probe. `for_write` keeps the
     contact from being removed until the caller's transaction ends (for a write that needs the contact)."""
     if for_write:

@@ -43,7 +43,8 @@ LEGAL_ENTITY_FIELDS: dict[str, Field] = {
     "mixins": Field("le.mixins", FieldKind.JSON),
     # Fields of legal-entity.yml the service does not store (core/query FieldKind.ABSENT).
     **spec_only(
-        "approvalGroup", "entitiesAddresses",
+        "approvalGroup",
+        "entitiesAddresses",
     ),
 }
 
@@ -64,14 +65,26 @@ CONTACT_ASSIGNMENT_FIELDS: dict[str, Field] = {
 }
 
 # ------------------------------------------------------------------------------------------------ rows
-_LE_PLAIN = ("id", "name", "type", "parent_id", "legal_info", "account_limit", "customer_groups", "restrictions",
-             "mixins", "metadata_mixins", "version")
+_LE_PLAIN = (
+    "id",
+    "name",
+    "type",
+    "parent_id",
+    "legal_info",
+    "account_limit",
+    "customer_groups",
+    "restrictions",
+    "mixins",
+    "metadata_mixins",
+    "version",
+)
 _LE_TIMES = ("created_at", "modified_at")
 #: Every column of a legal entity as the service reads it, date-times already in the wire format.
 _LE_COLUMNS = ", ".join([*(f"le.{c}" for c in _LE_PLAIN), *(iso_sql(f"le.{c}") for c in _LE_TIMES)])
 #: The same, named `le_…`, for statements that read a contact assignment together with its legal entity.
-_LE_JOINED_COLUMNS = ", ".join([*(f"le.{c} AS le_{c}" for c in _LE_PLAIN),
-                                *(iso_sql(f"le.{c}", f"le_{c}") for c in _LE_TIMES)])
+_LE_JOINED_COLUMNS = ", ".join(
+    [*(f"le.{c} AS le_{c}" for c in _LE_PLAIN), *(iso_sql(f"le.{c}", f"le_{c}") for c in _LE_TIMES)]
+)
 _CA_COLUMNS = (
     "ca.id, ca.legal_entity_id, ca.customer_id, ca.type, ca.is_primary, ca.mixins, ca.metadata_mixins, ca.version, "
     + ", ".join(iso_sql(f"ca.{c}") for c in ("created_at", "modified_at"))
@@ -201,13 +214,23 @@ FROM chain
 
 
 def _legal_entity_values(row: LegalEntityContent) -> tuple[Any, ...]:
-    return (row.name, row.type, row.parent_id, row.legal_info, row.account_limit, row.customer_groups,
-            row.restrictions, row.mixins, row.metadata_mixins)
+    return (
+        row.name,
+        row.type,
+        row.parent_id,
+        row.legal_info,
+        row.account_limit,
+        row.customer_groups,
+        row.restrictions,
+        row.mixins,
+        row.metadata_mixins,
+    )
 
 
 def _parent_missing(parent_id: str | None) -> BadRequest:
-    return BadRequest(f"The parent legal entity '{parent_id}' does not exist.", field="parentId",
-                      type="invalid_reference")
+    return BadRequest(
+        f"The parent legal entity '{parent_id}' does not exist.", field="parentId", type="invalid_reference"
+    )
 
 
 async def fetch_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> LegalEntityRow | None:
@@ -253,13 +276,13 @@ async def insert_legal_entity(conn: Connection, tenant: str, row: LegalEntityCon
         raise
 
 
-async def upsert_legal_entity(conn: Connection, tenant: str, row: LegalEntityContent,
-                              expected_version: int | None) -> bool | None:
+async def upsert_legal_entity(
+    conn: Connection, tenant: str, row: LegalEntityContent, expected_version: int | None
+) -> bool | None:
     """Create or replace a legal entity: True when created, False when replaced, None when its version is not
     `expected_version`."""
     try:
-        record = await conn.fetchrow(_UPSERT_LEGAL_ENTITY, tenant, row.id, *_legal_entity_values(row),
-                                     expected_version)
+        record = await conn.fetchrow(_UPSERT_LEGAL_ENTITY, tenant, row.id, *_legal_entity_values(row), expected_version)
     except asyncpg.ForeignKeyViolationError as exc:
         if exc.constraint_name == "legal_entities_parent_fkey":
             raise _parent_missing(row.parent_id) from exc
@@ -272,12 +295,15 @@ async def delete_legal_entity(conn: Connection, tenant: str, legal_entity_id: st
     return str(await conn.execute(_DELETE_LEGAL_ENTITY, tenant, legal_entity_id)) != "DELETE 0"
 
 
-async def list_legal_entities(conn: Connection, *, where: str, params: list[object], order_by: str, limit: int,
-                              offset: int) -> list[LegalEntityRow]:
+async def list_legal_entities(
+    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
+) -> list[LegalEntityRow]:
     """One page of legal entities matching `where` (compiled by the service; $1 is the tenant)."""
     n = len(params)
-    sql = (f"SELECT {_LE_COLUMNS}\nFROM legal_entities le\nWHERE le.tenant = $1 AND {where}\n"
-           f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    sql = (
+        f"SELECT {_LE_COLUMNS}\nFROM legal_entities le\nWHERE le.tenant = $1 AND {where}\n"
+        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
+    )
     return [_legal_entity(r) for r in await conn.fetch(sql, *params, limit, offset)]
 
 
@@ -294,8 +320,10 @@ def _bind(params: list[object], value: object) -> str:
 
 def contact_condition(params: list[object], customer_id: str) -> str:
     """SQL: the legal entity has the customer as a contact."""
-    return ("EXISTS (SELECT 1 FROM contact_assignments ca WHERE ca.tenant = le.tenant"
-            f" AND ca.customer_id = {_bind(params, customer_id)}::text AND ca.legal_entity_id = le.id)")
+    return (
+        "EXISTS (SELECT 1 FROM contact_assignments ca WHERE ca.tenant = le.tenant"
+        f" AND ca.customer_id = {_bind(params, customer_id)}::text AND ca.legal_entity_id = le.id)"
+    )
 
 
 class Match(StrEnum):
@@ -309,8 +337,9 @@ class Match(StrEnum):
 _CASTS = {FieldKind.TEXT: "text", FieldKind.BOOLEAN: "boolean"}
 
 
-def filter_conditions(params: list[object], registry: dict[str, Field],
-                      filters: Iterable[tuple[str, Match, object | None]]) -> list[str]:
+def filter_conditions(
+    params: list[object], registry: dict[str, Field], filters: Iterable[tuple[str, Match, object | None]]
+) -> list[str]:
     """SQL for filter parameters given as (registry path, match, value); a None value is no filter. `contains` uses
     strpos, so the value's `%` and `_` are plain characters."""
     conditions: list[str] = []

@@ -61,8 +61,9 @@ def check_tenant(tenant: str) -> str:
     return tenant
 
 
-async def create_client(conn: Connection, *, tenant: str, scopes: Iterable[str] | None = None,
-                        name: str = "") -> tuple[ApiClient, str]:
+async def create_client(
+    conn: Connection, *, tenant: str, scopes: Iterable[str] | None = None, name: str = ""
+) -> tuple[ApiClient, str]:
     """A new API client of `tenant` and its secret (shown once; only its hash is stored)."""
     check_tenant(tenant)
     secret = secrets.token_urlsafe(32)
@@ -145,14 +146,18 @@ async def revoke_client(conn: Connection, client_id: str) -> ApiClient:
     return client
 
 
-async def update_client(conn: Connection, client_id: str, *, scopes: Iterable[str] | None,
-                        name: str | None) -> ApiClient:
+async def update_client(
+    conn: Connection, client_id: str, *, scopes: Iterable[str] | None, name: str | None
+) -> ApiClient:
     """Replace a service client's scopes (its issued tokens keep only those they share with them) and/or name."""
     client = await _existing_client(conn, client_id)
     new_scopes = None if scopes is None else sorted(set(scopes))
     if new_scopes is not None and client.kind is ClientKind.STOREFRONT:
-        raise BadRequest("A storefront client has no scopes; its tokens are anonymous or customer tokens.",
-                         field="scope", type="invalid_value")
+        raise BadRequest(
+            "A storefront client has no scopes; its tokens are anonymous or customer tokens.",
+            field="scope",
+            type="invalid_value",
+        )
     await store.update_client(conn, client_id, scopes=new_scopes, name=name)
     CLIENTS.forget(client_id)
     return await _existing_client(conn, client_id)
@@ -169,17 +174,23 @@ async def rotate_client_secret(conn: Connection, client_id: str) -> tuple[ApiCli
     return client, secret
 
 
-async def issue_service_token(conn: Connection, tokens: TokenService, form: AccessTokenRequest, *,
-                              ttl_seconds: int) -> AccessToken:
+async def issue_service_token(
+    conn: Connection, tokens: TokenService, form: AccessTokenRequest, *, ttl_seconds: int
+) -> AccessToken:
     """A service token for valid client credentials, with all the client's scopes or the requested subset."""
     if form.grant_type != "client_credentials":
-        raise BadRequest("Unsupported grant_type: only 'client_credentials' is supported.", field="grant_type",
-                         type="unsupported_grant_type")
+        raise BadRequest(
+            "Unsupported grant_type: only 'client_credentials' is supported.",
+            field="grant_type",
+            type="unsupported_grant_type",
+        )
     if not form.client_id or not form.client_secret:
         raise Unauthorized("Invalid client credentials", errorcode="oauth.v2.InvalidClientIdentifier")
     client = await store.fetch_client(conn, form.client_id)
-    if client is None or client.secret_hash is None or not hmac.compare_digest(
-        client.secret_hash, hash_secret(form.client_secret)
+    if (
+        client is None
+        or client.secret_hash is None
+        or not hmac.compare_digest(client.secret_hash, hash_secret(form.client_secret))
     ):
         raise Unauthorized("Invalid client credentials", errorcode="oauth.v2.InvalidClientIdentifier")
     scopes = set(client.scopes)
@@ -188,18 +199,25 @@ async def issue_service_token(conn: Connection, tokens: TokenService, form: Acce
         for item in form.scope.split():
             if item.startswith("tenant="):
                 if item != f"tenant={client.tenant}":
-                    raise BadRequest(f"Invalid scope '{item}': the client belongs to tenant '{client.tenant}'.",
-                                     field="scope", type="invalid_scope")
+                    raise BadRequest(
+                        f"Invalid scope '{item}': the client belongs to tenant '{client.tenant}'.",
+                        field="scope",
+                        type="invalid_scope",
+                    )
                 continue
             requested.add(item)
         missing = requested - scopes
         if missing:
-            raise BadRequest(f"Invalid scope: the client does not have {', '.join(sorted(missing))}.",
-                             field="scope", type="invalid_scope")
+            raise BadRequest(
+                f"Invalid scope: the client does not have {', '.join(sorted(missing))}.",
+                field="scope",
+                type="invalid_scope",
+            )
         scopes = requested
     await tokens.reload_keys()
-    token = tokens.issue(tenant=client.tenant, kind=TokenKind.SERVICE, subject=client.client_id, scopes=scopes,
-                         ttl_seconds=ttl_seconds)
+    token = tokens.issue(
+        tenant=client.tenant, kind=TokenKind.SERVICE, subject=client.client_id, scopes=scopes, ttl_seconds=ttl_seconds
+    )
     return AccessToken(
         access_token=token,
         token_type="Bearer",
@@ -214,8 +232,9 @@ async def issue_service_token(conn: Connection, tokens: TokenService, form: Acce
 async def create_storefront_client(conn: Connection, *, tenant: str, name: str = "") -> ApiClient:
     """A public storefront client of `tenant`: a client_id that gets anonymous tokens, no secret."""
     check_tenant(tenant)
-    client = ApiClient(client_id=new_client_id(), tenant=tenant, name=name, secret_hash=None, scopes=[],
-                       kind=ClientKind.STOREFRONT)
+    client = ApiClient(
+        client_id=new_client_id(), tenant=tenant, name=name, secret_hash=None, scopes=[], kind=ClientKind.STOREFRONT
+    )
     await store.insert_client(conn, client)
     return client
 
@@ -226,15 +245,28 @@ async def _check_storefront_client(conn: Connection, tenant: str, client_id: str
         raise Unauthorized(INVALID_CLIENT, errorcode="oauth.v2.InvalidClientIdentifier")
 
 
-async def start_anonymous_session(conn: Connection, tokens: TokenService, *, tenant: str, client_id: str,
-                                  context: dict[str, str]) -> AnonymousAccessToken:
+async def start_anonymous_session(
+    conn: Connection, tokens: TokenService, *, tenant: str, client_id: str, context: dict[str, str]
+) -> AnonymousAccessToken:
     """A new anonymous session for a storefront client, with its first token (scope `tenant=T` only)."""
     await _check_storefront_client(conn, tenant, client_id)
-    session = SessionRow(tenant=tenant, id=str(uuid.uuid4()), kind=TokenKind.ANONYMOUS.value, client_id=client_id,
-                         customer_id=None, legal_entity_id=None)
+    session = SessionRow(
+        tenant=tenant,
+        id=str(uuid.uuid4()),
+        kind=TokenKind.ANONYMOUS.value,
+        client_id=client_id,
+        customer_id=None,
+        legal_entity_id=None,
+    )
     refresh_token = secrets.token_urlsafe(24)
-    await store.insert_session(conn, session, refresh_hash=hash_secret(refresh_token), context=context or None,
-                               refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, ANONYMOUS_TTL))
+    await store.insert_session(
+        conn,
+        session,
+        refresh_hash=hash_secret(refresh_token),
+        context=context or None,
+        refresh_ttl=REFRESH_TTL,
+        ttl=max(REFRESH_TTL, ANONYMOUS_TTL),
+    )
     # Anyone with a storefront client_id can open sessions, so every new one clears away a few long-dead ones.
     await store.purge_sessions(conn, limit=20)
     await tokens.reload_keys()
@@ -242,38 +274,67 @@ async def start_anonymous_session(conn: Connection, tokens: TokenService, *, ten
 
 
 def _anonymous_token(tokens: TokenService, session: SessionRow, refresh_token: str | None) -> AnonymousAccessToken:
-    access_token = tokens.issue(tenant=session.tenant, kind=TokenKind.ANONYMOUS, subject=session.id,
-                                scopes=ANONYMOUS_SCOPES, ttl_seconds=ANONYMOUS_TTL, session_id=session.id)
-    token = AnonymousAccessToken(access_token=access_token, token_type="Bearer", expires_in=ANONYMOUS_TTL,
-                                 sessionId=session.id, scope=scope_text(session.tenant, ANONYMOUS_SCOPES))
+    access_token = tokens.issue(
+        tenant=session.tenant,
+        kind=TokenKind.ANONYMOUS,
+        subject=session.id,
+        scopes=ANONYMOUS_SCOPES,
+        ttl_seconds=ANONYMOUS_TTL,
+        session_id=session.id,
+    )
+    token = AnonymousAccessToken(
+        access_token=access_token,
+        token_type="Bearer",
+        expires_in=ANONYMOUS_TTL,
+        sessionId=session.id,
+        scope=scope_text(session.tenant, ANONYMOUS_SCOPES),
+    )
     if refresh_token is not None:
         token.refresh_token = refresh_token
         token.refresh_token_expires_in = REFRESH_TTL
     return token
 
 
-async def refresh_anonymous_session(conn: Connection, tokens: TokenService, *, tenant: str, client_id: str,
-                                    refresh_token: str | None, anonymous_token: str | None) -> AnonymousAccessToken:
+async def refresh_anonymous_session(
+    conn: Connection,
+    tokens: TokenService,
+    *,
+    tenant: str,
+    client_id: str,
+    refresh_token: str | None,
+    anonymous_token: str | None,
+) -> AnonymousAccessToken:
     """A new anonymous token for the same session, by its refresh token (which rotates), or by the deprecated
     `anonymous_token` (an access token of the session that expired less than a refresh lifetime ago)."""
     await _check_storefront_client(conn, tenant, client_id)
     invalid = Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
     if refresh_token:
         new_refresh = secrets.token_urlsafe(24)
-        session = await store.rotate_refresh(conn, tenant, TokenKind.ANONYMOUS.value,
-                                             old_hash=hash_secret(refresh_token), new_hash=hash_secret(new_refresh),
-                                             legal_entity_id=None, refresh_ttl=REFRESH_TTL,
-                                             ttl=max(REFRESH_TTL, ANONYMOUS_TTL))
+        session = await store.rotate_refresh(
+            conn,
+            tenant,
+            TokenKind.ANONYMOUS.value,
+            old_hash=hash_secret(refresh_token),
+            new_hash=hash_secret(new_refresh),
+            legal_entity_id=None,
+            refresh_ttl=REFRESH_TTL,
+            ttl=max(REFRESH_TTL, ANONYMOUS_TTL),
+        )
         if session is None or session.client_id != client_id:
             raise invalid  # (a rotation for another client rolls back with this error)
         await tokens.reload_keys()
         return _anonymous_token(tokens, session, new_refresh)
     if not anonymous_token:
-        raise BadRequest("Send the refresh_token you got with the anonymous token.", field="refresh_token",
-                         type="missing_value")
+        raise BadRequest(
+            "Send the refresh_token you got with the anonymous token.", field="refresh_token", type="missing_value"
+        )
     previous = await tokens.decode_ignoring_expiry(anonymous_token)
-    if (previous.tenant != tenant or previous.kind is not TokenKind.ANONYMOUS or previous.session_id is None
-            or previous.expires_at + REFRESH_TTL < time.time()):
+    if (
+        previous.tenant != tenant
+        or previous.kind is not TokenKind.ANONYMOUS
+        or previous.session_id is None
+        or previous.expires_at + REFRESH_TTL < time.time()
+    ):
         raise invalid
     session = await store.fetch_open_session(conn, tenant, previous.session_id)
     if session is None or session.client_id != client_id:
@@ -284,22 +345,47 @@ async def refresh_anonymous_session(conn: Connection, tokens: TokenService, *, t
 
 def _customer_tokens(tokens: TokenService, session: SessionRow, refresh_token: str) -> SessionTokens:
     assert session.customer_id is not None
-    access_token = tokens.issue(tenant=session.tenant, kind=TokenKind.CUSTOMER, subject=session.customer_id,
-                                scopes=CUSTOMER_SCOPES, ttl_seconds=CUSTOMER_TTL, customer_id=session.customer_id,
-                                legal_entity_id=session.legal_entity_id, session_id=session.id)
-    return SessionTokens(access_token=access_token, refresh_token=refresh_token, session_id=session.id,
-                         expires_in=CUSTOMER_TTL, refresh_token_expires_in=REFRESH_TTL,
-                         scope=scope_text(session.tenant, CUSTOMER_SCOPES))
+    access_token = tokens.issue(
+        tenant=session.tenant,
+        kind=TokenKind.CUSTOMER,
+        subject=session.customer_id,
+        scopes=CUSTOMER_SCOPES,
+        ttl_seconds=CUSTOMER_TTL,
+        customer_id=session.customer_id,
+        legal_entity_id=session.legal_entity_id,
+        session_id=session.id,
+    )
+    return SessionTokens(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        session_id=session.id,
+        expires_in=CUSTOMER_TTL,
+        refresh_token_expires_in=REFRESH_TTL,
+        scope=scope_text(session.tenant, CUSTOMER_SCOPES),
+    )
 
 
-async def start_customer_session(conn: Connection, tokens: TokenService, *, tenant: str, customer_id: str,
-                                 legal_entity_id: str | None = None) -> SessionTokens:
+async def start_customer_session(
+    conn: Connection, tokens: TokenService, *, tenant: str, customer_id: str, legal_entity_id: str | None = None
+) -> SessionTokens:
     """A new session for a customer who proved who they are (login, signup), with its tokens."""
-    session = SessionRow(tenant=tenant, id=str(uuid.uuid4()), kind=TokenKind.CUSTOMER.value, client_id=None,
-                         customer_id=customer_id, legal_entity_id=legal_entity_id)
+    session = SessionRow(
+        tenant=tenant,
+        id=str(uuid.uuid4()),
+        kind=TokenKind.CUSTOMER.value,
+        client_id=None,
+        customer_id=customer_id,
+        legal_entity_id=legal_entity_id,
+    )
     refresh_token = secrets.token_urlsafe(24)
-    await store.insert_session(conn, session, refresh_hash=hash_secret(refresh_token), context=None,
-                               refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, CUSTOMER_TTL))
+    await store.insert_session(
+        conn,
+        session,
+        refresh_hash=hash_secret(refresh_token),
+        context=None,
+        refresh_ttl=REFRESH_TTL,
+        ttl=max(REFRESH_TTL, CUSTOMER_TTL),
+    )
     await tokens.reload_keys()
     return _customer_tokens(tokens, session, refresh_token)
 
@@ -309,17 +395,30 @@ async def find_customer_session(conn: Connection, *, tenant: str, refresh_token:
     session = await store.fetch_session_by_refresh(conn, tenant, hash_secret(refresh_token))
     if session is None or session.kind != TokenKind.CUSTOMER.value or session.customer_id is None:
         raise Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
-    return CustomerSession(session_id=session.id, tenant=session.tenant, customer_id=session.customer_id,
-                           legal_entity_id=session.legal_entity_id, refresh_hash=hash_secret(refresh_token))
+    return CustomerSession(
+        session_id=session.id,
+        tenant=session.tenant,
+        customer_id=session.customer_id,
+        legal_entity_id=session.legal_entity_id,
+        refresh_hash=hash_secret(refresh_token),
+    )
 
 
-async def renew_customer_session(conn: Connection, tokens: TokenService, session: CustomerSession, *,
-                                 legal_entity_id: str | None) -> SessionTokens:
+async def renew_customer_session(
+    conn: Connection, tokens: TokenService, session: CustomerSession, *, legal_entity_id: str | None
+) -> SessionTokens:
     """New tokens for the session, carrying `legal_entity_id` (checked by the caller); the refresh token rotates."""
     refresh_token = secrets.token_urlsafe(24)
-    row = await store.rotate_refresh(conn, session.tenant, TokenKind.CUSTOMER.value, old_hash=session.refresh_hash,
-                                     new_hash=hash_secret(refresh_token), legal_entity_id=legal_entity_id,
-                                     refresh_ttl=REFRESH_TTL, ttl=max(REFRESH_TTL, CUSTOMER_TTL))
+    row = await store.rotate_refresh(
+        conn,
+        session.tenant,
+        TokenKind.CUSTOMER.value,
+        old_hash=session.refresh_hash,
+        new_hash=hash_secret(refresh_token),
+        legal_entity_id=legal_entity_id,
+        refresh_ttl=REFRESH_TTL,
+        ttl=max(REFRESH_TTL, CUSTOMER_TTL),
+    )
     if row is None or row.id != session.session_id:
         raise Unauthorized("Invalid refresh token", errorcode="oauth.v2.InvalidRefreshToken")
     await tokens.reload_keys()
@@ -332,11 +431,13 @@ async def end_session(conn: Connection, tenant: str, session_id: str) -> None:
     SESSIONS.forget(session_id)
 
 
-async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None = None,
-                                legal_entity_id: str | None = None) -> None:
+async def end_customer_sessions(
+    conn: Connection, tenant: str, customer_id: str, *, keep: str | None = None, legal_entity_id: str | None = None
+) -> None:
     """End every session of a customer (but `keep`, the caller's own; only those in the context of
     `legal_entity_id`, when given): after a password change, a deactivation, a deletion or the end of a contact,
     tokens handed out before must stop working."""
-    for session_id in await store.end_customer_sessions(conn, tenant, customer_id, keep=keep,
-                                                        legal_entity_id=legal_entity_id):
+    for session_id in await store.end_customer_sessions(
+        conn, tenant, customer_id, keep=keep, legal_entity_id=legal_entity_id
+    ):
         SESSIONS.forget(session_id)

@@ -131,8 +131,15 @@ RETURNING kid
 
 async def insert_client(conn: Connection, client: ApiClient) -> None:
     """Store a new API client."""
-    await conn.execute(_INSERT_CLIENT, client.client_id, client.tenant, client.name, client.secret_hash,
-                       client.scopes, client.kind.value)
+    await conn.execute(
+        _INSERT_CLIENT,
+        client.client_id,
+        client.tenant,
+        client.name,
+        client.secret_hash,
+        client.scopes,
+        client.kind.value,
+    )
 
 
 async def fetch_client(conn: Connection, client_id: str) -> ApiClient | None:
@@ -143,9 +150,20 @@ async def fetch_client(conn: Connection, client_id: str) -> ApiClient | None:
 
 async def list_clients(conn: Connection, tenant: str | None) -> list[tuple[ApiClient, datetime]]:
     """Every client (of `tenant`, when given) with the time it was created."""
-    return [(ApiClient(client_id=r["client_id"], tenant=r["tenant"], name=r["name"], secret_hash=r["secret_hash"],
-                       scopes=list(r["scopes"]), kind=ClientKind(r["kind"])), r["created_at"])
-            for r in await conn.fetch(_SELECT_CLIENTS, tenant)]
+    return [
+        (
+            ApiClient(
+                client_id=r["client_id"],
+                tenant=r["tenant"],
+                name=r["name"],
+                secret_hash=r["secret_hash"],
+                scopes=list(r["scopes"]),
+                kind=ClientKind(r["kind"]),
+            ),
+            r["created_at"],
+        )
+        for r in await conn.fetch(_SELECT_CLIENTS, tenant)
+    ]
 
 
 async def delete_client(conn: Connection, client_id: str) -> bool:
@@ -188,11 +206,29 @@ async def drop_retired_keys(conn: Connection, retention_seconds: int) -> list[st
     return [r["kid"] for r in await conn.fetch(_DROP_RETIRED_KEYS, retention_seconds)]
 
 
-async def insert_session(conn: Connection, session: SessionRow, *, refresh_hash: str, context: dict[str, str] | None,
-                         refresh_ttl: int, ttl: int) -> None:
+async def insert_session(
+    conn: Connection,
+    session: SessionRow,
+    *,
+    refresh_hash: str,
+    context: dict[str, str] | None,
+    refresh_ttl: int,
+    ttl: int,
+) -> None:
     """Store a new open session."""
-    await conn.execute(_INSERT_SESSION, session.tenant, session.id, session.kind, session.client_id,
-                       session.customer_id, session.legal_entity_id, context, refresh_hash, refresh_ttl, ttl)
+    await conn.execute(
+        _INSERT_SESSION,
+        session.tenant,
+        session.id,
+        session.kind,
+        session.client_id,
+        session.customer_id,
+        session.legal_entity_id,
+        context,
+        refresh_hash,
+        refresh_ttl,
+        ttl,
+    )
 
 
 async def fetch_session_by_refresh(conn: Connection, tenant: str, refresh_hash: str) -> SessionRow | None:
@@ -207,16 +243,26 @@ async def fetch_open_session(conn: Connection, tenant: str, session_id: str) -> 
     return None if record is None else SessionRow(**record)
 
 
-async def rotate_refresh(conn: Connection, tenant: str, kind: str, *, old_hash: str, new_hash: str,
-                         legal_entity_id: str | None, refresh_ttl: int, ttl: int) -> SessionRow | None:
+async def rotate_refresh(
+    conn: Connection,
+    tenant: str,
+    kind: str,
+    *,
+    old_hash: str,
+    new_hash: str,
+    legal_entity_id: str | None,
+    refresh_ttl: int,
+    ttl: int,
+) -> SessionRow | None:
     """Swap an open session's refresh token for a new one and extend it; None when the old token is not (any more)
     the session's."""
     record = await conn.fetchrow(_ROTATE_REFRESH, old_hash, tenant, kind, new_hash, legal_entity_id, refresh_ttl, ttl)
     return None if record is None else SessionRow(**record)
 
 
-async def end_customer_sessions(conn: Connection, tenant: str, customer_id: str, *, keep: str | None,
-                                legal_entity_id: str | None = None) -> list[str]:
+async def end_customer_sessions(
+    conn: Connection, tenant: str, customer_id: str, *, keep: str | None, legal_entity_id: str | None = None
+) -> list[str]:
     """End every open session of a customer but `keep` (only those in the context of `legal_entity_id`, when given);
     the ids of those ended."""
     return [r["id"] for r in await conn.fetch(_END_CUSTOMER_SESSIONS, tenant, customer_id, keep, legal_entity_id)]

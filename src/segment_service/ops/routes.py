@@ -50,8 +50,9 @@ async def ready(state: State) -> Response[Any]:
         raise NotReady(f"Not ready: the database is not reachable ({type(exc).__name__}: {exc}).") from exc
     missing = [version for version, _ in migration_files() if version not in applied]
     if missing:
-        raise NotReady(f"Not ready: the database lacks migration(s) {', '.join(missing)}; "
-                       "run `segment-service migrate`.")
+        raise NotReady(
+            f"Not ready: the database lacks migration(s) {', '.join(missing)}; run `segment-service migrate`."
+        )
     return json_response({"status": "UP"})
 
 
@@ -62,8 +63,9 @@ async def metrics(request: Request[Any, Any, Any], state: State) -> Response[Any
     if settings.metrics_token is not None:
         given = request.headers.get("authorization", "")
         if not secrets.compare_digest(given.encode(), f"Bearer {settings.metrics_token}".encode()):
-            raise Unauthorized("The metrics need the token set in SEGMENT_SERVICE_METRICS_TOKEN: "
-                               "send 'Authorization: Bearer <token>'.")
+            raise Unauthorized(
+                "The metrics need the token set in SEGMENT_SERVICE_METRICS_TOKEN: send 'Authorization: Bearer <token>'."
+            )
     collected: Metrics = state.metrics
     return Response(content=collected.render(), media_type=CONTENT_TYPE)
 

@@ -29,8 +29,16 @@ from segment_service.products.models import (
 from segment_service.products.store import ProductRow
 
 __all__ = [
-    "LOCALIZED_FIELDS", "ProductRow", "create_product", "delete_product", "fetch_products", "get_product",
-    "list_products", "patch_product", "product_exists", "upsert_product",
+    "LOCALIZED_FIELDS",
+    "ProductRow",
+    "create_product",
+    "delete_product",
+    "fetch_products",
+    "get_product",
+    "list_products",
+    "patch_product",
+    "product_exists",
+    "upsert_product",
 ]
 
 #: Words that are paths under /products in product.yml, so they cannot be product ids (decisions.md: `bulk` is not a
@@ -65,8 +73,11 @@ def _check_id(product_id: str) -> str:
     """A client-chosen id: the project's custom-id rules, at most 32 characters (product.yml), no reserved word."""
     check_custom_id(product_id, reserved=RESERVED_IDS)
     if len(product_id) > MAX_ID_LENGTH:
-        raise BadRequest(f"Invalid id '{product_id}': product ids are at most {MAX_ID_LENGTH} characters long.",
-                         field="id", type="invalid_value")
+        raise BadRequest(
+            f"Invalid id '{product_id}': product ids are at most {MAX_ID_LENGTH} characters long.",
+            field="id",
+            type="invalid_value",
+        )
     return product_id
 
 
@@ -74,8 +85,11 @@ def _content(product_id: str, body: ProductUpdate, language: WriteLanguage) -> s
     """A product row from a create or replace body, checked against the rules the schema cannot express."""
     name = language.localized(body.name, field="name")
     if not name:
-        raise BadRequest("Validation problem with request body: name needs at least one language.", field="name",
-                         type="invalid_value")
+        raise BadRequest(
+            "Validation problem with request body: name needs at least one language.",
+            field="name",
+            type="invalid_value",
+        )
     description = None
     if body.description is not UNSET and body.description is not None:
         description = language.localized(body.description, field="description")
@@ -121,8 +135,9 @@ async def create_product(db: Database, caller: Caller, body: ProductCreation, *,
     return product_id
 
 
-async def upsert_product(db: Database, caller: Caller, product_id: str, body: ProductUpdate, *,
-                         language: WriteLanguage) -> bool:
+async def upsert_product(
+    db: Database, caller: Caller, product_id: str, body: ProductUpdate, *, language: WriteLanguage
+) -> bool:
     """Replace or create the product `product_id`; whether it was created. A sent `metadata.version` must match."""
     content = _content(_check_id(product_id), body, language)
     needed = Scope.PRODUCT_PUBLISH if content.published else Scope.PRODUCT_UNPUBLISH
@@ -137,8 +152,9 @@ async def upsert_product(db: Database, caller: Caller, product_id: str, body: Pr
     return created
 
 
-async def patch_product(db: Database, caller: Caller, product_id: str, patch: ProductPartialUpdate, *,
-                        language: WriteLanguage) -> None:
+async def patch_product(
+    db: Database, caller: Caller, product_id: str, patch: ProductPartialUpdate, *, language: WriteLanguage
+) -> None:
     """Merge the sent fields into the product (RFC 7396), then store the result as a full replacement would."""
     changes: dict[str, Any] = msgspec.to_builtins(patch)
     if isinstance(changes.get("metadata"), dict):
@@ -157,8 +173,7 @@ async def patch_product(db: Database, caller: Caller, product_id: str, patch: Pr
         del document["id"]
         document["metadata"] = {k: v for k, v in document["metadata"].items() if k == "mixins"}
         try:
-            body = msgspec.convert(merge_patch(document, changes), type=ProductUpdate, str_keys=True,
-                                   strict=False)
+            body = msgspec.convert(merge_patch(document, changes), type=ProductUpdate, str_keys=True, strict=False)
         except msgspec.ValidationError as exc:
             raise BadRequest(f"Validation problem with the patched product: {exc}.", type="invalid_value") from exc
         content = _content(product_id, body, language)
@@ -201,8 +216,9 @@ async def list_products(
     sort = sort_in_language(sort, LOCALIZED_FIELDS, languages[0] if languages else default_language)
     ordering = order_by(sort, store.PRODUCT_FIELDS, tiebreak="p.id")
     async with db.connection() as conn:
-        rows = await store.list_products(conn, where=where, params=params, order_by=ordering, limit=page.size,
-                                         offset=page.offset)
+        rows = await store.list_products(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
         total = None
         if with_total:
             total = await page_total(page, len(rows), lambda: store.count_products(conn, where=where, params=params))

@@ -31,18 +31,38 @@ PRODUCT_FIELDS: dict[str, Field] = {
     "metadataModifiedAt": Field("p.modified_at", FieldKind.DATETIME),
     # Fields of product.yml the service does not store: absent from every product (core/query FieldKind.ABSENT).
     **spec_only(
-        "brand", "brandId", "bundledProducts", "categoryIds", "customerSegmentIds", "dynamicVariantType",
-        "inheritedVariantAttributes", "labelIds", "labels", "media", "metadata.classificationMixins",
-        "metadata.dynamicVariantInfo", "metadata.overridden", "ownVariantAttributes", "parentVariantId",
-        "parentVariantPath", "productType", "relatedItems", "sellable", "taxClasses", "template",
-        "variantAttributes", "variants", "vendor", "weightDependent", "yrn",
+        "brand",
+        "brandId",
+        "bundledProducts",
+        "categoryIds",
+        "customerSegmentIds",
+        "dynamicVariantType",
+        "inheritedVariantAttributes",
+        "labelIds",
+        "labels",
+        "media",
+        "metadata.classificationMixins",
+        "metadata.dynamicVariantInfo",
+        "metadata.overridden",
+        "ownVariantAttributes",
+        "parentVariantId",
+        "parentVariantPath",
+        "productType",
+        "relatedItems",
+        "sellable",
+        "taxClasses",
+        "template",
+        "variantAttributes",
+        "variants",
+        "vendor",
+        "weightDependent",
+        "yrn",
     ),
 }
 
 #: Every column of a product as the service reads it, date-times already in the wire format.
-_COLUMNS = (
-    "p.id, p.code, p.name, p.description, p.published, p.mixins, p.metadata_mixins, p.version, "
-    + ", ".join(iso_sql(c) for c in ("p.created_at", "p.modified_at"))
+_COLUMNS = "p.id, p.code, p.name, p.description, p.published, p.mixins, p.metadata_mixins, p.version, " + ", ".join(
+    iso_sql(c) for c in ("p.created_at", "p.modified_at")
 )
 
 
@@ -142,11 +162,13 @@ def _conflict_on_taken_id_or_code(row: ProductContent) -> Iterator[None]:
         yield
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "products_pkey":
-            raise Conflict(f"A product with id '{row.id}' already exists.", field="id",
-                           resource_id=row.id) from exc
+            raise Conflict(f"A product with id '{row.id}' already exists.", field="id", resource_id=row.id) from exc
         if exc.constraint_name == "products_code_key":
-            raise Conflict(f"A product with code '{row.code}' already exists; product codes are unique.",
-                           field="code", resource_id=row.id) from exc
+            raise Conflict(
+                f"A product with code '{row.code}' already exists; product codes are unique.",
+                field="code",
+                resource_id=row.id,
+            ) from exc
         raise
 
 

@@ -33,8 +33,12 @@ Outcome = bool | ServiceError
 
 #: Errors that make a whole batch statement fail (a bad value in one row, contention, a batch slower than the
 #: statement timeout); its rows are then written one at a time.
-_BATCH_FAULTS = (asyncpg.DataError, asyncpg.DeadlockDetectedError, asyncpg.SerializationError,
-                 asyncpg.QueryCanceledError)
+_BATCH_FAULTS = (
+    asyncpg.DataError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.QueryCanceledError,
+)
 
 
 class ItemAssignmentRow(ItemAssignmentUpsertBulk, kw_only=True):
@@ -88,8 +92,7 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
             continue
         key = (row.segment_id, item_type, row.id)
         contents = _checked(item_assignments._contents, row)
-        if contents is None or item_assignments._expected_version(row) is not None or key in in_batch \
-                or key in singly:
+        if contents is None or item_assignments._expected_version(row) is not None or key in in_batch or key in singly:
             singly.add(key)  # every later row of this key too, so that the file's order holds
             one_by_one.append(index)
             continue
@@ -99,9 +102,13 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
         async with db.transaction() as conn:
             segments = await store.lock_segments(conn, caller.tenant, sorted({b[1] for b in batch}))
             products = await products_service.existing_product_ids(
-                conn, caller.tenant, sorted({b[3] for b in batch if b[2] == "PRODUCT"}))
-            categories = set(await categories_service.fetch_categories(
-                conn, caller.tenant, sorted({b[3] for b in batch if b[2] == "CATEGORY"})))
+                conn, caller.tenant, sorted({b[3] for b in batch if b[2] == "PRODUCT"})
+            )
+            categories = set(
+                await categories_service.fetch_categories(
+                    conn, caller.tenant, sorted({b[3] for b in batch if b[2] == "CATEGORY"})
+                )
+            )
             writes: list[tuple[int, str, str, str, str | None, str | None]] = []
             for index, segment_id, item_type, item_id, mixins_json, metadata_json in batch:
                 if segment_id not in segments:
@@ -110,8 +117,9 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
                     outcomes[index] = item_assignments._missing_item(item_type, item_id)
                 else:
                     writes.append((index, segment_id, item_type, item_id, mixins_json, metadata_json))
-            created = await store.upsert_item_assignments(conn, caller.tenant, [w[1:] for w in writes]) \
-                if writes else set()
+            created = (
+                await store.upsert_item_assignments(conn, caller.tenant, [w[1:] for w in writes]) if writes else set()
+            )
         for write in writes:
             outcomes[write[0]] = write[1:4] in created
     except _BATCH_FAULTS:
@@ -119,15 +127,17 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
     for index in one_by_one:
         row = rows[index]
         try:
-            outcomes[index] = await item_assignments.upsert_assignment(db, caller, row.segment_id, row.type, row.id,
-                                                                       row)
+            outcomes[index] = await item_assignments.upsert_assignment(
+                db, caller, row.segment_id, row.type, row.id, row
+            )
         except Exception as exc:
             outcomes[index] = _error_of(exc)
     return [o for o in outcomes if o is not None]
 
 
-async def import_customer_assignments(db: Database, caller: Caller,
-                                      rows: Sequence[CustomerAssignmentRow]) -> list[Outcome]:
+async def import_customer_assignments(
+    db: Database, caller: Caller, rows: Sequence[CustomerAssignmentRow]
+) -> list[Outcome]:
     """Upsert every row's assignment (PUT semantics; B2B when the row names a legal entity); one outcome per row."""
     outcomes: list[Outcome | None] = [None] * len(rows)
     batch: list[tuple[int, str, str, str, str | None, str | None]] = []
@@ -153,11 +163,19 @@ async def import_customer_assignments(db: Database, caller: Caller,
     try:
         async with db.transaction() as conn:
             segments = await store.lock_segments(conn, caller.tenant, sorted({b[1] for b in batch}))
-            customers = await customers_service.existing_customer_ids(conn, caller.tenant,
-                                                                      sorted({b[2] for b in batch}))
+            customers = await customers_service.existing_customer_ids(
+                conn, caller.tenant, sorted({b[2] for b in batch})
+            )
             b2b = sorted({(b[2], b[3]) for b in batch if b[3] != customer_assignments.B2C})
-            legal_entities = set(await legal_entities_service.fetch_legal_entities(
-                conn, caller.tenant, sorted({le for _, le in b2b}))) if b2b else set()
+            legal_entities = (
+                set(
+                    await legal_entities_service.fetch_legal_entities(
+                        conn, caller.tenant, sorted({le for _, le in b2b})
+                    )
+                )
+                if b2b
+                else set()
+            )
             contacts = await legal_entities_service.contact_pairs(conn, caller.tenant, b2b)
             writes: list[tuple[int, str, str, str, str | None, str | None]] = []
             for index, segment_id, customer_id, legal_entity_id, mixins_json, metadata_json in batch:
@@ -171,8 +189,11 @@ async def import_customer_assignments(db: Database, caller: Caller,
                     outcomes[index] = customer_assignments._not_a_contact(customer_id, legal_entity_id)
                 else:
                     writes.append((index, segment_id, customer_id, legal_entity_id, mixins_json, metadata_json))
-            created = await store.upsert_customer_assignments(conn, caller.tenant, [w[1:] for w in writes]) \
-                if writes else set()
+            created = (
+                await store.upsert_customer_assignments(conn, caller.tenant, [w[1:] for w in writes])
+                if writes
+                else set()
+            )
         for write in writes:
             outcomes[write[0]] = write[1:4] in created
     except _BATCH_FAULTS:
@@ -181,8 +202,13 @@ async def import_customer_assignments(db: Database, caller: Caller,
         row = rows[index]
         try:
             outcomes[index] = await customer_assignments.upsert_assignment(
-                db, caller, row.segment_id, "" if row.customer_id is UNSET else row.customer_id,
-                row.legal_entity_id if isinstance(row.legal_entity_id, str) else None, row)
+                db,
+                caller,
+                row.segment_id,
+                "" if row.customer_id is UNSET else row.customer_id,
+                row.legal_entity_id if isinstance(row.legal_entity_id, str) else None,
+                row,
+            )
         except Exception as exc:
             outcomes[index] = _error_of(exc)
     return [o for o in outcomes if o is not None]

@@ -39,7 +39,9 @@ TIEBREAK = "a.customer_id ASC, a.legal_entity_id"
 
 _COLUMNS = (
     "a.customer_id, a.legal_entity_id, a.assignment_type, a.mixins, a.metadata_mixins, a.version, "
-    + iso_sql("a.created_at") + ", " + iso_sql("a.modified_at")
+    + iso_sql("a.created_at")
+    + ", "
+    + iso_sql("a.modified_at")
     + ", c.first_name, c.last_name, c.contact_email AS email, le.name AS legal_entity_name"
 )
 
@@ -131,24 +133,34 @@ async def segment_exists(conn: Connection, tenant: str, segment_id: str) -> bool
     return bool(await conn.fetchval(_SEGMENT_EXISTS, tenant, segment_id))
 
 
-async def fetch_assignment(conn: Connection, tenant: str, segment_id: str, customer_id: str,
-                           legal_entity_id: str) -> AssignmentRow | None:
+async def fetch_assignment(
+    conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str
+) -> AssignmentRow | None:
     """One assignment ('' legal entity: B2C) with its names, or None."""
     record = await conn.fetchrow(_SELECT_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id)
     return None if record is None else _row(record)
 
 
-async def upsert_assignment(conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str,
-                            mixins: dict[str, Any] | None, metadata_mixins: dict[str, Any] | None,
-                            expected_version: int | None) -> bool | None:
+async def upsert_assignment(
+    conn: Connection,
+    tenant: str,
+    segment_id: str,
+    customer_id: str,
+    legal_entity_id: str,
+    mixins: dict[str, Any] | None,
+    metadata_mixins: dict[str, Any] | None,
+    expected_version: int | None,
+) -> bool | None:
     """Create or replace an assignment: True when created, False when replaced, None on a version mismatch."""
-    record = await conn.fetchrow(_UPSERT_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id, mixins,
-                                 metadata_mixins, expected_version)
+    record = await conn.fetchrow(
+        _UPSERT_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id, mixins, metadata_mixins, expected_version
+    )
     return None if record is None else bool(record["created"])
 
 
-async def delete_assignment(conn: Connection, tenant: str, segment_id: str, customer_id: str,
-                            legal_entity_id: str) -> bool:
+async def delete_assignment(
+    conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str
+) -> bool:
     """Delete one assignment; whether it existed."""
     return str(await conn.execute(_DELETE_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id)) != "DELETE 0"
 
@@ -163,12 +175,15 @@ async def delete_of_legal_entity(conn: Connection, tenant: str, legal_entity_id:
     return int(str(await conn.execute(_DELETE_OF_LEGAL_ENTITY, tenant, legal_entity_id)).split()[-1])
 
 
-async def list_assignments(conn: Connection, *, where: str, params: list[object], order_by: str, limit: int,
-                           offset: int) -> list[AssignmentRow]:
+async def list_assignments(
+    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
+) -> list[AssignmentRow]:
     """One page of assignments matching `where` ($1 is the tenant, $2 the segment)."""
     n = len(params)
-    sql = (f"SELECT {_COLUMNS}{_FROM}WHERE a.tenant = $1 AND a.segment_id = $2 AND {where}\n"
-           f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    sql = (
+        f"SELECT {_COLUMNS}{_FROM}WHERE a.tenant = $1 AND a.segment_id = $2 AND {where}\n"
+        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
+    )
     return [_row(r) for r in await conn.fetch(sql, *params, limit, offset)]
 
 

@@ -70,26 +70,40 @@ async def _require_segment(conn: Connection, tenant: str, segment_id: str) -> No
 
 def _check_customer_id(customer_id: str, *, field: str = "customerId") -> None:
     if not customer_id:
-        raise BadRequest(f"Validation problem with request body: {field} is required.", field=field,
-                         type="missing_value")
+        raise BadRequest(
+            f"Validation problem with request body: {field} is required.", field=field, type="missing_value"
+        )
     if customer_id in RESERVED_CUSTOMER_IDS:
-        raise BadRequest(f"'{customer_id}' is not a valid customer id.", field=field, type="invalid_value",
-                         resource_id=customer_id)
+        raise BadRequest(
+            f"'{customer_id}' is not a valid customer id.", field=field, type="invalid_value", resource_id=customer_id
+        )
 
 
 def _missing_customer(customer_id: str) -> BadRequest:
-    return BadRequest(f"The customer {customer_id} does not exist.", field="customerId", type="missing_reference",
-                      resource_id=customer_id)
+    return BadRequest(
+        f"The customer {customer_id} does not exist.",
+        field="customerId",
+        type="missing_reference",
+        resource_id=customer_id,
+    )
 
 
 def _missing_legal_entity(legal_entity_id: str) -> BadRequest:
-    return BadRequest(f"The legal entity {legal_entity_id} does not exist.", field="legalEntityId",
-                      type="missing_reference", resource_id=legal_entity_id)
+    return BadRequest(
+        f"The legal entity {legal_entity_id} does not exist.",
+        field="legalEntityId",
+        type="missing_reference",
+        resource_id=legal_entity_id,
+    )
 
 
 def _not_a_contact(customer_id: str, legal_entity_id: str) -> BadRequest:
-    return BadRequest(f"The customer {customer_id} is not a contact of the legal entity {legal_entity_id}.",
-                      field="legalEntityId", type="missing_reference", resource_id=customer_id)
+    return BadRequest(
+        f"The customer {customer_id} is not a contact of the legal entity {legal_entity_id}.",
+        field="legalEntityId",
+        type="missing_reference",
+        resource_id=customer_id,
+    )
 
 
 async def _check_references(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> None:
@@ -100,8 +114,7 @@ async def _check_references(conn: Connection, tenant: str, customer_id: str, leg
         return
     if not await legal_entities_service.legal_entity_exists(conn, tenant, legal_entity_id):
         raise _missing_legal_entity(legal_entity_id)
-    if not await legal_entities_service.is_contact(conn, tenant, customer_id, legal_entity_id,
-                                                     for_write=True):
+    if not await legal_entities_service.is_contact(conn, tenant, customer_id, legal_entity_id, for_write=True):
         raise _not_a_contact(customer_id, legal_entity_id)
 
 
@@ -120,12 +133,19 @@ def _content(body: CustomerAssignmentUpsert) -> tuple[dict[str, Any] | None, dic
     return mixins, metadata_mixins, version
 
 
-async def _write(conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str,
-                 body: CustomerAssignmentUpsert) -> bool:
+async def _write(
+    conn: Connection,
+    tenant: str,
+    segment_id: str,
+    customer_id: str,
+    legal_entity_id: str,
+    body: CustomerAssignmentUpsert,
+) -> bool:
     """The upsert itself, references already checked; whether it created the assignment."""
     mixins, metadata_mixins, version = _content(body)
-    created = await store.upsert_assignment(conn, tenant, segment_id, customer_id, legal_entity_id, mixins,
-                                            metadata_mixins, version)
+    created = await store.upsert_assignment(
+        conn, tenant, segment_id, customer_id, legal_entity_id, mixins, metadata_mixins, version
+    )
     if created is None:
         raise VersionConflict(resource_id=customer_id)
     return created
@@ -134,8 +154,14 @@ async def _write(conn: Connection, tenant: str, segment_id: str, customer_id: st
 # ------------------------------------------------------------------------------------------------------- single
 
 
-async def upsert_assignment(db: Database, caller: Caller, segment_id: str, customer_id: str,
-                            legal_entity_id: str | None, body: CustomerAssignmentUpsert) -> bool:
+async def upsert_assignment(
+    db: Database,
+    caller: Caller,
+    segment_id: str,
+    customer_id: str,
+    legal_entity_id: str | None,
+    body: CustomerAssignmentUpsert,
+) -> bool:
     """Assign the customer (B2C when `legal_entity_id` is None) to the segment, or replace the assignment's mixins;
     whether it was created. A sent `metadata.version` must match (409)."""
     _check_customer_id(customer_id)
@@ -146,21 +172,25 @@ async def upsert_assignment(db: Database, caller: Caller, segment_id: str, custo
         return await _write(conn, caller.tenant, segment_id, customer_id, le, body)
 
 
-async def get_assignment(db: Database, caller: Caller, segment_id: str, customer_id: str,
-                         legal_entity_id: str | None) -> dict[str, Any]:
+async def get_assignment(
+    db: Database, caller: Caller, segment_id: str, customer_id: str, legal_entity_id: str | None
+) -> dict[str, Any]:
     """One assignment with its customer (and legal entity); 404 when the segment or the assignment is missing."""
     le = legal_entity_id or B2C
     async with db.connection() as conn:
         row = await store.fetch_assignment(conn, caller.tenant, segment_id, customer_id, le)
         if row is None:
             await _require_segment(conn, caller.tenant, segment_id)
-            raise NotFound(f"The {_describe(customer_id, le)} is not assigned to the segment {segment_id}.",
-                           resource_id=customer_id)
+            raise NotFound(
+                f"The {_describe(customer_id, le)} is not assigned to the segment {segment_id}.",
+                resource_id=customer_id,
+            )
     return assignment_document(row)
 
 
-async def delete_assignment(db: Database, caller: Caller, segment_id: str, customer_id: str,
-                            legal_entity_id: str | None) -> None:
+async def delete_assignment(
+    db: Database, caller: Caller, segment_id: str, customer_id: str, legal_entity_id: str | None
+) -> None:
     """Remove an assignment; removing one that does not exist is fine (idempotent, decisions.md)."""
     async with db.transaction() as conn:
         await store.delete_assignment(conn, caller.tenant, segment_id, customer_id, legal_entity_id or B2C)
@@ -169,8 +199,9 @@ async def delete_assignment(db: Database, caller: Caller, segment_id: str, custo
 # --------------------------------------------------------------------------------------------------------- list
 
 
-async def list_assignments(db: Database, caller: Caller, segment_id: str, *, q: str | None, page: Page,
-                           sort: str | None, with_total: bool) -> tuple[list[dict[str, Any]], int | None]:
+async def list_assignments(
+    db: Database, caller: Caller, segment_id: str, *, q: str | None, page: Page, sort: str | None, with_total: bool
+) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the segment's assignments matching `q`. A `segment_read_own` caller sees only its own."""
     params: list[object] = [caller.tenant, segment_id]
     conditions = [where_q(q, store.ASSIGNMENT_FIELDS, params)]
@@ -183,8 +214,9 @@ async def list_assignments(db: Database, caller: Caller, segment_id: str, *, q: 
     where = " AND ".join(conditions)
     ordering = order_by(sort, store.ASSIGNMENT_FIELDS, tiebreak=store.TIEBREAK)
     async with db.connection() as conn:
-        rows = await store.list_assignments(conn, where=where, params=params, order_by=ordering, limit=page.size,
-                                            offset=page.offset)
+        rows = await store.list_assignments(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
         if not rows:  # rows prove the segment exists; only an empty page needs the extra check
             await _require_segment(conn, caller.tenant, segment_id)
         total = None
@@ -216,8 +248,9 @@ def _lock_key(item: Any) -> str:
     return "" if key is None else f"{key[0]}\x00{key[1]}"
 
 
-async def bulk_upsert_assignments(db: Database, caller: Caller, segment_id: str,
-                                  items: Sequence[Any]) -> list[BulkResult]:
+async def bulk_upsert_assignments(
+    db: Database, caller: Caller, segment_id: str, items: Sequence[Any]
+) -> list[BulkResult]:
     """Upsert each assignment on its own (201 created, 204 updated, else that item's error). The references of all
     items are read up front in batched queries: one for the customers, one for the legal entities."""
     check_bulk_size(items)
@@ -226,8 +259,9 @@ async def bulk_upsert_assignments(db: Database, caller: Caller, segment_id: str,
         await _require_segment(conn, caller.tenant, segment_id)
         customers = await customers_service.fetch_customers(conn, caller.tenant, sorted({c for c, _ in keys}))
         le_ids = sorted({le for _, le in keys if le != B2C})
-        legal_entities = await legal_entities_service.fetch_legal_entities(conn, caller.tenant, le_ids) if le_ids \
-            else {}
+        legal_entities = (
+            await legal_entities_service.fetch_legal_entities(conn, caller.tenant, le_ids) if le_ids else {}
+        )
 
     async def upsert_one(conn: Connection, item: Any) -> tuple[int, str | None]:
         body: CustomerAssignmentUpsertBulk = _decode(item, CustomerAssignmentUpsertBulk)
@@ -247,8 +281,9 @@ async def bulk_upsert_assignments(db: Database, caller: Caller, segment_id: str,
     return await run_bulk(db, items, upsert_one, with_ids=False, lock_key=_lock_key)
 
 
-async def bulk_delete_assignments(db: Database, caller: Caller, segment_id: str,
-                                  items: Sequence[Any]) -> list[BulkResult]:
+async def bulk_delete_assignments(
+    db: Database, caller: Caller, segment_id: str, items: Sequence[Any]
+) -> list[BulkResult]:
     """Delete each named assignment on its own (204 whether or not it existed)."""
 
     async def delete_one(conn: Connection, item: Any) -> tuple[int, str | None]:
@@ -270,8 +305,9 @@ async def delete_customer_assignments_of_customer(conn: Connection, tenant: str,
     return await store.delete_of_customer(conn, tenant, customer_id)
 
 
-async def delete_customer_assignments_of_contact(conn: Connection, tenant: str, customer_id: str,
-                                                 legal_entity_id: str) -> int:
+async def delete_customer_assignments_of_contact(
+    conn: Connection, tenant: str, customer_id: str, legal_entity_id: str
+) -> int:
     """Remove a customer's memberships in the context of a legal entity it is no longer a contact of (for the Legal
     Entity service's contact removal); how many there were."""
     return await store.delete_of_contact(conn, tenant, customer_id, legal_entity_id)

@@ -56,16 +56,18 @@ async def lock_segments(conn: Connection, tenant: str, segment_ids: Sequence[str
     return {r["id"] for r in await conn.fetch(_LOCK_SEGMENTS, tenant, list(segment_ids))}
 
 
-async def upsert_item_assignments(conn: Connection, tenant: str,
-                                  rows: Sequence[AssignmentValues]) -> set[tuple[str, str, str]]:
+async def upsert_item_assignments(
+    conn: Connection, tenant: str, rows: Sequence[AssignmentValues]
+) -> set[tuple[str, str, str]]:
     """Create or replace (segment id, item type, item id, mixins JSON, metadata mixins JSON) assignments, each key
     once; the keys of those created."""
     records = await conn.fetch(_UPSERT_ITEMS, tenant, *(list(column) for column in zip(*rows, strict=True)))
     return {(r["segment_id"], r["item_type"], r["item_id"]) for r in records}
 
 
-async def upsert_customer_assignments(conn: Connection, tenant: str,
-                                      rows: Sequence[AssignmentValues]) -> set[tuple[str, str, str]]:
+async def upsert_customer_assignments(
+    conn: Connection, tenant: str, rows: Sequence[AssignmentValues]
+) -> set[tuple[str, str, str]]:
     """Create or replace (segment id, customer id, legal entity id or '', mixins JSON, metadata mixins JSON)
     assignments, each key once; the keys of those created."""
     records = await conn.fetch(_UPSERT_CUSTOMERS, tenant, *(list(column) for column in zip(*rows, strict=True)))

@@ -137,30 +137,45 @@ async def lock_segment(conn: Connection, tenant: str, segment_id: str) -> bool:
     return await conn.fetchval(_LOCK_SEGMENT, tenant, segment_id) is not None
 
 
-async def fetch_assignment(conn: Connection, tenant: str, segment_id: str, item_type: str,
-                           item_id: str) -> ItemAssignmentRow | None:
+async def fetch_assignment(
+    conn: Connection, tenant: str, segment_id: str, item_type: str, item_id: str
+) -> ItemAssignmentRow | None:
     record = await conn.fetchrow(_SELECT_ONE, tenant, segment_id, item_type, item_id)
     return None if record is None else row(record)
 
 
-async def upsert_assignment(conn: Connection, tenant: str, segment_id: str, item_type: str, item_id: str, *,
-                            mixins: dict[str, Any] | None, metadata_mixins: dict[str, Any] | None,
-                            expected_version: int | None) -> bool | None:
+async def upsert_assignment(
+    conn: Connection,
+    tenant: str,
+    segment_id: str,
+    item_type: str,
+    item_id: str,
+    *,
+    mixins: dict[str, Any] | None,
+    metadata_mixins: dict[str, Any] | None,
+    expected_version: int | None,
+) -> bool | None:
     """True when created, False when replaced, None when the stored version is not `expected_version`."""
-    record = await conn.fetchrow(_UPSERT, tenant, segment_id, item_type, item_id, mixins, metadata_mixins,
-                                 expected_version)
+    record = await conn.fetchrow(
+        _UPSERT, tenant, segment_id, item_type, item_id, mixins, metadata_mixins, expected_version
+    )
     return None if record is None else bool(record["created"])
 
 
 Mixins = dict[str, Any] | None
 
 
-async def upsert_assignments(conn: Connection, tenant: str, segment_id: str, item_type: str,
-                             items: Sequence[tuple[str, Mixins, Mixins]]) -> dict[str, bool]:
+async def upsert_assignments(
+    conn: Connection, tenant: str, segment_id: str, item_type: str, items: Sequence[tuple[str, Mixins, Mixins]]
+) -> dict[str, bool]:
     """Create or replace the (item id, mixins, metadata mixins) assignments at once; item id -> whether created."""
     encode = msgspec.json.encode
     records = await conn.fetch(
-        _UPSERT_MANY, tenant, segment_id, item_type, [i for i, _, _ in items],
+        _UPSERT_MANY,
+        tenant,
+        segment_id,
+        item_type,
+        [i for i, _, _ in items],
         [None if m is None else encode(m).decode() for _, m, _ in items],
         [None if m is None else encode(m).decode() for _, _, m in items],
     )
@@ -177,16 +192,18 @@ async def delete_assignments_of_items(conn: Connection, tenant: str, item_type: 
     await conn.execute(_DELETE_OF_ITEMS, tenant, item_type, list(item_ids))
 
 
-async def list_assignments(conn: Connection, *, where: str, params: list[object], order_by: str, limit: int,
-                           offset: int) -> list[ItemAssignmentRow]:
+async def list_assignments(
+    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
+) -> list[ItemAssignmentRow]:
     """One page of a segment's assignments matching `where` ($1 tenant, $2 segment id; the rest from `core.query`)."""
     n = len(params)
-    sql = (f"SELECT {COLUMNS}\n{FROM}\nWHERE a.tenant = $1 AND a.segment_id = $2 AND {where}\n"
-           f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    sql = (
+        f"SELECT {COLUMNS}\n{FROM}\nWHERE a.tenant = $1 AND a.segment_id = $2 AND {where}\n"
+        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
+    )
     return [row(r) for r in await conn.fetch(sql, *params, limit, offset)]
 
 
 async def count_assignments(conn: Connection, *, where: str, params: list[object]) -> int:
-    sql = (f"SELECT count(*)\nFROM segment_item_assignments a\n"
-           f"WHERE a.tenant = $1 AND a.segment_id = $2 AND {where}")
+    sql = f"SELECT count(*)\nFROM segment_item_assignments a\nWHERE a.tenant = $1 AND a.segment_id = $2 AND {where}"
     return int(await conn.fetchval(sql, *params))

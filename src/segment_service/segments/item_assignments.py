@@ -37,8 +37,9 @@ def item_type_of(raw: str) -> str:
     """`{type}` of the path: PRODUCT or CATEGORY in any case, upper-cased; anything else 400."""
     value = raw.upper()
     if value not in ITEM_TYPES:
-        raise BadRequest(f"Invalid type '{raw[:40]}': expected PRODUCT or CATEGORY.", field="type",
-                         type="invalid_value")
+        raise BadRequest(
+            f"Invalid type '{raw[:40]}': expected PRODUCT or CATEGORY.", field="type", type="invalid_value"
+        )
     return value
 
 
@@ -47,8 +48,12 @@ def _kind(item_type: str) -> str:
 
 
 def _missing_item(item_type: str, item_id_: str) -> BadRequest:
-    return BadRequest(f"The {_kind(item_type)} {item_id_} does not exist in this tenant.", field="id",
-                      type="invalid_reference", resource_id=item_id_)
+    return BadRequest(
+        f"The {_kind(item_type)} {item_id_} does not exist in this tenant.",
+        field="id",
+        type="invalid_reference",
+        resource_id=item_id_,
+    )
 
 
 def _segment_not_found(segment_id: str) -> NotFound:
@@ -56,8 +61,7 @@ def _segment_not_found(segment_id: str) -> NotFound:
 
 
 def _assignment_not_found(segment_id: str, item_type: str, item_id_: str) -> NotFound:
-    return NotFound(f"The {_kind(item_type)} {item_id_} is not assigned to segment {segment_id}.",
-                    resource_id=item_id_)
+    return NotFound(f"The {_kind(item_type)} {item_id_} is not assigned to segment {segment_id}.", resource_id=item_id_)
 
 
 def assignment_document(row: store.ItemAssignmentRow) -> dict[str, Any]:
@@ -79,6 +83,7 @@ def assignment_document(row: store.ItemAssignmentRow) -> dict[str, Any]:
 
 # --- reads -----------------------------------------------------------------------------------------------------------
 
+
 async def _check_visible(db: Database, caller: Caller, segment_id: str, legal_entity_id: str | None) -> None:
     """segment_read_own callers read only the assignments of segments they see (an active membership): else 404,
     exactly as GET /segments/{id} answers them."""
@@ -87,7 +92,14 @@ async def _check_visible(db: Database, caller: Caller, segment_id: str, legal_en
 
 
 async def list_assignments(
-    db: Database, caller: Caller, segment_id: str, *, q: str | None, page: Page, sort: str | None, with_total: bool,
+    db: Database,
+    caller: Caller,
+    segment_id: str,
+    *,
+    q: str | None,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
     legal_entity_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the segment's item assignments matching `q`; 404 when the caller cannot see the segment."""
@@ -96,10 +108,14 @@ async def list_assignments(
     ordering = order_by(sort, store.ITEM_ASSIGNMENT_FIELDS, tiebreak=store.TIEBREAK)
     await _check_visible(db, caller, segment_id, legal_entity_id)
     async with db.connection() as conn:
-        rows = await store.list_assignments(conn, where=where, params=params, order_by=ordering, limit=page.size,
-                                            offset=page.offset)
-        if not rows and caller.has_any((Scope.SEGMENT_READ,)) \
-                and not await store.segment_exists(conn, caller.tenant, segment_id):
+        rows = await store.list_assignments(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
+        if (
+            not rows
+            and caller.has_any((Scope.SEGMENT_READ,))
+            and not await store.segment_exists(conn, caller.tenant, segment_id)
+        ):
             raise _segment_not_found(segment_id)
         total = None
         if with_total:
@@ -107,8 +123,9 @@ async def list_assignments(
     return [assignment_document(r) for r in rows], total
 
 
-async def get_assignment(db: Database, caller: Caller, segment_id: str, raw_type: str, item_id_: str, *,
-                         legal_entity_id: str | None = None) -> dict[str, Any]:
+async def get_assignment(
+    db: Database, caller: Caller, segment_id: str, raw_type: str, item_id_: str, *, legal_entity_id: str | None = None
+) -> dict[str, Any]:
     """One assignment; 404 when there is none or the caller cannot see the segment."""
     item_type = item_type_of(raw_type)
     await _check_visible(db, caller, segment_id, legal_entity_id)
@@ -122,6 +139,7 @@ async def get_assignment(db: Database, caller: Caller, segment_id: str, raw_type
 
 
 # --- writes ----------------------------------------------------------------------------------------------------------
+
 
 def _expected_version(body: ItemAssignmentUpsert) -> int | None:
     if body.metadata is UNSET or body.metadata is None or body.metadata.version is UNSET:
@@ -143,16 +161,29 @@ def _check_item_id(item_id_: str) -> None:
     if not item_id_:
         raise BadRequest("Invalid item id: it must not be empty.", field="id", type="invalid_value")
     if item_id_ in RESERVED_ITEM_IDS:
-        raise BadRequest(f"Invalid item id '{item_id_}': it is a reserved word.", field="itemId",
-                         type="invalid_value", resource_id=item_id_)
+        raise BadRequest(
+            f"Invalid item id '{item_id_}': it is a reserved word.",
+            field="itemId",
+            type="invalid_value",
+            resource_id=item_id_,
+        )
 
 
-async def _write(conn: Connection, caller: Caller, segment_id: str, item_type: str, item_id_: str,
-                 body: ItemAssignmentUpsert) -> bool:
+async def _write(
+    conn: Connection, caller: Caller, segment_id: str, item_type: str, item_id_: str, body: ItemAssignmentUpsert
+) -> bool:
     """Upsert one assignment whose item is known to exist; whether it was created. 409 on a stale version."""
     mixins, metadata_mixins = _contents(body)
-    created = await store.upsert_assignment(conn, caller.tenant, segment_id, item_type, item_id_, mixins=mixins,
-                                            metadata_mixins=metadata_mixins, expected_version=_expected_version(body))
+    created = await store.upsert_assignment(
+        conn,
+        caller.tenant,
+        segment_id,
+        item_type,
+        item_id_,
+        mixins=mixins,
+        metadata_mixins=metadata_mixins,
+        expected_version=_expected_version(body),
+    )
     if created is None:
         raise VersionConflict(resource_id=item_id_)
     return created
@@ -171,8 +202,9 @@ async def _existing_items(db: Database, tenant: str, item_type: str, ids: Sequen
     return set(await categories_service.fetch_categories(db, tenant, ids))
 
 
-async def upsert_assignment(db: Database, caller: Caller, segment_id: str, raw_type: str, item_id_: str,
-                            body: ItemAssignmentUpsert) -> bool:
+async def upsert_assignment(
+    db: Database, caller: Caller, segment_id: str, raw_type: str, item_id_: str, body: ItemAssignmentUpsert
+) -> bool:
     """Create or replace one assignment; whether it was created."""
     item_type = item_type_of(raw_type)
     _check_item_id(item_id_)
@@ -196,12 +228,14 @@ def _decode(item: Any) -> ItemAssignmentUpsertBulk:
     try:
         return msgspec.convert(item, type=ItemAssignmentUpsertBulk, str_keys=True, strict=False)
     except msgspec.ValidationError as exc:
-        raise BadRequest(f"Validation problem with request body: {exc}.", type="invalid_value",
-                         resource_id=item_id(item)) from exc
+        raise BadRequest(
+            f"Validation problem with request body: {exc}.", type="invalid_value", resource_id=item_id(item)
+        ) from exc
 
 
-async def bulk_upsert_assignments(db: Database, caller: Caller, segment_id: str, raw_type: str,
-                                  items: list[Any]) -> list[BulkResult]:
+async def bulk_upsert_assignments(
+    db: Database, caller: Caller, segment_id: str, raw_type: str, items: list[Any]
+) -> list[BulkResult]:
     """Upsert each assignment independently (201 created, 204 updated); the items' references are checked with one
     query for the whole batch."""
     item_type = item_type_of(raw_type)
@@ -228,8 +262,9 @@ async def bulk_upsert_assignments(db: Database, caller: Caller, segment_id: str,
     return await run_bulk(db, items, upsert_one, lock_key=lock_key_of, with_ids=False)
 
 
-async def _bulk_upsert_at_once(db: Database, caller: Caller, segment_id: str, item_type: str, items: list[Any],
-                               existing: set[str]) -> list[BulkResult] | None:
+async def _bulk_upsert_at_once(
+    db: Database, caller: Caller, segment_id: str, item_type: str, items: list[Any], existing: set[str]
+) -> list[BulkResult] | None:
     """The common bulk — no item names an expected version, no item id twice — as one statement, with the same
     per-item results as item-by-item upserts. None when the request needs the item-by-item path (which then also
     gives a data error to the one item that caused it)."""
@@ -255,8 +290,13 @@ async def _bulk_upsert_at_once(db: Database, caller: Caller, segment_id: str, it
                 for index, _, _, _ in valid:
                     results[index] = error_result(index, _segment_not_found(segment_id))
                 valid = []
-            created = await store.upsert_assignments(conn, caller.tenant, segment_id, item_type,
-                                                     [(i, m, mm) for _, i, m, mm in valid]) if valid else {}
+            created = (
+                await store.upsert_assignments(
+                    conn, caller.tenant, segment_id, item_type, [(i, m, mm) for _, i, m, mm in valid]
+                )
+                if valid
+                else {}
+            )
     except (asyncpg.DataError, asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
         return None  # the item-by-item path finds the item at fault, or retries under contention
     for index, item_id_, _, _ in valid:
@@ -265,8 +305,9 @@ async def _bulk_upsert_at_once(db: Database, caller: Caller, segment_id: str, it
     return [r for r in results if r is not None]
 
 
-async def bulk_delete_assignments(db: Database, caller: Caller, segment_id: str, raw_type: str,
-                                  items: list[Any]) -> list[BulkResult]:
+async def bulk_delete_assignments(
+    db: Database, caller: Caller, segment_id: str, raw_type: str, items: list[Any]
+) -> list[BulkResult]:
     """Remove each assignment named by an item id string; 204 each, whether it existed or not."""
     item_type = item_type_of(raw_type)
 
@@ -281,13 +322,15 @@ async def bulk_delete_assignments(db: Database, caller: Caller, segment_id: str,
 
 # --- for the Product and Category services ---------------------------------------------------------------------------
 
+
 async def delete_item_assignments_of_item(conn: Connection, tenant: str, item_type: str, item_id_: str) -> None:
     """Remove a deleted product or category from every segment, in the delete's transaction."""
     await store.delete_assignments_of_items(conn, tenant, item_type, [item_id_])
 
 
-async def delete_item_assignments_of_items(conn: Connection, tenant: str, item_type: str,
-                                           item_ids: Sequence[str]) -> None:
+async def delete_item_assignments_of_items(
+    conn: Connection, tenant: str, item_type: str, item_ids: Sequence[str]
+) -> None:
     """Remove deleted products or categories (a deleted subtree) from every segment, in one statement."""
     if item_ids:
         await store.delete_assignments_of_items(conn, tenant, item_type, item_ids)

@@ -26,8 +26,12 @@ from segment_service.segments.models import SegmentsSearch
 READ = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
 MANAGE = (Scope.SEGMENT_MANAGE.value,)
 
-LegalEntityId = Parameter(query="legalEntityId", required=False, default=None,
-                          description="The legal-entity context of a customer's memberships.")
+LegalEntityId = Parameter(
+    query="legalEntityId",
+    required=False,
+    default=None,
+    description="The legal-entity context of a customer's memberships.",
+)
 
 
 def shape_item_assignment(doc: dict[str, Any], shape: ReadShape) -> dict[str, Any]:
@@ -42,80 +46,163 @@ class SegmentItemAssignmentController(Controller):
     path = "/customer-segment/{tenant:str}/segments/{segmentId:str}/items"
     tags = ["Items Assignments"]
 
-    @get("", opt={"scopes": READ}, security=security(*READ), operation_id="GET-customer-segment-retrieve-segment-items",
-         summary="Retrieving all item assignments for a customer segment", responses=error_responses(400, 403, 404))
+    @get(
+        "",
+        opt={"scopes": READ},
+        security=security(*READ),
+        operation_id="GET-customer-segment-retrieve-segment-items",
+        summary="Retrieving all item assignments for a customer segment",
+        responses=error_responses(400, 403, 404),
+    )
     async def list_items(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, segmentId: str,
-        q: str | None = None, legal_entity_id: str | None = LegalEntityId,
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        segmentId: str,
+        q: str | None = None,
+        legal_entity_id: str | None = LegalEntityId,
     ) -> Response[list[ItemAssignmentResponse]]:
         """Retrieves the item assignments of a segment (filtered by `q`)."""
         docs, total = await service.list_assignments(
-            db, caller, segmentId, q=q, page=listing.page, sort=listing.sort, with_total=listing.with_total,
+            db,
+            caller,
+            segmentId,
+            q=q,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=listing.with_total,
             legal_entity_id=legal_entity_id,
         )
         return list_response([shape_item_assignment(d, shape) for d in docs], total)
 
-    @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
-          operation_id="POST-customer-segment-search-items",
-          summary="Retrieving all item assignments for a customer segment", responses=error_responses(400, 403, 404))
+    @post(
+        "/search",
+        opt={"scopes": READ},
+        security=security(*READ),
+        status_code=200,
+        operation_id="POST-customer-segment-search-items",
+        summary="Retrieving all item assignments for a customer segment",
+        responses=error_responses(400, 403, 404),
+    )
     async def search_items(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, segmentId: str,
-        legal_entity_id: str | None = LegalEntityId, data: SegmentsSearch | None = None,
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        segmentId: str,
+        legal_entity_id: str | None = LegalEntityId,
+        data: SegmentsSearch | None = None,
     ) -> Response[list[ItemAssignmentResponse]]:
         """Returns the segment's item assignments that match the `q` in the body (the body is optional)."""
         docs, total = await service.list_assignments(
-            db, caller, segmentId, q=None if data is None else data.q, page=listing.page, sort=listing.sort,
-            with_total=listing.with_total, legal_entity_id=legal_entity_id,
+            db,
+            caller,
+            segmentId,
+            q=None if data is None else data.q,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=listing.with_total,
+            legal_entity_id=legal_entity_id,
         )
         return list_response([shape_item_assignment(d, shape) for d in docs], total)
 
-    @put("/{type:str}/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-         operation_id="PUT-customer-segment-update-items-bulk",
-         summary="Updating item assignments to a customer segment in bulk", responses=error_responses(400, 403))
+    @put(
+        "/{type:str}/bulk",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=207,
+        operation_id="PUT-customer-segment-update-items-bulk",
+        summary="Updating item assignments to a customer segment in bulk",
+        responses=error_responses(400, 403),
+    )
     async def bulk_upsert_items(
-        self, db: Database, caller: Caller, segmentId: str, type: str,
-        data: Annotated[list[Any], Body(
-            description="Up to 200 assignments; each names its item's `id`.",
-            schema_extra={"items": {"$ref": "#/components/schemas/ItemAssignmentUpsertBulk"}})],
+        self,
+        db: Database,
+        caller: Caller,
+        segmentId: str,
+        type: str,
+        data: Annotated[
+            list[Any],
+            Body(
+                description="Up to 200 assignments; each names its item's `id`.",
+                schema_extra={"items": {"$ref": "#/components/schemas/ItemAssignmentUpsertBulk"}},
+            ),
+        ],
     ) -> Response[list[BulkResult]]:
         """Upserts up to 200 item assignments, each on its own (201 created, 204 updated)."""
         return json_response(await service.bulk_upsert_assignments(db, caller, segmentId, type, data), status=207)
 
-    @delete("/{type:str}/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-            operation_id="DELETE-customer-segment-remove-items-bulk",
-            summary="Deleting item assignments to a customer segment in bulk", responses=error_responses(400, 403))
+    @delete(
+        "/{type:str}/bulk",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=207,
+        operation_id="DELETE-customer-segment-remove-items-bulk",
+        summary="Deleting item assignments to a customer segment in bulk",
+        responses=error_responses(400, 403),
+    )
     async def bulk_delete_items(
-        self, db: Database, caller: Caller, segmentId: str, type: str,
-        data: Annotated[list[Any], Body(description="Up to 200 item ids.",
-                                        schema_extra={"items": {"type": "string"}})],
+        self,
+        db: Database,
+        caller: Caller,
+        segmentId: str,
+        type: str,
+        data: Annotated[list[Any], Body(description="Up to 200 item ids.", schema_extra={"items": {"type": "string"}})],
     ) -> Response[list[BulkResult]]:
         """Removes up to 200 item assignments named by an array of item id strings."""
         return json_response(await service.bulk_delete_assignments(db, caller, segmentId, type, data), status=207)
 
-    @get("/{type:str}/{itemId:str}", opt={"scopes": READ}, security=security(*READ),
-         operation_id="GET-customer-segment-retrieve-item", summary="Retrieving an item assignment",
-         responses=error_responses(400, 403, 404))
-    async def get_item(self, db: Database, caller: Caller, shape: ReadShape, segmentId: str,
-                       type: str, itemId: str,
-                       legal_entity_id: str | None = LegalEntityId) -> Response[ItemAssignmentResponse]:
+    @get(
+        "/{type:str}/{itemId:str}",
+        opt={"scopes": READ},
+        security=security(*READ),
+        operation_id="GET-customer-segment-retrieve-item",
+        summary="Retrieving an item assignment",
+        responses=error_responses(400, 403, 404),
+    )
+    async def get_item(
+        self,
+        db: Database,
+        caller: Caller,
+        shape: ReadShape,
+        segmentId: str,
+        type: str,
+        itemId: str,
+        legal_entity_id: str | None = LegalEntityId,
+    ) -> Response[ItemAssignmentResponse]:
         """Retrieves one item assignment of a segment."""
         doc = await service.get_assignment(db, caller, segmentId, type, itemId, legal_entity_id=legal_entity_id)
         return json_response(shape_item_assignment(doc, shape))
 
-    @put("/{type:str}/{itemId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-         operation_id="PUT-customer-segment-update-item", summary="Updating an item assignment",
-         responses=error_responses(400, 403, 404, 409) | no_content("Item assignment was successfully updated."))
-    async def upsert_item(self, db: Database, caller: Caller, segmentId: str, type: str,
-                          itemId: str, data: ItemAssignmentUpsert) -> Response[None]:
+    @put(
+        "/{type:str}/{itemId:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=201,
+        operation_id="PUT-customer-segment-update-item",
+        summary="Updating an item assignment",
+        responses=error_responses(400, 403, 404, 409) | no_content("Item assignment was successfully updated."),
+    )
+    async def upsert_item(
+        self, db: Database, caller: Caller, segmentId: str, type: str, itemId: str, data: ItemAssignmentUpsert
+    ) -> Response[None]:
         """Upserts an item assignment: 201 when created, 204 when updated (no body either way)."""
         created = await service.upsert_assignment(db, caller, segmentId, type, itemId, data)
         return empty_response(201 if created else 204)
 
-    @delete("/{type:str}/{itemId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-            operation_id="DELETE-customer-segment-remove-item", summary="Removing an assignment",
-            responses=error_responses(400, 403))
-    async def delete_item(self, db: Database, caller: Caller, segmentId: str, type: str,
-                          itemId: str) -> Response[None]:
+    @delete(
+        "/{type:str}/{itemId:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=204,
+        operation_id="DELETE-customer-segment-remove-item",
+        summary="Removing an assignment",
+        responses=error_responses(400, 403),
+    )
+    async def delete_item(self, db: Database, caller: Caller, segmentId: str, type: str, itemId: str) -> Response[None]:
         """Removes an item assignment; removing one that does not exist is fine (idempotent)."""
         await service.delete_assignment(db, caller, segmentId, type, itemId)
         return empty_response(204)

@@ -39,8 +39,9 @@ ORDER BY wanted.position
 """
 
 
-async def is_active_member(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str | None,
-                           segment_ids: Sequence[str]) -> bool:
+async def is_active_member(
+    conn: Connection, tenant: str, customer_id: str, legal_entity_id: str | None, segment_ids: Sequence[str]
+) -> bool:
     """Whether the customer is a member of at least one active segment among `segment_ids`, in the legal-entity
     context `legal_entity_id` (None: no context, every assignment of the customer counts)."""
     if not segment_ids:

@@ -31,12 +31,24 @@ from segment_service.segments.models import (
 READ = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
 MANAGE = (Scope.SEGMENT_MANAGE.value,)
 
-LegalEntityId = Parameter(query="legalEntityId", required=False, default=None,
-                          description="The legal-entity context of a customer's memberships.")
-CustomerId = Parameter(query="customerId", required=False, default=None,
-                       description="Only segments of this customer (needs customersegment.segment_read).")
-ForceDelete = Parameter(query="forceDelete", required=False, default=False,
-                        description="Also delete the segment's customer and item assignments.")
+LegalEntityId = Parameter(
+    query="legalEntityId",
+    required=False,
+    default=None,
+    description="The legal-entity context of a customer's memberships.",
+)
+CustomerId = Parameter(
+    query="customerId",
+    required=False,
+    default=None,
+    description="Only segments of this customer (needs customersegment.segment_read).",
+)
+ForceDelete = Parameter(
+    query="forceDelete",
+    required=False,
+    default=False,
+    description="Also delete the segment's customer and item assignments.",
+)
 
 
 def _bulk_body(item_schema: str, description: str) -> Any:
@@ -52,110 +64,209 @@ class SegmentController(Controller):
     path = "/customer-segment/{tenant:str}/segments"
     tags = ["Segments"]
 
-    @post("", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-          operation_id="POST-customer-segment-create-segment",
-          summary="Creating a customer segment", responses=error_responses(400, 403, 409))
-    async def create_segment(self, db: Database, caller: Caller, language: WriteLanguage,
-                             data: SegmentCreation) -> Response[IdResponse]:
+    @post(
+        "",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=201,
+        operation_id="POST-customer-segment-create-segment",
+        summary="Creating a customer segment",
+        responses=error_responses(400, 403, 409),
+    )
+    async def create_segment(
+        self, db: Database, caller: Caller, language: WriteLanguage, data: SegmentCreation
+    ) -> Response[IdResponse]:
         """Creates a new customer segment."""
         segment_id = await service.create_segment(db, caller, data, language=language)
         return json_response({"id": segment_id}, status=201)
 
-    @get("", opt={"scopes": READ}, security=security(*READ), operation_id="GET-customer-segment-retrieve-segments",
-          summary="Retrieving all customer segments",
-         responses=error_responses(400, 403))
+    @get(
+        "",
+        opt={"scopes": READ},
+        security=security(*READ),
+        operation_id="GET-customer-segment-retrieve-segments",
+        summary="Retrieving all customer segments",
+        responses=error_responses(400, 403),
+    )
     async def list_segments(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape,
-        q: str | None = None, legal_entity_id: str | None = LegalEntityId, customer_id: str | None = CustomerId,
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        q: str | None = None,
+        legal_entity_id: str | None = LegalEntityId,
+        customer_id: str | None = CustomerId,
     ) -> Response[list[SegmentResponse]]:
         """Retrieves all customer segments (filtered by `q`)."""
         docs, total = await service.list_segments(
-            db, caller, q=q, page=listing.page, sort=listing.sort, with_total=listing.with_total,
-            customer_id=customer_id, legal_entity_id=legal_entity_id,
+            db,
+            caller,
+            q=q,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=listing.with_total,
+            customer_id=customer_id,
+            legal_entity_id=legal_entity_id,
         )
         return list_response(docs, total, shape, service.LOCALIZED_FIELDS)
 
-    @post("/search", opt={"scopes": READ}, security=security(*READ), status_code=200,
-          operation_id="POST-customer-segment-search-segments",
-          summary="Searching with parameters for customer segments", responses=error_responses(400, 403))
+    @post(
+        "/search",
+        opt={"scopes": READ},
+        security=security(*READ),
+        status_code=200,
+        operation_id="POST-customer-segment-search-segments",
+        summary="Searching with parameters for customer segments",
+        responses=error_responses(400, 403),
+    )
     async def search_segments(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape,
-        legal_entity_id: str | None = LegalEntityId, customer_id: str | None = CustomerId,
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        legal_entity_id: str | None = LegalEntityId,
+        customer_id: str | None = CustomerId,
         data: SegmentsSearch | None = None,
     ) -> Response[list[SegmentResponse]]:
         """Returns all customer segments that match the `q` in the body (the body is optional, as the spec says)."""
         docs, total = await service.list_segments(
-            db, caller, q=None if data is None else data.q, page=listing.page, sort=listing.sort,
-            with_total=listing.with_total, customer_id=customer_id, legal_entity_id=legal_entity_id,
+            db,
+            caller,
+            q=None if data is None else data.q,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=listing.with_total,
+            customer_id=customer_id,
+            legal_entity_id=legal_entity_id,
         )
         return list_response(docs, total, shape, service.LOCALIZED_FIELDS)
 
-    @post("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-          operation_id="POST-customer-segment-create-segments-bulk",
-          summary="Creating customer segments in bulk", responses=error_responses(400, 403))
+    @post(
+        "/bulk",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=207,
+        operation_id="POST-customer-segment-create-segments-bulk",
+        summary="Creating customer segments in bulk",
+        responses=error_responses(400, 403),
+    )
     async def bulk_create_segments(
-        self, db: Database, caller: Caller, language: WriteLanguage,
+        self,
+        db: Database,
+        caller: Caller,
+        language: WriteLanguage,
         data: Annotated[list[Any], _bulk_body("SegmentCreation", "Up to 200 segments to create.")],
     ) -> Response[list[BulkResult]]:
         """Creates up to 200 segments, each on its own (`SegmentCreation` items)."""
         return _bulk_response(await service.bulk_create_segments(db, caller, data, language=language))
 
-    @put("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-         operation_id="PUT-customer-segment-update-segments-bulk",
-          summary="Upserting customer segments in bulk", responses=error_responses(400, 403))
+    @put(
+        "/bulk",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=207,
+        operation_id="PUT-customer-segment-update-segments-bulk",
+        summary="Upserting customer segments in bulk",
+        responses=error_responses(400, 403),
+    )
     async def bulk_upsert_segments(
-        self, db: Database, caller: Caller, language: WriteLanguage,
+        self,
+        db: Database,
+        caller: Caller,
+        language: WriteLanguage,
         data: Annotated[list[Any], _bulk_body("SegmentCreation", "Up to 200 segments to upsert; each names its id.")],
     ) -> Response[list[BulkResult]]:
         """Upserts up to 200 segments, each on its own (`SegmentUpdateBulk` items)."""
         return _bulk_response(await service.bulk_upsert_segments(db, caller, data, language=language))
 
-    @delete("/bulk", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=207,
-            operation_id="DELETE-customer-segment-remove-segments-bulk",
-          summary="Deleting customer segments in bulk", responses=error_responses(400, 403))
+    @delete(
+        "/bulk",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=207,
+        operation_id="DELETE-customer-segment-remove-segments-bulk",
+        summary="Deleting customer segments in bulk",
+        responses=error_responses(400, 403),
+    )
     async def bulk_delete_segments(
-        self, db: Database, caller: Caller,
-        data: Annotated[list[Any], Body(description="Up to 200 segment ids.",
-                                        schema_extra={"items": {"type": "string"}})],
+        self,
+        db: Database,
+        caller: Caller,
+        data: Annotated[
+            list[Any], Body(description="Up to 200 segment ids.", schema_extra={"items": {"type": "string"}})
+        ],
         force_delete: bool = ForceDelete,
     ) -> Response[list[BulkResult]]:
         """Deletes up to 200 segments named by an array of id strings."""
         return _bulk_response(await service.bulk_delete_segments(db, caller, data, force=force_delete))
 
-    @get("/{segmentId:str}", opt={"scopes": READ}, security=security(*READ),
-         operation_id="GET-customer-segment-retrieve-segment",
-          summary="Retrieving a customer segment", responses=error_responses(403, 404))
-    async def get_segment(self, db: Database, caller: Caller, shape: ReadShape, segmentId: str,
-                          legal_entity_id: str | None = LegalEntityId) -> Response[SegmentResponse]:
+    @get(
+        "/{segmentId:str}",
+        opt={"scopes": READ},
+        security=security(*READ),
+        operation_id="GET-customer-segment-retrieve-segment",
+        summary="Retrieving a customer segment",
+        responses=error_responses(403, 404),
+    )
+    async def get_segment(
+        self,
+        db: Database,
+        caller: Caller,
+        shape: ReadShape,
+        segmentId: str,
+        legal_entity_id: str | None = LegalEntityId,
+    ) -> Response[SegmentResponse]:
         """Retrieves the segment with the given id."""
         doc = await service.get_segment(db, caller, segmentId, legal_entity_id=legal_entity_id)
         return json_response(shape.apply(doc, service.LOCALIZED_FIELDS))
 
-    @put("/{segmentId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=201,
-         operation_id="PUT-customer-segment-update-segment",
-          summary="Upserting a customer segment",
-         responses=error_responses(400, 403, 409) | no_content("Customer segment was successfully updated."))
-    async def upsert_segment(self, db: Database, caller: Caller, language: WriteLanguage, segmentId: str,
-                             data: SegmentUpdate) -> Response[IdResponse]:
+    @put(
+        "/{segmentId:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=201,
+        operation_id="PUT-customer-segment-update-segment",
+        summary="Upserting a customer segment",
+        responses=error_responses(400, 403, 409) | no_content("Customer segment was successfully updated."),
+    )
+    async def upsert_segment(
+        self, db: Database, caller: Caller, language: WriteLanguage, segmentId: str, data: SegmentUpdate
+    ) -> Response[IdResponse]:
         """Upserts a segment: 201 with its id when created, 204 when updated."""
         if await service.upsert_segment(db, caller, segmentId, data, language=language):
             return json_response({"id": segmentId}, status=201)
         return empty_response(204)
 
-    @patch("/{segmentId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-           operation_id="PATCH-customer-segment-update-segment",
-          summary="Patching a customer segment", responses=error_responses(400, 403, 404, 409))
-    async def patch_segment(self, db: Database, caller: Caller, language: WriteLanguage, segmentId: str,
-                            data: list[PatchOperation]) -> Response[None]:
+    @patch(
+        "/{segmentId:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=204,
+        operation_id="PATCH-customer-segment-update-segment",
+        summary="Patching a customer segment",
+        responses=error_responses(400, 403, 404, 409),
+    )
+    async def patch_segment(
+        self, db: Database, caller: Caller, language: WriteLanguage, segmentId: str, data: list[PatchOperation]
+    ) -> Response[None]:
         """Partially updates a segment with an RFC 6902 patch (`add`, `remove`, `replace`)."""
         await service.patch_segment(db, caller, segmentId, data, language=language)
         return empty_response(204)
 
-    @delete("/{segmentId:str}", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=204,
-            operation_id="DELETE-customer-segment-remove-segment",
-          summary="Deleting a customer segment", responses=error_responses(400, 403))
-    async def delete_segment(self, db: Database, caller: Caller, segmentId: str,
-                             force_delete: bool = ForceDelete) -> Response[None]:
+    @delete(
+        "/{segmentId:str}",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=204,
+        operation_id="DELETE-customer-segment-remove-segment",
+        summary="Deleting a customer segment",
+        responses=error_responses(400, 403),
+    )
+    async def delete_segment(
+        self, db: Database, caller: Caller, segmentId: str, force_delete: bool = ForceDelete
+    ) -> Response[None]:
         """Deletes a segment; with assignments left it needs forceDelete=true."""
         await service.delete_segment(db, caller, segmentId, force=force_delete)
         return empty_response(204)

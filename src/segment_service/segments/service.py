@@ -41,8 +41,7 @@ def segment_document(row: store.SegmentRow) -> dict[str, Any]:
     doc["siteCode"] = row.site_code
     if row.mixins is not None:
         doc["mixins"] = row.mixins
-    metadata: dict[str, Any] = {"createdAt": row.created_at, "modifiedAt": row.modified_at,
-                                "version": row.version}
+    metadata: dict[str, Any] = {"createdAt": row.created_at, "modifiedAt": row.modified_at, "version": row.version}
     if row.metadata_mixins is not None:
         metadata["mixins"] = row.metadata_mixins
     doc["metadata"] = metadata
@@ -53,8 +52,11 @@ def _content_from_body(segment_id: str, body: SegmentUpdate, language: WriteLang
     """A segment row from a create or replace body, checked against the rules the schema cannot express."""
     name = language.localized(body.name, field="name")
     if not name:
-        raise BadRequest("Validation problem with request body: name needs at least one language.", field="name",
-                         type="invalid_value")
+        raise BadRequest(
+            "Validation problem with request body: name needs at least one language.",
+            field="name",
+            type="invalid_value",
+        )
     description = None
     if body.description is not UNSET and body.description is not None:
         description = language.localized(body.description, field="description")
@@ -65,8 +67,11 @@ def _content_from_body(segment_id: str, body: SegmentUpdate, language: WriteLang
         if body.validity.to is not UNSET and body.validity.to is not None:
             valid_to = as_utc(body.validity.to, field="validity.to")
     if valid_from is not None and valid_to is not None and valid_to <= valid_from:
-        raise BadRequest("Validation problem with request body: validity.to must be later than validity.from.",
-                         field="validity", type="invalid_value")
+        raise BadRequest(
+            "Validation problem with request body: validity.to must be later than validity.from.",
+            field="validity",
+            type="invalid_value",
+        )
     metadata_mixins = None
     if body.metadata is not UNSET and body.metadata is not None and body.metadata.mixins is not UNSET:
         metadata_mixins = body.metadata.mixins
@@ -98,8 +103,9 @@ async def _create(conn: Connection, caller: Caller, body: SegmentCreation, langu
     return row.id
 
 
-async def _upsert(conn: Connection, caller: Caller, segment_id: str, body: SegmentUpdate,
-                  language: WriteLanguage) -> bool:
+async def _upsert(
+    conn: Connection, caller: Caller, segment_id: str, body: SegmentUpdate, language: WriteLanguage
+) -> bool:
     """Replace the segment or create it; whether it was created. A sent `metadata.version` must match (409)."""
     check_custom_id(segment_id, reserved=RESERVED_IDS)
     content = _content_from_body(segment_id, body, language)
@@ -115,15 +121,17 @@ async def create_segment(db: Database, caller: Caller, body: SegmentCreation, *,
         return await _create(conn, caller, body, language)
 
 
-async def upsert_segment(db: Database, caller: Caller, segment_id: str, body: SegmentUpdate, *,
-                         language: WriteLanguage) -> bool:
+async def upsert_segment(
+    db: Database, caller: Caller, segment_id: str, body: SegmentUpdate, *, language: WriteLanguage
+) -> bool:
     """Replace or create the segment `segment_id`; whether it was created."""
     async with db.transaction() as conn:
         return await _upsert(conn, caller, segment_id, body, language)
 
 
-async def patch_segment(db: Database, caller: Caller, segment_id: str, operations: list[PatchOperation], *,
-                        language: WriteLanguage) -> None:
+async def patch_segment(
+    db: Database, caller: Caller, segment_id: str, operations: list[PatchOperation], *, language: WriteLanguage
+) -> None:
     """Apply an RFC 6902 patch, then store the result as a full replacement would."""
     async with db.transaction() as conn:
         current = await store.fetch_segment_for_update(conn, caller.tenant, segment_id)
@@ -172,8 +180,9 @@ async def check_legal_entity_context(conn: Connection, caller: Caller, legal_ent
         raise Forbidden(f"The customer is not a contact of legal entity {legal_entity_id}.")
 
 
-def visibility_conditions(caller: Caller, params: list[object], *, customer_id: str | None,
-                legal_entity_id: str | None) -> list[str]:
+def visibility_conditions(
+    caller: Caller, params: list[object], *, customer_id: str | None, legal_entity_id: str | None
+) -> list[str]:
     """SQL conditions limiting what the caller may read (decisions.md: Segments)."""
     if caller.has_any((Scope.SEGMENT_READ,)):
         if customer_id is None:
@@ -207,16 +216,18 @@ async def list_segments(
     ordering = order_by(sort, store.SEGMENT_FIELDS, tiebreak="s.id")
     async with db.connection() as conn:
         await check_legal_entity_context(conn, caller, legal_entity_id)
-        rows = await store.list_segments(conn, where=where, params=params, order_by=ordering, limit=page.size,
-                                         offset=page.offset)
+        rows = await store.list_segments(
+            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        )
         total = None
         if with_total:
             total = await page_total(page, len(rows), lambda: store.count_segments(conn, where=where, params=params))
     return [segment_document(r) for r in rows], total
 
 
-async def get_segment(db: Database, caller: Caller, segment_id: str, *,
-                      legal_entity_id: str | None = None) -> dict[str, Any]:
+async def get_segment(
+    db: Database, caller: Caller, segment_id: str, *, legal_entity_id: str | None = None
+) -> dict[str, Any]:
     """One segment the caller may see; 404 otherwise."""
     if caller.has_any((Scope.SEGMENT_READ,)):
         async with db.connection() as conn:
@@ -240,12 +251,14 @@ def _decode_item(item: Any, model: type[SegmentUpdate]) -> Any:
         # strict=False: the same lenient decoding Litestar applies to single bodies ("1" for 1, say)
         return msgspec.convert(item, type=model, str_keys=True, strict=False)
     except msgspec.ValidationError as exc:
-        raise BadRequest(f"Validation problem with request body: {exc}.", type="invalid_value",
-                         resource_id=item_id(item)) from exc
+        raise BadRequest(
+            f"Validation problem with request body: {exc}.", type="invalid_value", resource_id=item_id(item)
+        ) from exc
 
 
-async def bulk_create_segments(db: Database, caller: Caller, items: list[Any], *,
-                               language: WriteLanguage) -> list[BulkResult]:
+async def bulk_create_segments(
+    db: Database, caller: Caller, items: list[Any], *, language: WriteLanguage
+) -> list[BulkResult]:
     """Create each segment independently; 201 with its id, or the reason it was rejected."""
 
     async def create_one(conn: Connection, item: Any) -> tuple[int, str | None]:
@@ -254,15 +267,19 @@ async def bulk_create_segments(db: Database, caller: Caller, items: list[Any], *
     return await run_bulk(db, items, create_one, lock_key=lock_key_of)
 
 
-async def bulk_upsert_segments(db: Database, caller: Caller, items: list[Any], *,
-                               language: WriteLanguage) -> list[BulkResult]:
+async def bulk_upsert_segments(
+    db: Database, caller: Caller, items: list[Any], *, language: WriteLanguage
+) -> list[BulkResult]:
     """Replace or create each segment independently (201 created, 204 updated)."""
 
     async def upsert_one(conn: Connection, item: Any) -> tuple[int, str | None]:
         body: SegmentUpdateBulk = _decode_item(item, SegmentUpdateBulk)
         if body.id is UNSET:
-            raise BadRequest("Validation problem with request body: id is required in a bulk upsert item.",
-                             field="id", type="missing_value")
+            raise BadRequest(
+                "Validation problem with request body: id is required in a bulk upsert item.",
+                field="id",
+                type="missing_value",
+            )
         return (201 if await _upsert(conn, caller, body.id, body, language) else 204), body.id
 
     return await run_bulk(db, items, upsert_one, lock_key=lock_key_of)

@@ -32,9 +32,8 @@ SEGMENT_FIELDS: dict[str, Field] = {
 }
 
 #: Every column of a segment as the service reads it, date-times already in the wire format.
-_COLUMNS = (
-    "s.id, s.name, s.description, s.status, s.site_code, s.mixins, s.metadata_mixins, s.version, "
-    + ", ".join(iso_sql(c) for c in ("s.valid_from", "s.valid_to", "s.created_at", "s.modified_at"))
+_COLUMNS = "s.id, s.name, s.description, s.status, s.site_code, s.mixins, s.metadata_mixins, s.version, " + ", ".join(
+    iso_sql(c) for c in ("s.valid_from", "s.valid_to", "s.created_at", "s.modified_at")
 )
 
 
@@ -122,8 +121,16 @@ SELECT EXISTS (SELECT 1 FROM segment_customer_assignments WHERE tenant = $1 AND 
 
 
 def _values(row: SegmentContent) -> tuple[Any, ...]:
-    return (row.name, row.description, row.status, row.site_code, row.valid_from, row.valid_to, row.mixins,
-            row.metadata_mixins)
+    return (
+        row.name,
+        row.description,
+        row.status,
+        row.site_code,
+        row.valid_from,
+        row.valid_to,
+        row.mixins,
+        row.metadata_mixins,
+    )
 
 
 async def fetch_segment(conn: Connection, tenant: str, segment_id: str) -> SegmentRow | None:
@@ -195,8 +202,9 @@ async def count_segments(conn: Connection, *, where: str, params: list[object]) 
     return int(await conn.fetchval(sql, *params))
 
 
-async def fetch_visible_segment(conn: Connection, segment_id: str, *, where: str,
-                                params: list[object]) -> SegmentRow | None:
+async def fetch_visible_segment(
+    conn: Connection, segment_id: str, *, where: str, params: list[object]
+) -> SegmentRow | None:
     """The segment with this id if it also meets `where` (the caller's visibility; $1 is the tenant)."""
     sql = f"SELECT {_COLUMNS}\nFROM segments s\nWHERE s.tenant = $1 AND s.id = ${len(params) + 1} AND {where}"
     record = await conn.fetchrow(sql, *params, segment_id)

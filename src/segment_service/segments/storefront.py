@@ -27,14 +27,16 @@ MAX_MATCH_ITEMS = 1000
 MAX_MATCH_SEGMENTS = 200
 
 
-def _segment_scope(caller: Caller, params: list[object], *, legal_entity_id: str | None, only_active: bool,
-                   site_code: str | None) -> str | None:
+def _segment_scope(
+    caller: Caller, params: list[object], *, legal_entity_id: str | None, only_active: bool, site_code: str | None
+) -> str | None:
     """SQL on `segments s`: the segments whose items the caller gets; None for every segment of the tenant.
 
     A customer (`segment_read_own`) gets its own active segments in its legal-entity context; `segment_read` gets every
     segment, only the active ones with `onlyActive`."""
-    conditions = segments_service.visibility_conditions(caller, params, customer_id=None,
-                                                        legal_entity_id=legal_entity_id)
+    conditions = segments_service.visibility_conditions(
+        caller, params, customer_id=None, legal_entity_id=legal_entity_id
+    )
     if only_active and caller.has_any((Scope.SEGMENT_READ,)):
         conditions.append(ACTIVE_CONDITION)
     if site_code is not None:
@@ -44,25 +46,44 @@ def _segment_scope(caller: Caller, params: list[object], *, legal_entity_id: str
 
 
 async def list_items(
-    db: Database, caller: Caller, *, q: str | None, page: Page, sort: str | None, with_total: bool,
-    legal_entity_id: str | None, site_code: str | None, only_active: bool,
+    db: Database,
+    caller: Caller,
+    *,
+    q: str | None,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+    legal_entity_id: str | None,
+    site_code: str | None,
+    only_active: bool,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the item assignments of the caller's segments that match `q`, and the total when asked for."""
     params: list[object] = [caller.tenant]
-    segment_where = _segment_scope(caller, params, legal_entity_id=legal_entity_id, only_active=only_active,
-                                   site_code=site_code)
+    segment_where = _segment_scope(
+        caller, params, legal_entity_id=legal_entity_id, only_active=only_active, site_code=site_code
+    )
     where = where_q(q, ITEM_ASSIGNMENT_FIELDS, params)
     ordering = order_by(sort, ITEM_ASSIGNMENT_FIELDS, tiebreak=store.ITEMS_ORDER)
     few = not caller.has_any((Scope.SEGMENT_READ,))  # a customer's own memberships
     async with db.connection() as conn:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
-        rows = await store.list_items(conn, segment_where=segment_where, few=few, where=where, params=params,
-                                      order_by=ordering, limit=page.size, offset=page.offset)
+        rows = await store.list_items(
+            conn,
+            segment_where=segment_where,
+            few=few,
+            where=where,
+            params=params,
+            order_by=ordering,
+            limit=page.size,
+            offset=page.offset,
+        )
         total = None
         if with_total:
-            total = await page_total(page, len(rows),
-                                     lambda: store.count_items(conn, segment_where=segment_where, few=few, where=where,
-                                                               params=params))
+            total = await page_total(
+                page,
+                len(rows),
+                lambda: store.count_items(conn, segment_where=segment_where, few=few, where=where, params=params),
+            )
     return [assignment_document(r) for r in rows], total
 
 
@@ -88,14 +109,22 @@ def _tree_node(row: store.TreeRow, languages: tuple[str, ...] | None, default_la
     return node
 
 
-async def category_trees(db: Database, caller: Caller, *, legal_entity_id: str | None, site_code: str | None,
-                         languages: tuple[str, ...] | None, default_language: str) -> list[dict[str, Any]]:
+async def category_trees(
+    db: Database,
+    caller: Caller,
+    *,
+    legal_entity_id: str | None,
+    site_code: str | None,
+    languages: tuple[str, ...] | None,
+    default_language: str,
+) -> list[dict[str, Any]]:
     """The trees of the categories the caller's active segments (of the site) are assigned: each assigned category
     with everything below it (`isSegmentAssigned: true`) and the path to its root (`false`); published categories
     only, siblings by position, then id."""
     params: list[object] = [caller.tenant]
-    segment_where = _segment_scope(caller, params, legal_entity_id=legal_entity_id, only_active=True,
-                                   site_code=site_code)
+    segment_where = _segment_scope(
+        caller, params, legal_entity_id=legal_entity_id, only_active=True, site_code=site_code
+    )
     assert segment_where is not None  # only_active always adds a condition
     async with db.connection() as conn:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
@@ -106,31 +135,55 @@ async def category_trees(db: Database, caller: Caller, *, legal_entity_id: str |
 def _match_site(site: str | None, site_code: str | None) -> str:
     """The spec's schema names the site `site`, its example `siteCode` (digest §7, item 2): either, not both apart."""
     if site is not None and site_code is not None and site != site_code:
-        raise BadRequest("Validation problem with request body: site and siteCode name different sites; send one.",
-                         field="site", type="invalid_value")
+        raise BadRequest(
+            "Validation problem with request body: site and siteCode name different sites; send one.",
+            field="site",
+            type="invalid_value",
+        )
     value = site if site is not None else site_code
     if not value:
-        raise BadRequest("Validation problem with request body: site (or siteCode) is required.", field="site",
-                         type="missing_value")
+        raise BadRequest(
+            "Validation problem with request body: site (or siteCode) is required.", field="site", type="missing_value"
+        )
     return value
 
 
-async def match(db: Database, caller: Caller, *, product_ids: Sequence[str], segment_ids: Sequence[str],
-                site: str | None, site_code: str | None) -> list[dict[str, str]]:
+async def match(
+    db: Database,
+    caller: Caller,
+    *,
+    product_ids: Sequence[str],
+    segment_ids: Sequence[str],
+    site: str | None,
+    site_code: str | None,
+) -> list[dict[str, str]]:
     """`[{id}]` of the asked products that one of the active segments of the site holds (decisions.md: Segments),
     each once, in the order asked."""
     site_value = _match_site(site, site_code)
     if len(product_ids) > MAX_MATCH_ITEMS:
-        raise BadRequest(f"Validation problem with request body: at most {MAX_MATCH_ITEMS} items per request, "
-                         f"got {len(product_ids)}.", field="items", type="invalid_value")
+        raise BadRequest(
+            f"Validation problem with request body: at most {MAX_MATCH_ITEMS} items per request, "
+            f"got {len(product_ids)}.",
+            field="items",
+            type="invalid_value",
+        )
     if len(segment_ids) > MAX_MATCH_SEGMENTS:
-        raise BadRequest(f"Validation problem with request body: at most {MAX_MATCH_SEGMENTS} segmentIds per "
-                         f"request, got {len(segment_ids)}.", field="segmentIds", type="invalid_value")
+        raise BadRequest(
+            f"Validation problem with request body: at most {MAX_MATCH_SEGMENTS} segmentIds per "
+            f"request, got {len(segment_ids)}.",
+            field="segmentIds",
+            type="invalid_value",
+        )
     asked = list(dict.fromkeys(product_ids))
     if not asked or not segment_ids:
         return []
     async with db.connection() as conn:
-        matched = await store.match_products(conn, caller.tenant, segment_ids=list(dict.fromkeys(segment_ids)),
-                                             product_ids=asked, site_code=site_value,
-                                             active_condition=ACTIVE_CONDITION)
+        matched = await store.match_products(
+            conn,
+            caller.tenant,
+            segment_ids=list(dict.fromkeys(segment_ids)),
+            product_ids=asked,
+            site_code=site_value,
+            active_condition=ACTIVE_CONDITION,
+        )
     return [{"id": product_id} for product_id in matched]

@@ -25,59 +25,107 @@ READ = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
 READ_OWN = (Scope.SEGMENT_READ_OWN.value,)
 MANAGE = (Scope.SEGMENT_MANAGE.value,)
 
-LegalEntityId = Parameter(query="legalEntityId", required=False, default=None,
-                          description="The legal-entity context of the customer's memberships (one of the "
-                                      "customer's legal entities; default: the token's).")
-SiteCode = Parameter(query="siteCode", required=False, default=None,
-                     description="Only segments of this site.")
-OnlyActive = Parameter(query="onlyActive", required=False, default=False,
-                       description="Only items of active segments; always true for customersegment.segment_read_own.")
+LegalEntityId = Parameter(
+    query="legalEntityId",
+    required=False,
+    default=None,
+    description="The legal-entity context of the customer's memberships (one of the "
+    "customer's legal entities; default: the token's).",
+)
+SiteCode = Parameter(query="siteCode", required=False, default=None, description="Only segments of this site.")
+OnlyActive = Parameter(
+    query="onlyActive",
+    required=False,
+    default=False,
+    description="Only items of active segments; always true for customersegment.segment_read_own.",
+)
 
 
 class StorefrontController(Controller):
     path = "/customer-segment/{tenant:str}/segments"
     tags = ["Items Assignments"]
 
-    @get("/items", opt={"scopes": READ}, security=security(*READ),
-         operation_id="GET-customer-segment-retrieve-all-items",
-         summary="Retrieving all items assignments for all customer segments", responses=error_responses(400, 403))
+    @get(
+        "/items",
+        opt={"scopes": READ},
+        security=security(*READ),
+        operation_id="GET-customer-segment-retrieve-all-items",
+        summary="Retrieving all items assignments for all customer segments",
+        responses=error_responses(400, 403),
+    )
     async def list_my_items(
-        self, db: Database, caller: Caller, listing: Listing, shape: ReadShape, q: str | None = None,
-        legal_entity_id: str | None = LegalEntityId, site_code: str | None = SiteCode,
+        self,
+        db: Database,
+        caller: Caller,
+        listing: Listing,
+        shape: ReadShape,
+        q: str | None = None,
+        legal_entity_id: str | None = LegalEntityId,
+        site_code: str | None = SiteCode,
         only_active: bool = OnlyActive,
     ) -> Response[list[ItemAssignmentResponse]]:
         """The item assignments of every segment the token's customer is an active member of (with
         customersegment.segment_read: of every segment of the tenant)."""
         docs, total = await service.list_items(
-            db, caller, q=q, page=listing.page, sort=listing.sort, with_total=listing.with_total,
-            legal_entity_id=legal_entity_id, site_code=site_code, only_active=only_active,
+            db,
+            caller,
+            q=q,
+            page=listing.page,
+            sort=listing.sort,
+            with_total=listing.with_total,
+            legal_entity_id=legal_entity_id,
+            site_code=site_code,
+            only_active=only_active,
         )
         return list_response([shape_item_assignment(d, shape) for d in docs], total)
 
-    @get("/items/category-trees", opt={"scopes": READ_OWN}, security=security(*READ_OWN),
-         operation_id="GET-customer-segment-retrieve-category-trees",
-         summary="Retrieving category trees for a customer segments", responses=error_responses(400, 403))
+    @get(
+        "/items/category-trees",
+        opt={"scopes": READ_OWN},
+        security=security(*READ_OWN),
+        operation_id="GET-customer-segment-retrieve-category-trees",
+        summary="Retrieving category trees for a customer segments",
+        responses=error_responses(400, 403),
+    )
     async def category_trees(
-        self, db: Database, caller: Caller, shape: ReadShape, legal_entity_id: str | None = LegalEntityId,
+        self,
+        db: Database,
+        caller: Caller,
+        shape: ReadShape,
+        legal_entity_id: str | None = LegalEntityId,
         site_code: str | None = SiteCode,
     ) -> Response[list[CategoryTreeNode]]:
         """The category tree of the customer's active segments: their categories, everything below them
         (`isSegmentAssigned: true`) and the path to the root (`isSegmentAssigned: false`)."""
         forest = await service.category_trees(
-            db, caller, legal_entity_id=legal_entity_id, site_code=site_code, languages=shape.languages,
+            db,
+            caller,
+            legal_entity_id=legal_entity_id,
+            site_code=site_code,
+            languages=shape.languages,
             default_language=shape.default_language,
         )
         return json_response(forest)
 
-    @post("/match", opt={"scopes": MANAGE}, security=security(*MANAGE), status_code=200,
-          operation_id="POST-customer-segment-check-match", summary="Checking which items belong to segment",
-          responses=error_responses(400, 403))
+    @post(
+        "/match",
+        opt={"scopes": MANAGE},
+        security=security(*MANAGE),
+        status_code=200,
+        operation_id="POST-customer-segment-check-match",
+        summary="Checking which items belong to segment",
+        responses=error_responses(400, 403),
+    )
     async def match(self, db: Database, caller: Caller, data: Match) -> Response[list[MatchItem]]:
         """The asked products that one of the active segments of the site holds, directly or through a category
         assignment of the product's category or a category above it."""
         matched = await service.match(
-            db, caller, product_ids=[item.id for item in data.items], segment_ids=data.segment_ids,
-            site=_text(data.site), site_code=_text(data.site_code),
+            db,
+            caller,
+            product_ids=[item.id for item in data.items],
+            segment_ids=data.segment_ids,
+            site=_text(data.site),
+            site_code=_text(data.site_code),
         )
         return json_response(matched)
 
@@ -87,9 +135,14 @@ async def fast_list_my_items(request: FastRequest) -> FastResponse:
     query = request.query
     shape = ReadShape.of(query.get("fields"), request.headers.get("accept-language"), request.default_language)
     docs, total = await service.list_items(
-        request.db, request.caller, q=query.get("q"), page=parse_page(query.get("pageNumber"), query.get("pageSize")),
-        sort=query.get("sort"), with_total=wants_total(request.headers.get("x-total-count")),
-        legal_entity_id=query.get("legalEntityId"), site_code=query.get("siteCode"),
+        request.db,
+        request.caller,
+        q=query.get("q"),
+        page=parse_page(query.get("pageNumber"), query.get("pageSize")),
+        sort=query.get("sort"),
+        with_total=wants_total(request.headers.get("x-total-count")),
+        legal_entity_id=query.get("legalEntityId"),
+        site_code=query.get("siteCode"),
         only_active=flag(query.get("onlyActive")),
     )
     body, headers = list_body([shape_item_assignment(d, shape) for d in docs], total)
@@ -100,18 +153,31 @@ async def fast_category_trees(request: FastRequest) -> FastResponse:
     """`GET /segments/items/category-trees` in the fast lane (core/fastlane.py)."""
     shape = ReadShape.of(None, request.headers.get("accept-language"), request.default_language)
     forest = await service.category_trees(
-        request.db, request.caller, legal_entity_id=request.query.get("legalEntityId"),
-        site_code=request.query.get("siteCode"), languages=shape.languages, default_language=shape.default_language,
+        request.db,
+        request.caller,
+        legal_entity_id=request.query.get("legalEntityId"),
+        site_code=request.query.get("siteCode"),
+        languages=shape.languages,
+        default_language=shape.default_language,
     )
     return FastResponse(json_body(forest))
 
 
 FAST_ROUTES = [
-    FastRoute("GET", "/customer-segment/{tenant}/segments/items", READ,
-              frozenset({"q", "pageNumber", "pageSize", "sort", "fields", "legalEntityId", "siteCode", "onlyActive"}),
-              fast_list_my_items),
-    FastRoute("GET", "/customer-segment/{tenant}/segments/items/category-trees", READ_OWN,
-              frozenset({"legalEntityId", "siteCode"}), fast_category_trees),
+    FastRoute(
+        "GET",
+        "/customer-segment/{tenant}/segments/items",
+        READ,
+        frozenset({"q", "pageNumber", "pageSize", "sort", "fields", "legalEntityId", "siteCode", "onlyActive"}),
+        fast_list_my_items,
+    ),
+    FastRoute(
+        "GET",
+        "/customer-segment/{tenant}/segments/items/category-trees",
+        READ_OWN,
+        frozenset({"legalEntityId", "siteCode"}),
+        fast_category_trees,
+    ),
 ]
 
 

@@ -35,22 +35,36 @@ def _in_segments(segment_where: str | None, assignment: str = "a", *, few: bool 
     return f"{assignment}.segment_id = ANY(ARRAY({segments}))" if few else f"{assignment}.segment_id IN ({segments})"
 
 
-async def list_items(conn: Connection, *, segment_where: str | None, few: bool, where: str, params: list[object],
-                     order_by: str, limit: int, offset: int) -> list[ItemAssignmentRow]:
+async def list_items(
+    conn: Connection,
+    *,
+    segment_where: str | None,
+    few: bool,
+    where: str,
+    params: list[object],
+    order_by: str,
+    limit: int,
+    offset: int,
+) -> list[ItemAssignmentRow]:
     """One page of the item assignments of the segments meeting `segment_where` (None: every segment; `few`: a
     customer's handful) that match `where` ($1 is the tenant; both conditions come from the service)."""
     n = len(params)
-    sql = (f"SELECT {item_store.COLUMNS}\n{item_store.FROM}\n"
-           f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}\n"
-           f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}")
+    sql = (
+        f"SELECT {item_store.COLUMNS}\n{item_store.FROM}\n"
+        f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}\n"
+        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
+    )
     return [item_store.row(r) for r in await conn.fetch(sql, *params, limit, offset)]
 
 
-async def count_items(conn: Connection, *, segment_where: str | None, few: bool, where: str,
-                      params: list[object]) -> int:
+async def count_items(
+    conn: Connection, *, segment_where: str | None, few: bool, where: str, params: list[object]
+) -> int:
     """How many assignments `list_items` pages through."""
-    sql = (f"SELECT count(*)\nFROM segment_item_assignments a\n"
-           f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}")
+    sql = (
+        f"SELECT count(*)\nFROM segment_item_assignments a\n"
+        f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}"
+    )
     return int(await conn.fetchval(sql, *params))
 
 
@@ -102,8 +116,11 @@ WHERE c.published
 
 async def category_tree_rows(conn: Connection, *, segment_where: str, params: list[object]) -> list[TreeRow]:
     """The published categories of the tree of the segments meeting `segment_where`."""
-    sql = _TREE.format(in_segments=_in_segments(segment_where, "i", few=True), valid_from=iso_sql("c.valid_from"),
-                       valid_to=iso_sql("c.valid_to"))
+    sql = _TREE.format(
+        in_segments=_in_segments(segment_where, "i", few=True),
+        valid_from=iso_sql("c.valid_from"),
+        valid_to=iso_sql("c.valid_to"),
+    )
     return [TreeRow(*record) for record in await conn.fetch(sql, *params)]
 
 
@@ -134,8 +151,15 @@ ORDER BY asked.position
 """
 
 
-async def match_products(conn: Connection, tenant: str, *, segment_ids: Sequence[str], product_ids: Sequence[str],
-                         site_code: str, active_condition: str) -> list[str]:
+async def match_products(
+    conn: Connection,
+    tenant: str,
+    *,
+    segment_ids: Sequence[str],
+    product_ids: Sequence[str],
+    site_code: str,
+    active_condition: str,
+) -> list[str]:
     """The ids of `product_ids` (each once, in their order) that an active segment of `segment_ids` on the site
     holds, directly or through a category."""
     sql = _MATCH.format(active=active_condition)

@@ -63,14 +63,17 @@ def find_tool(name: str, server_major: int, *, embedded: bool) -> Path:
     if embedded:
         return embedded_bin() / name
     found = shutil.which(name)
-    install = (f"install the PostgreSQL {server_major} client programs (Debian/Ubuntu: apt-get install "
-               f"postgresql-client-{server_major}) and put them first on PATH")
+    install = (
+        f"install the PostgreSQL {server_major} client programs (Debian/Ubuntu: apt-get install "
+        f"postgresql-client-{server_major}) and put them first on PATH"
+    )
     if found is None:
         raise BackupError(f"{name} was not found on PATH; {install}")
     version = _major_version(Path(found))
     if version is None or version < server_major:
-        raise BackupError(f"{found} is version {version or 'unknown'}, older than the server "
-                          f"(PostgreSQL {server_major}); {install}")
+        raise BackupError(
+            f"{found} is version {version or 'unknown'}, older than the server (PostgreSQL {server_major}); {install}"
+        )
     return Path(found)
 
 
@@ -87,8 +90,11 @@ def dump(dsn: str, file: Path, *, embedded: bool) -> None:
     url, env = _connection(dsn)
     partial = file.with_name(file.name + ".partial")
     try:
-        _run([str(tool), "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}", f"--dbname={url}"],
-             env, "pg_dump")
+        _run(
+            [str(tool), "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}", f"--dbname={url}"],
+            env,
+            "pg_dump",
+        )
         partial.replace(file)
     finally:
         partial.unlink(missing_ok=True)
@@ -102,8 +108,10 @@ def restore(dsn: str, file: Path, *, embedded: bool, clean: bool) -> None:
     tool = find_tool("pg_restore", asyncio.run(store.server_major_version(dsn)), embedded=embedded)
     if asyncio.run(store.has_objects(dsn)):
         if not clean:
-            raise BackupError(f"the database {redacted(dsn)} is not empty; restore into an empty one (a new "
-                              "--data-dir or a new database), or pass --clean to drop everything in it first")
+            raise BackupError(
+                f"the database {redacted(dsn)} is not empty; restore into an empty one (a new "
+                "--data-dir or a new database), or pass --clean to drop everything in it first"
+            )
         # The drop is committed before pg_restore's transaction starts, so a file pg_restore cannot read to the end
         # (not a dump, cut short, corrupt) must be refused before it: read it all once, without a database.
         try:
@@ -112,5 +120,16 @@ def restore(dsn: str, file: Path, *, embedded: bool, clean: bool) -> None:
             raise BackupError(f"{file} is not a complete dump; nothing was dropped ({exc})") from None
         asyncio.run(store.drop_everything(dsn))
     url, env = _connection(dsn)
-    _run([str(tool), "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", f"--dbname={url}",
-          str(file)], env, "pg_restore")
+    _run(
+        [
+            str(tool),
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--dbname={url}",
+            str(file),
+        ],
+        env,
+        "pg_restore",
+    )

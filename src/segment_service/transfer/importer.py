@@ -55,20 +55,35 @@ class Summary:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
     def as_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "file": self.file, "tenant": self.tenant, "rows": self.rows,
-                "imported": self.created + self.updated, "created": self.created, "updated": self.updated,
-                "failed": self.failed, "seconds": round(self.seconds, 3),
-                "rowsPerSecond": round(self.rows_per_second), "errors": [dataclasses.asdict(e) for e in self.errors]}
+        return {
+            "kind": self.kind,
+            "file": self.file,
+            "tenant": self.tenant,
+            "rows": self.rows,
+            "imported": self.created + self.updated,
+            "created": self.created,
+            "updated": self.updated,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+            "rowsPerSecond": round(self.rows_per_second),
+            "errors": [dataclasses.asdict(e) for e in self.errors],
+        }
 
 
 def _caller(tenant: str) -> Caller:
     """A service caller of the tenant with every service scope: what the import may do is what such a token may."""
-    return Caller(tenant=tenant, kind=TokenKind.SERVICE, subject="segment-service import",
-                  scopes=frozenset(SERVICE_SCOPES), expires_at=0)
+    return Caller(
+        tenant=tenant,
+        kind=TokenKind.SERVICE,
+        subject="segment-service import",
+        scopes=frozenset(SERVICE_SCOPES),
+        expires_at=0,
+    )
 
 
-async def import_file(settings: Settings, dsn: str, kind: str, path: Path, tenant: str,
-                      progress: Callable[[int], None] = lambda _: None) -> Summary:
+async def import_file(
+    settings: Settings, dsn: str, kind: str, path: Path, tenant: str, progress: Callable[[int], None] = lambda _: None
+) -> Summary:
     """Import every row of `path` as `kind` into `tenant`; `progress` hears how many bytes of the file are read."""
     check_tenant(tenant)
     summary = Summary(kind=kind, file=str(path), tenant=tenant)
@@ -77,8 +92,12 @@ async def import_file(settings: Settings, dsn: str, kind: str, path: Path, tenan
     started = time.perf_counter()
     db = await Database.connect(dataclasses.replace(settings, pool_min_size=1, pool_max_size=2), dsn)
     try:
-        context = kinds.Context(db, _caller(tenant), WriteLanguage(None, settings.default_language),
-                                passwords(settings.password_hash_memory_kib))
+        context = kinds.Context(
+            db,
+            _caller(tenant),
+            WriteLanguage(None, settings.default_language),
+            passwords(settings.password_hash_memory_kib),
+        )
         batch: list[readers.Row] = []
         writing: asyncio.Task[None] | None = None
 

@@ -64,10 +64,14 @@ def decode(body: Any, model: type[Any], *, lenient: bool) -> Any:
         match = _AT_PATH.match(str(exc))
         if match and match.group(2):
             field = match.group(2)
-            raise BadRequest(f"Validation problem with request body: {match.group(1)} (at '{field}').", field=field,
-                             type="invalid_value") from exc
-        raise BadRequest(f"Validation problem with request body: {match.group(1) if match else exc}.",
-                         type="invalid_body") from exc
+            raise BadRequest(
+                f"Validation problem with request body: {match.group(1)} (at '{field}').",
+                field=field,
+                type="invalid_value",
+            ) from exc
+        raise BadRequest(
+            f"Validation problem with request body: {match.group(1) if match else exc}.", type="invalid_body"
+        ) from exc
 
 
 def _error_of(exc: Exception) -> ServiceError:
@@ -104,30 +108,41 @@ class Resource:
 
 RESOURCES: dict[str, Resource] = {
     "segments": Resource(
-        SegmentCreation, SegmentUpdate,
+        SegmentCreation,
+        SegmentUpdate,
         lambda c, b: segments_service.create_segment(c.db, c.caller, b, language=c.language),
-        lambda c, i, b: segments_service.upsert_segment(c.db, c.caller, i, b, language=c.language)),
+        lambda c, i, b: segments_service.upsert_segment(c.db, c.caller, i, b, language=c.language),
+    ),
     "customers": Resource(
-        CustomerSignupBySellerDto, CustomerUpdateBySellerDto,
+        CustomerSignupBySellerDto,
+        CustomerUpdateBySellerDto,
         lambda c, b: customers_service.create_customer(c.db, c.caller, b, passwords=c.passwords),
-        lambda c, i, b: customers_service.upsert_customer(c.db, c.caller, i, b)),
+        lambda c, i, b: customers_service.upsert_customer(c.db, c.caller, i, b),
+    ),
     "legal-entities": Resource(
-        LegalEntityCreate, LegalEntityUpdate,
+        LegalEntityCreate,
+        LegalEntityUpdate,
         lambda c, b: legal_entities_service.create_legal_entity(c.db, c.caller, b),
-        lambda c, i, b: legal_entities_service.upsert_legal_entity(c.db, c.caller, i, b)),
+        lambda c, i, b: legal_entities_service.upsert_legal_entity(c.db, c.caller, i, b),
+    ),
     "contacts": Resource(
-        ContactAssignmentCreate, ContactAssignmentUpdate,
+        ContactAssignmentCreate,
+        ContactAssignmentUpdate,
         lambda c, b: contacts_service.create_contact_assignment(c.db, c.caller, b),
-        lambda c, i, b: contacts_service.upsert_contact_assignment(c.db, c.caller, i, b)),
+        lambda c, i, b: contacts_service.upsert_contact_assignment(c.db, c.caller, i, b),
+    ),
     "products": Resource(
-        ProductCreation, ProductUpdate,
+        ProductCreation,
+        ProductUpdate,
         lambda c, b: products_service.create_product(c.db, c.caller, b, language=c.language),
-        lambda c, i, b: products_service.upsert_product(c.db, c.caller, i, b, language=c.language)),
+        lambda c, i, b: products_service.upsert_product(c.db, c.caller, i, b, language=c.language),
+    ),
     "categories": Resource(
-        CategoryCreateRequest, CategoryUpdateRequest,
+        CategoryCreateRequest,
+        CategoryUpdateRequest,
         lambda c, b: categories_service.create_category(c.db, c.caller, b, language=c.language, publish=None),
-        lambda c, i, b: categories_service.upsert_category(c.db, c.caller, i, b, language=c.language,
-                                                           publish=None)),
+        lambda c, i, b: categories_service.upsert_category(c.db, c.caller, i, b, language=c.language, publish=None),
+    ),
 }
 
 #: Assignment kinds: the row model and the batch upsert.
@@ -136,8 +151,16 @@ ASSIGNMENTS: dict[str, tuple[type[Any], Callable[[Database, Caller, Sequence[Any
     "item-assignments": (assignment_import.ItemAssignmentRow, assignment_import.import_item_assignments),
 }
 
-KINDS = ("segments", "customers", "legal-entities", "contacts", "products", "categories", "customer-assignments",
-         "item-assignments")
+KINDS = (
+    "segments",
+    "customers",
+    "legal-entities",
+    "contacts",
+    "products",
+    "categories",
+    "customer-assignments",
+    "item-assignments",
+)
 
 
 async def write_batch(context: Context, kind: str, bodies: Sequence[Any], *, lenient: bool) -> list[Outcome]:
@@ -154,7 +177,8 @@ async def write_batch(context: Context, kind: str, bodies: Sequence[Any], *, len
             decoded.append((index, decode(body, model, lenient=lenient)))
         except ServiceError as error:
             outcomes[index] = error
-    for (index, _), outcome in zip(decoded, await upsert(context.db, context.caller, [r for _, r in decoded]),
-                                   strict=True):
+    for (index, _), outcome in zip(
+        decoded, await upsert(context.db, context.caller, [r for _, r in decoded]), strict=True
+    ):
         outcomes[index] = outcome
     return [o for o in outcomes if o is not None]

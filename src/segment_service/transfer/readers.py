@@ -66,8 +66,9 @@ def _ndjson_rows(path: Path) -> Iterator[Row]:
                 yield Row(number, decoder.decode(line), None, read)
             except msgspec.DecodeError as exc:
                 # The API's answer to a body that is not JSON.
-                yield Row(number, None, BadRequest(f"The request body is not valid JSON: {exc}", type="invalid_body"),
-                          read)
+                yield Row(
+                    number, None, BadRequest(f"The request body is not valid JSON: {exc}", type="invalid_body"), read
+                )
             except RecursionError:
                 yield Row(number, None, _TOO_DEEP, read)
 
@@ -117,16 +118,18 @@ def _header_paths(name: str, header: list[str]) -> list[tuple[str, ...]]:
         if not all(path):
             raise FileFormatError(f"{name}, line 1: column {index + 1} ('{header[index]}') is not a field name")
         for other in paths[:index]:
-            if path == other or path[:len(other)] == other or other[:len(path)] == path:
-                raise FileFormatError(f"{name}, line 1: the columns '{'.'.join(other)}' and '{'.'.join(path)}' "
-                                      "name the same field twice")
+            if path == other or path[: len(other)] == other or other[: len(path)] == path:
+                raise FileFormatError(
+                    f"{name}, line 1: the columns '{'.'.join(other)}' and '{'.'.join(path)}' name the same field twice"
+                )
     return paths
 
 
 def _csv_row(line: int, paths: list[tuple[str, ...]], cells: list[str], read_bytes: int) -> Row:
     if len(cells) != len(paths):
-        error = BadRequest(f"The row has {len(cells)} cells; the header names {len(paths)} columns.",
-                           type="invalid_body")
+        error = BadRequest(
+            f"The row has {len(cells)} cells; the header names {len(paths)} columns.", type="invalid_body"
+        )
         return Row(line, None, error, read_bytes)
     body: dict[str, Any] = {}
     for path, cell in zip(paths, cells, strict=True):

@@ -54,14 +54,12 @@ def spec_only(*paths: str) -> dict[str, Field]:
     return {path: Field("NULL::text", FieldKind.ABSENT) for path in paths}
 
 
-
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """SQL expression for a public field path and its kind after resolution."""
 
     sql: str
     kind: FieldKind
-
 
 
 # ---------------------------------------------------------------------------------------------------- resolving
@@ -110,16 +108,20 @@ def _target(field: Field, base: str, rest: tuple[str, ...]) -> _Target:
     path = ".".join((base, *rest))
     if field.kind is FieldKind.LOCALIZED:
         if len(rest) != 1 or not _LANG.match(rest[0]):
-            raise QueryError(f"Field {_show(path)} is not valid: '{base}' is localized, so add exactly one "
-                             f"language tag such as '{base}.en' or '{base}.de-CH'.")
+            raise QueryError(
+                f"Field {_show(path)} is not valid: '{base}' is localized, so add exactly one "
+                f"language tag such as '{base}.en' or '{base}.de-CH'."
+            )
         return _Target(Resolved(f"({sql} ->> '{rest[0]}')", FieldKind.TEXT))
     if field.kind is FieldKind.JSON:
         if len(rest) > MAX_JSON_DEPTH:
             raise QueryError(f"Field {_show(path)} nests deeper than {MAX_JSON_DEPTH} keys below '{base}'.")
         for key in rest:
             if not _KEY.match(key):
-                raise QueryError(f"Field {_show(path)} has an invalid key {_show(key)}; keys below '{base}' "
-                                 "may only use 1-100 letters, digits, '_' and '-'.")
+                raise QueryError(
+                    f"Field {_show(path)} has an invalid key {_show(key)}; keys below '{base}' "
+                    "may only use 1-100 letters, digits, '_' and '-'."
+                )
         # Quote NULL-like keys: unquoted NULL in a PostgreSQL array literal would be a NULL element.
         keys = ",".join(f'"{k}"' if k.lower() == "null" else k for k in rest)
         return _Target(Resolved(f"({sql} #> '{{{keys}}}')", FieldKind.JSON), f"({sql} #>> '{{{keys}}}')")
@@ -178,8 +180,10 @@ def _to_datetime(field: str, v: Value) -> object:
         # A naive date-time (or a bare date, meaning midnight) is taken as UTC.
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise QueryError(f"Field '{field}' in q expects an ISO 8601 date-time such as \"2021-05-18T07:27:27.455Z\" "
-                         f"or a date such as 2021-05-18, got {_show(v.text)}.") from None
+        raise QueryError(
+            f"Field '{field}' in q expects an ISO 8601 date-time such as \"2021-05-18T07:27:27.455Z\" "
+            f"or a date such as 2021-05-18, got {_show(v.text)}."
+        ) from None
 
 
 _ALL_OPS = frozenset(Op)
@@ -213,8 +217,10 @@ def _compile_term(term: Term, registry: Registry, b: _Binder) -> str:
         if op in _PRESENCE:
             return f"({x} IS NULL OR jsonb_typeof({x}) = 'null')"
         if target.text_sql is None:
-            raise QueryError(f"Field '{name}' in q supports only exists and missing; "
-                             f"address a key inside it such as '{name}.someKey'.")
+            raise QueryError(
+                f"Field '{name}' in q supports only exists and missing; "
+                f"address a key inside it such as '{name}.someKey'."
+            )
         return _json_condition(x, target.text_sql, term, b)
     if kind is FieldKind.LOCALIZED:
         # An empty map or JSON null holds no translation, so it counts as missing.
@@ -224,8 +230,10 @@ def _compile_term(term: Term, registry: Registry, b: _Binder) -> str:
             return f"({x} IS NULL OR {x} = '{{}}'::jsonb OR {x} = 'null'::jsonb)"
         # The CASE keeps jsonb_each_text from raising on a stray non-object value; it matches if ANY language does.
         condition = _typed("q_l.v", term, _to_text, "text", b)
-        return (f"EXISTS (SELECT 1 FROM jsonb_each_text(CASE WHEN jsonb_typeof({x}) = 'object' THEN {x} END)"
-                f" AS q_l(k, v) WHERE {condition})")
+        return (
+            f"EXISTS (SELECT 1 FROM jsonb_each_text(CASE WHEN jsonb_typeof({x}) = 'object' THEN {x} END)"
+            f" AS q_l(k, v) WHERE {condition})"
+        )
     if op is Op.EXISTS:
         return f"{x} IS NOT NULL"
     if op in _PRESENCE:
@@ -233,8 +241,10 @@ def _compile_term(term: Term, registry: Registry, b: _Binder) -> str:
     convert, cast, allowed = _SCALAR[kind]
     if op not in allowed:
         if kind is FieldKind.BOOLEAN:
-            raise QueryError(f"Field '{name}' in q is a boolean; use {name}:true, {name}:false, "
-                             f"{name}:null, {name}:exists or {name}:missing.")
+            raise QueryError(
+                f"Field '{name}' in q is a boolean; use {name}:true, {name}:false, "
+                f"{name}:null, {name}:exists or {name}:missing."
+            )
         noun = "numbers" if kind is FieldKind.NUMBER else "date-times"
         raise QueryError(f"Field '{name}' in q holds {noun}; regex (~) works only on text fields.")
     return _typed(x, term, convert, cast, b)
@@ -261,8 +271,10 @@ def _json_condition(x: str, text: str, term: Term, b: _Binder) -> str:
     for bound_op, v in bounds:
         number = None if v.quoted else _number(v.text)
         if number is not None:  # numeric order, applied to JSON numbers only
-            parts.append(f"CASE WHEN jsonb_typeof({x}) = 'number' THEN {text}::numeric END {bound_op} "
-                         f"{b.bind(number, 'numeric')}")
+            parts.append(
+                f"CASE WHEN jsonb_typeof({x}) = 'number' THEN {text}::numeric END {bound_op} "
+                f"{b.bind(number, 'numeric')}"
+            )
         else:  # text order, applied to JSON strings only
             parts.append(f"CASE WHEN jsonb_typeof({x}) = 'string' THEN {text} END {bound_op} {b.bind(v.text, 'text')}")
     return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"

@@ -24,7 +24,6 @@ class QueryError(ValueError):
         self.message = message
 
 
-
 class Op(StrEnum):
     """Condition of a term; the comparison members' values double as their SQL operators."""
 
@@ -166,8 +165,10 @@ def _parse_term(s: str, i: int, n: int) -> tuple[Term, int]:
         raise _syntax(j, f"expected ':' after field name {_show(field)}")
     bad = _BAD_FIELD_CHAR.search(field)
     if bad:
-        raise _syntax(i + bad.start(), f"unexpected {bad.group()!r} in field name {_show(field)}; "
-                      "use letters, digits, '_', '-' and '.'")
+        raise _syntax(
+            i + bad.start(),
+            f"unexpected {bad.group()!r} in field name {_show(field)}; use letters, digits, '_', '-' and '.'",
+        )
     if "" in field.split("."):
         raise _syntax(i, f"field name '{field}' has an empty part between dots")
     j += 1
@@ -364,8 +365,9 @@ def _regex_term(field: str, regex: str, pos: int) -> Term:
     if not regex:
         raise _syntax(pos, f"empty regex for '{field}'")
     if len(regex) > MAX_REGEX_LENGTH:
-        raise _syntax(pos, f"the regex for '{field}' is {len(regex)} characters long; the maximum is "
-                      f"{MAX_REGEX_LENGTH}")
+        raise _syntax(
+            pos, f"the regex for '{field}' is {len(regex)} characters long; the maximum is {MAX_REGEX_LENGTH}"
+        )
     try:
         check_regex(regex)
     except RegexRefused as refused:

@@ -74,8 +74,9 @@ def check_regex(regex: str) -> None:
             if letter == "q":
                 return  # the rest is a literal string
             if letter in _SYNTAX_OPTIONS:
-                raise RegexRefused(i, f"may not switch to the {_SYNTAX_OPTIONS[letter]} syntax with the embedded "
-                                   f"option (?{letter})")
+                raise RegexRefused(
+                    i, f"may not switch to the {_SYNTAX_OPTIONS[letter]} syntax with the embedded option (?{letter})"
+                )
         i = options.end()
     stack = [_Group()]
     groups = atoms = 0
@@ -87,9 +88,12 @@ def check_regex(regex: str) -> None:
         top = stack[-1]
         lookahead = c == "(" and regex.startswith(("?=", "?!"), i + 1)
         if lookahead and not (lookahead_ok and len(stack) == 1):
-            raise RegexRefused(i, f"may use a lookahead ({regex[i:i + 3]}…) only at its start, right after ^ (as in "
-                               "^(?=.*coffee)(?=.*beans)): anywhere else it is tried at every position of the text, "
-                               "which takes time growing with the square of the text's length")
+            raise RegexRefused(
+                i,
+                f"may use a lookahead ({regex[i : i + 3]}…) only at its start, right after ^ (as in "
+                "^(?=.*coffee)(?=.*beans)): anywhere else it is tried at every position of the text, "
+                "which takes time growing with the square of the text's length",
+            )
         if len(stack) == 1 and not lookahead:
             lookahead_ok = c == "^" and i == start
         if c == "\\":
@@ -97,8 +101,9 @@ def check_regex(regex: str) -> None:
             if following in "123456789" and following:
                 digits = re.match(r"[0-9]+", regex[i + 1 :])
                 reference = "\\" + (digits.group() if digits else following)
-                raise RegexRefused(i, f"may not use backreferences ({reference}): they make matching take "
-                                   "exponential time")
+                raise RegexRefused(
+                    i, f"may not use backreferences ({reference}): they make matching take exponential time"
+                )
             top.add(1, 0)
             atoms += 1
             i += 2
@@ -142,8 +147,11 @@ def check_regex(regex: str) -> None:
             i += 1
     copies = stack[0].size - atoms
     if copies > MAX_REGEX_EXPANSION:
-        raise RegexRefused(0, f"is too complex: its repetition counts make {copies} extra copies of what they repeat "
-                           f"(nested counts multiply), and at most {MAX_REGEX_EXPANSION} are allowed")
+        raise RegexRefused(
+            0,
+            f"is too complex: its repetition counts make {copies} extra copies of what they repeat "
+            f"(nested counts multiply), and at most {MAX_REGEX_EXPANSION} are allowed",
+        )
 
 
 def _count(digits: str, bound: str, offset: int) -> int:
@@ -159,8 +167,9 @@ def _count(digits: str, bound: str, offset: int) -> int:
 def _quantify(group: _Group, offset: int, count: int) -> None:
     depth = group.last_depth + 1
     if depth > MAX_REGEX_QUANTIFIED_NESTING:
-        raise RegexRefused(offset, f"nests quantified groups {depth} deep; at most {MAX_REGEX_QUANTIFIED_NESTING} "
-                           "are allowed")
+        raise RegexRefused(
+            offset, f"nests quantified groups {depth} deep; at most {MAX_REGEX_QUANTIFIED_NESTING} are allowed"
+        )
     grown = group.last_atom * max(count, 1)
     group.size += grown - group.last_atom
     group.last_atom, group.last_depth = grown, depth
