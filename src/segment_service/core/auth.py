@@ -1,6 +1,7 @@
 """Tokens, scopes, the caller, and the one guard that checks them for every route.
 
-Routes declare the scopes they accept in `opt={"scopes": (...)}`; any one of them is enough (digest §1.1). The guard
+Routes declare the scopes they accept in `opt={"scopes": (...)}` (the sets are named in each service's scopes.py; the
+OpenAPI security is derived from them, core/openapi.py); any one of them is enough (digest §1.1). The guard
 answers 401 for a missing, malformed, expired or foreign-signed token, and 403 for another tenant or a missing scope
 (decisions.md: Tokens and scopes).
 """
@@ -78,6 +79,9 @@ CUSTOMER_SCOPES: tuple[str, ...] = (
 
 #: An anonymous token's scope is only `tenant=T` (digest §4.2).
 ANONYMOUS_SCOPES: tuple[str, ...] = ()
+
+#: The `opt["scopes"]` of an operation that any valid token of the tenant may call.
+ANY_TOKEN: tuple[str, ...] = ()
 
 
 class TokenKind(StrEnum):
