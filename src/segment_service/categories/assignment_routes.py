@@ -1,4 +1,4 @@
-"""Category assignment routes (category.yml; docs/categories.md, "Product assignments").
+"""Category assignment routes (category.yml; docs/categories.md#product-assignments).
 
 GET/POST/DELETE /categories/{categoryId}/assignments, POST /categories/{categoryId}/assignments/bulk,
 DELETE /categories/{categoryId}/assignments/{assignmentId},

@@ -1,9 +1,9 @@
 """Category-tree routes (category.yml): GET /category-trees, POST /category-trees/search,
 GET /category-trees/{categoryId}, POST /category-trees/{rootCategoryId}/rebuild.
 
-The reads take any valid token of the tenant, as live Emporix does (digest §3.5, §7 item 28), although the spec
-declares category.category_read_unpublished: that scope is needed for `showUnpublished=true` only. Rebuilding needs
-category.category_manage.
+The reads take any valid token of the tenant, as live Emporix does (docs/decisions.md#declared-and-enforced-scopes),
+although the spec declares category.category_read_unpublished: that scope is needed for `showUnpublished=true` only.
+Rebuilding needs category.category_manage.
 """
 
 from __future__ import annotations

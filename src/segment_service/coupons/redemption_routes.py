@@ -6,8 +6,8 @@ GET/POST /referral-coupons/{customerNumber}.
 
 Validation and redemption need one of `coupon.coupon_redeem`, `coupon.coupon_redeem_on_behalf` and
 `coupon.coupon_manage`, except from anonymous tokens, which carry no scope but must be able to redeem `allowAnonymous`
-coupons (digest §7, item 23). The redeemer is the token's customer (nobody, a guest, for anonymous and service tokens),
-and `customerNumber` naming someone else needs `coupon.coupon_redeem_on_behalf`.
+coupons (docs/decisions.md#coupon-scopes). The redeemer is the token's customer (nobody, a guest, for anonymous and
+service tokens), and `customerNumber` naming someone else needs `coupon.coupon_redeem_on_behalf`.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 GET/POST /coupons, GET/PUT/PATCH/DELETE /coupons/{code}.
 
 `GET /coupons/{code}` takes any valid token of the tenant: coupon.yml declares `coupon.coupon_redeem_on_behalf` but
-says it is needed only with `customerNumber` (digest §7, item 23); callers without coupon_read or coupon_manage get
-the customer's view, without the members the spec marks "seller-only".
+says it is needed only with `customerNumber` (docs/decisions.md#coupon-scopes); callers without coupon_read or
+coupon_manage get the customer's view, without the members the spec marks "seller-only".
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Storefront routes: operations 11, 22 and 23 of customer-segment.yml.
 
 GET /segments/items, GET /segments/items/category-trees, POST /segments/match. Literal paths under /segments, so
-`items` and `match` are reserved segment ids (decisions.md: Segments).
+`items` and `match` are reserved segment ids (docs/decisions.md#ids-and-reserved-words).
 """
 
 from __future__ import annotations
