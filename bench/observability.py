@@ -10,7 +10,7 @@ are sent straight to the served app's ASGI callable in interleaved rounds of fou
 - metrics + JSON log: the same in the JSON format.
 
 No HTTP server and no network are involved, so the differences are the layer's own cost per request. Prints a
-Markdown table (docs/performance.md: Metrics and access log).
+Markdown table (docs/performance.md#metrics-and-access-log-what-they-cost-a-request).
 """
 
 from __future__ import annotations

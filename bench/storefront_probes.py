@@ -1,7 +1,8 @@
 """What the storefront scenarios ask for, and the answers they must get back (bench/storefront.py builds them).
 
-The expected answers follow docs (decisions.md) and the generated data, never the service's code: the category trees
-and item lists are computed from the rows the bench generated, the match answers with the bench's own reference SQL.
+The expected answers follow docs (docs/decisions.md#match-and-the-storefront-reads) and the generated data, never the
+service's code: the category trees and item lists are computed from the rows the bench generated, the match answers with
+the bench's own reference SQL.
 """
 
 from __future__ import annotations
@@ -73,9 +74,9 @@ class ItemsProbe:
 @dataclass(frozen=True, slots=True)
 class TreeProbe:
     """GET /segments/items/category-trees?siteCode=main of a customer: these nodes; the assigned ones flagged
-    `isSegmentAssigned`, their ancestors not (unless assigned themselves). decisions.md does not say whether the
-    descendants of an assigned category are flagged; the spec's example flags an assigned child under an assigned
-    parent, so either way is accepted."""
+    `isSegmentAssigned`, their ancestors not (unless assigned themselves). The spec leaves open whether the
+    descendants of an assigned category are flagged (its example flags an assigned child under an assigned parent);
+    docs/decisions.md#match-and-the-storefront-reads flags them, and the bench accepts either reading."""
 
     shopper: Shopper
     assigned: frozenset[str]
@@ -98,7 +99,8 @@ class CategoryFilterProbe:
     """GET /categories/{id}/assignments?segmentsIds=…: the subtree the answer must stay in and its size.
 
     The spec leaves open whether a subcategory counts when only a category above it is assigned to a segment
-    (digest §7, 29); the bench accepts either reading, so it knows both totals."""
+    (docs/decisions.md#segment-filters-on-category-assignments says it does); the bench accepts either reading, so it
+    knows both totals."""
 
     category_id: str
     segment_ids: tuple[str, ...]
@@ -123,8 +125,9 @@ JOIN products p ON p.tenant = a.tenant AND p.id = a.product_id AND p.published
 WHERE cc.tenant = $1 AND cc.ancestor_id = ANY($2::text[])
 ORDER BY a.product_id
 """
-# decisions.md's match rule, written here independently of the service: a product matches when an active segment of
-# the site among those asked for has it as an item, or has as an item a category it is assigned to or one above it.
+# The match rule of docs/decisions.md#match-and-the-storefront-reads, written here independently of the service: a
+# product matches when an active segment of the site among those asked for has it as an item, or has as an item a
+# category it is assigned to or one above it.
 _REFERENCE_MATCH = """
 WITH active AS (
     SELECT id FROM segments

@@ -119,7 +119,7 @@ import re  # noqa: E402
 
 import asyncpg  # noqa: E402
 
-#: The 401 bodies of the gateway (digest §5.6).
+#: The 401 bodies of the gateway (docs/decisions.md#error-bodies).
 INVALID_TOKEN = {
     "fault": {"faultstring": "Invalid access token", "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}
 }

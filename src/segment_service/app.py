@@ -31,7 +31,7 @@ from segment_service.core.fastlane import FastLane
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
 from segment_service.core.metrics import Metrics
 from segment_service.core.observe import ObservedLane
-from segment_service.core.openapi import COMPONENTS, finalize
+from segment_service.core.openapi import COMPONENTS, declare_security, finalize
 from segment_service.coupons.redemption_routes import RedemptionController, ReferralCouponController
 from segment_service.coupons.routes import CouponController
 from segment_service.customers.account_routes import AccountController
@@ -152,6 +152,7 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,  # logging is the service's own (core/logs.py), one format for every line
         debug=False,
     )
+    declare_security(app)
     finalize(app.openapi_schema)
     return app
 

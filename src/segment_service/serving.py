@@ -10,7 +10,7 @@ processes under a supervisor.
   moment between the worker's start and arming the signal). So no orphaned worker keeps answering on the port.
 
 Why uvicorn and httptools: the service must take a raw `"`, `<` or `>` in the query string, as Emporix writes its
-own `q` examples (`q=metadata.createdAt:>2024-01-01`); docs/operations.md ("Processes and signals") has the figures.
+own `q` examples (`q=metadata.createdAt:>2024-01-01`); docs/operations.md#processes-and-signals has the figures.
 """
 
 from __future__ import annotations

@@ -216,7 +216,8 @@ class Settings:
     that the framework answers every request; the answers are the same, only slower."""
     pooler: PoolerMode = PoolerMode.AUTO
     """SEGMENT_SERVICE_POOLER: `transaction` when DATABASE_URL points at a transaction-mode pooler such as pgbouncer
-    (docs/operations.md: Connection poolers); `none` for PostgreSQL itself; `auto` (the default) finds out at start."""
+    (docs/operations.md#connection-poolers-pgbouncer); `none` for PostgreSQL itself; `auto` (the default) finds out at
+    start."""
     migration_database_url: str | None = None
     """SEGMENT_SERVICE_MIGRATION_DATABASE_URL: where `migrate` (and `serve` unless `--no-migrate`) changes the schema:
     PostgreSQL itself (not a transaction-mode pooler), as the role that owns the schema. Unset: DATABASE_URL."""
@@ -234,7 +235,7 @@ class Settings:
     """SEGMENT_SERVICE_ACCESS_LOG: `0` (or `false`) turns off the access log line written for every request."""
     metrics_token: str | None = None
     """SEGMENT_SERVICE_METRICS_TOKEN: when set, `/metrics` answers only requests with `Authorization: Bearer <it>`;
-    unset, it is open like `/health` (expose it on an internal network; docs/operations.md: Metrics)."""
+    unset, it is open like `/health` (expose it on an internal network; docs/operations.md#metrics)."""
     cors_origins: tuple[str, ...] = ()
     """SEGMENT_SERVICE_CORS_ORIGINS: comma-separated origins whose browser scripts (storefronts) may call the API,
     e.g. `https://shop.example.com`; `*` within one is a wildcard, `*` alone allows every origin. Empty: CORS off."""

@@ -41,7 +41,7 @@ class TestListParents:
         assert categories.ids("/categories/c/parents", token=categories.storefront("customer")) == ["r", "a", "b"]
 
     def test_a_root_has_no_parents(self, categories: Categories) -> None:
-        # Live Emporix answered 404 here (digest §3.5); an existing root simply has none.
+        # Live Emporix answered 404 here (docs/decisions.md#category-hierarchy); an existing root simply has none.
         assert categories.ids("/categories/r/parents") == []
 
     def test_unknown_category_is_404(self, categories: Categories) -> None:

@@ -104,7 +104,7 @@ def test_an_ordinary_request_stays_fast_while_another_tenant_floods_the_pool(
 ) -> None:
     hostile_tenant, tenant = new_tenant(), new_tenant()
     # One connection per tenant: what keeps other tenants' latency when the database has as few cores as this test
-    # machine (two); docs/operations.md, "Limits and fair use", says how to size the share.
+    # machine (two); docs/operations.md#limits-and-fair-use says how to size the share.
     settings = replace(settings, tenant_pool_share=1)
     add_products(database_url, hostile_tenant, HOSTILE_PRODUCTS)
     add_products(database_url, tenant, 20)

@@ -1,4 +1,5 @@
-"""The rules a coupon must meet on create, PUT and PATCH (coupon.yml's field descriptions, decisions.md: Coupons)."""
+"""The rules a coupon must meet on create, PUT and PATCH (coupon.yml's field descriptions,
+docs/decisions.md#coupon-rules)."""
 
 from __future__ import annotations
 
@@ -164,7 +165,8 @@ def test_other_tenants_segments_do_not_count(coupons: CouponApi) -> None:
 
 
 def test_a_discount_member_of_another_type_is_ignored(coupons: CouponApi) -> None:
-    """The Emporix tutorial sends discountAbsolute with PERCENT and FREE_SHIPPING coupons (digest §7, item 25)."""
+    """The Emporix tutorial sends discountAbsolute with PERCENT and FREE_SHIPPING coupons
+    (docs/decisions.md#coupon-rules)."""
     percent = coupons.create(**PERCENT)
     free = coupons.create(discountType="FREE_SHIPPING", discountPercentage=3)
     absolute = coupons.create(discountPercentage=3)

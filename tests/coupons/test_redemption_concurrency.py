@@ -1,4 +1,5 @@
-"""Limits hold under concurrency: 64 simultaneous redemptions never exceed a coupon's limits (decisions.md)."""
+"""Limits hold under concurrency: 64 simultaneous redemptions never exceed a coupon's limits
+(docs/decisions.md#redemption-limits)."""
 
 from __future__ import annotations
 

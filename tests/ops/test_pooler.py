@@ -1,4 +1,4 @@
-"""The service behind a real pgbouncer in transaction mode (docs/operations.md: Connection poolers).
+"""The service behind a real pgbouncer in transaction mode (docs/operations.md#connection-poolers-pgbouncer).
 
 Without the pooler-safe mode the service cannot even connect (pgbouncer refuses the startup parameter
 `statement_timeout`); with statements cached, concurrent requests fail ("prepared statement does not exist") and,

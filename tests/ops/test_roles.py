@@ -1,5 +1,5 @@
-"""A migration role that owns the schema and a runtime role with only table rights, set up as docs/operations.md
-("Database roles and migrations") says; `serve --no-migrate` as the runtime role; `--version`."""
+"""A migration role that owns the schema and a runtime role with only table rights, set up as
+docs/operations.md#database-roles-and-migrations says; `serve --no-migrate` as the runtime role; `--version`."""
 
 from __future__ import annotations
 

@@ -123,7 +123,7 @@ class TestListAndSearchProducts:
     @pytest.mark.parametrize(
         ("q", "expected"),
         [
-            # Storefronts fetch the products of their segments by id lists (digest §1.4).
+            # Storefronts fetch the products of their segments by id lists (docs/behaviour.md#the-q-language).
             ("id:(gamma,alpha,nope)", ["alpha", "gamma"]),
             ('id:("beta", delta)', ["beta", "delta"]),
             ("id:alpha", ["alpha"]),

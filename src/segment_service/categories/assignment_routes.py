@@ -1,4 +1,4 @@
-"""Category assignment routes (category.yml; docs/categories.md, "Product assignments").
+"""Category assignment routes (category.yml; docs/categories.md#product-assignments).
 
 GET/POST/DELETE /categories/{categoryId}/assignments, POST /categories/{categoryId}/assignments/bulk,
 DELETE /categories/{categoryId}/assignments/{assignmentId},
@@ -25,17 +25,14 @@ from segment_service.categories.assignment_models import (
     CategoryAssignmentResponse,
     CategoryResponse,
 )
-from segment_service.core.auth import Caller, Scope
+from segment_service.categories.scopes import MANAGE_CATEGORIES, READ_CATEGORIES, READ_CATEGORIES_DECLARED
+from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, flag
 from segment_service.core.http import ReadShape, empty_response, json_response, list_body, list_response
-from segment_service.core.openapi import CategoryError, error_responses, no_content, security
+from segment_service.core.openapi import CategoryError, error_responses, no_content
 from segment_service.core.paging import parse_page, wants_total
-
-READ: tuple[str, ...] = ()
-MANAGE = (Scope.CATEGORY_MANAGE.value,)
-READ_UNPUBLISHED_DECLARED = (Scope.CATEGORY_READ_UNPUBLISHED.value,)
 
 AssignmentType = Parameter(
     query="assignmentType",
@@ -99,8 +96,8 @@ class CategoryAssignmentController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ},
-        security=[],
+        opt={"scopes": READ_CATEGORIES},
+        security=[],  # category.yml declares no security for this read, so the document states none
         operation_id="GET-category-tree-retrieve-category-assignments",
         summary="Retrieving resources assigned to a category",
         responses=_errors(400, 403, 404),
@@ -145,8 +142,7 @@ class CategoryAssignmentController(Controller):
 
     @post(
         "",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CATEGORIES},
         status_code=201,
         operation_id="POST-category-tree-assign-resource",
         summary="Assigning a resource to a category",
@@ -160,8 +156,7 @@ class CategoryAssignmentController(Controller):
 
     @delete(
         "",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CATEGORIES},
         status_code=204,
         operation_id="DELETE-category-tree-remove-all-category-assignments",
         summary="Deleting all category assignments",
@@ -176,8 +171,7 @@ class CategoryAssignmentController(Controller):
 
     @post(
         "/bulk",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CATEGORIES},
         status_code=207,
         operation_id="POST-category-tree-assign-category-resources",
         summary="Assigning resources to a category",
@@ -195,8 +189,7 @@ class CategoryAssignmentController(Controller):
 
     @put(
         "/references/bulk",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CATEGORIES},
         status_code=207,
         operation_id="PUT-category-tree-update-category-assignments",
         summary="Updating assignment of resources to a category",
@@ -214,8 +207,7 @@ class CategoryAssignmentController(Controller):
 
     @put(
         "/references/{referenceId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CATEGORIES},
         status_code=201,
         operation_id="PUT-category-tree-assign-resource",
         summary="Upserting a resource to a category assignment",
@@ -230,8 +222,7 @@ class CategoryAssignmentController(Controller):
 
     @delete(
         "/references/{referenceId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CATEGORIES},
         status_code=204,
         operation_id="DELETE-category-tree-remove-category-assignment-by-reference-id",
         summary="Deleting a category assignment by reference id",
@@ -246,8 +237,7 @@ class CategoryAssignmentController(Controller):
 
     @delete(
         "/{assignmentId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CATEGORIES},
         status_code=204,
         operation_id="DELETE-category-tree-remove-category-assignment",
         summary="Deleting a category assignment by id",
@@ -267,8 +257,7 @@ class ReferenceAssignmentController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ},
-        security=security(*READ_UNPUBLISHED_DECLARED),
+        opt={"scopes": READ_CATEGORIES, "declared_scopes": READ_CATEGORIES_DECLARED},
         operation_id="GET-category-tree-list-categories-by-reference-id",
         summary="Retrieving a list of categories for which the reference id is assigned",
         responses=_errors(400, 403, 404),
@@ -300,8 +289,7 @@ class ReferenceAssignmentController(Controller):
 
     @delete(
         "",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CATEGORIES},
         status_code=204,
         operation_id="DELETE-category-tree-remove-all-assignments",
         summary="Deleting all assignments by referenceId",
@@ -346,7 +334,7 @@ FAST_ROUTES = [
     FastRoute(
         "GET",
         "/category/{tenant}/categories/{categoryId}/assignments",
-        READ,
+        READ_CATEGORIES,
         frozenset(
             {
                 "assignmentType",

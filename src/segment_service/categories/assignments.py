@@ -1,5 +1,5 @@
 """Category assignment rules and transactions (category.yml, "Category Assignment Resources" and "Assignment
-Resources"; docs/categories.md, "Product assignments"); no HTTP here.
+Resources"; docs/categories.md#product-assignments); no HTTP here.
 
 `delete_assignments_of_product` is what the product delete calls, so that a product's assignments go with it.
 """
@@ -49,7 +49,7 @@ CATEGORY_LOCALIZED_FIELDS = ("localizedName", "localizedDescription", "localized
 
 def check_assignment_type(value: str | None, *, field: str) -> str:
     """The reference type: only PRODUCT exists (category.yml); any case is accepted, as the spec's own examples
-    write `product` (decisions.md: `{type}` is case-insensitive)."""
+    write `product` (docs/decisions.md#item-types-in-paths)."""
     if value is None or value.upper() == PRODUCT:
         return PRODUCT
     raise BadRequest(

@@ -1,7 +1,7 @@
 """Category API shapes, named as `category.yml` names them (docs/categories.md lists what is implemented).
 
-Localized fields are always maps here (digest §3.1: the Category Service requires maps even with Content-Language),
-so a plain string is a 400 from the decoder.
+Localized fields are always maps here (the Category Service requires maps even with Content-Language,
+docs/decisions.md#localized-fields), so a plain string is a 400 from the decoder.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class MetadataPatch(ApiModel):
 
 class CategoryUpdateRequest(ApiModel, kw_only=True):
     """PUT body: a full replacement; `localizedName` and `published` are required. `type` is accepted too (the
-    changelog says upserts support it, digest §7 item 30); left out, the stored type stays."""
+    changelog says upserts support it, docs/decisions.md#category-type-on-update); left out, the stored type stays."""
 
     localized_name: LocalizedMap
     published: bool
@@ -150,7 +150,8 @@ class Category(ApiModel, kw_only=True):
 
 
 class CategoryTree(ApiModel, kw_only=True):
-    """A node of a category tree, its subcategories inline (no `parentId`, as live Emporix answers, digest §3.2)."""
+    """A node of a category tree, its subcategories inline (no `parentId`, as live Emporix answers,
+    docs/decisions.md#category-hierarchy)."""
 
     id: str
     localized_name: dict[str, str]

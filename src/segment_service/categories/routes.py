@@ -22,22 +22,21 @@ from segment_service.categories.models import (
     CategoryUpdateRequest,
     SearchRequest,
 )
+from segment_service.categories.scopes import (
+    CREATE_CATEGORIES_DECLARED,
+    MANAGE_CATEGORIES,
+    READ_CATEGORIES,
+    READ_CATEGORIES_DECLARED,
+    UPDATE_CATEGORIES_DECLARED,
+)
 from segment_service.categories.service import MAX_SUBCATEGORY_DEPTH
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.languages import WriteLanguage
-from segment_service.core.openapi import CategoryError, error_responses, no_content, security
+from segment_service.core.openapi import CategoryError, error_responses, no_content
 from segment_service.core.paging import int_parameter
-
-#: The guard's scopes: any valid token of the tenant may read; writes need category_manage.
-READ: tuple[str, ...] = ()
-MANAGE = (Scope.CATEGORY_MANAGE.value,)
-#: The scopes the operations declare in category.yml.
-READ_DECLARED = (Scope.CATEGORY_READ_UNPUBLISHED.value,)
-CREATE_DECLARED = (Scope.CATEGORY_MANAGE.value, Scope.CATEGORY_PUBLISH.value)
-UPDATE_DECLARED = (Scope.CATEGORY_MANAGE.value, Scope.CATEGORY_PUBLISH.value, Scope.CATEGORY_UNPUBLISH.value)
 
 SHOW_UNPUBLISHED = Parameter(
     query="showUnpublished",
@@ -67,8 +66,7 @@ class CategoryController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_CATEGORIES, "declared_scopes": READ_CATEGORIES_DECLARED},
         operation_id="GET-category-tree-list-categories",
         summary="Retrieving a list of categories",
         responses=_errors(400, 403),
@@ -123,8 +121,7 @@ class CategoryController(Controller):
 
     @post(
         "/search",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_CATEGORIES, "declared_scopes": READ_CATEGORIES_DECLARED},
         status_code=200,
         operation_id="POST-category-tree-search-categories",
         summary="Searching for categories",
@@ -160,8 +157,7 @@ class CategoryController(Controller):
 
     @post(
         "",
-        opt={"scopes": MANAGE},
-        security=security(*CREATE_DECLARED),
+        opt={"scopes": MANAGE_CATEGORIES, "declared_scopes": CREATE_CATEGORIES_DECLARED},
         status_code=201,
         operation_id="POST-category-tree-create-category",
         summary="Creating a new category",
@@ -181,8 +177,7 @@ class CategoryController(Controller):
 
     @get(
         "/{categoryId:str}",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_CATEGORIES, "declared_scopes": READ_CATEGORIES_DECLARED},
         operation_id="GET-category-tree-retrieve-category",
         summary="Retrieving a category details",
         responses=_errors(400, 403, 404),
@@ -198,8 +193,7 @@ class CategoryController(Controller):
 
     @put(
         "/{categoryId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*UPDATE_DECLARED),
+        opt={"scopes": MANAGE_CATEGORIES, "declared_scopes": UPDATE_CATEGORIES_DECLARED},
         status_code=201,
         operation_id="PUT-category-tree-update-category",
         summary="Upserting a category",
@@ -221,8 +215,7 @@ class CategoryController(Controller):
 
     @patch(
         "/{categoryId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*UPDATE_DECLARED),
+        opt={"scopes": MANAGE_CATEGORIES, "declared_scopes": UPDATE_CATEGORIES_DECLARED},
         status_code=204,
         operation_id="PATCH-category-tree-update-category",
         summary="Updating a category",
@@ -243,8 +236,7 @@ class CategoryController(Controller):
 
     @delete(
         "/{categoryId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CATEGORIES},
         status_code=204,
         operation_id="DELETE-category-tree-remove-category",
         summary="Deleting a category",
@@ -268,8 +260,7 @@ class CategoryController(Controller):
 
     @get(
         "/{categoryId:str}/parents",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_CATEGORIES, "declared_scopes": READ_CATEGORIES_DECLARED},
         operation_id="GET-category-tree-retrieve-category-parents",
         summary="Retrieving parents for a category",
         responses=_errors(400, 403, 404),
@@ -299,8 +290,7 @@ class CategoryController(Controller):
 
     @get(
         "/{categoryId:str}/subcategories",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_CATEGORIES, "declared_scopes": READ_CATEGORIES_DECLARED},
         operation_id="GET-category-tree-list-subcategories",
         summary="Retrieving subcategories for a category",
         responses=_errors(400, 403, 404),

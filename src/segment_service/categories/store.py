@@ -39,7 +39,7 @@ CATEGORY_FIELDS: dict[str, Field] = {
     "metadata.createdAt": Field("c.created_at", FieldKind.DATETIME),
     "metadata.modifiedAt": Field("c.modified_at", FieldKind.DATETIME),
     "metadata.mixins": Field("c.metadata_mixins", FieldKind.JSON),
-    # The flat spellings of Emporix's own q examples (digest §5.1).
+    # The flat spellings of Emporix's own q examples (docs/decisions.md#the-q-language).
     "metadataCreatedAt": Field("c.created_at", FieldKind.DATETIME),
     "metadataModifiedAt": Field("c.modified_at", FieldKind.DATETIME),
     # Fields of category.yml the service does not store (core/query FieldKind.ABSENT).

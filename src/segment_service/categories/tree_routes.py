@@ -1,9 +1,9 @@
 """Category-tree routes (category.yml): GET /category-trees, POST /category-trees/search,
 GET /category-trees/{categoryId}, POST /category-trees/{rootCategoryId}/rebuild.
 
-The reads take any valid token of the tenant, as live Emporix does (digest §3.5, §7 item 28), although the spec
-declares category.category_read_unpublished: that scope is needed for `showUnpublished=true` only. Rebuilding needs
-category.category_manage.
+The reads take any valid token of the tenant, as live Emporix does (docs/decisions.md#declared-and-enforced-scopes),
+although the spec declares category.category_read_unpublished: that scope is needed for `showUnpublished=true` only.
+Rebuilding needs category.category_manage.
 """
 
 from __future__ import annotations
@@ -16,15 +16,19 @@ from litestar.params import Parameter
 
 from segment_service.categories import service
 from segment_service.categories.models import CategoryTree, CategoryTreeSearchRequest
-from segment_service.categories.routes import MANAGE, READ, SHOW_UNPUBLISHED
-from segment_service.core.auth import Caller, Scope
+from segment_service.categories.routes import SHOW_UNPUBLISHED
+from segment_service.categories.scopes import (
+    MANAGE_CATEGORIES,
+    READ_CATEGORIES,
+    READ_CATEGORIES_DECLARED,
+    REBUILD_TREES_DECLARED,
+)
+from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.http import json_response
 from segment_service.core.languages import accepted_languages
-from segment_service.core.openapi import CategoryError, error_responses, security
+from segment_service.core.openapi import CategoryError, error_responses
 
-READ_DECLARED = (Scope.CATEGORY_READ_UNPUBLISHED.value,)
-REBUILD_DECLARED = (Scope.CATEGORY_MANAGE.value, Scope.CATEGORY_READ_UNPUBLISHED.value)
 ACCEPT_LANGUAGE = Parameter(
     header="Accept-Language",
     required=False,
@@ -57,8 +61,7 @@ class CategoryTreeController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_CATEGORIES, "declared_scopes": READ_CATEGORIES_DECLARED},
         operation_id="GET-category-tree-retrieve-category-tree",
         summary="Retrieving the category trees",
         responses=_errors(400, 403),
@@ -85,8 +88,7 @@ class CategoryTreeController(Controller):
 
     @post(
         "/search",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_CATEGORIES, "declared_scopes": READ_CATEGORIES_DECLARED},
         status_code=200,
         operation_id="POST-category-tree-search-category-trees",
         summary="Searching for category trees",
@@ -114,8 +116,7 @@ class CategoryTreeController(Controller):
 
     @get(
         "/{categoryId:str}",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_CATEGORIES, "declared_scopes": READ_CATEGORIES_DECLARED},
         operation_id="GET-category-tree-retrieve-category-tree-by-id",
         summary="Retrieving a specific category tree",
         responses=_errors(400, 403, 404),
@@ -142,8 +143,7 @@ class CategoryTreeController(Controller):
 
     @post(
         "/{rootCategoryId:str}/rebuild",
-        opt={"scopes": MANAGE},
-        security=security(*REBUILD_DECLARED),
+        opt={"scopes": MANAGE_CATEGORIES, "declared_scopes": REBUILD_TREES_DECLARED},
         status_code=200,
         operation_id="POST-category-tree-rebuild-category-tree",
         summary="Rebuilding a category tree",

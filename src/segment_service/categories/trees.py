@@ -103,7 +103,8 @@ def tree_node(row: CategoryRow, default_language: str, languages: tuple[str, ...
 
 
 def sibling_order(row: TreeItem) -> tuple[int, str]:
-    """Siblings are ordered by position (none counts as 0), then id (decisions.md: Category trees)."""
+    """Siblings are ordered by position (none counts as 0), then id
+    (docs/decisions.md#match-and-the-storefront-reads)."""
     return (row.position or 0, row.id)
 
 

@@ -1,8 +1,8 @@
 """`segment-service clients …` and `segment-service keys …`: API clients and token signing keys.
 
 Every change takes effect for tokens already issued: a running server checks a service token's client at most a
-second after the change, and picks up a new signing key without a restart (docs/operations.md, "Tokens, clients and
-signing keys")."""
+second after the change, and picks up a new signing key without a restart
+(docs/operations.md#tokens-clients-and-signing-keys)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Tokens, scopes, the caller, and the one guard that checks them for every route.
 
-Routes declare the scopes they accept in `opt={"scopes": (...)}`; any one of them is enough (digest §1.1). The guard
-answers 401 for a missing, malformed, expired or foreign-signed token, and 403 for another tenant or a missing scope
-(decisions.md: Tokens and scopes).
+Routes declare the scopes they accept in `opt={"scopes": (...)}` (the sets are named in each service's scopes.py; the
+OpenAPI security is derived from them, core/openapi.py); any one of them is enough
+(docs/decisions.md#which-scopes-an-operation-takes). The guard answers 401 for a missing, malformed, expired or
+foreign-signed token, and 403 for another tenant or a missing scope (docs/behaviour.md#tokens-and-scopes).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ SERVICE_SCOPES: tuple[str, ...] = tuple(
 )
 
 
-#: What a customer token carries: the storefront set (digest §4.2), so a shop can read its own data and redeem coupons.
+#: What a customer token carries: the storefront set (docs/decisions.md#storefront-tokens), so a shop can read its own
+#: data and redeem coupons.
 CUSTOMER_SCOPES: tuple[str, ...] = (
     Scope.SEGMENT_READ_OWN.value,
     Scope.COUPON_REDEEM.value,
@@ -76,8 +78,11 @@ CUSTOMER_SCOPES: tuple[str, ...] = (
     Scope.LEGAL_ENTITY_READ_OWN.value,
 )
 
-#: An anonymous token's scope is only `tenant=T` (digest §4.2).
+#: An anonymous token's scope is only `tenant=T` (docs/decisions.md#storefront-tokens).
 ANONYMOUS_SCOPES: tuple[str, ...] = ()
+
+#: The `opt["scopes"]` of an operation that any valid token of the tenant may call.
+ANY_TOKEN: tuple[str, ...] = ()
 
 
 class TokenKind(StrEnum):

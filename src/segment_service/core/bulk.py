@@ -1,7 +1,7 @@
 """Bulk operations: at most 200 items, one result per item, each item committed or rejected on its own.
 
 All items run in one transaction with a savepoint each, so a bad item never undoes the good ones and the whole
-request costs one commit (decisions.md: Lists, search and bulk).
+request costs one commit (docs/decisions.md#bulk-results).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ MAX_BULK_ITEMS = 200
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-#: Emporix writes "OK" beside 204 (digest §1.2, bulk examples).
+#: Emporix writes "OK" beside 204 (docs/decisions.md#bulk-results).
 _STATUS_TEXT = {201: "Created", 204: "OK"}
 
 
 class BulkResult(msgspec.Struct, omit_defaults=True):
-    """One item's outcome; `index` is the item's 0-based position in the request (decisions.md)."""
+    """One item's outcome; `index` is the item's 0-based position in the request (docs/decisions.md#bulk-results)."""
 
     index: int
     code: int
@@ -55,7 +55,8 @@ def status_text(code: int) -> str:
 
 
 def status_name(code: int) -> str:
-    """The status as the Category Service writes it in bulk results: `CREATED`, `NOT_FOUND` (digest §7, item 6)."""
+    """The status as the Category Service writes it in bulk results: `CREATED`, `NOT_FOUND`
+    (docs/decisions.md#bulk-results)."""
     return HTTPStatus(code).name
 
 

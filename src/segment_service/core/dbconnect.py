@@ -1,6 +1,6 @@
 """How the service connects to PostgreSQL: the options of every connection (application_name, connect timeout), the
 pooler-safe mode for transaction-mode poolers such as pgbouncer, and one-line errors when the database cannot be
-reached (docs/operations.md: Connection poolers).
+reached (docs/operations.md#connection-poolers-pgbouncer).
 
 A transaction-mode pooler hands each transaction to whichever server connection is free, so nothing may outlive a
 transaction: no startup parameters (pgbouncer refuses them), no named prepared statements (they stay on one server

@@ -1,7 +1,8 @@
 """Domain errors and the Emporix error bodies they become.
 
 Services raise these; one app-level handler (`core.http`) turns them into the body shape of the service named by the
-URL prefix. Segment, category and coupon bodies differ (digest §7, item 26); 401 always uses the gateway `fault` body.
+URL prefix. Segment, category and coupon bodies differ (docs/decisions.md#error-bodies); 401 always uses the gateway
+`fault` body.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ while it holds a connection) takes no second share, so a request never waits for
 
 Both lanes are covered: the key is set by the fast lane's ASGI entry point (`bind_request`), in front of everything,
 and the share is taken in `Database.connection()` and `Database.transaction()`, which every statement goes through.
-docs/operations.md (Limits and fair use) explains the settings.
+docs/operations.md#limits-and-fair-use explains the settings.
 """
 
 from __future__ import annotations

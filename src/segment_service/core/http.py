@@ -52,7 +52,7 @@ def list_response(
     docs: list[dict[str, Any]], total: int | None, shape: ReadShape | None = None, localized: Iterable[str] = ()
 ) -> Response[Any]:
     """A list answer: each document shaped for the client (languages, `fields`), and the total in `X-Total-Count`
-    when the request asked for it (decisions.md: Lists)."""
+    when the request asked for it (docs/decisions.md#lists-and-totals)."""
     body, headers = list_body(docs if shape is None else [shape.apply(d, localized) for d in docs], total)
     return Response(content=body, status_code=200, media_type=JSON, headers=headers)
 

@@ -1,4 +1,4 @@
-"""Generated and custom ids (decisions.md: Segments)."""
+"""Generated and custom ids (docs/decisions.md#ids-and-reserved-words)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Localized fields: maps of language tag to text (digest §5.3, decisions.md: Languages)."""
+"""Localized fields: maps of language tag to text (docs/decisions.md#localized-fields)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Log lines: plain text or JSON lines, the log level, and the request id every line written during a request carries.
 
 One handler on the root logger writes every line of the process (the service's own, the HTTP server's, the
-libraries') to stderr in one format, so a log collector reads one kind of line (docs/operations.md: Logs).
+libraries') to stderr in one format, so a log collector reads one kind of line (docs/operations.md#logs).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests, latencies, the connection pool and database errors (docs/operations.md: Metrics).
+"""Prometheus metrics: requests, latencies, the connection pool and database errors (docs/operations.md#metrics).
 
 With several server processes each one writes its numbers to files in the folder PROMETHEUS_MULTIPROC_DIR names
 (prometheus_client's multiprocess mode; `serve` prepares a fresh folder per run), and whichever process answers a

@@ -11,7 +11,8 @@ from segment_service.core.errors import BadRequest
 
 __all__ = ["UNSET", "ApiModel", "Localized", "UnsetType", "check_nesting", "to_builtins"]
 
-#: A localized field as a client may send it: a map, or a plain string in the Content-Language (digest §5.3).
+#: A localized field as a client may send it: a map, or a plain string in the Content-Language
+#: (docs/decisions.md#localized-fields).
 Localized = dict[str, str] | str
 
 

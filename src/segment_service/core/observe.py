@@ -1,5 +1,6 @@
 """The served app's outermost layer: a request id for every request, echoed on every answer, one access log line
-and the request metrics, for the fast lane's answers and the framework's alike (docs/operations.md: Metrics, Logs).
+and the request metrics, for the fast lane's answers and the framework's alike (docs/operations.md#metrics,
+docs/operations.md#logs).
 
 It is the fast lane itself, extended (a subclass rather than one more wrapper), so that whoever holds the served app
 still reaches the fast lane's switches and the Litestar app's state through it.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, OpenAPI, Schema, SecurityScheme
 from litestar.openapi.spec.enums import OpenAPIType
@@ -97,6 +99,22 @@ def no_content(description: str) -> dict[int, ResponseSpec]:
 def security(*scopes: str) -> list[dict[str, list[str]]]:
     """The OpenAPI security requirement of an operation that takes any of `scopes`."""
     return [{"OAuth2": list(scopes)}]
+
+
+def declare_security(app: Litestar) -> None:
+    """Give every operation its OpenAPI security from the scopes its route declares, so that a route states them once.
+
+    The requirement lists `opt["declared_scopes"]` where the service's spec declares other scopes than the guard takes
+    (reads that any token may make, for instance), otherwise `opt["scopes"]`; `()` (any valid token) is OAuth2 with no
+    scope. A route without `opt["scopes"]` takes no token and has no requirement; a route that sets `security` itself
+    keeps it. Must run before the document is first built (Litestar builds it once, on first use)."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not isinstance(handler, HTTPRouteHandler) or handler.security is not None:
+                continue
+            scopes: tuple[str, ...] | None = handler.opt.get("declared_scopes", handler.opt.get("scopes"))
+            if scopes is not None:
+                handler.security = security(*scopes)
 
 
 COMPONENTS = Components(

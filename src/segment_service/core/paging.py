@@ -1,4 +1,4 @@
-"""Lists: `pageNumber`/`pageSize`, `sort`, `fields` and `X-Total-Count` (digest §5.2, decisions.md: Lists)."""
+"""Lists: `pageNumber`/`pageSize`, `sort`, `fields` and `X-Total-Count` (docs/decisions.md#lists-and-totals)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _out_of_bounds(raw: str, name: str, low: int, high: int | None, clamped: boo
 
 
 def parse_page(page_number: str | None, page_size: str | None, *, default_size: int = 60) -> Page:
-    """The page asked for; `pageSize` above the cap is clamped to it (docs/behaviour.md, Lists and search)."""
+    """The page asked for; `pageSize` above the cap is clamped to it (docs/behaviour.md#lists-and-search)."""
     number = int_parameter(page_number, "pageNumber", low=1, high=MAX_PAGE_NUMBER, default=1)
     size = int_parameter(page_size, "pageSize", low=1, high=MAX_PAGE_SIZE, default=default_size, clamped=True)
     return Page(number, size)
@@ -70,7 +70,7 @@ def parse_page(page_number: str | None, page_size: str | None, *, default_size: 
 
 async def page_total(page: Page, shown: int, count: Callable[[], Awaitable[int]]) -> int:
     """The total behind a page of `shown` rows: a page that is neither empty nor full tells it without counting;
-    otherwise `count()` asks the database (X-Total-Count, decisions.md: Lists)."""
+    otherwise `count()` asks the database (X-Total-Count, docs/decisions.md#lists-and-totals)."""
     if 0 < shown < page.size:
         return page.offset + shown
     return await count()
@@ -142,7 +142,7 @@ def parse_fields(fields: str | None) -> tuple[tuple[str, ...], ...] | None:
 
 
 def project(document: dict[str, Any], paths: tuple[tuple[str, ...], ...] | None) -> dict[str, Any]:
-    """`document` cut down to `paths`; `id` is always kept (decisions.md)."""
+    """`document` cut down to `paths`; `id` is always kept (docs/decisions.md#lists-and-totals)."""
     if paths is None:
         return document
     result: dict[str, Any] = {}

@@ -1,5 +1,6 @@
-"""RFC 6902 JSON Patch, limited to `add`, `remove` and `replace` as the segment spec allows (digest §1.2), and RFC 7396
-JSON Merge Patch for the services whose PATCH takes a merge object (customers, coupons, categories).
+"""RFC 6902 JSON Patch, limited to `add`, `remove` and `replace` as the segment spec allows
+(docs/decisions.md#patch-bodies), and RFC 7396 JSON Merge Patch for the services whose PATCH takes a merge object
+(customers, coupons, categories).
 
 Patches are applied to a copy of the resource's JSON document; the service then re-validates the result as a full
 update, so a patch can never store what a PUT could not.

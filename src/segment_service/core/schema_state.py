@@ -1,5 +1,5 @@
 """Whether a database role may migrate the schema, and whether the schema is as current as this version needs
-(docs/operations.md: Database roles and migrations)."""
+(docs/operations.md#database-roles-and-migrations)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ async def applied_versions(conn: Connection) -> set[str] | None:
 
 async def check_current(conn: Connection, shipped: Iterable[str]) -> None:
     """Refuse to serve on a schema older than this version needs. A newer one is fine: during a rolling upgrade the
-    instances of the previous version keep serving on the migrated schema (docs/operations.md: Upgrades)."""
+    instances of the previous version keep serving on the migrated schema (docs/operations.md#upgrades)."""
     applied = await applied_versions(conn)
     if applied is None:
         raise SchemaProblem(

@@ -6,8 +6,8 @@ GET/POST /referral-coupons/{customerNumber}.
 
 Validation and redemption need one of `coupon.coupon_redeem`, `coupon.coupon_redeem_on_behalf` and
 `coupon.coupon_manage`, except from anonymous tokens, which carry no scope but must be able to redeem `allowAnonymous`
-coupons (digest §7, item 23). The redeemer is the token's customer (nobody, a guest, for anonymous and service tokens),
-and `customerNumber` naming someone else needs `coupon.coupon_redeem_on_behalf`.
+coupons (docs/decisions.md#coupon-scopes). The redeemer is the token's customer (nobody, a guest, for anonymous and
+service tokens), and `customerNumber` naming someone else needs `coupon.coupon_redeem_on_behalf`.
 """
 
 from __future__ import annotations
@@ -17,34 +17,32 @@ from typing import Any
 from litestar import Controller, Response, delete, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.http import empty_response, json_response
-from segment_service.core.openapi import security
 from segment_service.coupons import redemptions, referrals
 from segment_service.coupons.models import CouponResponse, Redemption, RedemptionCreation, ResourceLocation
 from segment_service.coupons.routes import (
     COUPON_LISTING,
     ITEMS_COUNT,
-    MANAGE,
     CustomerNumber,
     TotalCount,
     coupon_errors,
     items_count_response,
     wants_total,
 )
-
-READ_REDEMPTION = (Scope.COUPON_MANAGE.value, Scope.COUPON_REDEEM.value, Scope.COUPON_REDEEM_ON_BEHALF.value)
-READ_REFERRAL = (Scope.COUPON_READ.value, Scope.COUPON_MANAGE.value, Scope.COUPON_REDEEM.value)
-CREATE_REFERRAL = (Scope.COUPON_MANAGE.value, Scope.COUPON_REDEEM.value)
-#: Validation and redemption: a service or customer token needs one of these, an anonymous token none.
-REDEEMING = (Scope.COUPON_REDEEM.value, Scope.COUPON_REDEEM_ON_BEHALF.value, Scope.COUPON_MANAGE.value)
-
+from segment_service.coupons.scopes import (
+    CREATE_REFERRAL_COUPONS,
+    MANAGE_COUPONS,
+    READ_REDEMPTIONS,
+    READ_REFERRAL_COUPONS,
+    REDEEM_COUPONS,
+)
 
 #: Validation and redemption: service and customer tokens need a redeeming scope, anonymous tokens none (an
 #: `allowAnonymous` coupon is redeemed by a guest, whose token carries no scope).
-REDEEMING_OPT: dict[str, Any] = {"scopes": REDEEMING, "anonymous_without_scopes": True}
+REDEEMING_OPT: dict[str, Any] = {"scopes": REDEEM_COUPONS, "anonymous_without_scopes": True}
 
 
 class RedemptionController(Controller):
@@ -55,7 +53,6 @@ class RedemptionController(Controller):
     @post(
         "/validation",
         opt=REDEEMING_OPT,
-        security=security(*REDEEMING),
         status_code=200,
         operation_id="POST-coupon-validate-coupon",
         summary="Validating redeemability of a coupon",
@@ -72,8 +69,7 @@ class RedemptionController(Controller):
 
     @get(
         "/redemptions",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_COUPONS},
         operation_id="GET-coupon-list-coupon-redemptions",
         summary="Retrieving a list of redemptions by criteria",
         responses=coupon_errors(400, 403, 404),
@@ -97,7 +93,6 @@ class RedemptionController(Controller):
     @post(
         "/redemptions",
         opt=REDEEMING_OPT,
-        security=security(*REDEEMING),
         status_code=201,
         operation_id="POST-coupon-invalidate-coupon",
         summary="Redeeming the coupon by creating a redemption",
@@ -112,8 +107,7 @@ class RedemptionController(Controller):
 
     @get(
         "/redemptions/{id:str}",
-        opt={"scopes": READ_REDEMPTION},
-        security=security(*READ_REDEMPTION),
+        opt={"scopes": READ_REDEMPTIONS},
         operation_id="GET-coupon-retrieve-coupon-redemption",
         summary="Retrieving a coupon redemption",
         responses=coupon_errors(400, 403, 404),
@@ -126,8 +120,7 @@ class RedemptionController(Controller):
 
     @delete(
         "/redemptions/{id:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_COUPONS},
         status_code=204,
         operation_id="DELETE-coupon-remove-coupon-redemption",
         summary="Deleting a coupon redemption",
@@ -145,8 +138,7 @@ class ReferralCouponController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ_REFERRAL},
-        security=security(*READ_REFERRAL),
+        opt={"scopes": READ_REFERRAL_COUPONS},
         operation_id="GET-coupon-retrieve-referral-coupon",
         summary="Retrieving customer's referral coupon",
         responses=coupon_errors(400, 403, 404)
@@ -159,8 +151,7 @@ class ReferralCouponController(Controller):
 
     @post(
         "",
-        opt={"scopes": CREATE_REFERRAL},
-        security=security(*CREATE_REFERRAL),
+        opt={"scopes": CREATE_REFERRAL_COUPONS},
         status_code=200,
         operation_id="POST-coupon-create-referral-coupon-code",
         summary="Creating a referral coupon code for a given customer",

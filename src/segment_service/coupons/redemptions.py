@@ -2,7 +2,7 @@
 
 Both run `check_redeemable`, so a validation that passes means a redemption made at the same moment would pass too.
 A redemption locks the coupon's row first: checks, insert and counter update of concurrent redemptions of one
-coupon run one after another, so no limit is ever exceeded (decisions.md: Coupons).
+coupon run one after another, so no limit is ever exceeded (docs/decisions.md#redemption-limits).
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ class NotRedeemable(BadRequest):
 
 
 async def resolve_redeemer(conn: Connection, caller: Caller, body: RedemptionCreation) -> Redeemer:
-    """The customer and legal-entity context of a validation or redemption (decisions.md: Segments): the
-    `legalEntityId` the body names, which must be one of the customer's legal entities (else 403), else the token's
+    """The customer and legal-entity context of a validation or redemption (docs/decisions.md#the-legal-entity-context):
+    the `legalEntityId` the body names, which must be one of the customer's legal entities (else 403), else the token's
     own legal entity when the token's customer redeems, else none."""
     named = body.customer_number if isinstance(body.customer_number, str) else None
     customer_id = acting_customer(caller, named)

@@ -3,8 +3,8 @@
 GET/POST /coupons, GET/PUT/PATCH/DELETE /coupons/{code}.
 
 `GET /coupons/{code}` takes any valid token of the tenant: coupon.yml declares `coupon.coupon_redeem_on_behalf` but
-says it is needed only with `customerNumber` (digest §7, item 23); callers without coupon_read or coupon_manage get
-the customer's view, without the members the spec marks "seller-only".
+says it is needed only with `customerNumber` (docs/decisions.md#coupon-scopes); callers without coupon_read or
+coupon_manage get the customer's view, without the members the spec marks "seller-only".
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.params import Parameter
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import ANY_TOKEN, Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing, listing_dependency
 from segment_service.core.http import empty_response, json_response
-from segment_service.core.openapi import CustomerError, error_responses, security
+from segment_service.core.openapi import CustomerError, error_responses
 from segment_service.coupons import service
 from segment_service.coupons.models import CouponCreation, CouponPatch, CouponResponse, CouponUpdate, ResourceLocation
+from segment_service.coupons.scopes import MANAGE_COUPONS, READ_COUPONS, RETRIEVE_COUPON_DECLARED
 
-READ = (Scope.COUPON_MANAGE.value, Scope.COUPON_READ.value)
-MANAGE = (Scope.COUPON_MANAGE.value,)
-ANY_TOKEN: tuple[str, ...] = ()
 #: coupon.yml: 16 coupons (and redemptions) a page unless `pageSize` says otherwise.
 COUPON_LISTING = {"listing": listing_dependency(16)}
 
@@ -86,8 +84,7 @@ class CouponController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_COUPONS},
         operation_id="GET-coupon-list-specified-coupons",
         summary="Retrieving list of coupons by criteria",
         responses=coupon_errors(400, 403),
@@ -116,8 +113,7 @@ class CouponController(Controller):
 
     @post(
         "",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_COUPONS},
         status_code=201,
         operation_id="POST-coupon-create-coupon",
         summary="Creating a new coupon",
@@ -130,8 +126,7 @@ class CouponController(Controller):
 
     @get(
         "/{code:str}",
-        opt={"scopes": ANY_TOKEN},
-        security=security(Scope.COUPON_REDEEM_ON_BEHALF.value),
+        opt={"scopes": ANY_TOKEN, "declared_scopes": RETRIEVE_COUPON_DECLARED},
         operation_id="GET-coupon-retrieve-coupon",
         summary="Retrieving information about particular coupon by code",
         responses=coupon_errors(400, 403, 404),
@@ -144,8 +139,7 @@ class CouponController(Controller):
 
     @put(
         "/{code:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_COUPONS},
         status_code=200,
         operation_id="PUT-coupon-update-coupon",
         summary="Updating the coupon by code",
@@ -161,8 +155,7 @@ class CouponController(Controller):
 
     @patch(
         "/{code:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_COUPONS},
         status_code=200,
         operation_id="PATCH-coupon-update-coupon",
         summary="Partially updating the coupon by code",
@@ -176,8 +169,7 @@ class CouponController(Controller):
 
     @delete(
         "/{code:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_COUPONS},
         status_code=204,
         operation_id="DELETE-coupon-remove-coupon",
         summary="Deleting a coupon by code",

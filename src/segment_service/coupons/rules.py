@@ -1,5 +1,5 @@
-"""The rules a coupon must meet to be stored (coupon.yml's field descriptions, decisions.md: Coupons), checked on
-create, replace and patch alike. Pure functions: what needs the database (do the segments exist?) is the service's.
+"""The rules a coupon must meet to be stored (coupon.yml's field descriptions, docs/decisions.md#coupon-rules), checked
+on create, replace and patch alike. Pure functions: what needs the database (do the segments exist?) is the service's.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def coupon_content(code: str, body: CouponUpdate) -> CouponContent:
     percentage = _given(body.discount_percentage)
     absolute = _given(body.discount_absolute)
     # The discount member of another type is ignored, not refused: the Emporix tutorial sends discountAbsolute with
-    # PERCENT and FREE_SHIPPING coupons (digest §7, item 25).
+    # PERCENT and FREE_SHIPPING coupons (docs/decisions.md#coupon-rules).
     if discount_type is DiscountType.PERCENT:
         if percentage is None:
             raise _invalid(

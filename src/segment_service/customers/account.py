@@ -1,5 +1,5 @@
-"""The customer's own account (customer-login.yml, digest §4.2): signup, login, token refresh and validation, the
-profile (`/me`), logout and password change. No HTTP here.
+"""The customer's own account (customer-login.yml; docs/decisions.md#storefront-tokens): signup, login, token refresh
+and validation, the profile (`/me`), logout and password change. No HTTP here.
 
 Tokens and sessions belong to the OAuth service (`oauth.service`); this module proves who the customer is and asks
 it for a session. Login attempts are rate-limited per account (docs/customers.md).

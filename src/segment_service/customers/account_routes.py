@@ -13,10 +13,9 @@ from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from segment_service.core.auth import Caller, Scope, TokenKind
+from segment_service.core.auth import ANY_TOKEN, Caller, TokenKind
 from segment_service.core.db import Database
 from segment_service.core.http import empty_response, json_response
-from segment_service.core.openapi import security
 from segment_service.customers import account, service
 from segment_service.customers.models import (
     Customer,
@@ -31,10 +30,8 @@ from segment_service.customers.models import (
 )
 from segment_service.customers.passwords import Passwords
 from segment_service.customers.routes import PASSWORDS, ExpandParameter, customer_errors
+from segment_service.customers.scopes import MANAGE_OWN_ACCOUNT, READ_OWN_ACCOUNT
 
-ANY_TOKEN: tuple[str, ...] = ()
-READ_OWN = (Scope.CUSTOMER_READ_OWN.value,)
-MANAGE_OWN = (Scope.CUSTOMER_MANAGE_OWN.value,)
 # Which token kinds the account operations take (checked by the guard, like scopes).
 ANONYMOUS = (TokenKind.ANONYMOUS,)
 CUSTOMER = (TokenKind.CUSTOMER,)
@@ -49,7 +46,6 @@ class AccountController(Controller):
     @post(
         "/signup",
         opt={"scopes": ANY_TOKEN, "kinds": ANONYMOUS},
-        security=security(),
         status_code=201,
         operation_id="POST-customer-create-customer-account",
         summary="Creating a new customer",
@@ -64,7 +60,6 @@ class AccountController(Controller):
     @post(
         "/login",
         opt={"scopes": ANY_TOKEN, "kinds": ANONYMOUS},
-        security=security(),
         status_code=200,
         operation_id="POST-customer-authenticate-customer",
         summary="Logging in a customer",
@@ -79,7 +74,6 @@ class AccountController(Controller):
     @get(
         "/refreshauthtoken",
         opt={"scopes": ANY_TOKEN, "kinds": STOREFRONT},
-        security=security(),
         operation_id="GET-customer-refresh-authtoken",
         summary="Refreshing a customer token",
         responses=customer_errors(400, 403),
@@ -107,7 +101,6 @@ class AccountController(Controller):
     @get(
         "/validateauthtoken",
         opt={"scopes": ANY_TOKEN, "kinds": CUSTOMER},
-        security=security(),
         operation_id="GET-customer-validate-token",
         summary="Validate a token",
         responses=customer_errors(403),
@@ -118,8 +111,7 @@ class AccountController(Controller):
 
     @get(
         "/me",
-        opt={"scopes": READ_OWN, "kinds": CUSTOMER},
-        security=security(*READ_OWN),
+        opt={"scopes": READ_OWN_ACCOUNT, "kinds": CUSTOMER},
         operation_id="GET-customer-retrieve-customer-profile",
         summary="Retrieving a customer profile",
         responses=customer_errors(400, 403),
@@ -130,8 +122,7 @@ class AccountController(Controller):
 
     @patch(
         "/me",
-        opt={"scopes": MANAGE_OWN, "kinds": CUSTOMER},
-        security=security(*MANAGE_OWN),
+        opt={"scopes": MANAGE_OWN_ACCOUNT, "kinds": CUSTOMER},
         status_code=200,
         operation_id="PATCH-customer-update-customer",
         summary="Updating a customer profile",
@@ -146,7 +137,6 @@ class AccountController(Controller):
     @get(
         "/logout",
         opt={"scopes": ANY_TOKEN, "kinds": CUSTOMER},
-        security=security(),
         status_code=204,
         operation_id="GET-customer-logout-customer",
         summary="Logging out a customer",
@@ -171,7 +161,6 @@ class AccountController(Controller):
     @post(
         "/password/change",
         opt={"scopes": ANY_TOKEN, "kinds": CUSTOMER},
-        security=security(),
         status_code=204,
         operation_id="POST-customer-change-account-password",
         summary="Changing a customer password",

@@ -1,4 +1,4 @@
-"""The per-account login rate limit around a password check (docs/customers.md, "Login rate limit"); no HTTP here.
+"""The per-account login rate limit around a password check (docs/customers.md#login-rate-limit); no HTTP here.
 
 `start` admits a check or says why not; while other checks of the account hold its remaining guesses it waits a
 little (they take a few hundred milliseconds), so that a right password sent several times at once logs in every

@@ -1,4 +1,4 @@
-"""Login-attempt SQL: the per-account counters of password checks (docs/customers.md, "Login rate limit").
+"""Login-attempt SQL: the per-account counters of password checks (docs/customers.md#login-rate-limit).
 
 A check is *started* before the password is verified, in the same statement that checks the lock: that statement
 admits it only while the checks under way (`logins_in_flight`) stay below the guesses the account has left before

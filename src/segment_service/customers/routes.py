@@ -15,11 +15,11 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.http import empty_response, json_response, list_response
-from segment_service.core.openapi import CustomerError, error_responses, no_content, security
+from segment_service.core.openapi import CustomerError, error_responses, no_content
 from segment_service.customers import service
 from segment_service.customers.models import (
     CustomerForSellerDto,
@@ -30,9 +30,7 @@ from segment_service.customers.models import (
     ResourceLocation,
 )
 from segment_service.customers.passwords import Passwords, passwords
-
-READ = (Scope.CUSTOMER_READ.value,)
-MANAGE = (Scope.CUSTOMER_MANAGE.value,)
+from segment_service.customers.scopes import MANAGE_CUSTOMERS, READ_CUSTOMERS
 
 ExpandParameter = Parameter(
     query="expand",
@@ -67,8 +65,7 @@ class CustomerController(Controller):
 
     @post(
         "",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CUSTOMERS},
         status_code=201,
         operation_id="POST-customer-tenant-create-customer",
         summary="Creating a customer",
@@ -88,8 +85,7 @@ class CustomerController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_CUSTOMERS},
         operation_id="GET-customer-tenant-list-customers",
         summary="Retrieving a list of customers",
         responses=customer_errors(400, 403),
@@ -111,8 +107,7 @@ class CustomerController(Controller):
 
     @post(
         "/search",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_CUSTOMERS},
         status_code=200,
         operation_id="POST-customer-tenant-search",
         summary="Searching for customers",
@@ -140,8 +135,7 @@ class CustomerController(Controller):
 
     @get(
         "/{customerNumber:str}",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_CUSTOMERS},
         operation_id="GET-customer-tenant-retrieve-customer",
         summary="Retrieving a customer profile",
         responses=customer_errors(400, 403, 404),
@@ -155,8 +149,7 @@ class CustomerController(Controller):
 
     @put(
         "/{customerNumber:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CUSTOMERS},
         status_code=201,
         operation_id="PUT-customer-tenant-update-customer",
         summary="Upserting a customer profile",
@@ -177,8 +170,7 @@ class CustomerController(Controller):
 
     @patch(
         "/{customerNumber:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CUSTOMERS},
         status_code=200,
         operation_id="PATCH-customer-tenant-update-customer",
         summary="Updating a customer profile",
@@ -194,8 +186,7 @@ class CustomerController(Controller):
 
     @delete(
         "/{customerNumber:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_CUSTOMERS},
         status_code=202,
         operation_id="DELETE-customer-tenant-remove-customer",
         summary="Deleting a customer profile",

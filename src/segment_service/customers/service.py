@@ -47,7 +47,8 @@ __all__ = [
     "upsert_customer",
 ]
 
-#: Words that are paths under /customers (search, import) or reserved for bulk (decisions.md), so not customer ids.
+#: Words that are paths under /customers (search, import) or reserved for bulk
+#: (docs/decisions.md#ids-and-reserved-words), so not customer ids.
 RESERVED_IDS = frozenset({"bulk", "import", "search"})
 #: Loose on purpose: one `@` with text on both sides and no spaces. Deliverability is the tenant's business.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")

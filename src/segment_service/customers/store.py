@@ -27,7 +27,8 @@ CUSTOMER_FIELDS: dict[str, Field] = {
     "metadata.version": Field("c.version", FieldKind.NUMBER),
     "metadata.createdAt": Field("c.created_at", FieldKind.DATETIME),
     "metadata.modifiedAt": Field("c.modified_at", FieldKind.DATETIME),
-    # The flat spellings of Emporix's own q examples (digest §5.1; CustomerForSellerDto has metadataCreatedAt).
+    # The flat spellings of Emporix's own q examples (docs/decisions.md#the-q-language; CustomerForSellerDto has
+    # metadataCreatedAt).
     "metadataCreatedAt": Field("c.created_at", FieldKind.DATETIME),
     "metadataModifiedAt": Field("c.modified_at", FieldKind.DATETIME),
     "mixins": Field("c.mixins", FieldKind.JSON),

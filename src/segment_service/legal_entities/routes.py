@@ -12,11 +12,11 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing, listing_dependency
 from segment_service.core.http import ReadShape, empty_response, json_response, list_response
-from segment_service.core.openapi import CategoryError, error_responses, no_content, security
+from segment_service.core.openapi import CategoryError, error_responses, no_content
 from segment_service.legal_entities import contacts, service
 from segment_service.legal_entities.models import (
     ContactAssignmentCreate,
@@ -32,12 +32,14 @@ from segment_service.legal_entities.models import (
     LegalEntityType,
     LegalEntityUpdate,
 )
+from segment_service.legal_entities.scopes import (
+    MANAGE_CONTACT_ASSIGNMENTS,
+    MANAGE_LEGAL_ENTITIES,
+    READ_ANY_LEGAL_ENTITY,
+    READ_CONTACT_ASSIGNMENTS,
+    READ_LEGAL_ENTITIES,
+)
 
-LE_READ = (Scope.LEGAL_ENTITY_READ.value, Scope.LEGAL_ENTITY_READ_OWN.value)
-LE_READ_ONE = (Scope.LEGAL_ENTITY_READ.value,)
-LE_MANAGE = (Scope.LEGAL_ENTITY_MANAGE.value,)
-CA_READ = (Scope.CONTACT_ASSIGNMENT_READ.value,)
-CA_MANAGE = (Scope.CONTACT_ASSIGNMENT_MANAGE.value,)
 #: The Customer Management spec's `pageSize` default (`trait_paged_pageSize`).
 PAGE_SIZE = 16
 
@@ -108,8 +110,7 @@ class LegalEntityController(Controller):
 
     @post(
         "",
-        opt={"scopes": LE_MANAGE},
-        security=security(*LE_MANAGE),
+        opt={"scopes": MANAGE_LEGAL_ENTITIES},
         status_code=201,
         operation_id="POST-customer-mgmt-create-legal-entity",
         summary="Creating legal entity",
@@ -121,8 +122,7 @@ class LegalEntityController(Controller):
 
     @get(
         "",
-        opt={"scopes": LE_READ},
-        security=security(*LE_READ),
+        opt={"scopes": READ_LEGAL_ENTITIES},
         operation_id="GET-customer-mgmt-list-legal-entities",
         summary="Retrieving all legal entities",
         responses=_errors(400, 403),
@@ -144,8 +144,7 @@ class LegalEntityController(Controller):
 
     @post(
         "/search",
-        opt={"scopes": LE_READ},
-        security=security(*LE_READ),
+        opt={"scopes": READ_LEGAL_ENTITIES},
         status_code=200,
         operation_id="POST-customer-mgmt-search-legal-entities",
         summary="Searching with parameters for legal entities",
@@ -174,8 +173,7 @@ class LegalEntityController(Controller):
 
     @get(
         "/{legalEntityId:str}",
-        opt={"scopes": LE_READ_ONE},
-        security=security(*LE_READ_ONE),
+        opt={"scopes": READ_ANY_LEGAL_ENTITY},
         operation_id="GET-customer-mgmt-retrieve-legal-entity",
         summary="Retrieving a legal entity",
         responses=_errors(400, 403, 404),
@@ -188,8 +186,7 @@ class LegalEntityController(Controller):
 
     @put(
         "/{legalEntityId:str}",
-        opt={"scopes": LE_MANAGE},
-        security=security(*LE_MANAGE),
+        opt={"scopes": MANAGE_LEGAL_ENTITIES},
         status_code=201,
         operation_id="PUT-customer-mgmt-update-legal-entity",
         summary="Upserting a legal entity",
@@ -205,8 +202,7 @@ class LegalEntityController(Controller):
 
     @delete(
         "/{legalEntityId:str}",
-        opt={"scopes": LE_MANAGE},
-        security=security(*LE_MANAGE),
+        opt={"scopes": MANAGE_LEGAL_ENTITIES},
         status_code=204,
         operation_id="DELETE-customer-mgmt-remove-legal-entity",
         summary="Delete a legal entity",
@@ -228,8 +224,7 @@ class ContactAssignmentController(Controller):
 
     @post(
         "",
-        opt={"scopes": CA_MANAGE},
-        security=security(*CA_MANAGE),
+        opt={"scopes": MANAGE_CONTACT_ASSIGNMENTS},
         status_code=201,
         operation_id="POST-customer-mgmt-create-contact-assignment",
         summary="Creating contact assignment",
@@ -243,8 +238,7 @@ class ContactAssignmentController(Controller):
 
     @get(
         "",
-        opt={"scopes": CA_READ},
-        security=security(*CA_READ),
+        opt={"scopes": READ_CONTACT_ASSIGNMENTS},
         operation_id="GET-customer-mgmt-list-contact-assignments",
         summary="Retrieving all contact assignments",
         responses=_errors(400, 403),
@@ -266,8 +260,7 @@ class ContactAssignmentController(Controller):
 
     @get(
         "/{contactAssignmentId:str}",
-        opt={"scopes": CA_READ},
-        security=security(*CA_READ),
+        opt={"scopes": READ_CONTACT_ASSIGNMENTS},
         operation_id="GET-customer-mgmt-retrieve-contact-assignment",
         summary="Retrieving a contact assignment",
         responses=_errors(400, 403, 404),
@@ -280,8 +273,7 @@ class ContactAssignmentController(Controller):
 
     @put(
         "/{contactAssignmentId:str}",
-        opt={"scopes": CA_MANAGE},
-        security=security(*CA_MANAGE),
+        opt={"scopes": MANAGE_CONTACT_ASSIGNMENTS},
         status_code=201,
         operation_id="PUT-customer-mgmt-update-contact-assignment",
         summary="Upserting a contact assignment",
@@ -297,8 +289,7 @@ class ContactAssignmentController(Controller):
 
     @delete(
         "/{contactAssignmentId:str}",
-        opt={"scopes": CA_MANAGE},
-        security=security(*CA_MANAGE),
+        opt={"scopes": MANAGE_CONTACT_ASSIGNMENTS},
         status_code=204,
         operation_id="DELETE-customer-mgmt-remove-contact-assignment",
         summary="Delete a contact assignment",

@@ -37,7 +37,7 @@ LEGAL_ENTITY_FIELDS: dict[str, Field] = {
     "metadata.version": Field("le.version", FieldKind.NUMBER),
     "metadata.createdAt": Field("le.created_at", FieldKind.DATETIME),
     "metadata.modifiedAt": Field("le.modified_at", FieldKind.DATETIME),
-    # The flat spellings used in Emporix's own q examples (digest §5.1).
+    # The flat spellings used in Emporix's own q examples (docs/decisions.md#the-q-language).
     "metadataCreatedAt": Field("le.created_at", FieldKind.DATETIME),
     "metadataModifiedAt": Field("le.modified_at", FieldKind.DATETIME),
     "mixins": Field("le.mixins", FieldKind.JSON),

@@ -1,4 +1,4 @@
-"""API clients and service tokens (oauth.yml, digest §4.1)."""
+"""API clients and service tokens (oauth.yml; docs/behaviour.md#tokens-and-scopes)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ from segment_service.oauth.models import (
 SESSION_IDLE_TIME = 120
 _TENANT = r"[a-z][a-z0-9]{2,15}"
 
-# Lifetimes as Emporix documents them (digest §4.2): anonymous 1 h, customer 30 days, refresh tokens 24 h.
+# Lifetimes as Emporix documents them (docs/decisions.md#storefront-tokens): anonymous 1 h, customer 30 days, refresh
+# tokens 24 h.
 ANONYMOUS_TTL = 3599
 CUSTOMER_TTL = 2591999
 REFRESH_TTL = 86399

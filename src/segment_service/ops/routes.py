@@ -1,5 +1,6 @@
 """`/health/live`, `/health/ready` and `/metrics`: no token of the API (the metrics may ask for one of their own),
-no tenant, cheap enough to be called every few seconds (docs/operations.md: Health checks, Metrics)."""
+no tenant, cheap enough to be called every few seconds (docs/operations.md#health-checks,
+docs/operations.md#metrics)."""
 
 from __future__ import annotations
 

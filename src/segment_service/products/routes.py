@@ -14,13 +14,13 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.errors import BadRequest
 from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.languages import WriteLanguage
-from segment_service.core.openapi import error_responses, no_content, security
+from segment_service.core.openapi import error_responses, no_content
 from segment_service.products import service
 from segment_service.products.models import (
     ProductCreation,
@@ -31,14 +31,13 @@ from segment_service.products.models import (
     ProductUpdate,
     ResourceLocation,
 )
-
-#: The guard's scopes: any valid token of the tenant may read; writes need product_manage.
-READ: tuple[str, ...] = ()
-MANAGE = (Scope.PRODUCT_MANAGE.value,)
-#: The scopes each operation declares in product.yml (those this project knows; vendor scopes are not implemented).
-READ_DECLARED = (Scope.PRODUCT_READ_UNPUBLISHED.value,)
-CREATE_DECLARED = (Scope.PRODUCT_MANAGE.value, Scope.PRODUCT_PUBLISH.value)
-UPDATE_DECLARED = (Scope.PRODUCT_MANAGE.value, Scope.PRODUCT_PUBLISH.value, Scope.PRODUCT_UNPUBLISH.value)
+from segment_service.products.scopes import (
+    CREATE_PRODUCTS_DECLARED,
+    MANAGE_PRODUCTS,
+    READ_PRODUCTS,
+    READ_PRODUCTS_DECLARED,
+    UPDATE_PRODUCTS_DECLARED,
+)
 
 
 def _full_replacement(
@@ -69,8 +68,7 @@ class ProductController(Controller):
 
     @post(
         "",
-        opt={"scopes": MANAGE},
-        security=security(*CREATE_DECLARED),
+        opt={"scopes": MANAGE_PRODUCTS, "declared_scopes": CREATE_PRODUCTS_DECLARED},
         status_code=201,
         operation_id="POST-product-create-product",
         summary="Creating a new product",
@@ -85,8 +83,7 @@ class ProductController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_PRODUCTS, "declared_scopes": READ_PRODUCTS_DECLARED},
         operation_id="GET-product-list-products",
         summary="Retrieving all products",
         responses=_errors(400, 403),
@@ -109,8 +106,7 @@ class ProductController(Controller):
 
     @post(
         "/search",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_PRODUCTS, "declared_scopes": READ_PRODUCTS_DECLARED},
         status_code=200,
         operation_id="POST-product-search-products",
         summary="Searching for products",
@@ -134,8 +130,7 @@ class ProductController(Controller):
 
     @get(
         "/{productId:str}",
-        opt={"scopes": READ},
-        security=security(*READ_DECLARED),
+        opt={"scopes": READ_PRODUCTS, "declared_scopes": READ_PRODUCTS_DECLARED},
         operation_id="GET-product-retrieve-product",
         summary="Retrieving a product",
         responses=_errors(400, 403, 404),
@@ -149,8 +144,7 @@ class ProductController(Controller):
 
     @put(
         "/{productId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*UPDATE_DECLARED),
+        opt={"scopes": MANAGE_PRODUCTS, "declared_scopes": UPDATE_PRODUCTS_DECLARED},
         status_code=201,
         operation_id="PUT-product-update-product",
         summary="Upserting a product",
@@ -174,8 +168,7 @@ class ProductController(Controller):
 
     @patch(
         "/{productId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*UPDATE_DECLARED),
+        opt={"scopes": MANAGE_PRODUCTS, "declared_scopes": UPDATE_PRODUCTS_DECLARED},
         status_code=204,
         operation_id="PATCH-product-update-product",
         summary="Partially updating a product",
@@ -190,8 +183,7 @@ class ProductController(Controller):
 
     @delete(
         "/{productId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_PRODUCTS},
         status_code=204,
         operation_id="DELETE-product-remove-product",
         summary="Deleting a product",

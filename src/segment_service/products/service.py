@@ -41,8 +41,8 @@ __all__ = [
     "upsert_product",
 ]
 
-#: Words that are paths under /products in product.yml, so they cannot be product ids (decisions.md: `bulk` is not a
-#: valid item id).
+#: Words that are paths under /products in product.yml, so they cannot be product ids
+#: (docs/decisions.md#ids-and-reserved-words).
 RESERVED_IDS = frozenset({"bulk", "recalculate", "search"})
 #: basicProductCreation.id: `maxLength: 32`.
 MAX_ID_LENGTH = 32
@@ -188,7 +188,7 @@ async def delete_product(db: Database, caller: Caller, product_id: str) -> None:
 
     async with db.transaction() as conn:
         await store.delete_product(conn, caller.tenant, product_id)
-        # A deleted product leaves every category it was assigned to (docs/categories.md, "Product assignments").
+        # A deleted product leaves every category it was assigned to (docs/categories.md#product-assignments).
         await category_assignments.delete_assignments_of_product(conn, caller.tenant, product_id)
         # --- segment item assignments (segments/item_assignments.py): a deleted product leaves every segment too.
         from segment_service.segments import item_assignments as segment_items

@@ -26,7 +26,7 @@ PRODUCT_FIELDS: dict[str, Field] = {
     "metadata.createdAt": Field("p.created_at", FieldKind.DATETIME),
     "metadata.modifiedAt": Field("p.modified_at", FieldKind.DATETIME),
     "metadata.mixins": Field("p.metadata_mixins", FieldKind.JSON),
-    # The flat spellings used in Emporix's own q examples (digest §5.1).
+    # The flat spellings used in Emporix's own q examples (docs/decisions.md#the-q-language).
     "metadataCreatedAt": Field("p.created_at", FieldKind.DATETIME),
     "metadataModifiedAt": Field("p.modified_at", FieldKind.DATETIME),
     # Fields of product.yml the service does not store: absent from every product (core/query FieldKind.ABSENT).

@@ -1,7 +1,7 @@
 """Segment customer assignments (operations 12-21 of customer-segment.yml): rules and transactions, no HTTP.
 
 B2C assignments have no legal entity ('' in the table); B2B ones name one the customer is a contact of
-(decisions.md: Segments).
+(docs/decisions.md#the-legal-entity-context).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from segment_service.segments.customer_assignment_models import (
     CustomerAssignmentUpsertBulk,
 )
 
-#: `bulk` is a path under /customers, so it is not a customer id (decisions.md: Segments).
+#: `bulk` is a path under /customers, so it is not a customer id (docs/decisions.md#ids-and-reserved-words).
 RESERVED_CUSTOMER_IDS = frozenset({"bulk"})
 B2C = ""
 
@@ -191,7 +191,7 @@ async def get_assignment(
 async def delete_assignment(
     db: Database, caller: Caller, segment_id: str, customer_id: str, legal_entity_id: str | None
 ) -> None:
-    """Remove an assignment; removing one that does not exist is fine (idempotent, decisions.md)."""
+    """Remove an assignment; removing one that does not exist is fine (docs/decisions.md#deletes-are-idempotent)."""
     async with db.transaction() as conn:
         await store.delete_assignment(conn, caller.tenant, segment_id, customer_id, legal_entity_id or B2C)
 

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from litestar import Controller, Response, delete, get, post, put
 from litestar.params import Body
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.bulk import BulkResult
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.http import ReadShape, empty_response, json_response, list_response
-from segment_service.core.openapi import error_responses, no_content, security
+from segment_service.core.openapi import error_responses, no_content
 from segment_service.segments import customer_assignments as service
 from segment_service.segments.customer_assignment_models import (
     CustomerAssignmentB2CResponse,
@@ -24,10 +24,7 @@ from segment_service.segments.customer_assignment_models import (
     CustomerAssignmentsSearch,
     CustomerAssignmentUpsert,
 )
-
-READ_ANY = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
-READ = (Scope.SEGMENT_READ.value,)
-MANAGE = (Scope.SEGMENT_MANAGE.value,)
+from segment_service.segments.scopes import MANAGE_SEGMENTS, READ_ALL_SEGMENTS, READ_SEGMENTS
 
 
 def _upsert_response(created: bool) -> Response[None]:
@@ -40,8 +37,7 @@ class SegmentCustomerController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ_ANY},
-        security=security(*READ_ANY),
+        opt={"scopes": READ_SEGMENTS},
         operation_id="GET-customer-segment-retrieve-customer-assignments",
         summary="Retrieving customers assigned to a segment",
         responses=error_responses(400, 403, 404),
@@ -57,8 +53,7 @@ class SegmentCustomerController(Controller):
 
     @post(
         "/search",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_ALL_SEGMENTS},
         status_code=200,
         operation_id="POST-customer-segment-search-customer-assignments",
         summary="Searching customers assigned to a segment",
@@ -87,8 +82,7 @@ class SegmentCustomerController(Controller):
 
     @put(
         "/bulk",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=207,
         operation_id="PUT-customer-segment-update-customer-assignments-bulk",
         summary="Upserting customer assignments in bulk",
@@ -112,8 +106,7 @@ class SegmentCustomerController(Controller):
 
     @delete(
         "/bulk",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=207,
         operation_id="DELETE-customer-segment-remove-customer-assignments-bulk",
         summary="Deleting customer assignments in bulk",
@@ -137,8 +130,7 @@ class SegmentCustomerController(Controller):
 
     @get(
         "/{customerId:str}",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_ALL_SEGMENTS},
         operation_id="GET-customer-segment-retrieve-customer-assignment-b2c",
         summary="Retrieving a B2C customer assignment",
         responses=error_responses(403, 404),
@@ -152,8 +144,7 @@ class SegmentCustomerController(Controller):
 
     @put(
         "/{customerId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=201,
         operation_id="PUT-customer-segment-upsert-customer-assignment-b2c",
         summary="Upserting a B2C customer assignment",
@@ -173,8 +164,7 @@ class SegmentCustomerController(Controller):
 
     @delete(
         "/{customerId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=204,
         operation_id="DELETE-customer-segment-remove-customer-assignment-b2c",
         summary="Deleting a B2C customer assignment",
@@ -187,8 +177,7 @@ class SegmentCustomerController(Controller):
 
     @get(
         "/{customerId:str}/{legalEntityId:str}",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_ALL_SEGMENTS},
         operation_id="GET-customer-segment-retrieve-customer-assignment",
         summary="Retrieving a B2B customer assignment",
         responses=error_responses(403, 404),
@@ -202,8 +191,7 @@ class SegmentCustomerController(Controller):
 
     @put(
         "/{customerId:str}/{legalEntityId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=201,
         operation_id="PUT-customer-segment-upsert-customer-assignment",
         summary="Upserting a B2B customer assignment",
@@ -224,8 +212,7 @@ class SegmentCustomerController(Controller):
 
     @delete(
         "/{customerId:str}/{legalEntityId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=204,
         operation_id="DELETE-customer-segment-remove-customer-assignment",
         summary="Deleting a B2B customer assignment",

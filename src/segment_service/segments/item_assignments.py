@@ -29,7 +29,7 @@ from segment_service.segments import service as segments_service
 from segment_service.segments.item_assignment_models import ItemAssignmentUpsert, ItemAssignmentUpsertBulk
 
 ITEM_TYPES = ("PRODUCT", "CATEGORY")
-#: `bulk` is a path under /items/{type}, so it is not a valid item id (decisions.md: Segments).
+#: `bulk` is a path under /items/{type}, so it is not a valid item id (docs/decisions.md#ids-and-reserved-words).
 RESERVED_ITEM_IDS = frozenset({"bulk"})
 
 

@@ -12,19 +12,17 @@ from typing import Annotated, Any
 from litestar import Controller, Response, delete, get, post, put
 from litestar.params import Body, Parameter
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.bulk import BulkResult
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.languages import localize
-from segment_service.core.openapi import error_responses, no_content, security
+from segment_service.core.openapi import error_responses, no_content
 from segment_service.segments import item_assignments as service
 from segment_service.segments.item_assignment_models import ItemAssignmentResponse, ItemAssignmentUpsert
 from segment_service.segments.models import SegmentsSearch
-
-READ = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
-MANAGE = (Scope.SEGMENT_MANAGE.value,)
+from segment_service.segments.scopes import MANAGE_SEGMENTS, READ_SEGMENTS
 
 LegalEntityId = Parameter(
     query="legalEntityId",
@@ -48,8 +46,7 @@ class SegmentItemAssignmentController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_SEGMENTS},
         operation_id="GET-customer-segment-retrieve-segment-items",
         summary="Retrieving all item assignments for a customer segment",
         responses=error_responses(400, 403, 404),
@@ -79,8 +76,7 @@ class SegmentItemAssignmentController(Controller):
 
     @post(
         "/search",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_SEGMENTS},
         status_code=200,
         operation_id="POST-customer-segment-search-items",
         summary="Retrieving all item assignments for a customer segment",
@@ -111,8 +107,7 @@ class SegmentItemAssignmentController(Controller):
 
     @put(
         "/{type:str}/bulk",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=207,
         operation_id="PUT-customer-segment-update-items-bulk",
         summary="Updating item assignments to a customer segment in bulk",
@@ -137,8 +132,7 @@ class SegmentItemAssignmentController(Controller):
 
     @delete(
         "/{type:str}/bulk",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=207,
         operation_id="DELETE-customer-segment-remove-items-bulk",
         summary="Deleting item assignments to a customer segment in bulk",
@@ -157,8 +151,7 @@ class SegmentItemAssignmentController(Controller):
 
     @get(
         "/{type:str}/{itemId:str}",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_SEGMENTS},
         operation_id="GET-customer-segment-retrieve-item",
         summary="Retrieving an item assignment",
         responses=error_responses(400, 403, 404),
@@ -179,8 +172,7 @@ class SegmentItemAssignmentController(Controller):
 
     @put(
         "/{type:str}/{itemId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=201,
         operation_id="PUT-customer-segment-update-item",
         summary="Updating an item assignment",
@@ -195,8 +187,7 @@ class SegmentItemAssignmentController(Controller):
 
     @delete(
         "/{type:str}/{itemId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=204,
         operation_id="DELETE-customer-segment-remove-item",
         summary="Removing an assignment",

@@ -1,10 +1,10 @@
 """Segment membership as other services ask about it (a segment-restricted coupon, say): one indexed statement per
 question, run on the caller's connection so that it sees the caller's transaction.
 
-A segment counts when it is active (decisions.md: Segments): `status` ACTIVE and now inside `validity`, `from`
-inclusive, `to` exclusive, a missing bound open. Memberships are read in the customer's legal-entity context: with a
-legal entity, the assignments for it plus the customer's B2C assignments (`legal_entity_id = ''`); without one, all
-of the customer's assignments.
+A segment counts when it is active (docs/decisions.md#active-segments): `status` ACTIVE and now inside `validity`,
+`from` inclusive, `to` exclusive, a missing bound open. Memberships are read in the customer's legal-entity context:
+with a legal entity, the assignments for it plus the customer's B2C assignments (`legal_entity_id = ''`); without one,
+all of the customer's assignments.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ class SegmentStatus(StrEnum):
 
 
 class Validity(ApiModel):
-    """The time frame in which the segment is valid: `from` inclusive, `to` exclusive (decisions.md: Segments)."""
+    """The time frame in which the segment is valid: `from` inclusive, `to` exclusive
+    (docs/decisions.md#active-segments)."""
 
     from_: datetime | None | UnsetType = msgspec.field(default=UNSET, name="from")
     to: datetime | None | UnsetType = UNSET

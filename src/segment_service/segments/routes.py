@@ -11,13 +11,13 @@ from typing import Annotated, Any
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import Body, Parameter
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.bulk import BulkResult
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.http import ReadShape, empty_response, json_response, list_response
 from segment_service.core.languages import WriteLanguage
-from segment_service.core.openapi import error_responses, no_content, security
+from segment_service.core.openapi import error_responses, no_content
 from segment_service.core.patch import PatchOperation
 from segment_service.segments import service
 from segment_service.segments.models import (
@@ -27,9 +27,7 @@ from segment_service.segments.models import (
     SegmentsSearch,
     SegmentUpdate,
 )
-
-READ = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
-MANAGE = (Scope.SEGMENT_MANAGE.value,)
+from segment_service.segments.scopes import MANAGE_SEGMENTS, READ_SEGMENTS
 
 LegalEntityId = Parameter(
     query="legalEntityId",
@@ -66,8 +64,7 @@ class SegmentController(Controller):
 
     @post(
         "",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=201,
         operation_id="POST-customer-segment-create-segment",
         summary="Creating a customer segment",
@@ -82,8 +79,7 @@ class SegmentController(Controller):
 
     @get(
         "",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_SEGMENTS},
         operation_id="GET-customer-segment-retrieve-segments",
         summary="Retrieving all customer segments",
         responses=error_responses(400, 403),
@@ -113,8 +109,7 @@ class SegmentController(Controller):
 
     @post(
         "/search",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_SEGMENTS},
         status_code=200,
         operation_id="POST-customer-segment-search-segments",
         summary="Searching with parameters for customer segments",
@@ -145,8 +140,7 @@ class SegmentController(Controller):
 
     @post(
         "/bulk",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=207,
         operation_id="POST-customer-segment-create-segments-bulk",
         summary="Creating customer segments in bulk",
@@ -164,8 +158,7 @@ class SegmentController(Controller):
 
     @put(
         "/bulk",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=207,
         operation_id="PUT-customer-segment-update-segments-bulk",
         summary="Upserting customer segments in bulk",
@@ -183,8 +176,7 @@ class SegmentController(Controller):
 
     @delete(
         "/bulk",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=207,
         operation_id="DELETE-customer-segment-remove-segments-bulk",
         summary="Deleting customer segments in bulk",
@@ -204,8 +196,7 @@ class SegmentController(Controller):
 
     @get(
         "/{segmentId:str}",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_SEGMENTS},
         operation_id="GET-customer-segment-retrieve-segment",
         summary="Retrieving a customer segment",
         responses=error_responses(403, 404),
@@ -224,8 +215,7 @@ class SegmentController(Controller):
 
     @put(
         "/{segmentId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=201,
         operation_id="PUT-customer-segment-update-segment",
         summary="Upserting a customer segment",
@@ -241,8 +231,7 @@ class SegmentController(Controller):
 
     @patch(
         "/{segmentId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=204,
         operation_id="PATCH-customer-segment-update-segment",
         summary="Patching a customer segment",
@@ -257,8 +246,7 @@ class SegmentController(Controller):
 
     @delete(
         "/{segmentId:str}",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=204,
         operation_id="DELETE-customer-segment-remove-segment",
         summary="Deleting a customer segment",

@@ -20,7 +20,7 @@ from segment_service.legal_entities import service as legal_entities_service
 from segment_service.segments import store
 from segment_service.segments.models import SegmentCreation, SegmentUpdate, SegmentUpdateBulk
 
-#: Words that are paths under /segments, so they cannot be segment ids (decisions.md: Segments).
+#: Words that are paths under /segments, so they cannot be segment ids (docs/decisions.md#ids-and-reserved-words).
 RESERVED_IDS = frozenset({"items", "search", "bulk", "match"})
 LOCALIZED_FIELDS = ("name", "description")
 
@@ -173,7 +173,8 @@ async def _delete(conn: Connection, caller: Caller, segment_id: str, *, force: b
 
 
 async def check_legal_entity_context(conn: Connection, caller: Caller, legal_entity_id: str | None) -> None:
-    """A customer may name only a legal entity it is a contact of as its context (decisions.md: Segments)."""
+    """A customer may name only a legal entity it is a contact of as its context
+    (docs/decisions.md#the-legal-entity-context)."""
     if legal_entity_id is None or caller.has_any((Scope.SEGMENT_READ,)) or caller.customer_id is None:
         return
     if not await legal_entities_service.is_contact(conn, caller.tenant, caller.customer_id, legal_entity_id):
@@ -183,7 +184,7 @@ async def check_legal_entity_context(conn: Connection, caller: Caller, legal_ent
 def visibility_conditions(
     caller: Caller, params: list[object], *, customer_id: str | None, legal_entity_id: str | None
 ) -> list[str]:
-    """SQL conditions limiting what the caller may read (decisions.md: Segments)."""
+    """SQL conditions limiting what the caller may read (docs/decisions.md#who-sees-which-segments)."""
     if caller.has_any((Scope.SEGMENT_READ,)):
         if customer_id is None:
             return []

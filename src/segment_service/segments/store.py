@@ -25,7 +25,7 @@ SEGMENT_FIELDS: dict[str, Field] = {
     "metadata.version": Field("s.version", FieldKind.NUMBER),
     "metadata.createdAt": Field("s.created_at", FieldKind.DATETIME),
     "metadata.modifiedAt": Field("s.modified_at", FieldKind.DATETIME),
-    # The flat spellings used in Emporix's own q examples (digest §5.1).
+    # The flat spellings used in Emporix's own q examples (docs/decisions.md#the-q-language).
     "metadataCreatedAt": Field("s.created_at", FieldKind.DATETIME),
     "metadataModifiedAt": Field("s.modified_at", FieldKind.DATETIME),
     "mixins": Field("s.mixins", FieldKind.JSON),

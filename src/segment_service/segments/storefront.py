@@ -2,7 +2,8 @@
 
 `GET /segments/items`: the item assignments of the caller's segments (a customer: its active memberships in its
 legal-entity context; `segment_read`: every segment). `GET /segments/items/category-trees`: the category tree those
-segments open. `POST /segments/match`: which products a set of segments holds. decisions.md "Segments" has the rules.
+segments open. `POST /segments/match`: which products a set of segments holds.
+docs/decisions.md#match-and-the-storefront-reads has the rules.
 """
 
 from __future__ import annotations
@@ -133,7 +134,8 @@ async def category_trees(
 
 
 def _match_site(site: str | None, site_code: str | None) -> str:
-    """The spec's schema names the site `site`, its example `siteCode` (digest §7, item 2): either, not both apart."""
+    """The spec's schema names the site `site`, its example `siteCode`
+    (docs/decisions.md#match-and-the-storefront-reads): either, not both apart."""
     if site is not None and site_code is not None and site != site_code:
         raise BadRequest(
             "Validation problem with request body: site and siteCode name different sites; send one.",
@@ -157,8 +159,8 @@ async def match(
     site: str | None,
     site_code: str | None,
 ) -> list[dict[str, str]]:
-    """`[{id}]` of the asked products that one of the active segments of the site holds (decisions.md: Segments),
-    each once, in the order asked."""
+    """`[{id}]` of the asked products that one of the active segments of the site holds
+    (docs/decisions.md#match-and-the-storefront-reads), each once, in the order asked."""
     site_value = _match_site(site, site_code)
     if len(product_ids) > MAX_MATCH_ITEMS:
         raise BadRequest(

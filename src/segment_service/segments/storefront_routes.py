@@ -1,7 +1,7 @@
 """Storefront routes: operations 11, 22 and 23 of customer-segment.yml.
 
 GET /segments/items, GET /segments/items/category-trees, POST /segments/match. Literal paths under /segments, so
-`items` and `match` are reserved segment ids (decisions.md: Segments).
+`items` and `match` are reserved segment ids (docs/decisions.md#ids-and-reserved-words).
 """
 
 from __future__ import annotations
@@ -9,21 +9,18 @@ from __future__ import annotations
 from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, flag
 from segment_service.core.http import ReadShape, json_body, json_response, list_body, list_response
-from segment_service.core.openapi import error_responses, security
+from segment_service.core.openapi import error_responses
 from segment_service.core.paging import parse_page, wants_total
 from segment_service.segments import storefront as service
 from segment_service.segments.item_assignment_models import ItemAssignmentResponse
 from segment_service.segments.item_routes import shape_item_assignment
+from segment_service.segments.scopes import MANAGE_SEGMENTS, READ_OWN_SEGMENTS, READ_SEGMENTS
 from segment_service.segments.storefront_models import CategoryTreeNode, Match, MatchItem
-
-READ = (Scope.SEGMENT_READ.value, Scope.SEGMENT_READ_OWN.value)
-READ_OWN = (Scope.SEGMENT_READ_OWN.value,)
-MANAGE = (Scope.SEGMENT_MANAGE.value,)
 
 LegalEntityId = Parameter(
     query="legalEntityId",
@@ -47,8 +44,7 @@ class StorefrontController(Controller):
 
     @get(
         "/items",
-        opt={"scopes": READ},
-        security=security(*READ),
+        opt={"scopes": READ_SEGMENTS},
         operation_id="GET-customer-segment-retrieve-all-items",
         summary="Retrieving all items assignments for all customer segments",
         responses=error_responses(400, 403),
@@ -81,8 +77,7 @@ class StorefrontController(Controller):
 
     @get(
         "/items/category-trees",
-        opt={"scopes": READ_OWN},
-        security=security(*READ_OWN),
+        opt={"scopes": READ_OWN_SEGMENTS},
         operation_id="GET-customer-segment-retrieve-category-trees",
         summary="Retrieving category trees for a customer segments",
         responses=error_responses(400, 403),
@@ -109,8 +104,7 @@ class StorefrontController(Controller):
 
     @post(
         "/match",
-        opt={"scopes": MANAGE},
-        security=security(*MANAGE),
+        opt={"scopes": MANAGE_SEGMENTS},
         status_code=200,
         operation_id="POST-customer-segment-check-match",
         summary="Checking which items belong to segment",
@@ -167,14 +161,14 @@ FAST_ROUTES = [
     FastRoute(
         "GET",
         "/customer-segment/{tenant}/segments/items",
-        READ,
+        READ_SEGMENTS,
         frozenset({"q", "pageNumber", "pageSize", "sort", "fields", "legalEntityId", "siteCode", "onlyActive"}),
         fast_list_my_items,
     ),
     FastRoute(
         "GET",
         "/customer-segment/{tenant}/segments/items/category-trees",
-        READ_OWN,
+        READ_OWN_SEGMENTS,
         frozenset({"legalEntityId", "siteCode"}),
         fast_category_trees,
     ),

@@ -33,7 +33,7 @@ class FieldKind(StrEnum):
     JSON = "json"
     ABSENT = "absent"
     """A field the resource's spec defines but the service does not store: absent from every resource, so
-    `:null` and `:missing` match every resource and any other condition none (docs/behaviour.md, The q language)."""
+    `:null` and `:missing` match every resource and any other condition none (docs/behaviour.md#the-q-language)."""
 
 
 @dataclass(frozen=True, slots=True)
