@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from segment_service.core.db import Connection
 from segment_service.core.events import CustomerDeleted, EventRegistry
-from segment_service.legal_entities import contact_store
+from segment_service.legal_entities import service
 
 
 async def remove_contacts_of_customer(conn: Connection, event: CustomerDeleted) -> None:
     """A deleted customer is a contact of no legal entity any more. Its memberships and sessions go through
     CustomerDeleted's other subscribers, so no ContactRemoved is announced for these."""
-    await contact_store.delete_contact_assignments_of_customer(conn, event.tenant, event.customer_id)
+    await service.delete_contact_assignments_of_customer(conn, event.tenant, event.customer_id)
 
 
 def register(registry: EventRegistry) -> None:

@@ -347,6 +347,6 @@ async def legal_entity_exists(conn: Connection, tenant: str, legal_entity_id: st
 
 
 async def delete_contact_assignments_of_customer(conn: Connection, tenant: str, customer_id: str) -> int:
-    """Remove a customer from every legal entity it is a contact of (for the customer service's delete); how many
-    assignments there were."""
+    """Remove a customer from every legal entity it is a contact of (when the customer is deleted:
+    legal_entities/reactions.py); how many assignments there were."""
     return await contact_store.delete_contact_assignments_of_customer(conn, tenant, customer_id)
