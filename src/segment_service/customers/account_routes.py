@@ -40,6 +40,9 @@ ANONYMOUS = (TokenKind.ANONYMOUS,)
 CUSTOMER = (TokenKind.CUSTOMER,)
 STOREFRONT = (TokenKind.ANONYMOUS, TokenKind.CUSTOMER)
 
+#: A dependency the application provides (app.py), passed through as it is: a function, not request data.
+INJECTED = Dependency(skip_validation=True)
+
 
 class AccountController(Controller):
     path = "/customer/{tenant:str}"
@@ -89,7 +92,7 @@ class AccountController(Controller):
         db: Database,
         state: State,
         caller: Caller,
-        contact_check: account.ContactCheck = Dependency(skip_validation=True),
+        contact_check: account.ContactCheck = INJECTED,
         refresh_token: str = Parameter(query="refreshToken", description="The session's refresh token."),
         legal_entity_id: str | None = Parameter(
             query="legalEntityId",
