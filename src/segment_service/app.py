@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Litestar, Request, Response, get
 from litestar.config.app import ExperimentalFeatures
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -34,13 +35,16 @@ from segment_service.core.observe import ObservedLane
 from segment_service.core.openapi import COMPONENTS, declare_security, finalize
 from segment_service.coupons.redemption_routes import RedemptionController, ReferralCouponController
 from segment_service.coupons.routes import CouponController
+from segment_service.customers.account import ContactCheck
 from segment_service.customers.account_routes import AccountController
 from segment_service.customers.routes import CustomerController
+from segment_service.legal_entities import service as legal_entities_service
 from segment_service.legal_entities.routes import ContactAssignmentController, LegalEntityController
 from segment_service.oauth import service as oauth_service
 from segment_service.oauth.routes import AnonymousLoginController, OAuthController
 from segment_service.ops import routes as ops_routes
 from segment_service.products.routes import ProductController
+from segment_service.reactions import register_reactions
 from segment_service.segments.customer_routes import SegmentCustomerController
 from segment_service.segments.item_routes import SegmentItemAssignmentController
 from segment_service.segments.routes import SegmentController
@@ -75,11 +79,17 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
     return json_response(request.app.openapi_schema.to_schema())
 
 
+def _provide_contact_check() -> ContactCheck:
+    """The Legal Entity service answers the customer account's "is this customer a contact" (a B2B token refresh)."""
+    return legal_entities_service.is_contact
+
+
 def create_app(settings: Settings) -> Litestar:
     """The service, configured by `settings`; `settings.database_url` must name a migrated database."""
     if not settings.database_url:
         raise ValueError("create_app needs settings.database_url (the CLI starts an embedded database otherwise)")
     dsn = settings.database_url
+    register_reactions()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -117,7 +127,7 @@ def create_app(settings: Settings) -> Litestar:
             RedemptionController,
             ReferralCouponController,
         ],
-        dependencies=DEPENDENCIES,
+        dependencies={**DEPENDENCIES, "contact_check": Provide(_provide_contact_check, sync_to_thread=False)},
         guards=[scope_guard],
         exception_handlers={Exception: exception_handler, ServiceError: exception_handler},
         middleware=[

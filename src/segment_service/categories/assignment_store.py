@@ -15,7 +15,7 @@ import msgspec
 from segment_service.categories import store as category_store
 from segment_service.categories.store import CategoryRow
 from segment_service.core.db import Connection
-from segment_service.core.errors import Conflict, NotFound
+from segment_service.core.errors import BadRequest, Conflict, NotFound
 from segment_service.core.query import Field, FieldKind
 
 #: The public paths of an assignment for `sort`. `ref.localizedName` is the product's name.
@@ -143,21 +143,25 @@ WHERE tenant = $1 AND category_id = $2 AND product_id = $3
 _DELETE_CATEGORY_ASSIGNMENTS = """
 DELETE FROM category_assignments
 WHERE tenant = $1 AND category_id = $2
+RETURNING id, category_id, product_id
 """
 
 _DELETE_ASSIGNMENT = """
 DELETE FROM category_assignments
 WHERE tenant = $1 AND category_id = $2 AND id = $3
+RETURNING id, category_id, product_id
 """
 
 _DELETE_ASSIGNMENT_OF_PRODUCT = """
 DELETE FROM category_assignments
 WHERE tenant = $1 AND category_id = $2 AND product_id = $3
+RETURNING id, category_id, product_id
 """
 
 _DELETE_PRODUCT_ASSIGNMENTS = """
 DELETE FROM category_assignments
 WHERE tenant = $1 AND product_id = $2
+RETURNING id, category_id, product_id
 """
 
 # The ancestors of a category, root first (the closure's depth counts up from the category itself).
@@ -183,9 +187,23 @@ def category_not_found(category_id: str) -> NotFound:
     return NotFound(f"Category with id '{category_id}' not found.", resource_id=category_id)
 
 
-def _translate_fk(exc: asyncpg.ForeignKeyViolationError, category_id: str) -> Exception:
-    # The category was deleted after the service checked it: the same 404 as if it had been gone before.
-    return category_not_found(category_id) if exc.constraint_name == "category_assignments_category_fkey" else exc
+def product_missing(product_id: str) -> BadRequest:
+    """The 400 for an assignment of a product that does not exist."""
+    return BadRequest(
+        f"Product '{product_id}' does not exist in this tenant; create it first (POST /product/{{tenant}}/products).",
+        field="ref.id",
+        type="invalid_reference",
+    )
+
+
+def _translate_fk(exc: asyncpg.ForeignKeyViolationError, category_id: str, product_id: str) -> Exception:
+    # The category or the product was deleted after the service checked it: the same answer as if it had been gone
+    # before.
+    if exc.constraint_name == "category_assignments_category_fkey":
+        return category_not_found(category_id)
+    if exc.constraint_name == "category_assignments_product_fkey":
+        return product_missing(product_id)
+    return exc
 
 
 async def category_published(conn: Connection, tenant: str, category_id: str) -> bool | None:
@@ -249,7 +267,7 @@ async def insert_assignment(
     try:
         created = await conn.fetchval(_INSERT_ASSIGNMENT, tenant, assignment_id, category_id, product_id)
     except asyncpg.ForeignKeyViolationError as exc:
-        raise _translate_fk(exc, category_id) from exc
+        raise _translate_fk(exc, category_id, product_id) from exc
     if created is None:
         existing = await conn.fetchval(_SELECT_ASSIGNMENT_ID, tenant, category_id, product_id)
         raise Conflict(
@@ -267,30 +285,41 @@ async def upsert_assignment(
     try:
         record = await conn.fetchrow(_UPSERT_ASSIGNMENT, tenant, assignment_id, category_id, product_id)
     except asyncpg.ForeignKeyViolationError as exc:
-        raise _translate_fk(exc, category_id) from exc
+        raise _translate_fk(exc, category_id, product_id) from exc
     assert record is not None  # an upsert always returns its row
     return str(record["id"]), bool(record["created"])
 
 
-async def delete_category_assignments(conn: Connection, tenant: str, category_id: str) -> None:
-    """Delete every assignment of a category."""
-    await conn.execute(_DELETE_CATEGORY_ASSIGNMENTS, tenant, category_id)
+#: (assignment id, category id, product id) of a removed assignment: what its change event names.
+RemovedAssignment = tuple[str, str, str]
 
 
-async def delete_assignment(conn: Connection, tenant: str, category_id: str, assignment_id: str) -> None:
-    """Delete one assignment of a category by its id."""
-    await conn.execute(_DELETE_ASSIGNMENT, tenant, category_id, assignment_id)
+def _removed(records: list[asyncpg.Record]) -> list[RemovedAssignment]:
+    return [(r["id"], r["category_id"], r["product_id"]) for r in records]
 
 
-async def delete_assignment_of_product(conn: Connection, tenant: str, category_id: str, product_id: str) -> None:
-    """Delete the assignment of a product to a category."""
-    await conn.execute(_DELETE_ASSIGNMENT_OF_PRODUCT, tenant, category_id, product_id)
+async def delete_category_assignments(conn: Connection, tenant: str, category_id: str) -> list[RemovedAssignment]:
+    """Delete every assignment of a category; the removed ones."""
+    return _removed(await conn.fetch(_DELETE_CATEGORY_ASSIGNMENTS, tenant, category_id))
 
 
-async def delete_product_assignments(conn: Connection, tenant: str, product_id: str) -> int:
-    """Delete every category assignment of a product; how many there were."""
-    status = str(await conn.execute(_DELETE_PRODUCT_ASSIGNMENTS, tenant, product_id))
-    return int(status.rsplit(" ", 1)[-1])
+async def delete_assignment(
+    conn: Connection, tenant: str, category_id: str, assignment_id: str
+) -> list[RemovedAssignment]:
+    """Delete one assignment of a category by its id; the removed one, if any."""
+    return _removed(await conn.fetch(_DELETE_ASSIGNMENT, tenant, category_id, assignment_id))
+
+
+async def delete_assignment_of_product(
+    conn: Connection, tenant: str, category_id: str, product_id: str
+) -> list[RemovedAssignment]:
+    """Delete the assignment of a product to a category; the removed one, if any."""
+    return _removed(await conn.fetch(_DELETE_ASSIGNMENT_OF_PRODUCT, tenant, category_id, product_id))
+
+
+async def delete_product_assignments(conn: Connection, tenant: str, product_id: str) -> list[RemovedAssignment]:
+    """Delete every category assignment of a product; the removed ones."""
+    return _removed(await conn.fetch(_DELETE_PRODUCT_ASSIGNMENTS, tenant, product_id))
 
 
 def _categories_query(show_unpublished: bool) -> str:

@@ -1,7 +1,7 @@
 """Category assignment rules and transactions (category.yml, "Category Assignment Resources" and "Assignment
 Resources"; docs/categories.md#product-assignments); no HTTP here.
 
-`delete_assignments_of_product` is what the product delete calls, so that a product's assignments go with it.
+A product's assignments go with it through a foreign key (migration 0011), as they go with their category.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from segment_service.categories import trees
 from segment_service.categories.assignment_models import AssignmentRequest, AssignmentUpsertItem
 from segment_service.categories.assignment_store import AssignmentFilters, AssignmentRow
 from segment_service.categories.store import CategoryRow
+from segment_service.core import events
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, run_bulk, status_name
 from segment_service.core.db import Connection, Database
@@ -32,7 +33,6 @@ __all__ = [
     "bulk_upsert_assignments",
     "delete_assignment",
     "delete_assignment_by_reference",
-    "delete_assignments_of_product",
     "delete_category_assignments",
     "delete_product_assignments",
     "list_categories_of_product",
@@ -61,14 +61,6 @@ def check_show_unpublished(caller: Caller, show_unpublished: bool) -> None:
     """`showUnpublished=true` needs category.category_read_unpublished (category.yml, 403)."""
     if show_unpublished and not caller.has_any(_READ_UNPUBLISHED):
         raise Forbidden(f"Required scope(s): {', '.join(_READ_UNPUBLISHED)}.")
-
-
-def _product_missing(product_id: str) -> BadRequest:
-    return BadRequest(
-        f"Product '{product_id}' does not exist in this tenant; create it first (POST /product/{{tenant}}/products).",
-        field="ref.id",
-        type="invalid_reference",
-    )
 
 
 def assignment_document(row: AssignmentRow, languages: tuple[str, ...] | None, default_language: str) -> dict[str, Any]:
@@ -193,9 +185,25 @@ async def assign_product(db: Database, caller: Caller, category_id: str, body: A
     async with db.transaction() as conn:
         await _check_category(conn, caller, category_id, show_unpublished=True)
         if not await products_service.product_exists(conn, caller.tenant, body.ref.id):
-            raise _product_missing(body.ref.id)
+            raise store.product_missing(body.ref.id)
         await store.insert_assignment(conn, caller.tenant, assignment_id, category_id, body.ref.id)
+        await _emit_created(conn, caller.tenant, assignment_id, category_id, body.ref.id)
     return assignment_id
+
+
+async def _emit_created(conn: Connection, tenant: str, assignment_id: str, category_id: str, product_id: str) -> None:
+    event = events.CategoryAssignmentCreated(
+        tenant=tenant, assignment_id=assignment_id, category_id=category_id, product_id=product_id
+    )
+    await events.emit(conn, event)
+
+
+async def _emit_deleted(conn: Connection, tenant: str, removed: list[store.RemovedAssignment]) -> None:
+    for assignment_id, category_id, product_id in removed:
+        event = events.CategoryAssignmentDeleted(
+            tenant=tenant, assignment_id=assignment_id, category_id=category_id, product_id=product_id
+        )
+        await events.emit(conn, event)
 
 
 async def upsert_assignment(db: Database, caller: Caller, category_id: str, product_id: str) -> tuple[str, bool]:
@@ -203,8 +211,11 @@ async def upsert_assignment(db: Database, caller: Caller, category_id: str, prod
     async with db.transaction() as conn:
         await _check_category(conn, caller, category_id, show_unpublished=True)
         if not await products_service.product_exists(conn, caller.tenant, product_id):
-            raise _product_missing(product_id)
-        return await store.upsert_assignment(conn, caller.tenant, new_id(), category_id, product_id)
+            raise store.product_missing(product_id)
+        assignment_id, created = await store.upsert_assignment(conn, caller.tenant, new_id(), category_id, product_id)
+        if created:
+            await _emit_created(conn, caller.tenant, assignment_id, category_id, product_id)
+        return assignment_id, created
 
 
 def _decode(item: Any, model: type[Any]) -> Any:
@@ -259,14 +270,17 @@ async def _bulk(
             check_assignment_type(body.ref.type, field="ref.type")
             product_id = body.ref.id
         if product_id not in existing:
-            raise _product_missing(product_id)
+            raise store.product_missing(product_id)
         if upsert:
             assignment_id, created = await store.upsert_assignment(
                 conn, caller.tenant, new_id(), category_id, product_id
             )
+            if created:
+                await _emit_created(conn, caller.tenant, assignment_id, category_id, product_id)
             return (201 if created else 204), assignment_id
         assignment_id = new_id()
         await store.insert_assignment(conn, caller.tenant, assignment_id, category_id, product_id)
+        await _emit_created(conn, caller.tenant, assignment_id, category_id, product_id)
         return 201, assignment_id
 
     # Items run in product order, so that overlapping bulk requests lock the same rows in the same order.
@@ -295,33 +309,34 @@ async def delete_category_assignments(
     check_assignment_type(assignment_type, field="assignmentType")
     async with db.transaction() as conn:
         await _check_category(conn, caller, category_id, show_unpublished=True)
-        await store.delete_category_assignments(conn, caller.tenant, category_id)
+        await _emit_deleted(
+            conn, caller.tenant, await store.delete_category_assignments(conn, caller.tenant, category_id)
+        )
 
 
 async def delete_assignment(db: Database, caller: Caller, category_id: str, assignment_id: str) -> None:
     """Remove one assignment of a category by its id; one that does not exist is fine (idempotent)."""
     async with db.transaction() as conn:
         await _check_category(conn, caller, category_id, show_unpublished=True)
-        await store.delete_assignment(conn, caller.tenant, category_id, assignment_id)
+        removed = await store.delete_assignment(conn, caller.tenant, category_id, assignment_id)
+        await _emit_deleted(conn, caller.tenant, removed)
 
 
 async def delete_assignment_by_reference(db: Database, caller: Caller, category_id: str, product_id: str) -> None:
     """Remove a product from a category; a product not in it is fine (idempotent)."""
     async with db.transaction() as conn:
         await _check_category(conn, caller, category_id, show_unpublished=True)
-        await store.delete_assignment_of_product(conn, caller.tenant, category_id, product_id)
+        removed = await store.delete_assignment_of_product(conn, caller.tenant, category_id, product_id)
+        await _emit_deleted(conn, caller.tenant, removed)
 
 
 async def delete_product_assignments(db: Database, caller: Caller, product_id: str) -> None:
     """Remove a product from every category; 404 when it was in none (the spec's 404 for this operation)."""
     async with db.transaction() as conn:
-        if not await store.delete_product_assignments(conn, caller.tenant, product_id):
+        removed = await store.delete_product_assignments(conn, caller.tenant, product_id)
+        if not removed:
             raise NotFound(
                 f"Reference id '{product_id}' not found: the product is assigned to no category.",
                 resource_id=product_id,
             )
-
-
-async def delete_assignments_of_product(conn: Connection, tenant: str, product_id: str) -> None:
-    """Remove a deleted product from every category, in the product delete's transaction."""
-    await store.delete_product_assignments(conn, tenant, product_id)
+        await _emit_deleted(conn, caller.tenant, removed)

@@ -23,6 +23,7 @@ from segment_service.categories.models import (
 from segment_service.categories.rules import check_publishing, not_found, show_unpublished
 from segment_service.categories.store import CategoryContent, CategoryRow
 from segment_service.categories.trees import build_forest, category_document, tree_node
+from segment_service.core import events
 from segment_service.core.auth import Caller
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, VersionConflict
@@ -141,6 +142,7 @@ async def _insert(conn: Connection, tenant: str, content: CategoryContent) -> No
     await _check_parent(conn, tenant, content.parent_id)
     await store.insert_category(conn, tenant, content)
     await closure_store.insert_closure(conn, tenant, content.id, content.parent_id)
+    await events.emit(conn, events.CategoryCreated(tenant=tenant, category_id=content.id))
 
 
 async def create_category(
@@ -185,6 +187,7 @@ async def _replace(
     await store.update_category(conn, tenant, content, None)
     if moves:
         await closure_store.move_subtree(conn, tenant, current.id, content.parent_id)
+    await events.emit(conn, events.CategoryUpdated(tenant=tenant, category_id=current.id))
 
 
 async def _with_hierarchy_lock(
@@ -284,22 +287,22 @@ async def patch_category(
 
 
 async def delete_category(db: Database, caller: Caller, category_id: str, *, with_subcategories: bool) -> None:
-    """Delete a category: with its subtree, or alone (its children become roots keeping their subtrees)."""
+    """Delete a category: with its subtree, or alone (its children become roots keeping their subtrees).
+
+    Product assignments go with each deleted category (a foreign key); each announces its deletion
+    (CategoryDeleted: segments/reactions.py removes it from every segment)."""
     async with db.transaction() as conn:
         await closure_store.lock_hierarchy(conn, caller.tenant)
         if await store.fetch_category(conn, caller.tenant, category_id, for_update=True) is None:
             raise not_found(category_id)
-        # --- segment item assignments (segments/item_assignments.py): deleted categories leave every segment too.
-        # Imported here: segments/item_assignments.py looks categories up through categories/service.py.
-        from segment_service.segments import item_assignments as segment_items
-
         deleted = [category_id]
         if with_subcategories:
             deleted = await closure_store.subtree_ids(conn, caller.tenant, category_id)
             await closure_store.delete_subtree(conn, caller.tenant, category_id)
         else:
             await closure_store.delete_promoting_children(conn, caller.tenant, category_id)
-        await segment_items.delete_item_assignments_of_items(conn, caller.tenant, "CATEGORY", deleted)
+        for gone in deleted:
+            await events.emit(conn, events.CategoryDeleted(tenant=caller.tenant, category_id=gone))
 
 
 async def rebuild_tree(

@@ -8,10 +8,11 @@ it for a session. Login attempts are rate-limited per account (docs/customers.md
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 
+from segment_service.core import events
 from segment_service.core.auth import Caller, TokenKind, TokenService, kind_refusal
-from segment_service.core.db import Database
+from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from segment_service.core.ids import new_id
 from segment_service.core.models import UNSET, UnsetType
@@ -34,13 +35,19 @@ from segment_service.customers.service import (
     merge_into_customer,
     patch_body,
 )
-from segment_service.legal_entities import service as legal_entities_service
 from segment_service.oauth import service as oauth_service
 from segment_service.oauth.models import SessionTokens
 
 #: The same words for an unknown email and a wrong password, so that login tells nobody which emails exist.
 WRONG_CREDENTIALS = "Invalid email or password"
 _WRONG_CREDENTIALS_CODE = "oauth.v2.InvalidCredentials"
+
+
+class ContactCheck(Protocol):
+    """Whether a customer is a contact of a legal entity. The Legal Entity service answers it (it builds on this
+    one, so this one is handed the question's answerer instead of importing it; app.py wires it)."""
+
+    async def __call__(self, conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> bool: ...
 
 
 def _require_customer(caller: Caller) -> str:
@@ -105,6 +112,7 @@ async def signup(db: Database, caller: Caller, body: CustomerSignup, *, password
                 else metadata.mixins,
             )
             await store.insert_customer(conn, tenant, content, password_hash=password_hash)
+            await events.emit(conn, events.CustomerCreated(tenant=tenant, customer_id=content.id))
             return content.id
         row, has_password = found
         if has_password:
@@ -124,6 +132,7 @@ async def signup(db: Database, caller: Caller, body: CustomerSignup, *, password
         )
         await store.update_customer(conn, tenant, content)
         await store.set_password(conn, tenant, row.id, password_hash, initial=False)
+        await events.emit(conn, events.CustomerUpdated(tenant=tenant, customer_id=row.id))
         return row.id
 
 
@@ -187,7 +196,13 @@ async def login(
 
 
 async def refresh(
-    db: Database, tokens: TokenService, caller: Caller, *, refresh_token: str, legal_entity_id: str | None
+    db: Database,
+    tokens: TokenService,
+    caller: Caller,
+    *,
+    refresh_token: str,
+    legal_entity_id: str | None,
+    is_contact: ContactCheck,
 ) -> RefreshCustomerToken:
     """New tokens for the session of `refresh_token` (which rotates).
 
@@ -204,9 +219,7 @@ async def refresh(
         if not credentials.active:
             raise Forbidden("The customer account is not active; the shop can activate it.")
         context = session.legal_entity_id if legal_entity_id is None else (legal_entity_id or None)
-        if context is not None and not await legal_entities_service.is_contact(
-            conn, tenant, session.customer_id, context
-        ):
+        if context is not None and not await is_contact(conn, tenant, session.customer_id, context):
             raise Forbidden(f"The customer is not a contact of legal entity '{context}'.")
         renewed = await oauth_service.renew_customer_session(conn, tokens, session, legal_entity_id=context)
     return RefreshCustomerToken(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import Dependency, Parameter
 
 from segment_service.core.auth import ANY_TOKEN, Caller, TokenKind
 from segment_service.core.db import Database
@@ -36,6 +36,9 @@ from segment_service.customers.scopes import MANAGE_OWN_ACCOUNT, READ_OWN_ACCOUN
 ANONYMOUS = (TokenKind.ANONYMOUS,)
 CUSTOMER = (TokenKind.CUSTOMER,)
 STOREFRONT = (TokenKind.ANONYMOUS, TokenKind.CUSTOMER)
+
+#: A dependency the application provides (app.py), passed through as it is: a function, not request data.
+INJECTED = Dependency(skip_validation=True)
 
 
 class AccountController(Controller):
@@ -83,6 +86,7 @@ class AccountController(Controller):
         db: Database,
         state: State,
         caller: Caller,
+        contact_check: account.ContactCheck = INJECTED,
         refresh_token: str = Parameter(query="refreshToken", description="The session's refresh token."),
         legal_entity_id: str | None = Parameter(
             query="legalEntityId",
@@ -94,7 +98,12 @@ class AccountController(Controller):
         """Returns new tokens for the session of the refresh token (anonymous or customer token)."""
         return json_response(
             await account.refresh(
-                db, state.tokens, caller, refresh_token=refresh_token, legal_entity_id=legal_entity_id
+                db,
+                state.tokens,
+                caller,
+                refresh_token=refresh_token,
+                legal_entity_id=legal_entity_id,
+                is_contact=contact_check,
             )
         )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from segment_service.core import events
 from segment_service.core.auth import Caller
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
@@ -28,9 +29,6 @@ from segment_service.customers.models import (
 )
 from segment_service.customers.passwords import Passwords
 from segment_service.customers.store import CustomerRow
-from segment_service.legal_entities import service as legal_entities_service
-from segment_service.oauth import service as oauth_service
-from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = [
     "CustomerRow",
@@ -198,6 +196,7 @@ async def create_customer(
         await store.insert_customer(
             conn, caller.tenant, content, password_hash=password_hash, initial_password=password_hash is not None
         )
+        await events.emit(conn, events.CustomerCreated(tenant=caller.tenant, customer_id=customer_id))
     return customer_id
 
 
@@ -209,21 +208,24 @@ async def upsert_customer(db: Database, caller: Caller, customer_id: str, body: 
         current = await store.fetch_customer_for_update(conn, caller.tenant, customer_id)
         if current is None:
             await store.insert_customer(conn, caller.tenant, content)
+            await events.emit(conn, events.CustomerCreated(tenant=caller.tenant, customer_id=customer_id))
             return True
         expected = _expected_version(body)
         if expected is not None and expected != current.version:
             raise VersionConflict()
         _keep_email(current, content)
         await store.update_customer(conn, caller.tenant, content)
-        await _end_sessions_if_inactive(conn, caller.tenant, content)
+        await emit_updated(conn, caller.tenant, content)
         return False
 
 
-async def _end_sessions_if_inactive(conn: Connection, tenant: str, content: store.CustomerContent) -> None:
-    """A deactivated customer is logged out everywhere at once, as logout does: its tokens answer 401 and its refresh
-    tokens are spent. Reactivation does not bring the sessions back; the customer logs in again."""
+async def emit_updated(conn: Connection, tenant: str, content: store.CustomerContent) -> None:
+    """Announce a written customer: CustomerUpdated, and CustomerDeactivated when it is inactive now (its sessions
+    end then: oauth/reactions.py). Every update of an inactive customer announces it, so that no session of one
+    outlives a write, as before events existed."""
+    await events.emit(conn, events.CustomerUpdated(tenant=tenant, customer_id=content.id))
     if not content.active:
-        await oauth_service.end_customer_sessions(conn, tenant, content.id)
+        await events.emit(conn, events.CustomerDeactivated(tenant=tenant, customer_id=content.id))
 
 
 async def merge_into_customer(conn: Connection, tenant: str, current: CustomerRow, patch: dict[str, Any]) -> None:
@@ -239,7 +241,7 @@ async def merge_into_customer(conn: Connection, tenant: str, current: CustomerRo
     content = content_from_body(current.id, body)
     _keep_email(current, content)
     await store.update_customer(conn, tenant, content)
-    await _end_sessions_if_inactive(conn, tenant, content)
+    await emit_updated(conn, tenant, content)
 
 
 def patch_body(patch: CustomerPatchBySellerDto | CustomerPatchDto) -> dict[str, Any]:
@@ -257,15 +259,17 @@ async def patch_customer(db: Database, caller: Caller, customer_id: str, patch: 
 
 
 async def delete_customer(db: Database, caller: Caller, customer_id: str) -> None:
-    """Delete a customer; 404 when there is none (customer.yml declares it)."""
+    """Delete a customer; 404 when there is none (customer.yml declares it).
+
+    Nothing may keep pointing at the customer: its sessions, contact assignments and segment memberships go with it,
+    through the subscribers of CustomerDeleted (docs/events.md)."""
     async with db.transaction() as conn:
-        if not await store.delete_customer(conn, caller.tenant, customer_id):
+        deleted = await store.delete_customer(conn, caller.tenant, customer_id)
+        if deleted is None:
             raise not_found(customer_id)
-        # Nothing may keep pointing at the customer: its tokens and its legal-entity contacts go with it.
-        await oauth_service.end_customer_sessions(conn, caller.tenant, customer_id)
-        await legal_entities_service.delete_contact_assignments_of_customer(conn, caller.tenant, customer_id)
-        # Segment customer assignments go too (segments/customer_assignments.py).
-        await segment_customer_assignments.delete_customer_assignments_of_customer(conn, caller.tenant, customer_id)
+        await events.emit(
+            conn, events.CustomerDeleted(tenant=caller.tenant, customer_id=customer_id, email=deleted.email)
+        )
 
 
 # ------------------------------------------------------------------------------------------------------- reads

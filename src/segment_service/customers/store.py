@@ -152,6 +152,7 @@ WHERE tenant = $1 AND id = $2
 _DELETE_CUSTOMER = """
 DELETE FROM customers
 WHERE tenant = $1 AND id = $2
+RETURNING contact_email
 """
 
 # ------------------------------------------------------------------------------------------------ credentials
@@ -263,9 +264,16 @@ async def update_customer(conn: Connection, tenant: str, content: CustomerConten
     return str(status) != "UPDATE 0"
 
 
-async def delete_customer(conn: Connection, tenant: str, customer_id: str) -> bool:
-    """Delete a customer; whether it existed."""
-    return str(await conn.execute(_DELETE_CUSTOMER, tenant, customer_id)) != "DELETE 0"
+class DeletedCustomer(msgspec.Struct, frozen=True):
+    """What a deletion's event tells of the customer that went."""
+
+    email: str | None
+
+
+async def delete_customer(conn: Connection, tenant: str, customer_id: str) -> DeletedCustomer | None:
+    """Delete a customer; None when it did not exist."""
+    record = await conn.fetchrow(_DELETE_CUSTOMER, tenant, customer_id)
+    return None if record is None else DeletedCustomer(email=record["contact_email"])
 
 
 async def list_customers(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from segment_service.core import events
 from segment_service.core.auth import Caller
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, VersionConflict
@@ -22,8 +23,6 @@ from segment_service.legal_entities.models import (
     MetadataUpdate,
 )
 from segment_service.legal_entities.store import Match
-from segment_service.oauth import service as oauth_service
-from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = [
     "contact_assignment_document",
@@ -104,6 +103,7 @@ async def create_contact_assignment(db: Database, caller: Caller, body: ContactA
     async with db.transaction() as conn:
         await _check_references(conn, caller.tenant, content)
         await contact_store.insert_contact_assignment(conn, caller.tenant, content)
+        await _emit_assigned(conn, caller.tenant, content)
     return assignment_id
 
 
@@ -121,6 +121,7 @@ async def upsert_contact_assignment(
         if written is None:
             raise VersionConflict(resource_id=assignment_id)
         created, previous = written
+        await _emit_assigned(conn, caller.tenant, content)
         if previous is not None and previous != (content.customer_id, content.legal_entity_id):
             await _after_contact_left(conn, caller.tenant, *previous)
     return created
@@ -135,16 +136,22 @@ async def delete_contact_assignment(db: Database, caller: Caller, assignment_id:
         await _after_contact_left(conn, caller.tenant, *removed)
 
 
+async def _emit_assigned(conn: Connection, tenant: str, content: store.ContactAssignmentContent) -> None:
+    await events.emit(
+        conn,
+        events.ContactAssigned(tenant=tenant, customer_id=content.customer_id, legal_entity_id=content.legal_entity_id),
+    )
+
+
 async def _after_contact_left(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> None:
-    """A customer who is no longer a contact (of any type) of a legal entity has no memberships in its context, and
-    its sessions in that context end: their tokens stop giving access to it (docs/behaviour.md)."""
+    """A customer who is no longer a contact (of any type) of a legal entity: ContactRemoved, so that its memberships
+    in that context go and its sessions in it end (docs/behaviour.md, docs/events.md)."""
     await contact_store.lock_contact_pair(conn, tenant, customer_id, legal_entity_id)
     if await contact_store.is_contact(conn, tenant, customer_id, legal_entity_id):
         return  # still a contact through an assignment of another type
-    await segment_customer_assignments.delete_customer_assignments_of_contact(
-        conn, tenant, customer_id, legal_entity_id
+    await events.emit(
+        conn, events.ContactRemoved(tenant=tenant, customer_id=customer_id, legal_entity_id=legal_entity_id)
     )
-    await oauth_service.end_customer_sessions(conn, tenant, customer_id, legal_entity_id=legal_entity_id)
 
 
 async def get_contact_assignment(db: Database, caller: Caller, assignment_id: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from segment_service.core import events
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
@@ -28,8 +29,6 @@ from segment_service.legal_entities.models import (
     MetadataUpdate,
 )
 from segment_service.legal_entities.store import LegalEntityRow, Match
-from segment_service.oauth import service as oauth_service
-from segment_service.segments import customer_assignments as segment_customer_assignments
 
 __all__ = [
     "LegalEntityRow",
@@ -184,6 +183,7 @@ async def create_legal_entity(db: Database, caller: Caller, body: LegalEntityCre
     async with db.transaction() as conn:
         await _check_parent(conn, caller.tenant, legal_entity_id, content.parent_id)
         await store.insert_legal_entity(conn, caller.tenant, content)
+        await events.emit(conn, events.LegalEntityCreated(tenant=caller.tenant, legal_entity_id=legal_entity_id))
     return legal_entity_id
 
 
@@ -197,24 +197,28 @@ async def upsert_legal_entity(db: Database, caller: Caller, legal_entity_id: str
         created = await store.upsert_legal_entity(conn, caller.tenant, content, expected_version(body.metadata))
         if created is None:
             raise VersionConflict(resource_id=legal_entity_id)
+        event = events.LegalEntityCreated if created else events.LegalEntityUpdated
+        await events.emit(conn, event(tenant=caller.tenant, legal_entity_id=legal_entity_id))
     return created
 
 
 async def delete_legal_entity(db: Database, caller: Caller, legal_entity_id: str) -> None:
     """Delete a legal entity with everything subordinated to it: its subsidiaries (the whole subtree) and their
-    contact assignments (legal-entity.yml, DELETE). 404 when it does not exist."""
+    contact assignments (legal-entity.yml, DELETE). 404 when it does not exist.
+
+    The contacts of the subtree are no longer contacts (ContactRemoved each: their memberships and sessions in its
+    context end), then each entity announces its deletion (LegalEntityDeleted: memberships in its context end)."""
     async with db.transaction() as conn:
-        # Segment customer assignments of the entity and its subsidiaries go too (segments/customer_assignments.py);
-        # before the delete, while the subtree can still be walked.
-        await segment_customer_assignments.delete_customer_assignments_of_legal_entity(
-            conn, caller.tenant, legal_entity_id
-        )
         contacts = await contact_store.contacts_of_subtree(conn, caller.tenant, legal_entity_id)
-        if not await store.delete_legal_entity(conn, caller.tenant, legal_entity_id):
+        deleted = await store.delete_legal_entity(conn, caller.tenant, legal_entity_id)
+        if not deleted:
             raise not_found("legal entity", legal_entity_id)
-        # Its contacts are no longer contacts of it: their sessions in its context end, as a contact removal's do.
         for customer_id, contact_of in contacts:
-            await oauth_service.end_customer_sessions(conn, caller.tenant, customer_id, legal_entity_id=contact_of)
+            await events.emit(
+                conn, events.ContactRemoved(tenant=caller.tenant, customer_id=customer_id, legal_entity_id=contact_of)
+            )
+        for gone in deleted:
+            await events.emit(conn, events.LegalEntityDeleted(tenant=caller.tenant, legal_entity_id=gone))
 
 
 async def get_legal_entity(db: Database, caller: Caller, legal_entity_id: str) -> dict[str, Any]:
@@ -343,6 +347,6 @@ async def legal_entity_exists(conn: Connection, tenant: str, legal_entity_id: st
 
 
 async def delete_contact_assignments_of_customer(conn: Connection, tenant: str, customer_id: str) -> int:
-    """Remove a customer from every legal entity it is a contact of (for the customer service's delete); how many
-    assignments there were."""
+    """Remove a customer from every legal entity it is a contact of (when the customer is deleted:
+    legal_entities/reactions.py); how many assignments there were."""
     return await contact_store.delete_contact_assignments_of_customer(conn, tenant, customer_id)

@@ -187,9 +187,16 @@ RETURNING (le.xmax = 0) AS created
 """
 
 # Removes the subsidiaries below it and every contact assignment of them through the foreign keys.
+# The subtree is read in the statement's snapshot, before the delete (and its cascade to the subsidiaries) runs.
 _DELETE_LEGAL_ENTITY = """
-DELETE FROM legal_entities
-WHERE tenant = $1 AND id = $2
+WITH RECURSIVE subtree (id, depth) AS (
+    SELECT id, 0 FROM legal_entities WHERE tenant = $1 AND id = $2
+    UNION
+    SELECT le.id, s.depth + 1 FROM legal_entities le JOIN subtree s ON le.tenant = $1 AND le.parent_id = s.id
+), deleted AS (
+    DELETE FROM legal_entities WHERE tenant = $1 AND id = $2 RETURNING id
+)
+SELECT s.id FROM subtree s WHERE EXISTS (SELECT 1 FROM deleted) ORDER BY s.depth, s.id
 """
 
 # Hierarchy changes of one tenant run one at a time, so that two concurrent writes cannot close a cycle that
@@ -290,9 +297,10 @@ async def upsert_legal_entity(
     return None if record is None else bool(record["created"])
 
 
-async def delete_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> bool:
-    """Delete a legal entity with its subsidiaries and their contact assignments; whether it existed."""
-    return str(await conn.execute(_DELETE_LEGAL_ENTITY, tenant, legal_entity_id)) != "DELETE 0"
+async def delete_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> list[str]:
+    """Delete a legal entity with its subsidiaries and their contact assignments; the ids of the deleted entities,
+    the requested one first (none when it did not exist)."""
+    return [r["id"] for r in await conn.fetch(_DELETE_LEGAL_ENTITY, tenant, legal_entity_id)]
 
 
 async def list_legal_entities(

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from segment_service.core import events
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Forbidden, NotFound, VersionConflict
@@ -41,8 +42,8 @@ __all__ = [
     "upsert_product",
 ]
 
-#: Words that are paths under /products in product.yml, so they cannot be product ids
-#: (docs/decisions.md#ids-and-reserved-words).
+#: Words that are paths under /products in product.yml, so they cannot be product ids (decisions.md: `bulk` is not a
+#: valid item id).
 RESERVED_IDS = frozenset({"bulk", "recalculate", "search"})
 #: basicProductCreation.id: `maxLength: 32`.
 MAX_ID_LENGTH = 32
@@ -132,6 +133,7 @@ async def create_product(db: Database, caller: Caller, body: ProductCreation, *,
     _check_publishing(caller, was=None, now=content.published)
     async with db.transaction() as conn:
         await store.insert_product(conn, caller.tenant, content)
+        await events.emit(conn, events.ProductCreated(tenant=caller.tenant, product_id=product_id))
     return product_id
 
 
@@ -147,6 +149,9 @@ async def upsert_product(
             current = await store.fetch_product_for_update(conn, caller.tenant, product_id)
             _check_publishing(caller, was=None if current is None else current.published, now=content.published)
         created = await store.upsert_product(conn, caller.tenant, content, _expected_version(body.metadata))
+        if created is not None:
+            event = events.ProductCreated if created else events.ProductUpdated
+            await events.emit(conn, event(tenant=caller.tenant, product_id=product_id))
     if created is None:
         raise VersionConflict(resource_id=product_id)
     return created
@@ -179,21 +184,17 @@ async def patch_product(
         content = _content(product_id, body, language)
         _check_publishing(caller, was=current.published, now=content.published)
         await store.update_product(conn, caller.tenant, content, current.version)
+        await events.emit(conn, events.ProductUpdated(tenant=caller.tenant, product_id=product_id))
 
 
 async def delete_product(db: Database, caller: Caller, product_id: str) -> None:
-    """Delete a product; deleting one that does not exist is fine (idempotent)."""
-    # Imported here: categories/assignments.py looks products up through this module (an import cycle otherwise).
-    from segment_service.categories import assignments as category_assignments
+    """Delete a product; deleting one that does not exist is fine (idempotent).
 
+    Its category assignments go with it (a foreign key); its segment item assignments go through the
+    ProductDeleted subscriber in segments/reactions.py."""
     async with db.transaction() as conn:
-        await store.delete_product(conn, caller.tenant, product_id)
-        # A deleted product leaves every category it was assigned to (docs/categories.md#product-assignments).
-        await category_assignments.delete_assignments_of_product(conn, caller.tenant, product_id)
-        # --- segment item assignments (segments/item_assignments.py): a deleted product leaves every segment too.
-        from segment_service.segments import item_assignments as segment_items
-
-        await segment_items.delete_item_assignments_of_item(conn, caller.tenant, "PRODUCT", product_id)
+        if await store.delete_product(conn, caller.tenant, product_id):
+            await events.emit(conn, events.ProductDeleted(tenant=caller.tenant, product_id=product_id))
 
 
 async def list_products(

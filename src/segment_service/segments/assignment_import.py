@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 
 from segment_service.categories import service as categories_service
+from segment_service.core import events
 from segment_service.core.auth import Caller
 from segment_service.core.db import Database, input_error
 from segment_service.core.errors import ServiceError
@@ -120,6 +121,16 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
             created = (
                 await store.upsert_item_assignments(conn, caller.tenant, [w[1:] for w in writes]) if writes else set()
             )
+            if events.wanted(events.ItemAssignmentCreated, events.ItemAssignmentUpdated):
+                for _, segment_id, item_type, item_id, _, _ in writes:
+                    kind = (
+                        events.ItemAssignmentCreated
+                        if (segment_id, item_type, item_id) in created
+                        else events.ItemAssignmentUpdated
+                    )
+                    await events.emit(
+                        conn, kind(tenant=caller.tenant, segment_id=segment_id, item_type=item_type, item_id=item_id)
+                    )
         for write in writes:
             outcomes[write[0]] = write[1:4] in created
     except _BATCH_FAULTS:
@@ -194,6 +205,17 @@ async def import_customer_assignments(
                 if writes
                 else set()
             )
+            if events.wanted(events.CustomerAssignmentCreated, events.CustomerAssignmentUpdated):
+                for _, segment_id, customer_id, legal_entity_id, _, _ in writes:
+                    key = (segment_id, customer_id, legal_entity_id)
+                    kind = events.CustomerAssignmentCreated if key in created else events.CustomerAssignmentUpdated
+                    event = kind(
+                        tenant=caller.tenant,
+                        segment_id=segment_id,
+                        customer_id=customer_id,
+                        legal_entity_id=legal_entity_id or None,
+                    )
+                    await events.emit(conn, event)
         for write in writes:
             outcomes[write[0]] = write[1:4] in created
     except _BATCH_FAULTS:

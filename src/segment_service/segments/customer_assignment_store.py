@@ -101,32 +101,38 @@ DELETE FROM segment_customer_assignments
 WHERE tenant = $1 AND segment_id = $2 AND customer_id = $3 AND legal_entity_id = $4
 """
 
+# The deletes that other services' changes cause return what they removed, for the events they emit.
 _DELETE_OF_CUSTOMER = """
 DELETE FROM segment_customer_assignments
 WHERE tenant = $1 AND customer_id = $2
+RETURNING segment_id, customer_id, legal_entity_id
 """
 
-# The legal entity and every subsidiary below it (deleting a legal entity deletes its subtree).
 _DELETE_OF_LEGAL_ENTITY = """
-WITH RECURSIVE subtree (id) AS (
-    SELECT id FROM legal_entities WHERE tenant = $1 AND id = $2
-    UNION
-    SELECT le.id FROM legal_entities le JOIN subtree s ON le.tenant = $1 AND le.parent_id = s.id
-)
 DELETE FROM segment_customer_assignments
-WHERE tenant = $1 AND legal_entity_id IN (SELECT id FROM subtree UNION SELECT $2)
+WHERE tenant = $1 AND legal_entity_id = $2 AND legal_entity_id <> ''
+RETURNING segment_id, customer_id, legal_entity_id
 """
-
 
 _DELETE_OF_CONTACT = """
 DELETE FROM segment_customer_assignments
 WHERE tenant = $1 AND customer_id = $2 AND legal_entity_id = $3
+RETURNING segment_id, customer_id, legal_entity_id
 """
 
+#: (segment id, customer id, legal entity id or '') of a removed assignment.
+RemovedAssignment = tuple[str, str, str]
 
-async def delete_of_contact(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> int:
-    """Delete the customer's assignments in the context of one legal entity; how many there were."""
-    return int(str(await conn.execute(_DELETE_OF_CONTACT, tenant, customer_id, legal_entity_id)).split()[-1])
+
+def _removed(records: list[asyncpg.Record]) -> list[RemovedAssignment]:
+    return [(r["segment_id"], r["customer_id"], r["legal_entity_id"]) for r in records]
+
+
+async def delete_of_contact(
+    conn: Connection, tenant: str, customer_id: str, legal_entity_id: str
+) -> list[RemovedAssignment]:
+    """Delete the customer's assignments in the context of one legal entity; the removed assignments."""
+    return _removed(await conn.fetch(_DELETE_OF_CONTACT, tenant, customer_id, legal_entity_id))
 
 
 async def segment_exists(conn: Connection, tenant: str, segment_id: str) -> bool:
@@ -165,14 +171,14 @@ async def delete_assignment(
     return str(await conn.execute(_DELETE_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id)) != "DELETE 0"
 
 
-async def delete_of_customer(conn: Connection, tenant: str, customer_id: str) -> int:
-    """Delete every assignment of a customer; how many there were."""
-    return int(str(await conn.execute(_DELETE_OF_CUSTOMER, tenant, customer_id)).split()[-1])
+async def delete_of_customer(conn: Connection, tenant: str, customer_id: str) -> list[RemovedAssignment]:
+    """Delete every assignment of a customer; the removed assignments."""
+    return _removed(await conn.fetch(_DELETE_OF_CUSTOMER, tenant, customer_id))
 
 
-async def delete_of_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> int:
-    """Delete every assignment for a legal entity and its subsidiaries; how many there were."""
-    return int(str(await conn.execute(_DELETE_OF_LEGAL_ENTITY, tenant, legal_entity_id)).split()[-1])
+async def delete_of_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> list[RemovedAssignment]:
+    """Delete every assignment in the context of one legal entity; the removed assignments."""
+    return _removed(await conn.fetch(_DELETE_OF_LEGAL_ENTITY, tenant, legal_entity_id))
 
 
 async def list_assignments(

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from segment_service.core import events
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, check_bulk_size, run_bulk
 from segment_service.core.db import Connection, Database
@@ -148,7 +149,21 @@ async def _write(
     )
     if created is None:
         raise VersionConflict(resource_id=customer_id)
+    event = events.CustomerAssignmentCreated if created else events.CustomerAssignmentUpdated
+    await events.emit(
+        conn,
+        event(tenant=tenant, segment_id=segment_id, customer_id=customer_id, legal_entity_id=legal_entity_id or None),
+    )
     return created
+
+
+async def _delete(conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str) -> None:
+    """Delete one assignment ('' legal entity: B2C) if it exists, and announce it when it did."""
+    if await store.delete_assignment(conn, tenant, segment_id, customer_id, legal_entity_id):
+        event = events.CustomerAssignmentDeleted(
+            tenant=tenant, segment_id=segment_id, customer_id=customer_id, legal_entity_id=legal_entity_id or None
+        )
+        await events.emit(conn, event)
 
 
 # ------------------------------------------------------------------------------------------------------- single
@@ -193,7 +208,7 @@ async def delete_assignment(
 ) -> None:
     """Remove an assignment; removing one that does not exist is fine (docs/decisions.md#deletes-are-idempotent)."""
     async with db.transaction() as conn:
-        await store.delete_assignment(conn, caller.tenant, segment_id, customer_id, legal_entity_id or B2C)
+        await _delete(conn, caller.tenant, segment_id, customer_id, legal_entity_id or B2C)
 
 
 # --------------------------------------------------------------------------------------------------------- list
@@ -291,29 +306,7 @@ async def bulk_delete_assignments(
         customer_id = "" if body.customer_id is UNSET else body.customer_id
         _check_customer_id(customer_id)
         le = body.legal_entity_id if isinstance(body.legal_entity_id, str) else B2C
-        await store.delete_assignment(conn, caller.tenant, segment_id, customer_id, le)
+        await _delete(conn, caller.tenant, segment_id, customer_id, le)
         return 204, None
 
     return await run_bulk(db, items, delete_one, with_ids=False, lock_key=_lock_key)
-
-
-# ------------------------------------------------------------------------------------- for the other services
-
-
-async def delete_customer_assignments_of_customer(conn: Connection, tenant: str, customer_id: str) -> int:
-    """Remove a customer from every segment (for the Customer service's delete); how many assignments there were."""
-    return await store.delete_of_customer(conn, tenant, customer_id)
-
-
-async def delete_customer_assignments_of_contact(
-    conn: Connection, tenant: str, customer_id: str, legal_entity_id: str
-) -> int:
-    """Remove a customer's memberships in the context of a legal entity it is no longer a contact of (for the Legal
-    Entity service's contact removal); how many there were."""
-    return await store.delete_of_contact(conn, tenant, customer_id, legal_entity_id)
-
-
-async def delete_customer_assignments_of_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> int:
-    """Remove every segment assignment for a legal entity and the subsidiaries below it (for the Legal Entity
-    service's delete, before the entities go); how many there were."""
-    return await store.delete_of_legal_entity(conn, tenant, legal_entity_id)

@@ -125,6 +125,7 @@ WHERE tenant = $1 AND segment_id = $2 AND item_type = $3 AND item_id = $4
 _DELETE_OF_ITEMS = """
 DELETE FROM segment_item_assignments
 WHERE tenant = $1 AND item_type = $2 AND item_id = ANY($3::text[])
+RETURNING segment_id, item_id
 """
 
 
@@ -187,9 +188,12 @@ async def delete_assignment(conn: Connection, tenant: str, segment_id: str, item
     return str(await conn.execute(_DELETE, tenant, segment_id, item_type, item_id)) != "DELETE 0"
 
 
-async def delete_assignments_of_items(conn: Connection, tenant: str, item_type: str, item_ids: Sequence[str]) -> None:
-    """Remove these items from every segment."""
-    await conn.execute(_DELETE_OF_ITEMS, tenant, item_type, list(item_ids))
+async def delete_assignments_of_items(
+    conn: Connection, tenant: str, item_type: str, item_ids: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Remove these items from every segment; the removed (segment id, item id) pairs."""
+    records = await conn.fetch(_DELETE_OF_ITEMS, tenant, item_type, list(item_ids))
+    return [(r["segment_id"], r["item_id"]) for r in records]
 
 
 async def list_assignments(

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from segment_service.categories import service as categories_service
+from segment_service.core import events
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import (
     BulkResult,
@@ -186,7 +187,24 @@ async def _write(
     )
     if created is None:
         raise VersionConflict(resource_id=item_id_)
+    await _emit_written(conn, caller.tenant, segment_id, item_type, item_id_, created=created)
     return created
+
+
+async def _emit_written(
+    conn: Connection, tenant: str, segment_id: str, item_type: str, item_id_: str, *, created: bool
+) -> None:
+    event = events.ItemAssignmentCreated if created else events.ItemAssignmentUpdated
+    await events.emit(conn, event(tenant=tenant, segment_id=segment_id, item_type=item_type, item_id=item_id_))
+
+
+async def _delete(conn: Connection, tenant: str, segment_id: str, item_type: str, item_id_: str) -> None:
+    """Delete one assignment if it exists, and announce it when it did."""
+    if await store.delete_assignment(conn, tenant, segment_id, item_type, item_id_):
+        event = events.ItemAssignmentDeleted(
+            tenant=tenant, segment_id=segment_id, item_type=item_type, item_id=item_id_
+        )
+        await events.emit(conn, event)
 
 
 async def _item_exists(conn: Connection, tenant: str, item_type: str, item_id_: str) -> bool:
@@ -220,7 +238,7 @@ async def delete_assignment(db: Database, caller: Caller, segment_id: str, raw_t
     """Remove one assignment; removing one that does not exist is fine (idempotent)."""
     item_type = item_type_of(raw_type)
     async with db.transaction() as conn:
-        await store.delete_assignment(conn, caller.tenant, segment_id, item_type, item_id_)
+        await _delete(conn, caller.tenant, segment_id, item_type, item_id_)
 
 
 def _decode(item: Any) -> ItemAssignmentUpsertBulk:
@@ -297,6 +315,9 @@ async def _bulk_upsert_at_once(
                 if valid
                 else {}
             )
+            if events.wanted(events.ItemAssignmentCreated, events.ItemAssignmentUpdated):
+                for _, item_id_, _, _ in valid:
+                    await _emit_written(conn, caller.tenant, segment_id, item_type, item_id_, created=created[item_id_])
     except (asyncpg.DataError, asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
         return None  # the item-by-item path finds the item at fault, or retries under contention
     for index, item_id_, _, _ in valid:
@@ -314,23 +335,7 @@ async def bulk_delete_assignments(
     async def delete_one(conn: Connection, item: Any) -> tuple[int, str | None]:
         if not isinstance(item, str):
             raise BadRequest("Each item of a bulk delete must be an item id string.", type="invalid_value")
-        await store.delete_assignment(conn, caller.tenant, segment_id, item_type, item)
+        await _delete(conn, caller.tenant, segment_id, item_type, item)
         return 204, item
 
     return await run_bulk(db, items, delete_one, lock_key=lock_key_of, with_ids=False)
-
-
-# --- for the Product and Category services ---------------------------------------------------------------------------
-
-
-async def delete_item_assignments_of_item(conn: Connection, tenant: str, item_type: str, item_id_: str) -> None:
-    """Remove a deleted product or category from every segment, in the delete's transaction."""
-    await store.delete_assignments_of_items(conn, tenant, item_type, [item_id_])
-
-
-async def delete_item_assignments_of_items(
-    conn: Connection, tenant: str, item_type: str, item_ids: Sequence[str]
-) -> None:
-    """Remove deleted products or categories (a deleted subtree) from every segment, in one statement."""
-    if item_ids:
-        await store.delete_assignments_of_items(conn, tenant, item_type, item_ids)

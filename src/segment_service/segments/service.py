@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from segment_service.core import events
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, item_id, lock_key_of, run_bulk
 from segment_service.core.db import Connection, Database
@@ -100,6 +101,7 @@ def _expected_version(body: SegmentUpdate) -> int | None:
 async def _create(conn: Connection, caller: Caller, body: SegmentCreation, language: WriteLanguage) -> str:
     segment_id = new_id() if body.id is UNSET else check_custom_id(body.id, reserved=RESERVED_IDS)
     row = await store.insert_segment(conn, caller.tenant, _content_from_body(segment_id, body, language))
+    await events.emit(conn, events.SegmentCreated(tenant=caller.tenant, segment_id=row.id))
     return row.id
 
 
@@ -112,6 +114,8 @@ async def _upsert(
     created = await store.upsert_segment(conn, caller.tenant, content, _expected_version(body))
     if created is None:
         raise VersionConflict(resource_id=segment_id)
+    event = events.SegmentCreated if created else events.SegmentUpdated
+    await events.emit(conn, event(tenant=caller.tenant, segment_id=segment_id))
     return created
 
 
@@ -150,6 +154,9 @@ async def patch_segment(
         if expected is not None and expected != current.version:
             raise VersionConflict(resource_id=segment_id)
         await store.update_segment(conn, caller.tenant, _content_from_body(segment_id, body, language), current.version)
+        await events.emit(
+            conn, events.SegmentUpdated(tenant=caller.tenant, segment_id=segment_id, previous_status=current.status)
+        )
 
 
 async def delete_segment(db: Database, caller: Caller, segment_id: str, *, force: bool) -> None:
@@ -169,7 +176,10 @@ async def _delete(conn: Connection, caller: Caller, segment_id: str, *, force: b
             resource_id=segment_id,
             type="segment_has_assignments",
         )
-    return await store.delete_segment(conn, caller.tenant, segment_id)
+    deleted = await store.delete_segment(conn, caller.tenant, segment_id)
+    if deleted:
+        await events.emit(conn, events.SegmentDeleted(tenant=caller.tenant, segment_id=segment_id))
+    return deleted
 
 
 async def check_legal_entity_context(conn: Connection, caller: Caller, legal_entity_id: str | None) -> None:

@@ -16,6 +16,7 @@ from segment_service.core.db import Database
 from segment_service.core.languages import WriteLanguage
 from segment_service.customers.passwords import passwords
 from segment_service.oauth.service import check_tenant
+from segment_service.reactions import register_reactions
 from segment_service.settings import Settings
 from segment_service.transfer import kinds, readers
 
@@ -86,6 +87,7 @@ async def import_file(
 ) -> Summary:
     """Import every row of `path` as `kind` into `tenant`; `progress` hears how many bytes of the file are read."""
     check_tenant(tenant)
+    register_reactions()  # the import writes through the services, whose writes emit change events
     summary = Summary(kind=kind, file=str(path), tenant=tenant)
     lenient = readers.lenient(path)
     batch_size = ASSIGNMENT_BATCH if kind in kinds.ASSIGNMENTS else RESOURCE_BATCH
