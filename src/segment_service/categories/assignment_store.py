@@ -16,7 +16,7 @@ from segment_service.categories import store as category_store
 from segment_service.categories.store import CategoryRow
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict, NotFound
-from segment_service.core.listing import Criteria, Listing, Ordering, fetch_page
+from segment_service.core.listing import ListStatement, Ordering, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 
@@ -118,7 +118,7 @@ _NAME_CONTAINS = (
 )
 
 # PRODUCT is the only reference type; naming it as a constant lets the unique index answer without the table.
-_SELECT_ASSIGNMENTS = "SELECT a.id, a.category_id, 'PRODUCT' AS ref_type, a.product_id, p.name AS product_name"
+_ASSIGNMENT_COLUMNS = "a.id, a.category_id, 'PRODUCT' AS ref_type, a.product_id, p.name AS product_name"
 
 _INSERT_ASSIGNMENT = """
 INSERT INTO category_assignments (tenant, id, category_id, product_id)
@@ -200,17 +200,11 @@ def _assignment(record: asyncpg.Record) -> AssignmentRow:
     return AssignmentRow(**record)
 
 
-_CATEGORY_ASSIGNMENTS: Listing[AssignmentRow] = Listing(
-    select=f"{_SELECT_ASSIGNMENTS}{_FROM_CATEGORY}",
-    count=f"SELECT count(*){_FROM_CATEGORY}",
-    decode=_assignment,
-    tiebreak=ASSIGNMENT_ORDER,
+_CATEGORY_ASSIGNMENTS = ListStatement(
+    _ASSIGNMENT_COLUMNS, _FROM_CATEGORY, _IN_CATEGORY, _assignment, tiebreak=ASSIGNMENT_ORDER
 )
-_SUBTREE_ASSIGNMENTS: Listing[AssignmentRow] = Listing(
-    select=f"{_SELECT_ASSIGNMENTS}{_FROM_SUBTREE}",
-    count=f"SELECT count(*){_FROM_SUBTREE}",
-    decode=_assignment,
-    tiebreak=ASSIGNMENT_ORDER,
+_SUBTREE_ASSIGNMENTS = ListStatement(
+    _ASSIGNMENT_COLUMNS, _FROM_SUBTREE, _IN_SUBTREE, _assignment, tiebreak=ASSIGNMENT_ORDER
 )
 
 
@@ -226,8 +220,8 @@ async def list_assignments(
 ) -> tuple[list[AssignmentRow], int | None]:
     """One page of a category's assignments (with `with_subcategories`, of its whole subtree), one statement, and
     the total when asked for."""
-    criteria = Criteria(tenant, category_id)
-    criteria.where(_IN_SUBTREE if filters.with_subcategories else _IN_CATEGORY)
+    statement = _SUBTREE_ASSIGNMENTS if filters.with_subcategories else _CATEGORY_ASSIGNMENTS
+    criteria = statement.criteria(tenant, category_id)
     if not filters.show_unpublished:
         criteria.where(_VISIBLE_CATEGORY)
         if filters.with_subcategories:
@@ -244,8 +238,7 @@ async def list_assignments(
         # about $2 alone, so PostgreSQL runs it once.
         category = "cc.descendant_id" if filters.with_subcategories else "$2"
         criteria.where(_IN_SEGMENTS.format(category=category, segments=segments))
-    listing = _SUBTREE_ASSIGNMENTS if filters.with_subcategories else _CATEGORY_ASSIGNMENTS
-    return await fetch_page(conn, listing, criteria, ordering, page=page, with_total=with_total)
+    return await fetch_page(conn, statement, criteria, ordering, page=page, with_total=with_total)
 
 
 async def insert_assignment(
@@ -317,19 +310,17 @@ async def list_categories_of_product(
     """One page of the categories a product is assigned to, each with its ancestors' ids (root first) when asked
     for, and the total when asked for."""
     supercategories = _SUPERCATEGORIES if with_supercategories else "NULL::text[]"
-    listing = Listing(
-        select=(
-            f"SELECT {category_store.COLUMNS}, {supercategories} AS supercategories_ids{_FROM_CATEGORIES_OF_PRODUCT}"
-        ),
-        count=f"SELECT count(*){_FROM_CATEGORIES_OF_PRODUCT}",
-        decode=_category_with_supercategories,
+    statement = ListStatement(
+        f"{category_store.COLUMNS}, {supercategories} AS supercategories_ids",
+        _FROM_CATEGORIES_OF_PRODUCT,
+        _OF_PRODUCT,
+        _category_with_supercategories,
         tiebreak="c.id",
     )
-    criteria = Criteria(tenant, product_id)
-    criteria.where(_OF_PRODUCT)
+    criteria = statement.criteria(tenant, product_id)
     if not show_unpublished:
         criteria.where(_PUBLISHED_CATEGORIES)
-    return await fetch_page(conn, listing, criteria, ordering, page=page, with_total=with_total)
+    return await fetch_page(conn, statement, criteria, ordering, page=page, with_total=with_total)
 
 
 async def product_has_assignments(conn: Connection, tenant: str, product_id: str) -> bool:

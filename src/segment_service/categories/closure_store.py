@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from segment_service.categories.store import COLUMNS, CategoryRow, row
 from segment_service.core.db import Connection
-from segment_service.core.listing import Criteria, Listing, Ordering, fetch_page
+from segment_service.core.listing import ListStatement, Ordering, fetch_page
 from segment_service.core.paging import Page
 
 # Moves, deletes and rebuilds of one tenant run one at a time (exclusive), so that two concurrent moves cannot close
@@ -248,19 +248,11 @@ async def rebuild_tree(conn: Connection, tenant: str, root_id: str) -> None:
     await conn.execute(_WRITE_TREE_ROWS, tenant, root_id)
 
 
-_ANCESTORS: Listing[CategoryRow] = Listing(
-    select=f"SELECT {COLUMNS}\n{_ANCESTORS_FROM}",
-    count=f"SELECT count(*)\n{_ANCESTORS_FROM}",
-    decode=row,
-    tiebreak="c.id",
-    default_order=ANCESTORS_ORDER,
+_ANCESTORS = ListStatement(
+    COLUMNS, _ANCESTORS_FROM, _ANCESTORS_WHERE, row, tiebreak="c.id", default_order=ANCESTORS_ORDER
 )
-_DESCENDANTS: Listing[CategoryRow] = Listing(
-    select=f"SELECT {COLUMNS}\n{_DESCENDANTS_FROM}",
-    count=f"SELECT count(*)\n{_DESCENDANTS_FROM}",
-    decode=row,
-    tiebreak="c.id",
-    default_order=DESCENDANTS_ORDER,
+_DESCENDANTS = ListStatement(
+    COLUMNS, _DESCENDANTS_FROM, _DESCENDANTS_WHERE, row, tiebreak="c.id", default_order=DESCENDANTS_ORDER
 )
 
 
@@ -276,8 +268,7 @@ async def list_ancestors(
 ) -> tuple[list[CategoryRow], int | None]:
     """One page of the ancestors of a category (`unpublished`: unpublished ones too), and the total when asked
     for."""
-    criteria = Criteria(tenant, category_id, unpublished)
-    criteria.where(_ANCESTORS_WHERE)
+    criteria = _ANCESTORS.criteria(tenant, category_id, unpublished)
     return await fetch_page(conn, _ANCESTORS, criteria, ordering, page=page, with_total=with_total)
 
 
@@ -293,6 +284,5 @@ async def list_descendants(
     with_total: bool,
 ) -> tuple[list[CategoryRow], int | None]:
     """One page of the categories below a category, down to `depth` (None: all), and the total when asked for."""
-    criteria = Criteria(tenant, category_id, depth, unpublished)
-    criteria.where(_DESCENDANTS_WHERE)
+    criteria = _DESCENDANTS.criteria(tenant, category_id, depth, unpublished)
     return await fetch_page(conn, _DESCENDANTS, criteria, ordering, page=page, with_total=with_total)

@@ -15,7 +15,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import Criteria, ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
@@ -253,21 +253,14 @@ class CategoryFilter:
     modified_after: datetime | None = None
 
 
-_CATEGORIES: Listing[CategoryRow] = Listing(
-    select=f"SELECT {COLUMNS}\nFROM categories c",
-    count="SELECT count(*)\nFROM categories c",
-    decode=row,
-    tiebreak="c.id",
-)
+_CATEGORIES = ListStatement(COLUMNS, "FROM categories c", "c.tenant = $1", row, tiebreak="c.id")
 
 
 async def list_categories(
     conn: Connection, tenant: str, categories: CategoryFilter, *, page: Page, with_total: bool
 ) -> tuple[list[CategoryRow], int | None]:
     """One page of the categories matching the filter, and the total when asked for."""
-    criteria = Criteria(tenant)
-    criteria.where("c.tenant = $1")
-    criteria.match(categories.search.query)
+    criteria = _CATEGORIES.criteria(tenant, query=categories.search.query)
     if categories.code is not None:
         # Exact and case-insensitive (served by categories_code_key).
         criteria.where(f"lower(c.code) = lower({criteria.bind(categories.code)}::text)")

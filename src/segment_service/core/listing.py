@@ -117,16 +117,27 @@ def parse_search(q: str | None, sort: str | None, registry: Registry) -> Search:
 
 
 @dataclass(frozen=True, slots=True)
-class Listing(Generic[T]):
-    """What a store lists: `select` (`SELECT ... FROM ...`) and `count` (`SELECT count(*) FROM ...` over the same
-    rows), each without WHERE; `decode` reads a row; `tiebreak` ends every ORDER BY so that pages are stable, and
-    `default_order` replaces the whole ORDER BY when no `sort` is given (None: the tiebreak alone)."""
+class ListStatement(Generic[T]):
+    """What a store pages through: `SELECT columns FROM source WHERE scope AND ...`. `scope` is the condition every
+    row meets (its tenant, its parent: `$1`, `$2`...); `decode` reads a row; `tiebreak` ends every ORDER BY so that
+    pages are stable, and `default_order` replaces the whole ORDER BY when no `sort` is given (None: the tiebreak
+    alone); `count_source` is a cheaper FROM over the same rows for the total (None: `source`)."""
 
-    select: str
-    count: str
+    columns: str
+    source: str
+    scope: str
     decode: Callable[[asyncpg.Record], T]
     tiebreak: str
     default_order: str | None = None
+    count_source: str | None = None
+
+    def criteria(self, *values: object, query: Query | None = None) -> Criteria:
+        """Criteria holding the scope's `values` ($1, $2...), the scope and, when given, the compiled `q`."""
+        criteria = Criteria(*values)
+        criteria.where(self.scope)
+        if query is not None:
+            criteria.match(query)
+        return criteria
 
     def order_by(self, ordering: Ordering) -> str:
         if not ordering and self.default_order is not None:
@@ -136,25 +147,28 @@ class Listing(Generic[T]):
 
 async def fetch_page(
     conn: Connection,
-    listing: Listing[T],
+    statement: ListStatement[T],
     criteria: Criteria,
     ordering: Ordering,
     *,
     page: Page,
     with_total: bool,
 ) -> tuple[list[T], int | None]:
-    """One page of `listing` meeting `criteria` in `ordering`, and with `with_total` the total; a page that is
-    neither empty nor full tells the total without counting (core/paging.py `page_total`). Both are one statement
-    each."""
-    where = f"\nWHERE {criteria.sql}" if criteria else ""
+    """One page of `statement` meeting `criteria` in `ordering` (one statement), and with `with_total` the total; a
+    page that is neither empty nor full tells the total without counting (core/paging.py `page_total`), any other
+    asks one more statement."""
     values = criteria.values
     n = len(values)
-    sql = f"{listing.select.rstrip()}{where}\nORDER BY {listing.order_by(ordering)}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    rows = [listing.decode(r) for r in await conn.fetch(sql, *values, page.size, page.offset)]
+    sql = (
+        f"SELECT {statement.columns}\n{statement.source.strip()}\nWHERE {criteria.sql}\n"
+        f"ORDER BY {statement.order_by(ordering)}\nLIMIT ${n + 1} OFFSET ${n + 2}"
+    )
+    rows = [statement.decode(r) for r in await conn.fetch(sql, *values, page.size, page.offset)]
     if not with_total:
         return rows, None
+    source = statement.source if statement.count_source is None else statement.count_source
 
     async def counted() -> int:
-        return int(await conn.fetchval(f"{listing.count.rstrip()}{where}", *values))
+        return int(await conn.fetchval(f"SELECT count(*)\n{source.strip()}\nWHERE {criteria.sql}", *values))
 
     return rows, await page_total(page, len(rows), counted)

@@ -10,7 +10,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 
@@ -132,11 +132,8 @@ async def delete_redemption(conn: Connection, tenant: str, code: str, redemption
     return str(await conn.execute(_DELETE_REDEMPTION, tenant, code, redemption_id)) != "DELETE 0"
 
 
-_REDEMPTIONS: Listing[RedemptionRow] = Listing(
-    select=f"SELECT {_COLUMNS}\nFROM coupon_redemptions r",
-    count="SELECT count(*)\nFROM coupon_redemptions r",
-    decode=_row,
-    tiebreak="r.id",
+_REDEMPTIONS = ListStatement(
+    _COLUMNS, "FROM coupon_redemptions r", "r.tenant = $1 AND r.coupon_code = $2", _row, tiebreak="r.id"
 )
 
 
@@ -144,7 +141,5 @@ async def list_redemptions(
     conn: Connection, tenant: str, code: str, search: Search, *, page: Page, with_total: bool
 ) -> tuple[list[RedemptionRow], int | None]:
     """One page of a coupon's redemptions matching `search`, and the total when asked for."""
-    criteria = Criteria(tenant, code)
-    criteria.where("r.tenant = $1 AND r.coupon_code = $2")
-    criteria.match(search.query)
+    criteria = _REDEMPTIONS.criteria(tenant, code, query=search.query)
     return await fetch_page(conn, _REDEMPTIONS, criteria, search.ordering, page=page, with_total=with_total)

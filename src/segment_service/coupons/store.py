@@ -12,7 +12,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 
@@ -285,18 +285,14 @@ class CouponFilter:
     show_deleted: bool
 
 
-_COUPONS: Listing[CouponRow] = Listing(
-    select=f"SELECT {_COLUMNS}\nFROM coupons c", count="SELECT count(*)\nFROM coupons c", decode=_row, tiebreak="c.code"
-)
+_COUPONS = ListStatement(_COLUMNS, "FROM coupons c", "c.tenant = $1", _row, tiebreak="c.code")
 
 
 async def list_coupons(
     conn: Connection, tenant: str, coupons: CouponFilter, *, page: Page, with_total: bool
 ) -> tuple[list[CouponRow], int | None]:
     """One page of the tenant's coupons matching the filter, and the total when asked for."""
-    criteria = Criteria(tenant)
-    criteria.where("c.tenant = $1")
-    criteria.match(coupons.search.query)
+    criteria = _COUPONS.criteria(tenant, query=coupons.search.query)
     if not coupons.show_deleted:
         criteria.where("NOT c.deleted")
     return await fetch_page(conn, _COUPONS, criteria, coupons.search.ordering, page=page, with_total=with_total)

@@ -10,7 +10,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
@@ -269,21 +269,14 @@ async def delete_customer(conn: Connection, tenant: str, customer_id: str) -> bo
     return str(await conn.execute(_DELETE_CUSTOMER, tenant, customer_id)) != "DELETE 0"
 
 
-_CUSTOMERS: Listing[CustomerRow] = Listing(
-    select=f"SELECT {_COLUMNS}\nFROM customers c",
-    count="SELECT count(*)\nFROM customers c",
-    decode=_row,
-    tiebreak="c.id",
-)
+_CUSTOMERS = ListStatement(_COLUMNS, "FROM customers c", "c.tenant = $1", _row, tiebreak="c.id")
 
 
 async def list_customers(
     conn: Connection, tenant: str, search: Search, *, page: Page, with_total: bool
 ) -> tuple[list[CustomerRow], int | None]:
     """One page of the tenant's customers matching `search`, and the total when asked for."""
-    criteria = Criteria(tenant)
-    criteria.where("c.tenant = $1")
-    criteria.match(search.query)
+    criteria = _CUSTOMERS.criteria(tenant, query=search.query)
     return await fetch_page(conn, _CUSTOMERS, criteria, search.ordering, page=page, with_total=with_total)
 
 

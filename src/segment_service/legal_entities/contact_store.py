@@ -9,7 +9,7 @@ import asyncpg
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import BadRequest, Conflict
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.legal_entities.models import ContactAssignmentFilters
 from segment_service.legal_entities.store import (
@@ -206,10 +206,11 @@ class ContactAssignmentFilter:
 _FROM_CONTACT_ASSIGNMENTS = (
     "FROM contact_assignments ca\nJOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id"
 )
-_CONTACT_ASSIGNMENTS: Listing[ContactAssignmentRow] = Listing(
-    select=f"SELECT {_CA_COLUMNS}, {_LE_JOINED_COLUMNS}\n{_FROM_CONTACT_ASSIGNMENTS}",
-    count=f"SELECT count(*)\n{_FROM_CONTACT_ASSIGNMENTS}",
-    decode=_contact_assignment,
+_CONTACT_ASSIGNMENTS = ListStatement(
+    f"{_CA_COLUMNS}, {_LE_JOINED_COLUMNS}",
+    _FROM_CONTACT_ASSIGNMENTS,
+    "ca.tenant = $1",
+    _contact_assignment,
     tiebreak="ca.id",
 )
 
@@ -219,9 +220,7 @@ async def list_contact_assignments(
 ) -> tuple[list[ContactAssignmentRow], int | None]:
     """One page of contact assignments (with their legal entities) matching the filter, and the total when asked
     for."""
-    criteria = Criteria(tenant)
-    criteria.where("ca.tenant = $1")
-    criteria.match(contact_assignments.search.query)
+    criteria = _CONTACT_ASSIGNMENTS.criteria(tenant, query=contact_assignments.search.query)
     filters = contact_assignments.filters
     match_filters(
         criteria,

@@ -14,7 +14,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import BadRequest, Conflict
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import Criteria, ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
@@ -312,11 +312,8 @@ class LegalEntityFilter:
     nothing: bool = False
 
 
-_LEGAL_ENTITIES: Listing[LegalEntityRow] = Listing(
-    select=f"SELECT {_LE_COLUMNS}\nFROM legal_entities le",
-    count="SELECT count(*)\nFROM legal_entities le",
-    decode=_legal_entity,
-    tiebreak="le.id",
+_LEGAL_ENTITIES = ListStatement(
+    _LE_COLUMNS, "FROM legal_entities le", "le.tenant = $1", _legal_entity, tiebreak="le.id"
 )
 
 
@@ -324,9 +321,7 @@ async def list_legal_entities(
     conn: Connection, tenant: str, legal_entities: LegalEntityFilter, *, page: Page, with_total: bool
 ) -> tuple[list[LegalEntityRow], int | None]:
     """One page of the legal entities matching the filter that the caller may see, and the total when asked for."""
-    criteria = Criteria(tenant)
-    criteria.where("le.tenant = $1")
-    criteria.match(legal_entities.search.query)
+    criteria = _LEGAL_ENTITIES.criteria(tenant, query=legal_entities.search.query)
     filters = legal_entities.filters
     match_filters(
         criteria,

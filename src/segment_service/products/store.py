@@ -12,7 +12,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
@@ -238,18 +238,14 @@ class ProductFilter:
     show_unpublished: bool
 
 
-_PRODUCTS: Listing[ProductRow] = Listing(
-    select=f"SELECT {_COLUMNS}\nFROM products p", count="SELECT count(*)\nFROM products p", decode=_row, tiebreak="p.id"
-)
+_PRODUCTS = ListStatement(_COLUMNS, "FROM products p", "p.tenant = $1", _row, tiebreak="p.id")
 
 
 async def list_products(
     conn: Connection, tenant: str, products: ProductFilter, *, page: Page, with_total: bool
 ) -> tuple[list[ProductRow], int | None]:
     """One page of the tenant's products matching the filter, and the total when asked for."""
-    criteria = Criteria(tenant)
-    criteria.where("p.tenant = $1")
-    criteria.match(products.search.query)
+    criteria = _PRODUCTS.criteria(tenant, query=products.search.query)
     if not products.show_unpublished:
         # Readers without product.product_read_unpublished see only published products (product.yml, GET operations).
         criteria.where("p.published")

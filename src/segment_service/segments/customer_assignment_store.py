@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from segment_service.core.db import Connection
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 from segment_service.core.timefmt import iso_sql
@@ -188,18 +188,14 @@ class AssignmentFilter:
     nothing: bool = False
 
 
-_ASSIGNMENTS: Listing[AssignmentRow] = Listing(
-    select=f"SELECT {_COLUMNS}{_FROM}", count=f"SELECT count(*){_FROM}", decode=_row, tiebreak=TIEBREAK
-)
+_ASSIGNMENTS = ListStatement(_COLUMNS, _FROM, "a.tenant = $1 AND a.segment_id = $2", _row, tiebreak=TIEBREAK)
 
 
 async def list_assignments(
     conn: Connection, tenant: str, segment_id: str, assignments: AssignmentFilter, *, page: Page, with_total: bool
 ) -> tuple[list[AssignmentRow], int | None]:
     """One page of the segment's assignments matching the filter, and the total when asked for."""
-    criteria = Criteria(tenant, segment_id)
-    criteria.where("a.tenant = $1 AND a.segment_id = $2")
-    criteria.match(assignments.search.query)
+    criteria = _ASSIGNMENTS.criteria(tenant, segment_id, query=assignments.search.query)
     if assignments.nothing:
         criteria.where("FALSE")
     elif assignments.customer_id is not None:

@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from segment_service.core.db import Connection
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 from segment_service.core.timefmt import iso_sql
@@ -194,11 +194,13 @@ async def delete_assignments_of_items(conn: Connection, tenant: str, item_type: 
     await conn.execute(_DELETE_OF_ITEMS, tenant, item_type, list(item_ids))
 
 
-_ASSIGNMENTS: Listing[ItemAssignmentRow] = Listing(
-    select=f"SELECT {COLUMNS}\n{FROM}",
-    count="SELECT count(*)\nFROM segment_item_assignments a",
-    decode=row,
+_ASSIGNMENTS = ListStatement(
+    COLUMNS,
+    FROM,
+    "a.tenant = $1 AND a.segment_id = $2",
+    row,
     tiebreak=TIEBREAK,
+    count_source="FROM segment_item_assignments a",
 )
 
 
@@ -206,7 +208,5 @@ async def list_assignments(
     conn: Connection, tenant: str, segment_id: str, search: Search, *, page: Page, with_total: bool
 ) -> tuple[list[ItemAssignmentRow], int | None]:
     """One page of a segment's item assignments matching `search`, and the total when asked for."""
-    criteria = Criteria(tenant, segment_id)
-    criteria.where("a.tenant = $1 AND a.segment_id = $2")
-    criteria.match(search.query)
+    criteria = _ASSIGNMENTS.criteria(tenant, segment_id, query=search.query)
     return await fetch_page(conn, _ASSIGNMENTS, criteria, search.ordering, page=page, with_total=with_total)

@@ -12,7 +12,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import Criteria, ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 from segment_service.core.timefmt import iso_sql
@@ -225,18 +225,14 @@ def restrict_to_visible(criteria: Criteria, visibility: SegmentVisibility) -> No
         criteria.where(ACTIVE_CONDITION)
 
 
-_SEGMENTS: Listing[SegmentRow] = Listing(
-    select=f"SELECT {_COLUMNS}\nFROM segments s", count="SELECT count(*)\nFROM segments s", decode=_row, tiebreak="s.id"
-)
+_SEGMENTS = ListStatement(_COLUMNS, "FROM segments s", "s.tenant = $1", _row, tiebreak="s.id")
 
 
 async def list_segments(
     conn: Connection, tenant: str, segments: SegmentFilter, *, page: Page, with_total: bool
 ) -> tuple[list[SegmentRow], int | None]:
     """One page of the visible segments matching the filter, and the total when asked for."""
-    criteria = Criteria(tenant)
-    criteria.where("s.tenant = $1")
-    criteria.match(segments.search.query)
+    criteria = _SEGMENTS.criteria(tenant, query=segments.search.query)
     restrict_to_visible(criteria, segments.visibility)
     return await fetch_page(conn, _SEGMENTS, criteria, segments.search.ordering, page=page, with_total=with_total)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import msgspec
 
 from segment_service.core.db import Connection
-from segment_service.core.listing import Criteria, Listing, Search, fetch_page
+from segment_service.core.listing import Criteria, ListStatement, Search, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.timefmt import iso_sql
 from segment_service.segments import item_assignment_store as item_store
@@ -60,11 +60,13 @@ def _in_segments(criteria: Criteria, scope: SegmentScope, assignment: str = "a")
     return f"{assignment}.segment_id = ANY(ARRAY({sql}))" if scope.few else f"{assignment}.segment_id IN ({sql})"
 
 
-_ITEMS: Listing[ItemAssignmentRow] = Listing(
-    select=f"SELECT {item_store.COLUMNS}\n{item_store.FROM}",
-    count="SELECT count(*)\nFROM segment_item_assignments a",
-    decode=item_store.row,
+_ITEMS = ListStatement(
+    item_store.COLUMNS,
+    item_store.FROM,
+    "a.tenant = $1",
+    item_store.row,
     tiebreak=ITEMS_ORDER,
+    count_source="FROM segment_item_assignments a",
 )
 
 
@@ -73,8 +75,7 @@ async def list_items(
 ) -> tuple[list[ItemAssignmentRow], int | None]:
     """One page of the item assignments of the segments in scope that match the filter, and the total when asked
     for."""
-    criteria = Criteria(tenant)
-    criteria.where("a.tenant = $1")
+    criteria = _ITEMS.criteria(tenant)
     in_segments = _in_segments(criteria, items.scope)
     if in_segments is not None:
         criteria.where(in_segments)
