@@ -1,8 +1,8 @@
 """Category assignment SQL (table `category_assignments`, migration 0007). Every statement filters on tenant.
 
-The list statements are put together from the constant fragments below and the ORDER BY that `core.paging` compiles
-from `ASSIGNMENT_FIELDS` / `CATEGORY_FIELDS`; every value is a bound parameter. The hot list reads the `products`
-table in a JOIN for `ref.localizedName` and `hideUnpublishedProducts`, so that a page costs one statement.
+The list statements are put together from the constant fragments below and the ORDER BY of the checked `sort` over
+`ASSIGNMENT_FIELDS` / `CATEGORY_FIELDS` (core/listing.py); every value is a bound parameter. The hot list reads the
+`products` table in a JOIN for `ref.localizedName` and `hideUnpublishedProducts`, so that a page costs one statement.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from segment_service.categories import store as category_store
 from segment_service.categories.store import CategoryRow
 from segment_service.core.db import Connection
 from segment_service.core.errors import BadRequest, Conflict, NotFound
+from segment_service.core.listing import ListStatement, Ordering, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 
 #: The public paths of an assignment for `sort`. `ref.localizedName` is the product's name.
@@ -81,8 +83,8 @@ WHERE tenant = $1 AND id = $2
 _FROM_CATEGORY = """
 FROM category_assignments a
 JOIN products p ON p.tenant = a.tenant AND p.id = a.product_id
-WHERE a.tenant = $1 AND a.category_id = $2
 """
+_IN_CATEGORY = "a.tenant = $1 AND a.category_id = $2"
 
 # The assignments of a category ($2) and every category below it: the closure gives the subtree in descendant
 # order, the unique index each category's assignments in product order (migration 0007).
@@ -91,32 +93,32 @@ FROM category_closure cc
 JOIN categories c ON c.tenant = cc.tenant AND c.id = cc.descendant_id
 JOIN category_assignments a ON a.tenant = cc.tenant AND a.category_id = cc.descendant_id
 JOIN products p ON p.tenant = a.tenant AND p.id = a.product_id
-WHERE cc.tenant = $1 AND cc.ancestor_id = $2
 """
-_PUBLISHED_SUBCATEGORIES = "AND c.published\n"
+_IN_SUBTREE = "cc.tenant = $1 AND cc.ancestor_id = $2"
+_PUBLISHED_SUBCATEGORIES = "c.published"
 # The asked category itself must be visible. An InitPlan run once, so that a page that has rows needs no second
 # statement to tell "unknown or unpublished category" (404) from "empty page".
-_VISIBLE_CATEGORY = "AND EXISTS (SELECT 1 FROM categories t WHERE t.tenant = $1 AND t.id = $2 AND t.published)\n"
-_PUBLISHED_PRODUCTS = "AND p.published\n"
+_VISIBLE_CATEGORY = "EXISTS (SELECT 1 FROM categories t WHERE t.tenant = $1 AND t.id = $2 AND t.published)"
+_PUBLISHED_PRODUCTS = "p.published"
 # `segmentsIds`: the assignment's category is assigned to one of the segments, or lies below a category that is (the
 # rule of `POST /segments/match` and of the segments' category trees; docs/categories.md). One probe of the
 # category's ancestors (closure, nearest first) against the segments' category items (their item index).
 _IN_SEGMENTS = (
-    "AND EXISTS (SELECT 1 FROM category_closure up\n"
-    "            JOIN segment_item_assignments si ON si.tenant = up.tenant AND si.item_type = 'CATEGORY'\n"
-    "                 AND si.item_id = up.ancestor_id\n"
-    "            WHERE up.tenant = $1 AND up.descendant_id = {category}\n"
-    "              AND si.segment_id = ANY(${n}::text[]))\n"
+    "EXISTS (SELECT 1 FROM category_closure up\n"
+    "        JOIN segment_item_assignments si ON si.tenant = up.tenant AND si.item_type = 'CATEGORY'\n"
+    "             AND si.item_id = up.ancestor_id\n"
+    "        WHERE up.tenant = $1 AND up.descendant_id = {category}\n"
+    "          AND si.segment_id = ANY({segments}::text[]))"
 )
-_PRODUCT_IS = "AND a.product_id = ${n}\n"
+_PRODUCT_IS = "a.product_id = {product}"
 # Any translation of the product's name contains the text, ignoring case (strpos: no LIKE wildcards to escape).
 _NAME_CONTAINS = (
-    "AND EXISTS (SELECT 1 FROM jsonb_each_text(p.name) AS n (language, value)\n"
-    "            WHERE strpos(lower(n.value), lower(${n})) > 0)\n"
+    "EXISTS (SELECT 1 FROM jsonb_each_text(p.name) AS n (language, value)\n"
+    "        WHERE strpos(lower(n.value), lower({text})) > 0)"
 )
 
 # PRODUCT is the only reference type; naming it as a constant lets the unique index answer without the table.
-_SELECT_ASSIGNMENTS = "SELECT a.id, a.category_id, 'PRODUCT' AS ref_type, a.product_id, p.name AS product_name"
+_ASSIGNMENT_COLUMNS = "a.id, a.category_id, 'PRODUCT' AS ref_type, a.product_id, p.name AS product_name"
 
 _INSERT_ASSIGNMENT = """
 INSERT INTO category_assignments (tenant, id, category_id, product_id)
@@ -173,9 +175,9 @@ _SUPERCATEGORIES = """
 _FROM_CATEGORIES_OF_PRODUCT = """
 FROM category_assignments a
 JOIN categories c ON c.tenant = a.tenant AND c.id = a.category_id
-WHERE a.tenant = $1 AND a.product_id = $2
 """
-_PUBLISHED_CATEGORIES = "AND c.published\n"
+_OF_PRODUCT = "a.tenant = $1 AND a.product_id = $2"
+_PUBLISHED_CATEGORIES = "c.published"
 
 _PRODUCT_HAS_ASSIGNMENTS = """
 SELECT EXISTS (SELECT 1 FROM category_assignments WHERE tenant = $1 AND product_id = $2)
@@ -212,28 +214,16 @@ async def category_published(conn: Connection, tenant: str, category_id: str) ->
     return None if value is None else bool(value)
 
 
-def _assignment_query(filters: AssignmentFilters, params: list[object]) -> str:
-    """FROM and WHERE of an assignment list; appends the filter values to `params` ($1 tenant, $2 category)."""
-    sql = _FROM_SUBTREE if filters.with_subcategories else _FROM_CATEGORY
-    if not filters.show_unpublished:
-        sql += _VISIBLE_CATEGORY
-        if filters.with_subcategories:
-            sql += _PUBLISHED_SUBCATEGORIES
-    if filters.hide_unpublished_products:
-        sql += _PUBLISHED_PRODUCTS
-    if filters.product_id is not None:
-        params.append(filters.product_id)
-        sql += _PRODUCT_IS.format(n=len(params))
-    if filters.name_contains is not None:
-        params.append(filters.name_contains)
-        sql += _NAME_CONTAINS.format(n=len(params))
-    if filters.segment_ids is not None:
-        params.append(list(filters.segment_ids))
-        # In a subtree the probe is per category (the closure row), not per assignment; for one category it is
-        # about $2 alone, so PostgreSQL runs it once.
-        category = "cc.descendant_id" if filters.with_subcategories else "$2"
-        sql += _IN_SEGMENTS.format(category=category, n=len(params))
-    return sql
+def _assignment(record: asyncpg.Record) -> AssignmentRow:
+    return AssignmentRow(**record)
+
+
+_CATEGORY_ASSIGNMENTS = ListStatement(
+    _ASSIGNMENT_COLUMNS, _FROM_CATEGORY, _IN_CATEGORY, _assignment, tiebreak=ASSIGNMENT_ORDER
+)
+_SUBTREE_ASSIGNMENTS = ListStatement(
+    _ASSIGNMENT_COLUMNS, _FROM_SUBTREE, _IN_SUBTREE, _assignment, tiebreak=ASSIGNMENT_ORDER
+)
 
 
 async def list_assignments(
@@ -241,23 +231,32 @@ async def list_assignments(
     tenant: str,
     category_id: str,
     filters: AssignmentFilters,
+    ordering: Ordering,
     *,
-    order_by: str,
-    limit: int,
-    offset: int,
-) -> list[AssignmentRow]:
-    """One page of a category's assignments (with `with_subcategories`, of its whole subtree): one statement."""
-    params: list[object] = [tenant, category_id]
-    sql = f"{_SELECT_ASSIGNMENTS}{_assignment_query(filters, params)}"
-    sql += f"ORDER BY {order_by}\nLIMIT ${len(params) + 1} OFFSET ${len(params) + 2}"
-    return [AssignmentRow(**r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_assignments(conn: Connection, tenant: str, category_id: str, filters: AssignmentFilters) -> int:
-    """How many assignments `list_assignments` pages through."""
-    params: list[object] = [tenant, category_id]
-    sql = f"SELECT count(*){_assignment_query(filters, params)}"
-    return int(await conn.fetchval(sql, *params))
+    page: Page,
+    with_total: bool,
+) -> tuple[list[AssignmentRow], int | None]:
+    """One page of a category's assignments (with `with_subcategories`, of its whole subtree), one statement, and
+    the total when asked for."""
+    statement = _SUBTREE_ASSIGNMENTS if filters.with_subcategories else _CATEGORY_ASSIGNMENTS
+    criteria = statement.criteria(tenant, category_id)
+    if not filters.show_unpublished:
+        criteria.where(_VISIBLE_CATEGORY)
+        if filters.with_subcategories:
+            criteria.where(_PUBLISHED_SUBCATEGORIES)
+    if filters.hide_unpublished_products:
+        criteria.where(_PUBLISHED_PRODUCTS)
+    if filters.product_id is not None:
+        criteria.where(_PRODUCT_IS.format(product=criteria.bind(filters.product_id)))
+    if filters.name_contains is not None:
+        criteria.where(_NAME_CONTAINS.format(text=criteria.bind(filters.name_contains)))
+    if filters.segment_ids is not None:
+        segments = criteria.bind(list(filters.segment_ids))
+        # In a subtree the probe is per category (the closure row), not per assignment; for one category it is
+        # about $2 alone, so PostgreSQL runs it once.
+        category = "cc.descendant_id" if filters.with_subcategories else "$2"
+        criteria.where(_IN_SEGMENTS.format(category=category, segments=segments))
+    return await fetch_page(conn, statement, criteria, ordering, page=page, with_total=with_total)
 
 
 async def insert_assignment(
@@ -322,36 +321,35 @@ async def delete_product_assignments(conn: Connection, tenant: str, product_id: 
     return _removed(await conn.fetch(_DELETE_PRODUCT_ASSIGNMENTS, tenant, product_id))
 
 
-def _categories_query(show_unpublished: bool) -> str:
-    return _FROM_CATEGORIES_OF_PRODUCT + ("" if show_unpublished else _PUBLISHED_CATEGORIES)
+def _category_with_supercategories(record: asyncpg.Record) -> tuple[CategoryRow, list[str] | None]:
+    return category_store.row(record), record["supercategories_ids"]
 
 
 async def list_categories_of_product(
     conn: Connection,
     tenant: str,
     product_id: str,
+    ordering: Ordering,
     *,
     show_unpublished: bool,
     with_supercategories: bool,
-    order_by: str,
-    limit: int,
-    offset: int,
-) -> list[tuple[CategoryRow, list[str] | None]]:
+    page: Page,
+    with_total: bool,
+) -> tuple[list[tuple[CategoryRow, list[str] | None]], int | None]:
     """One page of the categories a product is assigned to, each with its ancestors' ids (root first) when asked
-    for."""
+    for, and the total when asked for."""
     supercategories = _SUPERCATEGORIES if with_supercategories else "NULL::text[]"
-    sql = (
-        f"SELECT {category_store.COLUMNS}, {supercategories} AS supercategories_ids"
-        f"{_categories_query(show_unpublished)}ORDER BY {order_by}\nLIMIT $3 OFFSET $4"
+    statement = ListStatement(
+        f"{category_store.COLUMNS}, {supercategories} AS supercategories_ids",
+        _FROM_CATEGORIES_OF_PRODUCT,
+        _OF_PRODUCT,
+        _category_with_supercategories,
+        tiebreak="c.id",
     )
-    records = await conn.fetch(sql, tenant, product_id, limit, offset)
-    return [(category_store.row(r), r["supercategories_ids"]) for r in records]
-
-
-async def count_categories_of_product(conn: Connection, tenant: str, product_id: str, *, show_unpublished: bool) -> int:
-    """How many categories `list_categories_of_product` pages through."""
-    sql = f"SELECT count(*){_categories_query(show_unpublished)}"
-    return int(await conn.fetchval(sql, tenant, product_id))
+    criteria = statement.criteria(tenant, product_id)
+    if not show_unpublished:
+        criteria.where(_PUBLISHED_CATEGORIES)
+    return await fetch_page(conn, statement, criteria, ordering, page=page, with_total=with_total)
 
 
 async def product_has_assignments(conn: Connection, tenant: str, product_id: str) -> bool:

@@ -23,7 +23,8 @@ from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Forbidden, NotFound
 from segment_service.core.ids import new_id
 from segment_service.core.languages import localize
-from segment_service.core.paging import Page, order_by, page_total, sort_in_language
+from segment_service.core.listing import parse_ordering
+from segment_service.core.paging import Page, sort_in_language
 from segment_service.products import service as products_service
 
 __all__ = [
@@ -117,18 +118,13 @@ async def list_category_assignments(
     asked for. Without showUnpublished an unpublished category is 404 and unpublished subcategories are left out."""
     check_show_unpublished(caller, filters.show_unpublished)
     sort = sort_in_language(sort, ("ref.localizedName",), languages[0] if languages else default_language)
-    ordering = order_by(sort, store.ASSIGNMENT_FIELDS, tiebreak=store.ASSIGNMENT_ORDER)
+    ordering = parse_ordering(sort, store.ASSIGNMENT_FIELDS)
     async with db.connection() as conn:
-        rows = await store.list_assignments(
-            conn, caller.tenant, category_id, filters, order_by=ordering, limit=page.size, offset=page.offset
+        rows, total = await store.list_assignments(
+            conn, caller.tenant, category_id, filters, ordering, page=page, with_total=with_total
         )
         if not rows:  # rows prove the category visible; without any, tell 404 from an empty page
             await _check_category(conn, caller, category_id, show_unpublished=filters.show_unpublished)
-        total = None
-        if with_total:
-            total = await page_total(
-                page, len(rows), lambda: store.count_assignments(conn, caller.tenant, category_id, filters)
-            )
     return [assignment_document(r, languages, default_language) for r in rows], total
 
 
@@ -149,30 +145,21 @@ async def list_categories_of_product(
     404 for this operation), an empty page past the end."""
     check_show_unpublished(caller, show_unpublished)
     sort = sort_in_language(sort, CATEGORY_LOCALIZED_FIELDS, languages[0] if languages else default_language)
-    ordering = order_by(sort, store.CATEGORY_FIELDS, tiebreak="c.id")
+    ordering = parse_ordering(sort, store.CATEGORY_FIELDS)
     async with db.connection() as conn:
-        rows = await store.list_categories_of_product(
+        rows, total = await store.list_categories_of_product(
             conn,
             caller.tenant,
             product_id,
+            ordering,
             show_unpublished=show_unpublished,
             with_supercategories=with_supercategories,
-            order_by=ordering,
-            limit=page.size,
-            offset=page.offset,
+            page=page,
+            with_total=with_total,
         )
         if not rows and not await store.product_has_assignments(conn, caller.tenant, product_id):
             raise NotFound(
                 f"Categories for assignment reference with id '{product_id}' not found.", resource_id=product_id
-            )
-        total = None
-        if with_total:
-            total = await page_total(
-                page,
-                len(rows),
-                lambda: store.count_categories_of_product(
-                    conn, caller.tenant, product_id, show_unpublished=show_unpublished
-                ),
             )
     return [category_document(r, supers, default_language) for r, supers in rows], total
 

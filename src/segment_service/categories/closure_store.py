@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from segment_service.categories.store import COLUMNS, CategoryRow, row
 from segment_service.core.db import Connection
+from segment_service.core.listing import ListStatement, Ordering, fetch_page
+from segment_service.core.paging import Page
 
 # Moves, deletes and rebuilds of one tenant run one at a time (exclusive), so that two concurrent moves cannot close
 # a cycle that neither sees alone; creates under a parent take the shared lock, so they run side by side but never
@@ -161,8 +163,8 @@ FROM tree t, unnest(t.path) WITH ORDINALITY AS p(ancestor_id, ord)
 _ANCESTORS_FROM = """
 FROM category_closure cc
 JOIN categories c ON c.tenant = cc.tenant AND c.id = cc.ancestor_id
-WHERE cc.tenant = $1 AND cc.descendant_id = $2 AND cc.depth > 0 AND ($3::boolean OR c.published)
 """
+_ANCESTORS_WHERE = "cc.tenant = $1 AND cc.descendant_id = $2 AND cc.depth > 0 AND ($3::boolean OR c.published)"
 #: The parents' default order: from the root down to the nearest.
 ANCESTORS_ORDER = "cc.depth DESC"
 
@@ -171,7 +173,9 @@ ANCESTORS_ORDER = "cc.depth DESC"
 _DESCENDANTS_FROM = """
 FROM category_closure cc
 JOIN categories c ON c.tenant = cc.tenant AND c.id = cc.descendant_id
-WHERE cc.tenant = $1 AND cc.ancestor_id = $2 AND cc.depth > 0 AND ($3::integer IS NULL OR cc.depth <= $3)
+"""
+_DESCENDANTS_WHERE = """cc.tenant = $1 AND cc.ancestor_id = $2 AND cc.depth > 0
+  AND ($3::integer IS NULL OR cc.depth <= $3)
   AND ($4::boolean OR NOT EXISTS (
       SELECT 1
       FROM category_closure up
@@ -179,8 +183,7 @@ WHERE cc.tenant = $1 AND cc.ancestor_id = $2 AND cc.depth > 0 AND ($3::integer I
                              AND x.depth > 0
       JOIN categories u ON u.tenant = $1 AND u.id = up.ancestor_id AND NOT u.published
       WHERE up.tenant = $1 AND up.descendant_id = cc.descendant_id
-  ))
-"""
+  ))"""
 #: The subcategories' default order: level by level, siblings by position, then id.
 DESCENDANTS_ORDER = "cc.depth ASC, coalesce(c.position, 0) ASC, c.id ASC"
 
@@ -245,38 +248,41 @@ async def rebuild_tree(conn: Connection, tenant: str, root_id: str) -> None:
     await conn.execute(_WRITE_TREE_ROWS, tenant, root_id)
 
 
+_ANCESTORS = ListStatement(
+    COLUMNS, _ANCESTORS_FROM, _ANCESTORS_WHERE, row, tiebreak="c.id", default_order=ANCESTORS_ORDER
+)
+_DESCENDANTS = ListStatement(
+    COLUMNS, _DESCENDANTS_FROM, _DESCENDANTS_WHERE, row, tiebreak="c.id", default_order=DESCENDANTS_ORDER
+)
+
+
 async def list_ancestors(
-    conn: Connection, tenant: str, category_id: str, *, unpublished: bool, order_by: str, limit: int, offset: int
-) -> list[CategoryRow]:
-    """One page of the ancestors of a category (`unpublished`: unpublished ones too)."""
-    sql = f"SELECT {COLUMNS}\n{_ANCESTORS_FROM}ORDER BY {order_by}\nLIMIT $4 OFFSET $5"
-    return [row(r) for r in await conn.fetch(sql, tenant, category_id, unpublished, limit, offset)]
-
-
-async def count_ancestors(conn: Connection, tenant: str, category_id: str, *, unpublished: bool) -> int:
-    """How many ancestors `list_ancestors` would return on all pages."""
-    return int(await conn.fetchval(f"SELECT count(*)\n{_ANCESTORS_FROM}", tenant, category_id, unpublished))
+    conn: Connection,
+    tenant: str,
+    category_id: str,
+    ordering: Ordering,
+    *,
+    unpublished: bool,
+    page: Page,
+    with_total: bool,
+) -> tuple[list[CategoryRow], int | None]:
+    """One page of the ancestors of a category (`unpublished`: unpublished ones too), and the total when asked
+    for."""
+    criteria = _ANCESTORS.criteria(tenant, category_id, unpublished)
+    return await fetch_page(conn, _ANCESTORS, criteria, ordering, page=page, with_total=with_total)
 
 
 async def list_descendants(
     conn: Connection,
     tenant: str,
     category_id: str,
+    ordering: Ordering,
     *,
     depth: int | None,
     unpublished: bool,
-    order_by: str,
-    limit: int,
-    offset: int,
-) -> list[CategoryRow]:
-    """One page of the categories below a category, down to `depth` (None: all)."""
-    sql = f"SELECT {COLUMNS}\n{_DESCENDANTS_FROM}ORDER BY {order_by}\nLIMIT $5 OFFSET $6"
-    return [row(r) for r in await conn.fetch(sql, tenant, category_id, depth, unpublished, limit, offset)]
-
-
-async def count_descendants(
-    conn: Connection, tenant: str, category_id: str, *, depth: int | None, unpublished: bool
-) -> int:
-    """How many categories `list_descendants` would return on all pages."""
-    sql = f"SELECT count(*)\n{_DESCENDANTS_FROM}"
-    return int(await conn.fetchval(sql, tenant, category_id, depth, unpublished))
+    page: Page,
+    with_total: bool,
+) -> tuple[list[CategoryRow], int | None]:
+    """One page of the categories below a category, down to `depth` (None: all), and the total when asked for."""
+    criteria = _DESCENDANTS.criteria(tenant, category_id, depth, unpublished)
+    return await fetch_page(conn, _DESCENDANTS, criteria, ordering, page=page, with_total=with_total)

@@ -26,7 +26,8 @@ from segment_service.categories.writes import (
 from segment_service.core.auth import Caller
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound
-from segment_service.core.paging import Page, order_by, page_total, sort_in_language, where_q
+from segment_service.core.listing import Ordering, Search, parse_ordering, parse_query
+from segment_service.core.paging import Page, sort_in_language
 
 __all__ = [
     "LOCALIZED_FIELDS",
@@ -81,36 +82,10 @@ def _day(raw: str, name: str) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _filter_conditions(filters: ListFilters, params: list[object], languages: tuple[str, ...] | None) -> list[str]:
-    conditions = []
-    if filters.code is not None:
-        conditions.append(store.code_condition(params, filters.code))
-    if filters.ecn is not None:
-        conditions.append(store.ecn_condition(params, filters.ecn))
-    for name, value in (
-        ("localizedName", filters.localized_name),
-        ("localizedDescription", filters.localized_description),
-        ("localizedSlug", filters.localized_slug),
-    ):
-        if value is not None:
-            conditions.append(store.localized_condition(params, name, value, languages))
-    if filters.validity_from is not None:
-        conditions.append(store.after_condition(params, "c.valid_from", _day(filters.validity_from, "validityFrom")))
-    if filters.validity_to is not None:
-        # "validity.to before the given day": up to the end of that day.
-        end = _day(filters.validity_to, "validityTo") + timedelta(days=1)
-        conditions.append(store.before_condition(params, "c.valid_to", end))
-    if filters.metadata_modified_at is not None:
-        day = _day(filters.metadata_modified_at, "metadataModifiedAt")
-        conditions.append(store.after_condition(params, "c.modified_at", day))
-    return conditions
-
-
-def _ordering(sort: str | None, languages: tuple[str, ...] | None, default_language: str, default: str) -> str:
-    if not sort or not sort.strip():
-        return default
+def _ordering(sort: str | None, languages: tuple[str, ...] | None, default_language: str) -> Ordering:
+    """`sort` checked, a localized field named without a language sorting by the first asked (or the default)."""
     sort = sort_in_language(sort, LOCALIZED_FIELDS, languages[0] if languages else default_language)
-    return order_by(sort, store.CATEGORY_FIELDS, tiebreak="c.id")
+    return parse_ordering(sort, store.CATEGORY_FIELDS)
 
 
 async def list_categories(
@@ -128,21 +103,32 @@ async def list_categories(
     default_language: str,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the categories matching `q` and the filters, and the total when asked for."""
-    params: list[object] = [caller.tenant]
-    conditions = [where_q(q, store.CATEGORY_FIELDS, params), *_filter_conditions(filters, params, languages)]
-    if not show_unpublished(caller, unpublished):
-        conditions.append(store.PUBLISHED_CONDITION)
-    if show_roots:
-        conditions.append(store.ROOTS_CONDITION)
-    where = " AND ".join(conditions)
-    ordering = _ordering(sort, languages, default_language, "c.id ASC")
+    query = parse_query(q, store.CATEGORY_FIELDS)
+    valid_from = None if filters.validity_from is None else _day(filters.validity_from, "validityFrom")
+    # "validity.to before the given day": up to the end of that day.
+    valid_to = None if filters.validity_to is None else _day(filters.validity_to, "validityTo") + timedelta(days=1)
+    modified = (
+        None if filters.metadata_modified_at is None else _day(filters.metadata_modified_at, "metadataModifiedAt")
+    )
+    localized = (
+        ("localizedName", filters.localized_name),
+        ("localizedDescription", filters.localized_description),
+        ("localizedSlug", filters.localized_slug),
+    )
+    categories = store.CategoryFilter(
+        Search(query, _ordering(sort, languages, default_language)),
+        show_unpublished=show_unpublished(caller, unpublished),
+        roots_only=show_roots,
+        code=filters.code,
+        ecn=filters.ecn,
+        localized=tuple((name, value) for name, value in localized if value is not None),
+        languages=languages,
+        valid_from_after=valid_from,
+        valid_to_before=valid_to,
+        modified_after=modified,
+    )
     async with db.connection() as conn:
-        rows = await store.list_categories(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
-        )
-        total = None
-        if with_total:
-            total = await page_total(page, len(rows), lambda: store.count_categories(conn, where=where, params=params))
+        rows, total = await store.list_categories(conn, caller.tenant, categories, page=page, with_total=with_total)
     return [category_document(r, default_language) for r in rows], total
 
 
@@ -178,19 +164,12 @@ async def list_parents(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of a category's ancestors, root first; a root has none (an empty list, not a 404)."""
     shown = show_unpublished(caller, unpublished)
-    ordering = _ordering(sort, languages, default_language, closure_store.ANCESTORS_ORDER)
+    ordering = _ordering(sort, languages, default_language)
     async with db.connection() as conn:
         await _visible(conn, caller, category_id, shown)
-        rows = await closure_store.list_ancestors(
-            conn, caller.tenant, category_id, unpublished=shown, order_by=ordering, limit=page.size, offset=page.offset
+        rows, total = await closure_store.list_ancestors(
+            conn, caller.tenant, category_id, ordering, unpublished=shown, page=page, with_total=with_total
         )
-        total = None
-        if with_total:
-            total = await page_total(
-                page,
-                len(rows),
-                lambda: closure_store.count_ancestors(conn, caller.tenant, category_id, unpublished=shown),
-            )
     return [category_document(r, default_language) for r in rows], total
 
 
@@ -219,28 +198,19 @@ async def list_subcategories(
             type="invalid_query_parameter",
         )
     shown = show_unpublished(caller, unpublished)
-    ordering = _ordering(sort, languages, default_language, closure_store.DESCENDANTS_ORDER)
+    ordering = _ordering(sort, languages, default_language)
     async with db.connection() as conn:
         await _visible(conn, caller, category_id, shown)
-        rows = await closure_store.list_descendants(
+        rows, total = await closure_store.list_descendants(
             conn,
             caller.tenant,
             category_id,
+            ordering,
             depth=depth,
             unpublished=shown,
-            order_by=ordering,
-            limit=page.size,
-            offset=page.offset,
+            page=page,
+            with_total=with_total,
         )
-        total = None
-        if with_total:
-            total = await page_total(
-                page,
-                len(rows),
-                lambda: closure_store.count_descendants(
-                    conn, caller.tenant, category_id, depth=depth, unpublished=shown
-                ),
-            )
     return [category_document(r, default_language) for r in rows], total
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,8 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
+from segment_service.core.listing import Criteria, ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
 
@@ -233,46 +236,53 @@ async def update_category(
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class CategoryFilter:
+    """GET /categories: the checked `q` and `sort` and the list filters, dates already parsed. `localized` holds
+    (filter name, value) pairs matched in `languages` (None: any language); `valid_to_before` is exclusive."""
+
+    search: Search
+    show_unpublished: bool
+    roots_only: bool = False
+    code: str | None = None
+    ecn: str | None = None
+    localized: tuple[tuple[str, str], ...] = ()
+    languages: tuple[str, ...] | None = None
+    valid_from_after: datetime | None = None
+    valid_to_before: datetime | None = None
+    modified_after: datetime | None = None
+
+
+_CATEGORIES = ListStatement(COLUMNS, "FROM categories c", "c.tenant = $1", row, tiebreak="c.id")
+
+
 async def list_categories(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[CategoryRow]:
-    """One page of categories matching `where` (compiled by the service; $1 is the tenant)."""
-    n = len(params)
-    sql = (
-        f"SELECT {COLUMNS}\nFROM categories c\nWHERE c.tenant = $1 AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return [row(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_categories(conn: Connection, *, where: str, params: list[object]) -> int:
-    """How many categories match `where`."""
-    sql = f"SELECT count(*)\nFROM categories c\nWHERE c.tenant = $1 AND {where}"
-    return int(await conn.fetchval(sql, *params))
-
-
-#: Readers without showUnpublished see only published categories.
-PUBLISHED_CONDITION = "c.published"
-#: `showRoots=true`: categories without a parent.
-ROOTS_CONDITION = "c.parent_id IS NULL"
-
-
-def _bind(params: list[object], value: object) -> str:
-    params.append(value)
-    return f"${len(params)}"
-
-
-def code_condition(params: list[object], code: str) -> str:
-    """`code` filter: exact and case-insensitive (served by categories_code_key)."""
-    return f"lower(c.code) = lower({_bind(params, code)}::text)"
-
-
-def ecn_condition(params: list[object], ecn: str) -> str:
-    """`ecn` filter: exact (served by category_ecns_pkey)."""
-    return (
-        f"c.id IN (SELECT e.category_id FROM category_ecns e WHERE e.tenant = $1 "
-        f"AND e.ecn = {_bind(params, ecn)}::text)"
-    )
+    conn: Connection, tenant: str, categories: CategoryFilter, *, page: Page, with_total: bool
+) -> tuple[list[CategoryRow], int | None]:
+    """One page of the categories matching the filter, and the total when asked for."""
+    criteria = _CATEGORIES.criteria(tenant, query=categories.search.query)
+    if categories.code is not None:
+        # Exact and case-insensitive (served by categories_code_key).
+        criteria.where(f"lower(c.code) = lower({criteria.bind(categories.code)}::text)")
+    if categories.ecn is not None:
+        # Exact (served by category_ecns_pkey).
+        criteria.where(
+            "c.id IN (SELECT e.category_id FROM category_ecns e WHERE e.tenant = $1 "
+            f"AND e.ecn = {criteria.bind(categories.ecn)}::text)"
+        )
+    for name, value in categories.localized:
+        criteria.where(_localized_condition(criteria, name, value, categories.languages))
+    if categories.valid_from_after is not None:
+        criteria.where(f"c.valid_from >= {criteria.bind(categories.valid_from_after)}::timestamptz")
+    if categories.valid_to_before is not None:
+        criteria.where(f"c.valid_to < {criteria.bind(categories.valid_to_before)}::timestamptz")
+    if categories.modified_after is not None:
+        criteria.where(f"c.modified_at >= {criteria.bind(categories.modified_after)}::timestamptz")
+    if not categories.show_unpublished:
+        criteria.where("c.published")
+    if categories.roots_only:
+        criteria.where("c.parent_id IS NULL")
+    return await fetch_page(conn, _CATEGORIES, criteria, categories.search.ordering, page=page, with_total=with_total)
 
 
 #: The columns the localized list filters read; the keys are the query parameters' names.
@@ -283,24 +293,14 @@ _LOCALIZED_COLUMNS = {
 }
 
 
-def localized_condition(params: list[object], name: str, value: str, languages: Sequence[str] | None) -> str:
+def _localized_condition(criteria: Criteria, name: str, value: str, languages: Sequence[str] | None) -> str:
     """`localizedName` / `localizedDescription` / `localizedSlug` filters: some translation in one of `languages`
     (any language when None) equals `value`, ignoring case."""
     column = _LOCALIZED_COLUMNS[name]
-    value_sql = _bind(params, value)
-    languages_sql = _bind(params, None if languages is None else list(languages))
+    value_sql = criteria.bind(value)
+    languages_sql = criteria.bind(None if languages is None else list(languages))
     return (
         f"EXISTS (SELECT 1 FROM jsonb_each_text(CASE WHEN jsonb_typeof({column}) = 'object' THEN {column} END)"
         f" AS l(k, v) WHERE lower(l.v) = lower({value_sql}::text)"
         f" AND ({languages_sql}::text[] IS NULL OR l.k = ANY({languages_sql}::text[])))"
     )
-
-
-def after_condition(params: list[object], column: str, moment: datetime) -> str:
-    """`validityFrom` / `metadataModifiedAt`: the column lies at or after `moment`."""
-    return f"{column} >= {_bind(params, moment)}::timestamptz"
-
-
-def before_condition(params: list[object], column: str, moment: datetime) -> str:
-    """`validityTo`: the column lies before `moment`."""
-    return f"{column} < {_bind(params, moment)}::timestamptz"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segment_service.core.errors import BadRequest
-from segment_service.core.query import QueryError, Registry, compile_q, resolve_path
+from segment_service.core.query import QueryError, Registry, resolve_path
 
 MAX_PAGE_SIZE = 1000
 MAX_SORT_FIELDS = 10
@@ -78,6 +78,11 @@ async def page_total(page: Page, shown: int, count: Callable[[], Awaitable[int]]
 
 def order_by(sort: str | None, registry: Registry, *, tiebreak: str = "id") -> str:
     """An ORDER BY clause for `field:ASC,field2:DESC`; the id always ends it so that pages are stable."""
+    return ", ".join((*parse_sort(sort, registry), f"{tiebreak} ASC"))
+
+
+def parse_sort(sort: str | None, registry: Registry) -> tuple[str, ...]:
+    """The ORDER BY terms of `field:ASC,field2:DESC` over `registry` (no tiebreak); 400 naming the problem."""
     clauses: list[str] = []
     if sort and sort.strip():
         parts = [p.strip() for p in sort.split(",") if p.strip()]
@@ -104,8 +109,7 @@ def order_by(sort: str | None, registry: Registry, *, tiebreak: str = "id") -> s
                     f"Invalid sort: '{path.strip()}' cannot be sorted on.", field="sort", type="invalid_query_parameter"
                 )
             clauses.append(f"{resolved.sql} {direction} NULLS LAST")
-    clauses.append(f"{tiebreak} ASC")
-    return ", ".join(clauses)
+    return tuple(clauses)
 
 
 def sort_in_language(sort: str | None, localized: Collection[str], language: str) -> str | None:
@@ -121,14 +125,6 @@ def sort_in_language(sort: str | None, localized: Collection[str], language: str
             path = f"{path.strip()}.{language}"
         parts.append(f"{path}{colon}{direction}")
     return ",".join(parts)
-
-
-def where_q(q: str | None, registry: Registry, params: list[object]) -> str:
-    """The SQL condition for a `q` (appending its values to `params`); 400 naming the problem when it is invalid."""
-    try:
-        return compile_q(q, registry, params)
-    except QueryError as exc:
-        raise BadRequest(exc.message, field="q", type="invalid_query_parameter") from exc
 
 
 def parse_fields(fields: str | None) -> tuple[tuple[str, ...], ...] | None:

@@ -10,6 +10,8 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
+from segment_service.core.listing import ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 
 #: The public field paths of a redemption for `q` and `sort`, with the column each one reads.
@@ -130,19 +132,14 @@ async def delete_redemption(conn: Connection, tenant: str, code: str, redemption
     return str(await conn.execute(_DELETE_REDEMPTION, tenant, code, redemption_id)) != "DELETE 0"
 
 
+_REDEMPTIONS = ListStatement(
+    _COLUMNS, "FROM coupon_redemptions r", "r.tenant = $1 AND r.coupon_code = $2", _row, tiebreak="r.id"
+)
+
+
 async def list_redemptions(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[RedemptionRow]:
-    """One page of redemptions matching `where` ($1 is the tenant, $2 the coupon code)."""
-    n = len(params)
-    sql = (
-        f"SELECT {_COLUMNS}\nFROM coupon_redemptions r\nWHERE r.tenant = $1 AND r.coupon_code = $2 AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return [_row(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_redemptions(conn: Connection, *, where: str, params: list[object]) -> int:
-    """How many redemptions match `where`."""
-    sql = f"SELECT count(*)\nFROM coupon_redemptions r\nWHERE r.tenant = $1 AND r.coupon_code = $2 AND {where}"
-    return int(await conn.fetchval(sql, *params))
+    conn: Connection, tenant: str, code: str, search: Search, *, page: Page, with_total: bool
+) -> tuple[list[RedemptionRow], int | None]:
+    """One page of a coupon's redemptions matching `search`, and the total when asked for."""
+    criteria = _REDEMPTIONS.criteria(tenant, code, query=search.query)
+    return await fetch_page(conn, _REDEMPTIONS, criteria, search.ordering, page=page, with_total=with_total)

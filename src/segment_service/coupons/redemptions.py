@@ -15,7 +15,8 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Forbidden, NotFound
 from segment_service.core.ids import new_id
-from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.listing import parse_search
+from segment_service.core.paging import Page
 from segment_service.core.timefmt import iso
 from segment_service.coupons import redemption_store, store
 from segment_service.coupons.models import CurrencyAmount, DiscountType, RedemptionCreation
@@ -293,19 +294,12 @@ async def list_redemptions(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the coupon's redemptions that match `q`, and the total when asked for."""
     code = path_code(code)
-    params: list[object] = [caller.tenant, code]
-    where = where_q(q, redemption_store.REDEMPTION_FIELDS, params)
-    ordering = order_by(sort or "redeemedAt", redemption_store.REDEMPTION_FIELDS, tiebreak="r.id")
+    search = parse_search(q, sort or "redeemedAt", redemption_store.REDEMPTION_FIELDS)
     async with db.connection() as conn:
         await _existing_coupon(conn, caller.tenant, code)
-        rows = await redemption_store.list_redemptions(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        rows, total = await redemption_store.list_redemptions(
+            conn, caller.tenant, code, search, page=page, with_total=with_total
         )
-        total = None
-        if with_total:
-            total = await page_total(
-                page, len(rows), lambda: redemption_store.count_redemptions(conn, where=where, params=params)
-            )
     return [redemption_document(r) for r in rows], total
 
 

@@ -10,7 +10,8 @@ import msgspec
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Conflict, Forbidden, NotFound, VersionConflict
-from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.listing import parse_search
+from segment_service.core.paging import Page
 from segment_service.core.patch import merge_patch
 from segment_service.core.timefmt import iso
 from segment_service.coupons import store
@@ -230,17 +231,7 @@ async def list_coupons(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the tenant's coupons that match `q` (deleted ones only with `show_deleted`), and the total when
     asked for."""
-    params: list[object] = [caller.tenant]
-    conditions = [where_q(q, store.COUPON_FIELDS, params)]
-    if not show_deleted:
-        conditions.append("NOT c.deleted")
-    where = " AND ".join(conditions)
-    ordering = order_by(sort, store.COUPON_FIELDS, tiebreak="c.code")
+    coupons = store.CouponFilter(parse_search(q, sort, store.COUPON_FIELDS), show_deleted)
     async with db.connection() as conn:
-        rows = await store.list_coupons(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
-        )
-        total = None
-        if with_total:
-            total = await page_total(page, len(rows), lambda: store.count_coupons(conn, where=where, params=params))
+        rows, total = await store.list_coupons(conn, caller.tenant, coupons, page=page, with_total=with_total)
     return [coupon_document(r) for r in rows], total

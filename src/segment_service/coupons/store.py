@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,8 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
+from segment_service.core.listing import ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 
 #: `status` as coupon.yml defines it, computed where the coupon is read so that `q` and `sort` can use it too.
@@ -274,19 +277,22 @@ async def add_redemptions(conn: Connection, tenant: str, code: str, delta: int) 
     await conn.execute(_ADD_REDEMPTIONS, tenant, code, delta)
 
 
+@dataclass(frozen=True, slots=True)
+class CouponFilter:
+    """GET /coupons: the checked `q` and `sort`; deleted coupons only with `show_deleted`."""
+
+    search: Search
+    show_deleted: bool
+
+
+_COUPONS = ListStatement(_COLUMNS, "FROM coupons c", "c.tenant = $1", _row, tiebreak="c.code")
+
+
 async def list_coupons(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[CouponRow]:
-    """One page of coupons matching `where` (compiled by the service from q; $1 is the tenant)."""
-    n = len(params)
-    sql = (
-        f"SELECT {_COLUMNS}\nFROM coupons c\nWHERE c.tenant = $1 AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return [_row(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_coupons(conn: Connection, *, where: str, params: list[object]) -> int:
-    """How many coupons match `where`."""
-    sql = f"SELECT count(*)\nFROM coupons c\nWHERE c.tenant = $1 AND {where}"
-    return int(await conn.fetchval(sql, *params))
+    conn: Connection, tenant: str, coupons: CouponFilter, *, page: Page, with_total: bool
+) -> tuple[list[CouponRow], int | None]:
+    """One page of the tenant's coupons matching the filter, and the total when asked for."""
+    criteria = _COUPONS.criteria(tenant, query=coupons.search.query)
+    if not coupons.show_deleted:
+        criteria.where("NOT c.deleted")
+    return await fetch_page(conn, _COUPONS, criteria, coupons.search.ordering, page=page, with_total=with_total)

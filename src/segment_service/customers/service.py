@@ -17,8 +17,9 @@ from segment_service.core.auth import Caller
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
 from segment_service.core.ids import check_custom_id, new_id
+from segment_service.core.listing import parse_search
 from segment_service.core.models import UNSET, UnsetType
-from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.paging import Page
 from segment_service.core.patch import merge_patch
 from segment_service.customers import store
 from segment_service.customers.models import (
@@ -288,16 +289,9 @@ async def list_customers(
     db: Database, caller: Caller, *, q: str | None, page: Page, sort: str | None, with_total: bool, expand: Expand
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the tenant's customers that match `q`, and the total when asked for."""
-    params: list[object] = [caller.tenant]
-    where = where_q(q, store.CUSTOMER_FIELDS, params)
-    ordering = order_by(sort, store.CUSTOMER_FIELDS, tiebreak="c.id")
+    search = parse_search(q, sort, store.CUSTOMER_FIELDS)
     async with db.connection() as conn:
-        rows = await store.list_customers(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
-        )
-        total = None
-        if with_total:
-            total = await page_total(page, len(rows), lambda: store.count_customers(conn, where=where, params=params))
+        rows, total = await store.list_customers(conn, caller.tenant, search, page=page, with_total=with_total)
     return [customer_document(r, expand) for r in rows], total
 
 

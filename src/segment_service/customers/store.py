@@ -10,6 +10,8 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
+from segment_service.core.listing import ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
 
@@ -276,22 +278,15 @@ async def delete_customer(conn: Connection, tenant: str, customer_id: str) -> De
     return None if record is None else DeletedCustomer(email=record["contact_email"])
 
 
+_CUSTOMERS = ListStatement(_COLUMNS, "FROM customers c", "c.tenant = $1", _row, tiebreak="c.id")
+
+
 async def list_customers(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[CustomerRow]:
-    """One page of customers matching `where` (compiled by the service from q; $1 is the tenant)."""
-    n = len(params)
-    sql = (
-        f"SELECT {_COLUMNS}\nFROM customers c\nWHERE c.tenant = $1 AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return [_row(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_customers(conn: Connection, *, where: str, params: list[object]) -> int:
-    """How many customers match `where`."""
-    sql = f"SELECT count(*)\nFROM customers c\nWHERE c.tenant = $1 AND {where}"
-    return int(await conn.fetchval(sql, *params))
+    conn: Connection, tenant: str, search: Search, *, page: Page, with_total: bool
+) -> tuple[list[CustomerRow], int | None]:
+    """One page of the tenant's customers matching `search`, and the total when asked for."""
+    criteria = _CUSTOMERS.criteria(tenant, query=search.query)
+    return await fetch_page(conn, _CUSTOMERS, criteria, search.ordering, page=page, with_total=with_total)
 
 
 async def fetch_credentials(conn: Connection, tenant: str, customer_id: str) -> Credentials | None:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import BadRequest, Conflict
+from segment_service.core.listing import ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
+from segment_service.legal_entities.models import ContactAssignmentFilters
 from segment_service.legal_entities.store import (
     _CA_COLUMNS,
     _LE_JOINED_COLUMNS,
+    CONTACT_ASSIGNMENT_FIELDS,
     ContactAssignmentContent,
     ContactAssignmentRow,
+    Match,
     _contact_assignment,
+    match_filters,
 )
 
 _SELECT_CONTACT_ASSIGNMENT = f"""
@@ -188,27 +195,46 @@ async def legal_entity_ids_of_customer(conn: Connection, tenant: str, customer_i
     return [r["legal_entity_id"] for r in await conn.fetch(_LEGAL_ENTITY_IDS_OF_CUSTOMER, tenant, customer_id)]
 
 
+@dataclass(frozen=True, slots=True)
+class ContactAssignmentFilter:
+    """GET /legal-entities/contact-assignments: the checked `q` and `sort`, and the dedicated filters."""
+
+    search: Search
+    filters: ContactAssignmentFilters
+
+
+_FROM_CONTACT_ASSIGNMENTS = (
+    "FROM contact_assignments ca\nJOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id"
+)
+_CONTACT_ASSIGNMENTS = ListStatement(
+    f"{_CA_COLUMNS}, {_LE_JOINED_COLUMNS}",
+    _FROM_CONTACT_ASSIGNMENTS,
+    "ca.tenant = $1",
+    _contact_assignment,
+    tiebreak="ca.id",
+)
+
+
 async def list_contact_assignments(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[ContactAssignmentRow]:
-    """One page of contact assignments (with their legal entities) matching `where`; $1 is the tenant."""
-    n = len(params)
-    sql = (
-        f"SELECT {_CA_COLUMNS}, {_LE_JOINED_COLUMNS}\nFROM contact_assignments ca\n"
-        "JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id\n"
-        f"WHERE ca.tenant = $1 AND {where}\nORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
+    conn: Connection, tenant: str, contact_assignments: ContactAssignmentFilter, *, page: Page, with_total: bool
+) -> tuple[list[ContactAssignmentRow], int | None]:
+    """One page of contact assignments (with their legal entities) matching the filter, and the total when asked
+    for."""
+    criteria = _CONTACT_ASSIGNMENTS.criteria(tenant, query=contact_assignments.search.query)
+    filters = contact_assignments.filters
+    match_filters(
+        criteria,
+        CONTACT_ASSIGNMENT_FIELDS,
+        (
+            ("legalEntity.id", Match.EQUALS, filters.legal_entity_id),
+            ("customer.id", Match.EQUALS, filters.customer_id),
+            ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
+            ("primary", Match.EQUALS, filters.primary),
+        ),
     )
-    return [_contact_assignment(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_contact_assignments(conn: Connection, *, where: str, params: list[object]) -> int:
-    """How many contact assignments match `where`."""
-    sql = (
-        f"SELECT count(*)\nFROM contact_assignments ca\n"
-        "JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id\n"
-        f"WHERE ca.tenant = $1 AND {where}"
+    return await fetch_page(
+        conn, _CONTACT_ASSIGNMENTS, criteria, contact_assignments.search.ordering, page=page, with_total=with_total
     )
-    return int(await conn.fetchval(sql, *params))
 
 
 _CONTACT_PAIRS = """

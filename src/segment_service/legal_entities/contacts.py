@@ -10,8 +10,9 @@ from segment_service.core.auth import Caller
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, VersionConflict
 from segment_service.core.ids import check_custom_id, new_id
+from segment_service.core.listing import parse_search
 from segment_service.core.models import UNSET, UnsetType
-from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.paging import Page
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import contact_store, service, store
 from segment_service.legal_entities.models import (
@@ -22,7 +23,6 @@ from segment_service.legal_entities.models import (
     MetadataCreate,
     MetadataUpdate,
 )
-from segment_service.legal_entities.store import Match
 
 __all__ = [
     "contact_assignment_document",
@@ -164,20 +164,6 @@ async def get_contact_assignment(db: Database, caller: Caller, assignment_id: st
     return contact_assignment_document(row, customers.get(row.customer_id))
 
 
-def _contact_filters(filters: ContactAssignmentFilters, params: list[object]) -> list[str]:
-    """SQL conditions for the dedicated filter parameters; the spec makes each an equality."""
-    return store.filter_conditions(
-        params,
-        store.CONTACT_ASSIGNMENT_FIELDS,
-        (
-            ("legalEntity.id", Match.EQUALS, filters.legal_entity_id),
-            ("customer.id", Match.EQUALS, filters.customer_id),
-            ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
-            ("primary", Match.EQUALS, filters.primary),
-        ),
-    )
-
-
 async def list_contact_assignments(
     db: Database,
     caller: Caller,
@@ -189,18 +175,11 @@ async def list_contact_assignments(
     with_total: bool,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the tenant's contact assignments that match `q` and the filters, and the total when asked."""
-    params: list[object] = [caller.tenant]
-    conditions = [where_q(q, store.CONTACT_ASSIGNMENT_FIELDS, params), *_contact_filters(filters, params)]
-    where = " AND ".join(conditions)
-    ordering = order_by(sort, store.CONTACT_ASSIGNMENT_FIELDS, tiebreak="ca.id")
+    search = parse_search(q, sort, store.CONTACT_ASSIGNMENT_FIELDS)
+    contact_assignments = contact_store.ContactAssignmentFilter(search, filters)
     async with db.connection() as conn:
-        rows = await contact_store.list_contact_assignments(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        rows, total = await contact_store.list_contact_assignments(
+            conn, caller.tenant, contact_assignments, page=page, with_total=with_total
         )
-        total = None
-        if with_total:
-            total = await page_total(
-                page, len(rows), lambda: contact_store.count_contact_assignments(conn, where=where, params=params)
-            )
         customers = await customers_service.fetch_customers(conn, caller.tenant, sorted({r.customer_id for r in rows}))
     return [contact_assignment_document(r, customers.get(r.customer_id)) for r in rows], total

@@ -15,8 +15,9 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
 from segment_service.core.ids import check_custom_id, new_id
+from segment_service.core.listing import Search, parse_ordering, parse_query
 from segment_service.core.models import UNSET, UnsetType, to_builtins
-from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.paging import Page
 from segment_service.core.timefmt import as_utc, iso
 from segment_service.legal_entities import contact_store, store
 from segment_service.legal_entities.models import (
@@ -28,7 +29,7 @@ from segment_service.legal_entities.models import (
     MetadataCreate,
     MetadataUpdate,
 )
-from segment_service.legal_entities.store import LegalEntityRow, Match
+from segment_service.legal_entities.store import LegalEntityRow
 
 __all__ = [
     "LegalEntityRow",
@@ -252,38 +253,6 @@ def _registration_date(value: str) -> tuple[datetime, datetime | None]:
         return start, None
 
 
-def _legal_entity_filters(filters: LegalEntityFilters, params: list[object]) -> list[str]:
-    """SQL conditions for the dedicated filter parameters, each with the operator the spec gives it."""
-    conditions = store.filter_conditions(
-        params,
-        store.LEGAL_ENTITY_FIELDS,
-        (
-            ("id", Match.EQUALS_IGNORE_CASE, filters.id),
-            ("name", Match.CONTAINS_IGNORE_CASE, filters.name),
-            ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
-            ("parentId", Match.EQUALS, filters.parent_id),
-            ("legalInfo.legalName", Match.CONTAINS_IGNORE_CASE, filters.legal_name),
-            ("legalInfo.taxRegistrationNumber", Match.EQUALS, filters.tax_registration_number),
-            ("legalInfo.registrationAgency", Match.CONTAINS_IGNORE_CASE, filters.registration_agency),
-            ("legalInfo.countryOfRegistration", Match.CONTAINS_IGNORE_CASE, filters.country_of_registration),
-            ("legalInfo.registrationId", Match.EQUALS, filters.registration_id),
-        ),
-    )
-    if filters.registration_date is not None:
-        conditions.append(store.registration_between(params, *_registration_date(filters.registration_date)))
-    return conditions
-
-
-def _legal_entity_visibility(caller: Caller, params: list[object]) -> list[str]:
-    """Conditions limiting what the caller may read: with only `legalentity_read_own`, the legal entities the
-    caller's customer is a contact of (legal-entity.yml, GET /legal-entities)."""
-    if caller.has_any((Scope.LEGAL_ENTITY_READ,)):
-        return []
-    if caller.customer_id is None:
-        return ["FALSE"]
-    return [store.contact_condition(params, caller.customer_id)]
-
-
 async def list_legal_entities(
     db: Database,
     caller: Caller,
@@ -294,24 +263,23 @@ async def list_legal_entities(
     sort: str | None,
     with_total: bool,
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of the legal entities the caller may see that match `q` and the filters, and the total when asked."""
-    params: list[object] = [caller.tenant]
-    conditions = [
-        where_q(q, store.LEGAL_ENTITY_FIELDS, params),
-        *_legal_entity_filters(filters, params),
-        *_legal_entity_visibility(caller, params),
-    ]
-    where = " AND ".join(conditions)
-    ordering = order_by(sort, store.LEGAL_ENTITY_FIELDS, tiebreak="le.id")
+    """One page of the legal entities the caller may see that match `q` and the filters, and the total when asked.
+    With only `legalentity_read_own`, the caller sees the legal entities its customer is a contact of
+    (legal-entity.yml, GET /legal-entities)."""
+    query = parse_query(q, store.LEGAL_ENTITY_FIELDS)
+    registered = None if filters.registration_date is None else _registration_date(filters.registration_date)
+    reader = caller.has_any((Scope.LEGAL_ENTITY_READ,))
+    legal_entities = store.LegalEntityFilter(
+        Search(query, parse_ordering(sort, store.LEGAL_ENTITY_FIELDS)),
+        filters,
+        registered,
+        contact_of=None if reader else caller.customer_id,
+        nothing=not reader and caller.customer_id is None,
+    )
     async with db.connection() as conn:
-        rows = await store.list_legal_entities(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        rows, total = await store.list_legal_entities(
+            conn, caller.tenant, legal_entities, page=page, with_total=with_total
         )
-        total = None
-        if with_total:
-            total = await page_total(
-                page, len(rows), lambda: store.count_legal_entities(conn, where=where, params=params)
-            )
     return [legal_entity_document(r) for r in rows], total
 
 

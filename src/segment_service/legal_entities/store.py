@@ -4,6 +4,7 @@ built at run time is what `core.query` compiles from the field registries and th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -13,8 +14,11 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import BadRequest, Conflict
+from segment_service.core.listing import Criteria, ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
+from segment_service.legal_entities.models import LegalEntityFilters
 
 # ------------------------------------------------------------------------------------------------ field registries
 _REGISTRATION_DATE = "(le.legal_info ->> 'registrationDate')::timestamptz"
@@ -303,34 +307,59 @@ async def delete_legal_entity(conn: Connection, tenant: str, legal_entity_id: st
     return [r["id"] for r in await conn.fetch(_DELETE_LEGAL_ENTITY, tenant, legal_entity_id)]
 
 
+@dataclass(frozen=True, slots=True)
+class LegalEntityFilter:
+    """GET /legal-entities: the checked `q` and `sort`, the dedicated filters, the registration window
+    `[start, end)` (no end: from start on) and what the caller may see: with `contact_of`, only the legal entities
+    that customer is a contact of; with `nothing`, none."""
+
+    search: Search
+    filters: LegalEntityFilters
+    registered: tuple[datetime, datetime | None] | None = None
+    contact_of: str | None = None
+    nothing: bool = False
+
+
+_LEGAL_ENTITIES = ListStatement(
+    _LE_COLUMNS, "FROM legal_entities le", "le.tenant = $1", _legal_entity, tiebreak="le.id"
+)
+
+
 async def list_legal_entities(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[LegalEntityRow]:
-    """One page of legal entities matching `where` (compiled by the service; $1 is the tenant)."""
-    n = len(params)
-    sql = (
-        f"SELECT {_LE_COLUMNS}\nFROM legal_entities le\nWHERE le.tenant = $1 AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
+    conn: Connection, tenant: str, legal_entities: LegalEntityFilter, *, page: Page, with_total: bool
+) -> tuple[list[LegalEntityRow], int | None]:
+    """One page of the legal entities matching the filter that the caller may see, and the total when asked for."""
+    criteria = _LEGAL_ENTITIES.criteria(tenant, query=legal_entities.search.query)
+    filters = legal_entities.filters
+    match_filters(
+        criteria,
+        LEGAL_ENTITY_FIELDS,
+        (
+            ("id", Match.EQUALS_IGNORE_CASE, filters.id),
+            ("name", Match.CONTAINS_IGNORE_CASE, filters.name),
+            ("type", Match.EQUALS, None if filters.type is None else filters.type.value),
+            ("parentId", Match.EQUALS, filters.parent_id),
+            ("legalInfo.legalName", Match.CONTAINS_IGNORE_CASE, filters.legal_name),
+            ("legalInfo.taxRegistrationNumber", Match.EQUALS, filters.tax_registration_number),
+            ("legalInfo.registrationAgency", Match.CONTAINS_IGNORE_CASE, filters.registration_agency),
+            ("legalInfo.countryOfRegistration", Match.CONTAINS_IGNORE_CASE, filters.country_of_registration),
+            ("legalInfo.registrationId", Match.EQUALS, filters.registration_id),
+        ),
     )
-    return [_legal_entity(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_legal_entities(conn: Connection, *, where: str, params: list[object]) -> int:
-    """How many legal entities match `where`."""
-    sql = f"SELECT count(*)\nFROM legal_entities le\nWHERE le.tenant = $1 AND {where}"
-    return int(await conn.fetchval(sql, *params))
-
-
-def _bind(params: list[object], value: object) -> str:
-    params.append(value)
-    return f"${len(params)}"
-
-
-def contact_condition(params: list[object], customer_id: str) -> str:
-    """SQL: the legal entity has the customer as a contact."""
-    return (
-        "EXISTS (SELECT 1 FROM contact_assignments ca WHERE ca.tenant = le.tenant"
-        f" AND ca.customer_id = {_bind(params, customer_id)}::text AND ca.legal_entity_id = le.id)"
+    if legal_entities.registered is not None:
+        start, end = legal_entities.registered
+        criteria.where(f"{_REGISTRATION_DATE} >= {criteria.bind(start)}::timestamptz")
+        if end is not None:
+            criteria.where(f"{_REGISTRATION_DATE} < {criteria.bind(end)}::timestamptz")
+    if legal_entities.nothing:
+        criteria.where("FALSE")
+    elif legal_entities.contact_of is not None:
+        criteria.where(
+            "EXISTS (SELECT 1 FROM contact_assignments ca WHERE ca.tenant = le.tenant"
+            f" AND ca.customer_id = {criteria.bind(legal_entities.contact_of)}::text AND ca.legal_entity_id = le.id)"
+        )
+    return await fetch_page(
+        conn, _LEGAL_ENTITIES, criteria, legal_entities.search.ordering, page=page, with_total=with_total
     )
 
 
@@ -345,29 +374,19 @@ class Match(StrEnum):
 _CASTS = {FieldKind.TEXT: "text", FieldKind.BOOLEAN: "boolean"}
 
 
-def filter_conditions(
-    params: list[object], registry: dict[str, Field], filters: Iterable[tuple[str, Match, object | None]]
-) -> list[str]:
-    """SQL for filter parameters given as (registry path, match, value); a None value is no filter. `contains` uses
-    strpos, so the value's `%` and `_` are plain characters."""
-    conditions: list[str] = []
+def match_filters(
+    criteria: Criteria, registry: dict[str, Field], filters: Iterable[tuple[str, Match, object | None]]
+) -> None:
+    """AND the filter parameters given as (registry path, match, value) into `criteria`; a None value is no filter.
+    `contains` uses strpos, so the value's `%` and `_` are plain characters."""
     for path, match, value in filters:
         if value is None:
             continue
         field = registry[path]
-        param = f"{_bind(params, value)}::{_CASTS[field.kind]}"
+        param = f"{criteria.bind(value)}::{_CASTS[field.kind]}"
         if match is Match.EQUALS:
-            conditions.append(f"({field.sql}) = {param}")
+            criteria.where(f"({field.sql}) = {param}")
         elif match is Match.EQUALS_IGNORE_CASE:
-            conditions.append(f"lower({field.sql}) = lower({param})")
+            criteria.where(f"lower({field.sql}) = lower({param})")
         else:
-            conditions.append(f"strpos(lower({field.sql}), lower({param})) > 0")
-    return conditions
-
-
-def registration_between(params: list[object], start: datetime, end: datetime | None) -> str:
-    """SQL: the registration date lies in [start, end) (no end: from start on)."""
-    condition = f"{_REGISTRATION_DATE} >= {_bind(params, start)}::timestamptz"
-    if end is None:
-        return condition
-    return f"{condition} AND {_REGISTRATION_DATE} < {_bind(params, end)}::timestamptz"
+            criteria.where(f"strpos(lower({field.sql}), lower({param})) > 0")

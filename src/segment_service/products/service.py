@@ -17,8 +17,9 @@ from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Forbidden, NotFound, VersionConflict
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.languages import WriteLanguage
+from segment_service.core.listing import Search, parse_ordering, parse_query
 from segment_service.core.models import UNSET, UnsetType, check_nesting
-from segment_service.core.paging import Page, order_by, page_total, sort_in_language, where_q
+from segment_service.core.paging import Page, sort_in_language
 from segment_service.core.patch import merge_patch
 from segment_service.products import store
 from segment_service.products.models import (
@@ -42,8 +43,8 @@ __all__ = [
     "upsert_product",
 ]
 
-#: Words that are paths under /products in product.yml, so they cannot be product ids (decisions.md: `bulk` is not a
-#: valid item id).
+#: Words that are paths under /products in product.yml, so they cannot be product ids
+#: (docs/decisions.md#ids-and-reserved-words).
 RESERVED_IDS = frozenset({"bulk", "recalculate", "search"})
 #: basicProductCreation.id: `maxLength: 32`.
 MAX_ID_LENGTH = 32
@@ -209,20 +210,12 @@ async def list_products(
     default_language: str,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the products the caller may see that match `q`, and the total when asked for."""
-    params: list[object] = [caller.tenant]
-    conditions = [where_q(q, store.PRODUCT_FIELDS, params)]
-    if not caller.has_any(_READ_UNPUBLISHED):
-        conditions.append(store.PUBLISHED_CONDITION)
-    where = " AND ".join(conditions)
+    query = parse_query(q, store.PRODUCT_FIELDS)
     sort = sort_in_language(sort, LOCALIZED_FIELDS, languages[0] if languages else default_language)
-    ordering = order_by(sort, store.PRODUCT_FIELDS, tiebreak="p.id")
+    search = Search(query, parse_ordering(sort, store.PRODUCT_FIELDS))
+    products = store.ProductFilter(search, show_unpublished=caller.has_any(_READ_UNPUBLISHED))
     async with db.connection() as conn:
-        rows = await store.list_products(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
-        )
-        total = None
-        if with_total:
-            total = await page_total(page, len(rows), lambda: store.count_products(conn, where=where, params=params))
+        rows, total = await store.list_products(conn, caller.tenant, products, page=page, with_total=with_total)
     return [product_document(r) for r in rows], total
 
 

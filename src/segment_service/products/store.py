@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -11,6 +12,8 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
+from segment_service.core.listing import ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind, spec_only
 from segment_service.core.timefmt import iso_sql
 
@@ -227,23 +230,23 @@ async def delete_product(conn: Connection, tenant: str, product_id: str) -> bool
     return str(await conn.execute(_DELETE_PRODUCT, tenant, product_id)) != "DELETE 0"
 
 
+@dataclass(frozen=True, slots=True)
+class ProductFilter:
+    """GET /products: the checked `q` and `sort`; unpublished products only with `show_unpublished`."""
+
+    search: Search
+    show_unpublished: bool
+
+
+_PRODUCTS = ListStatement(_COLUMNS, "FROM products p", "p.tenant = $1", _row, tiebreak="p.id")
+
+
 async def list_products(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[ProductRow]:
-    """One page of products matching `where` (compiled by the service from q and visibility; $1 is the tenant)."""
-    n = len(params)
-    sql = (
-        f"SELECT {_COLUMNS}\nFROM products p\nWHERE p.tenant = $1 AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return [_row(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_products(conn: Connection, *, where: str, params: list[object]) -> int:
-    """How many products match `where`."""
-    sql = f"SELECT count(*)\nFROM products p\nWHERE p.tenant = $1 AND {where}"
-    return int(await conn.fetchval(sql, *params))
-
-
-#: Readers without product.product_read_unpublished see only published products (product.yml, GET operations).
-PUBLISHED_CONDITION = "p.published"
+    conn: Connection, tenant: str, products: ProductFilter, *, page: Page, with_total: bool
+) -> tuple[list[ProductRow], int | None]:
+    """One page of the tenant's products matching the filter, and the total when asked for."""
+    criteria = _PRODUCTS.criteria(tenant, query=products.search.query)
+    if not products.show_unpublished:
+        # Readers without product.product_read_unpublished see only published products (product.yml, GET operations).
+        criteria.where("p.published")
+    return await fetch_page(conn, _PRODUCTS, criteria, products.search.ordering, page=page, with_total=with_total)

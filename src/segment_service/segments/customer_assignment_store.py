@@ -7,12 +7,15 @@ place this store reads another service's tables, and only for reading.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import msgspec
 
 from segment_service.core.db import Connection
+from segment_service.core.listing import ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 from segment_service.core.timefmt import iso_sql
 
@@ -181,19 +184,26 @@ async def delete_of_legal_entity(conn: Connection, tenant: str, legal_entity_id:
     return _removed(await conn.fetch(_DELETE_OF_LEGAL_ENTITY, tenant, legal_entity_id))
 
 
+@dataclass(frozen=True, slots=True)
+class AssignmentFilter:
+    """GET /segments/{segmentId}/customers: the checked `q` and `sort`; `customer_id` limits the list to one
+    customer's assignments (a `segment_read_own` caller), `nothing` to none."""
+
+    search: Search
+    customer_id: str | None = None
+    nothing: bool = False
+
+
+_ASSIGNMENTS = ListStatement(_COLUMNS, _FROM, "a.tenant = $1 AND a.segment_id = $2", _row, tiebreak=TIEBREAK)
+
+
 async def list_assignments(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[AssignmentRow]:
-    """One page of assignments matching `where` ($1 is the tenant, $2 the segment)."""
-    n = len(params)
-    sql = (
-        f"SELECT {_COLUMNS}{_FROM}WHERE a.tenant = $1 AND a.segment_id = $2 AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return [_row(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_assignments(conn: Connection, *, where: str, params: list[object]) -> int:
-    """How many assignments match `where`."""
-    sql = f"SELECT count(*){_FROM}WHERE a.tenant = $1 AND a.segment_id = $2 AND {where}"
-    return int(await conn.fetchval(sql, *params))
+    conn: Connection, tenant: str, segment_id: str, assignments: AssignmentFilter, *, page: Page, with_total: bool
+) -> tuple[list[AssignmentRow], int | None]:
+    """One page of the segment's assignments matching the filter, and the total when asked for."""
+    criteria = _ASSIGNMENTS.criteria(tenant, segment_id, query=assignments.search.query)
+    if assignments.nothing:
+        criteria.where("FALSE")
+    elif assignments.customer_id is not None:
+        criteria.where(f"a.customer_id = {criteria.bind(assignments.customer_id)}")
+    return await fetch_page(conn, _ASSIGNMENTS, criteria, assignments.search.ordering, page=page, with_total=with_total)

@@ -16,8 +16,9 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, check_bulk_size, run_bulk
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
+from segment_service.core.listing import parse_search
 from segment_service.core.models import UNSET, check_nesting
-from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.paging import Page
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import service as legal_entities_service
 from segment_service.segments import customer_assignment_store as store
@@ -218,25 +219,19 @@ async def list_assignments(
     db: Database, caller: Caller, segment_id: str, *, q: str | None, page: Page, sort: str | None, with_total: bool
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the segment's assignments matching `q`. A `segment_read_own` caller sees only its own."""
-    params: list[object] = [caller.tenant, segment_id]
-    conditions = [where_q(q, store.ASSIGNMENT_FIELDS, params)]
-    if not caller.has_any((Scope.SEGMENT_READ,)):
-        if caller.customer_id is None:
-            conditions.append("FALSE")
-        else:
-            params.append(caller.customer_id)
-            conditions.append(f"a.customer_id = ${len(params)}")
-    where = " AND ".join(conditions)
-    ordering = order_by(sort, store.ASSIGNMENT_FIELDS, tiebreak=store.TIEBREAK)
+    search = parse_search(q, sort, store.ASSIGNMENT_FIELDS)
+    reader = caller.has_any((Scope.SEGMENT_READ,))
+    assignments = store.AssignmentFilter(
+        search,
+        customer_id=None if reader else caller.customer_id,
+        nothing=not reader and caller.customer_id is None,
+    )
     async with db.connection() as conn:
-        rows = await store.list_assignments(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        rows, total = await store.list_assignments(
+            conn, caller.tenant, segment_id, assignments, page=page, with_total=with_total
         )
         if not rows:  # rows prove the segment exists; only an empty page needs the extra check
             await _require_segment(conn, caller.tenant, segment_id)
-        total = None
-        if with_total:
-            total = await page_total(page, len(rows), lambda: store.count_assignments(conn, where=where, params=params))
     return [assignment_document(r) for r in rows], total
 
 

@@ -10,6 +10,8 @@ import asyncpg
 import msgspec
 
 from segment_service.core.db import Connection
+from segment_service.core.listing import ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 from segment_service.core.timefmt import iso_sql
 
@@ -196,18 +198,19 @@ async def delete_assignments_of_items(
     return [(r["segment_id"], r["item_id"]) for r in records]
 
 
+_ASSIGNMENTS = ListStatement(
+    COLUMNS,
+    FROM,
+    "a.tenant = $1 AND a.segment_id = $2",
+    row,
+    tiebreak=TIEBREAK,
+    count_source="FROM segment_item_assignments a",
+)
+
+
 async def list_assignments(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[ItemAssignmentRow]:
-    """One page of a segment's assignments matching `where` ($1 tenant, $2 segment id; the rest from `core.query`)."""
-    n = len(params)
-    sql = (
-        f"SELECT {COLUMNS}\n{FROM}\nWHERE a.tenant = $1 AND a.segment_id = $2 AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return [row(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_assignments(conn: Connection, *, where: str, params: list[object]) -> int:
-    sql = f"SELECT count(*)\nFROM segment_item_assignments a\nWHERE a.tenant = $1 AND a.segment_id = $2 AND {where}"
-    return int(await conn.fetchval(sql, *params))
+    conn: Connection, tenant: str, segment_id: str, search: Search, *, page: Page, with_total: bool
+) -> tuple[list[ItemAssignmentRow], int | None]:
+    """One page of a segment's item assignments matching `search`, and the total when asked for."""
+    criteria = _ASSIGNMENTS.criteria(tenant, segment_id, query=search.query)
+    return await fetch_page(conn, _ASSIGNMENTS, criteria, search.ordering, page=page, with_total=with_total)

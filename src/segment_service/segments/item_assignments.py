@@ -22,8 +22,9 @@ from segment_service.core.bulk import (
 )
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, ServiceError, VersionConflict
+from segment_service.core.listing import parse_search
 from segment_service.core.models import UNSET, check_nesting
-from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.paging import Page
 from segment_service.products import service as products_service
 from segment_service.segments import item_assignment_store as store
 from segment_service.segments import service as segments_service
@@ -104,13 +105,11 @@ async def list_assignments(
     legal_entity_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the segment's item assignments matching `q`; 404 when the caller cannot see the segment."""
-    params: list[object] = [caller.tenant, segment_id]
-    where = where_q(q, store.ITEM_ASSIGNMENT_FIELDS, params)
-    ordering = order_by(sort, store.ITEM_ASSIGNMENT_FIELDS, tiebreak=store.TIEBREAK)
+    search = parse_search(q, sort, store.ITEM_ASSIGNMENT_FIELDS)
     await _check_visible(db, caller, segment_id, legal_entity_id)
     async with db.connection() as conn:
-        rows = await store.list_assignments(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
+        rows, total = await store.list_assignments(
+            conn, caller.tenant, segment_id, search, page=page, with_total=with_total
         )
         if (
             not rows
@@ -118,9 +117,6 @@ async def list_assignments(
             and not await store.segment_exists(conn, caller.tenant, segment_id)
         ):
             raise _segment_not_found(segment_id)
-        total = None
-        if with_total:
-            total = await page_total(page, len(rows), lambda: store.count_assignments(conn, where=where, params=params))
     return [assignment_document(r) for r in rows], total
 
 

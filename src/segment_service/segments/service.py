@@ -13,8 +13,9 @@ from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Forbidden, NotFound, VersionConflict
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.languages import WriteLanguage
+from segment_service.core.listing import Search, parse_ordering, parse_query
 from segment_service.core.models import UNSET, check_nesting
-from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.paging import Page
 from segment_service.core.patch import PatchOperation, apply_patch, as_operations
 from segment_service.core.timefmt import as_utc
 from segment_service.legal_entities import service as legal_entities_service
@@ -191,21 +192,19 @@ async def check_legal_entity_context(conn: Connection, caller: Caller, legal_ent
         raise Forbidden(f"The customer is not a contact of legal entity {legal_entity_id}.")
 
 
-def visibility_conditions(
-    caller: Caller, params: list[object], *, customer_id: str | None, legal_entity_id: str | None
-) -> list[str]:
-    """SQL conditions limiting what the caller may read (docs/decisions.md#who-sees-which-segments)."""
+def visibility(caller: Caller, *, customer_id: str | None, legal_entity_id: str | None) -> store.SegmentVisibility:
+    """Which segments the caller may read (docs/decisions.md#who-sees-which-segments)."""
     if caller.has_any((Scope.SEGMENT_READ,)):
         if customer_id is None:
-            return []
-        return [store.member_condition(params, customer_id, legal_entity_id)]
+            return store.SegmentVisibility()
+        return store.SegmentVisibility(member=customer_id, legal_entity_id=legal_entity_id)
     # segment_read_own: only the caller's own segments, and only active ones.
     if customer_id is not None and customer_id != caller.customer_id:
         raise Forbidden("The customerId parameter can only be used with the customersegment.segment_read scope.")
     if caller.customer_id is None:
-        return [store.NO_SEGMENTS]
+        return store.SegmentVisibility(nothing=True)
     context = legal_entity_id or caller.legal_entity_id
-    return [store.member_condition(params, caller.customer_id, context), store.ACTIVE_CONDITION]
+    return store.SegmentVisibility(member=caller.customer_id, legal_entity_id=context, active_only=True)
 
 
 async def list_segments(
@@ -220,19 +219,12 @@ async def list_segments(
     legal_entity_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the segments the caller may see that match `q`, and the total when asked for."""
-    params: list[object] = [caller.tenant]
-    conditions = [where_q(q, store.SEGMENT_FIELDS, params)]
-    conditions += visibility_conditions(caller, params, customer_id=customer_id, legal_entity_id=legal_entity_id)
-    where = " AND ".join(conditions)
-    ordering = order_by(sort, store.SEGMENT_FIELDS, tiebreak="s.id")
+    query = parse_query(q, store.SEGMENT_FIELDS)
+    visible = visibility(caller, customer_id=customer_id, legal_entity_id=legal_entity_id)
+    segments = store.SegmentFilter(Search(query, parse_ordering(sort, store.SEGMENT_FIELDS)), visible)
     async with db.connection() as conn:
         await check_legal_entity_context(conn, caller, legal_entity_id)
-        rows = await store.list_segments(
-            conn, where=where, params=params, order_by=ordering, limit=page.size, offset=page.offset
-        )
-        total = None
-        if with_total:
-            total = await page_total(page, len(rows), lambda: store.count_segments(conn, where=where, params=params))
+        rows, total = await store.list_segments(conn, caller.tenant, segments, page=page, with_total=with_total)
     return [segment_document(r) for r in rows], total
 
 
@@ -245,11 +237,10 @@ async def get_segment(
             row = await store.fetch_segment(conn, caller.tenant, segment_id)
         docs = [] if row is None else [segment_document(row)]
     else:
-        params: list[object] = [caller.tenant]
-        visible = visibility_conditions(caller, params, customer_id=None, legal_entity_id=legal_entity_id)
+        visible = visibility(caller, customer_id=None, legal_entity_id=legal_entity_id)
         async with db.connection() as conn:
             await check_legal_entity_context(conn, caller, legal_entity_id)
-            row = await store.fetch_visible_segment(conn, segment_id, where=" AND ".join(visible), params=params)
+            row = await store.fetch_visible_segment(conn, caller.tenant, segment_id, visible)
         docs = [] if row is None else [segment_document(row)]
     if not docs:
         raise NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)

@@ -1,7 +1,9 @@
-"""Segment SQL. Every statement filters on tenant; the only SQL built at run time comes from `core.query`."""
+"""Segment SQL. Every statement filters on tenant; the only SQL built at run time comes from `core.query` and the
+visibility rule below (placeholders only)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +12,8 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
+from segment_service.core.listing import Criteria, ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
 from segment_service.core.timefmt import iso_sql
 
@@ -184,54 +188,68 @@ async def has_assignments(conn: Connection, tenant: str, segment_id: str) -> boo
     return bool(await conn.fetchval(_HAS_ASSIGNMENTS, tenant, segment_id))
 
 
+@dataclass(frozen=True, slots=True)
+class SegmentVisibility:
+    """Which segments a caller may read, as the service decides it: every one, none, or those `member` belongs to
+    (in the `legal_entity_id` context), and with `active_only` only the active ones."""
+
+    nothing: bool = False
+    member: str | None = None
+    legal_entity_id: str | None = None
+    active_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentFilter:
+    """GET /segments: the checked `q` and `sort`, and what the caller may see."""
+
+    search: Search
+    visibility: SegmentVisibility
+
+
+def restrict_to_visible(criteria: Criteria, visibility: SegmentVisibility) -> None:
+    """AND the caller's visibility into `criteria` (conditions on `segments s`; $1 is the tenant)."""
+    if visibility.nothing:
+        criteria.where("FALSE")
+        return
+    if visibility.member is not None:
+        member = criteria.bind(visibility.member)
+        context = ""
+        if visibility.legal_entity_id is not None:
+            context = f" AND a.legal_entity_id IN ('', {criteria.bind(visibility.legal_entity_id)})"
+        criteria.where(
+            "EXISTS (SELECT 1 FROM segment_customer_assignments a"
+            f" WHERE a.tenant = s.tenant AND a.segment_id = s.id AND a.customer_id = {member}{context})"
+        )
+    if visibility.active_only:
+        criteria.where(ACTIVE_CONDITION)
+
+
+_SEGMENTS = ListStatement(_COLUMNS, "FROM segments s", "s.tenant = $1", _row, tiebreak="s.id")
+
+
 async def list_segments(
-    conn: Connection, *, where: str, params: list[object], order_by: str, limit: int, offset: int
-) -> list[SegmentRow]:
-    """One page of segments matching `where` (compiled by the service from q and visibility; $1 is the tenant)."""
-    n = len(params)
-    sql = (
-        f"SELECT {_COLUMNS}\nFROM segments s\nWHERE s.tenant = $1 AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return [_row(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_segments(conn: Connection, *, where: str, params: list[object]) -> int:
-    """How many segments match `where`."""
-    sql = f"SELECT count(*)\nFROM segments s\nWHERE s.tenant = $1 AND {where}"
-    return int(await conn.fetchval(sql, *params))
+    conn: Connection, tenant: str, segments: SegmentFilter, *, page: Page, with_total: bool
+) -> tuple[list[SegmentRow], int | None]:
+    """One page of the visible segments matching the filter, and the total when asked for."""
+    criteria = _SEGMENTS.criteria(tenant, query=segments.search.query)
+    restrict_to_visible(criteria, segments.visibility)
+    return await fetch_page(conn, _SEGMENTS, criteria, segments.search.ordering, page=page, with_total=with_total)
 
 
 async def fetch_visible_segment(
-    conn: Connection, segment_id: str, *, where: str, params: list[object]
+    conn: Connection, tenant: str, segment_id: str, visibility: SegmentVisibility
 ) -> SegmentRow | None:
-    """The segment with this id if it also meets `where` (the caller's visibility; $1 is the tenant)."""
-    sql = f"SELECT {_COLUMNS}\nFROM segments s\nWHERE s.tenant = $1 AND s.id = ${len(params) + 1} AND {where}"
-    record = await conn.fetchrow(sql, *params, segment_id)
+    """The segment with this id if the caller may see it."""
+    criteria = Criteria(tenant, segment_id)
+    restrict_to_visible(criteria, visibility)
+    sql = f"SELECT {_COLUMNS}\nFROM segments s\nWHERE s.tenant = $1 AND s.id = $2 AND {criteria.sql}"
+    record = await conn.fetchrow(sql, *criteria.values)
     return None if record is None else _row(record)
 
 
-#: The condition of a caller who can see no segment at all.
-NO_SEGMENTS = "FALSE"
-
-
-def member_condition(params: list[object], customer_id: str, legal_entity_id: str | None) -> str:
-    """SQL: the segment has the customer as a member (in the legal-entity context, when there is one)."""
-    params.append(customer_id)
-    customer_param = len(params)
-    if legal_entity_id is None:
-        return (
-            "EXISTS (SELECT 1 FROM segment_customer_assignments a"
-            f" WHERE a.tenant = s.tenant AND a.segment_id = s.id AND a.customer_id = ${customer_param})"
-        )
-    params.append(legal_entity_id)
-    return (
-        "EXISTS (SELECT 1 FROM segment_customer_assignments a"
-        f" WHERE a.tenant = s.tenant AND a.segment_id = s.id AND a.customer_id = ${customer_param}"
-        f" AND a.legal_entity_id IN ('', ${len(params)}))"
-    )
-
-
+#: An active segment: status ACTIVE and now inside its validity (`from` inclusive, `to` exclusive, a missing bound
+#: open); on `segments s`.
 ACTIVE_CONDITION = (
     "s.status = 'ACTIVE' AND (s.valid_from IS NULL OR s.valid_from <= now())"
     " AND (s.valid_to IS NULL OR now() < s.valid_to)"

@@ -9,6 +9,7 @@ docs/decisions.md#match-and-the-storefront-reads has the rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from segment_service.categories import trees
@@ -16,12 +17,12 @@ from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.errors import BadRequest
 from segment_service.core.languages import localize
-from segment_service.core.paging import Page, order_by, page_total, where_q
+from segment_service.core.listing import parse_search
+from segment_service.core.paging import Page
 from segment_service.segments import service as segments_service
 from segment_service.segments import storefront_store as store
 from segment_service.segments.item_assignment_store import ITEM_ASSIGNMENT_FIELDS
 from segment_service.segments.item_assignments import assignment_document
-from segment_service.segments.store import ACTIVE_CONDITION
 
 #: Bounds of one `match` request, so that a request's cost stays bounded (docs/behaviour.md).
 MAX_MATCH_ITEMS = 1000
@@ -29,21 +30,18 @@ MAX_MATCH_SEGMENTS = 200
 
 
 def _segment_scope(
-    caller: Caller, params: list[object], *, legal_entity_id: str | None, only_active: bool, site_code: str | None
-) -> str | None:
-    """SQL on `segments s`: the segments whose items the caller gets; None for every segment of the tenant.
+    caller: Caller, *, legal_entity_id: str | None, only_active: bool, site_code: str | None
+) -> store.SegmentScope:
+    """The segments whose items the caller gets.
 
     A customer (`segment_read_own`) gets its own active segments in its legal-entity context; `segment_read` gets every
     segment, only the active ones with `onlyActive`."""
-    conditions = segments_service.visibility_conditions(
-        caller, params, customer_id=None, legal_entity_id=legal_entity_id
-    )
-    if only_active and caller.has_any((Scope.SEGMENT_READ,)):
-        conditions.append(ACTIVE_CONDITION)
-    if site_code is not None:
-        params.append(site_code)
-        conditions.append(f"s.site_code = ${len(params)}")
-    return " AND ".join(conditions) if conditions else None
+    visible = segments_service.visibility(caller, customer_id=None, legal_entity_id=legal_entity_id)
+    reader = caller.has_any((Scope.SEGMENT_READ,))
+    if only_active and reader:
+        visible = replace(visible, active_only=True)
+    # `few`: a customer's own memberships.
+    return store.SegmentScope(visible, site_code, few=not reader)
 
 
 async def list_items(
@@ -59,32 +57,11 @@ async def list_items(
     only_active: bool,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the item assignments of the caller's segments that match `q`, and the total when asked for."""
-    params: list[object] = [caller.tenant]
-    segment_where = _segment_scope(
-        caller, params, legal_entity_id=legal_entity_id, only_active=only_active, site_code=site_code
-    )
-    where = where_q(q, ITEM_ASSIGNMENT_FIELDS, params)
-    ordering = order_by(sort, ITEM_ASSIGNMENT_FIELDS, tiebreak=store.ITEMS_ORDER)
-    few = not caller.has_any((Scope.SEGMENT_READ,))  # a customer's own memberships
+    scope = _segment_scope(caller, legal_entity_id=legal_entity_id, only_active=only_active, site_code=site_code)
+    items = store.ItemFilter(scope, parse_search(q, sort, ITEM_ASSIGNMENT_FIELDS))
     async with db.connection() as conn:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
-        rows = await store.list_items(
-            conn,
-            segment_where=segment_where,
-            few=few,
-            where=where,
-            params=params,
-            order_by=ordering,
-            limit=page.size,
-            offset=page.offset,
-        )
-        total = None
-        if with_total:
-            total = await page_total(
-                page,
-                len(rows),
-                lambda: store.count_items(conn, segment_where=segment_where, few=few, where=where, params=params),
-            )
+        rows, total = await store.list_items(conn, caller.tenant, items, page=page, with_total=with_total)
     return [assignment_document(r) for r in rows], total
 
 
@@ -122,14 +99,12 @@ async def category_trees(
     """The trees of the categories the caller's active segments (of the site) are assigned: each assigned category
     with everything below it (`isSegmentAssigned: true`) and the path to its root (`false`); published categories
     only, siblings by position, then id."""
-    params: list[object] = [caller.tenant]
-    segment_where = _segment_scope(
-        caller, params, legal_entity_id=legal_entity_id, only_active=True, site_code=site_code
-    )
-    assert segment_where is not None  # only_active always adds a condition
+    scope = _segment_scope(caller, legal_entity_id=legal_entity_id, only_active=True, site_code=site_code)
+    # The tree reads a customer's memberships and a reader's active segments alike as an array first.
+    scope = replace(scope, few=True)
     async with db.connection() as conn:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
-        rows = await store.category_tree_rows(conn, segment_where=segment_where, params=params)
+        rows = await store.category_tree_rows(conn, caller.tenant, scope)
     return trees.build_forest(rows, lambda row: _tree_node(row, languages, default_language), unpublished=False)
 
 
@@ -186,6 +161,5 @@ async def match(
             segment_ids=list(dict.fromkeys(segment_ids)),
             product_ids=asked,
             site_code=site_value,
-            active_condition=ACTIVE_CONDITION,
         )
     return [{"id": product_id} for product_id in matched]

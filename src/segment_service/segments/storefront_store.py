@@ -1,71 +1,86 @@
 """Storefront SQL: the items of the caller's segments, their category tree, and `match` (operations 11, 22, 23).
 
-Every read is one statement. "Which segments" is a condition on `segments s` that the service builds (the caller's
-active memberships, the site); the statements put it in a semi-join, so PostgreSQL starts from the customer's few
-membership rows (segment_customer_assignments_customer_idx) and walks the assignments' primary keys from there. The
-category hierarchy comes from the closure table, never from a recursive walk.
+Every read is one statement. "Which segments" is a condition on `segments s` built here from the scope the service
+decides (the caller's active memberships, the site); the statements put it in a semi-join, so PostgreSQL starts from
+the customer's few membership rows (segment_customer_assignments_customer_idx) and walks the assignments' primary keys
+from there. The category hierarchy comes from the closure table, never from a recursive walk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import msgspec
 
 from segment_service.core.db import Connection
+from segment_service.core.listing import Criteria, ListStatement, Search, fetch_page
+from segment_service.core.paging import Page
 from segment_service.core.timefmt import iso_sql
 from segment_service.segments import item_assignment_store as item_store
 from segment_service.segments.item_assignment_store import ItemAssignmentRow
+from segment_service.segments.store import ACTIVE_CONDITION, SegmentVisibility, restrict_to_visible
 
 #: The paging order of the items of several segments: the item assignments' primary key.
 ITEMS_ORDER = "a.segment_id ASC, a.item_type ASC, a.item_id"
 
 
-def _in_segments(segment_where: str | None, assignment: str = "a", *, few: bool = False) -> str:
-    """SQL: the item assignment `assignment` belongs to a segment meeting `segment_where` (a condition on
-    `segments s`).
+@dataclass(frozen=True, slots=True)
+class SegmentScope:
+    """Whose segments' items a storefront read covers: the caller's visible segments, of `site_code` when given.
+    `few`: the visibility names a handful of segments (a customer's memberships)."""
+
+    visibility: SegmentVisibility
+    site_code: str | None
+    few: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFilter:
+    """GET /segments/items: the segments in scope and the checked `q` and `sort`."""
+
+    scope: SegmentScope
+    search: Search
+
+
+def _in_segments(criteria: Criteria, scope: SegmentScope, assignment: str = "a") -> str | None:
+    """SQL: the item assignment `assignment` belongs to a segment in `scope`; None when every segment is.
 
     `few`: the condition names a handful of segments (a customer's memberships). They are gathered into an array
     first (an InitPlan), so the assignments are read by primary key range per segment. As a semi-join, the planner
     may instead walk the whole primary key in page order, hoping to fill a page early: seconds on a large tenant.
     With many segments (a service token's filters) that ordered walk is the right plan, so the semi-join stays."""
-    if segment_where is None:
-        return "TRUE"
-    segments = f"SELECT s.id FROM segments s WHERE s.tenant = $1 AND {segment_where}"
-    return f"{assignment}.segment_id = ANY(ARRAY({segments}))" if few else f"{assignment}.segment_id IN ({segments})"
+    segments = criteria.inner()
+    restrict_to_visible(segments, scope.visibility)
+    if scope.site_code is not None:
+        segments.where(f"s.site_code = {segments.bind(scope.site_code)}")
+    if not segments:
+        return None
+    sql = f"SELECT s.id FROM segments s WHERE s.tenant = $1 AND {segments.sql}"
+    return f"{assignment}.segment_id = ANY(ARRAY({sql}))" if scope.few else f"{assignment}.segment_id IN ({sql})"
+
+
+_ITEMS = ListStatement(
+    item_store.COLUMNS,
+    item_store.FROM,
+    "a.tenant = $1",
+    item_store.row,
+    tiebreak=ITEMS_ORDER,
+    count_source="FROM segment_item_assignments a",
+)
 
 
 async def list_items(
-    conn: Connection,
-    *,
-    segment_where: str | None,
-    few: bool,
-    where: str,
-    params: list[object],
-    order_by: str,
-    limit: int,
-    offset: int,
-) -> list[ItemAssignmentRow]:
-    """One page of the item assignments of the segments meeting `segment_where` (None: every segment; `few`: a
-    customer's handful) that match `where` ($1 is the tenant; both conditions come from the service)."""
-    n = len(params)
-    sql = (
-        f"SELECT {item_store.COLUMNS}\n{item_store.FROM}\n"
-        f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}\n"
-        f"ORDER BY {order_by}\nLIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return [item_store.row(r) for r in await conn.fetch(sql, *params, limit, offset)]
-
-
-async def count_items(
-    conn: Connection, *, segment_where: str | None, few: bool, where: str, params: list[object]
-) -> int:
-    """How many assignments `list_items` pages through."""
-    sql = (
-        f"SELECT count(*)\nFROM segment_item_assignments a\n"
-        f"WHERE a.tenant = $1 AND {_in_segments(segment_where, few=few)} AND {where}"
-    )
-    return int(await conn.fetchval(sql, *params))
+    conn: Connection, tenant: str, items: ItemFilter, *, page: Page, with_total: bool
+) -> tuple[list[ItemAssignmentRow], int | None]:
+    """One page of the item assignments of the segments in scope that match the filter, and the total when asked
+    for."""
+    criteria = _ITEMS.criteria(tenant)
+    in_segments = _in_segments(criteria, items.scope)
+    if in_segments is not None:
+        criteria.where(in_segments)
+    criteria.match(items.search.query)
+    return await fetch_page(conn, _ITEMS, criteria, items.search.ordering, page=page, with_total=with_total)
 
 
 class TreeRow(msgspec.Struct, frozen=True, array_like=True):
@@ -114,14 +129,16 @@ WHERE c.published
 """
 
 
-async def category_tree_rows(conn: Connection, *, segment_where: str, params: list[object]) -> list[TreeRow]:
-    """The published categories of the tree of the segments meeting `segment_where`."""
+async def category_tree_rows(conn: Connection, tenant: str, scope: SegmentScope) -> list[TreeRow]:
+    """The published categories of the tree of the segments in scope."""
+    criteria = Criteria(tenant)
+    in_segments = _in_segments(criteria, scope, "i")
     sql = _TREE.format(
-        in_segments=_in_segments(segment_where, "i", few=True),
+        in_segments=in_segments or "TRUE",
         valid_from=iso_sql("c.valid_from"),
         valid_to=iso_sql("c.valid_to"),
     )
-    return [TreeRow(*record) for record in await conn.fetch(sql, *params)]
+    return [TreeRow(*record) for record in await conn.fetch(sql, *criteria.values)]
 
 
 # The asked products ($3, in the caller's order) that one of the segments ($2, active and of the site $4) holds:
@@ -158,9 +175,8 @@ async def match_products(
     segment_ids: Sequence[str],
     product_ids: Sequence[str],
     site_code: str,
-    active_condition: str,
 ) -> list[str]:
     """The ids of `product_ids` (each once, in their order) that an active segment of `segment_ids` on the site
     holds, directly or through a category."""
-    sql = _MATCH.format(active=active_condition)
+    sql = _MATCH.format(active=ACTIVE_CONDITION)
     return [r["id"] for r in await conn.fetch(sql, tenant, list(segment_ids), list(product_ids), site_code)]

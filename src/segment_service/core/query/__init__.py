@@ -23,6 +23,7 @@ from segment_service.core.query._compile import (
     Registry,
     Resolved,
     compile_q,
+    compile_terms,
     resolve_path,
     spec_only,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "Term",
     "Value",
     "compile_q",
+    "compile_terms",
     "parse_q",
     "resolve_path",
     "spec_only",

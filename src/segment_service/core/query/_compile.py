@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -200,6 +200,12 @@ def compile_q(text: str | None, registry: Registry, params: list[object]) -> str
     terms = parse_q(text) if text else ()
     if not terms:
         return "TRUE"
+    return compile_terms(terms, registry, params)
+
+
+def compile_terms(terms: Sequence[Term], registry: Registry, params: list[object]) -> str:
+    """Compile parsed q terms (at least one) to a SQL boolean expression, appending their bound values to
+    `params`; on error `params` is left untouched."""
     binder = _Binder(len(params))
     sql = " AND ".join(_compile_term(term, registry, binder) for term in terms)
     params.extend(binder.values)
