@@ -45,7 +45,9 @@ def _env() -> dict[str, str]:
     env: dict[str, str] = {}
     for key, rest in _instructions():
         if key == "ENV":
-            env.update(part.split("=", 1) for part in shlex.split(rest))
+            for part in shlex.split(rest):
+                name, value = part.split("=", 1)
+                env[name] = value
     return env
 
 
