@@ -1,5 +1,5 @@
-"""Whether a database role may migrate the schema, and whether the schema is as current as this version needs
-(docs/operations.md: Database roles and migrations)."""
+"""Whether a database role may migrate the schema, whether the applied migrations are still the shipped files, and
+whether the schema is as current as this version needs (docs/operations.md: Database roles and migrations, Upgrades)."""
 
 from __future__ import annotations
 
