@@ -11,9 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md LICENSE ./
+# The package with the runtime versions of requirements.lock (what `make run` installs too; `make lock` renews it).
+COPY pyproject.toml README.md LICENSE requirements.lock ./
 COPY src ./src
-RUN pip install --root-user-action=ignore . \
+RUN pip install --root-user-action=ignore --constraint=requirements.lock . \
  && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin segment \
  && mkdir /data \
  && chown segment:segment /data

@@ -168,6 +168,7 @@ def assert_refused(
     """
     tokens, tenant = api.tokens, api.tenant
     forbidden: dict[str, Any] = {"code": 403, "status": "Forbidden"}
+    body: dict[str, Any]
     if case == "no token":
         response, status, body = api.client.request(method, api.url(path), **kwargs), 401, INVALID_TOKEN
     elif case == "garbage token":

@@ -45,7 +45,9 @@ def _env() -> dict[str, str]:
     env: dict[str, str] = {}
     for key, rest in _instructions():
         if key == "ENV":
-            env.update(part.split("=", 1) for part in shlex.split(rest))
+            for part in shlex.split(rest):
+                name, value = part.split("=", 1)
+                env[name] = value
     return env
 
 
@@ -80,9 +82,13 @@ class TestDockerfile:
         [install] = [rest for key, rest in _instructions() if key == "RUN" and "pip install" in rest]
         assert re.search(r"pip install (--\S+ )*\.( |$)", install), install  # the package alone, no [dev] extras
 
+    def test_installs_the_locked_runtime_versions(self) -> None:
+        [install] = [rest for key, rest in _instructions() if key == "RUN" and "pip install" in rest]
+        assert "--constraint=requirements.lock " in install, install
+
     def test_copies_what_the_package_build_needs(self) -> None:
         copied = [name for key, rest in _instructions() if key == "COPY" for name in rest.split()[:-1]]
-        assert sorted(copied) == ["LICENSE", "README.md", "pyproject.toml", "src"]
+        assert sorted(copied) == ["LICENSE", "README.md", "pyproject.toml", "requirements.lock", "src"]
         ignored = {
             line.strip()
             for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -42,7 +43,7 @@ def token_for(tokens: Tokens, tenant: str, kind: TokenKind, customer_id: str) ->
 
 def call(client: TestClient[Litestar], op: Operation, tenant: str, token: str) -> int:
     path = re.sub(r"\{(\w+)\}", lambda m: tenant if m.group(1) == "tenant" else "x1", op.path)
-    body = {"json": {}} if op.method in ("POST", "PUT", "PATCH") else {}
+    body: dict[str, Any] = {"json": {}} if op.method in ("POST", "PUT", "PATCH") else {}
     response = client.request(op.method, path, headers={"Authorization": f"Bearer {token}"}, **body)
     return response.status_code
 

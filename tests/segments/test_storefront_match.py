@@ -31,12 +31,13 @@ def shop(client: TestClient[Litestar], tokens: Tokens, tenant: str, database_url
         categories.add_product(product)
         categories.assign(category, product)
     api = Api(client, tokens, tenant)
-    for segment_id, overrides in [
+    segments: list[tuple[str, dict[str, Any]]] = [
         ("s1", {}),
         ("inactive", {"status": "INACTIVE"}),
         ("expired", {"validity": PAST}),
         ("elsewhere", {"siteCode": "other"}),
-    ]:
+    ]
+    for segment_id, overrides in segments:
         api.create_segment(**{"id": segment_id, "validity": None, **overrides})
     assign_item(database_url, tenant, "s1", "p-direct")
     assign_item(database_url, tenant, "s1", "hammers", "CATEGORY")

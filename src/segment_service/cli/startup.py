@@ -1,5 +1,6 @@
 """What every command shares before it does its work: one-line errors instead of tracebacks for bad configuration
-(exit code 2) and for a database that cannot be reached or used (exit code 1), and the database check of `serve`."""
+and an edited migration (exit code 2) and for a database that cannot be reached or used (exit code 1), and the
+database check of `serve`."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
+        except (ConfigError, schema_state.MigrationChanged) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(CONFIG_EXIT_CODE)
         except (DatabaseUnreachable, schema_state.SchemaProblem) as exc:

@@ -6,6 +6,7 @@ A read borrows a connection for one statement; a write runs in `transaction()`, 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,8 @@ from segment_service.core.outage import OUTAGE
 from segment_service.settings import Settings
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from asyncpg.pool import PoolConnectionProxy
 
     #: What store functions take: a connection of their own or one borrowed from the pool.
@@ -175,37 +178,46 @@ class Database:
                 self.waiting -= 1
 
 
+def _shipped_files() -> list[Traversable]:
+    folder = resources.files("segment_service") / "migrations"
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+
+
 def migration_files() -> list[tuple[str, str]]:
     """The numbered SQL migrations shipped with the package, in order: (version, sql)."""
-    folder = resources.files("segment_service") / "migrations"
-    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
-    return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in files]
+    return [(f.name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for f in _shipped_files()]
+
+
+def migration_checksums() -> dict[str, str]:
+    """The sha256 of each shipped migration's file, by version: what `sha256sum` prints for it."""
+    return {f.name.removesuffix(".sql"): hashlib.sha256(f.read_bytes()).hexdigest() for f in _shipped_files()}
 
 
 async def migrate(dsn: str, settings: Settings | None = None, *, variable: str = "DATABASE_URL") -> list[str]:
-    """Apply the migrations the database has not seen yet; safe to run from several processes at once.
+    """Apply the migrations the database has not seen yet; safe to run from several processes at once. Refuses
+    (schema_state.MigrationChanged) when the file of an applied migration has changed since it was applied.
 
     Each migration runs in its own transaction under a transaction-scoped advisory lock, so that nothing depends on
     the session: it also works through a transaction-mode pooler. `variable` names the URL in error messages."""
     conn = await dbconnect.open_connection(settings or Settings(), dsn, variable=variable)
     applied_now: list[str] = []
+    checksums = migration_checksums()
     try:
         await schema_state.check_migration_rights(conn, variable)
+        await schema_state.keep_checksums(conn, checksums, _MIGRATION_LOCK_ID)
         done = await schema_state.applied_versions(conn) or set()
         for version, sql in migration_files():
             if version in done:
                 continue
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_ID)
-                await conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-                )
                 # Another process may have applied it while this one waited for the lock.
                 if await conn.fetchval("SELECT 1 FROM schema_migrations WHERE version = $1", version):
                     continue
                 await conn.execute(sql)
-                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", version, checksums[version]
+                )
             applied_now.append(version)
             log.info("applied migration %s", version)
     finally:

@@ -1,5 +1,6 @@
-"""Whether a database role may migrate the schema, and whether the schema is as current as this version needs
-(docs/operations.md#database-roles-and-migrations)."""
+"""Whether a database role may migrate the schema, whether the applied migrations are still the shipped files, and
+whether the schema is as current as this version needs (docs/operations.md#database-roles-and-migrations,
+docs/operations.md#upgrades)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ class SchemaProblem(Exception):
     """The schema cannot be migrated by this role, or is behind this version: a one-line message saying what to do."""
 
 
+class MigrationChanged(SchemaProblem):
+    """A migration's file is not the one the database applied: a release was edited, not extended. The operator fixes
+    it (restores the file), so the command exits as for a configuration error."""
+
+
 _RIGHTS = """
 SELECT current_user AS role,
        current_schema() AS schema,
@@ -24,6 +30,25 @@ SELECT current_user AS role,
 
 _APPLIED = """
 SELECT version FROM schema_migrations
+"""
+
+
+_CHECKSUMS = """
+SELECT version, checksum FROM schema_migrations
+"""
+
+# The migrator's own bookkeeping, kept current at every migrate rather than in a numbered migration: a database
+# migrated before checksums existed gains the column, and the checksums of the files it applied are recorded then.
+_BOOKKEEPING = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), checksum text)",
+    "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
+)
+
+_RECORD_MISSING_CHECKSUMS = """
+UPDATE schema_migrations m SET checksum = shipped.checksum
+FROM unnest($1::text[], $2::text[]) AS shipped(version, checksum)
+WHERE m.version = shipped.version AND m.checksum IS NULL
 """
 
 
@@ -61,6 +86,43 @@ async def applied_versions(conn: Connection) -> set[str] | None:
     if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
         return None
     return {r["version"] for r in await conn.fetch(_APPLIED)}
+
+
+async def _recorded_checksums(conn: Connection) -> dict[str, str | None] | None:
+    """Each applied migration's recorded checksum (None where none was recorded yet); None when the bookkeeping table
+    or its checksum column does not exist yet."""
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return None
+    if not await conn.fetchval(
+        "SELECT EXISTS (SELECT FROM pg_attribute"
+        " WHERE attrelid = to_regclass('schema_migrations') AND attname = 'checksum' AND NOT attisdropped)"
+    ):
+        return None
+    return {r["version"]: r["checksum"] for r in await conn.fetch(_CHECKSUMS)}
+
+
+async def keep_checksums(conn: Connection, shipped: dict[str, str], lock_id: int) -> None:
+    """Bring the bookkeeping table up to date (created, with its checksum column, the checksum of every applied
+    migration this version ships recorded), then refuse to go on when an applied migration's file has changed since.
+
+    `shipped` maps each shipped migration to the sha256 of its file. Writes only when something is missing, under the
+    migration lock `lock_id`, so that an up-to-date database is only read at every start."""
+    recorded = await _recorded_checksums(conn)
+    if recorded is None or any(recorded.get(version, "") is None for version in shipped):
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_id)
+            for statement in _BOOKKEEPING:
+                await conn.execute(statement)
+            await conn.execute(_RECORD_MISSING_CHECKSUMS, list(shipped), list(shipped.values()))
+        recorded = await _recorded_checksums(conn)
+        assert recorded is not None
+    for version, checksum in shipped.items():
+        # A migration applied by a newer release is not shipped here, and one not applied yet has nothing recorded.
+        if recorded.get(version, checksum) != checksum:
+            raise MigrationChanged(
+                f"migration {version} has changed since it was applied (its file's sha256 is not the one recorded "
+                "in schema_migrations); restore the file as released and put schema changes in a new migration"
+            )
 
 
 async def check_current(conn: Connection, shipped: Iterable[str]) -> None:
