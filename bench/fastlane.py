@@ -33,15 +33,15 @@ from litestar import Request, Response, get
 
 from bench.observability import call
 from segment_service.app import create_served_app
-from segment_service.categories.assignment_routes import fast_list_category_assignments
+from segment_service.categories.assignment_routes import parse_category_assignments
 from segment_service.core.auth import CUSTOMER_SCOPES, TokenKind, current_caller
 from segment_service.core.db import migrate
-from segment_service.core.fastlane import FastHandler, FastRequest
+from segment_service.core.fastlane import FastParse, FastRequest
 from segment_service.core.http import JSON
 from segment_service.core.observe import ObservedLane
 from segment_service.embedded import ensure_database, start_embedded
 from segment_service.oauth import service as oauth_service
-from segment_service.segments.storefront_routes import READ, READ_OWN, fast_category_trees, fast_list_my_items
+from segment_service.segments.storefront_routes import READ, READ_OWN, parse_my_category_trees, parse_my_items
 from segment_service.settings import Settings
 
 TENANT = "benchshop"
@@ -57,25 +57,25 @@ READS = {
 VARIANTS = ("lane", "routed", "lean")
 
 
-def lean_route(path: str, scopes: tuple[str, ...], body: FastHandler) -> Any:
+def lean_route(path: str, scopes: tuple[str, ...], parse: FastParse) -> Any:
     """A routed handler that takes only the request: the guard authenticates (the route's `opt`), the query is read
-    once with the lane's parsing, and `body` does the work."""
+    once with the lane's parsing (`parse`), and the shared answer function does the work."""
 
     @get(path, opt={"scopes": scopes}, include_in_schema=False)
     async def handler(request: Request[Any, Any, Any]) -> Response[Any]:
         query = dict(parse_qsl(request.scope.get("query_string", b"").decode("ascii"), keep_blank_values=True))
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in request.scope["headers"]}
-        fast = FastRequest(request.path_params, query, headers, current_caller(request), request.app.state)
-        answer = await body(fast)
+        run = parse(FastRequest(request.path_params, query, headers, request.app.state))
+        answer = await run(current_caller(request))
         return Response(answer.body, status_code=answer.status, media_type=JSON, headers=answer.headers)
 
     return handler
 
 
 LEAN_ROUTES = [
-    lean_route("/customer-segment/{tenant:str}/lean/items", READ, fast_list_my_items),
-    lean_route("/customer-segment/{tenant:str}/lean/items/category-trees", READ_OWN, fast_category_trees),
-    lean_route("/category/{tenant:str}/lean/{categoryId:str}/assignments", (), fast_list_category_assignments),
+    lean_route("/customer-segment/{tenant:str}/lean/items", READ, parse_my_items),
+    lean_route("/customer-segment/{tenant:str}/lean/items/category-trees", READ_OWN, parse_my_category_trees),
+    lean_route("/category/{tenant:str}/lean/{categoryId:str}/assignments", (), parse_category_assignments),
 ]
 
 

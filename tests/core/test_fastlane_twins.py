@@ -16,6 +16,7 @@ from tests.segments.storefront_helpers import build_shop
 
 from segment_service.app import create_served_app
 from segment_service.core.auth import Caller, TokenKind
+from segment_service.core.deps import Listing, listing_dependency
 from segment_service.core.fastlane import FastLane, FastLaneMismatch, FastRequest, FastResponse, FastRoute, FastRun
 from segment_service.core.http import json_body, json_response
 from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
@@ -91,11 +92,21 @@ def probe_write(caller: Caller) -> Response[Any]:
     return json_response({})
 
 
+@get(
+    "/customer-segment/{tenant:str}/probe-paged",
+    opt=CUSTOMERS_ONLY,
+    dependencies={"listing": listing_dependency(16)},
+    sync_to_thread=False,
+)
+def probe_paged(listing: Listing) -> Response[Any]:
+    return json_response({})
+
+
 @pytest.fixture
 def probe_app(settings: Settings) -> Litestar:
-    """An app of its own with `probe` and `probe_write` registered."""
+    """An app of its own with the probes registered."""
     app = create_served_app(settings).app
-    for handler in (probe, probe_write):
+    for handler in (probe, probe_write, probe_paged):
         app.register(handler)
     return app
 
@@ -152,6 +163,15 @@ def never_registered() -> Response[Any]:
         ),
         (FastRoute(never_registered, frozenset(), frozenset(), parse_probe), "registered 0 times"),
         (FastRoute(probe_write, frozenset(), frozenset(), parse_probe), "the lane answers GET only"),
+        (
+            FastRoute(
+                probe_paged,
+                frozenset({"pageNumber", "pageSize", "sort"}),
+                frozenset({"x-total-count"}),
+                parse_probe,
+            ),
+            "the app-wide page size",
+        ),
     ],
 )
 def test_a_fast_route_unlike_its_twin_stops_the_start(probe_app: Litestar, route: FastRoute, message: str) -> None:

@@ -41,7 +41,7 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 
 from segment_service.core.auth import Caller, current_caller
 from segment_service.core.db import Database
-from segment_service.core.deps import Listing
+from segment_service.core.deps import DEPENDENCIES, Listing
 from segment_service.core.fairshare import bind_request, unbind_request
 from segment_service.core.http import ReadShape, exception_handler
 from segment_service.core.paging import parse_page, wants_total
@@ -171,6 +171,9 @@ def bind(app: Litestar, route: FastRoute) -> _BoundRoute:
             f"{name}: the route reads query {sorted(declared_query)} and headers {sorted(declared_headers)}, "
             f"the fast route {sorted(route.query)} and {sorted(route.headers)}"
         )
+    listing = twin.resolve_dependencies().get("listing")
+    if listing is not None and listing is not DEPENDENCIES["listing"]:
+        raise FastLaneMismatch(f"{name}: FastRequest.listing() reads the app-wide page size, the route its own")
     skipped = {
         "before_request": twin.resolve_before_request(),
         "after_request": [
