@@ -102,11 +102,16 @@ def probe_paged(listing: Listing) -> Response[Any]:
     return json_response({})
 
 
+@get("/customer-segment/{tenant:str}/probe-number/{n:int}", opt=CUSTOMERS_ONLY, sync_to_thread=False)
+def probe_number(n: int) -> Response[Any]:
+    return json_response({})
+
+
 @pytest.fixture
 def probe_app(settings: Settings) -> Litestar:
     """An app of its own with the probes registered."""
     app = create_served_app(settings).app
-    for handler in (probe, probe_write, probe_paged):
+    for handler in (probe, probe_write, probe_paged, probe_number):
         app.register(handler)
     return app
 
@@ -172,6 +177,7 @@ def never_registered() -> Response[Any]:
             ),
             "the app-wide page size",
         ),
+        (FastRoute(probe_number, frozenset(), frozenset(), parse_probe), "passes path parameters as text"),
     ],
 )
 def test_a_fast_route_unlike_its_twin_stops_the_start(probe_app: Litestar, route: FastRoute, message: str) -> None:

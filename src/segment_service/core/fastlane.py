@@ -35,7 +35,7 @@ from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
-from litestar.middleware._internal.cors import CORSMiddleware
+from litestar.middleware._internal.cors import CORSMiddleware  # the class Litestar wraps the app in (2.9+)
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPScope, Receive, Scope, Send
 
@@ -164,6 +164,8 @@ def bind(app: Litestar, route: FastRoute) -> _BoundRoute:
     path_route, twin, model = found[0]
     if twin.http_methods != {"GET"}:
         raise FastLaneMismatch(f"{name}: the lane answers GET only, not {sorted(twin.http_methods)}")
+    if any(parameter.type is not str for parameter in path_route.path_parameters.values()):
+        raise FastLaneMismatch(f"{name}: the lane passes path parameters as text; {path_route.path} converts one")
     declared_query = {p.field_alias for p in model.expected_query_params}
     declared_headers = {p.field_alias.lower() for p in model.expected_header_params}
     if declared_query != route.query or declared_headers != route.headers:
