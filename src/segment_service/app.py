@@ -176,9 +176,7 @@ def create_served_app(settings: Settings) -> FastLane:
     return ObservedLane(
         app,
         routes,
-        max_url_bytes=settings.max_url_bytes,
         enabled=settings.fast_lane,
         metrics=app.state.metrics,
         access_log_on=settings.access_log,
-        cors=app.cors_config,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -11,7 +12,9 @@ from tests.categories.assignment_helpers import Categories
 from tests.factories import Api, Tokens, assign_customer, assign_item
 from tests.segments.storefront_helpers import build_shop
 
-from segment_service.core.fastlane import FastLane, FastRoute
+from segment_service.core.auth import Caller
+from segment_service.core.fastlane import FastLane, FastResponse, FastRoute, bind
+from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
 
 ITEMS = "/segments/items"
 
@@ -70,6 +73,16 @@ def test_customer_reads_are_answered_by_the_fast_lane_as_by_the_route(
         assert isinstance(body, list)
 
 
+def token_of(kind: str, shop: Api, tokens: Tokens) -> str | None:
+    return {
+        "none": None,
+        "garbage": "garbage",
+        "other tenant": tokens.customer("o" + shop.tenant[1:], "c1"),
+        "no scope": tokens.service(shop.tenant, ("customersegment.segment_manage",)),
+        "customer": tokens.customer(shop.tenant, "c1"),
+    }[kind]
+
+
 @pytest.mark.parametrize(
     ("token_kind", "params", "headers"),
     [
@@ -79,15 +92,9 @@ def test_customer_reads_are_answered_by_the_fast_lane_as_by_the_route(
         ("no scope", {}, {}),
         ("customer", {"legalEntityId": "initech"}, {}),  # 403: not a contact
         ("customer", {"q": "nope:1"}, {}),
-        ("customer", {"pageSize": "0"}, {}),
-        ("customer", {"onlyActive": "yes"}, {}),  # not a boolean the lane reads: the route decides
-        ("customer", {"onlyActive": "1"}, {}),
-        ("customer", {"unknown": "1"}, {}),  # a parameter the lane does not know
-        ("customer", {"q": ""}, {}),  # blank values
-        ("customer", {"q": "type:PRODUCT item.id:p1"}, {}),  # `+` in the query string
     ],
 )
-def test_everything_else_goes_to_the_route(
+def test_errors_after_parsing_are_answered_by_the_lane_as_by_the_route(
     shop: Api,
     app: FastLane,
     tokens: Tokens,
@@ -95,14 +102,27 @@ def test_everything_else_goes_to_the_route(
     params: dict[str, str],
     headers: dict[str, str],
 ) -> None:
-    token = {
-        "none": None,
-        "garbage": "garbage",
-        "other tenant": tokens.customer("o" + shop.tenant[1:], "c1"),
-        "no scope": tokens.service(shop.tenant, ("customersegment.segment_manage",)),
-        "customer": tokens.customer(shop.tenant, "c1"),
-    }[token_kind]
-    _, answered = both(shop, app, ITEMS, token=token, params=params, headers=headers)
+    """The guards and the body run once: their errors are answered by the app's exception handler, in the lane."""
+    body, answered = both(shop, app, ITEMS, token=token_of(token_kind, shop, tokens), params=params, headers=headers)
+    assert answered
+    assert body["code"] in (400, 401, 403) if "code" in body else body["fault"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"pageSize": "0"},
+        {"onlyActive": "yes"},  # not a boolean the lane reads: the route decides
+        {"onlyActive": "1"},
+        {"unknown": "1"},  # a parameter the lane does not know
+        {"q": ""},  # blank values
+        {"q": "type:PRODUCT item.id:p1"},  # `+` in the query string
+    ],
+)
+def test_what_the_lane_does_not_parse_goes_to_the_route(
+    shop: Api, app: FastLane, tokens: Tokens, params: dict[str, str]
+) -> None:
+    _, answered = both(shop, app, ITEMS, token=token_of("customer", shop, tokens), params=params)
     assert not answered
 
 
@@ -124,15 +144,11 @@ def test_a_url_over_the_limit_is_the_routes_414(shop: Api, app: FastLane) -> Non
     assert response.status_code == 414
 
 
-def test_routes_match_whole_paths_only() -> None:
-    route = FastRoute("GET", "/a/{tenant}/items", (), frozenset(), handler=_never)
-    assert route.match(["a", "t1", "items"]) == {"tenant": "t1"}
-    assert route.match(["a", "", "items"]) is None
-    assert route.match(["b", "t1", "items"]) is None
-
-
-async def _never(_: Any) -> Any:
-    raise AssertionError("not called")
+def test_routes_match_whole_paths_only(app: FastLane) -> None:
+    route = bind(app.app, STOREFRONT_FAST_ROUTES[0])
+    assert route.match(["customer-segment", "t1", "segments", "items"]) == {"tenant": "t1"}
+    assert route.match(["customer-segment", "", "segments", "items"]) is None
+    assert route.match(["customer-segment", "t1", "segments", "other"]) is None
 
 
 @pytest.fixture
@@ -184,10 +200,12 @@ def test_category_trees_both_ways(catalog: Api, app: FastLane, params: dict[str,
             {"Accept-Language": "fr"},
             True,
         ),
-        ("tools", {"showUnpublished": "true"}, {}, False),  # 403 without category_read_unpublished
-        ("saws", {}, {}, False),  # unpublished: 404
-        ("nope", {}, {}, False),
-        ("tools", {"assignmentType": "CATEGORY"}, {}, False),
+        # Errors of the guards and the body: answered in the lane, as the route answers them.
+        ("tools", {"showUnpublished": "true"}, {}, True),  # 403 without category_read_unpublished
+        ("saws", {}, {}, True),  # unpublished: 404
+        ("nope", {}, {}, True),
+        ("tools", {"assignmentType": "CATEGORY"}, {}, True),
+        # What the lane does not parse: the route's answer.
         ("tools", {"segmentsIds": ""}, {}, False),  # blank: the route's answer (matches nothing)
         ("tools", {"withSubcategories": "yes"}, {}, False),
     ],
@@ -202,22 +220,26 @@ def test_category_assignments_both_ways(
     assert answered is fast
 
 
-def test_a_statement_timeout_is_answered_with_the_routes_400(app: FastLane, tokens: Tokens) -> None:
-    """The lane answers a timeout itself (running the statement again through the route would time out again)."""
+def lane_with_body(app: FastLane, body: Callable[[Caller], Awaitable[FastResponse]]) -> FastLane:
+    """A lane of its own for `GET /segments/items` whose body is `body`. No lifespan of its own: the app's state
+    (tokens) is the served client's; a customer token without a session (a service token's API client is
+    looked up) needs no database."""
+    routed = STOREFRONT_FAST_ROUTES[0]
+    return FastLane(app.app, [FastRoute(routed.twin, routed.query, routed.headers, lambda _: body)])
 
-    async def times_out(_: Any) -> Any:
+
+def test_a_statement_timeout_is_answered_with_the_routes_400(app: FastLane, tokens: Tokens) -> None:
+    runs = 0
+
+    async def times_out(_: Caller) -> FastResponse:
+        nonlocal runs
+        runs += 1
         raise asyncpg.QueryCanceledError("canceling statement due to statement timeout")
 
-    lane = FastLane(
-        app.app,
-        [FastRoute("GET", "/customer-segment/{tenant}/segments/items", (), frozenset(), times_out)],
-        max_url_bytes=10_000,
-    )
-    # No lifespan of its own: the app's state (tokens) is the served client's; a token without a session that is not
-    # a service token (whose API client is looked up) needs no database.
+    lane = lane_with_body(app, times_out)
     client = TestClient(lane, raise_server_exceptions=False)
     response = client.get(
-        "/customer-segment/t1/segments/items", headers={"Authorization": f"Bearer {tokens.anonymous('t1')}"}
+        "/customer-segment/t1/segments/items", headers={"Authorization": f"Bearer {tokens.customer('t1', 'c1')}"}
     )
     assert response.status_code == 400
     assert response.json() == {
@@ -226,4 +248,20 @@ def test_a_statement_timeout_is_answered_with_the_routes_400(app: FastLane, toke
         "message": "The request was stopped after the statement timeout; narrow the query down (for example a "
         "simpler regular expression).",
     }
-    assert lane.answered == 1
+    assert (lane.answered, runs) == (1, 1)
+
+
+def test_an_unexpected_error_is_the_routes_500_and_runs_once(app: FastLane, tokens: Tokens) -> None:
+    runs = 0
+
+    async def fails(_: Caller) -> FastResponse:
+        nonlocal runs
+        runs += 1
+        raise RuntimeError("a bug")
+
+    lane = lane_with_body(app, fails)
+    client = TestClient(lane, raise_server_exceptions=False)
+    response = client.get(
+        "/customer-segment/t1/segments/items", headers={"Authorization": f"Bearer {tokens.customer('t1', 'c1')}"}
+    )
+    assert (response.status_code, response.json()["code"], runs) == (500, 500, 1)

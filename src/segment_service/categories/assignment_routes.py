@@ -12,6 +12,7 @@ category.category_read_unpublished (`showUnpublished=true`). Writes need categor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Response, delete, get, post, put
@@ -29,10 +30,9 @@ from segment_service.categories.scopes import MANAGE_CATEGORIES, READ_CATEGORIES
 from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, flag
-from segment_service.core.http import ReadShape, empty_response, json_response, list_body, list_response
+from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, FastRun, flag
+from segment_service.core.http import ReadShape, body_response, empty_response, json_response, list_body, list_response
 from segment_service.core.openapi import CategoryError, error_responses, no_content
-from segment_service.core.paging import parse_page, wants_total
 
 AssignmentType = Parameter(
     query="assignmentType",
@@ -118,27 +118,16 @@ class CategoryAssignmentController(Controller):
         hide_unpublished_products: bool = HideUnpublishedProducts,
     ) -> Response[list[CategoryAssignmentResponse]]:
         """Retrieves the products assigned to a category (and to its subcategories with `withSubcategories`)."""
-        service.check_assignment_type(assignment_type, field="assignmentType")
-        filters = service.AssignmentFilters(
+        query = AssignmentsQuery(
+            assignment_type,
             with_subcategories=with_subcategories,
             show_unpublished=show_unpublished,
             hide_unpublished_products=hide_unpublished_products,
-            product_id=ref_id,
-            name_contains=ref_localized_name or None,
-            segment_ids=service.segment_ids_of(segments_ids),
+            ref_id=ref_id,
+            ref_localized_name=ref_localized_name,
+            segments_ids=segments_ids,
         )
-        docs, total = await service.list_category_assignments(
-            db,
-            caller,
-            categoryId,
-            filters=filters,
-            page=listing.page,
-            sort=listing.sort,
-            with_total=listing.with_total,
-            languages=shape.languages,
-            default_language=shape.default_language,
-        )
-        return list_response(docs, total, shape)
+        return body_response(*await category_assignments(db, caller, categoryId, listing, shape, query))
 
     @post(
         "",
@@ -301,40 +290,70 @@ class ReferenceAssignmentController(Controller):
         return empty_response(204)
 
 
-async def fast_list_category_assignments(request: FastRequest) -> FastResponse:
-    """`GET /categories/{categoryId}/assignments` in the fast lane (core/fastlane.py): the storefront's "products of
-    this category for my segments" read, without the framework."""
-    query = request.query
-    shape = ReadShape.of(query.get("fields"), request.headers.get("accept-language"), request.default_language)
-    service.check_assignment_type(query.get("assignmentType"), field="assignmentType")
+@dataclass(frozen=True, slots=True)
+class AssignmentsQuery:
+    """The query of `GET /categories/{categoryId}/assignments` beyond paging and shaping."""
+
+    assignment_type: str | None
+    with_subcategories: bool
+    show_unpublished: bool
+    hide_unpublished_products: bool
+    ref_id: str | None
+    ref_localized_name: str | None
+    segments_ids: str | None
+
+
+async def category_assignments(
+    db: Database, caller: Caller, category_id: str, listing: Listing, shape: ReadShape, query: AssignmentsQuery
+) -> tuple[bytes, dict[str, str]]:
+    """The answer of `GET /categories/{categoryId}/assignments`, routed or in the fast lane (the storefront's
+    "products of this category for my segments" read): its body and headers."""
+    service.check_assignment_type(query.assignment_type, field="assignmentType")
     filters = service.AssignmentFilters(
-        with_subcategories=flag(query.get("withSubcategories")),
-        show_unpublished=flag(query.get("showUnpublished")),
-        hide_unpublished_products=flag(query.get("hideUnpublishedProducts")),
-        product_id=query.get("ref.id"),
-        name_contains=query.get("ref.localizedName") or None,
-        segment_ids=service.segment_ids_of(query.get("segmentsIds")),
+        with_subcategories=query.with_subcategories,
+        show_unpublished=query.show_unpublished,
+        hide_unpublished_products=query.hide_unpublished_products,
+        product_id=query.ref_id,
+        name_contains=query.ref_localized_name or None,
+        segment_ids=service.segment_ids_of(query.segments_ids),
     )
     docs, total = await service.list_category_assignments(
-        request.db,
-        request.caller,
-        request.path_params["categoryId"],
+        db,
+        caller,
+        category_id,
         filters=filters,
-        page=parse_page(query.get("pageNumber"), query.get("pageSize")),
-        sort=query.get("sort"),
-        with_total=wants_total(request.headers.get("x-total-count")),
+        page=listing.page,
+        sort=listing.sort,
+        with_total=listing.with_total,
         languages=shape.languages,
         default_language=shape.default_language,
     )
-    body, headers = list_body([shape.apply(d, ()) for d in docs], total)
-    return FastResponse(body, headers)
+    return list_body([shape.apply(d, ()) for d in docs], total)
+
+
+def parse_category_assignments(request: FastRequest) -> FastRun:
+    """`GET /categories/{categoryId}/assignments` in the fast lane (core/fastlane.py)."""
+    get = request.query.get
+    query = AssignmentsQuery(
+        get("assignmentType"),
+        with_subcategories=flag(get("withSubcategories")),
+        show_unpublished=flag(get("showUnpublished")),
+        hide_unpublished_products=flag(get("hideUnpublishedProducts")),
+        ref_id=get("ref.id"),
+        ref_localized_name=get("ref.localizedName"),
+        segments_ids=get("segmentsIds"),
+    )
+    category_id, listing, shape = request.path_params["categoryId"], request.listing(), request.shape()
+
+    async def run(caller: Caller) -> FastResponse:
+        return FastResponse(*await category_assignments(request.db, caller, category_id, listing, shape, query))
+
+    return run
 
 
 FAST_ROUTES = [
     FastRoute(
-        "GET",
-        "/category/{tenant}/categories/{categoryId}/assignments",
-        READ_CATEGORIES,
+        CategoryAssignmentController.list_category_assignments,
         frozenset(
             {
                 "assignmentType",
@@ -350,6 +369,7 @@ FAST_ROUTES = [
                 "fields",
             }
         ),
-        fast_list_category_assignments,
+        frozenset({"accept-language", "x-total-count"}),
+        parse_category_assignments,
     ),
 ]

@@ -1,8 +1,8 @@
 """Cross-origin requests from storefronts running in browsers (SEGMENT_SERVICE_CORS_ORIGINS).
 
 Litestar's CORS middleware answers preflight `OPTIONS` requests on every path and adds the CORS headers to what the
-app answers. The fast lane (core/fastlane.py) answers some reads before that middleware runs, so it adds the same
-headers with `response_headers`; tests/core/test_cors.py compares the two lanes' headers.
+app answers. The fast lane (core/fastlane.py) answers some reads in front of the app, so it puts its answers through
+an instance of the same middleware with the same configuration; tests/core/test_cors.py compares the two lanes.
 """
 
 from __future__ import annotations
@@ -31,16 +31,3 @@ def cors_config(origins: Sequence[str]) -> CORSConfig | None:
         expose_headers=list(EXPOSED_HEADERS),
         max_age=600,
     )
-
-
-def response_headers(config: CORSConfig, origin: str, *, has_cookie: bool) -> list[tuple[bytes, bytes]]:
-    """The headers Litestar's CORS middleware adds to an answer (not a preflight) to a request with `origin`."""
-    headers = dict(config.simple_headers)
-    if (config.is_allow_all_origins and has_cookie) or (
-        not config.is_allow_all_origins and config.is_origin_allowed(origin)
-    ):
-        headers["Access-Control-Allow-Origin"] = origin
-        headers["Vary"] = "Origin"
-    headers["Access-Control-Allow-Headers"] = ", ".join(sorted(set(config.allow_headers)))
-    headers["Access-Control-Allow-Methods"] = ", ".join(sorted(set(config.allow_methods)))
-    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]

@@ -57,6 +57,11 @@ def list_response(
     return Response(content=body, status_code=200, media_type=JSON, headers=headers)
 
 
+def body_response(body: bytes, headers: dict[str, str]) -> Response[Any]:
+    """A 200 answer with an encoded JSON body (from `list_body` or `json_body`) and its headers."""
+    return Response(content=body, status_code=200, media_type=JSON, headers=headers or None)
+
+
 def json_body(content: Any) -> bytes:
     """`content` encoded as JSON, as every response of the service is."""
     return _encoder.encode(content)

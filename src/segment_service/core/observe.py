@@ -15,7 +15,6 @@ from time import perf_counter
 from typing import Any
 
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.enums import ScopeType
 from litestar.types import Message, Receive, Scope, Send
 
@@ -38,13 +37,11 @@ class ObservedLane(FastLane):
         app: Litestar,
         routes: Iterable[FastRoute],
         *,
-        max_url_bytes: int,
         enabled: bool = True,
         metrics: Metrics,
         access_log_on: bool = True,
-        cors: CORSConfig | None = None,
     ) -> None:
-        super().__init__(app, routes, max_url_bytes=max_url_bytes, enabled=enabled, cors=cors)
+        super().__init__(app, routes, enabled=enabled)
         self.metrics = metrics
         #: settings.access_log: off, requests are still counted and timed, only not logged.
         self.access_log_on = access_log_on

@@ -6,16 +6,17 @@ GET /segments/items, GET /segments/items/category-trees, POST /segments/match. L
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 
 from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, flag
-from segment_service.core.http import ReadShape, json_body, json_response, list_body, list_response
+from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, FastRun, flag
+from segment_service.core.http import ReadShape, body_response, json_body, json_response, list_body
 from segment_service.core.openapi import error_responses
-from segment_service.core.paging import parse_page, wants_total
 from segment_service.segments import storefront as service
 from segment_service.segments.item_assignment_models import ItemAssignmentResponse
 from segment_service.segments.item_routes import shape_item_assignment
@@ -62,18 +63,8 @@ class StorefrontController(Controller):
     ) -> Response[list[ItemAssignmentResponse]]:
         """The item assignments of every segment the token's customer is an active member of (with
         customersegment.segment_read: of every segment of the tenant)."""
-        docs, total = await service.list_items(
-            db,
-            caller,
-            q=q,
-            page=listing.page,
-            sort=listing.sort,
-            with_total=listing.with_total,
-            legal_entity_id=legal_entity_id,
-            site_code=site_code,
-            only_active=only_active,
-        )
-        return list_response([shape_item_assignment(d, shape) for d in docs], total)
+        query = MyItemsQuery(q, legal_entity_id, site_code, only_active)
+        return body_response(*await my_items(db, caller, listing, shape, query))
 
     @get(
         "/items/category-trees",
@@ -92,15 +83,7 @@ class StorefrontController(Controller):
     ) -> Response[list[CategoryTreeNode]]:
         """The category tree of the customer's active segments: their categories, everything below them
         (`isSegmentAssigned: true`) and the path to the root (`isSegmentAssigned: false`)."""
-        forest = await service.category_trees(
-            db,
-            caller,
-            legal_entity_id=legal_entity_id,
-            site_code=site_code,
-            languages=shape.languages,
-            default_language=shape.default_language,
-        )
-        return json_response(forest)
+        return body_response(*await my_category_trees(db, caller, shape, TreesQuery(legal_entity_id, site_code)))
 
     @post(
         "/match",
@@ -124,53 +107,92 @@ class StorefrontController(Controller):
         return json_response(matched)
 
 
-async def fast_list_my_items(request: FastRequest) -> FastResponse:
-    """`GET /segments/items` in the fast lane (core/fastlane.py): the routed handler's work, without the framework."""
-    query = request.query
-    shape = ReadShape.of(query.get("fields"), request.headers.get("accept-language"), request.default_language)
+@dataclass(frozen=True, slots=True)
+class MyItemsQuery:
+    """The query of `GET /segments/items` beyond paging and shaping."""
+
+    q: str | None
+    legal_entity_id: str | None
+    site_code: str | None
+    only_active: bool
+
+
+async def my_items(
+    db: Database, caller: Caller, listing: Listing, shape: ReadShape, query: MyItemsQuery
+) -> tuple[bytes, dict[str, str]]:
+    """The answer of `GET /segments/items`, routed or in the fast lane: its body and headers."""
     docs, total = await service.list_items(
-        request.db,
-        request.caller,
-        q=query.get("q"),
-        page=parse_page(query.get("pageNumber"), query.get("pageSize")),
-        sort=query.get("sort"),
-        with_total=wants_total(request.headers.get("x-total-count")),
-        legal_entity_id=query.get("legalEntityId"),
-        site_code=query.get("siteCode"),
-        only_active=flag(query.get("onlyActive")),
+        db,
+        caller,
+        q=query.q,
+        page=listing.page,
+        sort=listing.sort,
+        with_total=listing.with_total,
+        legal_entity_id=query.legal_entity_id,
+        site_code=query.site_code,
+        only_active=query.only_active,
     )
-    body, headers = list_body([shape_item_assignment(d, shape) for d in docs], total)
-    return FastResponse(body, headers)
+    return list_body([shape_item_assignment(d, shape) for d in docs], total)
 
 
-async def fast_category_trees(request: FastRequest) -> FastResponse:
-    """`GET /segments/items/category-trees` in the fast lane (core/fastlane.py)."""
-    shape = ReadShape.of(None, request.headers.get("accept-language"), request.default_language)
+@dataclass(frozen=True, slots=True)
+class TreesQuery:
+    """The query of `GET /segments/items/category-trees`."""
+
+    legal_entity_id: str | None
+    site_code: str | None
+
+
+async def my_category_trees(
+    db: Database, caller: Caller, shape: ReadShape, query: TreesQuery
+) -> tuple[bytes, dict[str, str]]:
+    """The answer of `GET /segments/items/category-trees`, routed or in the fast lane."""
     forest = await service.category_trees(
-        request.db,
-        request.caller,
-        legal_entity_id=request.query.get("legalEntityId"),
-        site_code=request.query.get("siteCode"),
+        db,
+        caller,
+        legal_entity_id=query.legal_entity_id,
+        site_code=query.site_code,
         languages=shape.languages,
         default_language=shape.default_language,
     )
-    return FastResponse(json_body(forest))
+    return json_body(forest), {}
+
+
+def parse_my_items(request: FastRequest) -> FastRun:
+    """`GET /segments/items` in the fast lane (core/fastlane.py)."""
+    get = request.query.get
+    query = MyItemsQuery(get("q"), get("legalEntityId"), get("siteCode"), flag(get("onlyActive")))
+    listing, shape = request.listing(), request.shape()
+
+    async def run(caller: Caller) -> FastResponse:
+        return FastResponse(*await my_items(request.db, caller, listing, shape, query))
+
+    return run
+
+
+def parse_my_category_trees(request: FastRequest) -> FastRun:
+    """`GET /segments/items/category-trees` in the fast lane (core/fastlane.py)."""
+    query = TreesQuery(request.query.get("legalEntityId"), request.query.get("siteCode"))
+    shape = request.shape()
+
+    async def run(caller: Caller) -> FastResponse:
+        return FastResponse(*await my_category_trees(request.db, caller, shape, query))
+
+    return run
 
 
 FAST_ROUTES = [
     FastRoute(
-        "GET",
-        "/customer-segment/{tenant}/segments/items",
-        READ_SEGMENTS,
+        StorefrontController.list_my_items,
         frozenset({"q", "pageNumber", "pageSize", "sort", "fields", "legalEntityId", "siteCode", "onlyActive"}),
-        fast_list_my_items,
+        frozenset({"accept-language", "x-total-count"}),
+        parse_my_items,
     ),
     FastRoute(
-        "GET",
-        "/customer-segment/{tenant}/segments/items/category-trees",
-        READ_OWN_SEGMENTS,
-        frozenset({"legalEntityId", "siteCode"}),
-        fast_category_trees,
+        StorefrontController.category_trees,
+        frozenset({"fields", "legalEntityId", "siteCode"}),  # `fields` is read (and checked), not applied
+        frozenset({"accept-language"}),
+        parse_my_category_trees,
     ),
 ]
 
