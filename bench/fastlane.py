@@ -41,7 +41,8 @@ from segment_service.core.http import JSON
 from segment_service.core.observe import ObservedLane
 from segment_service.embedded import ensure_database, start_embedded
 from segment_service.oauth import service as oauth_service
-from segment_service.segments.storefront_routes import READ, READ_OWN, parse_my_category_trees, parse_my_items
+from segment_service.segments.scopes import READ_OWN_SEGMENTS, READ_SEGMENTS
+from segment_service.segments.storefront_routes import parse_my_category_trees, parse_my_items
 from segment_service.settings import Settings
 
 TENANT = "benchshop"
@@ -73,8 +74,8 @@ def lean_route(path: str, scopes: tuple[str, ...], parse: FastParse) -> Any:
 
 
 LEAN_ROUTES = [
-    lean_route("/customer-segment/{tenant:str}/lean/items", READ, parse_my_items),
-    lean_route("/customer-segment/{tenant:str}/lean/items/category-trees", READ_OWN, parse_my_category_trees),
+    lean_route("/customer-segment/{tenant:str}/lean/items", READ_SEGMENTS, parse_my_items),
+    lean_route("/customer-segment/{tenant:str}/lean/items/category-trees", READ_OWN_SEGMENTS, parse_my_category_trees),
     lean_route("/category/{tenant:str}/lean/{categoryId:str}/assignments", (), parse_category_assignments),
 ]
 
