@@ -12,7 +12,7 @@ variant) in interleaved rounds of three variants:
   signature's parameter parsing left out). Registered here, next to the real routes, under `/…/lean/…` paths.
 
 No HTTP server and no network are involved, so the differences are the handling's own cost per request. Prints a
-Markdown table (docs/performance.md: The fast lane: lane, routed or lean).
+Markdown table (docs/performance.md#the-fast-lane-lane-routed-or-lean).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dependencies point one way (CONTRIBUTING.md, "Layout and conventions"; docs/events.md).
+"""Dependencies point one way (CONTRIBUTING.md#layout-and-conventions; docs/events.md).
 
 Walks every import of src/segment_service with `ast` — module-level, function-local and TYPE_CHECKING ones alike —
 and fails on an import cycle among the service folders (a reaction to another service's change is a subscriber in

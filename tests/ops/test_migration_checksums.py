@@ -1,6 +1,6 @@
 """The migrator records the sha256 of each migration it applies and refuses to go on when an applied migration's file
 has changed since; a database migrated before checksums existed gets them recorded on its first migrate
-(docs/operations.md: Upgrades)."""
+(docs/operations.md#upgrades)."""
 
 from __future__ import annotations
 
