@@ -20,6 +20,7 @@ from segment_service.core.db import migrate
 from segment_service.core.fastlane import FastLane
 from segment_service.embedded import ensure_database, start_embedded
 from segment_service.settings import Settings
+from tests.database import close_session_connections, open_session_connection
 from tests.factories import Api, Tokens
 
 
@@ -29,7 +30,9 @@ def database_url() -> Iterator[str]:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
         asyncio.run(migrate(external))
+        open_session_connection(external)
         yield external
+        close_session_connections()
         return
     # Not pytest's tmp_path: pytest deletes old base folders when other runs start, which would pull the data folder
     # from under a long run.
@@ -38,8 +41,10 @@ def database_url() -> Iterator[str]:
     try:
         asyncio.run(ensure_database(url, "segment_service"))
         asyncio.run(migrate(url))
+        open_session_connection(url)
         yield url
     finally:
+        close_session_connections()
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
 

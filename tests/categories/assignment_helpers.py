@@ -1,16 +1,15 @@
-"""What the category-assignment tests share: a client of `/category/{tenant}`, categories written straight into the
-tables (with their closure rows), products made through `POST /product/{tenant}/products`, and the Category
+"""What the category-assignment tests share: a client of `/category/{tenant}`, categories made through
+`POST /category/{tenant}/categories`, products made through `POST /product/{tenant}/products`, and the Category
 Service's error bodies (`{code, status, message, resourceId?, details: [text]}`)."""
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import EXPIRED_TOKEN, INVALID_TOKEN, Api, Tokens, run_sql
+from tests.factories import Api, ErrorFamily, Tokens, assert_refused, run_sql
 
 MANAGE = ("category.category_manage",)
 READ_UNPUBLISHED = ("category.category_read_unpublished",)
@@ -46,12 +45,12 @@ def forbidden(scope: str) -> dict[str, Any]:
 class Categories(Api):
     """A client of one tenant's Category Service, with a service token holding every scope."""
 
+    prefix = "/category"
+    error_family = ErrorFamily.CODE_DETAILS
+
     def __init__(self, client: TestClient[Litestar], tokens: Tokens, tenant: str, database_url: str) -> None:
         super().__init__(client, tokens, tenant)
         self.database_url = database_url
-
-    def url(self, path: str) -> str:
-        return f"/category/{self.tenant}{path}"
 
     def add_category(
         self,
@@ -63,29 +62,17 @@ class Categories(Api):
         name: dict[str, str] | None = None,
         code: str | None = None,
     ) -> str:
-        """A category and its closure rows (itself at depth 0, then every ancestor), straight in the tables."""
-        run_sql(
-            self.database_url,
-            "INSERT INTO categories (tenant, id, parent_id, code, localized_name, published, position)"
-            " VALUES ($1, $2, $3, $7, $4::jsonb, $5, $6)",
-            self.tenant,
-            category_id,
-            parent_id,
-            json.dumps(name or {"en": f"Category {category_id}"}),
-            published,
-            position,
-            code,
-        )
-        run_sql(
-            self.database_url,
-            "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth)"
-            " SELECT $1, $2, $2, 0"
-            " UNION ALL SELECT tenant, ancestor_id, $2, depth + 1 FROM category_closure"
-            " WHERE tenant = $1 AND descendant_id = $3",
-            self.tenant,
-            category_id,
-            parent_id,
-        )
+        """A category, through the Category API."""
+        body: dict[str, Any] = {
+            "id": category_id,
+            "localizedName": name or {"en": f"Category {category_id}"},
+            "published": published,
+        }
+        for field, value in (("parentId", parent_id), ("position", position), ("code", code)):
+            if value is not None:
+                body[field] = value
+        response = self.request("POST", "/categories", json=body)
+        assert response.status_code == 201, response.text
         return category_id
 
     def add_product(self, product_id: str, name: dict[str, str] | None = None, *, published: bool = True) -> str:
@@ -129,24 +116,7 @@ class Categories(Api):
         **kwargs: Any,
     ) -> None:
         """Send a request that `case` makes fail, and assert its status and whole body."""
-        if case == "no token":
-            response, status, body = self.client.request(method, self.url(path), **kwargs), 401, INVALID_TOKEN
-        elif case == "garbage token":
-            response, status, body = self.request(method, path, token="not-a-token", **kwargs), 401, INVALID_TOKEN
-        elif case == "expired token":
-            response = self.request(method, path, token=self.tokens.service(self.tenant, ttl=-1), **kwargs)
-            status, body = 401, EXPIRED_TOKEN
-        elif case == "other tenant":
-            other = "o" + self.tenant[1:]
-            response, status = self.request(method, path, token=self.tokens.service(other), **kwargs), 403
-            body = error(403, f"The token belongs to tenant '{other}', not to tenant '{self.tenant}'.")
-        else:
-            assert case == "missing scope", case
-            token = self.tokens.service(self.tenant, valid_scopes)
-            response, status = self.request(method, path, token=token, **kwargs), 403
-            body = error(403, f"Required scope(s): {', '.join(required)}.")
-        assert response.status_code == status, response.text
-        assert response.json() == body
+        assert_refused(self, case, method, path, required=required, valid_scopes=valid_scopes, **kwargs)
 
 
 def assignment_rows(database_url: str, tenant: str) -> list[tuple[str, str]]:
