@@ -3,6 +3,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# One pytest worker per core (pytest-xdist); each worker has its own embedded PostgreSQL and tenants, so tests do not
+# see each other. `make test PYTEST_ARGS=` runs in one process; any other pytest options go there too.
+PYTEST_ARGS ?= -n auto
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 

@@ -1,5 +1,5 @@
-"""One embedded PostgreSQL per test run, migrated once; one app over it. Tests isolate by tenant: every test gets
-its own tenant, so nothing is shared and nothing needs cleaning up."""
+"""One embedded PostgreSQL per test process (per pytest-xdist worker), migrated once; one app over it. Tests isolate
+by tenant: every test gets its own tenant, so nothing is shared and nothing needs cleaning up."""
 
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def database_url() -> Iterator[str]:
         close_session_connections()
         return
     # Not pytest's tmp_path: pytest deletes old base folders when other runs start, which would pull the data folder
-    # from under a long run.
-    folder = Path(tempfile.mkdtemp(prefix="segment-service-test-"))
+    # from under a long run. Each pytest-xdist worker runs this fixture, so each has a server of its own.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    folder = Path(tempfile.mkdtemp(prefix=f"segment-service-test-{worker}-"))
     server, url = start_embedded(folder / "data")
     try:
         asyncio.run(ensure_database(url, "segment_service"))
