@@ -1,9 +1,10 @@
-"""What the category-assignment tests share: a client of `/category/{tenant}`, categories made through
-`POST /category/{tenant}/categories`, products made through `POST /product/{tenant}/products`, and the Category
+"""What the category-assignment tests share: a client of `/category/{tenant}`, categories written straight into the
+tables (with their closure rows), products made through `POST /product/{tenant}/products`, and the Category
 Service's error bodies (`{code, status, message, resourceId?, details: [text]}`)."""
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -62,17 +63,30 @@ class Categories(Api):
         name: dict[str, str] | None = None,
         code: str | None = None,
     ) -> str:
-        """A category, through the Category API."""
-        body: dict[str, Any] = {
-            "id": category_id,
-            "localizedName": name or {"en": f"Category {category_id}"},
-            "published": published,
-        }
-        for field, value in (("parentId", parent_id), ("position", position), ("code", code)):
-            if value is not None:
-                body[field] = value
-        response = self.request("POST", "/categories", json=body)
-        assert response.status_code == 201, response.text
+        """A category and its closure rows (itself at depth 0, then every ancestor), straight in the tables: the tests
+        use ids the Category API reserves (`root`)."""
+        run_sql(
+            self.database_url,
+            "INSERT INTO categories (tenant, id, parent_id, code, localized_name, published, position)"
+            " VALUES ($1, $2, $3, $7, $4::jsonb, $5, $6)",
+            self.tenant,
+            category_id,
+            parent_id,
+            json.dumps(name or {"en": f"Category {category_id}"}),
+            published,
+            position,
+            code,
+        )
+        run_sql(
+            self.database_url,
+            "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth)"
+            " SELECT $1, $2, $2, 0"
+            " UNION ALL SELECT tenant, ancestor_id, $2, depth + 1 FROM category_closure"
+            " WHERE tenant = $1 AND descendant_id = $3",
+            self.tenant,
+            category_id,
+            parent_id,
+        )
         return category_id
 
     def add_product(self, product_id: str, name: dict[str, str] | None = None, *, published: bool = True) -> str:
