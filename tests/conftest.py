@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -22,6 +23,17 @@ from segment_service.embedded import ensure_database, start_embedded
 from segment_service.settings import Settings
 from tests.database import close_session_connections, open_session_connection
 from tests.factories import Api, Tokens
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's `--dist loadgroup`, the tests of a module that share a module- or class-scoped fixture (a
+    served process, a pgbouncer, a database of their own) go to one worker, which starts that fixture once."""
+    for item in items:
+        info: Any = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if any(defs[-1].scope in ("module", "class") for defs in info.name2fixturedefs.values() if defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")

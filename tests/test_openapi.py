@@ -83,9 +83,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[str]:
-    """The real server over the test database, as `segment-service serve` runs it (uvicorn, httptools, uvloop)."""
+    """The real server over the test database, as `segment-service serve` runs it (uvicorn, httptools, uvloop).
+    Session-scoped so that pytest-xdist spreads the fuzzing shards over its workers, one server in each."""
     port = _free_port()
     env = {
         **os.environ,
