@@ -13,8 +13,8 @@ import asyncpg
 class SessionConnection:
     """One connection to one database, used from the main thread between tests.
 
-    The statement cache is off: tests alter what statements see (roles, migrations of other databases), and a
-    stale cached plan would fail a test that has nothing to do with it."""
+    The statement cache is off: most statements run a handful of times, so caching would buy little and could keep a
+    plan that a test invalidates."""
 
     def __init__(self, url: str) -> None:
         self.url = url
