@@ -5,6 +5,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# One pytest worker per core (pytest-xdist); each worker has its own embedded PostgreSQL and tenants, so tests do not
+# see each other; loadgroup keeps a module's tests that share a module-scoped server in one worker (tests/conftest.py).
+# `make test PYTEST_ARGS=` runs in one process; any other pytest options go there too.
+PYTEST_ARGS ?= -n auto --dist loadgroup
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 RUN_LOCK  := requirements.lock

@@ -1,5 +1,5 @@
-"""One embedded PostgreSQL per test run, migrated once; one app over it. Tests isolate by tenant: every test gets
-its own tenant, so nothing is shared and nothing needs cleaning up."""
+"""One embedded PostgreSQL per test process (per pytest-xdist worker), migrated once; one app over it. Tests isolate
+by tenant: every test gets its own tenant, so nothing is shared and nothing needs cleaning up."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -20,7 +21,19 @@ from segment_service.core.db import migrate
 from segment_service.core.fastlane import FastLane
 from segment_service.embedded import ensure_database, start_embedded
 from segment_service.settings import Settings
+from tests.database import close_session_connections, open_session_connection
 from tests.factories import Api, Tokens
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's `--dist loadgroup`, the tests of a module that share a module- or class-scoped fixture (a
+    served process, a pgbouncer, a database of their own) go to one worker, which starts that fixture once."""
+    for item in items:
+        info: Any = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if any(defs[-1].scope in ("module", "class") for defs in info.name2fixturedefs.values() if defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")
@@ -29,17 +42,22 @@ def database_url() -> Iterator[str]:
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
         asyncio.run(migrate(external))
+        open_session_connection(external)
         yield external
+        close_session_connections()
         return
     # Not pytest's tmp_path: pytest deletes old base folders when other runs start, which would pull the data folder
-    # from under a long run.
-    folder = Path(tempfile.mkdtemp(prefix="segment-service-test-"))
+    # from under a long run. Each pytest-xdist worker runs this fixture, so each has a server of its own.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    folder = Path(tempfile.mkdtemp(prefix=f"segment-service-test-{worker}-"))
     server, url = start_embedded(folder / "data")
     try:
         asyncio.run(ensure_database(url, "segment_service"))
         asyncio.run(migrate(url))
+        open_session_connection(url)
         yield url
     finally:
+        close_session_connections()
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
 

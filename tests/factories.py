@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from enum import Enum
 from typing import Any
 
+import asyncpg
 import httpx
-from litestar import Litestar
 from litestar.testing import TestClient
 
 from segment_service.core.auth import CLIENTS, CUSTOMER_SCOPES, SERVICE_SCOPES, TokenKind, TokenService
+from tests import database
 
 _ENSURE_TEST_CLIENT = """
 INSERT INTO api_clients (client_id, tenant, name, secret_hash, scopes)
@@ -35,18 +38,7 @@ class Tokens:
     def _ensure_client(self, tenant: str, scopes: tuple[str, ...]) -> str:
         client_id = self.client_id(tenant)
         if tenant not in self._client_scopes or not set(scopes) <= self._client_scopes[tenant]:
-            import asyncio
-
-            import asyncpg
-
-            async def ensure() -> None:
-                conn = await asyncpg.connect(self._database_url)
-                try:
-                    await conn.execute(_ENSURE_TEST_CLIENT, client_id, tenant, list(scopes))
-                finally:
-                    await conn.close()
-
-            asyncio.run(ensure())
+            run_sql(self._database_url, _ENSURE_TEST_CLIENT, client_id, tenant, list(scopes))
             CLIENTS.forget(client_id)  # the app runs in this process: it sees the new scopes at once
             self._client_scopes.setdefault(tenant, set()).update(scopes)
         return client_id
@@ -86,17 +78,56 @@ def segment_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-class Api:
-    """A client of one tenant, with a service token holding every scope unless told otherwise."""
+class ErrorFamily(Enum):
+    """How a service shapes the body of an error that names no field: the Emporix specs differ per service."""
 
-    def __init__(self, client: TestClient[Litestar], tokens: Tokens, tenant: str) -> None:
+    #: `{code, status, message}`: segments, products.
+    CODE = "code"
+    #: `{code, status, message, details: [message]}`: categories, customer management.
+    CODE_DETAILS = "code, details"
+    #: `{status, type, message}` (`ErrorMessage`): customers, coupons.
+    TYPED = "typed"
+
+    def forbidden(self, message: str) -> dict[str, Any]:
+        """The whole body of a 403."""
+        if self is ErrorFamily.TYPED:
+            return {"status": 403, "type": "insufficient_permissions", "message": message}
+        body: dict[str, Any] = {"code": 403, "status": "Forbidden", "message": message}
+        if self is ErrorFamily.CODE_DETAILS:
+            body["details"] = [message]
+        return body
+
+
+class Api:
+    """A client of one tenant of one service (`prefix`, the path before the tenant), with a service token holding
+    every scope unless told otherwise. Subclasses name their service in `prefix` and `error_family`."""
+
+    prefix = "/customer-segment"
+    error_family = ErrorFamily.CODE
+    #: Real scopes that grant none of the service's operations: what assert_refused's "missing scope" token holds
+    #: unless told otherwise.
+    unrelated_scopes: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        client: TestClient[Any],
+        tokens: Tokens,
+        tenant: str,
+        *,
+        prefix: str | None = None,
+        error_family: ErrorFamily | None = None,
+    ) -> None:
         self.client = client
         self.tokens = tokens
         self.tenant = tenant
         self.token = tokens.service(tenant)
+        if prefix is not None:
+            self.prefix = prefix
+        if error_family is not None:
+            self.error_family = error_family
 
     def url(self, path: str) -> str:
-        return f"/customer-segment/{self.tenant}{path}"
+        return f"{self.prefix}/{self.tenant}{path}"
 
     def request(
         self, method: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
@@ -105,19 +136,15 @@ class Api:
         return self.client.request(method, self.url(path), headers=all_headers, **kwargs)
 
     def create_segment(self, **overrides: Any) -> str:
-        response = self.request("POST", "/segments", json=segment_body(**overrides))
+        response = self.client.post(
+            f"/customer-segment/{self.tenant}/segments",
+            json=segment_body(**overrides),
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
         assert response.status_code == 201, response.text
         segment_id: str = response.json()["id"]
         return segment_id
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# Shared assertions and direct database access (appended for the segment tests; usable by any service's tests).
-
-import asyncio  # noqa: E402
-import re  # noqa: E402
-
-import asyncpg  # noqa: E402
 
 #: The 401 bodies of the gateway (docs/decisions.md#error-bodies).
 INVALID_TOKEN = {
@@ -131,6 +158,10 @@ EXPIRED_TOKEN = {
 }
 #: The ways a request can be refused before it reaches the operation: 401 for the token, 403 for tenant or scope.
 AUTH_FAILURES = ("no token", "garbage token", "expired token", "missing scope", "other tenant")
+#: The refusals of an operation that needs a token of the tenant but no scope.
+TOKEN_FAILURES = tuple(case for case in AUTH_FAILURES if case != "missing scope")
+#: The refusals of an operation only a service token may call: a storefront token lacks the scope.
+SERVICE_TOKEN_FAILURES = (*AUTH_FAILURES, "customer token", "anonymous token")
 
 
 class _IsoMillis:
@@ -157,18 +188,19 @@ def assert_refused(
     method: str,
     path: str,
     *,
-    valid_scopes: tuple[str, ...],
     required: tuple[str, ...],
+    valid_scopes: tuple[str, ...] | None = None,
     **kwargs: Any,
 ) -> None:
-    """Send a request that `case` (one of AUTH_FAILURES) makes fail and assert its status and whole body.
+    """Send a request that `case` (one of SERVICE_TOKEN_FAILURES) makes fail and assert its status and whole body,
+    a 403 in the shape of `api.error_family`.
 
-    `valid_scopes` are real scopes that lack every scope the operation accepts; `required` are the accepted ones,
-    in the order the 403 message names them.
+    `valid_scopes` are real scopes that lack every scope the operation accepts (`api.unrelated_scopes` unless
+    given); `required` are the accepted ones, in the order the 403 message names them.
     """
     tokens, tenant = api.tokens, api.tenant
-    forbidden: dict[str, Any] = {"code": 403, "status": "Forbidden"}
     body: dict[str, Any]
+    lacks_scope = f"Required scope(s): {', '.join(required)}."
     if case == "no token":
         response, status, body = api.client.request(method, api.url(path), **kwargs), 401, INVALID_TOKEN
     elif case == "garbage token":
@@ -179,26 +211,27 @@ def assert_refused(
     elif case == "other tenant":
         other = "o" + tenant[1:]
         response, status = api.request(method, path, token=tokens.service(other), **kwargs), 403
-        body = {**forbidden, "message": f"The token belongs to tenant '{other}', not to tenant '{tenant}'."}
+        body = api.error_family.forbidden(f"The token belongs to tenant '{other}', not to tenant '{tenant}'.")
+    elif case == "customer token":
+        response, status = api.request(method, path, token=tokens.customer(tenant, "c1"), **kwargs), 403
+        body = api.error_family.forbidden(lacks_scope)
+    elif case == "anonymous token":
+        response, status = api.request(method, path, token=tokens.anonymous(tenant), **kwargs), 403
+        body = api.error_family.forbidden(lacks_scope)
     else:
         assert case == "missing scope", case
-        response, status = api.request(method, path, token=tokens.service(tenant, valid_scopes), **kwargs), 403
-        body = {**forbidden, "message": f"Required scope(s): {', '.join(required)}."}
+        scopes = api.unrelated_scopes if valid_scopes is None else valid_scopes
+        assert scopes, "name real scopes that lack the operation's: a token without scopes proves less"
+        response, status = api.request(method, path, token=tokens.service(tenant, scopes), **kwargs), 403
+        body = api.error_family.forbidden(lacks_scope)
     assert response.status_code == status, response.text
     assert response.json() == body
 
 
 def run_sql(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
-    """Run one statement directly against the test database (for rows no API writes yet)."""
-
-    async def run() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(database_url)
-        try:
-            return list(await conn.fetch(query, *args))
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
+    """Run one statement directly against the test database (for rows no API writes yet), on the session's
+    connection (tests/database.py)."""
+    return database.fetch(database_url, query, *args)
 
 
 def assign_customer(

@@ -84,9 +84,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[str]:
-    """The real server over the test database, as `segment-service serve` runs it (uvicorn, httptools, uvloop)."""
+    """The real server over the test database, as `segment-service serve` runs it (uvicorn, httptools, uvloop).
+    Session-scoped so that pytest-xdist spreads the fuzzing shards over its workers, one server in each."""
     port = _free_port()
     env = {
         **os.environ,
@@ -117,9 +118,14 @@ def live_server(settings: Settings) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def test_no_input_makes_a_server_error(live_server: str, settings: Settings) -> None:
+#: The operations are fuzzed in this many shards, each a test of its own, so that pytest-xdist's workers share them.
+FUZZ_SHARDS = 4
+
+
+@pytest.mark.parametrize("shard", range(FUZZ_SHARDS))
+def test_no_input_makes_a_server_error(live_server: str, settings: Settings, shard: int) -> None:
     """Generated requests of every shape, with a valid token for the tenant in the path, never get a 5xx and always
-    answer with a status code and body the document declares."""
+    answer with a status code and body the document declares (every FUZZ_SHARDS-th operation from `shard` on)."""
     api_schema = schemathesis.openapi.from_url(f"{live_server}/openapi.json")
     token = Tokens(TokenService(settings.signing_key or ""), str(settings.database_url)).service(
         FUZZ_TENANT, SERVICE_SCOPES, ttl=600
@@ -129,7 +135,7 @@ def test_no_input_makes_a_server_error(live_server: str, settings: Settings) -> 
         for result in api_schema.get_all_operations()
     ]
     assert len(operations) >= len(OPERATIONS)
-    for operation in operations:
+    for operation in operations[shard::FUZZ_SHARDS]:
 
         @given(case=operation.as_strategy())
         @hypothesis_settings(

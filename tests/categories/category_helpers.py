@@ -7,20 +7,20 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
-from tests.factories import AUTH_FAILURES, EXPIRED_TOKEN, INVALID_TOKEN, Api
+from tests.factories import TOKEN_FAILURES, Api, ErrorFamily
 
 MANAGE = ("category.category_manage",)
 READ_UNPUBLISHED = "category.category_read_unpublished"
 PUBLISH, UNPUBLISH = "category.category_publish", "category.category_unpublish"
 #: Refusals of a read: it needs a token of the tenant, but no scope.
-READ_FAILURES = tuple(case for case in AUTH_FAILURES if case != "missing scope")
+READ_FAILURES = TOKEN_FAILURES
 
 
 class Categories(Api):
     """Requests to /category/{tenant}… of the test's tenant, with a service token holding every scope."""
 
-    def url(self, path: str) -> str:
-        return f"/category/{self.tenant}{path}"
+    prefix = "/category"
+    error_family = ErrorFamily.CODE_DETAILS
 
     def create(self, **body: Any) -> str:
         """POST /categories; `localizedName` defaults to the id (or "Category"), `published` to true."""
@@ -86,33 +86,3 @@ def assert_error(response: httpx.Response, expected: dict[str, Any]) -> None:
 def shape(tree: list[dict[str, Any]]) -> list[Any]:
     """A forest as nested (id, [children]) pairs, for compact assertions."""
     return [(node["id"], shape(node["subcategories"])) for node in tree]
-
-
-def assert_refused(
-    api: Api,
-    case: str,
-    method: str,
-    path: str,
-    *,
-    valid_scopes: tuple[str, ...],
-    required: tuple[str, ...],
-    **kwargs: Any,
-) -> None:
-    """tests.factories.assert_refused for the Category Service, whose 403 bodies carry `details`."""
-    tokens, tenant = api.tokens, api.tenant
-    if case == "no token":
-        response, expected = api.client.request(method, api.url(path), **kwargs), INVALID_TOKEN
-    elif case == "garbage token":
-        response, expected = api.request(method, path, token="not-a-token", **kwargs), INVALID_TOKEN
-    elif case == "expired token":
-        response, expected = api.request(method, path, token=tokens.service(tenant, ttl=-1), **kwargs), EXPIRED_TOKEN
-    elif case == "other tenant":
-        other = "o" + tenant[1:]
-        response = api.request(method, path, token=tokens.service(other), **kwargs)
-        expected = forbidden(f"The token belongs to tenant '{other}', not to tenant '{tenant}'.")
-    else:
-        assert case == "missing scope", case
-        response = api.request(method, path, token=tokens.service(tenant, valid_scopes), **kwargs)
-        expected = forbidden(f"Required scope(s): {', '.join(required)}.")
-    assert response.status_code == (401 if "fault" in expected else 403), response.text
-    assert response.json() == expected

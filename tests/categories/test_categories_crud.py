@@ -20,13 +20,12 @@ from tests.categories.category_helpers import (
     UNPUBLISHED_FORBIDDEN,
     Categories,
     assert_error,
-    assert_refused,
     bad_body,
     error,
     forbidden,
     not_found,
 )
-from tests.factories import AUTH_FAILURES, ISO_MILLIS, Tokens, run_sql
+from tests.factories import AUTH_FAILURES, ISO_MILLIS, Tokens, assert_refused, run_sql
 
 #: `CategoryCreateRequest` example "Regular category create", without its parent.
 SPEC_EXAMPLE: dict[str, Any] = {

@@ -10,11 +10,10 @@ from tests.categories.category_helpers import (
     UNPUBLISHED_FORBIDDEN,
     Categories,
     assert_error,
-    assert_refused,
     error,
     not_found,
 )
-from tests.factories import PAGE_BOUNDS, Tokens
+from tests.factories import PAGE_BOUNDS, Tokens, assert_refused
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ from tests.categories.category_helpers import (
     UNPUBLISHED_FORBIDDEN,
     Categories,
     assert_error,
-    assert_refused,
     error,
 )
-from tests.factories import PAGE_BOUNDS, Tokens, run_sql
+from tests.factories import PAGE_BOUNDS, Tokens, assert_refused, run_sql
 
 VIA = ("GET", "POST")
 KNOWN_FIELDS = (

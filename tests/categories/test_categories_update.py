@@ -14,13 +14,12 @@ from tests.categories.category_helpers import (
     UNPUBLISH,
     Categories,
     assert_error,
-    assert_refused,
     bad_body,
     error,
     forbidden,
     not_found,
 )
-from tests.factories import AUTH_FAILURES, Tokens, run_sql
+from tests.factories import AUTH_FAILURES, Tokens, assert_refused, run_sql
 
 CHANGED = error(409, "The resource you are attempting to access has changed.")
 

@@ -7,20 +7,18 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from tests.categories.category_helpers import (
-    AUTH_FAILURES,
     MANAGE,
     READ_FAILURES,
     READ_UNPUBLISHED,
     UNPUBLISHED_FORBIDDEN,
     Categories,
     assert_error,
-    assert_refused,
     bad_body,
     error,
     not_found,
     shape,
 )
-from tests.factories import Tokens, run_sql
+from tests.factories import AUTH_FAILURES, Tokens, assert_refused, run_sql
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from tests.factories import Api, segment_body
+from tests.factories import Api, ErrorFamily, segment_body
 
 READ = ("coupon.coupon_read",)
 MANAGE = ("coupon.coupon_manage",)
@@ -95,8 +95,8 @@ def not_found(code: str) -> dict[str, Any]:
 class CouponApi(Api):
     """A client of one tenant's Coupon Service, with a service token holding every scope unless told otherwise."""
 
-    def url(self, path: str) -> str:
-        return f"/coupon/{self.tenant}{path}"
+    prefix = "/coupon"
+    error_family = ErrorFamily.TYPED
 
     def service_token(self, *scopes: str) -> str:
         return self.tokens.service(self.tenant, scopes)

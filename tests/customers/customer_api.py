@@ -6,24 +6,13 @@ from typing import Any
 
 import httpx
 from litestar import Litestar
-from litestar.testing import TestClient
-from tests.factories import EXPIRED_TOKEN, INVALID_TOKEN, Tokens
+from tests.factories import EXPIRED_TOKEN, INVALID_TOKEN, Api, ErrorFamily
 
 from segment_service.core.auth import CUSTOMER_SCOPES, TokenKind
 
 READ = ("customer.customer_read",)
 MANAGE = ("customer.customer_manage",)
 PASSWORD = "password123"
-#: Every refusal the auth guard makes before an operation runs; 401s use the gateway body, 403s the customer body.
-AUTH_FAILURES = (
-    "no token",
-    "garbage token",
-    "expired token",
-    "missing scope",
-    "other tenant",
-    "customer token",
-    "anonymous token",
-)
 
 
 def customer_error(
@@ -65,23 +54,12 @@ def not_found(customer_id: str) -> dict[str, Any]:
     )
 
 
-class CustomerApi:
+class CustomerApi(Api):
     """A client of one tenant's Customer Service, with a service token holding every scope unless told otherwise."""
 
-    def __init__(self, client: TestClient[Litestar], tokens: Tokens, tenant: str) -> None:
-        self.client = client
-        self.tokens = tokens
-        self.tenant = tenant
-        self.token = tokens.service(tenant)
-
-    def url(self, path: str) -> str:
-        return f"/customer/{self.tenant}{path}"
-
-    def request(
-        self, method: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        all_headers = {"Authorization": f"Bearer {token or self.token}", **(headers or {})}
-        return self.client.request(method, self.url(path), headers=all_headers, **kwargs)
+    prefix = "/customer"
+    error_family = ErrorFamily.TYPED
+    unrelated_scopes = ("customersegment.segment_read",)
 
     def create_customer(self, **body: Any) -> str:
         response = self.request("POST", "/customers", json=body)
@@ -133,43 +111,6 @@ def expired_customer_token(app: Litestar, tenant: str, customer_id: str) -> str:
         customer_id=customer_id,
     )
     return token
-
-
-def assert_refused(
-    api: CustomerApi,
-    case: str,
-    method: str,
-    path: str,
-    *,
-    required: tuple[str, ...],
-    valid_scopes: tuple[str, ...] = ("customersegment.segment_read",),
-    **kwargs: Any,
-) -> None:
-    """Send a request that `case` (one of AUTH_FAILURES) makes fail; assert its status and whole body."""
-    tokens, tenant = api.tokens, api.tenant
-    if case == "no token":
-        response, status, body = api.client.request(method, api.url(path), **kwargs), 401, INVALID_TOKEN
-    elif case == "garbage token":
-        response, status, body = api.request(method, path, token="not-a-token", **kwargs), 401, INVALID_TOKEN
-    elif case == "expired token":
-        response = api.request(method, path, token=tokens.service(tenant, ttl=-1), **kwargs)
-        status, body = 401, EXPIRED_TOKEN
-    elif case == "other tenant":
-        other = "o" + tenant[1:]
-        response, status = api.request(method, path, token=tokens.service(other), **kwargs), 403
-        body = forbidden(f"The token belongs to tenant '{other}', not to tenant '{tenant}'.")
-    elif case == "customer token":
-        response, status = api.request(method, path, token=tokens.customer(tenant, "c1"), **kwargs), 403
-        body = forbidden(f"Required scope(s): {', '.join(required)}.")
-    elif case == "anonymous token":
-        response, status = api.request(method, path, token=api.anonymous(), **kwargs), 403
-        body = forbidden(f"Required scope(s): {', '.join(required)}.")
-    else:
-        assert case == "missing scope", case
-        response, status = api.request(method, path, token=tokens.service(tenant, valid_scopes), **kwargs), 403
-        body = forbidden(f"Required scope(s): {', '.join(required)}.")
-    assert response.status_code == status, response.text
-    assert response.json() == body
 
 
 #: The kinds of token a storefront operation may be called with, besides the right one.

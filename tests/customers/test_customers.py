@@ -12,17 +12,15 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from tests.customers.customer_api import (
-    AUTH_FAILURES,
     MANAGE,
     READ,
     CustomerApi,
-    assert_refused,
     bad_request,
     body_error,
     customer_error,
     not_found,
 )
-from tests.factories import ISO_MILLIS, Tokens
+from tests.factories import ISO_MILLIS, SERVICE_TOKEN_FAILURES, Tokens, assert_refused
 
 #: The spec's create example (CustomerSignupBySellerDto), with the fields this project does not store.
 EXAMPLE = {
@@ -65,7 +63,7 @@ def no_customers(api: CustomerApi) -> bool:
 
 
 class TestCreateCustomer:
-    @pytest.mark.parametrize("case", AUTH_FAILURES)
+    @pytest.mark.parametrize("case", SERVICE_TOKEN_FAILURES)
     def test_refused_and_nothing_stored(self, api: CustomerApi, case: str) -> None:
         assert_refused(api, case, "POST", "/customers", required=MANAGE, json={"id": "nope", **EXAMPLE})
         assert no_customers(api)
@@ -235,7 +233,7 @@ class TestCreateCustomer:
 
 
 class TestGetCustomer:
-    @pytest.mark.parametrize("case", AUTH_FAILURES)
+    @pytest.mark.parametrize("case", SERVICE_TOKEN_FAILURES)
     def test_refused(self, api: CustomerApi, case: str) -> None:
         api.create_customer(id="c1")
         assert_refused(api, case, "GET", "/customers/c1", required=READ)
@@ -291,7 +289,7 @@ class TestGetCustomer:
 
 
 class TestUpsertCustomer:
-    @pytest.mark.parametrize("case", AUTH_FAILURES)
+    @pytest.mark.parametrize("case", SERVICE_TOKEN_FAILURES)
     def test_refused_and_nothing_stored(self, api: CustomerApi, case: str) -> None:
         assert_refused(api, case, "PUT", "/customers/c1", required=MANAGE, json=EXAMPLE)
         assert api.request("GET", "/customers/c1").status_code == 404

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.customers.customer_api import AUTH_FAILURES, MANAGE, CustomerApi, assert_refused, not_found
-from tests.factories import INVALID_TOKEN, Tokens
+from tests.customers.customer_api import MANAGE, CustomerApi, not_found
+from tests.factories import INVALID_TOKEN, SERVICE_TOKEN_FAILURES, Tokens, assert_refused
 
 from segment_service.customers import service
 
@@ -21,7 +21,7 @@ def api(client: TestClient[Litestar], tokens: Tokens, tenant: str) -> CustomerAp
 
 
 class TestDeleteCustomer:
-    @pytest.mark.parametrize("case", AUTH_FAILURES)
+    @pytest.mark.parametrize("case", SERVICE_TOKEN_FAILURES)
     def test_refused_and_nothing_deleted(self, api: CustomerApi, case: str) -> None:
         api.create_customer(id="c1")
         assert_refused(api, case, "DELETE", "/customers/c1", required=MANAGE)

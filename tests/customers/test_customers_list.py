@@ -9,8 +9,8 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.customers.customer_api import AUTH_FAILURES, READ, CustomerApi, assert_refused, bad_request
-from tests.factories import PAGE_BOUNDS, Tokens, run_sql
+from tests.customers.customer_api import READ, CustomerApi, bad_request
+from tests.factories import PAGE_BOUNDS, SERVICE_TOKEN_FAILURES, Tokens, assert_refused, run_sql
 
 VIA = ("GET", "POST")
 KNOWN_FIELDS = (
@@ -98,7 +98,7 @@ def param_error(name: str, message: str) -> dict[str, Any]:
 
 
 class TestListCustomers:
-    @pytest.mark.parametrize("case", AUTH_FAILURES)
+    @pytest.mark.parametrize("case", SERVICE_TOKEN_FAILURES)
     def test_refused(self, api: CustomerApi, case: str) -> None:
         assert_refused(api, case, "GET", "/customers", required=READ)
 
@@ -128,7 +128,7 @@ class TestListCustomers:
 
 
 class TestSearchCustomers:
-    @pytest.mark.parametrize("case", AUTH_FAILURES)
+    @pytest.mark.parametrize("case", SERVICE_TOKEN_FAILURES)
     def test_refused(self, api: CustomerApi, case: str) -> None:
         assert_refused(api, case, "POST", "/customers/search", required=READ, json={"q": "firstName:John"})
 

@@ -9,16 +9,14 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from tests.customers.customer_api import (
-    AUTH_FAILURES,
     MANAGE,
     CustomerApi,
-    assert_refused,
     bad_request,
     body_error,
     customer_error,
     not_found,
 )
-from tests.factories import ISO_MILLIS, Tokens
+from tests.factories import ISO_MILLIS, SERVICE_TOKEN_FAILURES, Tokens, assert_refused
 
 MERGE_JSON = {"Content-Type": "application/merge-patch+json"}
 
@@ -47,7 +45,7 @@ def current(api: CustomerApi) -> dict[str, Any]:
 
 
 class TestPatchCustomer:
-    @pytest.mark.parametrize("case", AUTH_FAILURES)
+    @pytest.mark.parametrize("case", SERVICE_TOKEN_FAILURES)
     def test_refused_and_nothing_changed(self, api: CustomerApi, case: str) -> None:
         before = current(api)
         assert_refused(api, case, "PATCH", "/customers/c1", required=MANAGE, json={"active": False})

@@ -8,7 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Litestar
-from tests.factories import EXPIRED_TOKEN, INVALID_TOKEN, Api
+from tests.factories import Api, ErrorFamily
 
 from segment_service.core.auth import Scope, TokenKind, TokenService
 
@@ -78,8 +78,8 @@ def customer_token(
 class Management(Api):
     """A client of one tenant's Customer Management service, with a service token holding every scope."""
 
-    def url(self, path: str) -> str:
-        return f"/customer-management/{self.tenant}{path}"
+    prefix = "/customer-management"
+    error_family = ErrorFamily.CODE_DETAILS
 
     def create_legal_entity(self, **body: Any) -> str:
         """POST a legal entity (`name` defaults to its id or "ABC Company")."""
@@ -125,41 +125,3 @@ class Management(Api):
         response = self.request("GET", path, **kwargs)
         assert response.status_code == 200, response.text
         return [doc["id"] for doc in response.json()]
-
-
-#: The ways a request can be refused before it reaches the operation: 401 for the token, 403 for tenant or scope.
-AUTH_FAILURES = ("no token", "garbage token", "expired token", "missing scope", "other tenant")
-
-
-def assert_refused(
-    api: Management,
-    case: str,
-    method: str,
-    path: str,
-    *,
-    valid_scopes: tuple[str, ...],
-    required: tuple[str, ...],
-    **kwargs: Any,
-) -> None:
-    """Send a request that `case` (one of AUTH_FAILURES) makes fail and assert its status and whole body.
-
-    `valid_scopes` are real scopes that lack every scope the operation accepts; `required` are the accepted ones.
-    """
-    tokens, tenant = api.tokens, api.tenant
-    if case == "no token":
-        response, status, body = api.client.request(method, api.url(path), **kwargs), 401, INVALID_TOKEN
-    elif case == "garbage token":
-        response, status, body = api.request(method, path, token="not-a-token", **kwargs), 401, INVALID_TOKEN
-    elif case == "expired token":
-        response = api.request(method, path, token=tokens.service(tenant, ttl=-1), **kwargs)
-        status, body = 401, EXPIRED_TOKEN
-    elif case == "other tenant":
-        other = "o" + tenant[1:]
-        response, status = api.request(method, path, token=tokens.service(other), **kwargs), 403
-        body = error(403, f"The token belongs to tenant '{other}', not to tenant '{tenant}'.")
-    else:
-        assert case == "missing scope", case
-        response, status = api.request(method, path, token=tokens.service(tenant, valid_scopes), **kwargs), 403
-        body = error(403, f"Required scope(s): {', '.join(required)}.")
-    assert response.status_code == status, response.text
-    assert response.json() == body

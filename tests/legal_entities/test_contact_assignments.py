@@ -11,18 +11,8 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import ISO_MILLIS, Tokens, run_sql
-from tests.legal_entities.helpers import (
-    AUTH_FAILURES,
-    CA_MANAGE,
-    CA_READ,
-    Management,
-    assert_refused,
-    bad_body,
-    customer_token,
-    error,
-    missing_field,
-)
+from tests.factories import AUTH_FAILURES, ISO_MILLIS, Tokens, assert_refused, run_sql
+from tests.legal_entities.helpers import CA_MANAGE, CA_READ, Management, bad_body, customer_token, error, missing_field
 
 META = {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1}
 LE_META = {"createdAt": ISO_MILLIS, "modifiedAt": ISO_MILLIS, "version": 1}

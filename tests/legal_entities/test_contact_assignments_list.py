@@ -9,16 +9,8 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import PAGE_BOUNDS, Tokens, run_sql
-from tests.legal_entities.helpers import (
-    AUTH_FAILURES,
-    CA_MANAGE,
-    CA_READ,
-    Management,
-    assert_refused,
-    customer_token,
-    error,
-)
+from tests.factories import AUTH_FAILURES, PAGE_BOUNDS, Tokens, assert_refused, run_sql
+from tests.legal_entities.helpers import CA_MANAGE, CA_READ, Management, customer_token, error
 
 KNOWN_FIELDS = (
     "customer.id, id, legalEntity.id, legalEntity.name, metadata.createdAt, metadata.modifiedAt, "

@@ -12,15 +12,13 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import ISO_MILLIS, Tokens
+from tests.factories import AUTH_FAILURES, ISO_MILLIS, Tokens, assert_refused
 from tests.legal_entities.helpers import (
-    AUTH_FAILURES,
     COMPANY_EXAMPLE,
     LE_MANAGE,
     LE_READ,
     LE_READ_BOTH,
     Management,
-    assert_refused,
     bad_body,
     customer_token,
     error,

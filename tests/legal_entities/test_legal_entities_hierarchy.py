@@ -7,16 +7,8 @@ from __future__ import annotations
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import Tokens
-from tests.legal_entities.helpers import (
-    AUTH_FAILURES,
-    LE_MANAGE,
-    LE_READ_BOTH,
-    Management,
-    assert_refused,
-    customer_token,
-    error,
-)
+from tests.factories import AUTH_FAILURES, Tokens, assert_refused
+from tests.legal_entities.helpers import LE_MANAGE, LE_READ_BOTH, Management, customer_token, error
 
 
 @pytest.fixture

@@ -9,16 +9,8 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import PAGE_BOUNDS, Tokens, run_sql
-from tests.legal_entities.helpers import (
-    AUTH_FAILURES,
-    LE_MANAGE,
-    LE_READ_BOTH,
-    Management,
-    assert_refused,
-    bad_body,
-    error,
-)
+from tests.factories import AUTH_FAILURES, PAGE_BOUNDS, Tokens, assert_refused, run_sql
+from tests.legal_entities.helpers import LE_MANAGE, LE_READ_BOTH, Management, bad_body, error
 
 VIA = ("GET", "POST")
 KNOWN_FIELDS = (

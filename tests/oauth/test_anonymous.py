@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from tests.factories import run_sql
 
 from segment_service.core.auth import TokenKind, TokenService
 from segment_service.oauth import service as oauth_service
@@ -22,17 +23,6 @@ INVALID_CLIENT = {
 INVALID_REFRESH = {
     "fault": {"faultstring": "Invalid refresh token", "detail": {"errorcode": "oauth.v2.InvalidRefreshToken"}}
 }
-
-
-def run_sql(database_url: str, sql: str, *args: Any) -> Any:
-    async def run() -> Any:
-        conn = await asyncpg.connect(database_url)
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
 
 
 def storefront_client(database_url: str, tenant: str) -> str:

@@ -105,7 +105,7 @@ NOWHERE = "postgresql://127.0.0.1:1/none"
 def test_a_bad_value_is_one_line_naming_the_variable_and_exit_code_2(variable: str, value: str, message: str) -> None:
     env = command_env(**{"DATABASE_URL": NOWHERE, variable: value})
 
-    result = run_command("serve", "--port", "1", env=env, timeout=60)
+    result = run_command("serve", "--port", "0", env=env, timeout=60)
 
     assert (result.returncode, result.stderr, result.stdout) == (2, f"error: {message}\n", "")
 
@@ -180,7 +180,7 @@ def silent_server() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["migrate"]])
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["migrate"]])
 def test_an_unreachable_database_is_one_line_naming_database_url_without_its_password(command: list[str]) -> None:
     port = closed_port()
     env = command_env(DATABASE_URL=f"postgresql://svc:s3cr3t-pw@127.0.0.1:{port}/segments")
@@ -202,7 +202,7 @@ def test_a_database_that_never_answers_fails_after_the_connect_timeout(silent_se
     )
 
     started = time.monotonic()
-    result = run_command("serve", "--port", "1", env=env, timeout=60)
+    result = run_command("serve", "--port", "0", env=env, timeout=60)
     elapsed = time.monotonic() - started
 
     assert (result.returncode, result.stderr) == (
@@ -232,7 +232,7 @@ def test_a_refused_login_names_the_url_without_its_password(pgbouncer: PgBouncer
 def test_a_pooler_that_refuses_startup_parameters_with_pooler_none_is_one_line(pgbouncer: PgBouncer) -> None:
     env = command_env(DATABASE_URL=pgbouncer.url, SEGMENT_SERVICE_POOLER="none")
 
-    result = run_command("serve", "--no-migrate", "--port", "1", env=env, timeout=60)
+    result = run_command("serve", "--no-migrate", "--port", "0", env=env, timeout=60)
 
     masked = pgbouncer.url.replace(CLIENT_PASSWORD, "***")
     assert (result.returncode, result.stderr) == (

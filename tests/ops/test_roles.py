@@ -128,7 +128,7 @@ def test_the_runtime_role_serves_with_no_migrate(roles: Roles, database_url: str
 
 
 def test_serve_as_the_runtime_role_without_no_migrate_fails_with_one_line(roles: Roles) -> None:
-    result = run_command("serve", "--port", "1", env=command_env(DATABASE_URL=roles.runtime_url), timeout=60)
+    result = run_command("serve", "--port", "0", env=command_env(DATABASE_URL=roles.runtime_url), timeout=60)
 
     assert (result.returncode, result.stderr, result.stdout) == (
         1,
@@ -178,11 +178,11 @@ def test_no_migrate_refuses_a_schema_behind_this_version(database_url: str) -> N
     asyncio.run(_run(database_url, f"CREATE DATABASE {name}"))
     try:
         env = command_env(DATABASE_URL=url)
-        empty = run_command("serve", "--no-migrate", "--port", "1", env=env, timeout=60)
+        empty = run_command("serve", "--no-migrate", "--port", "0", env=env, timeout=60)
         asyncio.run(migrate(url))
         last = migration_files()[-1][0]
         asyncio.run(_run(url, f"DELETE FROM schema_migrations WHERE version = '{last}'"))
-        behind = run_command("serve", "--no-migrate", "--port", "1", env=env, timeout=60)
+        behind = run_command("serve", "--no-migrate", "--port", "0", env=env, timeout=60)
     finally:
         asyncio.run(_run(database_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 

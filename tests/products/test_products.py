@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import AUTH_FAILURES, ISO_MILLIS, Api, Tokens, assert_refused
+from tests.factories import AUTH_FAILURES, ISO_MILLIS, Tokens, assert_refused
+from tests.products.helpers import Products
 
 MANAGE = ("product.product_manage",)
 READ_UNPUBLISHED = ("product.product_read_unpublished",)
@@ -29,13 +30,6 @@ SPEC_SIMPLE = {
     "taxClasses": {"EN": "STANDARD"},
     "productType": "BASIC",
 }
-
-
-class Products(Api):
-    """Requests to /product/{tenant}/products… of the test's tenant."""
-
-    def url(self, path: str) -> str:
-        return f"/product/{self.tenant}/products{path}"
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import AUTH_FAILURES, PAGE_BOUNDS, Api, Tokens, assert_refused, run_sql
+from tests.factories import AUTH_FAILURES, PAGE_BOUNDS, Tokens, assert_refused, run_sql
+from tests.products.helpers import Products
 
 VIA = ("GET", "POST")
 KNOWN_FIELDS = (
@@ -18,13 +19,6 @@ KNOWN_FIELDS = (
     "metadataCreatedAt, metadataModifiedAt, mixins, name, published"
 )
 READ_FAILURES = tuple(case for case in AUTH_FAILURES if case != "missing scope")
-
-
-class Products(Api):
-    """Requests to /product/{tenant}/products… of the test's tenant."""
-
-    def url(self, path: str) -> str:
-        return f"/product/{self.tenant}/products{path}"
 
 
 def product_error(

@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import Api, Tokens
+from tests.factories import Tokens
+from tests.products.helpers import Products
 
 from segment_service.core.db import Connection, Database
 from segment_service.products import service
@@ -18,13 +19,6 @@ from segment_service.products.service import ProductRow
 from segment_service.settings import Settings
 
 T = TypeVar("T")
-
-
-class Products(Api):
-    """Requests to /product/{tenant}/products… of the test's tenant."""
-
-    def url(self, path: str) -> str:
-        return f"/product/{self.tenant}/products{path}"
 
 
 @pytest.fixture

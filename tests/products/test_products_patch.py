@@ -8,18 +8,12 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import AUTH_FAILURES, ISO_MILLIS, Api, Tokens, assert_refused
+from tests.factories import AUTH_FAILURES, ISO_MILLIS, Tokens, assert_refused
+from tests.products.helpers import Products
 
 MANAGE = ("product.product_manage",)
 READ_UNPUBLISHED = ("product.product_read_unpublished",)
 PUBLISH, UNPUBLISH = "product.product_publish", "product.product_unpublish"
-
-
-class Products(Api):
-    """Requests to /product/{tenant}/products… of the test's tenant."""
-
-    def url(self, path: str) -> str:
-        return f"/product/{self.tenant}/products{path}"
 
 
 @pytest.fixture

@@ -9,19 +9,13 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from tests.factories import Api, Tokens
+from tests.factories import Tokens
+from tests.products.helpers import Products
 
 MANAGE = ("product.product_manage",)
 READ_UNPUBLISHED = ("product.product_read_unpublished",)
 EVERYTHING = ["draft", "pub"]
 PUBLISHED = ["pub"]
-
-
-class Products(Api):
-    """Requests to /product/{tenant}/products… of the test's tenant."""
-
-    def url(self, path: str) -> str:
-        return f"/product/{self.tenant}/products{path}"
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -29,7 +28,7 @@ def add_product(api: Api, product_id: str, name: dict[str, str] | None = None) -
 
 
 def add_products(database_url: str, api: Api, ids: list[str]) -> None:
-    """Many products at once, straight in the table."""
+    """Many products at once, straight in the table (the Product API makes one per request)."""
     run_sql(
         database_url,
         "INSERT INTO products (tenant, id, code, name, created_at, modified_at)"
@@ -43,27 +42,19 @@ def add_products(database_url: str, api: Api, ids: list[str]) -> None:
 def add_category(
     database_url: str, api: Api, category_id: str, parent_id: str | None = None, name: dict[str, str] | None = None
 ) -> str:
-    """A category (code `cat-<id>`) and its closure rows, straight in the tables."""
-    run_sql(
-        database_url,
-        "INSERT INTO categories (tenant, id, parent_id, code, localized_name, published)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb, true)",
-        api.tenant,
-        category_id,
-        parent_id,
-        f"cat-{category_id}",
-        json.dumps(name or {"en": f"Category {category_id}"}),
+    """A published category (code `cat-<id>`), through the Category API."""
+    body: dict[str, Any] = {
+        "id": category_id,
+        "code": f"cat-{category_id}",
+        "localizedName": name or {"en": f"Category {category_id}"},
+        "published": True,
+    }
+    if parent_id is not None:
+        body["parentId"] = parent_id
+    response = api.client.post(
+        f"/category/{api.tenant}/categories", json=body, headers={"Authorization": f"Bearer {api.token}"}
     )
-    run_sql(
-        database_url,
-        "INSERT INTO category_closure (tenant, ancestor_id, descendant_id, depth)"
-        " SELECT $1, $2, $2, 0"
-        " UNION ALL SELECT tenant, ancestor_id, $2, depth + 1 FROM category_closure"
-        " WHERE tenant = $1 AND descendant_id = $3",
-        api.tenant,
-        category_id,
-        parent_id,
-    )
+    assert response.status_code == 201, response.text
     return category_id
 
 
