@@ -7,7 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # One pytest worker per core (pytest-xdist); each worker has its own embedded PostgreSQL and tenants, so tests do not
 # see each other; loadgroup keeps a module's tests that share a module-scoped server in one worker (tests/conftest.py).
-# `make test PYTEST_ARGS=` runs in one process; any other pytest options go there too.
+# `make test PYTEST_ARGS=` runs in one process; any other pytest options go there too. Tests marked `alone` (they
+# compare a request's latency under load with its latency alone) run afterwards in one process, with nothing beside them.
 PYTEST_ARGS ?= -n auto --dist loadgroup
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
@@ -38,7 +39,8 @@ test: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) -m 'not alone'
+	$(BIN)/python -m pytest -m alone
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench

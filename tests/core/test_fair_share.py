@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import httpx
+import pytest
 from tests.factories import Tokens, run_sql
 
 from segment_service.app import create_served_app
@@ -104,6 +105,7 @@ class Hostile:
         await asyncio.gather(*self.tasks)
 
 
+@pytest.mark.alone
 def test_an_ordinary_request_stays_fast_while_another_tenant_floods_the_pool(
     settings: Settings, database_url: str
 ) -> None:

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 
 import httpx
+import pytest
 from tests.core.test_fair_share import served
 from tests.factories import Tokens
 
@@ -25,6 +26,7 @@ def new_tenant() -> str:
     return "t" + secrets.token_hex(6)
 
 
+@pytest.mark.alone
 def test_one_tenant_s_login_flood_does_not_queue_ahead_of_another_tenant(settings: Settings, database_url: str) -> None:
     flooded, other = new_tenant(), new_tenant()
     real_cost = replace(settings, password_hash_memory_kib=65536)
