@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -135,6 +136,19 @@ def test_no_input_makes_a_server_error(live_server: str, settings: Settings, sha
         for result in api_schema.get_all_operations()
     ]
     assert len(operations) >= len(OPERATIONS)
+    literal_paths = {
+        op.path.replace("{tenant}", FUZZ_TENANT)
+        for op in operations
+        if set(re.findall(r"{(\w+)}", op.path)) <= {"tenant"}
+    }
+
+    def status_code_declared(ctx: Any, response: Any, case: Any) -> bool | None:
+        # A reserved word generated as an id makes the URL one of the API's own literal paths, which answers 405 for a
+        # method it does not have (docs/decisions.md#ids-and-reserved-words): declared by that path, not by this one.
+        if response.status_code == 405 and case.formatted_path in literal_paths and case.path not in literal_paths:
+            return None
+        return status_code_conformance(ctx, response, case)
+
     for operation in operations[shard::FUZZ_SHARDS]:
 
         @given(case=operation.as_strategy())
@@ -147,7 +161,7 @@ def test_no_input_makes_a_server_error(live_server: str, settings: Settings, sha
             case.call_and_validate(
                 base_url=live_server,
                 headers={"Authorization": f"Bearer {token}"},
-                checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
+                checks=[not_a_server_error, status_code_declared, response_schema_conformance],
             )
 
         check()
