@@ -265,9 +265,14 @@ async def _borrowed(db_or_conn: Database | Connection) -> AsyncIterator[Connecti
         yield db_or_conn
 
 
-async def category_exists(conn: Database | Connection, tenant: str, category_id: str) -> bool:
-    """Whether the tenant has a category with this id, published or not."""
+async def category_exists(
+    conn: Database | Connection, tenant: str, category_id: str, *, for_write: bool = False
+) -> bool:
+    """Whether the tenant has a category with this id, published or not. `for_write` keeps it from being deleted
+    until the caller's transaction ends, for a write that stores a reference to it (as `product_exists`)."""
     async with _borrowed(conn) as c:
+        if for_write:
+            return await store.category_exists_locked(c, tenant, category_id)
         return await store.category_exists(c, tenant, category_id)
 
 

@@ -131,6 +131,11 @@ _CATEGORY_EXISTS = """
 SELECT EXISTS (SELECT 1 FROM categories WHERE tenant = $1 AND id = $2)
 """
 
+# FOR KEY SHARE: the category cannot be deleted until the caller's transaction ends (other writes of it go on).
+_LOCK_CATEGORY_KEY = """
+SELECT 1 FROM categories WHERE tenant = $1 AND id = $2 FOR KEY SHARE
+"""
+
 _INSERT_CATEGORY = """
 INSERT INTO categories (tenant, id, parent_id, type, code, localized_name, localized_description, localized_slug, ecn,
                         valid_from, valid_to, position, published, mixins, metadata_mixins, version, created_at,
@@ -212,6 +217,11 @@ async def fetch_categories(conn: Connection, tenant: str, ids: Sequence[str]) ->
 async def category_exists(conn: Connection, tenant: str, category_id: str) -> bool:
     """Whether the tenant has a category with this id."""
     return bool(await conn.fetchval(_CATEGORY_EXISTS, tenant, category_id))
+
+
+async def category_exists_locked(conn: Connection, tenant: str, category_id: str) -> bool:
+    """`category_exists`, keeping the category from being deleted until the transaction ends."""
+    return bool(await conn.fetch(_LOCK_CATEGORY_KEY, tenant, category_id))
 
 
 async def insert_category(conn: Connection, tenant: str, content: CategoryContent) -> None:

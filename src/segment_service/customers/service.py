@@ -298,8 +298,12 @@ async def list_customers(
 # ------------------------------------------------------------------------------------------ for other services
 
 
-async def customer_exists(conn: Connection, tenant: str, customer_id: str) -> bool:
-    """Whether the customer exists in the tenant."""
+async def customer_exists(conn: Connection, tenant: str, customer_id: str, *, for_write: bool = False) -> bool:
+    """Whether the customer exists in the tenant. `for_write` keeps it from being deleted until the caller's
+    transaction ends, for a write that stores a reference to it: a delete committing between the check and the write
+    would miss the new row (CustomerDeleted's subscribers remove only what they see) and leave it behind."""
+    if for_write:
+        return await store.customer_exists_locked(conn, tenant, customer_id)
     return await store.customer_exists(conn, tenant, customer_id)
 
 

@@ -127,6 +127,11 @@ _CUSTOMER_EXISTS = """
 SELECT EXISTS (SELECT 1 FROM customers WHERE tenant = $1 AND id = $2)
 """
 
+# FOR KEY SHARE: the customer cannot be deleted until the caller's transaction ends (other writes of it go on).
+_LOCK_CUSTOMER_KEY = """
+SELECT 1 FROM customers WHERE tenant = $1 AND id = $2 FOR KEY SHARE
+"""
+
 _EXISTING_CUSTOMER_IDS = """
 SELECT id FROM customers WHERE tenant = $1 AND id = ANY($2::text[])
 """
@@ -226,6 +231,11 @@ async def existing_customer_ids(conn: Connection, tenant: str, ids: Sequence[str
 async def customer_exists(conn: Connection, tenant: str, customer_id: str) -> bool:
     """Whether the customer exists."""
     return bool(await conn.fetchval(_CUSTOMER_EXISTS, tenant, customer_id))
+
+
+async def customer_exists_locked(conn: Connection, tenant: str, customer_id: str) -> bool:
+    """`customer_exists`, keeping the customer from being deleted until the transaction ends."""
+    return bool(await conn.fetch(_LOCK_CUSTOMER_KEY, tenant, customer_id))
 
 
 async def fetch_customer_by_email_for_update(

@@ -90,7 +90,7 @@ async def _check_references(conn: Connection, tenant: str, row: store.ContactAss
             field="legalEntity.id",
             type="invalid_reference",
         )
-    if not await customers_service.customer_exists(conn, tenant, row.customer_id):
+    if not await customers_service.customer_exists(conn, tenant, row.customer_id, for_write=True):
         raise BadRequest(
             f"The customer '{row.customer_id}' does not exist.", field="customer.id", type="invalid_reference"
         )

@@ -252,7 +252,13 @@ async def existing_product_ids(conn: Connection, tenant: str, ids: Sequence[str]
     return await store.existing_product_ids(conn, tenant, ids) if ids else set()
 
 
-async def product_exists(db_or_conn: Database | Connection, tenant: str, product_id: str) -> bool:
-    """Whether the tenant has a product with this id, published or not."""
+async def product_exists(
+    db_or_conn: Database | Connection, tenant: str, product_id: str, *, for_write: bool = False
+) -> bool:
+    """Whether the tenant has a product with this id, published or not. `for_write` keeps it from being deleted until
+    the caller's transaction ends, for a write that stores a reference to it: a delete committing between the check
+    and the write would miss the new row (ProductDeleted's subscribers remove only what they see)."""
     async with _borrowed(db_or_conn) as conn:
+        if for_write:
+            return await store.product_exists_locked(conn, tenant, product_id)
         return await store.product_exists(conn, tenant, product_id)

@@ -116,6 +116,11 @@ _PRODUCT_EXISTS = """
 SELECT EXISTS (SELECT 1 FROM products WHERE tenant = $1 AND id = $2)
 """
 
+# FOR KEY SHARE: the product cannot be deleted until the caller's transaction ends (other writes of it go on).
+_LOCK_PRODUCT_KEY = """
+SELECT 1 FROM products WHERE tenant = $1 AND id = $2 FOR KEY SHARE
+"""
+
 _EXISTING_PRODUCT_IDS = """
 SELECT id FROM products WHERE tenant = $1 AND id = ANY($2::text[])
 """
@@ -200,6 +205,11 @@ async def existing_product_ids(conn: Connection, tenant: str, ids: Sequence[str]
 async def product_exists(conn: Connection, tenant: str, product_id: str) -> bool:
     """Whether the tenant has a product with this id."""
     return bool(await conn.fetchval(_PRODUCT_EXISTS, tenant, product_id))
+
+
+async def product_exists_locked(conn: Connection, tenant: str, product_id: str) -> bool:
+    """`product_exists`, keeping the product from being deleted until the transaction ends."""
+    return bool(await conn.fetch(_LOCK_PRODUCT_KEY, tenant, product_id))
 
 
 async def insert_product(conn: Connection, tenant: str, row: ProductContent) -> None:

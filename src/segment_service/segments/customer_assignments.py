@@ -110,7 +110,7 @@ def _not_a_contact(customer_id: str, legal_entity_id: str) -> BadRequest:
 
 async def _check_references(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> None:
     """400 naming the missing reference: the customer, the legal entity, or the contact between them."""
-    if not await customers_service.customer_exists(conn, tenant, customer_id):
+    if not await customers_service.customer_exists(conn, tenant, customer_id, for_write=True):
         raise _missing_customer(customer_id)
     if legal_entity_id == B2C:
         return
@@ -278,7 +278,11 @@ async def bulk_upsert_assignments(
         customer_id = "" if body.customer_id is UNSET else body.customer_id
         _check_customer_id(customer_id)
         le = body.legal_entity_id if isinstance(body.legal_entity_id, str) else B2C
-        if customer_id not in customers:
+        # The batched read tells a missing customer without a statement; the lock keeps an existing one until the write
+        # commits (a delete in between would leave the assignment behind).
+        if customer_id not in customers or not await customers_service.customer_exists(
+            conn, caller.tenant, customer_id, for_write=True
+        ):
             raise _missing_customer(customer_id)
         if le != B2C:
             if le not in legal_entities:

@@ -204,9 +204,10 @@ async def _delete(conn: Connection, tenant: str, segment_id: str, item_type: str
 
 
 async def _item_exists(conn: Connection, tenant: str, item_type: str, item_id_: str) -> bool:
+    """Whether the item exists, kept from being deleted until the transaction ends (the assignment names it)."""
     if item_type == "PRODUCT":
-        return await products_service.product_exists(conn, tenant, item_id_)
-    return await categories_service.category_exists(conn, tenant, item_id_)
+        return await products_service.product_exists(conn, tenant, item_id_, for_write=True)
+    return await categories_service.category_exists(conn, tenant, item_id_, for_write=True)
 
 
 async def _existing_items(db: Database, tenant: str, item_type: str, ids: Sequence[str]) -> set[str]:
