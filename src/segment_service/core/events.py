@@ -117,7 +117,8 @@ class CustomerUpdated(ChangeEvent, frozen=True, kw_only=True):
 
 
 class CustomerDeleted(ChangeEvent, frozen=True, kw_only=True):
-    """The customer is gone; its contact and segment customer assignments went with it (foreign keys)."""
+    """The customer is gone. No foreign key points at customers: the subscribers remove its contact assignments, its
+    segment customer assignments and its sessions."""
 
     catalogue_name: ClassVar[str | None] = "customer.deleted"
     customer_id: str
