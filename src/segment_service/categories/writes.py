@@ -29,7 +29,7 @@ from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, VersionConflict
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.languages import WriteLanguage
-from segment_service.core.models import UNSET, check_nesting
+from segment_service.core.models import UNSET, body_mixins
 from segment_service.core.patch import merge_patch
 from segment_service.core.timefmt import as_utc
 
@@ -108,12 +108,7 @@ def content_of(
             valid_to = as_utc(body.validity.to, field="validity.to")
         if valid_from is not None and valid_to is not None and valid_to < valid_from:
             raise BadRequest("Invalid validity: 'to' lies before 'from'.", field="validity", type="invalid_value")
-    metadata_mixins = None
-    if body.metadata is not UNSET and body.metadata is not None and body.metadata.mixins is not UNSET:
-        metadata_mixins = body.metadata.mixins
-        check_nesting(metadata_mixins, field="metadata.mixins")
-    mixins = None if body.mixins is UNSET else body.mixins
-    check_nesting(mixins, field="mixins")
+    mixins, metadata_mixins = body_mixins(body.mixins, body.metadata)
     return CategoryContent(
         id=category_id,
         parent_id=parent_id,

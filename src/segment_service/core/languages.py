@@ -108,3 +108,14 @@ class WriteLanguage:
     def localized(self, value: str | dict[str, str], *, field: str) -> dict[str, str]:
         """A localized field of the body, as a map."""
         return localized_input(value, field=field, language=self.content, default_language=self.default)
+
+    def required(self, value: str | dict[str, str], *, field: str) -> dict[str, str]:
+        """A localized field the body must fill: 400 when it holds no language."""
+        checked = self.localized(value, field=field)
+        if not checked:
+            raise BadRequest(
+                f"Validation problem with request body: {field} needs at least one language.",
+                field=field,
+                type="invalid_value",
+            )
+        return checked

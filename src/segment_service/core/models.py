@@ -9,7 +9,7 @@ from msgspec import UNSET, UnsetType
 
 from segment_service.core.errors import BadRequest
 
-__all__ = ["UNSET", "ApiModel", "Localized", "UnsetType", "check_nesting", "to_builtins"]
+__all__ = ["UNSET", "ApiModel", "Localized", "UnsetType", "body_mixins", "check_nesting", "to_builtins"]
 
 #: A localized field as a client may send it: a map, or a plain string in the Content-Language
 #: (docs/decisions.md#localized-fields).
@@ -41,3 +41,16 @@ def check_nesting(value: Any, *, field: str, limit: int = MAX_NESTING) -> None:
                 )
             children = current.values() if isinstance(current, dict) else current
             stack.extend((child, depth + 1) for child in children)
+
+
+def body_mixins(mixins: Any, metadata: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A request body's `mixins` and `metadata.mixins` (None where not sent), each checked by `check_nesting`.
+
+    `metadata` is the body's metadata shape (any with a `mixins` field), UNSET or None."""
+    own = None if mixins is UNSET else mixins
+    check_nesting(own, field="mixins")
+    of_metadata = None
+    if metadata is not UNSET and metadata is not None and metadata.mixins is not UNSET:
+        of_metadata = metadata.mixins
+        check_nesting(of_metadata, field="metadata.mixins")
+    return own, of_metadata

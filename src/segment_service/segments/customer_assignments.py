@@ -17,7 +17,7 @@ from segment_service.core.bulk import BulkResult, check_bulk_size, run_bulk
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
 from segment_service.core.listing import parse_search
-from segment_service.core.models import UNSET, check_nesting
+from segment_service.core.models import UNSET, body_mixins
 from segment_service.core.paging import Page
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import service as legal_entities_service
@@ -122,16 +122,10 @@ async def _check_references(conn: Connection, tenant: str, customer_id: str, leg
 
 def _content(body: CustomerAssignmentUpsert) -> tuple[dict[str, Any] | None, dict[str, Any] | None, int | None]:
     """(mixins, metadata mixins, expected version) of an upsert body."""
-    mixins = None if body.mixins is UNSET else body.mixins
-    check_nesting(mixins, field="mixins")
-    metadata_mixins: dict[str, Any] | None = None
+    mixins, metadata_mixins = body_mixins(body.mixins, body.metadata)
     version: int | None = None
-    if body.metadata is not UNSET and body.metadata is not None:
-        if body.metadata.mixins is not UNSET:
-            metadata_mixins = body.metadata.mixins
-            check_nesting(metadata_mixins, field="metadata.mixins")
-        if body.metadata.version is not UNSET:
-            version = body.metadata.version
+    if body.metadata is not UNSET and body.metadata is not None and body.metadata.version is not UNSET:
+        version = body.metadata.version
     return mixins, metadata_mixins, version
 
 

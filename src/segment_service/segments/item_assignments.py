@@ -23,7 +23,7 @@ from segment_service.core.bulk import (
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, ServiceError, VersionConflict
 from segment_service.core.listing import parse_search
-from segment_service.core.models import UNSET, check_nesting
+from segment_service.core.models import UNSET, body_mixins
 from segment_service.core.paging import Page
 from segment_service.products import service as products_service
 from segment_service.segments import item_assignment_store as store
@@ -145,13 +145,7 @@ def _expected_version(body: ItemAssignmentUpsert) -> int | None:
 
 
 def _contents(body: ItemAssignmentUpsert) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    mixins = None if body.mixins is UNSET else body.mixins
-    check_nesting(mixins, field="mixins")
-    metadata_mixins = None
-    if body.metadata is not UNSET and body.metadata is not None and body.metadata.mixins is not UNSET:
-        metadata_mixins = body.metadata.mixins
-        check_nesting(metadata_mixins, field="metadata.mixins")
-    return mixins, metadata_mixins
+    return body_mixins(body.mixins, body.metadata)
 
 
 def _check_item_id(item_id_: str) -> None:

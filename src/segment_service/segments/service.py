@@ -14,7 +14,7 @@ from segment_service.core.errors import BadRequest, Forbidden, NotFound, Version
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.languages import WriteLanguage
 from segment_service.core.listing import Search, parse_ordering, parse_query
-from segment_service.core.models import UNSET, check_nesting
+from segment_service.core.models import UNSET, body_mixins
 from segment_service.core.paging import Page
 from segment_service.core.patch import PatchOperation, apply_patch, as_operations
 from segment_service.core.timefmt import as_utc
@@ -52,13 +52,7 @@ def segment_document(row: store.SegmentRow) -> dict[str, Any]:
 
 def _content_from_body(segment_id: str, body: SegmentUpdate, language: WriteLanguage) -> store.SegmentContent:
     """A segment row from a create or replace body, checked against the rules the schema cannot express."""
-    name = language.localized(body.name, field="name")
-    if not name:
-        raise BadRequest(
-            "Validation problem with request body: name needs at least one language.",
-            field="name",
-            type="invalid_value",
-        )
+    name = language.required(body.name, field="name")
     description = None
     if body.description is not UNSET and body.description is not None:
         description = language.localized(body.description, field="description")
@@ -74,12 +68,7 @@ def _content_from_body(segment_id: str, body: SegmentUpdate, language: WriteLang
             field="validity",
             type="invalid_value",
         )
-    metadata_mixins = None
-    if body.metadata is not UNSET and body.metadata is not None and body.metadata.mixins is not UNSET:
-        metadata_mixins = body.metadata.mixins
-        check_nesting(metadata_mixins, field="metadata.mixins")
-    mixins = None if body.mixins is UNSET else body.mixins
-    check_nesting(mixins, field="mixins")
+    mixins, metadata_mixins = body_mixins(body.mixins, body.metadata)
     return store.SegmentContent(
         id=segment_id,
         name=name,
