@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from bench.observability import call
 from segment_service.app import create_served_app
 from segment_service.core.auth import TokenKind
 from segment_service.core.db import migrate
@@ -36,46 +37,6 @@ READS = {
     "a category's assignments": f"/category/{TENANT}/categories/leaf/assignments",
     "with withSubcategories=true": f"/category/{TENANT}/categories/leaf/assignments?withSubcategories=true",
 }
-
-
-async def call(app: Any, method: str, target: str, token: str, body: bytes = b"") -> tuple[int, bytes]:
-    """One request through the ASGI callable `app`: (status, body)."""
-    path, _, query = target.partition("?")
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            (b"authorization", f"Bearer {token}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-        "state": {},
-    }
-    status = 0
-    chunks: list[bytes] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        else:
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
 
 
 async def measure(url: str, rounds: int) -> dict[str, list[float]]:

@@ -48,7 +48,8 @@ LIVE = "/health/live"
 async def call(
     app: Callable[..., Awaitable[None]], method: str, path: str, token: str, body: bytes = b""
 ) -> tuple[int, bytes]:
-    """One request through the ASGI callable `app`: (status, body)."""
+    """One request through the ASGI callable `app`: (status, body). `path` may carry a query string."""
+    path, _, query = path.partition("?")
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -57,7 +58,7 @@ async def call(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": [
             (b"host", b"bench"),

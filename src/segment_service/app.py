@@ -22,13 +22,13 @@ from segment_service.categories.assignment_routes import CategoryAssignmentContr
 from segment_service.categories.routes import CategoryController
 from segment_service.categories.tree_routes import CategoryTreeController
 from segment_service.core.allow import AllowHeaderMiddleware
-from segment_service.core.auth import scope_guard
 from segment_service.core.cors import cors_config
 from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES
 from segment_service.core.disconnect import IncompleteBodyMiddleware
 from segment_service.core.errors import ServiceError
 from segment_service.core.fastlane import FastLane
+from segment_service.core.guard import scope_guard
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
 from segment_service.core.metrics import Metrics
 from segment_service.core.observe import ObservedLane
@@ -40,7 +40,7 @@ from segment_service.customers.account_routes import AccountController
 from segment_service.customers.routes import CustomerController
 from segment_service.legal_entities import service as legal_entities_service
 from segment_service.legal_entities.routes import ContactAssignmentController, LegalEntityController
-from segment_service.oauth import service as oauth_service
+from segment_service.oauth import keys as oauth_keys
 from segment_service.oauth.routes import AnonymousLoginController, OAuthController
 from segment_service.ops import routes as ops_routes
 from segment_service.products.routes import ProductController
@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db = await Database.connect(settings, dsn)
         try:
-            app.state.tokens = await oauth_service.token_service(db, settings.signing_key)
+            app.state.tokens = await oauth_keys.token_service(db, settings.signing_key)
             app.state.db = db
             yield
         finally:

@@ -22,6 +22,7 @@ from segment_service.core.db import Connection
 from segment_service.core.dbconnect import open_connection
 from segment_service.core.errors import ServiceError
 from segment_service.embedded import release_embedded
+from segment_service.oauth import keys as oauth_keys
 from segment_service.oauth import service as oauth_service
 from segment_service.oauth.models import ApiClient, ClientKind
 
@@ -234,8 +235,8 @@ def rotate_key(as_json: bool, data_dir: str | None) -> None:
     """Sign new tokens with a new key. Tokens signed with earlier keys keep working until they expire; keys retired
     longer ago than the longest token lifetime are dropped."""
     _refuse_configured_key()
-    retention = oauth_service.key_retention_seconds(_settings(data_dir).token_ttl_seconds)
-    kid, dropped = _run(data_dir, lambda conn: oauth_service.rotate_signing_key(conn, retention_seconds=retention))
+    retention = oauth_keys.key_retention_seconds(_settings(data_dir).token_ttl_seconds)
+    kid, dropped = _run(data_dir, lambda conn: oauth_keys.rotate_signing_key(conn, retention_seconds=retention))
     if as_json:
         click.echo(json.dumps({"kid": kid, "dropped": dropped, "retention_seconds": retention}))
     else:
@@ -254,7 +255,7 @@ def rotate_key(as_json: bool, data_dir: str | None) -> None:
 def list_keys(as_json: bool, data_dir: str | None) -> None:
     """List the signing keys (ids and dates, never the secrets); the first one signs new tokens."""
     _refuse_configured_key()
-    listed = _run(data_dir, oauth_service.signing_keys)
+    listed = _run(data_dir, oauth_keys.signing_keys)
     if as_json:
         click.echo(
             json.dumps(
