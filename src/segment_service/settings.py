@@ -172,6 +172,25 @@ def _env_origins(name: str, env: Mapping[str, str]) -> tuple[str, ...]:
     return origins
 
 
+#: The retry delays of SEGMENT_SERVICE_WEBHOOK_RETRY_SCHEDULE when it is unset, in seconds.
+DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+def _env_schedule(name: str, default: tuple[float, ...], env: Mapping[str, str]) -> tuple[float, ...]:
+    """Comma-separated delays in seconds, each from 0 to 30 days, at most 50 of them."""
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    allowed = "1 to 50 comma-separated numbers of seconds from 0 to 2592000, e.g. 5,300,1800"
+    parts = [part.strip() for part in raw.split(",")]
+    if not 1 <= len(parts) <= 50 or not all(re.fullmatch(r"\d{1,7}(\.\d{1,6})?", part) for part in parts):
+        raise ConfigError(name, f"{name} is {raw!r}; allowed: {allowed}")
+    delays = tuple(float(part) for part in parts)
+    if any(delay > 2_592_000 for delay in delays):
+        raise ConfigError(name, f"{name} is {raw!r}; allowed: {allowed}")
+    return delays
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the service can be configured with; each field names its environment variable."""
@@ -240,6 +259,24 @@ class Settings:
     """SEGMENT_SERVICE_CORS_ORIGINS: comma-separated origins whose browser scripts (storefronts) may call the API,
     e.g. `https://shop.example.com`; `*` within one is a wildcard, `*` alone allows every origin. Empty: CORS off."""
 
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    """SEGMENT_SERVICE_WEBHOOK_RETRY_SCHEDULE: the delays in seconds before each retry of a failed webhook delivery,
+    comma-separated (default 5, 300, 1800, 7200, 18000, 36000, 36000: 8 attempts over about 27.6 hours); a delivery
+    that fails once more after the last delay is given up (docs/webhooks.md#retries)."""
+    webhook_timeout_seconds: float = 15.0
+    """SEGMENT_SERVICE_WEBHOOK_TIMEOUT: seconds a receiver has to answer a delivery (0.1 to 300)."""
+    webhook_public_only: bool = False
+    """SEGMENT_SERVICE_WEBHOOK_PUBLIC_ONLY: `true` refuses loopback and private destinations as well as link-local
+    and cloud-metadata ones (for shared, multi-tenant deployments; docs/webhooks.md#destinations)."""
+    webhook_retention_days: int = 30
+    """SEGMENT_SERVICE_WEBHOOK_RETENTION_DAYS: how long events and their delivery log are kept (1 to 3650)."""
+    webhook_concurrency: int = 64
+    """SEGMENT_SERVICE_WEBHOOK_CONCURRENCY: deliveries one relay (one server process) has in flight at once
+    (1 to 1000)."""
+    webhook_poll_ms: int = 100
+    """SEGMENT_SERVICE_WEBHOOK_POLL_MS: how often an idle relay looks for new events, in milliseconds (10 to 60000);
+    the bound on commit-to-first-attempt latency when nothing else is going on."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from the process environment (or `env`); raises ConfigError for a value out of bounds."""
@@ -289,4 +326,18 @@ class Settings:
             access_log=_env_bool("SEGMENT_SERVICE_ACCESS_LOG", True, env),
             metrics_token=env.get("SEGMENT_SERVICE_METRICS_TOKEN") or None,
             cors_origins=_env_origins("SEGMENT_SERVICE_CORS_ORIGINS", env),
+            webhook_retry_schedule=_env_schedule(
+                "SEGMENT_SERVICE_WEBHOOK_RETRY_SCHEDULE", DEFAULT_WEBHOOK_RETRY_SCHEDULE, env
+            ),
+            webhook_timeout_seconds=_env_float(
+                "SEGMENT_SERVICE_WEBHOOK_TIMEOUT", 15.0, 0.1, 300, unit="seconds", env=env
+            ),
+            webhook_public_only=_env_bool("SEGMENT_SERVICE_WEBHOOK_PUBLIC_ONLY", False, env),
+            webhook_retention_days=_env_int(
+                "SEGMENT_SERVICE_WEBHOOK_RETENTION_DAYS", 30, 1, 3650, unit="days", env=env
+            ),
+            webhook_concurrency=_env_int(
+                "SEGMENT_SERVICE_WEBHOOK_CONCURRENCY", 64, 1, 1000, unit="deliveries", env=env
+            ),
+            webhook_poll_ms=_env_int("SEGMENT_SERVICE_WEBHOOK_POLL_MS", 100, 10, 60000, unit="milliseconds", env=env),
         )

@@ -19,8 +19,8 @@ they are at hand. Those the Emporix webhook catalogue defines carry its event ty
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import ClassVar, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
@@ -32,7 +32,16 @@ class ChangeEvent(msgspec.Struct, frozen=True, kw_only=True):
 
     #: The Emporix webhook event type this event is published as; None for events of this service's own.
     catalogue_name: ClassVar[str | None] = None
+    #: The field whose value orders publication: events with the same key reach a destination in commit order.
+    ordering_field: ClassVar[str] = ""
     tenant: str
+
+    def ordering_key(self) -> str:
+        """What this event's deliveries are ordered by: `<ordering_field>:<its value>` (a segment's events, a
+        customer's events), or the event type alone when the class names no field."""
+        if not self.ordering_field:
+            return type(self).__name__
+        return f"{self.ordering_field}:{getattr(self, self.ordering_field)}"
 
 
 # --- Customer Segment service (events-customer-segment) ----------------------------------------------------------
@@ -40,11 +49,13 @@ class ChangeEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 class SegmentCreated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer-segment.segment-created"
+    ordering_field: ClassVar[str] = "segment_id"
     segment_id: str
 
 
 class SegmentUpdated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer-segment.segment-updated"
+    ordering_field: ClassVar[str] = "segment_id"
     segment_id: str
     #: The status before the write, when the write read it (the catalogue payload's `previousStatus`).
     previous_status: str | None = None
@@ -54,11 +65,13 @@ class SegmentDeleted(ChangeEvent, frozen=True, kw_only=True):
     """The segment and, through its foreign keys, all of its customer and item assignments are gone."""
 
     catalogue_name: ClassVar[str | None] = "customer-segment.segment-deleted"
+    ordering_field: ClassVar[str] = "segment_id"
     segment_id: str
 
 
 class CustomerAssignmentCreated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer-segment.customer-assignment-created"
+    ordering_field: ClassVar[str] = "segment_id"
     segment_id: str
     customer_id: str
     #: None for a B2C membership.
@@ -68,6 +81,7 @@ class CustomerAssignmentCreated(ChangeEvent, frozen=True, kw_only=True):
 
 class CustomerAssignmentUpdated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer-segment.customer-assignment-updated"
+    ordering_field: ClassVar[str] = "segment_id"
     segment_id: str
     customer_id: str
     legal_entity_id: str | None = None
@@ -76,6 +90,7 @@ class CustomerAssignmentUpdated(ChangeEvent, frozen=True, kw_only=True):
 
 class CustomerAssignmentDeleted(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer-segment.customer-assignment-deleted"
+    ordering_field: ClassVar[str] = "segment_id"
     segment_id: str
     customer_id: str
     legal_entity_id: str | None = None
@@ -83,6 +98,7 @@ class CustomerAssignmentDeleted(ChangeEvent, frozen=True, kw_only=True):
 
 class ItemAssignmentCreated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer-segment.item-assignment-created"
+    ordering_field: ClassVar[str] = "segment_id"
     segment_id: str
     #: PRODUCT or CATEGORY (the catalogue payload's `type`).
     item_type: str
@@ -91,6 +107,7 @@ class ItemAssignmentCreated(ChangeEvent, frozen=True, kw_only=True):
 
 class ItemAssignmentUpdated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer-segment.item-assignment-updated"
+    ordering_field: ClassVar[str] = "segment_id"
     segment_id: str
     item_type: str
     item_id: str
@@ -98,6 +115,7 @@ class ItemAssignmentUpdated(ChangeEvent, frozen=True, kw_only=True):
 
 class ItemAssignmentDeleted(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer-segment.item-assignment-deleted"
+    ordering_field: ClassVar[str] = "segment_id"
     segment_id: str
     item_type: str
     item_id: str
@@ -108,11 +126,13 @@ class ItemAssignmentDeleted(ChangeEvent, frozen=True, kw_only=True):
 
 class CustomerCreated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer.created"
+    ordering_field: ClassVar[str] = "customer_id"
     customer_id: str
 
 
 class CustomerUpdated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "customer.updated"
+    ordering_field: ClassVar[str] = "customer_id"
     customer_id: str
 
 
@@ -121,6 +141,7 @@ class CustomerDeleted(ChangeEvent, frozen=True, kw_only=True):
     segment customer assignments and its sessions."""
 
     catalogue_name: ClassVar[str | None] = "customer.deleted"
+    ordering_field: ClassVar[str] = "customer_id"
     customer_id: str
     #: The deleted customer's contact email (the catalogue payload's `email`).
     email: str | None = None
@@ -170,11 +191,13 @@ class ContactRemoved(ChangeEvent, frozen=True, kw_only=True):
 
 class CategoryCreated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "category.created"
+    ordering_field: ClassVar[str] = "category_id"
     category_id: str
 
 
 class CategoryUpdated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "category.updated"
+    ordering_field: ClassVar[str] = "category_id"
     category_id: str
 
 
@@ -183,6 +206,7 @@ class CategoryDeleted(ChangeEvent, frozen=True, kw_only=True):
     (foreign key)."""
 
     catalogue_name: ClassVar[str | None] = "category.deleted"
+    ordering_field: ClassVar[str] = "category_id"
     category_id: str
 
 
@@ -190,6 +214,7 @@ class CategoryAssignmentCreated(ChangeEvent, frozen=True, kw_only=True):
     """A product was assigned to a category (the catalogue's `assignment` with `ref.type` PRODUCT)."""
 
     catalogue_name: ClassVar[str | None] = "assignment.created"
+    ordering_field: ClassVar[str] = "category_id"
     assignment_id: str
     category_id: str
     product_id: str
@@ -199,6 +224,7 @@ class CategoryAssignmentDeleted(ChangeEvent, frozen=True, kw_only=True):
     """One removed assignment (the catalogue's payload lists a category's removed assignments together)."""
 
     catalogue_name: ClassVar[str | None] = "assignment.deleted"
+    ordering_field: ClassVar[str] = "category_id"
     assignment_id: str
     category_id: str
     product_id: str
@@ -206,11 +232,13 @@ class CategoryAssignmentDeleted(ChangeEvent, frozen=True, kw_only=True):
 
 class ProductCreated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "product.created"
+    ordering_field: ClassVar[str] = "product_id"
     product_id: str
 
 
 class ProductUpdated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "product.updated"
+    ordering_field: ClassVar[str] = "product_id"
     product_id: str
 
 
@@ -218,6 +246,7 @@ class ProductDeleted(ChangeEvent, frozen=True, kw_only=True):
     """The product is gone; its category assignments went with it (foreign key)."""
 
     catalogue_name: ClassVar[str | None] = "product.deleted"
+    ordering_field: ClassVar[str] = "product_id"
     product_id: str
 
 
@@ -225,6 +254,11 @@ class ProductDeleted(ChangeEvent, frozen=True, kw_only=True):
 
 E = TypeVar("E", bound=ChangeEvent)
 Subscriber = Callable[[Connection, E], Awaitable[None]]
+#: Runs once per emitted batch with the batch's catalogue events (those with a `catalogue_name`), in emit order.
+PublishedSubscriber = Callable[[Connection, Sequence[ChangeEvent]], Awaitable[None]]
+#: Renders the catalogue payloads of events of one type, one per event and in their order, reading the committed-to-be
+#: rows on the write's connection (the service that owns the rows registers it: docs/events.md#payloads).
+PayloadBuilder = Callable[[Connection, Sequence[E]], Awaitable[list[dict[str, Any]]]]
 
 
 class ReactionsNotRegistered(RuntimeError):
@@ -232,10 +266,13 @@ class ReactionsNotRegistered(RuntimeError):
 
 
 class EventRegistry:
-    """Subscribers by exact event type, in registration order."""
+    """Subscribers by exact event type, in registration order; subscribers of every published event; the payload
+    builders of the catalogue events."""
 
     def __init__(self) -> None:
         self._subscribers: dict[type[ChangeEvent], list[Subscriber[ChangeEvent]]] = {}
+        self._published: list[PublishedSubscriber] = []
+        self._builders: dict[type[ChangeEvent], PayloadBuilder[ChangeEvent]] = {}
         self.ready = False
 
     def subscribe(self, event_type: type[E], subscriber: Subscriber[E]) -> None:
@@ -250,6 +287,46 @@ class EventRegistry:
         if subscriber in subscribers:
             subscribers.remove(subscriber)
 
+    def subscribe_published(self, subscriber: PublishedSubscriber) -> None:
+        """Run `subscriber` once per emitted batch with its catalogue events, after their per-type subscribers (the
+        webhook outbox: webhooks/reactions.py)."""
+        if subscriber not in self._published:
+            self._published.append(subscriber)
+
+    def unsubscribe_published(self, subscriber: PublishedSubscriber) -> None:
+        if subscriber in self._published:
+            self._published.remove(subscriber)
+
+    def publish_with(self, event_type: type[E], builder: PayloadBuilder[E]) -> None:
+        """Render `event_type`'s catalogue payloads with `builder` (one builder per type; the last one registered)."""
+        if event_type.catalogue_name is None:
+            raise ValueError(f"{event_type.__name__} is not a catalogue event: it has no payload to render")
+        self._builders[event_type] = builder  # type: ignore[assignment]
+
+    def publishable(self) -> tuple[type[ChangeEvent], ...]:
+        """The catalogue event types that have a payload builder, in registration order."""
+        return tuple(self._builders)
+
+    async def payloads(self, conn: Connection, batch: Sequence[ChangeEvent]) -> list[dict[str, Any]]:
+        """The catalogue payload of each event of `batch`, in its order: one builder call per event type."""
+        by_type: dict[type[ChangeEvent], list[int]] = {}
+        for index, event in enumerate(batch):
+            by_type.setdefault(type(event), []).append(index)
+        rendered: list[dict[str, Any]] = [{} for _ in batch]
+        for event_type, indexes in by_type.items():
+            builder = self._builders.get(event_type)
+            if builder is None:
+                raise LookupError(f"no payload builder is registered for {event_type.__name__}")
+            payloads = await builder(conn, [batch[i] for i in indexes])
+            if len(payloads) != len(indexes):
+                raise RuntimeError(
+                    f"the payload builder of {event_type.__name__} rendered {len(payloads)} payloads "
+                    f"for {len(indexes)} events"
+                )
+            for index, payload in zip(indexes, payloads, strict=True):
+                rendered[index] = payload
+        return rendered
+
     def subscribers(self, event_type: type[ChangeEvent]) -> tuple[Subscriber[ChangeEvent], ...]:
         """The subscribers of `event_type`, in the order they run."""
         return tuple(self._subscribers.get(event_type, ()))
@@ -258,6 +335,8 @@ class EventRegistry:
         """Whether any of `event_types` has a subscriber: lets a hot bulk path skip building events nobody reads
         (the registry must still be ready, as for `emit`)."""
         self._check_ready()
+        if self._published and any(t.catalogue_name is not None for t in event_types):
+            return True
         return any(self._subscribers.get(t) for t in event_types)
 
     def _check_ready(self) -> None:
@@ -267,11 +346,23 @@ class EventRegistry:
             )
 
     async def emit(self, conn: Connection, event: ChangeEvent) -> None:
-        """Run the subscribers of the event's type on `conn`, one after the other; the first to raise stops the rest
-        and fails the caller's transaction."""
+        """Run the subscribers of the event's type on `conn`, one after the other, then the published-event
+        subscribers; the first to raise stops the rest and fails the caller's transaction."""
+        await self.emit_many(conn, (event,))
+
+    async def emit_many(self, conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+        """Emit each event of `batch` in order (its per-type subscribers), then hand the batch's catalogue events to
+        the published-event subscribers at once, so that a bulk write publishes with a few statements, not a few per
+        item."""
         self._check_ready()
-        for subscriber in self._subscribers.get(type(event), ()):
-            await subscriber(conn, event)
+        for event in batch:
+            for subscriber in self._subscribers.get(type(event), ()):
+                await subscriber(conn, event)
+        if self._published:
+            published = [e for e in batch if e.catalogue_name is not None]
+            if published:
+                for publish in self._published:
+                    await publish(conn, published)
 
 
 #: The service's registry: what start-up wires and every write emits to.
@@ -281,6 +372,11 @@ registry = EventRegistry()
 async def emit(conn: Connection, event: ChangeEvent) -> None:
     """Emit `event` to the service's registry, inside the caller's transaction (see the module docstring)."""
     await registry.emit(conn, event)
+
+
+async def emit_many(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    """Emit the events of a bulk write to the service's registry at once (see `EventRegistry.emit_many`)."""
+    await registry.emit_many(conn, batch)
 
 
 def wanted(*event_types: type[ChangeEvent]) -> bool:
