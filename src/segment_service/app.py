@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -51,6 +53,7 @@ from segment_service.segments.routes import SegmentController
 from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
 from segment_service.segments.storefront_routes import StorefrontController
 from segment_service.settings import Settings
+from segment_service.webhooks.relay import deliver_forever
 
 __all__ = ["create_app", "create_served_app"]
 
@@ -94,11 +97,18 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db = await Database.connect(settings, dsn)
+        relay: asyncio.Task[None] | None = None
         try:
             app.state.tokens = await oauth_keys.token_service(db, settings.signing_key)
             app.state.db = db
+            if settings.webhook_deliver:
+                relay = asyncio.create_task(deliver_forever(db, settings), name="webhook-relay")
             yield
         finally:
+            if relay is not None:
+                relay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
             await db.close()
 
     app = Litestar(

@@ -1,7 +1,8 @@
 """Start-up wiring of the change-event subscribers (docs/events.md): each reacting service registers its own from
 its `reactions.py`; the application (app.py) and the import path (transfer/importer.py) call this before any write.
 
-The order below is the order subscribers of one event type run in: memberships go before sessions end.
+The order below is the order subscribers of one event type run in: memberships go before sessions end; the webhook
+outbox sees each batch after every per-type subscriber of it has run.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from segment_service.core.events import EventRegistry, registry
 from segment_service.legal_entities import reactions as legal_entity_reactions
 from segment_service.oauth import reactions as oauth_reactions
 from segment_service.segments import reactions as segment_reactions
+from segment_service.webhooks import reactions as webhook_reactions
 
 
 def register_reactions(target: EventRegistry = registry) -> None:
@@ -17,4 +19,5 @@ def register_reactions(target: EventRegistry = registry) -> None:
     legal_entity_reactions.register(target)
     segment_reactions.register(target)
     oauth_reactions.register(target)
+    webhook_reactions.register(target)
     target.ready = True

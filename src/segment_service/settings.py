@@ -259,6 +259,9 @@ class Settings:
     """SEGMENT_SERVICE_CORS_ORIGINS: comma-separated origins whose browser scripts (storefronts) may call the API,
     e.g. `https://shop.example.com`; `*` within one is a wildcard, `*` alone allows every origin. Empty: CORS off."""
 
+    webhook_deliver: bool = True
+    """SEGMENT_SERVICE_WEBHOOK_DELIVER: `false` runs no webhook relay in this process (`serve --no-deliver` sets it);
+    events are still written to the outbox, and any other process's relay delivers them (docs/webhooks.md)."""
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
     """SEGMENT_SERVICE_WEBHOOK_RETRY_SCHEDULE: the delays in seconds before each retry of a failed webhook delivery,
     comma-separated (default 5, 300, 1800, 7200, 18000, 36000, 36000: 8 attempts over about 27.6 hours); a delivery
@@ -326,6 +329,7 @@ class Settings:
             access_log=_env_bool("SEGMENT_SERVICE_ACCESS_LOG", True, env),
             metrics_token=env.get("SEGMENT_SERVICE_METRICS_TOKEN") or None,
             cors_origins=_env_origins("SEGMENT_SERVICE_CORS_ORIGINS", env),
+            webhook_deliver=_env_bool("SEGMENT_SERVICE_WEBHOOK_DELIVER", True, env),
             webhook_retry_schedule=_env_schedule(
                 "SEGMENT_SERVICE_WEBHOOK_RETRY_SCHEDULE", DEFAULT_WEBHOOK_RETRY_SCHEDULE, env
             ),

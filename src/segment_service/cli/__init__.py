@@ -4,11 +4,14 @@ this package and is registered at the bottom."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
 import shlex
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +97,12 @@ def main() -> None:
     is_flag=True,
     help="Do not migrate; refuse to start unless the schema is current (runtime role: docs/operations.md).",
 )
-def serve(host: str, port: int, workers: int, data_dir: str | None, no_migrate: bool) -> None:
+@click.option(
+    "--no-deliver",
+    is_flag=True,
+    help="Run no webhook relay in these processes; another `serve` or `deliver` delivers (docs/webhooks.md).",
+)
+def serve(host: str, port: int, workers: int, data_dir: str | None, no_migrate: bool, no_deliver: bool) -> None:
     """Serve the API (on the embedded PostgreSQL unless DATABASE_URL is set)."""
     from segment_service import serving
 
@@ -115,6 +123,8 @@ def serve(host: str, port: int, workers: int, data_dir: str | None, no_migrate: 
         else:
             click.echo("Create an API client with: segment-service clients create --tenant <tenant>")
         os.environ["DATABASE_URL"] = dsn  # the workers read their settings from the environment
+        if no_deliver:
+            os.environ["SEGMENT_SERVICE_WEBHOOK_DELIVER"] = "false"
         click.echo(f"Serving on {base_url} (API docs: {base_url}/docs)")
         prepare_server_run(settings)  # the metrics folder of the server processes, once the start cannot fail early
         started = serving.run(sock, workers=workers)
@@ -188,6 +198,45 @@ def migrate_command(data_dir: str | None) -> None:
     finally:
         if server is not None:
             release_embedded(server)
+
+
+@main.command()
+@click.option("--data-dir", default=None, help="Embedded database folder [env SEGMENT_SERVICE_DATA_DIR; ./.data]")
+def deliver(data_dir: str | None) -> None:
+    """Deliver webhooks only (no API): a relay that cooperates with every other one (docs/webhooks.md)."""
+    from segment_service.cli.startup import ensure_schema
+    from segment_service.core.db import Database
+    from segment_service.webhooks.relay import deliver_forever
+
+    settings = _settings(data_dir)
+    configure_logging(settings.log_level, settings.log_format)
+    server, dsn = _database(settings)
+
+    async def run() -> None:
+        db = await Database.connect(settings, dsn)
+        try:
+            await deliver_forever(db, settings)
+        finally:
+            await db.close()
+
+    try:
+        ensure_schema(settings, dsn, embedded=server is not None)
+        click.echo("Delivering webhooks; stop with Ctrl-C or SIGTERM.")
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_until_terminated(run()))
+    finally:
+        if server is not None:
+            release_embedded(server)
+
+
+async def _until_terminated(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` until it ends or the process gets SIGTERM or SIGINT (then cancel it and let it clean up)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 # Command groups of their own modules (imported last: they use the helpers above).

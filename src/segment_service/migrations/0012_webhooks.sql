@@ -46,8 +46,8 @@ CREATE TABLE webhook_subscriptions (
     PRIMARY KEY (tenant, event_type)
 );
 
--- The outbox: one row per published event, written in the transaction of the change. `xid` lets the relay take
--- only rows whose transaction no running transaction can precede (docs/webhooks.md#ordering).
+-- The outbox: one row per published event, written in the transaction of the change; `dispatched_at` is set when
+-- the relay has turned it into deliveries (docs/webhooks.md#the-outbox).
 CREATE TABLE webhook_events (
     seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id              uuid NOT NULL UNIQUE,
@@ -55,7 +55,6 @@ CREATE TABLE webhook_events (
     event_type      text NOT NULL,
     ordering_key    text NOT NULL,
     payload         jsonb NOT NULL,
-    xid             xid8 NOT NULL DEFAULT pg_current_xact_id(),
     created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     dispatched_at   timestamptz
 );

@@ -1,0 +1,203 @@
+"""The webhook relay: one per process that delivers (every `serve` worker unless `--no-deliver`, and
+`segment-service deliver`), all cooperating through the database (docs/webhooks.md#delivery).
+
+Three loops share one database pool:
+- the **dispatcher** turns outbox rows into deliveries (one relay at a time, webhooks/relay_store.py);
+- the **deliverer** claims due deliveries up to its concurrency and sends each (webhooks/sender.py);
+- the **recorder** writes the attempts' outcomes in batches.
+Each polls every `webhook_poll_ms` while idle and goes on at once while there is work. A database that is down
+makes a loop log once and try again after a pause; the relay never stops by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from segment_service.core.db import Database
+from segment_service.settings import Settings
+from segment_service.webhooks import relay_store
+from segment_service.webhooks.dispatch import deliveries_for
+from segment_service.webhooks.relay_store import Claimed, Outcome
+from segment_service.webhooks.sender import Sender
+
+log = logging.getLogger("segment_service.webhooks")
+
+#: Outbox rows one dispatch takes.
+DISPATCH_BATCH = 500
+#: The pause after a loop's database error.
+ERROR_PAUSE_SECONDS = 1.0
+#: How often old events and their delivery log are purged.
+PURGE_EVERY_SECONDS = 600.0
+
+
+def next_delay(schedule: tuple[float, ...], attempt: int) -> float | None:
+    """The delay before the attempt after `attempt` (1-based), or None when `attempt` was the last one."""
+    return schedule[attempt - 1] if attempt <= len(schedule) else None
+
+
+class Relay:
+    """Delivers the outbox of every tenant; `run()` until cancelled or `stop()`."""
+
+    def __init__(self, db: Database, settings: Settings, *, sender: Sender | None = None) -> None:
+        self._db = db
+        self._schedule = settings.webhook_retry_schedule
+        self._poll = settings.webhook_poll_ms / 1000
+        self._concurrency = settings.webhook_concurrency
+        self._retention_days = settings.webhook_retention_days
+        self._lease = settings.webhook_timeout_seconds * 2 + 15
+        self._sender = sender or Sender(
+            timeout_seconds=settings.webhook_timeout_seconds,
+            public_only=settings.webhook_public_only,
+            concurrency=settings.webhook_concurrency,
+        )
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._outcomes: list[Outcome] = []
+        self._deliver_wake = asyncio.Event()
+        self._record_wake = asyncio.Event()
+        self._stopping = False
+        self._failing: set[str] = set()
+
+    async def run(self) -> None:
+        loops = [
+            asyncio.create_task(self._loop("dispatch", self._dispatch_once)),
+            asyncio.create_task(self._loop("deliver", self._deliver_once, wake=self._deliver_wake)),
+            asyncio.create_task(self._loop("record", self._record_once, wake=self._record_wake)),
+            asyncio.create_task(self._loop("purge", self._purge_once, idle=PURGE_EVERY_SECONDS)),
+        ]
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        """Let attempts in flight finish briefly, record what finished, give back the leases of the rest."""
+        self._stopping = True
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=2.0)
+        unfinished = [t for t in self._in_flight if not t.done()]
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._record_once()
+        await self._sender.close()
+
+    async def _loop(
+        self, name: str, step: Callable[[], Awaitable[bool]], *, wake: asyncio.Event | None = None, idle: float = 0.0
+    ) -> None:
+        """Run `step` again at once while it finds work; otherwise after the poll interval (or `wake`)."""
+        while True:
+            try:
+                busy = await step()
+                if name in self._failing:
+                    self._failing.discard(name)
+                    log.info("webhook relay: %s works again", name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if name not in self._failing:
+                    self._failing.add(name)
+                    log.warning("webhook relay: %s failed (%s: %s); trying again", name, type(exc).__name__, exc)
+                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+                continue
+            if busy:
+                await asyncio.sleep(0)
+                continue
+            pause = idle or self._poll
+            if wake is None:
+                await asyncio.sleep(pause)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), pause)
+                wake.clear()
+
+    async def _dispatch_once(self) -> bool:
+        async with self._db.connection() as conn:
+            if not await relay_store.has_undispatched(conn):
+                return False
+        async with self._db.transaction() as conn:
+            if not await relay_store.try_dispatch_lock(conn):
+                return False
+            events = await relay_store.claim_events(conn, DISPATCH_BATCH)
+            if not events:
+                return False
+            setups = await relay_store.tenant_setups(conn, sorted({e.tenant for e in events}))
+            deliveries = [d for event in events for d in deliveries_for(event, setups.get(event.tenant))]
+            await relay_store.insert_deliveries(conn, deliveries)
+            await relay_store.mark_dispatched(conn, [e.seq for e in events])
+        if deliveries:
+            self._deliver_wake.set()
+        return len(events) == DISPATCH_BATCH
+
+    async def _deliver_once(self) -> bool:
+        free = self._concurrency - len(self._in_flight)
+        if free <= 0 or self._stopping:
+            return False
+        async with self._db.connection() as conn:
+            claimed = await relay_store.claim_deliveries(conn, free, self._lease)
+        for delivery in claimed:
+            task = asyncio.create_task(self._attempt(delivery))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(claimed) == free
+
+    async def _attempt(self, delivery: Claimed) -> None:
+        result = await self._sender.send(delivery)
+        code = result.status_code
+        ok = code is not None and 200 <= code < 300
+        gone = code == 410
+        delay = None if ok or gone else next_delay(self._schedule, delivery.attempt)
+        status = "DELIVERED" if ok else ("PENDING" if delay is not None else "FAILED")
+        error = result.error
+        if not ok and error is None:
+            error = f"the receiver answered {code}" + (" (Gone): the endpoint is disabled" if gone else "")
+        self._outcomes.append(
+            Outcome(
+                claimed=delivery,
+                started_at=result.started_at,
+                duration_ms=result.duration_ms,
+                status_code=code,
+                response_excerpt=result.excerpt,
+                error=error,
+                status=status,
+                next_attempt_in=delay,
+                gone=gone,
+            )
+        )
+        self._record_wake.set()
+
+    async def _record_once(self) -> bool:
+        if not self._outcomes:
+            return False
+        outcomes, self._outcomes = self._outcomes, []
+        try:
+            async with self._db.transaction() as conn:
+                await relay_store.record(conn, outcomes)
+        except BaseException:
+            self._outcomes[:0] = outcomes  # kept for the next try; the leases cover them meanwhile
+            raise
+        # A recorded delivery may let the next one of its ordering key go.
+        self._deliver_wake.set()
+        return False
+
+    async def _purge_once(self) -> bool:
+        async with self._db.connection() as conn:
+            deleted = await relay_store.purge(conn, self._retention_days)
+        return deleted > 0
+
+
+async def deliver_forever(db: Database, settings: Settings) -> None:
+    """Run a relay until cancelled (the CLI's `deliver` command and the app's lifespan)."""
+    started = time.monotonic()
+    log.info("webhook relay started")
+    try:
+        await Relay(db, settings).run()
+    finally:
+        log.info("webhook relay stopped after %.0f s", time.monotonic() - started)
