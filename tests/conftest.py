@@ -64,8 +64,14 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    # The cheapest argon2 cost keeps customer logins fast in tests; production uses the default.
-    return Settings(database_url=database_url, signing_key="test-signing-key-" + "x" * 32, password_hash_memory_kib=8)
+    # The cheapest argon2 cost keeps customer logins fast in tests; production uses the default. No webhook relay:
+    # the webhook tests run apps of their own that deliver (tests/webhooks), so no other relay takes their deliveries.
+    return Settings(
+        database_url=database_url,
+        signing_key="test-signing-key-" + "x" * 32,
+        password_hash_memory_kib=8,
+        webhook_deliver=False,
+    )
 
 
 @pytest.fixture(scope="session")

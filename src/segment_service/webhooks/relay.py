@@ -48,7 +48,8 @@ class Relay:
         self._poll = settings.webhook_poll_ms / 1000
         self._concurrency = settings.webhook_concurrency
         self._retention_days = settings.webhook_retention_days
-        self._lease = settings.webhook_timeout_seconds * 2 + 15
+        # Longer than any attempt can take, so that only a relay that died loses its claim.
+        self._lease = settings.webhook_timeout_seconds * 1.5 + 5
         self._sender = sender or Sender(
             timeout_seconds=settings.webhook_timeout_seconds,
             public_only=settings.webhook_public_only,
