@@ -15,7 +15,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 RUN_LOCK  := requirements.lock
 DEV_LOCK  := requirements-dev.lock
 
-.PHONY: install run test lint format bench bench-import lock clean
+.PHONY: install run test lint format bench bench-import bench-webhooks lock clean
 
 install: $(DEV_STAMP)
 
@@ -57,6 +57,9 @@ bench: $(RUN_STAMP)
 
 bench-import: install
 	$(BIN)/python -m bench.imports $(ARGS)
+
+bench-webhooks: $(RUN_STAMP)
+	$(BIN)/python -m bench.webhooks $(ARGS)
 
 # Resolves the dependencies anew in a throwaway venv: the newest versions pyproject.toml allows for running, then
 # the dev tools on top of exactly those. Commit both files; the install targets and the Dockerfile use them.
