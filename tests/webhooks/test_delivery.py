@@ -183,7 +183,7 @@ def test_gone_disables_the_entry(hooks: Api, receiver: Receiver) -> None:
 def test_filter_and_excluded_fields_shape_what_an_entry_gets(hooks: Api, receiver: Receiver) -> None:
     matching, everything = f"/active-{hooks.tenant}", f"/all-{hooks.tenant}"
     created = "customer-segment.segment-created"
-    entries = [
+    entries: list[dict[str, Any]] = [
         {
             "eventType": created.upper(),
             "destinationUrl": receiver.url(matching),
