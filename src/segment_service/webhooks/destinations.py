@@ -55,15 +55,14 @@ def check_address(address: str, *, public_only: bool) -> None:
         raise DestinationRefused(f"{ip} is a cloud metadata address; webhooks are never sent there")
     if ip.is_link_local:
         raise DestinationRefused(f"{ip} is a link-local address; webhooks are never sent there")
+    if ip.is_loopback:  # before the reserved ranges: ::1 lies in one
+        if public_only:
+            raise DestinationRefused(f"{ip} is a loopback address; webhooks go to public addresses only here")
+        return
     if ip.is_unspecified or ip.is_multicast or ip.is_reserved or ip == ipaddress.ip_address("255.255.255.255"):
         raise DestinationRefused(f"{ip} is not an address a webhook can be sent to")
-    if public_only:
-        if ip.is_loopback:
-            raise DestinationRefused(
-                f"{ip} is a loopback address; this service sends webhooks to public addresses only"
-            )
-        if ip.is_private or not ip.is_global:
-            raise DestinationRefused(f"{ip} is a private address; this service sends webhooks to public addresses only")
+    if public_only and (ip.is_private or not ip.is_global):
+        raise DestinationRefused(f"{ip} is a private address; webhooks go to public addresses only here")
 
 
 def check_url(url: str, *, public_only: bool) -> None:
@@ -92,4 +91,4 @@ def check_url(url: str, *, public_only: bool) -> None:
     if host in _METADATA_NAMES:
         raise DestinationRefused(f"{host} is a cloud metadata service; webhooks are never sent there")
     if public_only and (host == "localhost" or host.endswith(_LOCAL_SUFFIXES)):
-        raise DestinationRefused(f"{host} is a local name; this service sends webhooks to public addresses only")
+        raise DestinationRefused(f"{host} is a local name; webhooks go to public addresses only here")
