@@ -54,6 +54,7 @@ from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT
 from segment_service.segments.storefront_routes import StorefrontController
 from segment_service.settings import Settings
 from segment_service.webhooks.relay import deliver_forever
+from segment_service.webhooks.routes import WebhookConfigController, WebhookEventController
 
 __all__ = ["create_app", "create_served_app"]
 
@@ -136,6 +137,8 @@ def create_app(settings: Settings) -> Litestar:
             CouponController,
             RedemptionController,
             ReferralCouponController,
+            WebhookConfigController,
+            WebhookEventController,
         ],
         dependencies={**DEPENDENCIES, "contact_check": Provide(_provide_contact_check, sync_to_thread=False)},
         guards=[scope_guard],

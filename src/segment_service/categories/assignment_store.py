@@ -7,6 +7,7 @@ The list statements are put together from the constant fragments below and the O
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -19,6 +20,7 @@ from segment_service.core.errors import BadRequest, Conflict, NotFound
 from segment_service.core.listing import ListStatement, Ordering, fetch_page
 from segment_service.core.paging import Page
 from segment_service.core.query import Field, FieldKind
+from segment_service.core.timefmt import iso_sql
 
 #: The public paths of an assignment for `sort`. `ref.localizedName` is the product's name.
 ASSIGNMENT_FIELDS: dict[str, Field] = {
@@ -355,3 +357,13 @@ async def list_categories_of_product(
 async def product_has_assignments(conn: Connection, tenant: str, product_id: str) -> bool:
     """Whether the product is assigned to any category at all."""
     return bool(await conn.fetchval(_PRODUCT_HAS_ASSIGNMENTS, tenant, product_id))
+
+
+async def created_at_of(conn: Connection, tenant: str, assignment_ids: Sequence[str]) -> dict[str, str]:
+    """When each of these assignments was made (wire format), by id (one statement; webhook payloads)."""
+    records = await conn.fetch(
+        f"SELECT id, {iso_sql('created_at')} FROM category_assignments WHERE tenant = $1 AND id = ANY($2::text[])",
+        tenant,
+        list(assignment_ids),
+    )
+    return {r["id"]: r["created_at"] for r in records}

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from segment_service.categories import closure_store, store
+from segment_service.categories import assignment_store, closure_store, store
 from segment_service.categories.models import (
     CategoryCreateRequest,
     CategoryPartialUpdateRequest,
@@ -293,11 +293,29 @@ async def delete_category(db: Database, caller: Caller, category_id: str, *, wit
         deleted = [category_id]
         if with_subcategories:
             deleted = await closure_store.subtree_ids(conn, caller.tenant, category_id)
+        # Each product assignment the deletion takes is announced (the foreign key would take them silently).
+        parents = {row.id: row.parent_id for row in (await store.fetch_categories(conn, caller.tenant, deleted))}
+        unassigned = [
+            events.CategoryAssignmentDeleted(
+                tenant=caller.tenant, assignment_id=assignment_id, category_id=gone, product_id=product_id
+            )
+            for gone in deleted
+            for assignment_id, _, product_id in await assignment_store.delete_category_assignments(
+                conn, caller.tenant, gone
+            )
+        ]
+        await events.emit_many(conn, unassigned)
+        if with_subcategories:
             await closure_store.delete_subtree(conn, caller.tenant, category_id)
         else:
             await closure_store.delete_promoting_children(conn, caller.tenant, category_id)
-        for gone in deleted:
-            await events.emit(conn, events.CategoryDeleted(tenant=caller.tenant, category_id=gone))
+        await events.emit_many(
+            conn,
+            [
+                events.CategoryDeleted(tenant=caller.tenant, category_id=gone, parent_id=parents.get(gone))
+                for gone in deleted
+            ],
+        )
 
 
 async def rebuild_tree(

@@ -59,6 +59,8 @@ class Scope(StrEnum):
     PRODUCT_MANAGE = "product.product_manage"
     PRODUCT_PUBLISH = "product.product_publish"
     PRODUCT_UNPUBLISH = "product.product_unpublish"
+    WEBHOOK_SUBSCRIPTION_READ = "webhook.subscription_read"
+    WEBHOOK_SUBSCRIPTION_MANAGE = "webhook.subscription_manage"
 
 
 #: What a service client gets when no scopes are asked for: every scope a back office needs.

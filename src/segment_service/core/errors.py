@@ -18,7 +18,7 @@ class ErrorFamily(StrEnum):
     SEGMENT = "segment"
     """`{code, status, message, resourceId?, details?: {field, type, message}}`: segments, OAuth."""
     CATEGORY = "category"
-    """`{code, status, message, resourceId?, details: [text]}`: categories, legal entities."""
+    """`{code, status, message, resourceId?, details: [text]}`: categories, legal entities, webhooks."""
     COUPON = "coupon"
     """`{status, type, message, details?: [{field, type, message}]}`: coupons, customers, customer login."""
     PRODUCT = "product"
@@ -33,6 +33,7 @@ _FAMILY_BY_PREFIX = (
     ("/category/", ErrorFamily.CATEGORY),
     ("/customer-management/", ErrorFamily.CATEGORY),
     ("/product/", ErrorFamily.PRODUCT),
+    ("/webhook/", ErrorFamily.CATEGORY),
 )
 
 

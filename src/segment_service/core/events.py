@@ -208,6 +208,8 @@ class CategoryDeleted(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "category.deleted"
     ordering_field: ClassVar[str] = "category_id"
     category_id: str
+    #: Its parent before the deletion (the catalogue payload's `parentId`); None for a root.
+    parent_id: str | None = None
 
 
 class CategoryAssignmentCreated(ChangeEvent, frozen=True, kw_only=True):
@@ -239,6 +241,13 @@ class ProductCreated(ChangeEvent, frozen=True, kw_only=True):
 class ProductUpdated(ChangeEvent, frozen=True, kw_only=True):
     catalogue_name: ClassVar[str | None] = "product.updated"
     ordering_field: ClassVar[str] = "product_id"
+    product_id: str
+
+
+class ProductDeleting(ChangeEvent, frozen=True, kw_only=True):
+    """The product is about to be deleted in this transaction (emitted just before its row goes): rows that the
+    foreign-key cascade would remove silently are removed by their services first, each announcing its deletion."""
+
     product_id: str
 
 

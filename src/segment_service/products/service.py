@@ -180,9 +180,13 @@ async def patch_product(
 async def delete_product(db: Database, caller: Caller, product_id: str) -> None:
     """Delete a product; deleting one that does not exist is fine (idempotent).
 
-    Its category assignments go with it (a foreign key); its segment item assignments go through the
-    ProductDeleted subscriber in segments/reactions.py."""
+    Its category assignments go first through the ProductDeleting subscriber in categories/reactions.py (each
+    announced as `assignment.deleted`); its segment item assignments through the ProductDeleted subscriber in
+    segments/reactions.py."""
     async with db.transaction() as conn:
+        if await store.fetch_product_for_update(conn, caller.tenant, product_id) is None:
+            return
+        await events.emit(conn, events.ProductDeleting(tenant=caller.tenant, product_id=product_id))
         if await store.delete_product(conn, caller.tenant, product_id):
             await events.emit(conn, events.ProductDeleted(tenant=caller.tenant, product_id=product_id))
 

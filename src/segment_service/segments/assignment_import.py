@@ -122,15 +122,17 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
                 await store.upsert_item_assignments(conn, caller.tenant, [w[1:] for w in writes]) if writes else set()
             )
             if events.wanted(events.ItemAssignmentCreated, events.ItemAssignmentUpdated):
-                for _, segment_id, item_type, item_id, _, _ in writes:
-                    kind = (
-                        events.ItemAssignmentCreated
-                        if (segment_id, item_type, item_id) in created
-                        else events.ItemAssignmentUpdated
-                    )
-                    await events.emit(
-                        conn, kind(tenant=caller.tenant, segment_id=segment_id, item_type=item_type, item_id=item_id)
-                    )
+                await events.emit_many(
+                    conn,
+                    [
+                        (
+                            events.ItemAssignmentCreated
+                            if (segment_id, item_type, item_id) in created
+                            else events.ItemAssignmentUpdated
+                        )(tenant=caller.tenant, segment_id=segment_id, item_type=item_type, item_id=item_id)
+                        for _, segment_id, item_type, item_id, _, _ in writes
+                    ],
+                )
         for write in writes:
             outcomes[write[0]] = write[1:4] in created
     except _BATCH_FAULTS:
@@ -206,16 +208,19 @@ async def import_customer_assignments(
                 else set()
             )
             if events.wanted(events.CustomerAssignmentCreated, events.CustomerAssignmentUpdated):
+                batch_events: list[events.ChangeEvent] = []
                 for _, segment_id, customer_id, legal_entity_id, _, _ in writes:
                     key = (segment_id, customer_id, legal_entity_id)
                     kind = events.CustomerAssignmentCreated if key in created else events.CustomerAssignmentUpdated
-                    event = kind(
-                        tenant=caller.tenant,
-                        segment_id=segment_id,
-                        customer_id=customer_id,
-                        legal_entity_id=legal_entity_id or None,
+                    batch_events.append(
+                        kind(
+                            tenant=caller.tenant,
+                            segment_id=segment_id,
+                            customer_id=customer_id,
+                            legal_entity_id=legal_entity_id or None,
+                        )
                     )
-                    await events.emit(conn, event)
+                await events.emit_many(conn, batch_events)
         for write in writes:
             outcomes[write[0]] = write[1:4] in created
     except _BATCH_FAULTS:

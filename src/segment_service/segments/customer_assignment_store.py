@@ -7,6 +7,7 @@ place this store reads another service's tables, and only for reading.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,3 +208,37 @@ async def list_assignments(
     elif assignments.customer_id is not None:
         criteria.where(f"a.customer_id = {criteria.bind(assignments.customer_id)}")
     return await fetch_page(conn, _ASSIGNMENTS, criteria, assignments.search.ordering, page=page, with_total=with_total)
+
+
+async def fetch_assignments(
+    conn: Connection, tenant: str, keys: Sequence[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], AssignmentRow]:
+    """The assignments of these (segment id, customer id, legal entity id or '') keys that exist, with their names
+    (one statement; the webhook payloads of a batch)."""
+    records = await conn.fetch(
+        f"SELECT a.segment_id, {_COLUMNS}{_FROM}"
+        "WHERE a.tenant = $1 AND (a.segment_id, a.customer_id, a.legal_entity_id) IN "
+        "(SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))",
+        tenant,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+    )
+    found = {}
+    for record in records:
+        values = dict(record)
+        segment_id = values.pop("segment_id")
+        found[(segment_id, values["customer_id"], values["legal_entity_id"])] = AssignmentRow(**values)
+    return found
+
+
+async def delete_of_segment(conn: Connection, tenant: str, segment_id: str) -> list[RemovedAssignment]:
+    """Remove every membership of a segment that is being deleted, for the deletions it announces."""
+    return _removed(
+        await conn.fetch(
+            "DELETE FROM segment_customer_assignments WHERE tenant = $1 AND segment_id = $2"
+            " RETURNING segment_id, customer_id, legal_entity_id",
+            tenant,
+            segment_id,
+        )
+    )

@@ -214,3 +214,30 @@ async def list_assignments(
     """One page of a segment's item assignments matching `search`, and the total when asked for."""
     criteria = _ASSIGNMENTS.criteria(tenant, segment_id, query=search.query)
     return await fetch_page(conn, _ASSIGNMENTS, criteria, search.ordering, page=page, with_total=with_total)
+
+
+async def fetch_assignments(
+    conn: Connection, tenant: str, keys: Sequence[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], ItemAssignmentRow]:
+    """The assignments of these (segment id, item type, item id) keys that exist, with their items' code and name
+    (one statement; the webhook payloads of a batch)."""
+    records = await conn.fetch(
+        f"SELECT {COLUMNS}{FROM}"
+        "WHERE a.tenant = $1 AND (a.segment_id, a.item_type, a.item_id) IN "
+        "(SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))",
+        tenant,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+    )
+    return {(r["segment_id"], r["item_type"], r["item_id"]): row(r) for r in records}
+
+
+async def delete_of_segment(conn: Connection, tenant: str, segment_id: str) -> list[tuple[str, str]]:
+    """Remove every item assignment of a segment that is being deleted: (item type, item id) each."""
+    records = await conn.fetch(
+        "DELETE FROM segment_item_assignments WHERE tenant = $1 AND segment_id = $2 RETURNING item_type, item_id",
+        tenant,
+        segment_id,
+    )
+    return [(r["item_type"], r["item_id"]) for r in records]

@@ -307,8 +307,15 @@ async def _bulk_upsert_at_once(
                 else {}
             )
             if events.wanted(events.ItemAssignmentCreated, events.ItemAssignmentUpdated):
-                for _, item_id_, _, _ in valid:
-                    await _emit_written(conn, caller.tenant, segment_id, item_type, item_id_, created=created[item_id_])
+                await events.emit_many(
+                    conn,
+                    [
+                        (events.ItemAssignmentCreated if created[item_id_] else events.ItemAssignmentUpdated)(
+                            tenant=caller.tenant, segment_id=segment_id, item_type=item_type, item_id=item_id_
+                        )
+                        for _, item_id_, _, _ in valid
+                    ],
+                )
     except (asyncpg.DataError, asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
         return None  # the item-by-item path finds the item at fault, or retries under contention
     for index, item_id_, _, _ in valid:

@@ -19,7 +19,7 @@ from segment_service.core.paging import Page
 from segment_service.core.patch import PatchOperation, apply_patch, as_operations
 from segment_service.core.timefmt import as_utc
 from segment_service.legal_entities import service as legal_entities_service
-from segment_service.segments import store
+from segment_service.segments import customer_assignment_store, item_assignment_store, store
 from segment_service.segments.models import SegmentCreation, SegmentUpdate, SegmentUpdateBulk
 
 #: Words that are paths under /segments, so they cannot be segment ids (docs/decisions.md#ids-and-reserved-words).
@@ -166,9 +166,28 @@ async def _delete(conn: Connection, caller: Caller, segment_id: str, *, force: b
             resource_id=segment_id,
             type="segment_has_assignments",
         )
+    removed: list[events.ChangeEvent] = []
+    if force:  # each assignment the deletion takes is announced, before the segment's own deletion
+        for _, customer_id, legal_entity_id in await customer_assignment_store.delete_of_segment(
+            conn, caller.tenant, segment_id
+        ):
+            removed.append(
+                events.CustomerAssignmentDeleted(
+                    tenant=caller.tenant,
+                    segment_id=segment_id,
+                    customer_id=customer_id,
+                    legal_entity_id=legal_entity_id or None,
+                )
+            )
+        for item_type, item_id in await item_assignment_store.delete_of_segment(conn, caller.tenant, segment_id):
+            removed.append(
+                events.ItemAssignmentDeleted(
+                    tenant=caller.tenant, segment_id=segment_id, item_type=item_type, item_id=item_id
+                )
+            )
     deleted = await store.delete_segment(conn, caller.tenant, segment_id)
     if deleted:
-        await events.emit(conn, events.SegmentDeleted(tenant=caller.tenant, segment_id=segment_id))
+        await events.emit_many(conn, [*removed, events.SegmentDeleted(tenant=caller.tenant, segment_id=segment_id)])
     return deleted
 
 

@@ -3,6 +3,7 @@ visibility rule below (placeholders only)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -254,3 +255,11 @@ ACTIVE_CONDITION = (
     "s.status = 'ACTIVE' AND (s.valid_from IS NULL OR s.valid_from <= now())"
     " AND (s.valid_to IS NULL OR now() < s.valid_to)"
 )
+
+
+async def fetch_segments(conn: Connection, tenant: str, segment_ids: Sequence[str]) -> dict[str, SegmentRow]:
+    """The segments with these ids that exist, by id (one statement; the webhook payloads of a batch)."""
+    records = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM segments s WHERE s.tenant = $1 AND s.id = ANY($2::text[])", tenant, list(segment_ids)
+    )
+    return {record["id"]: _row(record) for record in records}

@@ -47,3 +47,10 @@ def find(event_type: str) -> CatalogueEvent | None:
     """The catalogue entry of `event_type` (any case), or None when this service does not publish it."""
     wanted = normalize(event_type)
     return next((event for event in catalogue() if event.type == wanted), None)
+
+
+@cache
+def fields_of(event_type: str) -> frozenset[str]:
+    """The top-level fields of `event_type`'s payload schema (none for an unknown type)."""
+    event = find(event_type)
+    return frozenset(event.event_schema) if event is not None else frozenset()

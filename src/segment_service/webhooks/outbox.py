@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from segment_service.core.db import Connection
 from segment_service.core.events import ChangeEvent, EventRegistry
-from segment_service.webhooks import outbox_store
+from segment_service.webhooks import catalogue, outbox_store
 
 
 async def publish(registry: EventRegistry, conn: Connection, batch: Sequence[ChangeEvent]) -> None:
@@ -31,5 +31,7 @@ async def publish(registry: EventRegistry, conn: Connection, batch: Sequence[Cha
         rows = []
         for event, payload in zip(chosen, payloads, strict=True):
             assert event.catalogue_name is not None
-            rows.append((event.catalogue_name, event.ordering_key(), payload))
+            fields = catalogue.fields_of(event.catalogue_name)
+            # The catalogue's schema is the contract: a field the rendered document has beyond it is left out.
+            rows.append((event.catalogue_name, event.ordering_key(), {k: v for k, v in payload.items() if k in fields}))
         await outbox_store.insert_events(conn, tenant, rows)
