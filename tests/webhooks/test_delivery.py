@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from litestar.testing import TestClient
 from standardwebhooks.webhooks import Webhook
@@ -24,9 +23,9 @@ from segment_service.core.errors import BadRequest
 from segment_service.core.fastlane import FastLane
 from segment_service.settings import Settings
 from tests.factories import Api, Tokens, run_sql, segment_body
+from tests.webhooks.helpers import SECRET, call, configure, subscribe
 from tests.webhooks.receiver import Receiver
 
-SECRET = "whsec_" + base64.b64encode(b"a shared secret of the receiver!").decode()
 SEGMENT_EVENTS = (
     "customer-segment.segment-created",
     "customer-segment.segment-updated",
@@ -58,37 +57,6 @@ def delivering_client(delivering_app: FastLane) -> Iterator[TestClient[FastLane]
 @pytest.fixture
 def hooks(delivering_client: TestClient[FastLane], delivering_app: FastLane, database_url: str, tenant: str) -> Api:
     return Api(delivering_client, Tokens(delivering_app.state.tokens, database_url), tenant)
-
-
-def call(api: Api, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """A request to any service of the test's tenant (`{tenant}` in `path`), with its token."""
-    headers = {"Authorization": f"Bearer {api.token}"}
-    return api.client.request(method, path.replace("{tenant}", api.tenant), headers=headers, **kwargs)
-
-
-def configure(api: Api, url: str, *, secret: str | None = SECRET, entries: list[dict[str, Any]] | None = None) -> None:
-    configuration: dict[str, Any] = {"destinationUrl": url}
-    if secret is not None:
-        configuration["secretKey"] = secret
-    if entries is not None:
-        configuration["eventsConfiguration"] = entries
-    body = {"code": "http", "active": True, "provider": "HTTP", "configuration": configuration}
-    response = call(api, "POST", "/webhook/{tenant}/config", json=body)
-    assert response.status_code == 201, response.text
-
-
-def subscribe(api: Api, *event_types: str, action: str = "SUBSCRIBE", **extra: Any) -> None:
-    items = [{"eventType": t, "action": action, **extra} for t in event_types]
-    current = {
-        item["event"]["type"]: item["metadata"].get("version")
-        for item in call(api, "GET", "/webhook/{tenant}/event-subscriptions").json()
-    }
-    for item in items:
-        if current.get(item["eventType"]) is not None:
-            item["metadata"] = {"version": current[item["eventType"]]}
-    response = call(api, "PATCH", "/webhook/{tenant}/event-subscriptions", json=items)
-    assert response.status_code == 207, response.text
-    assert all(result["code"] == 200 for result in response.json()), response.text
 
 
 def test_a_created_segment_arrives_signed_both_ways(hooks: Api, receiver: Receiver) -> None:

@@ -1,0 +1,44 @@
+"""Requests to the webhook API for the webhook tests."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+
+from tests.factories import Api
+
+#: A Standard Webhooks secret (`whsec_` + base64), as its libraries take it.
+SECRET = "whsec_" + base64.b64encode(b"a shared secret of the receiver!").decode()
+
+
+def call(api: Api, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    """A request to any service of the test's tenant (`{tenant}` in `path`), with its token."""
+    headers = {"Authorization": f"Bearer {api.token}", **(headers or {})}
+    return api.client.request(method, path.replace("{tenant}", api.tenant), headers=headers, **kwargs)
+
+
+def configure(api: Api, url: str, *, secret: str | None = SECRET, entries: list[dict[str, Any]] | None = None) -> None:
+    configuration: dict[str, Any] = {"destinationUrl": url}
+    if secret is not None:
+        configuration["secretKey"] = secret
+    if entries is not None:
+        configuration["eventsConfiguration"] = entries
+    body = {"code": "http", "active": True, "provider": "HTTP", "configuration": configuration}
+    response = call(api, "POST", "/webhook/{tenant}/config", json=body)
+    assert response.status_code == 201, response.text
+
+
+def subscribe(api: Api, *event_types: str, action: str = "SUBSCRIBE", **extra: Any) -> None:
+    items = [{"eventType": t, "action": action, **extra} for t in event_types]
+    current = {
+        item["event"]["type"]: item["metadata"].get("version")
+        for item in call(api, "GET", "/webhook/{tenant}/event-subscriptions").json()
+    }
+    for item in items:
+        if current.get(item["eventType"]) is not None:
+            item["metadata"] = {"version": current[item["eventType"]]}
+    response = call(api, "PATCH", "/webhook/{tenant}/event-subscriptions", json=items)
+    assert response.status_code == 207, response.text
+    assert all(result["code"] == 200 for result in response.json()), response.text
