@@ -61,7 +61,7 @@ class Receiver:
         self,
         count: int,
         path: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = 30.0,
         where: Callable[[Received], bool] | None = None,
     ) -> list[Received]:
         """The requests (of `path`, matching `where`) once there are at least `count`; fails after `timeout`."""

@@ -333,7 +333,8 @@ def test_subscriptions_list_the_catalogue_and_check_versions(api: Api) -> None:
     assert item["subscription"] == "SUBSCRIBED"
     assert item["excludedFields"] == ["description"]
     assert item["metadata"]["version"] == 2
-    for bad in ({}, [], [{"eventType": CREATED}] * 101):
+    bodies: list[Any] = [{}, [], [{"eventType": CREATED}] * 101]
+    for bad in bodies:
         assert call(api, "PATCH", "/webhook/{tenant}/event-subscriptions", json=bad).status_code == 400
 
 

@@ -22,7 +22,7 @@ from segment_service.settings import Settings
 from segment_service.webhooks import relay_store
 from segment_service.webhooks.dispatch import deliveries_for
 from segment_service.webhooks.relay_store import Claimed, Outcome
-from segment_service.webhooks.sender import Sender
+from segment_service.webhooks.sender import Attempt, Sender
 
 log = logging.getLogger("segment_service.webhooks")
 
@@ -150,7 +150,12 @@ class Relay:
         return len(claimed) == free
 
     async def _attempt(self, delivery: Claimed) -> None:
-        result = await self._sender.send(delivery)
+        try:
+            result = await self._sender.send(delivery)
+        except Exception as exc:  # a failure of the sender itself still ends the attempt, never the lease's wait
+            log.exception("webhook relay: attempt %s of delivery %s failed unexpectedly", delivery.attempt, delivery.id)
+            result = Attempt()
+            result.error = f"{type(exc).__name__}: {exc}"[:500]
         code = result.status_code
         ok = code is not None and 200 <= code < 300
         gone = code == 410

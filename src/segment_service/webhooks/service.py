@@ -110,7 +110,10 @@ async def patch_config(db: Database, caller: Caller, code: str, body: Any, *, pu
 
 
 async def delete_config(db: Database, caller: Caller, code: str, *, force: bool) -> None:
-    _code(code)
+    if code in ("svix", "svix_shared"):
+        raise http_only()
+    if code != HTTP:
+        return  # no configuration of that type can exist: there is nothing to delete
     async with db.transaction() as conn:
         stored = await store.lock_config(conn, caller.tenant)
         if stored is None:
