@@ -175,9 +175,10 @@ def run(args: argparse.Namespace) -> None:
 
         # 2. Throughput of one `deliver` process.
         url = f"{base}/customer-segment/{ON}/segments/{segments[ON]}/items/PRODUCT/bulk"
-        while asyncio.run(_scalar(dsn, "SELECT count(*) FROM webhook_events")) < args.events:
+        waiting = "SELECT coalesce(sum(json_array_length(events::json)), 0) FROM webhook_outbox"
+        while asyncio.run(_scalar(dsn, waiting)) < args.events:
             _call(url, tokens[ON], "PUT", bodies[0], 207)
-        total = asyncio.run(_scalar(dsn, "SELECT count(*) FROM webhook_events"))
+        total = asyncio.run(_scalar(dsn, waiting))
         deliverer = servers.Server("deliver", [*command, "deliver"], env=env, cwd=workdir, log=workdir / "deliver.log")
         stack.callback(deliverer.stop)
         deadline = time.monotonic() + 600

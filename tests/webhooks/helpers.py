@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
 import httpx
 
+from segment_service.core.db import Database
+from segment_service.core.events import registry
+from segment_service.settings import Settings
+from segment_service.webhooks.relay import dispatch_once
 from tests.factories import Api
 
 #: A Standard Webhooks secret (`whsec_` + base64), as its libraries take it.
@@ -42,3 +47,18 @@ def subscribe(api: Api, *event_types: str, action: str = "SUBSCRIBE", **extra: A
     response = call(api, "PATCH", "/webhook/{tenant}/event-subscriptions", json=items)
     assert response.status_code == 207, response.text
     assert all(result["code"] == 200 for result in response.json()), response.text
+
+
+def dispatch(settings: Settings) -> None:
+    """Run the relay's dispatch until the outbox is empty (the session app runs no relay): payloads are rendered and
+    kept in webhook_events."""
+
+    async def run() -> None:
+        db = await Database.connect(settings, settings.database_url or "")
+        try:
+            while (await dispatch_once(db, registry))[0]:
+                pass
+        finally:
+            await db.close()
+
+    asyncio.run(run())

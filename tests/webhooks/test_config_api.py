@@ -264,7 +264,7 @@ def _pending_delivery(database_url: str, tenant: str, endpoint: str = "root") ->
     event_id, delivery_id = uuid.uuid4(), uuid.uuid4()
     run_sql(
         database_url,
-        "INSERT INTO webhook_events (id, tenant, event_type, ordering_key, payload, dispatched_at)"
+        "INSERT INTO webhook_events (id, tenant, event_type, ordering_key, payload, created_at)"
         " VALUES ($1, $2, $3, 'segment_id:s', '{\"id\": \"s\"}', now())",
         event_id,
         tenant,

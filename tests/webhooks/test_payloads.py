@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from segment_service.settings import Settings
 from segment_service.webhooks.catalogue import catalogue
 from tests.factories import Api, run_sql
 from tests.segments.item_assignment_helpers import add_category, add_product
-from tests.webhooks.helpers import call, configure, subscribe
+from tests.webhooks.helpers import call, configure, dispatch, subscribe
 
 ALL_TYPES = [event.type for event in catalogue()]
 #: Fields a payload leaves out when the data has no value for them (documented in docs/webhooks.md#payloads).
@@ -57,7 +58,8 @@ OPTIONAL = {
 }
 
 
-def _events(database_url: str, tenant: str) -> list[tuple[str, dict[str, Any]]]:
+def _events(database_url: str, tenant: str, settings: Settings) -> list[tuple[str, dict[str, Any]]]:
+    dispatch(settings)
     rows = run_sql(
         database_url, "SELECT event_type, payload FROM webhook_events WHERE tenant = $1 ORDER BY seq", tenant
     )
@@ -81,7 +83,7 @@ def _check_schema(event_type: str, payload: dict[str, Any]) -> None:
     assert not missing, f"{event_type} lacks {missing}: {payload}"
 
 
-def test_every_catalogue_event_has_its_fields(published: Api, database_url: str) -> None:
+def test_every_catalogue_event_has_its_fields(published: Api, database_url: str, settings: Settings) -> None:
     api = published
     tenant = api.tenant
     # Products, categories and a category assignment.
@@ -126,7 +128,7 @@ def test_every_catalogue_event_has_its_fields(published: Api, database_url: str)
     assert call(api, "DELETE", "/category/{tenant}/categories/hammers").status_code == 204
     assert call(api, "DELETE", "/product/{tenant}/products/p1").status_code == 204
 
-    published_events = _events(database_url, tenant)
+    published_events = _events(database_url, tenant, settings)
     seen = {event_type for event_type, _ in published_events}
     assert seen == set(ALL_TYPES), f"not published: {set(ALL_TYPES) - seen}"
     for event_type, payload in published_events:
@@ -177,7 +179,7 @@ def test_every_catalogue_event_has_its_fields(published: Api, database_url: str)
     assert by_type["product.deleted"] == [{"id": "p1"}]
 
 
-def test_a_bulk_upsert_publishes_one_event_per_item(published: Api, database_url: str) -> None:
+def test_a_bulk_upsert_publishes_one_event_per_item(published: Api, database_url: str, settings: Settings) -> None:
     api = published
     for n in range(5):
         add_product(api, f"b{n}")
@@ -187,14 +189,16 @@ def test_a_bulk_upsert_publishes_one_event_per_item(published: Api, database_url
     assert [r["code"] for r in response.json()] == [201] * 5
     response = call(api, "PUT", bulk, json=[{"id": "b0"}, {"id": "b1"}])
     assert [r["code"] for r in response.json()] == [204, 204]
-    items = [(t, p["item"]["id"]) for t, p in _events(database_url, api.tenant) if "item-assignment" in t]
+    items = [(t, p["item"]["id"]) for t, p in _events(database_url, api.tenant, settings) if "item-assignment" in t]
     assert items == [("customer-segment.item-assignment-created", f"b{n}") for n in range(5)] + [
         ("customer-segment.item-assignment-updated", "b0"),
         ("customer-segment.item-assignment-updated", "b1"),
     ]
 
 
-def test_force_delete_publishes_the_assignments_it_takes_first(published: Api, database_url: str) -> None:
+def test_force_delete_publishes_the_assignments_it_takes_first(
+    published: Api, database_url: str, settings: Settings
+) -> None:
     api = published
     add_product(api, "f1")
     segment_id = api.create_segment()
@@ -205,31 +209,35 @@ def test_force_delete_publishes_the_assignments_it_takes_first(published: Api, d
     assert call(
         api, "PUT", f"/customer-segment/{{tenant}}/segments/{segment_id}/customers/c-unknown", json={}
     ).status_code in (201, 400)
+    dispatch(settings)
     run_sql(database_url, "DELETE FROM webhook_events WHERE tenant = $1", api.tenant)
     response = call(api, "DELETE", f"/customer-segment/{{tenant}}/segments/{segment_id}?forceDelete=true")
     assert response.status_code == 204, response.text
-    types = [t for t, _ in _events(database_url, api.tenant)]
+    types = [t for t, _ in _events(database_url, api.tenant, settings)]
     assert types[-1] == "customer-segment.segment-deleted"
     assert "customer-segment.item-assignment-deleted" in types[:-1]
 
 
-def test_deleting_a_product_publishes_its_category_assignments(published: Api, database_url: str) -> None:
+def test_deleting_a_product_publishes_its_category_assignments(
+    published: Api, database_url: str, settings: Settings
+) -> None:
     api = published
     add_product(api, "d1")
     add_category(database_url, api, "shelf")
     call(api, "POST", "/category/{tenant}/categories/shelf/assignments", json={"ref": {"id": "d1", "type": "PRODUCT"}})
+    dispatch(settings)
     run_sql(database_url, "DELETE FROM webhook_events WHERE tenant = $1", api.tenant)
     assert call(api, "DELETE", "/product/{tenant}/products/d1").status_code == 204
-    published_events = _events(database_url, api.tenant)
+    published_events = _events(database_url, api.tenant, settings)
     assert [t for t, _ in published_events] == ["assignment.deleted", "product.deleted"]
     assert published_events[0][1]["categoryId"] == "shelf"
 
 
-def test_nothing_is_written_for_events_nobody_receives(api: Api, database_url: str) -> None:
+def test_nothing_is_written_for_events_nobody_receives(api: Api, database_url: str, settings: Settings) -> None:
     configure(api, "http://127.0.0.1:9/")
     subscribe(api, "product.created")
     api.create_segment()
-    assert _events(database_url, api.tenant) == []
+    assert _events(database_url, api.tenant, settings) == []
     subscribe(api, "product.created", action="UNSUBSCRIBE")
     add_product(api, "n1")
-    assert _events(database_url, api.tenant) == []
+    assert _events(database_url, api.tenant, settings) == []

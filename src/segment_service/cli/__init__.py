@@ -206,8 +206,10 @@ def deliver(data_dir: str | None) -> None:
     """Deliver webhooks only (no API): a relay that cooperates with every other one (docs/webhooks.md)."""
     from segment_service.cli.startup import ensure_schema
     from segment_service.core.db import Database
+    from segment_service.reactions import register_reactions
     from segment_service.webhooks.relay import deliver_forever
 
+    register_reactions()  # the payload builders of every service render what this process delivers
     settings = _settings(data_dir)
     configure_logging(settings.log_level, settings.log_format)
     server, dsn = _database(settings)

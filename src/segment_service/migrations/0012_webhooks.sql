@@ -46,8 +46,18 @@ CREATE TABLE webhook_subscriptions (
     PRIMARY KEY (tenant, event_type)
 );
 
--- The outbox: one row per published event, written in the transaction of the change; `dispatched_at` is set when
--- the relay has turned it into deliveries (docs/webhooks.md#the-outbox).
+-- The outbox: one row per write that published events (a bulk write's events together), written in the write's
+-- transaction: the change events themselves as JSON text (the writer's cost stays that of one short insert; only
+-- the relay reads it), with the payloads a small write rendered; the relay renders the others, writes every event to
+-- webhook_events and removes the row (docs/webhooks.md#the-outbox).
+CREATE TABLE webhook_outbox (
+    seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant          text NOT NULL,
+    events          text NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- Published events with their rendered payloads, kept with their delivery log for the retention period.
 CREATE TABLE webhook_events (
     seq             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id              uuid NOT NULL UNIQUE,
@@ -55,10 +65,9 @@ CREATE TABLE webhook_events (
     event_type      text NOT NULL,
     ordering_key    text NOT NULL,
     payload         jsonb NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    dispatched_at   timestamptz
+    created_at      timestamptz NOT NULL,
+    dispatched_at   timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-CREATE INDEX webhook_events_undispatched ON webhook_events (seq) WHERE dispatched_at IS NULL;
 CREATE INDEX webhook_events_created ON webhook_events (created_at);
 
 -- One row per event and destination: the delivery log. `body` is the exact JSON sent (after filter and excluded

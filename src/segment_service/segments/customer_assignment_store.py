@@ -216,9 +216,13 @@ async def fetch_assignments(
     """The assignments of these (segment id, customer id, legal entity id or '') keys that exist, with their names
     (one statement; the webhook payloads of a batch)."""
     records = await conn.fetch(
-        f"SELECT a.segment_id, {_COLUMNS}{_FROM}"
-        "WHERE a.tenant = $1 AND (a.segment_id, a.customer_id, a.legal_entity_id) IN "
-        "(SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))",
+        f"SELECT a.segment_id, {_COLUMNS}"
+        + _FROM.replace(
+            "FROM segment_customer_assignments a",
+            "FROM unnest($2::text[], $3::text[], $4::text[]) AS k (segment_id, customer_id, legal_entity_id)\n"
+            "JOIN segment_customer_assignments a ON a.tenant = $1 AND a.segment_id = k.segment_id"
+            " AND a.customer_id = k.customer_id AND a.legal_entity_id = k.legal_entity_id",
+        ),
         tenant,
         [k[0] for k in keys],
         [k[1] for k in keys],

@@ -216,15 +216,23 @@ async def list_assignments(
     return await fetch_page(conn, _ASSIGNMENTS, criteria, search.ordering, page=page, with_total=with_total)
 
 
+# The keys drive the join: each probes the primary key (a row-value IN over unnest was planned as a hash join over
+# every assignment of the tenant).
+_SELECT_KEYS = f"SELECT {COLUMNS}" + FROM.replace(
+    "FROM segment_item_assignments a",
+    "FROM unnest($2::text[], $3::text[], $4::text[]) AS k (segment_id, item_type, item_id)\n"
+    "JOIN segment_item_assignments a ON a.tenant = $1 AND a.segment_id = k.segment_id"
+    " AND a.item_type = k.item_type AND a.item_id = k.item_id",
+)
+
+
 async def fetch_assignments(
     conn: Connection, tenant: str, keys: Sequence[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], ItemAssignmentRow]:
     """The assignments of these (segment id, item type, item id) keys that exist, with their items' code and name
     (one statement; the webhook payloads of a batch)."""
     records = await conn.fetch(
-        f"SELECT {COLUMNS}{FROM}"
-        "WHERE a.tenant = $1 AND (a.segment_id, a.item_type, a.item_id) IN "
-        "(SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))",
+        _SELECT_KEYS,
         tenant,
         [k[0] for k in keys],
         [k[1] for k in keys],

@@ -14,8 +14,8 @@ _SUBSCRIBERS: WeakKeyDictionary[EventRegistry, PublishedSubscriber] = WeakKeyDic
 
 
 def register(target: EventRegistry) -> None:
-    """Write an outbox row for every catalogue event `target` publishes that its tenant receives (payloads rendered
-    by `target`'s builders)."""
+    """Write an outbox row for the catalogue events of each write `target` publishes that its tenant receives
+    (payloads rendered by `target`'s builders)."""
     subscriber = _SUBSCRIBERS.get(target)
     if subscriber is None:
 

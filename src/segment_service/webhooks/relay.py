@@ -15,23 +15,73 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from segment_service.core.db import Database
+from segment_service.core import events
+from segment_service.core.db import Connection, Database
+from segment_service.core.events import EventRegistry
 from segment_service.settings import Settings
-from segment_service.webhooks import relay_store
+from segment_service.webhooks import catalogue, relay_store
 from segment_service.webhooks.dispatch import deliveries_for
-from segment_service.webhooks.relay_store import Claimed, Outcome
+from segment_service.webhooks.outbox import decode_events
+from segment_service.webhooks.relay_store import Claimed, Outcome, Rendered
 from segment_service.webhooks.sender import Attempt, Sender
 
 log = logging.getLogger("segment_service.webhooks")
 
-#: Outbox rows one dispatch takes.
-DISPATCH_BATCH = 500
+#: Outbox rows (writes) one dispatch takes.
+DISPATCH_ROWS = 100
 #: The pause after a loop's database error.
 ERROR_PAUSE_SECONDS = 1.0
 #: How often old events and their delivery log are purged.
 PURGE_EVERY_SECONDS = 600.0
+
+
+async def dispatch_once(db: Database, registry: EventRegistry, limit: int = DISPATCH_ROWS) -> tuple[int, int]:
+    """Turn up to `limit` outbox rows into published events (payloads rendered now, by the owning services'
+    builders) and their deliveries, one relay at a time; (rows taken, deliveries made)."""
+    async with db.connection() as conn:
+        if not await relay_store.has_outbox(conn):
+            return 0, 0
+    async with db.transaction() as conn:
+        if not await relay_store.try_dispatch_lock(conn):
+            return 0, 0
+        rows = await relay_store.claim_outbox(conn, limit)
+        if not rows:
+            return 0, 0
+        rendered = await _render(conn, registry, rows)
+        published = await relay_store.insert_events(conn, rendered)
+        setups = await relay_store.tenant_setups(conn, sorted({e.tenant for e in published}))
+        deliveries = [d for event in published for d in deliveries_for(event, setups.get(event.tenant))]
+        await relay_store.insert_deliveries(conn, deliveries)
+        await relay_store.delete_outbox(conn, [row.seq for row in rows])
+    return len(rows), len(deliveries)
+
+
+async def _render(conn: Connection, registry: EventRegistry, rows: list[relay_store.OutboxRow]) -> list[Rendered]:
+    """The payloads of the rows' events, in order: those rendered at the write as they are, the others now (one
+    builder call per tenant and event type)."""
+    decoded = [(row, *item) for row in rows for item in decode_events(registry, row.events)]
+    payloads: list[dict[str, Any]] = [item[2] or {} for item in decoded]
+    # Events a bulk write left unrendered, by tenant: their payloads are rendered now.
+    by_tenant: dict[str, list[int]] = {}
+    for index, (row, _, payload) in enumerate(decoded):
+        if payload is None:
+            by_tenant.setdefault(row.tenant, []).append(index)
+    for indexes in by_tenant.values():
+        batch = [decoded[i][1] for i in indexes]
+        for index, payload in zip(indexes, await registry.payloads(conn, batch), strict=True):
+            payloads[index] = payload
+    rendered = []
+    for (row, event, _), payload in zip(decoded, payloads, strict=True):
+        event_type = event.catalogue_name or ""
+        fields = catalogue.fields_of(event_type)
+        # The catalogue's schema is the contract: a field the rendered document has beyond it is left out.
+        kept = {key: value for key, value in payload.items() if key in fields}
+        rendered.append(Rendered(str(uuid.uuid4()), row.tenant, event_type, event.ordering_key(), kept, row.created_at))
+    return rendered
 
 
 def next_delay(schedule: tuple[float, ...], attempt: int) -> float | None:
@@ -42,8 +92,16 @@ def next_delay(schedule: tuple[float, ...], attempt: int) -> float | None:
 class Relay:
     """Delivers the outbox of every tenant; `run()` until cancelled or `stop()`."""
 
-    def __init__(self, db: Database, settings: Settings, *, sender: Sender | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        sender: Sender | None = None,
+        registry: EventRegistry = events.registry,
+    ) -> None:
         self._db = db
+        self._registry = registry
         self._schedule = settings.webhook_retry_schedule
         self._poll = settings.webhook_poll_ms / 1000
         self._concurrency = settings.webhook_concurrency
@@ -120,22 +178,10 @@ class Relay:
                 wake.clear()
 
     async def _dispatch_once(self) -> bool:
-        async with self._db.connection() as conn:
-            if not await relay_store.has_undispatched(conn):
-                return False
-        async with self._db.transaction() as conn:
-            if not await relay_store.try_dispatch_lock(conn):
-                return False
-            events = await relay_store.claim_events(conn, DISPATCH_BATCH)
-            if not events:
-                return False
-            setups = await relay_store.tenant_setups(conn, sorted({e.tenant for e in events}))
-            deliveries = [d for event in events for d in deliveries_for(event, setups.get(event.tenant))]
-            await relay_store.insert_deliveries(conn, deliveries)
-            await relay_store.mark_dispatched(conn, [e.seq for e in events])
+        rows, deliveries = await dispatch_once(self._db, self._registry)
         if deliveries:
             self._deliver_wake.set()
-        return len(events) == DISPATCH_BATCH
+        return rows == DISPATCH_ROWS
 
     async def _deliver_once(self) -> bool:
         free = self._concurrency - len(self._in_flight)

@@ -1,5 +1,5 @@
-"""SQL of the webhook relay: dispatching outbox rows into deliveries, claiming due deliveries, recording attempts,
-and housekeeping (docs/webhooks.md#delivery).
+"""SQL of the webhook relay: dispatching outbox rows into published events and deliveries, claiming due
+deliveries, recording attempts, and housekeeping (docs/webhooks.md#delivery).
 
 Relays in any number of processes cooperate through these statements alone: outbox rows and deliveries are claimed
 with `FOR UPDATE SKIP LOCKED`; one relay at a time dispatches (a transaction-level advisory lock), so deliveries are
@@ -104,20 +104,70 @@ async def try_dispatch_lock(conn: Connection) -> bool:
     return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _DISPATCH_LOCK_ID))
 
 
-async def has_undispatched(conn: Connection) -> bool:
-    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM webhook_events WHERE dispatched_at IS NULL)"))
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One write's events, as the outbox keeps them (webhooks/outbox.py)."""
+
+    seq: int
+    tenant: str
+    events: str
+    created_at: datetime
 
 
-async def claim_events(conn: Connection, limit: int) -> list[OutboxEvent]:
-    """Inside a transaction: the oldest undispatched outbox rows, locked until it ends."""
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A published event with its payload, to be kept in webhook_events."""
+
+    id: str
+    tenant: str
+    event_type: str
+    ordering_key: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+async def has_outbox(conn: Connection) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM webhook_outbox)"))
+
+
+async def claim_outbox(conn: Connection, limit: int) -> list[OutboxRow]:
+    """Inside a transaction: the oldest outbox rows, locked until it ends."""
     rows = await conn.fetch(
-        """
-        SELECT seq, id, tenant, event_type, ordering_key, payload FROM webhook_events
-        WHERE dispatched_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
-        """,
+        "SELECT seq, tenant, events, created_at FROM webhook_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
         limit,
     )
-    return [OutboxEvent(**dict(row)) for row in rows]
+    return [OutboxRow(**dict(row)) for row in rows]
+
+
+async def delete_outbox(conn: Connection, seqs: Sequence[int]) -> None:
+    await conn.execute("DELETE FROM webhook_outbox WHERE seq = ANY($1::bigint[])", list(seqs))
+
+
+async def insert_events(conn: Connection, rendered: Sequence[Rendered]) -> list[OutboxEvent]:
+    """Keep the published events with their payloads, in order; the stored events."""
+    if not rendered:
+        return []
+    rows = await conn.fetch(
+        """
+        INSERT INTO webhook_events (id, tenant, event_type, ordering_key, payload, created_at)
+        SELECT id, tenant, event_type, ordering_key, payload, created_at
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
+            WITH ORDINALITY AS e(id, tenant, event_type, ordering_key, payload, created_at, position)
+        ORDER BY position
+        RETURNING seq, id
+        """,
+        [uuid.UUID(r.id) for r in rendered],
+        [r.tenant for r in rendered],
+        [r.event_type for r in rendered],
+        [r.ordering_key for r in rendered],
+        [r.payload for r in rendered],
+        [r.created_at for r in rendered],
+    )
+    seqs = {row["id"]: row["seq"] for row in rows}
+    return [
+        OutboxEvent(seqs[uuid.UUID(r.id)], uuid.UUID(r.id), r.tenant, r.event_type, r.ordering_key, r.payload)
+        for r in rendered
+    ]
 
 
 async def tenant_setups(conn: Connection, tenants: Sequence[str]) -> dict[str, TenantSetup]:
@@ -192,12 +242,6 @@ async def insert_deliveries(conn: Connection, deliveries: Sequence[NewDelivery])
         [d.headers for d in deliveries],
         [d.secret_key for d in deliveries],
         [d.body for d in deliveries],
-    )
-
-
-async def mark_dispatched(conn: Connection, seqs: Sequence[int]) -> None:
-    await conn.execute(
-        "UPDATE webhook_events SET dispatched_at = clock_timestamp() WHERE seq = ANY($1::bigint[])", list(seqs)
     )
 
 
@@ -357,7 +401,7 @@ async def purge(conn: Connection, retention_days: int, limit: int = 1000) -> int
         """
         DELETE FROM webhook_events WHERE seq IN (
             SELECT e.seq FROM webhook_events e
-            WHERE e.created_at < clock_timestamp() - make_interval(days => $1) AND e.dispatched_at IS NOT NULL
+            WHERE e.created_at < clock_timestamp() - make_interval(days => $1)
               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = e.seq AND d.status = 'PENDING')
             ORDER BY e.seq LIMIT $2
         )
