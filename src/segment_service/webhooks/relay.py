@@ -33,6 +33,8 @@ log = logging.getLogger("segment_service.webhooks")
 
 #: Outbox rows (writes) one dispatch takes.
 DISPATCH_ROWS = 100
+#: Deliveries of one ordering key one claim takes, sent one after the other.
+CHAIN = 50
 #: The pause after a loop's database error.
 ERROR_PAUSE_SECONDS = 1.0
 #: How often old events and their delivery log are purged.
@@ -115,6 +117,7 @@ class Relay:
         )
         self._in_flight: set[asyncio.Task[None]] = set()
         self._outcomes: list[Outcome] = []
+        self._releases: list[int] = []
         self._deliver_wake = asyncio.Event()
         self._record_wake = asyncio.Event()
         self._stopping = False
@@ -188,14 +191,24 @@ class Relay:
         if free <= 0 or self._stopping:
             return False
         async with self._db.connection() as conn:
-            claimed = await relay_store.claim_deliveries(conn, free, self._lease)
-        for delivery in claimed:
-            task = asyncio.create_task(self._attempt(delivery))
+            chains = await relay_store.claim_deliveries(conn, free, self._lease, CHAIN)
+        for chain in chains:
+            task = asyncio.create_task(self._attempt_chain(chain))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        return len(claimed) == free
+        return len(chains) == free
 
-    async def _attempt(self, delivery: Claimed) -> None:
+    async def _attempt_chain(self, chain: list[Claimed]) -> None:
+        """Send a key's deliveries one after the other; the first that fails ends the chain, and the rest go back
+        (they wait for it, to keep the key's order)."""
+        for index, delivery in enumerate(chain):
+            if self._stopping or not await self._attempt(delivery):
+                self._releases.extend(link.seq for link in chain[index + (0 if self._stopping else 1) :])
+                self._record_wake.set()
+                return
+
+    async def _attempt(self, delivery: Claimed) -> bool:
+        """One attempt, its outcome queued for the recorder; whether it delivered."""
         try:
             result = await self._sender.send(delivery)
         except Exception as exc:  # a failure of the sender itself still ends the attempt, never the lease's wait
@@ -224,16 +237,21 @@ class Relay:
             )
         )
         self._record_wake.set()
+        return ok
 
     async def _record_once(self) -> bool:
-        if not self._outcomes:
+        if not self._outcomes and not self._releases:
             return False
         outcomes, self._outcomes = self._outcomes, []
+        releases, self._releases = self._releases, []
         try:
             async with self._db.transaction() as conn:
                 await relay_store.record(conn, outcomes)
+                if releases:
+                    await relay_store.release(conn, releases)
         except BaseException:
             self._outcomes[:0] = outcomes  # kept for the next try; the leases cover them meanwhile
+            self._releases[:0] = releases
             raise
         # A recorded delivery may let the next one of its ordering key go.
         self._deliver_wake.set()
