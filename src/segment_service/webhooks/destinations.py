@@ -1,5 +1,8 @@
-"""Where webhooks may go (docs/webhooks.md#destinations): the checks of a destination URL when it is configured, and
-of every address a destination's name resolves to when an attempt connects (webhooks/sender.py)."""
+"""Where webhooks may be sent (docs/webhooks.md#destinations): the checks against server-side request forgery.
+
+`check_url` runs when a destination is configured and resolves no names; `check_address` runs on every address a
+name resolves to before the relay connects, so it is pure and cheap.
+"""
 
 from __future__ import annotations
 
@@ -7,88 +10,133 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-#: Longest destination URL accepted.
 MAX_URL_LENGTH = 2048
-#: Names of cloud metadata services, refused whatever they resolve to.
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(address)
+    for address in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "168.63.129.16")
+)
 _METADATA_NAMES = frozenset(
     {
         "metadata",
         "metadata.google.internal",
         "metadata.goog",
+        "metadata.azure.com",
+        "metadata.azure.internal",
         "instance-data",
         "instance-data.ec2.internal",
-        "metadata.azure.com",
         "metadata.tencentyun.com",
+        "metadata.platformequinix.com",
     }
 )
-#: Metadata addresses outside the link-local ranges (AWS's IPv6 one, Alibaba Cloud's).
-_METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")})
-_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain")
+_NON_PUBLIC_SUFFIXES = (".localhost", ".internal", ".local", ".localdomain")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+_PUBLIC_ONLY = "SEGMENT_SERVICE_WEBHOOK_PUBLIC_ONLY is set"
 
 
 class DestinationRefused(ValueError):
-    """A destination webhooks are never sent to; the message says which and why."""
+    """A destination webhooks are never sent to; the message says what was refused and why."""
 
 
-def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """`host` as an IP address when it is one, in any form a resolver would take (`2130706433`, `0x7f.1`, `[::1]`)."""
-    host = host.strip("[]")
+def check_url(url: str, *, public_only: bool) -> None:
+    """Refuse `url` (DestinationRefused) unless webhooks may be sent to it; names are judged by their text alone."""
+    if len(url) > MAX_URL_LENGTH:
+        raise DestinationRefused(f"destinationUrl: the URL is {len(url)} characters long; at most {MAX_URL_LENGTH}")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 (reading it validates it)
+    except ValueError as exc:
+        raise DestinationRefused(f"destinationUrl: {url!r} is not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise DestinationRefused(f"destinationUrl: {url!r} must start with http:// or https://")
+    if not host:
+        raise DestinationRefused(f"destinationUrl: {url!r} names no host")
+    host = host.rstrip(".").lower()
+    address = _literal_address(host)
+    if address is not None:
+        shown = host if ":" in host or host == str(address) else f"{host} ({address})"  # 0x7f.1 (127.0.0.1)
+        _check(address, shown, public_only=public_only)
+        return
+    if host in _METADATA_NAMES:
+        raise DestinationRefused(f"destinationUrl: {host} is a cloud metadata endpoint; webhooks are never sent there")
+    if public_only and (host == "localhost" or host.endswith(_NON_PUBLIC_SUFFIXES)):
+        raise DestinationRefused(f"destinationUrl: {host} is a local or internal name ({_PUBLIC_ONLY})")
+
+
+def check_address(address: str, *, public_only: bool) -> None:
+    """Refuse the IP address `address` (DestinationRefused) unless webhooks may be sent to it."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        raise DestinationRefused(f"destinationUrl: {address!r} is not an IP address") from None
+    _check(parsed, address, public_only=public_only)
+
+
+def _check(address: IPAddress, shown: str, *, public_only: bool) -> None:
+    address = _embedded_ipv4(address)
+    never = _never_reason(address)
+    if never:
+        raise DestinationRefused(f"destinationUrl: {shown} is {never}; webhooks are never sent there")
+    if public_only:
+        local = _non_public_reason(address)
+        if local:
+            raise DestinationRefused(f"destinationUrl: {shown} is {local} ({_PUBLIC_ONLY})")
+
+
+def _never_reason(address: IPAddress) -> str | None:
+    if address in _METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    if address.is_link_local:
+        return "a link-local (cloud metadata) address"
+    if address.is_unspecified:
+        return "the unspecified address"
+    if address.is_multicast:
+        return "a multicast address"
+    if isinstance(address, ipaddress.IPv4Address) and address == ipaddress.IPv4Address("255.255.255.255"):
+        return "the broadcast address"
+    if address.is_reserved and not address.is_loopback:  # ::1 lies in the reserved ::/8
+        return "a reserved address"
+    return None
+
+
+def _non_public_reason(address: IPAddress) -> str | None:
+    if address.is_loopback:
+        return "a loopback address"
+    if isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE:
+        return "in the shared address space 100.64.0.0/10"
+    if address.is_private:
+        return "a private address"
+    if not address.is_global:
+        return "not a public address"
+    return None
+
+
+def _embedded_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 address reaches when it carries one (IPv4-mapped, NAT64 64:ff9b::/96, 6to4), so that
+    ::ffff:169.254.169.254 is judged as 169.254.169.254; any other address as it is."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.sixtofour or address
+
+
+def _literal_address(host: str) -> IPAddress | None:
+    """The address `host` spells, in any form a resolver would accept (``2130706433``, ``0x7f.1``, ``017.0.0.1``);
+    None for a name."""
     try:
         return ipaddress.ip_address(host)
     except ValueError:
         pass
-    try:  # the shorthand and numeric IPv4 forms inet_aton accepts, and so does the resolver
+    if not all(c in "0123456789abcdefx." for c in host) or not host[:1].isdigit():
+        return None  # a name (inet_aton would also take the "0x" forms only when they start with a digit)
+    try:
         return ipaddress.IPv4Address(socket.inet_aton(host))
     except OSError:
         return None
-
-
-def check_address(address: str, *, public_only: bool) -> None:
-    """Refuse an address webhooks must not reach: link-local, cloud metadata, unspecified, multicast, reserved, and
-    with `public_only` loopback, private and any other non-global one."""
-    ip = _address(address)
-    if ip is None:
-        raise DestinationRefused(f"{address!r} is not an IP address")
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip in _METADATA_ADDRESSES or ip == ipaddress.ip_address("169.254.169.254"):
-        raise DestinationRefused(f"{ip} is a cloud metadata address; webhooks are never sent there")
-    if ip.is_link_local:
-        raise DestinationRefused(f"{ip} is a link-local address; webhooks are never sent there")
-    if ip.is_loopback:  # before the reserved ranges: ::1 lies in one
-        if public_only:
-            raise DestinationRefused(f"{ip} is a loopback address; webhooks go to public addresses only here")
-        return
-    if ip.is_unspecified or ip.is_multicast or ip.is_reserved or ip == ipaddress.ip_address("255.255.255.255"):
-        raise DestinationRefused(f"{ip} is not an address a webhook can be sent to")
-    if public_only and (ip.is_private or not ip.is_global):
-        raise DestinationRefused(f"{ip} is a private address; webhooks go to public addresses only here")
-
-
-def check_url(url: str, *, public_only: bool) -> None:
-    """Refuse a destination URL that is malformed or names a refused host (its name is not resolved here: the
-    addresses are checked at each connection)."""
-    if len(url) > MAX_URL_LENGTH:
-        raise DestinationRefused(f"the URL is longer than {MAX_URL_LENGTH} characters")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise DestinationRefused(f"{url!r} is not a valid URL ({exc})") from None
-    if parts.scheme not in ("http", "https"):
-        raise DestinationRefused(f"{url!r} is not an http or https URL")
-    host = (parts.hostname or "").rstrip(".").lower()
-    if not host:
-        raise DestinationRefused(f"{url!r} names no host")
-    if port == 0:
-        raise DestinationRefused(f"{url!r} names port 0")
-    if any(ch.isspace() for ch in url):
-        raise DestinationRefused(f"{url!r} contains white space")
-    ip = _address(host)
-    if ip is not None:
-        check_address(str(ip), public_only=public_only)
-        return
-    if host in _METADATA_NAMES:
-        raise DestinationRefused(f"{host} is a cloud metadata service; webhooks are never sent there")
-    if public_only and (host == "localhost" or host.endswith(_LOCAL_SUFFIXES)):
-        raise DestinationRefused(f"{host} is a local name; webhooks go to public addresses only here")

@@ -1,375 +1,315 @@
-"""The `filter` of an `eventsConfiguration` entry: a JsonPath predicate over the event payload, in the Jayway syntax
-Emporix documents (`$[?(@.status == 'DECLINED')]`, `$[?(@.total.amount > 100)]`). docs/webhooks.md#filters lists
-what is supported; anything else is refused when the filter is configured, with the offset of the problem.
+"""Webhook filters: a Jayway JsonPath predicate over an event's payload (docs/webhooks.md#filters).
 
-Evaluating never raises: a path that is missing, or values of different types, make a comparison false.
+A filter is `$[?(<predicate>)]`; it matches a payload when Jayway would select it (an object is selected by the
+predicate itself, a list when one of its elements is). Parsing is a small recursive descent that records where each
+problem is; matching never raises: a missing path, a value of another type or a regex over its bound is no match.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-MAX_LENGTH = 1000
-MAX_DEPTH = 32
-MAX_REGEX_LENGTH = 200
+from segment_service.webhooks.filter_regex import RegexRefused, regex_cost
+from segment_service.webhooks.jsonpath_nodes import Compare, Exists, Literal, Logical, Node, Not, Path, Regex, holds
 
-_MISSING = object()
+MAX_FILTER_LENGTH = 1_000
+MAX_FILTER_DEPTH = 32
 
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-  | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-  | (?P<regex>/(?:[^/\\]|\\.)*/i?)
-  | (?P<op>==|!=|<=|>=|=~|&&|\|\||[<>!()\[\],.?@$])
-  | (?P<word>[A-Za-z_][A-Za-z0-9_\-]*)
-    """,
-    re.VERBOSE,
-)
+_PREFIX = re.compile(r"\s*\$\s*\[\s*\?\s*\(")
+_SUFFIX = re.compile(r"\)\s*\]\s*\Z")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_NAME = re.compile(r"[^\s.\[\]()=!<>&|'\",~@$]+")
+_INDEX = re.compile(r"-?[0-9]+")
+_WORD = re.compile(r"[a-z]+")
+_COMPARISONS = ("==", "!=", "<=", ">=", "<", ">", "=~")
 _WORD_OPERATORS = frozenset({"in", "nin", "subsetof", "anyof", "noneof", "size", "empty"})
-_SYMBOL_OPERATORS = frozenset({"==", "!=", "<", "<=", ">", ">=", "=~"})
+_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
 class JsonPathError(ValueError):
-    """A filter that is not a supported JsonPath predicate; the message says what and where."""
+    """A filter that is not a supported JsonPath predicate; `offset` is the character where the problem is."""
+
+    def __init__(self, offset: int, detail: str) -> None:
+        super().__init__(f"Invalid filter at position {offset + 1}: {detail}.")
+        self.offset = offset
+        self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    kind: str
-    text: str
-    at: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Path:
-    steps: tuple[str | int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Literal:
-    value: Any
-
-
-@dataclass(frozen=True, slots=True)
-class _Regex:
-    pattern: re.Pattern[str]
-
-
-@dataclass(frozen=True, slots=True)
-class _Compare:
-    left: Any
-    op: str
-    right: Any
-
-
-@dataclass(frozen=True, slots=True)
-class _Exists:
-    path: _Path
-
-
-@dataclass(frozen=True, slots=True)
-class _Not:
-    inner: Any
-
-
-@dataclass(frozen=True, slots=True)
-class _Bool:
-    op: str
-    parts: tuple[Any, ...]
-
-
-def _tokens(expression: str) -> list[_Token]:
-    tokens = []
-    at = 0
-    while at < len(expression):
-        match = _TOKEN.match(expression, at)
-        if match is None:
-            raise JsonPathError(f"unexpected character {expression[at]!r} at offset {at}")
-        kind = match.lastgroup or ""
-        if kind != "space":
-            tokens.append(_Token(kind, match.group(), at))
-        at = match.end()
-    tokens.append(_Token("end", "", len(expression)))
-    return tokens
-
-
-def _unquote(text: str) -> str:
-    body = text[1:-1]
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)), body)
-
-
-def _has_nested_repeat(pattern: str) -> bool:
-    """Whether a repetition contains another unbounded one (`(a+)+`): the patterns that backtrack exponentially."""
-    from re import _parser
-
-    def walk(items: Any, inside: bool) -> bool:
-        for op, arg in items:
-            name = str(op)
-            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-                _low, high, sub = arg
-                unbounded = high == _parser.MAXREPEAT or high > 100
-                if inside and unbounded:
-                    return True
-                if walk(sub, inside or unbounded):
-                    return True
-            elif name == "SUBPATTERN":
-                if walk(arg[-1], inside):
-                    return True
-            elif name == "BRANCH" and any(walk(branch, inside) for branch in arg[1]):
-                return True
-        return False
-
-    return walk(_parser.parse(pattern), False)
-
-
-class _Parser:
-    def __init__(self, expression: str) -> None:
-        self.tokens = _tokens(expression)
-        self.index = 0
-        self.depth = 0
-
-    @property
-    def current(self) -> _Token:
-        return self.tokens[self.index]
-
-    def take(self, text: str | None = None, kind: str | None = None) -> _Token:
-        token = self.current
-        if (text is not None and token.text != text) or (kind is not None and token.kind != kind):
-            wanted = repr(text) if text is not None else kind
-            found = repr(token.text) if token.text else "the end"
-            raise JsonPathError(f"expected {wanted} at offset {token.at}, found {found}")
-        self.index += 1
-        return token
-
-    def at(self, text: str) -> bool:
-        return self.current.text == text and self.current.kind in ("op", "word")
-
-    def filter(self) -> Any:
-        for part in ("$", "[", "?", "("):
-            if not self.at(part):
-                raise JsonPathError(
-                    "a filter must be a JsonPath predicate of the form $[?(<condition>)], e.g. $[?(@.status == 'NEW')]"
-                )
-            self.take(part)
-        expr = self.expr()
-        self.take(")")
-        self.take("]")
-        self.take(kind="end")
-        return expr
-
-    def expr(self) -> Any:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise JsonPathError(f"the filter nests deeper than {MAX_DEPTH} levels (offset {self.current.at})")
-        parts = [self.conjunction()]
-        while self.at("||"):
-            self.take("||")
-            parts.append(self.conjunction())
-        self.depth -= 1
-        return parts[0] if len(parts) == 1 else _Bool("||", tuple(parts))
-
-    def conjunction(self) -> Any:
-        parts = [self.unary()]
-        while self.at("&&"):
-            self.take("&&")
-            parts.append(self.unary())
-        return parts[0] if len(parts) == 1 else _Bool("&&", tuple(parts))
-
-    def unary(self) -> Any:
-        if self.at("!"):
-            self.take("!")
-            return _Not(self.unary())
-        if self.at("("):
-            self.take("(")
-            inner = self.expr()
-            self.take(")")
-            return inner
-        return self.comparison()
-
-    def comparison(self) -> Any:
-        left = self.operand()
-        token = self.current
-        if (token.kind == "op" and token.text in _SYMBOL_OPERATORS) or (
-            token.kind == "word" and token.text in _WORD_OPERATORS
-        ):
-            self.index += 1
-            right = self.operand()
-            if token.text == "=~" and not isinstance(right, _Regex):
-                raise JsonPathError(f"=~ needs a regular expression /.../ at offset {self.tokens[self.index - 1].at}")
-            if isinstance(right, _Regex) and token.text != "=~":
-                raise JsonPathError(f"a regular expression can only follow =~ (offset {token.at})")
-            return _Compare(left, token.text, right)
-        if not isinstance(left, _Path):
-            raise JsonPathError(f"expected a comparison operator at offset {token.at}")
-        return _Exists(left)
-
-    def operand(self) -> Any:
-        token = self.current
-        if token.kind == "op" and token.text in ("@", "$"):
-            return self.path()
-        if token.kind == "string":
-            self.index += 1
-            return _Literal(_unquote(token.text))
-        if token.kind == "number":
-            self.index += 1
-            number = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
-            return _Literal(number)
-        if token.kind == "word" and token.text in ("true", "false", "null"):
-            self.index += 1
-            return _Literal({"true": True, "false": False, "null": None}[token.text])
-        if token.kind == "regex":
-            self.index += 1
-            return self.regex(token)
-        if token.kind == "op" and token.text == "[":
-            return self.list_literal()
-        found = repr(token.text) if token.text else "the end"
-        raise JsonPathError(f"expected a path (@.field), a value or a list at offset {token.at}, found {found}")
-
-    def regex(self, token: _Token) -> _Regex:
-        text = token.text
-        flags = re.IGNORECASE if text.endswith("i") else 0
-        source = text[1 : text.rindex("/")].replace("\\/", "/")
-        if len(source) > MAX_REGEX_LENGTH:
-            raise JsonPathError(f"the regular expression at offset {token.at} is longer than {MAX_REGEX_LENGTH}")
-        try:
-            if _has_nested_repeat(source):
-                raise JsonPathError(
-                    f"the regular expression at offset {token.at} repeats a repetition (like (a+)+), which can take "
-                    "exponential time; write it without the nesting"
-                )
-            return _Regex(re.compile(source, flags))
-        except re.error as exc:
-            raise JsonPathError(f"invalid regular expression at offset {token.at}: {exc}") from None
-
-    def list_literal(self) -> _Literal:
-        self.take("[")
-        values = []
-        while not self.at("]"):
-            item = self.operand()
-            if not isinstance(item, _Literal):
-                raise JsonPathError(f"a list holds values only (offset {self.current.at})")
-            values.append(item.value)
-            if not self.at("]"):
-                self.take(",")
-        self.take("]")
-        return _Literal(values)
-
-    def path(self) -> _Path:
-        self.index += 1  # @ or $
-        steps: list[str | int] = []
-        while True:
-            if self.at("."):
-                self.take(".")
-                token = self.current
-                if token.kind not in ("word", "number") or (token.kind == "number" and not token.text.isdigit()):
-                    raise JsonPathError(f"expected a field name at offset {token.at}")
-                self.index += 1
-                steps.append(token.text)
-            elif self.at("[") and self.tokens[self.index + 1].kind in ("string", "number"):
-                self.take("[")
-                token = self.current
-                self.index += 1
-                if token.kind == "string":
-                    steps.append(_unquote(token.text))
-                elif re.fullmatch(r"-?\d+", token.text):
-                    steps.append(int(token.text))
-                else:
-                    raise JsonPathError(f"an index must be a whole number (offset {token.at})")
-                self.take("]")
-            else:
-                return _Path(tuple(steps))
-
-
-def _resolve(path: _Path, payload: Any) -> Any:
-    value = payload
-    for step in path.steps:
-        if isinstance(step, int):
-            if not isinstance(value, list) or not -len(value) <= step < len(value):
-                return _MISSING
-            value = value[step]
-        elif isinstance(value, dict) and step in value:
-            value = value[step]
-        else:
-            return _MISSING
-    return value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _equal(left: Any, right: Any) -> bool:
-    if _is_number(left) and _is_number(right):
-        return bool(left == right)
-    return type(left) is type(right) and bool(left == right)
-
-
-def _compare(node: _Compare, payload: Any) -> bool:
-    left = _resolve(node.left, payload) if isinstance(node.left, _Path) else node.left.value
-    if left is _MISSING:
-        return False
-    if isinstance(node.right, _Regex):
-        return isinstance(left, str) and node.right.pattern.fullmatch(left) is not None
-    right = _resolve(node.right, payload) if isinstance(node.right, _Path) else node.right.value
-    if right is _MISSING:
-        return False
-    op = node.op
-    if op == "==":
-        return _equal(left, right)
-    if op == "!=":
-        return not _equal(left, right)
-    if op in ("<", "<=", ">", ">="):
-        if not ((_is_number(left) and _is_number(right)) or (isinstance(left, str) and isinstance(right, str))):
-            return False
-        return bool({"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op])
-    if op in ("in", "nin"):
-        if not isinstance(right, list):
-            return False
-        found = any(_equal(left, item) for item in right)
-        return found if op == "in" else not found
-    if op in ("subsetof", "anyof", "noneof"):
-        if not isinstance(left, list) or not isinstance(right, list):
-            return False
-        hits = [any(_equal(item, other) for other in right) for item in left]
-        return {"subsetof": all(hits), "anyof": any(hits), "noneof": not any(hits)}[op]
-    if op == "size":
-        return isinstance(left, list | str | dict) and _is_number(right) and len(left) == right
-    if op == "empty":
-        return isinstance(left, list | str | dict) and isinstance(right, bool) and (len(left) == 0) == right
-    return False
-
-
-def _evaluate(node: Any, payload: Any) -> bool:
-    if isinstance(node, _Bool):
-        results = (_evaluate(part, payload) for part in node.parts)
-        return all(results) if node.op == "&&" else any(results)
-    if isinstance(node, _Not):
-        return not _evaluate(node.inner, payload)
-    if isinstance(node, _Exists):
-        value = _resolve(node.path, payload)
-        return value is not _MISSING and value is not None
-    return _compare(node, payload)
-
-
-@dataclass(frozen=True, slots=True)
 class JsonPathFilter:
-    """A compiled filter; `matches(payload)` says whether an event goes to the entry."""
+    """A compiled filter; `matches` tells whether an event's payload passes it."""
 
-    expression: str
-    _root: Any
+    __slots__ = ("_predicate", "expression")
+
+    def __init__(self, expression: str, predicate: Node) -> None:
+        self.expression = expression
+        self._predicate = predicate
+
+    def __repr__(self) -> str:
+        return f"JsonPathFilter({self.expression!r})"
 
     def matches(self, payload: Any) -> bool:
-        try:
-            return _evaluate(self._root, payload)
-        except (RecursionError, TypeError, ValueError):
-            return False
+        if isinstance(payload, list):
+            return any(holds(self._predicate, item, payload) for item in payload)
+        return holds(self._predicate, payload, payload)
 
 
 def compile_filter(expression: str) -> JsonPathFilter:
-    """Parse a filter; JsonPathError says what is wrong and where."""
-    if len(expression) > MAX_LENGTH:
-        raise JsonPathError(f"the filter is longer than {MAX_LENGTH} characters")
-    return JsonPathFilter(expression, _Parser(expression.strip()).filter())
+    """`expression` (`$[?(@.status == 'DECLINED')]`) compiled; JsonPathError saying what is wrong and where."""
+    if len(expression) > MAX_FILTER_LENGTH:
+        raise JsonPathError(MAX_FILTER_LENGTH, f"a filter may be at most {MAX_FILTER_LENGTH:,} characters long")
+    prefix = _PREFIX.match(expression)
+    suffix = _SUFFIX.search(expression)
+    if not prefix or not suffix or suffix.start() < prefix.end():
+        offset = 0 if not prefix else len(expression.rstrip())
+        raise JsonPathError(offset, "a filter must be a predicate of the form $[?(...)], e.g. $[?(@.status == 'NEW')]")
+    parser = _Parser(expression, prefix.end(), suffix.start())
+    return JsonPathFilter(expression, parser.parse())
+
+
+class _Parser:
+    """Recursive descent over `text[pos:end]`, the predicate between `$[?(` and `)]`."""
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self.text, self.pos, self.end, self.depth = text, start, end, 0
+
+    def parse(self) -> Node:
+        if not self.text[self.pos : self.end].strip():
+            raise JsonPathError(self.pos, "the predicate between $[?( and )] is empty")
+        node = self._or()
+        self._skip()
+        if self.pos < self.end:
+            raise JsonPathError(self.pos, f"unexpected {self._show()}; expected &&, || or the end of the predicate")
+        return node
+
+    def _or(self) -> Node:
+        operands = [self._and()]
+        while self._take("||"):
+            operands.append(self._and())
+        return operands[0] if len(operands) == 1 else Logical("||", tuple(operands))
+
+    def _and(self) -> Node:
+        operands = [self._unary()]
+        while self._take("&&"):
+            operands.append(self._unary())
+        return operands[0] if len(operands) == 1 else Logical("&&", tuple(operands))
+
+    def _unary(self) -> Node:
+        self._skip()
+        start = self.pos
+        if self._peek("!") and not self._peek("!="):
+            self.pos += 1
+            return Not(self._nested(start, self._unary))
+        if self._take("("):
+            node = self._nested(start, self._or)
+            if not self._take(")"):
+                raise JsonPathError(
+                    self.pos, f"expected ) to close the ( at position {start + 1}, found {self._show()}"
+                )
+            return node
+        return self._relation()
+
+    def _nested(self, start: int, parse: Callable[[], Node]) -> Node:
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise JsonPathError(start, f"the predicate nests more than {MAX_FILTER_DEPTH} levels deep")
+        node = parse()
+        self.depth -= 1
+        return node
+
+    def _relation(self) -> Node:
+        left = self._operand()
+        self._skip()
+        at = self.pos
+        operator = next((op for op in _COMPARISONS if self._peek(op)), None)
+        if operator is None:
+            word = _WORD.match(self.text, self.pos, self.end)
+            if word and word.group() in _WORD_OPERATORS:
+                operator = word.group()
+        if operator is None:
+            if isinstance(left, Path):
+                return Exists(left)
+            raise JsonPathError(at, f"expected a comparison after the value, found {self._show()}")
+        self.pos += len(operator)
+        if operator == "=~":
+            self._skip()
+            if not self._peek("/"):
+                raise JsonPathError(self.pos, f"=~ takes a regular expression such as /^A.*/i, found {self._show()}")
+            return Compare(left, operator, self._regex())
+        right = self._operand()
+        self._check_right(operator, right, at)
+        return Compare(left, operator, right)
+
+    def _check_right(self, operator: str, right: Path | Literal, at: int) -> None:
+        value = right.value if isinstance(right, Literal) else None
+        if operator in ("in", "nin", "subsetof", "anyof", "noneof") and not (
+            isinstance(right, Path) or isinstance(value, list)
+        ):
+            raise JsonPathError(at, f"{operator} takes a list such as ['A', 'B'] or a path")
+        if operator == "empty" and not isinstance(value, bool):
+            raise JsonPathError(at, "empty takes true or false, e.g. @.items empty false")
+        if operator == "size" and not (isinstance(right, Path) or _is_integer(value)):
+            raise JsonPathError(at, "size takes a whole number, e.g. @.items size 2")
+
+    def _operand(self) -> Path | Literal:
+        self._skip()
+        if self.pos >= self.end:
+            raise JsonPathError(self.pos, "expected a path (@.field) or a value, found the end of the predicate")
+        char = self.text[self.pos]
+        if char in "@$":
+            return self._path()
+        if char == "[":
+            return Literal(self._list())
+        return Literal(self._scalar())
+
+    def _path(self) -> Path:
+        root = self.text[self.pos] == "$"
+        self.pos += 1
+        steps: list[str | int] = []
+        while self.pos < self.end:
+            if self._peek(".."):
+                raise JsonPathError(self.pos, "deep scan (..) is not supported in a filter; name the path in full")
+            if self._peek("."):
+                self.pos += 1
+                name = _NAME.match(self.text, self.pos, self.end)
+                if not name or name.group() == "*":
+                    raise JsonPathError(self.pos, f"expected a field name after '.', found {self._show()}")
+                self.pos = name.end()
+                if self._peek("("):
+                    raise JsonPathError(name.start(), f"functions such as {name.group()}() are not supported")
+                steps.append(name.group())
+            elif self._peek("["):
+                steps.append(self._bracket())
+            else:
+                break
+        return Path(root, tuple(steps))
+
+    def _bracket(self) -> str | int:
+        self.pos += 1
+        self._skip()
+        index = _INDEX.match(self.text, self.pos, self.end)
+        if index:
+            self.pos = index.end()
+            step: str | int = int(index.group())
+        elif self.pos < self.end and self.text[self.pos] in "'\"":
+            step = self._string()
+        else:
+            raise JsonPathError(self.pos, f"expected an index or a quoted name in [...], found {self._show()}")
+        self._skip()
+        if not self._take("]"):
+            raise JsonPathError(self.pos, f"expected ] (one name or index per bracket), found {self._show()}")
+        return step
+
+    def _list(self) -> list[Any]:
+        self.pos += 1
+        items: list[Any] = []
+        self._skip()
+        if self._take("]"):
+            return items
+        while True:
+            self._skip()
+            items.append(self._scalar())
+            self._skip()
+            if self._take("]"):
+                return items
+            if not self._take(","):
+                raise JsonPathError(self.pos, f"expected , or ] in the list, found {self._show()}")
+
+    def _scalar(self) -> Any:
+        if self.pos >= self.end:
+            raise JsonPathError(self.pos, "expected a value, found the end of the predicate")
+        if self.text[self.pos] in "'\"":
+            return self._string()
+        number = _NUMBER.match(self.text, self.pos, self.end)
+        if number:
+            self.pos = number.end()
+            fraction, exponent = number.group(1), number.group(2)
+            return float(number.group()) if fraction or exponent else int(number.group())
+        for word, value in (("true", True), ("false", False), ("null", None)):
+            if self._peek(word) and not _NAME.match(self.text, self.pos + len(word), self.pos + len(word) + 1):
+                self.pos += len(word)
+                return value
+        expected = "a path (@.field), a quoted string, a number, true, false or null"
+        raise JsonPathError(self.pos, f"expected {expected}, found {self._show()}")
+
+    def _string(self) -> str:
+        quote, start = self.text[self.pos], self.pos
+        self.pos += 1
+        chars: list[str] = []
+        while self.pos < self.end:
+            char = self.text[self.pos]
+            if char == quote:
+                self.pos += 1
+                return "".join(chars)
+            if char == "\\":
+                chars.append(self._escape())
+                continue
+            chars.append(char)
+            self.pos += 1
+        raise JsonPathError(start, f"the string starting here has no closing {quote}")
+
+    def _escape(self) -> str:
+        escaped = self.text[self.pos + 1 : self.pos + 2]
+        if escaped == "u":
+            digits = self.text[self.pos + 2 : self.pos + 6]
+            if len(digits) == 4 and all(c in "0123456789abcdefABCDEF" for c in digits):
+                self.pos += 6
+                return chr(int(digits, 16))
+            raise JsonPathError(self.pos, "\\u must be followed by four hexadecimal digits")
+        if escaped not in _ESCAPES:
+            raise JsonPathError(self.pos, f"unknown escape \\{escaped} in a string")
+        self.pos += 2
+        return _ESCAPES[escaped]
+
+    def _regex(self) -> Regex:
+        start = self.pos
+        self.pos += 1
+        chars: list[str] = []
+        while self.pos < self.end and self.text[self.pos] != "/":
+            if self.text[self.pos] == "\\" and self._peek("\\/"):
+                chars.append("/")
+                self.pos += 2
+                continue
+            chars.append(self.text[self.pos : self.pos + 2] if self.text[self.pos] == "\\" else self.text[self.pos])
+            self.pos += len(chars[-1])
+        if self.pos >= self.end:
+            raise JsonPathError(start, "the regular expression starting here has no closing /")
+        self.pos += 1
+        flags = 0
+        if self._peek("i") and not _NAME.match(self.text, self.pos + 1, self.pos + 2):
+            flags, self.pos = re.IGNORECASE, self.pos + 1
+        pattern = "".join(chars)
+        try:
+            compiled = re.compile(pattern, flags)
+        except re.error as exc:
+            at = start + 1 + (exc.pos or 0)
+            raise JsonPathError(at, f"the regular expression is not valid: {exc.msg}") from None
+        try:
+            cost = regex_cost(pattern)
+        except RegexRefused as exc:
+            raise JsonPathError(start + 1 + exc.offset, exc.reason) from None
+        return Regex(compiled, cost)
+
+    def _skip(self) -> None:
+        while self.pos < self.end and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def _peek(self, token: str) -> bool:
+        return self.text.startswith(token, self.pos, self.end)
+
+    def _take(self, token: str) -> bool:
+        self._skip()
+        if self._peek(token):
+            self.pos += len(token)
+            return True
+        return False
+
+    def _show(self) -> str:
+        if self.pos >= self.end:
+            return "the end of the predicate"
+        return repr(self.text[self.pos : min(self.pos + 10, self.end)])
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -100,7 +100,7 @@ class Checker:
         try:
             check_url(url, public_only=self.public_only)
         except DestinationRefused as exc:
-            raise BadRequest(f"{where}: {exc}", field=where) from None
+            raise BadRequest(f"{where}: {str(exc).removeprefix('destinationUrl: ')}", field=where) from None
         return url
 
     def headers(self, value: Any, where: str) -> dict[str, dict[str, str]] | None:
