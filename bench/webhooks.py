@@ -7,8 +7,9 @@ A private embedded PostgreSQL, `segment-service serve` and a receiver process (b
    one that receives none (both have an active HTTP configuration), alternating request by request so that the
    machine's noise hits both alike; the ratio of the medians. The server runs `--no-deliver`, so the events of the
    receiving tenant pile up in the outbox for the next step.
-2. **Throughput**: `segment-service deliver` started on that outbox (topped up to --events); events delivered per
-   second, from the first attempt to the last.
+2. **Throughput**: `segment-service deliver` started on that outbox, topped up to --events with bulk upserts
+   spread over --segments segments (one segment's events go out one after the other, in order; `--segments 1` shows
+   that rate); events delivered per second, from the first attempt to the last.
 3. **Latency**: the server restarted with its relay on; one segment created at a time, each published to the
    receiver; from the creating request's answer (the commit came before it) and from its start (an upper bound)
    to the receiver's arrival: median, p95, max.
@@ -173,11 +174,17 @@ def run(args: argparse.Namespace) -> None:
         print(f"  no events received: {off_ms:7.1f} ms")
         print(f"  {BULK_SIZE} events to the outbox: {on_ms:7.1f} ms   ratio {on_ms / off_ms:.3f}")
 
-        # 2. Throughput of one `deliver` process.
-        url = f"{base}/customer-segment/{ON}/segments/{segments[ON]}/items/PRODUCT/bulk"
+        # 2. Throughput of one `deliver` process: the events of --segments segments (each segment's in order).
+        spread = [segments[ON]] + [
+            _call(f"{base}/customer-segment/{ON}/segments", tokens[ON], "POST", SEGMENT, 201)["id"]
+            for _ in range(args.segments - 1)
+        ]
         waiting = "SELECT coalesce(sum(json_array_length(events::json)), 0) FROM webhook_outbox"
+        turn = 0
         while asyncio.run(_scalar(dsn, waiting)) < args.events:
+            url = f"{base}/customer-segment/{ON}/segments/{spread[turn % len(spread)]}/items/PRODUCT/bulk"
             _call(url, tokens[ON], "PUT", bodies[0], 207)
+            turn += 1
         total = asyncio.run(_scalar(dsn, waiting))
         deliverer = servers.Server("deliver", [*command, "deliver"], env=env, cwd=workdir, log=workdir / "deliver.log")
         stack.callback(deliverer.stop)
@@ -242,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15, help="bulk upserts per tenant in step 1 [15]")
     parser.add_argument("--events", type=int, default=10_000, help="outbox rows step 2 delivers [10000]")
+    parser.add_argument("--segments", type=int, default=50, help="segments step 2's events belong to [50]")
     parser.add_argument("--latency-events", type=int, default=200, help="segments created in step 3 [200]")
     parser.add_argument("--gap-ms", type=int, default=50, help="pause between them [50]")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes [1]")
