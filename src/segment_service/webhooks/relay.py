@@ -53,19 +53,30 @@ async def dispatch_once(db: Database, registry: EventRegistry, limit: int = DISP
         rows = await relay_store.claim_outbox(conn, limit)
         if not rows:
             return 0, 0
-        rendered = await _render(conn, registry, rows)
+        setups = await relay_store.tenant_setups(conn, sorted({row.tenant for row in rows}))
+        rendered = await _render(conn, registry, rows, setups)
         published = await relay_store.insert_events(conn, rendered)
-        setups = await relay_store.tenant_setups(conn, sorted({e.tenant for e in published}))
         deliveries = [d for event in published for d in deliveries_for(event, setups.get(event.tenant))]
         await relay_store.insert_deliveries(conn, deliveries)
         await relay_store.delete_outbox(conn, [row.seq for row in rows])
     return len(rows), len(deliveries)
 
 
-async def _render(conn: Connection, registry: EventRegistry, rows: list[relay_store.OutboxRow]) -> list[Rendered]:
-    """The payloads of the rows' events, in order: those rendered at the write as they are, the others now (one
-    builder call per tenant and event type)."""
-    decoded = [(row, *item) for row in rows for item in decode_events(registry, row.events)]
+async def _render(
+    conn: Connection,
+    registry: EventRegistry,
+    rows: list[relay_store.OutboxRow],
+    setups: dict[str, relay_store.TenantSetup],
+) -> list[Rendered]:
+    """The events of the rows their tenants receive now (an active configuration, subscribed to the type), in
+    order, with their payloads: those rendered at the write as they are, the others now (one builder call per tenant
+    and event type)."""
+    decoded = [
+        (row, event, payload)
+        for row in rows
+        for event, payload in decode_events(registry, row.events)
+        if row.tenant in setups and event.catalogue_name in setups[row.tenant].subscribed
+    ]
     payloads: list[dict[str, Any]] = [item[2] or {} for item in decoded]
     # Events a bulk write left unrendered, by tenant: their payloads are rendered now.
     by_tenant: dict[str, list[int]] = {}

@@ -53,6 +53,8 @@ class TenantSetup:
     entries: list[Endpoint]
     #: Event type -> the fields the subscription excludes.
     excluded: dict[str, list[str]]
+    #: The event types the tenant is subscribed to.
+    subscribed: set[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,13 +193,14 @@ async def tenant_setups(conn: Connection, tenants: Sequence[str]) -> dict[str, T
         active,
     )
     subscriptions = await conn.fetch(
-        "SELECT tenant, event_type, excluded_fields FROM webhook_subscriptions WHERE tenant = ANY($1::text[])",
+        "SELECT tenant, event_type, excluded_fields, subscribed FROM webhook_subscriptions"
+        " WHERE tenant = ANY($1::text[])",
         active,
     )
     setups: dict[str, TenantSetup] = {}
     for row in configs:
         root = Endpoint("root", None, row["destination_url"], row["secret_key"], row["headers"] or {}, None, None, True)
-        setups[row["tenant"]] = TenantSetup(root=root, entries=[], excluded={})
+        setups[row["tenant"]] = TenantSetup(root=root, entries=[], excluded={}, subscribed=set())
     for row in entries:
         setups[row["tenant"]].entries.append(
             Endpoint(
@@ -213,6 +216,8 @@ async def tenant_setups(conn: Connection, tenants: Sequence[str]) -> dict[str, T
         )
     for row in subscriptions:
         setups[row["tenant"]].excluded[row["event_type"]] = list(row["excluded_fields"])
+        if row["subscribed"]:
+            setups[row["tenant"]].subscribed.add(row["event_type"])
     return setups
 
 
