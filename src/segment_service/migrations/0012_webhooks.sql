@@ -87,6 +87,8 @@ CREATE TABLE webhook_deliveries (
     body            text NOT NULL,
     status          text NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED', 'CANCELLED')),
     attempts        integer NOT NULL DEFAULT 0,
+    -- Made due again by POST .../retry: one more attempt, not the retry schedule.
+    replay          boolean NOT NULL DEFAULT false,
     next_attempt_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     leased_until    timestamptz,
     last_status_code integer,

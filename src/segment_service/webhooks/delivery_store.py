@@ -96,7 +96,7 @@ async def retry(conn: Connection, tenant: str, delivery_id: uuid.UUID) -> str | 
         await conn.execute(
             """
             UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = clock_timestamp(), leased_until = NULL,
-                   finished_at = NULL
+                   finished_at = NULL, replay = true
             WHERE seq = $1
             """,
             row["seq"],

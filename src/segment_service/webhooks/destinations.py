@@ -10,6 +10,8 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from yarl import URL
+
 MAX_URL_LENGTH = 2048
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -55,7 +57,13 @@ def check_url(url: str, *, public_only: bool) -> None:
         raise DestinationRefused(f"destinationUrl: {url!r} must start with http:// or https://")
     if not host:
         raise DestinationRefused(f"destinationUrl: {url!r} names no host")
-    host = host.rstrip(".").lower()
+    try:
+        # The host as the HTTP client will connect to it: yarl maps it through IDNA, so fullwidth digits or
+        # ideographic dots written for an address are judged as the address they become.
+        wire_host = URL(url).raw_host
+    except (ValueError, UnicodeError) as exc:
+        raise DestinationRefused(f"destinationUrl: {url!r} is not a valid URL ({exc})") from None
+    host = (wire_host or host).rstrip(".").lower()
     address = _literal_address(host)
     if address is not None:
         shown = host if ":" in host or host == str(address) else f"{host} ({address})"  # 0x7f.1 (127.0.0.1)

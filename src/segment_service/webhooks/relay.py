@@ -229,7 +229,7 @@ class Relay:
         code = result.status_code
         ok = code is not None and 200 <= code < 300
         gone = code == 410
-        delay = None if ok or gone else next_delay(self._schedule, delivery.attempt)
+        delay = None if ok or gone or delivery.replay else next_delay(self._schedule, delivery.attempt)
         status = "DELIVERED" if ok else ("PENDING" if delay is not None else "FAILED")
         error = result.error
         if not ok and error is None:

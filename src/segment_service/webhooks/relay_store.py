@@ -82,6 +82,8 @@ class Claimed:
     secret_key: str | None
     body: str
     attempt: int
+    #: A replay (POST .../retry): a failure is final.
+    replay: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +285,7 @@ FROM chain
 WHERE w.seq = chain.seq AND w.status = 'PENDING'
   AND (w.leased_until IS NULL OR w.leased_until < clock_timestamp())
 RETURNING chain.head, w.seq, w.id, w.tenant, w.event_id, w.event_type, w.endpoint, w.destination_url, w.headers,
-          w.secret_key, w.body, w.attempts
+          w.secret_key, w.body, w.attempts, w.replay
 """
 
 
@@ -306,6 +308,7 @@ async def claim_deliveries(conn: Connection, heads: int, lease_seconds: float, c
                 secret_key=row["secret_key"],
                 body=row["body"],
                 attempt=row["attempts"],
+                replay=row["replay"],
             )
         )
     ordered: list[list[Claimed]] = []
