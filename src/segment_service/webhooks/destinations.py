@@ -63,7 +63,9 @@ def check_url(url: str, *, public_only: bool) -> None:
         wire_host = URL(url).raw_host
     except (ValueError, UnicodeError) as exc:
         raise DestinationRefused(f"destinationUrl: {url!r} is not a valid URL ({exc})") from None
-    host = (wire_host or host).rstrip(".").lower()
+    if not host.isascii():
+        host = wire_host or host
+    host = host.rstrip(".").lower()
     address = _literal_address(host)
     if address is not None:
         shown = host if ":" in host or host == str(address) else f"{host} ({address})"  # 0x7f.1 (127.0.0.1)
