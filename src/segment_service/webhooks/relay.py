@@ -68,14 +68,15 @@ async def _render(
     rows: list[relay_store.OutboxRow],
     setups: dict[str, relay_store.TenantSetup],
 ) -> list[Rendered]:
-    """The events of the rows their tenants receive now (an active configuration, subscribed to the type), in
-    order, with their payloads: those rendered at the write as they are, the others now (one builder call per tenant
-    and event type)."""
+    """The events of the rows, in order, with their payloads: those a write rendered (it checked the subscription
+    when it committed) as they are; of a bulk write's, those its tenant receives now (an active configuration,
+    subscribed to the type), rendered now with one builder call per tenant and event type."""
     decoded = [
         (row, event, payload)
         for row in rows
         for event, payload in decode_events(registry, row.events)
-        if row.tenant in setups and event.catalogue_name in setups[row.tenant].subscribed
+        # A small write chose its events when it committed; a bulk write's are chosen now.
+        if payload is not None or (row.tenant in setups and event.catalogue_name in setups[row.tenant].subscribed)
     ]
     payloads: list[dict[str, Any]] = [item[2] or {} for item in decoded]
     # Events a bulk write left unrendered, by tenant: their payloads are rendered now.

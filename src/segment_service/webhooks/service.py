@@ -14,7 +14,7 @@ from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.errors import BadRequest, Conflict, NotFound
 from segment_service.core.paging import Page
-from segment_service.core.timefmt import as_utc
+from segment_service.core.timefmt import as_utc, iso
 from segment_service.webhooks import catalogue, delivery_store, store
 from segment_service.webhooks.config_patch import apply_patch, assign_ids
 from segment_service.webhooks.models import HTTP, Checker, ConfigSpec, http_only, render_config
@@ -151,8 +151,8 @@ async def list_subscriptions(db: Database, caller: Caller) -> list[dict[str, Any
         if subscription is not None:
             item["metadata"] = {
                 "version": subscription.version,
-                "createdAt": subscription.created_at,
-                "modifiedAt": subscription.modified_at,
+                "createdAt": iso(subscription.created_at),
+                "modifiedAt": iso(subscription.modified_at),
             }
             item["subscription"] = "SUBSCRIBED" if subscription.subscribed else "UNSUBSCRIBED"
             item["excludedFields"] = subscription.excluded_fields
@@ -275,16 +275,16 @@ def _render_delivery(row: dict[str, Any]) -> dict[str, Any]:
         "destinationUrl": row["destination_url"],
         "status": row["status"],
         "attempts": row["attempts"],
-        "createdAt": row["created_at"],
-        "nextAttemptAt": row["next_attempt_at"] if row["status"] == "PENDING" else None,
-        "finishedAt": row["finished_at"],
+        "createdAt": iso(row["created_at"]),
+        "nextAttemptAt": iso(row["next_attempt_at"]) if row["status"] == "PENDING" else None,
+        "finishedAt": None if row["finished_at"] is None else iso(row["finished_at"]),
         "lastStatusCode": row["last_status_code"],
         "lastError": row["last_error"],
         "payload": _decoder.decode(row["body"]),
         "attemptLog": [
             {
                 "attempt": a["attempt"],
-                "startedAt": a["started_at"],
+                "startedAt": iso(a["started_at"]),
                 "statusCode": a["status_code"],
                 "durationMs": round(a["duration_ms"], 3),
                 "responseExcerpt": a["response_excerpt"],
