@@ -9,8 +9,8 @@ from typing import Any
 
 import msgspec
 
+from segment_service.webhooks.dispatch_store import Endpoint, NewDelivery, OutboxEvent, TenantSetup
 from segment_service.webhooks.jsonpath import JsonPathError, JsonPathFilter, compile_filter
-from segment_service.webhooks.relay_store import Endpoint, NewDelivery, OutboxEvent, TenantSetup
 
 log = logging.getLogger("segment_service.webhooks")
 

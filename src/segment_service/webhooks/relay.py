@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,10 +25,11 @@ from segment_service.core import events
 from segment_service.core.db import Connection, Database
 from segment_service.core.events import EventRegistry
 from segment_service.settings import Settings
-from segment_service.webhooks import catalogue, relay_store
+from segment_service.webhooks import catalogue, dispatch_store, relay_store
 from segment_service.webhooks.dispatch import deliveries_for
+from segment_service.webhooks.dispatch_store import Rendered
 from segment_service.webhooks.outbox import decode_events
-from segment_service.webhooks.relay_store import Claimed, Outcome, Rendered
+from segment_service.webhooks.relay_store import Claimed, Outcome
 from segment_service.webhooks.sender import Attempt, Sender
 
 log = logging.getLogger("segment_service.webhooks")
@@ -45,28 +48,28 @@ async def dispatch_once(db: Database, registry: EventRegistry, limit: int = DISP
     """Turn up to `limit` outbox rows into published events (payloads rendered now, by the owning services'
     builders) and their deliveries, one relay at a time; (rows taken, deliveries made)."""
     async with db.connection() as conn:
-        if not await relay_store.has_outbox(conn):
+        if not await dispatch_store.has_outbox(conn):
             return 0, 0
     async with db.transaction() as conn:
-        if not await relay_store.try_dispatch_lock(conn):
+        if not await dispatch_store.try_dispatch_lock(conn):
             return 0, 0
-        rows = await relay_store.claim_outbox(conn, limit)
+        rows = await dispatch_store.claim_outbox(conn, limit)
         if not rows:
             return 0, 0
-        setups = await relay_store.tenant_setups(conn, sorted({row.tenant for row in rows}))
+        setups = await dispatch_store.tenant_setups(conn, sorted({row.tenant for row in rows}))
         rendered = await _render(conn, registry, rows, setups)
-        published = await relay_store.insert_events(conn, rendered)
+        published = await dispatch_store.insert_events(conn, rendered)
         deliveries = [d for event in published for d in deliveries_for(event, setups.get(event.tenant))]
-        await relay_store.insert_deliveries(conn, deliveries)
-        await relay_store.delete_outbox(conn, [row.seq for row in rows])
+        await dispatch_store.insert_deliveries(conn, deliveries)
+        await dispatch_store.delete_outbox(conn, [row.seq for row in rows])
     return len(rows), len(deliveries)
 
 
 async def _render(
     conn: Connection,
     registry: EventRegistry,
-    rows: list[relay_store.OutboxRow],
-    setups: dict[str, relay_store.TenantSetup],
+    rows: list[dispatch_store.OutboxRow],
+    setups: dict[str, dispatch_store.TenantSetup],
 ) -> list[Rendered]:
     """The events of the rows, in order, with their payloads: those a write rendered (it checked the subscription
     when it committed) as they are; of a bulk write's, those its tenant receives now (an active configuration,
@@ -128,6 +131,9 @@ class Relay:
             concurrency=settings.webhook_concurrency,
         )
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._per_tenant: Counter[str] = Counter()
+        #: The chains one tenant may have in flight at once (a quarter of the slots, at least one).
+        self._tenant_share = max(1, settings.webhook_concurrency // 4)
         self._outcomes: list[Outcome] = []
         self._releases: list[int] = []
         self._deliver_wake = asyncio.Event()
@@ -202,13 +208,35 @@ class Relay:
         free = self._concurrency - len(self._in_flight)
         if free <= 0 or self._stopping:
             return False
+        # A tenant whose destinations are slow holds at most its share of the slots; the others' events go on.
+        busy = [tenant for tenant, count in self._per_tenant.items() if count >= self._tenant_share]
         async with self._db.connection() as conn:
-            chains = await relay_store.claim_deliveries(conn, free, self._lease, CHAIN)
+            claimed = await relay_store.claim_deliveries(conn, free, self._lease, CHAIN, skip_tenants=busy)
+            chains: list[list[Claimed]] = []
+            over: list[int] = []
+            taken: Counter[str] = Counter()
+            for chain in claimed:
+                tenant = chain[0].tenant
+                if self._per_tenant[tenant] + taken[tenant] < self._tenant_share:
+                    taken[tenant] += 1
+                    chains.append(chain)
+                else:
+                    over.extend(link.seq for link in chain)
+            if over:  # beyond the tenant's share: back for a later claim
+                await relay_store.release(conn, over)
         for chain in chains:
+            tenant = chain[0].tenant
+            self._per_tenant[tenant] += 1
             task = asyncio.create_task(self._attempt_chain(chain))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        return len(chains) == free
+            task.add_done_callback(functools.partial(self._chain_done, tenant))
+        return len(claimed) == free and not over
+
+    def _chain_done(self, tenant: str, _: asyncio.Task[None]) -> None:
+        self._per_tenant[tenant] -= 1
+        if self._per_tenant[tenant] <= 0:
+            del self._per_tenant[tenant]
 
     async def _attempt_chain(self, chain: list[Claimed]) -> None:
         """Send a key's deliveries one after the other; the first that fails ends the chain, and the rest go back
