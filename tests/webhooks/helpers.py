@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from typing import Any
 
 import httpx
@@ -49,15 +50,22 @@ def subscribe(api: Api, *event_types: str, action: str = "SUBSCRIBE", **extra: A
     assert all(result["code"] == 200 for result in response.json()), response.text
 
 
-def dispatch(settings: Settings) -> None:
-    """Run the relay's dispatch until the outbox is empty (the session app runs no relay): payloads are rendered and
-    kept in webhook_events."""
+def dispatch(settings: Settings, tenant: str) -> None:
+    """Dispatch until the tenant has nothing left in the outbox (the session app runs no relay; the relay of another
+    test's app may be dispatching too): payloads are rendered and kept in webhook_events."""
 
     async def run() -> None:
         db = await Database.connect(settings, settings.database_url or "")
         try:
-            while (await dispatch_once(db, registry))[0]:
-                pass
+            deadline = time.monotonic() + 30
+            while True:
+                async with db.connection() as conn:
+                    left = await conn.fetchval("SELECT count(*) FROM webhook_outbox WHERE tenant = $1", tenant)
+                if not left:
+                    return
+                assert time.monotonic() < deadline, f"{left} outbox rows of {tenant} were never dispatched"
+                if not (await dispatch_once(db, registry))[0]:
+                    await asyncio.sleep(0.01)  # another relay holds the dispatch lock: it is dispatching them
         finally:
             await db.close()
 

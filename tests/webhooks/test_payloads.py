@@ -59,7 +59,7 @@ OPTIONAL = {
 
 
 def _events(database_url: str, tenant: str, settings: Settings) -> list[tuple[str, dict[str, Any]]]:
-    dispatch(settings)
+    dispatch(settings, tenant)
     rows = run_sql(
         database_url, "SELECT event_type, payload FROM webhook_events WHERE tenant = $1 ORDER BY seq", tenant
     )
@@ -209,7 +209,7 @@ def test_force_delete_publishes_the_assignments_it_takes_first(
     assert call(
         api, "PUT", f"/customer-segment/{{tenant}}/segments/{segment_id}/customers/c-unknown", json={}
     ).status_code in (201, 400)
-    dispatch(settings)
+    dispatch(settings, api.tenant)
     run_sql(database_url, "DELETE FROM webhook_events WHERE tenant = $1", api.tenant)
     response = call(api, "DELETE", f"/customer-segment/{{tenant}}/segments/{segment_id}?forceDelete=true")
     assert response.status_code == 204, response.text
@@ -225,7 +225,7 @@ def test_deleting_a_product_publishes_its_category_assignments(
     add_product(api, "d1")
     add_category(database_url, api, "shelf")
     call(api, "POST", "/category/{tenant}/categories/shelf/assignments", json={"ref": {"id": "d1", "type": "PRODUCT"}})
-    dispatch(settings)
+    dispatch(settings, api.tenant)
     run_sql(database_url, "DELETE FROM webhook_events WHERE tenant = $1", api.tenant)
     assert call(api, "DELETE", "/product/{tenant}/products/d1").status_code == 204
     published_events = _events(database_url, api.tenant, settings)

@@ -1,5 +1,6 @@
 """A tenant whose receiver is slow holds at most a quarter of a relay's delivery slots: another tenant's events go
-out meanwhile."""
+out meanwhile. (Run alone, this app's relay is the only one; under pytest-xdist another module's relay on the same
+database may take some of the slow tenant's chains too, which only helps the quick tenant.)"""
 
 from __future__ import annotations
 
@@ -40,9 +41,7 @@ def test_a_slow_tenant_does_not_hold_up_another(settings: Settings, database_url
             subscribe(api, "customer-segment.segment-created")
         for _ in range(8):  # eight segments: eight chains that would fill every slot
             slow.create_segment()
-        receiver.wait_for(2, slow_path, timeout=10)
-        time.sleep(0.3)
-        assert len(receiver.at(slow_path)) == 2  # its share, while each answer takes 3 s
+        receiver.wait_for(2, slow_path, timeout=10)  # its share is in flight, each answer taking 3 s
         started = time.monotonic()
         quick.create_segment()
         receiver.wait_for(1, quick_path, timeout=10)
