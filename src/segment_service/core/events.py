@@ -302,10 +302,6 @@ class EventRegistry:
         if subscriber not in self._published:
             self._published.append(subscriber)
 
-    def unsubscribe_published(self, subscriber: PublishedSubscriber) -> None:
-        if subscriber in self._published:
-            self._published.remove(subscriber)
-
     def publish_with(self, event_type: type[E], builder: PayloadBuilder[E]) -> None:
         """Render `event_type`'s catalogue payloads with `builder` (one builder per type; the last one registered)."""
         if event_type.catalogue_name is None:

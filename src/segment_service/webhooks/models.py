@@ -216,10 +216,6 @@ class Checker:
             raise BadRequest(f"code must be 'http' for the HTTP provider, not {code!r}.", field="code")
 
 
-def render_headers(headers: dict[str, Any] | None) -> dict[str, dict[str, str]] | None:
-    return None if headers is None else {k: {"value": v.get("value", "")} for k, v in headers.items()}
-
-
 def render_config(spec: ConfigSpec) -> dict[str, Any]:
     """The GET shape (ConfigurationGet): secrets become `secretKeyExists`."""
     configuration: dict[str, Any] = {"secretKeyExists": bool(spec.secret_key), "headers": spec.headers}
