@@ -8,7 +8,6 @@ import dataclasses
 import json
 import secrets
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,7 +15,6 @@ import pytest
 from litestar.testing import TestClient
 
 from segment_service.app import create_served_app
-from segment_service.core.fastlane import FastLane
 from segment_service.settings import Settings
 from tests.factories import Api, Tokens
 from tests.webhooks.helpers import call, configure, subscribe
@@ -106,32 +104,7 @@ def test_public_only_relay_never_sends_to_loopback_written_in_unicode_digits(
         assert response.status_code == 400, response.text
 
 
-# --- delivering app ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with Receiver().running() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def delivering_app(settings: Settings) -> FastLane:
-    fast = dataclasses.replace(
-        settings, webhook_deliver=True, webhook_retry_schedule=(0.3, 0.3, 0.3), webhook_poll_ms=20
-    )
-    return create_served_app(fast)
-
-
-@pytest.fixture(scope="module")
-def delivering_client(delivering_app: FastLane) -> Iterator[TestClient[FastLane]]:
-    with TestClient(delivering_app, raise_server_exceptions=False) as client:
-        yield client
-
-
-@pytest.fixture
-def hooks(delivering_client: TestClient[FastLane], delivering_app: FastLane, database_url: str, tenant: str) -> Api:
-    return Api(delivering_client, Tokens(delivering_app.state.tokens, database_url), tenant)
+# --- with the delivering app (tests/webhooks/conftest.py) -------------------------------------------------------------
 
 
 def _other(hooks: Api) -> Api:

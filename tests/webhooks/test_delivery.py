@@ -4,24 +4,20 @@ delays), configured and subscribed through the API."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 from standardwebhooks.webhooks import Webhook
 
-from segment_service.app import create_served_app
 from segment_service.core import events
 from segment_service.core.db import Connection
 from segment_service.core.errors import BadRequest
 from segment_service.core.fastlane import FastLane
-from segment_service.settings import Settings
 from tests.factories import Api, Tokens, run_sql, segment_body
 from tests.webhooks.helpers import SECRET, call, configure, subscribe
 from tests.webhooks.receiver import Receiver
@@ -31,32 +27,6 @@ SEGMENT_EVENTS = (
     "customer-segment.segment-updated",
     "customer-segment.segment-deleted",
 )
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with Receiver().running() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def delivering_app(settings: Settings) -> FastLane:
-    """The app with a relay that polls often and retries after 0.3 s."""
-    fast = dataclasses.replace(
-        settings, webhook_deliver=True, webhook_retry_schedule=(0.3, 0.3, 0.3), webhook_poll_ms=20
-    )
-    return create_served_app(fast)
-
-
-@pytest.fixture(scope="module")
-def delivering_client(delivering_app: FastLane) -> Iterator[TestClient[FastLane]]:
-    with TestClient(delivering_app, raise_server_exceptions=False) as client:
-        yield client
-
-
-@pytest.fixture
-def hooks(delivering_client: TestClient[FastLane], delivering_app: FastLane, database_url: str, tenant: str) -> Api:
-    return Api(delivering_client, Tokens(delivering_app.state.tokens, database_url), tenant)
 
 
 def test_a_created_segment_arrives_signed_both_ways(hooks: Api, receiver: Receiver) -> None:
