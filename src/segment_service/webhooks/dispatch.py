@@ -9,8 +9,9 @@ from typing import Any
 
 import msgspec
 
-from segment_service.webhooks.dispatch_store import Endpoint, NewDelivery, OutboxEvent, TenantSetup
+from segment_service.webhooks.dispatch_store import NewDelivery, OutboxEvent, TenantSetup
 from segment_service.webhooks.jsonpath import JsonPathError, JsonPathFilter, compile_filter
+from segment_service.webhooks.models import EntrySpec
 
 log = logging.getLogger("segment_service.webhooks")
 
@@ -37,7 +38,7 @@ def header_values(headers: dict[str, Any] | None) -> dict[str, str]:
     return values
 
 
-def endpoints_for(setup: TenantSetup, event_type: str) -> list[Endpoint]:
+def endpoints_for(setup: TenantSetup, event_type: str) -> list[EntrySpec]:
     """The endpoints an event of `event_type` goes to: the active entries of its type; the root destination when the
     configuration has no entry of that type at all."""
     entries = [entry for entry in setup.entries if entry.event_type == event_type]
@@ -46,7 +47,7 @@ def endpoints_for(setup: TenantSetup, event_type: str) -> list[Endpoint]:
     return [setup.root] if setup.root.destination_url else []
 
 
-def body_for(payload: dict[str, Any], endpoint: Endpoint, subscription_excluded: list[str]) -> str | None:
+def body_for(payload: dict[str, Any], endpoint: EntrySpec, subscription_excluded: list[str]) -> str | None:
     """The exact JSON `endpoint` receives for `payload`, or None when its filter does not match."""
     if endpoint.filter and endpoint.filter.strip():
         compiled = _compiled(endpoint.filter)
@@ -75,5 +76,6 @@ def deliveries_for(event: OutboxEvent, setup: TenantSetup | None) -> list[NewDel
         if endpoint is not setup.root:
             headers.update(header_values(endpoint.headers))
         secret = endpoint.secret_key or setup.root.secret_key
+        assert endpoint.id is not None  # stored entries have ids; the root's is "root"
         deliveries.append(NewDelivery(event, endpoint.id, url, headers, secret, body))
     return deliveries

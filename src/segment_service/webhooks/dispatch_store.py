@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from segment_service.core.db import Connection
+from segment_service.webhooks.models import EntrySpec
+from segment_service.webhooks.store import ENTRY_COLUMNS, entry_of
 
 #: The advisory lock of the dispatcher (any constant; every relay uses the same).
 _DISPATCH_LOCK_ID = 7_412_313
@@ -27,25 +29,12 @@ class OutboxEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One destination of a tenant's configuration: an `eventsConfiguration` entry, or the root (`id` "root")."""
-
-    id: str
-    event_type: str | None
-    destination_url: str | None
-    secret_key: str | None
-    headers: dict[str, Any]
-    filter: str | None
-    excluded_fields: list[str] | None
-    active: bool
-
-
-@dataclass(frozen=True, slots=True)
 class TenantSetup:
     """What decides a tenant's deliveries: its active HTTP configuration's endpoints and its subscriptions."""
 
-    root: Endpoint
-    entries: list[Endpoint]
+    #: The configuration's own destination, secret and headers, as an entry with the id "root".
+    root: EntrySpec
+    entries: list[EntrySpec]
     #: Event type -> the fields the subscription excludes.
     excluded: dict[str, list[str]]
     #: The event types the tenant is subscribed to.
@@ -147,10 +136,8 @@ async def tenant_setups(conn: Connection, tenants: Sequence[str]) -> dict[str, T
         return {}
     active = [row["tenant"] for row in configs]
     entries = await conn.fetch(
-        """
-        SELECT tenant, id::text AS id, event_type, destination_url, secret_key, headers, filter, excluded_fields, active
-        FROM webhook_endpoints WHERE tenant = ANY($1::text[]) AND code = 'http' ORDER BY tenant, position
-        """,
+        f"SELECT tenant, {ENTRY_COLUMNS} FROM webhook_endpoints"
+        " WHERE tenant = ANY($1::text[]) AND code = 'http' ORDER BY tenant, position",
         active,
     )
     subscriptions = await conn.fetch(
@@ -160,21 +147,16 @@ async def tenant_setups(conn: Connection, tenants: Sequence[str]) -> dict[str, T
     )
     setups: dict[str, TenantSetup] = {}
     for row in configs:
-        root = Endpoint("root", None, row["destination_url"], row["secret_key"], row["headers"] or {}, None, None, True)
+        root = EntrySpec(
+            id="root",
+            event_type="",
+            destination_url=row["destination_url"],
+            secret_key=row["secret_key"],
+            headers=row["headers"] or {},
+        )
         setups[row["tenant"]] = TenantSetup(root=root, entries=[], excluded={}, subscribed=set())
     for row in entries:
-        setups[row["tenant"]].entries.append(
-            Endpoint(
-                row["id"],
-                row["event_type"],
-                row["destination_url"],
-                row["secret_key"],
-                row["headers"],
-                row["filter"],
-                None if row["excluded_fields"] is None else list(row["excluded_fields"]),
-                row["active"],
-            )
-        )
+        setups[row["tenant"]].entries.append(entry_of(row))
     for row in subscriptions:
         setups[row["tenant"]].excluded[row["event_type"]] = list(row["excluded_fields"])
         if row["subscribed"]:

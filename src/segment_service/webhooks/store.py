@@ -35,12 +35,31 @@ async def get_config(conn: Connection, tenant: str) -> ConfigSpec | None:
     return None if row is None else await _with_entries(conn, tenant, row)
 
 
+#: The columns `entry_of` reads.
+ENTRY_COLUMNS = (
+    "id::text AS id, event_type, name, destination_url, secret_key, headers, filter, excluded_fields, active"
+)
+
+
+def entry_of(record: asyncpg.Record) -> EntrySpec:
+    """A stored `eventsConfiguration` entry (`ENTRY_COLUMNS`)."""
+    excluded = record["excluded_fields"]
+    return EntrySpec(
+        id=record["id"],
+        event_type=record["event_type"],
+        name=record["name"],
+        destination_url=record["destination_url"],
+        secret_key=record["secret_key"],
+        headers=record["headers"],
+        filter=record["filter"],
+        excluded_fields=None if excluded is None else list(excluded),
+        active=record["active"],
+    )
+
+
 async def _with_entries(conn: Connection, tenant: str, row: asyncpg.Record) -> ConfigSpec:
     entries = await conn.fetch(
-        """
-        SELECT id::text AS id, event_type, name, destination_url, secret_key, headers, filter, excluded_fields, active
-        FROM webhook_endpoints WHERE tenant = $1 AND code = $2 ORDER BY position
-        """,
+        f"SELECT {ENTRY_COLUMNS} FROM webhook_endpoints WHERE tenant = $1 AND code = $2 ORDER BY position",
         tenant,
         HTTP,
     )
@@ -49,20 +68,7 @@ async def _with_entries(conn: Connection, tenant: str, row: asyncpg.Record) -> C
         destination_url=row["destination_url"],
         secret_key=row["secret_key"],
         headers=row["headers"] or {},
-        entries=[
-            EntrySpec(
-                id=e["id"],
-                event_type=e["event_type"],
-                name=e["name"],
-                destination_url=e["destination_url"],
-                secret_key=e["secret_key"],
-                headers=e["headers"],
-                filter=e["filter"],
-                excluded_fields=None if e["excluded_fields"] is None else list(e["excluded_fields"]),
-                active=e["active"],
-            )
-            for e in entries
-        ],
+        entries=[entry_of(e) for e in entries],
     )
 
 
