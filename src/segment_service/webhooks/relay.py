@@ -241,11 +241,23 @@ class Relay:
     async def _attempt_chain(self, chain: list[Claimed]) -> None:
         """Send a key's deliveries one after the other; the first that fails ends the chain, and the rest go back
         (they wait for it, to keep the key's order)."""
+        rest: list[Claimed] = []
         for index, delivery in enumerate(chain):
-            if self._stopping or not await self._attempt(delivery):
-                self._releases.extend(link.seq for link in chain[index + (0 if self._stopping else 1) :])
-                self._record_wake.set()
-                return
+            if self._stopping:
+                rest = chain[index:]
+                break
+            try:
+                delivered = await self._attempt(delivery)
+            except asyncio.CancelledError:
+                # The relay is stopping: this attempt and the rest go back (the receiver may get this one again).
+                self._releases.extend(link.seq for link in chain[index:])
+                raise
+            if not delivered:
+                rest = chain[index + 1 :]
+                break
+        if rest:
+            self._releases.extend(link.seq for link in rest)
+            self._record_wake.set()
 
     async def _attempt(self, delivery: Claimed) -> bool:
         """One attempt, its outcome queued for the recorder; whether it delivered."""

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from segment_service.core.auth import Caller
-from segment_service.core.db import Database
+from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Conflict, NotFound
 from segment_service.core.paging import Page
 from segment_service.core.timefmt import as_utc, iso
@@ -182,7 +182,7 @@ async def update_subscriptions(db: Database, caller: Caller, body: Any) -> list[
     return results
 
 
-async def _update_one(conn: Any, tenant: str, saved: dict[str, store.Subscription], item: Any) -> dict[str, Any]:
+async def _update_one(conn: Connection, tenant: str, saved: dict[str, store.Subscription], item: Any) -> dict[str, Any]:
     if not isinstance(item, dict) or not isinstance(item.get("eventType"), str):
         return _result(None, 400, "Each item must be an object with an eventType.")
     raw_type = item["eventType"]
