@@ -45,6 +45,7 @@ from segment_service.legal_entities.routes import ContactAssignmentController, L
 from segment_service.oauth import keys as oauth_keys
 from segment_service.oauth.routes import AnonymousLoginController, OAuthController
 from segment_service.ops import routes as ops_routes
+from segment_service.orders.routes import CustomerOrderController, PurchaseController, SalesOrderController
 from segment_service.products.routes import ProductController
 from segment_service.reactions import register_reactions
 from segment_service.segments.customer_routes import SegmentCustomerController
@@ -138,6 +139,9 @@ def create_app(settings: Settings) -> Litestar:
             RedemptionController,
             ReferralCouponController,
             WebhookConfigController,
+            SalesOrderController,
+            CustomerOrderController,
+            PurchaseController,
             WebhookEventController,
         ],
         dependencies={**DEPENDENCIES, "contact_check": Provide(_provide_contact_check, sync_to_thread=False)},

@@ -13,6 +13,8 @@ from segment_service.core.events import EventRegistry, registry
 from segment_service.customers import payloads as customer_payloads
 from segment_service.legal_entities import reactions as legal_entity_reactions
 from segment_service.oauth import reactions as oauth_reactions
+from segment_service.orders import payloads as order_payloads
+from segment_service.orders import reactions as order_reactions
 from segment_service.products import payloads as product_payloads
 from segment_service.segments import payloads as segment_payloads
 from segment_service.segments import reactions as segment_reactions
@@ -24,8 +26,9 @@ def register_reactions(target: EventRegistry = registry) -> None:
     category_reactions.register(target)
     legal_entity_reactions.register(target)
     segment_reactions.register(target)
+    order_reactions.register(target)
     oauth_reactions.register(target)
     webhook_reactions.register(target)
-    for payloads in (segment_payloads, customer_payloads, category_payloads, product_payloads):
+    for payloads in (segment_payloads, customer_payloads, category_payloads, product_payloads, order_payloads):
         payloads.register(target)
     target.ready = True

@@ -20,7 +20,7 @@ class ErrorFamily(StrEnum):
     CATEGORY = "category"
     """`{code, status, message, resourceId?, details: [text]}`: categories, legal entities, webhooks."""
     COUPON = "coupon"
-    """`{status, type, message, details?: [{field, type, message}]}`: coupons, customers, customer login."""
+    """`{status, type, message, details?: [{field, type, message}]}`: coupons, customers, customer login, orders."""
     PRODUCT = "product"
     """`{code, status, message, details?: [{field, type, message}]}`: products."""
 
@@ -30,6 +30,7 @@ _FAMILY_BY_PREFIX = (
     ("/coupon/", ErrorFamily.COUPON),
     ("/customer/", ErrorFamily.COUPON),
     ("/customerlogin/", ErrorFamily.COUPON),
+    ("/order-v2/", ErrorFamily.COUPON),
     ("/category/", ErrorFamily.CATEGORY),
     ("/customer-management/", ErrorFamily.CATEGORY),
     ("/product/", ErrorFamily.PRODUCT),

@@ -259,6 +259,55 @@ class ProductDeleted(ChangeEvent, frozen=True, kw_only=True):
     product_id: str
 
 
+# --- Order service (events-order) --------------------------------------------------------------------------------
+
+
+class OrderCreated(ChangeEvent, frozen=True, kw_only=True):
+    catalogue_name: ClassVar[str | None] = "order.created"
+    ordering_field: ClassVar[str] = "order_id"
+    order_id: str
+
+
+class OrderUpdated(ChangeEvent, frozen=True, kw_only=True):
+    """The order's content changed (PUT, PATCH, or its customer's deletion anonymised it)."""
+
+    catalogue_name: ClassVar[str | None] = "order.updated"
+    ordering_field: ClassVar[str] = "order_id"
+    order_id: str
+
+
+class OrderStatusChanged(ChangeEvent, frozen=True, kw_only=True):
+    catalogue_name: ClassVar[str | None] = "order.status-changed"
+    ordering_field: ClassVar[str] = "order_id"
+    order_id: str
+    previous_status: str
+
+
+class OrderCancelled(ChangeEvent, frozen=True, kw_only=True):
+    """The order went to DECLINED (emitted after its OrderStatusChanged)."""
+
+    catalogue_name: ClassVar[str | None] = "order.cancelled"
+    ordering_field: ClassVar[str] = "order_id"
+    order_id: str
+
+
+class OrderDeleted(ChangeEvent, frozen=True, kw_only=True):
+    catalogue_name: ClassVar[str | None] = "order.deleted"
+    ordering_field: ClassVar[str] = "order_id"
+    order_id: str
+    #: What the catalogue payload tells of the deleted order.
+    site_code: str | None = None
+    status: str | None = None
+
+
+class OrdersChanged(ChangeEvent, frozen=True, kw_only=True):
+    """Orders were created, changed or deleted in this transaction (one event for a whole import batch): the purchase
+    facts of `order_ids` and of every customer in `customer_ids` (before or after the change) are stale."""
+
+    order_ids: tuple[str, ...]
+    customer_ids: tuple[str, ...]
+
+
 # --- the registry ---------------------------------------------------------------------------------------------------
 
 E = TypeVar("E", bound=ChangeEvent)

@@ -35,6 +35,11 @@ class Scope(StrEnum):
     PRODUCT_UNPUBLISH = "product.product_unpublish"
     WEBHOOK_SUBSCRIPTION_READ = "webhook.subscription_read"
     WEBHOOK_SUBSCRIPTION_MANAGE = "webhook.subscription_manage"
+    ORDER_READ = "order.order_read"
+    ORDER_CREATE = "order.order_create"
+    ORDER_UPDATE = "order.order_update"
+    ORDER_UPDATE_COMPLETED = "order.order_update_completed"
+    ORDER_DELETE = "order.order_delete"
 
 
 #: What a service client gets when no scopes are asked for: every scope a back office needs.

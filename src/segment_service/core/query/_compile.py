@@ -31,6 +31,9 @@ class FieldKind(StrEnum):
     DATETIME = "datetime"
     LOCALIZED = "localized"
     JSON = "json"
+    TEXT_ARRAY = "text_array"
+    """A text[] column: a value matches when any element equals it (a list: any element is in it; a regex: any
+    element matches); `missing`/`null` match an empty array."""
     ABSENT = "absent"
     """A field the resource's spec defines but the service does not store: absent from every resource, so
     `:null` and `:missing` match every resource and any other condition none (docs/behaviour.md#the-q-language)."""
@@ -240,6 +243,8 @@ def _compile_term(term: Term, registry: Registry, b: _Binder) -> str:
             f"EXISTS (SELECT 1 FROM jsonb_each_text(CASE WHEN jsonb_typeof({x}) = 'object' THEN {x} END)"
             f" AS q_l(k, v) WHERE {condition})"
         )
+    if kind is FieldKind.TEXT_ARRAY:
+        return _array_condition(x, term, b)
     if op is Op.EXISTS:
         return f"{x} IS NOT NULL"
     if op in _PRESENCE:
@@ -265,6 +270,21 @@ def _typed(lhs: str, term: Term, convert: _Convert, cast: str, b: _Binder) -> st
     if op is Op.RANGE:
         return "(" + " AND ".join(f"{lhs} {o} {b.bind(convert(name, v), cast)}" for o, v in term.bounds) + ")"
     return f"{lhs} {op} {b.bind(convert(name, term.values[0]), cast)}"
+
+
+def _array_condition(x: str, term: Term, b: _Binder) -> str:
+    op, name = term.op, term.field
+    if op is Op.EXISTS:
+        return f"cardinality({x}) > 0"
+    if op in _PRESENCE:
+        return f"coalesce(cardinality({x}), 0) = 0"
+    if op is Op.EQ:
+        return f"{b.bind(term.values[0].text, 'text')} = ANY({x})"
+    if op is Op.IN:
+        return f"{x} && {b.bind([v.text for v in term.values], 'text[]')}"
+    if op is Op.REGEX:
+        return f"EXISTS (SELECT 1 FROM unnest({x}) AS q_a(v) WHERE q_a.v ~ {b.bind(term.values[0].text, 'text')})"
+    raise QueryError(f"Field '{name}' in q holds a list of ids; use {name}:value, {name}:(a,b) or {name}:~regex.")
 
 
 def _json_condition(x: str, text: str, term: Term, b: _Binder) -> str:

@@ -1,0 +1,254 @@
+"""Purchase-fact SQL (docs/orders.md#purchase-facts): keeping the facts of changed orders and customers, and reading
+"how many / how much / when, within a window, of a product, a category subtree, a site, some statuses" for one
+customer (an index range read) or for every customer of the tenant (one set-based statement).
+
+Facts are rebuilt from the orders, never patched by deltas: a rebuild is right whatever happened before it. Rebuilds
+of one customer's summaries are serialised by a transaction-scoped advisory lock per customer, taken after the
+order rows are written and in sorted order (so two writers never wait on each other in a cycle); a change of the
+tenant's counted statuses takes the tenant's lock exclusively, every other rebuild shares it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+import msgspec
+
+from segment_service.core.db import Connection
+from segment_service.core.listing import Criteria
+
+#: Advisory-lock classes (the first key of the two-key form): the tenant's facts, one customer's facts.
+_TENANT_LOCK = 7_412_400
+_CUSTOMER_LOCK = 7_412_401
+#: Counted when a tenant has configured nothing: every status but DECLINED.
+DEFAULT_COUNTED = ("IN_CHECKOUT", "CREATED", "CONFIRMED", "SHIPPED", "COMPLETED")
+
+
+def _counted(default: str) -> str:
+    """The tenant's counted statuses ($1 is the tenant), `default` (a text[] placeholder) when it set none."""
+    return f"coalesce((SELECT s.counted_statuses FROM purchase_settings s WHERE s.tenant = $1), {default}::text[])"
+
+
+_LOCK_TENANT_SHARED = "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))"
+_LOCK_TENANT = "SELECT pg_advisory_xact_lock($1, hashtext($2))"
+_LOCK_CUSTOMERS = """
+SELECT pg_advisory_xact_lock($1, hashtext($2 || ':' || s.c))
+FROM (SELECT DISTINCT c FROM unnest($3::text[]) AS u(c) ORDER BY c) s
+"""
+
+_DELETE_LINES = "DELETE FROM purchase_lines WHERE tenant = $1 AND order_id = ANY($2::text[])"
+
+_INSERT_LINES = """
+INSERT INTO purchase_lines (tenant, order_id, line_no, customer_id, legal_entity_id, ordered_at, status, site_code,
+                            currency, product_id, quantity, amount)
+SELECT o.tenant, o.id, l.n, o.customer_id, coalesce(o.legal_entity_id, ''), o.created_at, o.status, o.site_code,
+       o.currency, l.product_id, l.quantity, l.amount
+FROM orders o
+CROSS JOIN LATERAL unnest(o.product_ids, o.quantities, o.amounts) WITH ORDINALITY AS l(product_id, quantity, amount, n)
+WHERE o.tenant = $1 AND o.id = ANY($2::text[]) AND o.customer_id IS NOT NULL
+"""
+
+_DELETE_SUMMARIES = "DELETE FROM purchase_summaries WHERE tenant = $1 AND customer_id = ANY($2::text[])"
+
+# Each order counts once for the customer overall ('') and once for its legal entity, when it has one.
+_SUMMARY_SELECT = """
+SELECT o.tenant, o.customer_id, le.id, o.currency, count(*), sum(o.total), min(o.created_at), max(o.created_at)
+FROM orders o
+CROSS JOIN LATERAL (VALUES (''), (o.legal_entity_id)) AS le(id)
+WHERE o.tenant = $1 AND o.customer_id IS NOT NULL AND le.id IS NOT NULL AND o.status = ANY({counted})
+"""
+_SUMMARY_COLUMNS = "tenant, customer_id, legal_entity_id, currency, order_count, total, first_order_at, last_order_at"
+_INSERT_SUMMARIES = f"""
+INSERT INTO purchase_summaries ({_SUMMARY_COLUMNS})
+{_SUMMARY_SELECT.format(counted=_counted("$3"))} AND o.customer_id = ANY($2::text[])
+GROUP BY o.tenant, o.customer_id, le.id, o.currency
+"""
+
+_DELETE_TENANT_SUMMARIES = "DELETE FROM purchase_summaries WHERE tenant = $1"
+_INSERT_TENANT_SUMMARIES = f"""
+INSERT INTO purchase_summaries ({_SUMMARY_COLUMNS})
+{_SUMMARY_SELECT.format(counted=_counted("$2"))}
+GROUP BY o.tenant, o.customer_id, le.id, o.currency
+"""
+
+_SELECT_SETTINGS = """
+SELECT counted_statuses, version, modified_at FROM purchase_settings WHERE tenant = $1
+"""
+_UPSERT_SETTINGS = """
+INSERT INTO purchase_settings (tenant, counted_statuses, version, modified_at) VALUES ($1, $2, 1, now())
+ON CONFLICT (tenant) DO UPDATE
+SET counted_statuses = EXCLUDED.counted_statuses, version = purchase_settings.version + 1, modified_at = now()
+"""
+
+
+async def rebuild(conn: Connection, tenant: str, order_ids: Sequence[str], customer_ids: Sequence[str]) -> None:
+    """Make the facts of `order_ids` and the summaries of `customer_ids` equal to what the orders say now."""
+    await conn.execute(_LOCK_TENANT_SHARED, _TENANT_LOCK, tenant)
+    if customer_ids:
+        await conn.execute(_LOCK_CUSTOMERS, _CUSTOMER_LOCK, tenant, list(customer_ids))
+    if order_ids:
+        await conn.execute(_DELETE_LINES, tenant, list(order_ids))
+        await conn.execute(_INSERT_LINES, tenant, list(order_ids))
+    if customer_ids:
+        await conn.execute(_DELETE_SUMMARIES, tenant, list(customer_ids))
+        await conn.execute(_INSERT_SUMMARIES, tenant, list(customer_ids), list(DEFAULT_COUNTED))
+
+
+class Settings(msgspec.Struct, frozen=True):
+    counted_statuses: list[str]
+    version: int
+    modified_at: datetime | None
+
+
+async def fetch_settings(conn: Connection, tenant: str) -> Settings:
+    """The tenant's counted statuses (the default at version 0 when it has set none)."""
+    record = await conn.fetchrow(_SELECT_SETTINGS, tenant)
+    if record is None:
+        return Settings(list(DEFAULT_COUNTED), 0, None)
+    return Settings(list(record["counted_statuses"]), record["version"], record["modified_at"])
+
+
+async def store_settings(conn: Connection, tenant: str, counted_statuses: Sequence[str]) -> None:
+    """Store the tenant's counted statuses and rebuild all of its summaries with them."""
+    await conn.execute(_LOCK_TENANT, _TENANT_LOCK, tenant)
+    await conn.execute(_UPSERT_SETTINGS, tenant, list(counted_statuses))
+    await conn.execute(_DELETE_TENANT_SUMMARIES, tenant)
+    await conn.execute(_INSERT_TENANT_SUMMARIES, tenant, list(DEFAULT_COUNTED))
+
+
+async def lock_settings(conn: Connection, tenant: str) -> None:
+    await conn.execute(_LOCK_TENANT, _TENANT_LOCK, tenant)
+
+
+# ------------------------------------------------------------------------------------------------------- reads
+
+
+class Measures(msgspec.Struct, frozen=True):
+    """What a customer's matching purchases add up to: distinct orders, gross total, first and last order time."""
+
+    count: int
+    total: Decimal
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+
+
+class Filter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which purchases count: placed since `since`, in `statuses` (None: the tenant's counted ones), on a site, in a
+    currency, of a product, of a category's subtree (through the current catalogue)."""
+
+    since: datetime | None = None
+    statuses: tuple[str, ...] | None = None
+    site_code: str | None = None
+    currency: str | None = None
+    product_id: str | None = None
+    category_id: str | None = None
+
+    @property
+    def by_line(self) -> bool:
+        return self.product_id is not None or self.category_id is not None
+
+    @property
+    def all_time(self) -> bool:
+        return self.since is None and self.statuses is None and self.site_code is None and not self.by_line
+
+
+class SummaryRow(msgspec.Struct, frozen=True):
+    customer_id: str
+    legal_entity_id: str
+    currency: str
+    order_count: int
+    total: Decimal
+    first_order_at: datetime
+    last_order_at: datetime
+
+
+def _where(f: Filter, criteria: Criteria) -> None:
+    """The filter's conditions on `p` (purchase_lines with f.by_line, else orders)."""
+    at = "p.ordered_at" if f.by_line else "p.created_at"
+    if f.since is not None:
+        criteria.where(f"{at} >= {criteria.bind(f.since)}")
+    if f.statuses is not None:
+        criteria.where(f"p.status = ANY({criteria.bind(list(f.statuses))}::text[])")
+    else:
+        criteria.where(f"p.status = ANY({_counted(criteria.bind(list(DEFAULT_COUNTED)))})")
+    if f.site_code is not None:
+        criteria.where(f"p.site_code = {criteria.bind(f.site_code)}")
+    if f.currency is not None:
+        criteria.where(f"p.currency = {criteria.bind(f.currency)}")
+    if f.product_id is not None:
+        criteria.where(f"p.product_id = {criteria.bind(f.product_id)}")
+    if f.category_id is not None:
+        category = criteria.bind(f.category_id)
+        criteria.where(
+            "p.product_id IN (SELECT ca.product_id FROM category_closure cc JOIN category_assignments ca"
+            " ON ca.tenant = cc.tenant AND ca.category_id = cc.descendant_id"
+            f" WHERE cc.tenant = $1 AND cc.ancestor_id = {category})"
+        )
+
+
+def _aggregates(f: Filter) -> str:
+    if f.by_line:
+        return "count(DISTINCT p.order_id), coalesce(sum(p.amount), 0), min(p.ordered_at), max(p.ordered_at)"
+    return "count(*), coalesce(sum(p.total), 0), min(p.created_at), max(p.created_at)"
+
+
+def _measures(record: asyncpg.Record | None, offset: int = 0) -> Measures:
+    assert record is not None  # an aggregate without GROUP BY always returns one row
+    return Measures(int(record[offset] or 0), Decimal(record[offset + 1] or 0), record[offset + 2], record[offset + 3])
+
+
+async def measure(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str | None, f: Filter) -> Measures:
+    """One customer's (in a legal entity's context: its orders for that entity) matching purchases: one statement on
+    the customer's index range (all-time figures: its summary rows)."""
+    if f.all_time:
+        criteria = Criteria(tenant, customer_id)
+        criteria.where("p.tenant = $1 AND p.customer_id = $2")
+        criteria.where(f"p.legal_entity_id = {criteria.bind(legal_entity_id or '')}")
+        if f.currency is not None:
+            criteria.where(f"p.currency = {criteria.bind(f.currency)}")
+        sql = (
+            "SELECT coalesce(sum(p.order_count), 0), coalesce(sum(p.total), 0), min(p.first_order_at),"
+            f" max(p.last_order_at) FROM purchase_summaries p WHERE {criteria.sql}"
+        )
+        return _measures(await conn.fetchrow(sql, *criteria.values))
+    criteria = Criteria(tenant, customer_id)
+    criteria.where("p.tenant = $1 AND p.customer_id = $2")
+    if legal_entity_id is not None:
+        column = "p.legal_entity_id" if f.by_line else "coalesce(p.legal_entity_id, '')"
+        criteria.where(f"{column} = {criteria.bind(legal_entity_id)}")
+    _where(f, criteria)
+    source = "purchase_lines p" if f.by_line else "orders p"
+    sql = f"SELECT {_aggregates(f)} FROM {source} WHERE {criteria.sql}"
+    return _measures(await conn.fetchrow(sql, *criteria.values))
+
+
+async def measure_all(
+    conn: Connection, tenant: str, f: Filter, *, per_legal_entity: bool
+) -> list[tuple[str, str | None, Measures]]:
+    """Every customer with a matching purchase (per legal entity: every customer and legal entity with one), in one
+    statement: (customer id, legal entity id or None, measures)."""
+    criteria = Criteria(tenant)
+    criteria.where("p.tenant = $1 AND p.customer_id IS NOT NULL")
+    entity = "p.legal_entity_id"
+    if per_legal_entity:
+        criteria.where("p.legal_entity_id <> ''" if f.by_line else "p.legal_entity_id IS NOT NULL")
+    _where(f, criteria)
+    source = "purchase_lines p" if f.by_line else "orders p"
+    group = f"p.customer_id, {entity}" if per_legal_entity else "p.customer_id"
+    select = f"p.customer_id, {entity + ' AS legal_entity_id' if per_legal_entity else 'NULL::text'}"
+    sql = f"SELECT {select}, {_aggregates(f)} FROM {source} WHERE {criteria.sql} GROUP BY {group}"
+    return [(r[0], r[1], _measures(r, 2)) for r in await conn.fetch(sql, *criteria.values)]
+
+
+async def summaries(conn: Connection, tenant: str, customer_ids: Sequence[str] | None = None) -> list[SummaryRow]:
+    """The stored summary rows (of the customers given, else of the whole tenant), in key order."""
+    sql = (
+        "SELECT customer_id, legal_entity_id, currency, order_count, total, first_order_at, last_order_at"
+        " FROM purchase_summaries WHERE tenant = $1 AND ($2::text[] IS NULL OR customer_id = ANY($2::text[]))"
+        " ORDER BY customer_id, legal_entity_id, currency"
+    )
+    ids = None if customer_ids is None else list(customer_ids)
+    return [SummaryRow(*r) for r in await conn.fetch(sql, tenant, ids)]
