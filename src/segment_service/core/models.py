@@ -31,16 +31,21 @@ MAX_NESTING = 32
 def check_nesting(value: Any, *, field: str, limit: int = MAX_NESTING) -> None:
     """400 when free-form JSON (mixins) nests deeper than `limit`: deeper documents cost recursion in every later
     read, patch and copy, and no real mixin needs them."""
-    stack = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict | list):
-            if depth > limit:
-                raise BadRequest(
-                    f"Invalid {field}: it nests deeper than {limit} levels.", field=field, type="invalid_value"
-                )
-            children = current.values() if isinstance(current, dict) else current
-            stack.extend((child, depth + 1) for child in children)
+    # Level by level, carrying only the containers: scalars are most of a document and need no look.
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 1
+    while level:
+        if depth > limit:
+            raise BadRequest(
+                f"Invalid {field}: it nests deeper than {limit} levels.", field=field, type="invalid_value"
+            )
+        below: list[Any] = []
+        for container in level:
+            for child in container.values() if type(container) is dict else container:
+                if type(child) is dict or type(child) is list:
+                    below.append(child)
+        level = below
+        depth += 1
 
 
 def body_mixins(mixins: Any, metadata: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

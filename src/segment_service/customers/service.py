@@ -307,9 +307,16 @@ async def customer_exists(conn: Connection, tenant: str, customer_id: str, *, fo
     return await store.customer_exists(conn, tenant, customer_id)
 
 
-async def existing_customer_ids(conn: Connection, tenant: str, ids: Sequence[str]) -> set[str]:
-    """Which of `ids` name a customer of the tenant, in one query (for checks of large batches)."""
-    return await store.existing_customer_ids(conn, tenant, ids) if ids else set()
+async def existing_customer_ids(
+    conn: Connection, tenant: str, ids: Sequence[str], *, for_write: bool = False
+) -> set[str]:
+    """Which of `ids` name a customer of the tenant, in one query (for checks of large batches); `for_write` keeps
+    them from being deleted until the caller's transaction ends, as in `customer_exists`."""
+    if not ids:
+        return set()
+    if for_write:
+        return await store.existing_customer_ids_locked(conn, tenant, ids)
+    return await store.existing_customer_ids(conn, tenant, ids)
 
 
 async def fetch_customers(conn: Connection, tenant: str, ids: Sequence[str]) -> dict[str, CustomerRow]:

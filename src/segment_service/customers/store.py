@@ -136,6 +136,11 @@ _EXISTING_CUSTOMER_IDS = """
 SELECT id FROM customers WHERE tenant = $1 AND id = ANY($2::text[])
 """
 
+# Sorted, so that two batches locking overlapping customers take the locks in the same order.
+_LOCK_CUSTOMER_KEYS = """
+SELECT id FROM customers WHERE tenant = $1 AND id = ANY($2::text[]) ORDER BY id FOR KEY SHARE
+"""
+
 _SELECT_CUSTOMER_BY_EMAIL = f"""
 SELECT {_COLUMNS}, c.password_hash IS NOT NULL AS has_password
 FROM customers c
@@ -226,6 +231,11 @@ async def fetch_customers(conn: Connection, tenant: str, ids: Sequence[str]) -> 
 async def existing_customer_ids(conn: Connection, tenant: str, ids: Sequence[str]) -> set[str]:
     """Which of these ids name a customer (an index-only scan: no row is read)."""
     return {record["id"] for record in await conn.fetch(_EXISTING_CUSTOMER_IDS, tenant, list(ids))}
+
+
+async def existing_customer_ids_locked(conn: Connection, tenant: str, ids: Sequence[str]) -> set[str]:
+    """`existing_customer_ids`, keeping those customers from being deleted until the transaction ends."""
+    return {record["id"] for record in await conn.fetch(_LOCK_CUSTOMER_KEYS, tenant, list(ids))}
 
 
 async def customer_exists(conn: Connection, tenant: str, customer_id: str) -> bool:

@@ -35,10 +35,19 @@ def _gross(price: Any) -> float | None:
 
 
 def _entry_product(entry: OrderEntry, index: int) -> str:
+    product_id = None
     if entry.product is not UNSET and entry.product.id is not UNSET and entry.product.id:
-        return entry.product.id
-    if entry.id is not UNSET and entry.id:
-        return entry.id
+        product_id = entry.product.id
+    elif entry.id is not UNSET and entry.id:
+        product_id = entry.id
+    if product_id is not None:
+        if not product_id.isprintable():
+            raise BadRequest(
+                f"Entry {index} has a product id with control characters; send the product's id as it is.",
+                field=f"entries[{index}].product.id",
+                type="invalid_value",
+            )
+        return product_id
     raise BadRequest(
         f"Entry {index} names no product: send entries[{index}].product.id (or the entry's id).",
         field=f"entries[{index}].product.id",

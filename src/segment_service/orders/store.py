@@ -143,24 +143,29 @@ RETURNING id
 
 _EXISTING_ORDER_IDS = "SELECT id FROM orders WHERE tenant = $1 AND id = ANY($2::text[])"
 
-# One statement for a whole import batch: the rows travel as one JSON array; ids that exist already are left alone
-# and reported by their absence from RETURNING.
+# One statement for a whole import batch: a column per parameter (a row's entries as one unit-separated text, which
+# arrays of unequal length cannot be); ids that exist already are left alone and reported by their absence from
+# RETURNING.
 _INSERT_ORDERS = """
 INSERT INTO orders (tenant, id, customer_id, legal_entity_id, status, site_code, currency, total, product_ids,
                     quantities, amounts, document, transitions, created_at, modified_at, last_status_change,
                     completed_at)
-SELECT $1, r.id, r.customer_id, r.legal_entity_id, r.status, r.site_code, r.currency, r.total, r.product_ids,
-       r.quantities, r.amounts, r.document,
+SELECT $1, r.id, r.customer_id, r.legal_entity_id, r.status, r.site_code, r.currency, r.total,
+       string_to_array(r.product_ids, E'\\x1f'), string_to_array(r.quantities, E'\\x1f')::numeric[],
+       string_to_array(r.amounts, E'\\x1f')::numeric[], r.document,
        jsonb_build_array(jsonb_build_object('status', r.status, 'timestamp',
                          to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
        t.at, now(), t.at, CASE WHEN r.status = 'COMPLETED' THEN t.at END
-FROM jsonb_to_recordset($2::jsonb) AS r(id text, customer_id text, legal_entity_id text, status text, site_code text,
-                                         currency text, total numeric, product_ids text[], quantities numeric[],
-                                         amounts numeric[], document jsonb, created_at timestamptz)
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[], $9::text[],
+            $10::text[], $11::text[], $12::jsonb[], $13::timestamptz[])
+     AS r(id, customer_id, legal_entity_id, status, site_code, currency, total, product_ids, quantities, amounts,
+          document, created_at)
 CROSS JOIN LATERAL (SELECT coalesce(r.created_at, now()) AS at) t
 ON CONFLICT (tenant, id) DO NOTHING
 RETURNING id
 """
+#: Separates a row's product ids in `_INSERT_ORDERS` (ids are checked not to contain it).
+UNIT_SEPARATOR = "\x1f"
 
 
 def _content_values(content: OrderContent) -> tuple[Any, ...]:
@@ -239,24 +244,22 @@ async def existing_order_ids(conn: Connection, tenant: str, ids: Sequence[str]) 
 
 async def insert_orders(conn: Connection, tenant: str, contents: Sequence[OrderContent]) -> set[str]:
     """Store new orders in one statement; the ids inserted (an id that exists already is skipped)."""
-    rows = [
-        {
-            "id": c.id,
-            "customer_id": c.customer_id,
-            "legal_entity_id": c.legal_entity_id,
-            "status": c.status,
-            "site_code": c.site_code,
-            "currency": c.currency,
-            "total": c.total,
-            "product_ids": c.product_ids,
-            "quantities": c.quantities,
-            "amounts": c.amounts,
-            "document": c.document,
-            "created_at": None if c.created_at is None else c.created_at.isoformat(),
-        }
-        for c in contents
-    ]
-    return {record["id"] for record in await conn.fetch(_INSERT_ORDERS, tenant, rows)}
+    sep = UNIT_SEPARATOR
+    columns = (
+        [c.id for c in contents],
+        [c.customer_id for c in contents],
+        [c.legal_entity_id for c in contents],
+        [c.status for c in contents],
+        [c.site_code for c in contents],
+        [c.currency for c in contents],
+        [c.total for c in contents],
+        [sep.join(c.product_ids) for c in contents],
+        [sep.join(map(str, c.quantities)) for c in contents],
+        [sep.join(map(str, c.amounts)) for c in contents],
+        [c.document for c in contents],
+        [c.created_at for c in contents],
+    )
+    return {record["id"] for record in await conn.fetch(_INSERT_ORDERS, tenant, *columns)}
 
 
 _ORDERS = ListStatement(

@@ -90,7 +90,7 @@ async def import_file(
     register_reactions()  # the import writes through the services, whose writes emit change events
     summary = Summary(kind=kind, file=str(path), tenant=tenant)
     lenient = readers.lenient(path)
-    batch_size = ASSIGNMENT_BATCH if kind in kinds.ASSIGNMENTS else RESOURCE_BATCH
+    batch_size = ASSIGNMENT_BATCH if kind in kinds.ASSIGNMENTS or kind in kinds.DOCUMENTS else RESOURCE_BATCH
     started = time.perf_counter()
     db = await Database.connect(dataclasses.replace(settings, pool_min_size=1, pool_max_size=2), dsn)
     try:

@@ -31,6 +31,8 @@ from segment_service.legal_entities.models import (
     LegalEntityCreate,
     LegalEntityUpdate,
 )
+from segment_service.orders import bulk as orders_bulk
+from segment_service.orders.models import SalesOrderCreation
 from segment_service.products import service as products_service
 from segment_service.products.models import ProductCreation, ProductUpdate
 from segment_service.segments import assignment_import
@@ -151,6 +153,14 @@ ASSIGNMENTS: dict[str, tuple[type[Any], Callable[[Database, Caller, Sequence[Any
     "item-assignments": (assignment_import.ItemAssignmentRow, assignment_import.import_item_assignments),
 }
 
+#: Kinds written in batches whose rows keep every field as sent (an order's document): the row model, and the batch
+#: import taking (decoded row, row as sent) pairs.
+DOCUMENTS: dict[
+    str, tuple[type[Any], Callable[[Database, Caller, Sequence[tuple[Any, dict[str, Any]]]], Awaitable[list[Outcome]]]]
+] = {
+    "orders": (SalesOrderCreation, orders_bulk.import_orders),
+}
+
 KINDS = (
     "segments",
     "customers",
@@ -160,6 +170,7 @@ KINDS = (
     "categories",
     "customer-assignments",
     "item-assignments",
+    "orders",
 )
 
 
@@ -169,6 +180,8 @@ async def write_batch(context: Context, kind: str, bodies: Sequence[Any], *, len
     if kind in RESOURCES:
         resource = RESOURCES[kind]
         return [await resource.write(context, body, lenient) for body in bodies]
+    if kind in DOCUMENTS:
+        return await _write_documents(context, kind, bodies, lenient=lenient)
     model, upsert = ASSIGNMENTS[kind]
     outcomes: list[Outcome | None] = [None] * len(bodies)
     decoded: list[tuple[int, Any]] = []
@@ -180,5 +193,22 @@ async def write_batch(context: Context, kind: str, bodies: Sequence[Any], *, len
     for (index, _), outcome in zip(
         decoded, await upsert(context.db, context.caller, [r for _, r in decoded]), strict=True
     ):
+        outcomes[index] = outcome
+    return [o for o in outcomes if o is not None]
+
+
+async def _write_documents(context: Context, kind: str, bodies: Sequence[Any], *, lenient: bool) -> list[Outcome]:
+    model, write = DOCUMENTS[kind]
+    outcomes: list[Outcome | None] = [None] * len(bodies)
+    decoded: list[tuple[int, tuple[Any, dict[str, Any]]]] = []
+    for index, body in enumerate(bodies):
+        try:
+            if not isinstance(body, dict):
+                raise BadRequest("Each row must be a JSON object.", type="invalid_body")
+            decoded.append((index, (decode(body, model, lenient=lenient), body)))
+        except ServiceError as error:
+            outcomes[index] = error
+    written = await write(context.db, context.caller, [pair for _, pair in decoded])
+    for (index, _), outcome in zip(decoded, written, strict=True):
         outcomes[index] = outcome
     return [o for o in outcomes if o is not None]

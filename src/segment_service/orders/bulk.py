@@ -1,0 +1,149 @@
+"""Orders in large batches, for `segment-service import orders`: each row is checked as POST /salesorders checks its
+body, with one query per kind of reference for the whole batch, and the new orders are written with one statement;
+their purchase facts follow in the same transaction (one `OrdersChanged` for the batch). A row whose id exists
+already is replaced as PUT /salesorders/{id} replaces it, one at a time, as is a row whose id came earlier in the
+batch, or every row of a batch the database refused as a whole."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from segment_service.core import events
+from segment_service.core.auth import Caller
+from segment_service.core.db import Database, input_error
+from segment_service.core.errors import BadRequest, ServiceError
+from segment_service.core.ids import check_custom_id, new_id
+from segment_service.core.models import UNSET
+from segment_service.customers import service as customers_service
+from segment_service.legal_entities import service as legal_entities_service
+from segment_service.orders import service, store
+from segment_service.orders.documents import content_from_body
+from segment_service.orders.models import SalesOrderCreation
+from segment_service.orders.store import OrderContent
+
+#: Per row: True when created, False when replaced, else the error the API would have answered.
+Outcome = bool | ServiceError
+
+_BATCH_FAULTS = (
+    asyncpg.DataError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.QueryCanceledError,
+)
+
+
+def _content(body: SalesOrderCreation, raw: dict[str, Any]) -> OrderContent:
+    order_id = new_id() if body.id is UNSET else check_custom_id(body.id, reserved=service.RESERVED_IDS)
+    return content_from_body(order_id, body, raw, status="CREATED" if body.status is UNSET else body.status)
+
+
+def _reference_error(content: OrderContent, customers: set[str], contacts: set[tuple[str, str]]) -> ServiceError | None:
+    """The 400 `service.check_references` answers for this order, from the batch's reference look-ups."""
+    if content.customer_id is not None and content.customer_id not in customers:
+        return BadRequest(
+            f"Customer '{content.customer_id}' does not exist; send the id of a customer of the tenant, or "
+            "ANONYMOUS for a guest order.",
+            field="customer.id",
+            type="invalid_reference",
+        )
+    if content.legal_entity_id is None:
+        return None
+    if content.customer_id is None:
+        return BadRequest(
+            "A guest order cannot belong to a legal entity: send the customer's id, or leave legalEntityId out.",
+            field="legalEntityId",
+            type="invalid_reference",
+        )
+    if (content.customer_id, content.legal_entity_id) not in contacts:
+        return BadRequest(
+            f"Customer '{content.customer_id}' is not a contact of legal entity '{content.legal_entity_id}' (or it "
+            "does not exist).",
+            field="legalEntityId",
+            type="invalid_reference",
+        )
+    return None
+
+
+async def _one_at_a_time(db: Database, caller: Caller, body: SalesOrderCreation, raw: dict[str, Any]) -> Outcome:
+    """POST's rules for a new id, PUT's for an existing one, in a transaction of its own."""
+    try:
+        if body.id is not UNSET:
+            async with db.connection() as conn:
+                exists = await store.fetch_order(conn, caller.tenant, body.id) is not None
+            if exists:
+                await service.replace_order(db, caller, body.id, body, raw)
+                return False
+        await service.create_order(db, caller, body, raw)
+        return True
+    except Exception as exc:
+        error = exc if isinstance(exc, ServiceError) else input_error(exc)
+        if error is None:
+            raise
+        return error
+
+
+async def import_orders(
+    db: Database, caller: Caller, rows: Sequence[tuple[SalesOrderCreation, dict[str, Any]]]
+) -> list[Outcome]:
+    """Import decoded rows (the checked body and the body as sent); one outcome per row, in order."""
+    outcomes: list[Outcome | None] = [None] * len(rows)
+    batch: list[tuple[int, OrderContent]] = []
+    seen: set[str] = set()
+    later: list[int] = []
+    for index, (body, raw) in enumerate(rows):
+        try:
+            content = _content(body, raw)
+        except ServiceError as error:
+            outcomes[index] = error
+            continue
+        if content.id in seen:
+            later.append(index)
+        else:
+            seen.add(content.id)
+            batch.append((index, content))
+    try:
+        inserted = await _insert_batch(db, caller.tenant, batch, outcomes)
+    except _BATCH_FAULTS:
+        inserted = set()
+        later.extend(i for i, _ in batch)
+    for index, content in batch:
+        if outcomes[index] is None and content.id in inserted:
+            outcomes[index] = True
+        elif outcomes[index] is None:
+            later.append(index)
+    for index in sorted(later):
+        outcomes[index] = await _one_at_a_time(db, caller, *rows[index])
+    return [o for o in outcomes if o is not None]
+
+
+async def _insert_batch(
+    db: Database, tenant: str, batch: list[tuple[int, OrderContent]], outcomes: list[Outcome | None]
+) -> set[str]:
+    """Insert the batch's new orders whose references hold, with their facts and events; the ids inserted."""
+    async with db.transaction() as conn:
+        customer_ids = sorted({c.customer_id for _, c in batch if c.customer_id is not None})
+        customers = await customers_service.existing_customer_ids(conn, tenant, customer_ids, for_write=True)
+        pairs = sorted({(c.customer_id, c.legal_entity_id) for _, c in batch if c.customer_id and c.legal_entity_id})
+        contacts = await legal_entities_service.contact_pairs(conn, tenant, pairs)
+        valid: list[OrderContent] = []
+        for index, content in batch:
+            error = _reference_error(content, customers, contacts)
+            if error is not None:
+                outcomes[index] = error
+            else:
+                valid.append(content)
+        if not valid:
+            return set()
+        inserted = await store.insert_orders(conn, tenant, valid)
+        created = [c for c in valid if c.id in inserted]
+        if created:
+            changes = (
+                [events.OrderCreated(tenant=tenant, order_id=c.id) for c in created]
+                if events.wanted(events.OrderCreated)
+                else []
+            )
+            await service.announce(conn, changes, tenant, [c.id for c in created], [c.customer_id for c in created])
+        return inserted
