@@ -34,6 +34,17 @@ NDJSON_ROWS: dict[str, list[Any]] = {
         {"segmentId": "gold", "type": "PRODUCT", "id": "p1", "mixins": {"rank": 3}},
         {"segmentId": "gold", "type": "CATEGORY", "id": "tools"},
     ],
+    "orders": [
+        {
+            "id": "EON1",
+            "customer": {"id": "c1"},
+            "legalEntityId": "acme",
+            "currency": "EUR",
+            "status": "COMPLETED",
+            "created": "2024-05-14T12:00:00Z",
+            "entries": [{"id": "p1", "amount": 2, "calculatedPrice": {"finalPrice": {"grossValue": 9.5}}}],
+        }
+    ],
 }
 
 CSV_ROWS: dict[str, tuple[list[str], list[list[str]]]] = {
@@ -53,6 +64,20 @@ CSV_ROWS: dict[str, tuple[list[str], list[list[str]]]] = {
     "item-assignments": (
         ["segmentId", "type", "id", "mixins.rank"],
         [["gold", "PRODUCT", "p1", "3"], ["gold", "CATEGORY", "tools", ""]],
+    ),
+    "orders": (
+        ["id", "customer.id", "legalEntityId", "currency", "status", "created", "entries"],
+        [
+            [
+                "EON1",
+                "c1",
+                "acme",
+                "EUR",
+                "COMPLETED",
+                "2024-05-14T12:00:00Z",
+                '[{"id": "p1", "amount": 2, "calculatedPrice": {"finalPrice": {"grossValue": 9.5}}}]',
+            ]
+        ],
     ),
 }
 
@@ -87,6 +112,23 @@ def test_every_kind_is_imported_and_the_api_serves_it(settings: Settings, api: A
     assert sorted((m.get("legalEntity", {}).get("id", ""), m.get("mixins")) for m in members) == [
         ("", {"rank": 3}),
         ("acme", None),
+    ]
+    order = call(api, "GET", "/order-v2/{t}/salesorders/EON1").json()
+    assert (order["customer"], order["legalEntityId"], order["status"], order["created"]) == (
+        {"id": "c1"},
+        "acme",
+        "COMPLETED",
+        "2024-05-14T12:00:00.000Z",
+    )
+    facts = call(api, "GET", "/order-v2/{t}/purchase-facts/c1").json()
+    assert facts["currencies"] == [
+        {
+            "currency": "EUR",
+            "orderCount": 1,
+            "total": 9.5,
+            "firstOrderAt": "2024-05-14T12:00:00.000Z",
+            "lastOrderAt": "2024-05-14T12:00:00.000Z",
+        }
     ]
     items = call(api, "GET", "/customer-segment/{t}/segments/gold/items").json()
     assert sorted((i["type"], i["item"]["id"], i.get("mixins")) for i in items) == [
