@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from segment_service.core import events
 from segment_service.core.auth import Caller
@@ -35,9 +36,20 @@ _BATCH_FAULTS = (
 )
 
 
-def _content(body: SalesOrderCreation, raw: dict[str, Any]) -> OrderContent:
+class PreparedOrder(msgspec.Struct, frozen=True):
+    """An import row checked as POST checks its body: the body as the model and as sent, and what it stores."""
+
+    body: SalesOrderCreation
+    raw: dict[str, Any]
+    content: OrderContent
+
+
+def prepare(body: SalesOrderCreation, raw: dict[str, Any]) -> PreparedOrder:
+    """Check one decoded row (no database): a ServiceError is the 400 POST would answer. The importer calls this as
+    it reads, so that the checks of the next batch run while the database writes this one."""
     order_id = new_id() if body.id is UNSET else check_custom_id(body.id, reserved=service.RESERVED_IDS)
-    return content_from_body(order_id, body, raw, status="CREATED" if body.status is UNSET else body.status)
+    status = "CREATED" if body.status is UNSET else body.status
+    return PreparedOrder(body, raw, content_from_body(order_id, body, raw, status=status))
 
 
 def _reference_error(content: OrderContent, customers: set[str], contacts: set[tuple[str, str]]) -> ServiceError | None:
@@ -85,20 +97,14 @@ async def _one_at_a_time(db: Database, caller: Caller, body: SalesOrderCreation,
         return error
 
 
-async def import_orders(
-    db: Database, caller: Caller, rows: Sequence[tuple[SalesOrderCreation, dict[str, Any]]]
-) -> list[Outcome]:
-    """Import decoded rows (the checked body and the body as sent); one outcome per row, in order."""
+async def import_orders(db: Database, caller: Caller, rows: Sequence[PreparedOrder]) -> list[Outcome]:
+    """Import prepared rows; one outcome per row, in order."""
     outcomes: list[Outcome | None] = [None] * len(rows)
     batch: list[tuple[int, OrderContent]] = []
     seen: set[str] = set()
     later: list[int] = []
-    for index, (body, raw) in enumerate(rows):
-        try:
-            content = _content(body, raw)
-        except ServiceError as error:
-            outcomes[index] = error
-            continue
+    for index, row in enumerate(rows):
+        content = row.content
         if content.id in seen:
             later.append(index)
         else:
@@ -115,7 +121,7 @@ async def import_orders(
         elif outcomes[index] is None:
             later.append(index)
     for index in sorted(later):
-        outcomes[index] = await _one_at_a_time(db, caller, *rows[index])
+        outcomes[index] = await _one_at_a_time(db, caller, rows[index].body, rows[index].raw)
     return [o for o in outcomes if o is not None]
 
 

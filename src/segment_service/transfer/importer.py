@@ -124,6 +124,10 @@ async def import_file(
                 if row.error is not None:
                     summary.errors.append(RowError(row.line, row.error.status, row.error.message))
                     continue
+                if kind in kinds.DOCUMENTS:
+                    row = dataclasses.replace(
+                        row, body=kinds.prepare(kind, row.body, lenient=lenient, text=row.text), text=None
+                    )
                 batch.append(row)
                 if len(batch) >= batch_size:
                     if writing is not None:

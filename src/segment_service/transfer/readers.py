@@ -29,6 +29,8 @@ class Row:
     body: Any
     error: ServiceError | None
     read_bytes: int
+    #: The row's JSON text (NDJSON), for kinds that decode it straight into their model.
+    text: bytes | None = None
 
 
 #: The API's answer to a body nested deeper than the JSON decoder goes (core/http.py).
@@ -63,7 +65,7 @@ def _ndjson_rows(path: Path) -> Iterator[Row]:
             if not line.strip():
                 continue  # blank lines (a trailing newline) are no rows
             try:
-                yield Row(number, decoder.decode(line), None, read)
+                yield Row(number, decoder.decode(line), None, read, line)
             except msgspec.DecodeError as exc:
                 # The API's answer to a body that is not JSON.
                 yield Row(
