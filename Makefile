@@ -15,7 +15,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 RUN_LOCK  := requirements.lock
 DEV_LOCK  := requirements-dev.lock
 
-.PHONY: install run test lint format bench bench-import bench-webhooks lock clean
+.PHONY: install run test lint format bench bench-import bench-webhooks bench-orders lock clean
 
 install: $(DEV_STAMP)
 
@@ -60,6 +60,9 @@ bench-import: install
 
 bench-webhooks: $(RUN_STAMP)
 	$(BIN)/python -m bench.webhooks $(ARGS)
+
+bench-orders: $(RUN_STAMP)
+	$(BIN)/python -m bench.orders $(ARGS)
 
 # Resolves the dependencies anew in a throwaway venv: the newest versions pyproject.toml allows for running, then
 # the dev tools on top of exactly those. Commit both files; the install targets and the Dockerfile use them.
