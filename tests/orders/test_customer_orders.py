@@ -222,6 +222,30 @@ class TestDeletedCustomer:
         assert ids(api.request("GET", "/salesorders", params={"q": "customer.id:c1"})) == []
         assert api.facts("c2")["currencies"][0]["orderCount"] == 1
 
+    def test_an_anonymised_legal_entity_order_can_still_be_changed(self, api: OrderApi) -> None:
+        order_id = api.create_order(order_body("c1", legalEntityId="L1"))
+        response = api.client.delete(
+            f"/customer/{api.tenant}/customers/c1", headers={"Authorization": f"Bearer {api.token}"}
+        )
+        assert response.status_code == 202, response.text
+        response = api.request("PATCH", f"/salesorders/{order_id}", json={"siteCode": "s2"})
+        assert response.status_code == 204, response.text
+        after = api.get_order(order_id)
+        assert (after["customer"], after["legalEntityId"], after["siteCode"]) == ({"id": "ANONYMOUS"}, "L1", "s2")
+        # Moving it to another legal entity is a new reference, checked as on create.
+        response = api.request("PATCH", f"/salesorders/{order_id}", json={"legalEntityId": "L2"})
+        assert response.status_code == 400
+        assert response.json()["details"][0]["field"] == "legalEntityId"
+
+    def test_an_order_of_a_former_contact_can_still_be_changed(self, api: OrderApi) -> None:
+        order_id = api.create_order(order_body("c1", legalEntityId="L1"))
+        auth = {"Authorization": f"Bearer {api.token}"}
+        base = f"/customer-management/{api.tenant}/contact-assignments"
+        (assignment,) = [a for a in api.client.get(base, headers=auth).json() if a["customer"]["id"] == "c1"]
+        assert api.client.delete(f"{base}/{assignment['id']}", headers=auth).status_code == 204
+        response = api.request("PATCH", f"/salesorders/{order_id}", json={"siteCode": "s2"})
+        assert response.status_code == 204, response.text
+
 
 class TestPurchaseSettings:
     def test_default_put_and_version(self, api: OrderApi) -> None:

@@ -45,9 +45,18 @@ def not_found(order_id: str) -> OrderNotFound:
 # ------------------------------------------------------------------------------------------------------ writes
 
 
-async def check_references(conn: Connection, tenant: str, content: OrderContent) -> None:
+async def check_references(
+    conn: Connection, tenant: str, content: OrderContent, current: OrderRow | None = None
+) -> None:
     """The order's customer exists and, for a legal entity's order, is its contact: 400 naming the field. Both are
-    kept from going away until the transaction ends."""
+    kept from going away until the transaction ends. An update that keeps the order's customer and legal entity
+    (`current`) is not checked again: they held when the order was written, and an order stays a record of what
+    happened after its customer leaves the legal entity or is deleted (anonymised, it keeps its legal entity)."""
+    if current is not None and (content.customer_id, content.legal_entity_id) == (
+        current.customer_id,
+        current.legal_entity_id,
+    ):
+        return
     if content.customer_id is not None and not await customers_service.customer_exists(
         conn, tenant, content.customer_id, for_write=True
     ):
@@ -115,7 +124,7 @@ async def _replace(conn: Connection, caller: Caller, current: OrderRow, body: Or
             type="invalid_value",
         )
     content = content_from_body(current.id, body, raw, status=current.status)
-    await check_references(conn, caller.tenant, content)
+    await check_references(conn, caller.tenant, content, current)
     await store.update_order(conn, caller.tenant, content)
     updated = events.OrderUpdated(tenant=caller.tenant, order_id=current.id)
     await announce(conn, [updated], caller.tenant, [current.id], [current.customer_id, content.customer_id])
