@@ -60,3 +60,20 @@ def test_unreachable_database_answers_503_with_retry_after(error: Exception) -> 
 def test_other_failures_are_not_an_outage(error: Exception) -> None:
     assert not is_connection_failure(error)
     assert to_service_error(error).status != 503
+
+
+@pytest.mark.parametrize(
+    "error",
+    [asyncpg.DeadlockDetectedError("deadlock detected"), asyncpg.SerializationError("could not serialize access")],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_transaction_rolled_back_for_a_concurrent_one_answers_409(error: Exception) -> None:
+    """Two writes that lock the same rows in opposite orders (an order's update and its customer's deletion): the
+    database rolls one back, and its caller may simply send it again."""
+    answer = to_service_error(error)
+    assert answer.status == 409
+    assert error_body(answer, family_for_path("/order-v2/t/salesorders/o1")) == {
+        "status": 409,
+        "type": "conflict_resource",
+        "message": "The request ran into a concurrent change of the same data and was not applied; send it again.",
+    }

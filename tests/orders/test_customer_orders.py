@@ -247,6 +247,25 @@ class TestDeletedCustomer:
         assert response.status_code == 204, response.text
 
 
+class TestDeletedLegalEntity:
+    def test_a_new_legal_entity_with_the_same_id_sees_none_of_the_old_orders(self, api: OrderApi) -> None:
+        order_id = api.create_order(order_body("c1", legalEntityId="L1", billingAddress={"city": "Berlin"}))
+        auth = {"Authorization": f"Bearer {api.token}"}
+        base = f"/customer-management/{api.tenant}/legal-entities"
+        assert api.client.delete(f"{base}/L1", headers=auth).status_code == 204
+        after = api.get_order(order_id)
+        assert "legalEntityId" not in after
+        assert after["customer"]["id"] == "c1"
+        assert after["billingAddress"] == {"city": "Berlin"}
+        assert api.facts("c1", legalEntityId="L1")["currencies"] == []
+        assert api.facts("c1")["currencies"][0]["orderCount"] == 1
+        api.create_contact("L1", "c2")
+        response = as_customer(api, "c2", "GET", "/legal-entity-orders/L1")
+        assert response.status_code == 200, response.text
+        assert response.json() == []
+        assert as_customer(api, "c2", "GET", f"/legal-entity-orders/L1/{order_id}").status_code == 404
+
+
 class TestPurchaseSettings:
     def test_default_put_and_version(self, api: OrderApi) -> None:
         response = api.request("GET", "/purchase-settings")

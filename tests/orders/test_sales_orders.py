@@ -64,6 +64,25 @@ class TestCreate:
             409, "An order with id 'EON1007' already exists.", field="id", type="duplicate_value"
         )
 
+    def test_created_is_kept_to_the_millisecond_it_is_shown_with(self, api: OrderApi) -> None:
+        order_id = api.create_order(order_body("c1", created="2024-05-14T12:00:00.123456Z"))
+        assert api.get_order(order_id)["created"] == "2024-05-14T12:00:00.123Z"
+        response = api.request("GET", "/salesorders", params={"q": "created:2024-05-14T12:00:00.123Z"})
+        assert [o["id"] for o in response.json()] == [order_id]
+        now = api.get_order(api.create_order(order_body("c1")))
+        response = api.request("GET", "/salesorders", params={"q": f"created:{now['created']}"})
+        assert [o["id"] for o in response.json()] == [now["id"]]
+
+    def test_no_customer_can_take_the_guest_id(self, api: OrderApi) -> None:
+        auth = {"Authorization": f"Bearer {api.token}"}
+        for method, path, body in (
+            ("POST", f"/customer/{api.tenant}/customers", {"id": "ANONYMOUS", "contactEmail": "a@example.com"}),
+            ("PUT", f"/customer/{api.tenant}/customers/ANONYMOUS", {"contactEmail": "a@example.com"}),
+        ):
+            response = api.client.request(method, path, json=body, headers=auth)
+            assert response.status_code == 400, response.text
+            assert "orders name guests with it" in response.json()["message"]
+
     def test_guest_and_legal_entity_orders(self, api: OrderApi) -> None:
         guest = api.get_order(api.create_order(order_body()))
         assert guest["customer"]["id"] == "ANONYMOUS"

@@ -68,3 +68,20 @@ def test_other_tenants_are_untouched(settings: Settings, api: Api, tmp_path: Pat
     summary = run_import(settings, "orders", write_ndjson(tmp_path / "o.ndjson", [order_body("c1")]), other)
     assert summary.failed == 1  # c1 is a customer of the test's tenant, not of the other one
     assert call(api, "GET", "/order-v2/{t}/salesorders").json() == []
+
+
+def test_a_batch_the_database_refuses_is_written_row_by_row_once(settings: Settings, api: Api, tmp_path: Path) -> None:
+    """A NUL character fails the batch statement; the other rows then go one at a time, each exactly once."""
+    _customers(api, "c1")
+    rows = [order_body("c1"), order_body("c1", id="named"), order_body("c1", mixins={"note": "bad\u0000x"})]
+    summary = run_import(settings, "orders", write_ndjson(tmp_path / "orders.ndjson", rows), api.tenant)
+    assert (summary.created, summary.updated, [(line, status) for line, status, _ in errors(summary)]) == (
+        2,
+        0,
+        [(3, 400)],
+    )
+    orders = call(api, "GET", "/order-v2/{t}/salesorders").json()
+    assert len(orders) == 2
+    assert all(o["metadata"]["version"] == 1 for o in orders)
+    facts = call(api, "GET", "/order-v2/{t}/purchase-facts/c1").json()["currencies"]
+    assert facts[0]["orderCount"] == 2

@@ -25,6 +25,7 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 from segment_service.core.db import input_error
 from segment_service.core.errors import (
     BadRequest,
+    Conflict,
     InternalError,
     MethodNotAllowed,
     NotFound,
@@ -158,6 +159,9 @@ def to_service_error(exc: Exception, request: Request[Any, Any, Any] | None = No
             "(for example a simpler regular expression).",
             type="query_timeout",
         )
+    if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+        # PostgreSQL rolled the request's transaction back to let a concurrent one finish: nothing of it was kept.
+        return Conflict("The request ran into a concurrent change of the same data and was not applied; send it again.")
     if (outage := unavailable_error(exc)) is not None:
         return outage  # the database is down or restarting: 503 + Retry-After, logged once per outage
     if isinstance(exc, RecursionError):

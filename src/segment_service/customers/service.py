@@ -49,10 +49,24 @@ __all__ = [
 #: Words that are paths under /customers (search, import) or reserved for bulk
 #: (docs/decisions.md#ids-and-reserved-words), so not customer ids.
 RESERVED_IDS = frozenset({"bulk", "import", "search"})
+#: The customer id of a guest's order (order.yml's `customer.id` default): no customer may have it.
+GUEST_CUSTOMER_ID = "ANONYMOUS"
 #: Loose on purpose: one `@` with text on both sides and no spaces. Deliverability is the tenant's business.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 #: `expand` values the spec lists that this project holds nothing for (no addresses, no separate accounts).
 _EXPAND_IGNORED = frozenset({"addresses", "accounts"})
+
+
+def check_customer_id(value: str, *, field: str = "id") -> str:
+    """A client-chosen customer id: `check_custom_id`'s rules, and not the guest's id."""
+    check_custom_id(value, reserved=RESERVED_IDS, field=field)
+    if value == GUEST_CUSTOMER_ID:
+        raise BadRequest(
+            f"Invalid {field} '{value}': orders name guests with it, so no customer can have it.",
+            field=field,
+            type="invalid_value",
+        )
+    return value
 
 
 def not_found(customer_id: str) -> NotFound:
@@ -190,7 +204,7 @@ async def create_customer(
     db: Database, caller: Caller, body: CustomerSignupBySellerDto, *, passwords: Passwords
 ) -> str:
     """Create a customer, with an initial password when the body has one; its id (generated unless named)."""
-    customer_id = new_id() if body.id is UNSET else check_custom_id(body.id, reserved=RESERVED_IDS)
+    customer_id = new_id() if body.id is UNSET else check_customer_id(body.id)
     content = content_from_body(customer_id, body)
     password_hash = None if body.password is UNSET else await passwords.hash(body.password)
     async with db.transaction() as conn:
@@ -203,7 +217,7 @@ async def create_customer(
 
 async def upsert_customer(db: Database, caller: Caller, customer_id: str, body: CustomerUpdateBySellerDto) -> bool:
     """Replace the customer's profile or create it; whether it was created. A sent `metadata.version` must match."""
-    check_custom_id(customer_id, reserved=RESERVED_IDS, field="customerNumber")
+    check_customer_id(customer_id, field="customerNumber")
     content = content_from_body(customer_id, body)
     async with db.transaction() as conn:
         current = await store.fetch_customer_for_update(conn, caller.tenant, customer_id)

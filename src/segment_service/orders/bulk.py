@@ -113,8 +113,7 @@ async def import_orders(db: Database, caller: Caller, rows: Sequence[PreparedOrd
     try:
         inserted = await _insert_batch(db, caller.tenant, batch, outcomes)
     except _BATCH_FAULTS:
-        inserted = set()
-        later.extend(i for i, _ in batch)
+        inserted = set()  # the batch rolled back: every row without an outcome goes one at a time, below
     for index, content in batch:
         if outcomes[index] is None and content.id in inserted:
             outcomes[index] = True

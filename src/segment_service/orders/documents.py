@@ -10,11 +10,12 @@ from typing import Any
 from segment_service.core.errors import BadRequest
 from segment_service.core.models import UNSET, UnsetType, check_nesting
 from segment_service.core.timefmt import as_utc
+from segment_service.customers.service import GUEST_CUSTOMER_ID
 from segment_service.orders.models import OrderEntry, OrderUpdate
 from segment_service.orders.store import OrderContent, OrderRow
 
 #: The customer id order.yml gives a guest.
-GUEST = "ANONYMOUS"
+GUEST = GUEST_CUSTOMER_ID
 #: Fields the service keeps in columns of its own, not in the stored document.
 _MANAGED = frozenset({"id", "status", "created", "completed", "lastStatusChange", "legalEntityId", "metadata"})
 #: Fields only the tenant's view of an order has (salesOrder, not the customer's `order`).
@@ -97,6 +98,8 @@ def created_time(value: datetime | UnsetType) -> datetime | None:
     if value is UNSET:
         return None
     moment = as_utc(value, field="created")
+    # Kept to the millisecond, as it is shown: a q or a PATCH with the shown value then means the same instant.
+    moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
     if moment > datetime.now(UTC) + _CLOCK_SKEW:
         raise BadRequest(
             f"Invalid created '{value.isoformat()}': an order cannot be created in the future.",

@@ -1,5 +1,5 @@
 """What orders do when something changes (docs/events.md): the purchase facts follow every order write, and a
-deleted customer's orders are anonymised."""
+deleted customer's orders are anonymised, and a deleted legal entity's orders no longer name it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ async def _anonymise(conn: Connection, event: events.CustomerDeleted) -> None:
     await service.anonymise_orders_of_customer(conn, event.tenant, event.customer_id)
 
 
+async def _unlink(conn: Connection, event: events.LegalEntityDeleted) -> None:
+    await service.unlink_legal_entity(conn, event.tenant, event.legal_entity_id)
+
+
 def register(target: EventRegistry) -> None:
     target.subscribe(events.OrdersChanged, _keep_facts)
     target.subscribe(events.CustomerDeleted, _anonymise)
+    target.subscribe(events.LegalEntityDeleted, _unlink)

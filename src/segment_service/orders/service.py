@@ -212,3 +212,11 @@ async def anonymise_orders_of_customer(conn: Connection, tenant: str, customer_i
     if order_ids:
         updated = [events.OrderUpdated(tenant=tenant, order_id=i) for i in order_ids]
         await announce(conn, updated, tenant, order_ids, [customer_id])
+
+
+async def unlink_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> None:
+    """A deleted legal entity's orders stay their customers' orders, without it (docs/orders.md#deleting-a-customer)."""
+    changed = await store.unlink_legal_entity(conn, tenant, legal_entity_id)
+    if changed:
+        updated = [events.OrderUpdated(tenant=tenant, order_id=order_id) for order_id, _ in changed]
+        await announce(conn, updated, tenant, [order_id for order_id, _ in changed], [c for _, c in changed])

@@ -107,7 +107,7 @@ SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
        jsonb_build_array(jsonb_build_object('status', $5::text, 'timestamp',
                          to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
        t.at, now(), t.at, CASE WHEN $5 = 'COMPLETED' THEN t.at END
-FROM (SELECT coalesce($13::timestamptz, now()) AS at) t
+FROM (SELECT coalesce($13::timestamptz, date_trunc('milliseconds', now())) AS at) t
 """
 
 _UPDATE_ORDER = """
@@ -141,6 +141,14 @@ WHERE tenant = $1 AND customer_id = $2
 RETURNING id
 """
 
+# A deleted legal entity's orders keep their customer but no longer name it: an entity created later with the same id
+# must not see them.
+_UNLINK_LEGAL_ENTITY = """
+UPDATE orders SET legal_entity_id = NULL, version = version + 1, modified_at = now()
+WHERE tenant = $1 AND legal_entity_id = $2
+RETURNING id, customer_id
+"""
+
 _EXISTING_ORDER_IDS = "SELECT id FROM orders WHERE tenant = $1 AND id = ANY($2::text[])"
 
 # One statement for a whole import batch: a column per parameter (a row's entries as one unit-separated text, which
@@ -160,7 +168,7 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text
             $10::text[], $11::text[], $12::jsonb[], $13::timestamptz[])
      AS r(id, customer_id, legal_entity_id, status, site_code, currency, total, product_ids, quantities, amounts,
           document, created_at)
-CROSS JOIN LATERAL (SELECT coalesce(r.created_at, now()) AS at) t
+CROSS JOIN LATERAL (SELECT coalesce(r.created_at, date_trunc('milliseconds', now())) AS at) t
 ON CONFLICT (tenant, id) DO NOTHING
 RETURNING id
 """
@@ -236,6 +244,11 @@ async def delete_order(conn: Connection, tenant: str, order_id: str) -> DeletedO
 async def anonymise_orders_of_customer(conn: Connection, tenant: str, customer_id: str) -> list[str]:
     """Strip the customer's personal data from its orders and unlink them; the ids of the orders changed."""
     return [record["id"] for record in await conn.fetch(_ANONYMISE, tenant, customer_id)]
+
+
+async def unlink_legal_entity(conn: Connection, tenant: str, legal_entity_id: str) -> list[tuple[str, str | None]]:
+    """Remove a legal entity from its orders; (order id, customer id) of each order changed."""
+    return [(r["id"], r["customer_id"]) for r in await conn.fetch(_UNLINK_LEGAL_ENTITY, tenant, legal_entity_id)]
 
 
 async def existing_order_ids(conn: Connection, tenant: str, ids: Sequence[str]) -> set[str]:
