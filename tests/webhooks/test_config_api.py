@@ -99,7 +99,7 @@ def test_one_configuration_per_type_and_svix_is_refused(api: Api) -> None:
         ({"headers": {"bad header": {"value": "v"}}}, "header name"),
         ({"headers": {"x": {"value": "a\r\nInjected: 1"}}}, "line breaks"),
         ({"headers": {"x": "plain"}}, '{"value"'),
-        ({"eventsConfiguration": [{"eventType": "order.created"}]}, "not an event this service publishes"),
+        ({"eventsConfiguration": [{"eventType": "cart.created"}]}, "not an event this service publishes"),
         ({"eventsConfiguration": [{"eventType": CREATED, "id": "mine"}]}, "assigned by the server"),
         ({"eventsConfiguration": [{"eventType": CREATED, "filter": "$.status"}]}, "JsonPath"),
         ({"eventsConfiguration": [{"eventType": CREATED, "excludedFields": [" "]}]}, "non-blank"),
@@ -318,7 +318,7 @@ def test_subscriptions_list_the_catalogue_and_check_versions(api: Api) -> None:
                 "metadata": {"version": 1},
             },
             {"eventType": CREATED, "action": "UNSUBSCRIBE", "metadata": {"version": 1}},  # stale now
-            {"eventType": "order.created", "action": "SUBSCRIBE"},
+            {"eventType": "cart.created", "action": "SUBSCRIBE"},
             {"eventType": "product.created", "action": "SUBSCRIBE", "fieldsToUnsubscribe": ["nope"]},
             {"eventType": "product.updated", "action": "LATER"},
             "not an object",

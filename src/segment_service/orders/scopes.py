@@ -1,7 +1,7 @@
 """The scope sets of the order routes (`opt["scopes"]`): any one scope of a set is enough.
 
 order.yml also lets `order.order_read_by_vendor` / `order.order_manage_by_vendor` read and change a vendor's
-orders; this service keeps no vendors, so those scopes open nothing here (docs/orders.md#scopes)."""
+orders; this service keeps no vendors, so those scopes open nothing here (docs/orders.md#scopes-and-token-kinds)."""
 
 from __future__ import annotations
 
