@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ from segment_service.core.db import Database
 from segment_service.core.events import registry
 from segment_service.settings import Settings
 from segment_service.webhooks.relay import dispatch_once
-from tests.factories import Api
+from tests.factories import Api, run_sql
 
 #: A Standard Webhooks secret (`whsec_` + base64), as its libraries take it.
 SECRET = "whsec_" + base64.b64encode(b"a shared secret of the receiver!").decode()
@@ -70,3 +71,14 @@ def dispatch(settings: Settings, tenant: str) -> None:
             await db.close()
 
     asyncio.run(run())
+
+
+def published_events(database_url: str, tenant: str, settings: Settings) -> list[tuple[str, dict[str, Any]]]:
+    """Every event the tenant's writes published so far, dispatched, as (event type, payload) in publication order."""
+    dispatch(settings, tenant)
+    rows = run_sql(
+        database_url, "SELECT event_type, payload FROM webhook_events WHERE tenant = $1 ORDER BY seq", tenant
+    )
+    return [
+        (r["event_type"], json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"]) for r in rows
+    ]

@@ -12,21 +12,12 @@ import pytest
 
 from segment_service.settings import Settings
 from segment_service.webhooks.catalogue import catalogue
-from tests.factories import Api, run_sql
+from tests.factories import Api
 from tests.orders.helpers import entry, order_body
-from tests.webhooks.helpers import call, configure, dispatch, subscribe
+from tests.webhooks.helpers import call, configure, subscribe
+from tests.webhooks.helpers import published_events as read_published
 
 ORDER_TYPES = [event.type for event in catalogue() if event.type.startswith("order.")]
-
-
-def _events(database_url: str, tenant: str, settings: Settings) -> list[tuple[str, dict[str, Any]]]:
-    dispatch(settings, tenant)
-    rows = run_sql(
-        database_url, "SELECT event_type, payload FROM webhook_events WHERE tenant = $1 ORDER BY seq", tenant
-    )
-    return [
-        (r["event_type"], json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"]) for r in rows
-    ]
 
 
 @pytest.fixture
@@ -54,7 +45,7 @@ def test_every_order_event_with_its_fields_in_commit_order(
     assert moved.status_code == 204, moved.text
     assert call(api, "DELETE", "/order-v2/{tenant}/salesorders/EON1").status_code == 204
 
-    published_events = _events(database_url, api.tenant, settings)
+    published_events = read_published(database_url, api.tenant, settings)
     assert [t for t, _ in published_events] == [
         "order.created",
         "order.updated",
@@ -85,7 +76,7 @@ def test_every_order_event_with_its_fields_in_commit_order(
 def test_a_rolled_back_order_publishes_nothing(published: Api, database_url: str, settings: Settings) -> None:
     response = call(published, "POST", "/order-v2/{tenant}/salesorders", json=order_body("nobody"))
     assert response.status_code == 400
-    assert _events(database_url, published.tenant, settings) == []
+    assert read_published(database_url, published.tenant, settings) == []
 
 
 def test_deleting_a_customer_announces_its_anonymised_orders(
@@ -96,7 +87,7 @@ def test_deleting_a_customer_announces_its_anonymised_orders(
         body = order_body("c1", id=order_id)
         assert call(api, "POST", "/order-v2/{tenant}/salesorders", json=body).status_code == 201
     assert call(api, "DELETE", "/customer/{tenant}/customers/c1").status_code == 202
-    updated = [p for t, p in _events(database_url, api.tenant, settings) if t == "order.updated"]
+    updated = [p for t, p in read_published(database_url, api.tenant, settings) if t == "order.updated"]
     assert sorted(p["id"] for p in updated) == ["A", "B"]
     assert all(p["customer"] == {"id": "ANONYMOUS"} for p in updated)
 
@@ -112,5 +103,5 @@ def test_an_import_publishes_one_event_per_order(
     file.write_text("".join(json.dumps(order_body("c1", id=f"I{n}")) + "\n" for n in range(30)), encoding="utf-8")
     summary = asyncio.run(importer.import_file(settings, str(settings.database_url), "orders", file, published.tenant))
     assert (summary.created, summary.failed) == (30, 0)
-    created = [p["id"] for t, p in _events(database_url, published.tenant, settings) if t == "order.created"]
+    created = [p["id"] for t, p in read_published(database_url, published.tenant, settings) if t == "order.created"]
     assert sorted(created) == sorted(f"I{n}" for n in range(30))

@@ -3,7 +3,6 @@ the catalogue's fields (webhooks/catalogue.json) and the right values; a bulk wr
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from segment_service.webhooks.catalogue import catalogue
 from tests.factories import Api, run_sql
 from tests.segments.item_assignment_helpers import add_category, add_product
 from tests.webhooks.helpers import call, configure, dispatch, subscribe
+from tests.webhooks.helpers import published_events as read_published
 
 ALL_TYPES = [event.type for event in catalogue()]
 #: Fields a payload leaves out when the data has no value for them (documented in docs/webhooks.md#payloads).
@@ -56,16 +56,6 @@ OPTIONAL = {
     "classificationMixinsAfter",
     "customerNumber",
 }
-
-
-def _events(database_url: str, tenant: str, settings: Settings) -> list[tuple[str, dict[str, Any]]]:
-    dispatch(settings, tenant)
-    rows = run_sql(
-        database_url, "SELECT event_type, payload FROM webhook_events WHERE tenant = $1 ORDER BY seq", tenant
-    )
-    return [
-        (r["event_type"], json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"]) for r in rows
-    ]
 
 
 @pytest.fixture
@@ -128,7 +118,7 @@ def test_every_catalogue_event_has_its_fields(published: Api, database_url: str,
     assert call(api, "DELETE", "/category/{tenant}/categories/hammers").status_code == 204
     assert call(api, "DELETE", "/product/{tenant}/products/p1").status_code == 204
 
-    published_events = _events(database_url, tenant, settings)
+    published_events = read_published(database_url, tenant, settings)
     seen = {event_type for event_type, _ in published_events}
     # Order events have a test of their own (test_order_payloads.py).
     wanted = {t for t in ALL_TYPES if not t.startswith("order.")}
@@ -191,7 +181,9 @@ def test_a_bulk_upsert_publishes_one_event_per_item(published: Api, database_url
     assert [r["code"] for r in response.json()] == [201] * 5
     response = call(api, "PUT", bulk, json=[{"id": "b0"}, {"id": "b1"}])
     assert [r["code"] for r in response.json()] == [204, 204]
-    items = [(t, p["item"]["id"]) for t, p in _events(database_url, api.tenant, settings) if "item-assignment" in t]
+    items = [
+        (t, p["item"]["id"]) for t, p in read_published(database_url, api.tenant, settings) if "item-assignment" in t
+    ]
     assert items == [("customer-segment.item-assignment-created", f"b{n}") for n in range(5)] + [
         ("customer-segment.item-assignment-updated", "b0"),
         ("customer-segment.item-assignment-updated", "b1"),
@@ -215,7 +207,7 @@ def test_force_delete_publishes_the_assignments_it_takes_first(
     run_sql(database_url, "DELETE FROM webhook_events WHERE tenant = $1", api.tenant)
     response = call(api, "DELETE", f"/customer-segment/{{tenant}}/segments/{segment_id}?forceDelete=true")
     assert response.status_code == 204, response.text
-    types = [t for t, _ in _events(database_url, api.tenant, settings)]
+    types = [t for t, _ in read_published(database_url, api.tenant, settings)]
     assert types[-1] == "customer-segment.segment-deleted"
     assert "customer-segment.item-assignment-deleted" in types[:-1]
 
@@ -230,7 +222,7 @@ def test_deleting_a_product_publishes_its_category_assignments(
     dispatch(settings, api.tenant)
     run_sql(database_url, "DELETE FROM webhook_events WHERE tenant = $1", api.tenant)
     assert call(api, "DELETE", "/product/{tenant}/products/d1").status_code == 204
-    published_events = _events(database_url, api.tenant, settings)
+    published_events = read_published(database_url, api.tenant, settings)
     assert [t for t, _ in published_events] == ["assignment.deleted", "product.deleted"]
     assert published_events[0][1]["categoryId"] == "shelf"
 
@@ -239,7 +231,7 @@ def test_nothing_is_written_for_events_nobody_receives(api: Api, database_url: s
     configure(api, "http://127.0.0.1:9/")
     subscribe(api, "product.created")
     api.create_segment()
-    assert _events(database_url, api.tenant, settings) == []
+    assert read_published(database_url, api.tenant, settings) == []
     subscribe(api, "product.created", action="UNSUBSCRIBE")
     add_product(api, "n1")
-    assert _events(database_url, api.tenant, settings) == []
+    assert read_published(database_url, api.tenant, settings) == []

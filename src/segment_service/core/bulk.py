@@ -25,6 +25,29 @@ log = logging.getLogger(__name__)
 _STATUS_TEXT = {201: "Created", 204: "OK"}
 
 
+# --- import batches (segment-service import): many rows, one statement, the rest one at a time ---------------------
+
+#: Per imported row: True when created, False when replaced, else the error the API would have answered.
+Outcome = bool | ServiceError
+
+#: Errors that make a whole batch statement fail (a bad value in one row, contention, a batch slower than the
+#: statement timeout); its rows are then written one at a time.
+BATCH_FAULTS = (
+    asyncpg.DataError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.QueryCanceledError,
+)
+
+
+def row_error(exc: Exception) -> ServiceError:
+    """The error a row's write answers with, as the API would; anything that is not the row's fault is raised."""
+    error = exc if isinstance(exc, ServiceError) else input_error(exc)
+    if error is None:
+        raise exc
+    return error
+
+
 class BulkResult(msgspec.Struct, omit_defaults=True):
     """One item's outcome; `index` is the item's 0-based position in the request (docs/decisions.md#bulk-results)."""
 

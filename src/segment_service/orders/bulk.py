@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import msgspec
 
 from segment_service.core import events
 from segment_service.core.auth import Caller
-from segment_service.core.db import Database, input_error
-from segment_service.core.errors import BadRequest, ServiceError
+from segment_service.core.bulk import BATCH_FAULTS, Outcome, row_error
+from segment_service.core.db import Database
 from segment_service.core.ids import check_custom_id, new_id
 from segment_service.core.models import UNSET
 from segment_service.customers import service as customers_service
@@ -24,16 +23,6 @@ from segment_service.orders import service, store
 from segment_service.orders.documents import content_from_body
 from segment_service.orders.models import SalesOrderCreation
 from segment_service.orders.store import OrderContent
-
-#: Per row: True when created, False when replaced, else the error the API would have answered.
-Outcome = bool | ServiceError
-
-_BATCH_FAULTS = (
-    asyncpg.DataError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-    asyncpg.QueryCanceledError,
-)
 
 
 class PreparedOrder(msgspec.Struct, frozen=True):
@@ -52,33 +41,6 @@ def prepare(body: SalesOrderCreation, raw: dict[str, Any]) -> PreparedOrder:
     return PreparedOrder(body, raw, content_from_body(order_id, body, raw, status=status))
 
 
-def _reference_error(content: OrderContent, customers: set[str], contacts: set[tuple[str, str]]) -> ServiceError | None:
-    """The 400 `service.check_references` answers for this order, from the batch's reference look-ups."""
-    if content.customer_id is not None and content.customer_id not in customers:
-        return BadRequest(
-            f"Customer '{content.customer_id}' does not exist; send the id of a customer of the tenant, or "
-            "ANONYMOUS for a guest order.",
-            field="customer.id",
-            type="invalid_reference",
-        )
-    if content.legal_entity_id is None:
-        return None
-    if content.customer_id is None:
-        return BadRequest(
-            "A guest order cannot belong to a legal entity: send the customer's id, or leave legalEntityId out.",
-            field="legalEntityId",
-            type="invalid_reference",
-        )
-    if (content.customer_id, content.legal_entity_id) not in contacts:
-        return BadRequest(
-            f"Customer '{content.customer_id}' is not a contact of legal entity '{content.legal_entity_id}' (or it "
-            "does not exist).",
-            field="legalEntityId",
-            type="invalid_reference",
-        )
-    return None
-
-
 async def _one_at_a_time(db: Database, caller: Caller, body: SalesOrderCreation, raw: dict[str, Any]) -> Outcome:
     """POST's rules for a new id, PUT's for an existing one, in a transaction of its own."""
     try:
@@ -91,10 +53,7 @@ async def _one_at_a_time(db: Database, caller: Caller, body: SalesOrderCreation,
         await service.create_order(db, caller, body, raw)
         return True
     except Exception as exc:
-        error = exc if isinstance(exc, ServiceError) else input_error(exc)
-        if error is None:
-            raise
-        return error
+        return row_error(exc)
 
 
 async def import_orders(db: Database, caller: Caller, rows: Sequence[PreparedOrder]) -> list[Outcome]:
@@ -112,7 +71,7 @@ async def import_orders(db: Database, caller: Caller, rows: Sequence[PreparedOrd
             batch.append((index, content))
     try:
         inserted = await _insert_batch(db, caller.tenant, batch, outcomes)
-    except _BATCH_FAULTS:
+    except BATCH_FAULTS:
         inserted = set()  # the batch rolled back: every row without an outcome goes one at a time, below
     for index, content in batch:
         if outcomes[index] is None and content.id in inserted:
@@ -135,7 +94,11 @@ async def _insert_batch(
         contacts = await legal_entities_service.contact_pairs(conn, tenant, pairs)
         valid: list[OrderContent] = []
         for index, content in batch:
-            error = _reference_error(content, customers, contacts)
+            error = service.reference_error(
+                content,
+                customer_exists=content.customer_id in customers,
+                is_contact=(content.customer_id, content.legal_entity_id) in contacts,
+            )
             if error is not None:
                 outcomes[index] = error
             else:

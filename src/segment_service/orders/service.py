@@ -45,6 +45,34 @@ def not_found(order_id: str) -> OrderNotFound:
 # ------------------------------------------------------------------------------------------------------ writes
 
 
+def reference_error(content: OrderContent, *, customer_exists: bool, is_contact: bool) -> BadRequest | None:
+    """The 400 an order's references answer with, from what was looked up (`customer_exists` of its customer,
+    `is_contact` of its customer and legal entity); None when they hold. The single writes and the import share it."""
+    if content.customer_id is not None and not customer_exists:
+        return BadRequest(
+            f"Customer '{content.customer_id}' does not exist; send the id of a customer of the tenant, or "
+            "ANONYMOUS for a guest order.",
+            field="customer.id",
+            type="invalid_reference",
+        )
+    if content.legal_entity_id is None:
+        return None
+    if content.customer_id is None:
+        return BadRequest(
+            "A guest order cannot belong to a legal entity: send the customer's id, or leave legalEntityId out.",
+            field="legalEntityId",
+            type="invalid_reference",
+        )
+    if not is_contact:
+        return BadRequest(
+            f"Customer '{content.customer_id}' is not a contact of legal entity '{content.legal_entity_id}' (or it "
+            "does not exist).",
+            field="legalEntityId",
+            type="invalid_reference",
+        )
+    return None
+
+
 async def check_references(
     conn: Connection, tenant: str, content: OrderContent, current: OrderRow | None = None
 ) -> None:
@@ -57,32 +85,19 @@ async def check_references(
         current.legal_entity_id,
     ):
         return
-    if content.customer_id is not None and not await customers_service.customer_exists(
-        conn, tenant, content.customer_id, for_write=True
-    ):
-        raise BadRequest(
-            f"Customer '{content.customer_id}' does not exist; send the id of a customer of the tenant, or "
-            "ANONYMOUS for a guest order.",
-            field="customer.id",
-            type="invalid_reference",
-        )
-    if content.legal_entity_id is None:
-        return
-    if content.customer_id is None:
-        raise BadRequest(
-            "A guest order cannot belong to a legal entity: send the customer's id, or leave legalEntityId out.",
-            field="legalEntityId",
-            type="invalid_reference",
-        )
-    if not await legal_entities_service.is_contact(
-        conn, tenant, content.customer_id, content.legal_entity_id, for_write=True
-    ):
-        raise BadRequest(
-            f"Customer '{content.customer_id}' is not a contact of legal entity '{content.legal_entity_id}' (or it "
-            "does not exist).",
-            field="legalEntityId",
-            type="invalid_reference",
-        )
+    customer, legal_entity = content.customer_id, content.legal_entity_id
+    customer_exists = customer is None or await customers_service.customer_exists(
+        conn, tenant, customer, for_write=True
+    )
+    is_contact = (
+        customer_exists
+        and customer is not None
+        and legal_entity is not None
+        and await legal_entities_service.is_contact(conn, tenant, customer, legal_entity, for_write=True)
+    )
+    error = reference_error(content, customer_exists=customer_exists, is_contact=is_contact)
+    if error is not None:
+        raise error
 
 
 async def announce(

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import asyncpg
 import msgspec
 
 from segment_service.categories import service as categories_service
 from segment_service.core import events
 from segment_service.core.auth import Caller
-from segment_service.core.db import Database, input_error
+from segment_service.core.bulk import BATCH_FAULTS, Outcome, row_error
+from segment_service.core.db import Database
 from segment_service.core.errors import ServiceError
 from segment_service.core.models import UNSET
 from segment_service.customers import service as customers_service
@@ -28,18 +28,6 @@ from segment_service.segments.item_assignment_models import ItemAssignmentUpsert
 
 R = TypeVar("R")
 T = TypeVar("T")
-
-#: Per row: True when created, False when replaced, else the error the API would have answered.
-Outcome = bool | ServiceError
-
-#: Errors that make a whole batch statement fail (a bad value in one row, contention, a batch slower than the
-#: statement timeout); its rows are then written one at a time.
-_BATCH_FAULTS = (
-    asyncpg.DataError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-    asyncpg.QueryCanceledError,
-)
 
 
 class ItemAssignmentRow(ItemAssignmentUpsertBulk, kw_only=True):
@@ -68,13 +56,6 @@ def _checked(check: Callable[[R], T], row: R) -> T | None:
         return check(row)
     except ServiceError:
         return None
-
-
-def _error_of(exc: Exception) -> ServiceError:
-    error = exc if isinstance(exc, ServiceError) else input_error(exc)
-    if error is None:
-        raise exc
-    return error
 
 
 async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[ItemAssignmentRow]) -> list[Outcome]:
@@ -135,7 +116,7 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
                 )
         for write in writes:
             outcomes[write[0]] = write[1:4] in created
-    except _BATCH_FAULTS:
+    except BATCH_FAULTS:
         one_by_one = sorted(one_by_one + [b[0] for b in batch])
     for index in one_by_one:
         row = rows[index]
@@ -144,7 +125,7 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
                 db, caller, row.segment_id, row.type, row.id, row
             )
         except Exception as exc:
-            outcomes[index] = _error_of(exc)
+            outcomes[index] = row_error(exc)
     return [o for o in outcomes if o is not None]
 
 
@@ -223,7 +204,7 @@ async def import_customer_assignments(
                 await events.emit_many(conn, batch_events)
         for write in writes:
             outcomes[write[0]] = write[1:4] in created
-    except _BATCH_FAULTS:
+    except BATCH_FAULTS:
         one_by_one = sorted(one_by_one + [b[0] for b in batch])
     for index in one_by_one:
         row = rows[index]
@@ -237,5 +218,5 @@ async def import_customer_assignments(
                 row,
             )
         except Exception as exc:
-            outcomes[index] = _error_of(exc)
+            outcomes[index] = row_error(exc)
     return [o for o in outcomes if o is not None]

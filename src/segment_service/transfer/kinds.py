@@ -17,7 +17,8 @@ import msgspec
 from segment_service.categories import service as categories_service
 from segment_service.categories.models import CategoryCreateRequest, CategoryUpdateRequest
 from segment_service.core.auth import Caller
-from segment_service.core.db import Database, input_error
+from segment_service.core.bulk import Outcome, row_error
+from segment_service.core.db import Database
 from segment_service.core.errors import BadRequest, Conflict, ServiceError, VersionConflict
 from segment_service.core.languages import WriteLanguage
 from segment_service.customers import service as customers_service
@@ -38,9 +39,6 @@ from segment_service.products.models import ProductCreation, ProductUpdate
 from segment_service.segments import assignment_import
 from segment_service.segments import service as segments_service
 from segment_service.segments.models import SegmentCreation, SegmentUpdate
-
-#: Per row: True when created, False when replaced, else the error the API would have answered.
-Outcome = bool | ServiceError
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +74,6 @@ def decode(body: Any, model: type[Any], *, lenient: bool) -> Any:
         ) from exc
 
 
-def _error_of(exc: Exception) -> ServiceError:
-    error = exc if isinstance(exc, ServiceError) else input_error(exc)
-    if error is None:
-        raise exc
-    return error
-
-
 @dataclass(frozen=True, slots=True)
 class Resource:
     """A resource kind: POST's model and function, then PUT's for a row whose id exists already."""
@@ -101,11 +92,11 @@ class Resource:
             if isinstance(conflict, VersionConflict) or not isinstance(row_id, str):
                 return conflict
         except Exception as exc:
-            return _error_of(exc)
+            return row_error(exc)
         try:  # the id exists: replace it as PUT does
             return await self.update(context, row_id, decode(body, self.update_model, lenient=lenient))
         except Exception as exc:
-            return _error_of(exc)
+            return row_error(exc)
 
 
 RESOURCES: dict[str, Resource] = {
