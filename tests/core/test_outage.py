@@ -24,6 +24,7 @@ UNREACHABLE = [
     asyncpg.ConnectionFailureError("server closed the connection unexpectedly"),
     asyncpg.TooManyConnectionsError("sorry, too many clients already"),
     asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+    asyncpg.InternalClientError("cannot switch to state 11; another operation (2) is in progress"),
 ]
 
 NOT_UNREACHABLE = [

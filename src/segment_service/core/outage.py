@@ -42,6 +42,11 @@ def is_connection_failure(exc: BaseException) -> bool:
         # Refused, reset, no such socket file, no route, DNS, and TimeoutError: a pool acquire or connect attempt
         # that got no answer (asyncio.TimeoutError is TimeoutError since Python 3.11).
         return True
+    if isinstance(exc, asyncpg.InternalClientError):
+        # The driver's protocol state is broken, which happens when the server's goodbye (the FATAL of a terminated
+        # backend) arrives on an idle pooled connection: "cannot switch to state 11; another operation (2) is in
+        # progress". The connection is unusable and is closed on release; the request can be sent again.
+        return True
     # asyncpg's own "connection is closed" for a connection whose server went away between two statements.
     return type(exc) is asyncpg.InterfaceError and "closed" in str(exc)
 

@@ -18,6 +18,7 @@ from segment_service.core.db import Database, migration_files
 from segment_service.core.errors import ServiceError, Unauthorized
 from segment_service.core.http import json_response
 from segment_service.core.metrics import CONTENT_TYPE, Metrics
+from segment_service.core.outage import is_connection_failure
 from segment_service.ops.store import applied_migrations
 from segment_service.settings import Settings
 
@@ -43,11 +44,11 @@ async def ready(state: State) -> Response[Any]:
     the reason otherwise."""
     db: Database = state.db
     try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS), db.connection() as conn:
-            applied = await applied_migrations(conn)
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            applied = await _applied_migrations(db)
     except TimeoutError as exc:
         raise NotReady(f"Not ready: the database did not answer within {READY_TIMEOUT_SECONDS:g} s.") from exc
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as exc:
         raise NotReady(f"Not ready: the database is not reachable ({type(exc).__name__}: {exc}).") from exc
     missing = [version for version, _ in migration_files() if version not in applied]
     if missing:
@@ -55,6 +56,20 @@ async def ready(state: State) -> Response[Any]:
             f"Not ready: the database lacks migration(s) {', '.join(missing)}; run `segment-service migrate`."
         )
     return json_response({"status": "UP"})
+
+
+async def _applied_migrations(db: Database) -> set[str]:
+    """The applied migrations, asked twice when the first connection turns out dead: a pooled connection whose server
+    process was terminated fails with an error about itself, and the second try (on a new connection) reports what
+    the server says now, which is the reason an operator needs."""
+    try:
+        async with db.connection() as conn:
+            return await applied_migrations(conn)
+    except Exception as exc:
+        if not is_connection_failure(exc):
+            raise
+    async with db.connection() as conn:
+        return await applied_migrations(conn)
 
 
 @get("/metrics", include_in_schema=False)
