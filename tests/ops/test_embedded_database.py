@@ -12,10 +12,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import psutil
 import pytest
 
 from segment_service.core.db import migration_files
-from segment_service.embedded import HANDLE_LIST, ensure_database, postmaster_pid
+from segment_service.embedded import HANDLE_LIST, SETTINGS_FILE, ensure_database, postmaster_pid, server_settings
 from tests.ops.servers import CLI, ServeProcess, cleanup_embedded, process_gone, run_cli, serve_env
 
 
@@ -140,3 +141,52 @@ def test_concurrent_creates_of_one_database_all_succeed(database_url: str) -> No
         asyncio.run(race())
     except asyncpg.InsufficientPrivilegeError:
         pytest.skip("the test database's role may not create databases")
+
+
+def test_the_embedded_server_runs_with_the_services_settings(database_url: str) -> None:
+    if "segment-service-test" not in database_url:
+        pytest.skip("TEST_DATABASE_URL names a server this suite did not start")
+
+    async def shown() -> dict[str, str]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return {
+                name: await conn.fetchval("SELECT setting || coalesce(unit, '') FROM pg_settings WHERE name = $1", name)
+                for name in ("shared_buffers", "max_wal_size", "checkpoint_timeout")
+            }
+        finally:
+            await conn.close()
+
+    wanted = server_settings(psutil.virtual_memory().total)
+    settings = asyncio.run(shown())
+    # pg_settings counts shared_buffers in 8 kB pages and max_wal_size in MB.
+    assert int(settings["shared_buffers"].removesuffix("8kB")) * 8 // 1024 == int(wanted["shared_buffers"][:-2])
+    assert settings["max_wal_size"] == "4096MB"
+    assert settings["checkpoint_timeout"] == "900s"
+
+
+def test_settings_scale_with_memory_and_are_bounded() -> None:
+    assert server_settings(512 * 2**20)["shared_buffers"] == "128MB"  # never below PostgreSQL's own default
+    assert server_settings(4 * 2**30)["shared_buffers"] == "512MB"
+    assert server_settings(64 * 2**30)["shared_buffers"] == "1024MB"
+    assert server_settings(512 * 2**20)["wal_buffers"] == "-1"  # PostgreSQL's own choice for small buffers
+
+
+def test_the_settings_come_from_the_services_file(database_url: str) -> None:
+    """Included from postgresql.conf, so postgresql.auto.conf (ALTER SYSTEM), read after it, can override it."""
+    if "segment-service-test" not in database_url:
+        pytest.skip("TEST_DATABASE_URL names a server this suite did not start")
+
+    async def source() -> tuple[str, str]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            data_directory = await conn.fetchval("SHOW data_directory")
+            sourcefile = await conn.fetchval("SELECT sourcefile FROM pg_settings WHERE name = 'max_wal_size'")
+            return data_directory, sourcefile
+        finally:
+            await conn.close()
+
+    data_directory, sourcefile = asyncio.run(source())
+    assert sourcefile == str(Path(data_directory) / SETTINGS_FILE)
+    conf = (Path(data_directory) / "postgresql.conf").read_text()
+    assert conf.count(f"include_if_exists = '{SETTINGS_FILE}'") == 1
