@@ -1,5 +1,5 @@
 """Purchase facts (docs/orders.md#purchase-facts) against a recomputation from the orders as the API reads them back:
-purchase_lines, purchase_summaries and facts_store.measure / measure_all after any sequence of order writes."""
+the orders' entry arrays, purchase_summaries and facts_store.measure / measure_all after any mix of order writes."""
 
 from __future__ import annotations
 
@@ -163,9 +163,12 @@ def expected_summaries(orders: list[Order], counted: set[str]) -> list[tuple[Any
 # ------------------------------------------------------------------------------------------ the stored facts
 
 
+# The line facts as the fact reads see them: each entry of each order of a known customer.
 LINES = (
-    "SELECT order_id, line_no, customer_id, legal_entity_id, ordered_at, status, site_code, currency, product_id,"
-    " quantity, amount FROM purchase_lines WHERE tenant = $1 ORDER BY order_id, line_no"
+    "SELECT o.id, l.n::int, o.customer_id, coalesce(o.legal_entity_id, ''), o.created_at, o.status, o.site_code,"
+    " o.currency, l.product_id, l.quantity, l.amount FROM orders o"
+    " CROSS JOIN LATERAL unnest(o.product_ids, o.quantities, o.amounts) WITH ORDINALITY AS l(product_id, quantity,"
+    " amount, n) WHERE o.tenant = $1 AND o.customer_id IS NOT NULL ORDER BY o.id, l.n"
 )
 SUMMARIES = (
     "SELECT customer_id, legal_entity_id, currency, order_count, total, first_order_at, last_order_at"

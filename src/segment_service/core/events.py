@@ -306,8 +306,8 @@ class OrderDeleted(ChangeEvent, frozen=True, kw_only=True):
 
 
 class OrdersChanged(ChangeEvent, frozen=True, kw_only=True):
-    """Orders were created, changed or deleted in this transaction (one event for a whole import batch): the purchase
-    facts of `order_ids` and of every customer in `customer_ids` (before or after the change) are stale."""
+    """Orders were created, changed or deleted in this transaction (one event for a whole import batch): `order_ids`
+    changed, and the purchase facts of every customer in `customer_ids` (before or after the change) are stale."""
 
     order_ids: tuple[str, ...]
     customer_ids: tuple[str, ...]

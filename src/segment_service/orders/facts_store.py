@@ -1,8 +1,10 @@
-"""Purchase-fact SQL (docs/orders.md#purchase-facts): keeping the facts of changed orders and customers, and reading
-"how many / how much / when, within a window, of a product, a category subtree, a site, some statuses" for one
-customer (an index range read) or for every customer of the tenant (one set-based statement).
+"""Purchase-fact SQL (docs/orders.md#purchase-facts): keeping the summaries of changed customers, and reading "how
+many / how much / when, within a window, of a product, a category subtree, a site, some statuses" for one customer
+(an index range read over its orders) or for every customer of the tenant (one set-based statement; a product or a
+category is found through the GIN index over the orders' product ids). What an order bought is its own entry arrays
+(product ids and gross amounts, side by side), so line facts need no table of their own.
 
-Facts are rebuilt from the orders, never patched by deltas: a rebuild is right whatever happened before it. Rebuilds
+Summaries are rebuilt from the orders, never patched by deltas: a rebuild is right whatever happened before it. Rebuilds
 of one customer's summaries are serialised by a transaction-scoped advisory lock per customer, taken after the
 order rows are written and in sorted order (so two writers never wait on each other in a cycle); a change of the
 tenant's counted statuses takes the tenant's lock exclusively, every other rebuild shares it.
@@ -39,18 +41,6 @@ SELECT pg_advisory_xact_lock($1, hashtext($2 || ':' || s.c))
 FROM (SELECT DISTINCT c FROM unnest($3::text[]) AS u(c) ORDER BY c) s
 """
 
-_DELETE_LINES = "DELETE FROM purchase_lines WHERE tenant = $1 AND order_id = ANY($2::text[])"
-
-_INSERT_LINES = """
-INSERT INTO purchase_lines (tenant, order_id, line_no, customer_id, legal_entity_id, ordered_at, status, site_code,
-                            currency, product_id, quantity, amount)
-SELECT o.tenant, o.id, l.n, o.customer_id, coalesce(o.legal_entity_id, ''), o.created_at, o.status, o.site_code,
-       o.currency, l.product_id, l.quantity, l.amount
-FROM orders o
-CROSS JOIN LATERAL unnest(o.product_ids, o.quantities, o.amounts) WITH ORDINALITY AS l(product_id, quantity, amount, n)
-WHERE o.tenant = $1 AND o.id = ANY($2::text[]) AND o.customer_id IS NOT NULL
-"""
-
 _DELETE_SUMMARIES = "DELETE FROM purchase_summaries WHERE tenant = $1 AND customer_id = ANY($2::text[])"
 
 # Each order counts once for the customer overall ('') and once for its legal entity, when it has one.
@@ -84,15 +74,11 @@ SET counted_statuses = EXCLUDED.counted_statuses, version = purchase_settings.ve
 """
 
 
-async def rebuild(conn: Connection, tenant: str, order_ids: Sequence[str], customer_ids: Sequence[str]) -> None:
-    """Make the facts of `order_ids` and the summaries of `customer_ids` equal to what the orders say now."""
+async def rebuild(conn: Connection, tenant: str, customer_ids: Sequence[str]) -> None:
+    """Make the summaries of `customer_ids` equal to what their orders say now."""
     await conn.execute(_LOCK_TENANT_SHARED, _TENANT_LOCK, tenant)
     if customer_ids:
         await conn.execute(_LOCK_CUSTOMERS, _CUSTOMER_LOCK, tenant, list(customer_ids))
-    if order_ids:
-        await conn.execute(_DELETE_LINES, tenant, list(order_ids))
-        await conn.execute(_INSERT_LINES, tenant, list(order_ids))
-    if customer_ids:
         await conn.execute(_DELETE_SUMMARIES, tenant, list(customer_ids))
         await conn.execute(_INSERT_SUMMARIES, tenant, list(customer_ids), list(DEFAULT_COUNTED))
 
@@ -165,11 +151,31 @@ class SummaryRow(msgspec.Struct, frozen=True):
     last_order_at: datetime
 
 
+def _entry_condition(f: Filter, criteria: Criteria) -> str | None:
+    """What an entry `u.product_id` must be to count with a product or category filter (None: every entry counts)."""
+    conditions = []
+    if f.product_id is not None:
+        conditions.append(f"u.product_id = {criteria.bind(f.product_id)}")
+    if f.category_id is not None:
+        # Uncorrelated: PostgreSQL runs it once and probes a hash of the subtree's products per entry.
+        conditions.append(f"u.product_id IN (SELECT ca.product_id {_subtree_products(criteria, f.category_id)})")
+    return " AND ".join(conditions) or None
+
+
+def _subtree_products(criteria: Criteria, category_id: str) -> str:
+    category = criteria.bind(category_id)
+    return (
+        "FROM category_closure cc JOIN category_assignments ca"
+        " ON ca.tenant = cc.tenant AND ca.category_id = cc.descendant_id"
+        f" WHERE cc.tenant = $1 AND cc.ancestor_id = {category}"
+    )
+
+
 def _where(f: Filter, criteria: Criteria) -> None:
-    """The filter's conditions on `p` (purchase_lines with f.by_line, else orders)."""
-    at = "p.ordered_at" if f.by_line else "p.created_at"
+    """The filter's conditions on the orders `p`; an order with a product or category filter must also have a
+    matching entry (the GIN index finds the candidates, `m.entries` of `_matching_entries` decides)."""
     if f.since is not None:
-        criteria.where(f"{at} >= {criteria.bind(f.since)}")
+        criteria.where(f"p.created_at >= {criteria.bind(f.since)}")
     if f.statuses is not None:
         criteria.where(f"p.status = ANY({criteria.bind(list(f.statuses))}::text[])")
     else:
@@ -179,20 +185,32 @@ def _where(f: Filter, criteria: Criteria) -> None:
     if f.currency is not None:
         criteria.where(f"p.currency = {criteria.bind(f.currency)}")
     if f.product_id is not None:
-        criteria.where(f"p.product_id = {criteria.bind(f.product_id)}")
+        criteria.where(f"p.product_ids @> ARRAY[{criteria.bind(f.product_id)}::text]")
     if f.category_id is not None:
-        category = criteria.bind(f.category_id)
         criteria.where(
-            "p.product_id IN (SELECT ca.product_id FROM category_closure cc JOIN category_assignments ca"
-            " ON ca.tenant = cc.tenant AND ca.category_id = cc.descendant_id"
-            f" WHERE cc.tenant = $1 AND cc.ancestor_id = {category})"
+            "p.product_ids && (SELECT coalesce(array_agg(DISTINCT ca.product_id), '{}')"
+            f" {_subtree_products(criteria, f.category_id)})"
         )
+    if f.by_line:
+        criteria.where("m.entries > 0")
+
+
+def _source(f: Filter, criteria: Criteria) -> str:
+    """The orders `p`, with a product or category filter each joined to what its matching entries add up to."""
+    condition = _entry_condition(f, criteria)
+    if condition is None:
+        return "orders p"
+    return (
+        "orders p CROSS JOIN LATERAL (SELECT count(*) AS entries, coalesce(sum(u.amount), 0) AS amount"
+        f" FROM unnest(p.product_ids, p.amounts) AS u(product_id, amount) WHERE {condition}) m"
+    )
 
 
 def _aggregates(f: Filter) -> str:
-    if f.by_line:
-        return "count(DISTINCT p.order_id), coalesce(sum(p.amount), 0), min(p.ordered_at), max(p.ordered_at)"
-    return "count(*), coalesce(sum(p.total), 0), min(p.created_at), max(p.created_at)"
+    """Orders counted once each; the total is the order total, or with a product or category filter what the
+    matching entries of the order cost."""
+    amount = "m.amount" if f.by_line else "p.total"
+    return f"count(*), coalesce(sum({amount}), 0), min(p.created_at), max(p.created_at)"
 
 
 def _measures(record: asyncpg.Record | None, offset: int = 0) -> Measures:
@@ -217,10 +235,9 @@ async def measure(conn: Connection, tenant: str, customer_id: str, legal_entity_
     criteria = Criteria(tenant, customer_id)
     criteria.where("p.tenant = $1 AND p.customer_id = $2")
     if legal_entity_id is not None:
-        column = "p.legal_entity_id" if f.by_line else "coalesce(p.legal_entity_id, '')"
-        criteria.where(f"{column} = {criteria.bind(legal_entity_id)}")
+        criteria.where(f"coalesce(p.legal_entity_id, '') = {criteria.bind(legal_entity_id)}")
+    source = _source(f, criteria)
     _where(f, criteria)
-    source = "purchase_lines p" if f.by_line else "orders p"
     sql = f"SELECT {_aggregates(f)} FROM {source} WHERE {criteria.sql}"
     return _measures(await conn.fetchrow(sql, *criteria.values))
 
@@ -234,9 +251,9 @@ async def measure_all(
     criteria.where("p.tenant = $1 AND p.customer_id IS NOT NULL")
     entity = "p.legal_entity_id"
     if per_legal_entity:
-        criteria.where("p.legal_entity_id <> ''" if f.by_line else "p.legal_entity_id IS NOT NULL")
+        criteria.where("p.legal_entity_id IS NOT NULL")
+    source = _source(f, criteria)
     _where(f, criteria)
-    source = "purchase_lines p" if f.by_line else "orders p"
     group = f"p.customer_id, {entity}" if per_legal_entity else "p.customer_id"
     select = f"p.customer_id, {entity + ' AS legal_entity_id' if per_legal_entity else 'NULL::text'}"
     sql = f"SELECT {select}, {_aggregates(f)} FROM {source} WHERE {criteria.sql} GROUP BY {group}"

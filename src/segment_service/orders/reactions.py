@@ -10,7 +10,7 @@ from segment_service.orders import facts_store, service
 
 
 async def _keep_facts(conn: Connection, event: events.OrdersChanged) -> None:
-    await facts_store.rebuild(conn, event.tenant, event.order_ids, event.customer_ids)
+    await facts_store.rebuild(conn, event.tenant, event.customer_ids)
 
 
 async def _anonymise(conn: Connection, event: events.CustomerDeleted) -> None:
