@@ -4,9 +4,9 @@
 `publish` is the registry's published-event subscriber (webhooks/reactions.py registers it). Per tenant of the batch
 it reads which event types the tenant receives (one statement) and writes the events themselves, each with a new id,
 as one row (one statement). A write of up to RENDER_AT_WRITE events also renders their payloads now, from the rows
-as it leaves them (one statement per event type). A larger (bulk) write pays for one statement only: it writes its
-events when the tenant receives any of their types, and the relay, when it takes the row (webhooks/relay.py), drops
-those of types the tenant does not receive and renders the others. A change is published
+as it leaves them (one statement per event type); a larger (bulk) write leaves the rendering to the relay, when it
+takes the row (webhooks/relay.py), which also drops the events of types the tenant stopped receiving meanwhile.
+Nothing is encoded for a tenant that receives none of a write's types. A change is published
 if and only if it commits; nothing here notifies anyone, the relays poll.
 """
 
@@ -58,11 +58,10 @@ async def publish(registry: EventRegistry, conn: Connection, batch: Sequence[Cha
         by_tenant.setdefault(event.tenant, []).append(event)
     for tenant, events in by_tenant.items():
         types = sorted({event.catalogue_name for event in events if event.catalogue_name is not None})
-        if len(events) > RENDER_AT_WRITE:
-            # A bulk write: one statement, kept only when the tenant receives any of the types.
-            await outbox_store.insert_batch_if_received(conn, tenant, types, encode_events(events))
-            continue
         receiving = await outbox_store.receiving_types(conn, tenant, types)
         chosen = [event for event in events if event.catalogue_name in receiving]
-        if chosen:
-            await outbox_store.insert_batch(conn, tenant, encode_events(chosen, await registry.payloads(conn, chosen)))
+        if not chosen:
+            continue  # nothing is encoded for a tenant that receives none of the types (most imports)
+        # A bulk write's payloads are rendered by the relay, keeping the write itself to one short insert.
+        payloads = await registry.payloads(conn, chosen) if len(chosen) <= RENDER_AT_WRITE else None
+        await outbox_store.insert_batch(conn, tenant, encode_events(chosen, payloads))
