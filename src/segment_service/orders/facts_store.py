@@ -173,7 +173,7 @@ def _subtree_products(criteria: Criteria, category_id: str) -> str:
 
 def _where(f: Filter, criteria: Criteria) -> None:
     """The filter's conditions on the orders `p`; an order with a product or category filter must also have a
-    matching entry (the GIN index finds the candidates, `m.entries` of `_matching_entries` decides)."""
+    matching entry (the GIN index finds the candidates, `m.entries` of `_source` decides)."""
     if f.since is not None:
         criteria.where(f"p.created_at >= {criteria.bind(f.since)}")
     if f.statuses is not None:
