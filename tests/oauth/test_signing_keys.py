@@ -49,7 +49,7 @@ def tokens_of(worker: TestClient[FastLane]) -> TokenService:
 @pytest.fixture(scope="module")
 def workers(database_url: str) -> Iterator[Workers]:
     """Two app instances on keys kept in the database, as two worker processes of one server are."""
-    settings = Settings(database_url=database_url, signing_key=None, password_hash_memory_kib=8)
+    settings = Settings(database_url=database_url, signing_key=None, password_hash_memory_kib=8, webhook_deliver=False)
     first_app, second_app = create_served_app(settings), create_served_app(settings)
     with (
         TestClient(first_app, raise_server_exceptions=False) as first,

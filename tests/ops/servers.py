@@ -44,9 +44,12 @@ def free_port() -> int:
 
 def serve_env(database_url: str | None = None, **extra: str) -> dict[str, str]:
     """The environment of a served process: this one's, with the given database (or none: the embedded one), a fixed
-    signing key and the cheapest password hash."""
+    signing key, the cheapest password hash and no webhook relay."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(SEGMENT_SERVICE_SIGNING_KEY=SIGNING_KEY, SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB="8")
+    # A served process on a test worker's database would otherwise run a relay of its own, with the default retry
+    # schedule, and take deliveries of the webhook tests that run their own fast-retrying relay (tests/webhooks).
+    env["SEGMENT_SERVICE_WEBHOOK_DELIVER"] = "false"
     if database_url:
         env["DATABASE_URL"] = database_url
     env.update(extra)
