@@ -48,6 +48,8 @@ from segment_service.ops import routes as ops_routes
 from segment_service.orders.routes import CustomerOrderController, PurchaseController, SalesOrderController
 from segment_service.products.routes import ProductController
 from segment_service.reactions import register_reactions
+from segment_service.rules import evaluator as rule_evaluator
+from segment_service.rules.routes import SegmentRuleController
 from segment_service.segments.customer_routes import SegmentCustomerController
 from segment_service.segments.item_routes import SegmentItemAssignmentController
 from segment_service.segments.routes import SegmentController
@@ -100,13 +102,25 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         db = await Database.connect(settings, dsn)
         relay: asyncio.Task[None] | None = None
+        rules: asyncio.Task[None] | None = None
         try:
             app.state.tokens = await oauth_keys.token_service(db, settings.signing_key)
             app.state.db = db
             if settings.webhook_deliver:
                 relay = asyncio.create_task(deliver_forever(db, settings), name="webhook-relay")
+            if settings.rule_evaluate:
+                rules = asyncio.create_task(
+                    rule_evaluator.run_forever(
+                        db, poll_seconds=settings.rule_poll_ms / 1000, sweep_seconds=settings.rule_sweep_seconds
+                    ),
+                    name="rule-evaluator",
+                )
             yield
         finally:
+            if rules is not None:
+                rules.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await rules
             if relay is not None:
                 relay.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -124,6 +138,7 @@ def create_app(settings: Settings) -> Litestar:
             AnonymousLoginController,
             SegmentController,
             SegmentCustomerController,
+            SegmentRuleController,
             SegmentItemAssignmentController,
             StorefrontController,
             CustomerController,

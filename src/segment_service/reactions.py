@@ -16,6 +16,7 @@ from segment_service.oauth import reactions as oauth_reactions
 from segment_service.orders import payloads as order_payloads
 from segment_service.orders import reactions as order_reactions
 from segment_service.products import payloads as product_payloads
+from segment_service.rules import reactions as rule_reactions
 from segment_service.segments import payloads as segment_payloads
 from segment_service.segments import reactions as segment_reactions
 from segment_service.webhooks import reactions as webhook_reactions
@@ -27,6 +28,7 @@ def register_reactions(target: EventRegistry = registry) -> None:
     legal_entity_reactions.register(target)
     segment_reactions.register(target)
     order_reactions.register(target)
+    rule_reactions.register(target)
     oauth_reactions.register(target)
     webhook_reactions.register(target)
     for payloads in (segment_payloads, customer_payloads, category_payloads, product_payloads, order_payloads):

@@ -279,6 +279,15 @@ class Settings:
     webhook_poll_ms: int = 100
     """SEGMENT_SERVICE_WEBHOOK_POLL_MS: how often an idle relay looks for new events, in milliseconds (10 to 60000);
     the bound on commit-to-first-attempt latency when nothing else is going on."""
+    rule_evaluate: bool = True
+    """SEGMENT_SERVICE_RULE_EVALUATE: `false` runs no rule evaluator in this process; saved rules wait for another
+    process's (docs/rules.md#evaluation). Writes always re-evaluate their own customers."""
+    rule_poll_ms: int = 1000
+    """SEGMENT_SERVICE_RULE_POLL_MS: how often an idle evaluator looks for rules saved by other processes
+    (10 to 60000 milliseconds); a rule saved through this process is taken at once."""
+    rule_sweep_seconds: float = 300.0
+    """SEGMENT_SERVICE_RULE_SWEEP_SECONDS: how often time-relative rules (withinLast, olderThan, order windows) are
+    moved forward (0.1 to 900 seconds): a membership that a moment in time changes moves at most this much later."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -344,4 +353,9 @@ class Settings:
                 "SEGMENT_SERVICE_WEBHOOK_CONCURRENCY", 64, 1, 1000, unit="deliveries", env=env
             ),
             webhook_poll_ms=_env_int("SEGMENT_SERVICE_WEBHOOK_POLL_MS", 100, 10, 60000, unit="milliseconds", env=env),
+            rule_evaluate=_env_bool("SEGMENT_SERVICE_RULE_EVALUATE", True, env),
+            rule_poll_ms=_env_int("SEGMENT_SERVICE_RULE_POLL_MS", 1000, 10, 60000, unit="milliseconds", env=env),
+            rule_sweep_seconds=_env_float(
+                "SEGMENT_SERVICE_RULE_SWEEP_SECONDS", 300.0, 0.1, 900, unit="seconds", env=env
+            ),
         )

@@ -31,6 +31,8 @@ class ChangeEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 E = TypeVar("E", bound=ChangeEvent)
 Subscriber = Callable[[Connection, E], Awaitable[None]]
+#: Runs once per emitted batch with the batch's events of the types it subscribed to, in emit order.
+BatchSubscriber = Callable[[Connection, Sequence[ChangeEvent]], Awaitable[None]]
 #: Runs once per emitted batch with the batch's catalogue events (those with a `catalogue_name`), in emit order.
 PublishedSubscriber = Callable[[Connection, Sequence[ChangeEvent]], Awaitable[None]]
 #: Renders the catalogue payloads of events of one type, one per event and in their order, reading the committed-to-be
@@ -49,6 +51,7 @@ class EventRegistry:
     def __init__(self) -> None:
         self._subscribers: dict[type[ChangeEvent], list[Subscriber[ChangeEvent]]] = {}
         self._published: list[PublishedSubscriber] = []
+        self._batch: list[tuple[tuple[type[ChangeEvent], ...], BatchSubscriber]] = []
         self._builders: dict[type[ChangeEvent], PayloadBuilder[ChangeEvent]] = {}
         self.ready = False
 
@@ -63,6 +66,13 @@ class EventRegistry:
         subscribers = self._subscribers.get(event_type, [])
         if subscriber in subscribers:
             subscribers.remove(subscriber)
+
+    def subscribe_batch(self, event_types: tuple[type[ChangeEvent], ...], subscriber: BatchSubscriber) -> None:
+        """Run `subscriber` once per emitted batch that has events of `event_types`, with those events, after their
+        per-type subscribers: a reaction that is one statement for a whole import batch (rule memberships,
+        rules/reactions.py) rather than one per event."""
+        if all(existing is not subscriber for _, existing in self._batch):
+            self._batch.append((event_types, subscriber))
 
     def subscribe_published(self, subscriber: PublishedSubscriber) -> None:
         """Run `subscriber` once per emitted batch with its catalogue events, after their per-type subscribers (the
@@ -110,6 +120,8 @@ class EventRegistry:
         self._check_ready()
         if self._published and any(t.catalogue_name is not None for t in event_types):
             return True
+        if any(set(types) & set(event_types) for types, _ in self._batch):
+            return True
         return any(self._subscribers.get(t) for t in event_types)
 
     def _check_ready(self) -> None:
@@ -131,6 +143,10 @@ class EventRegistry:
         for event in batch:
             for subscriber in self._subscribers.get(type(event), ()):
                 await subscriber(conn, event)
+        for types, batch_subscriber in self._batch:
+            chosen = [e for e in batch if isinstance(e, types)]
+            if chosen:
+                await batch_subscriber(conn, chosen)
         if self._published:
             published = [e for e in batch if e.catalogue_name is not None]
             if published:

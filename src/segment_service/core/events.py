@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from segment_service.core.event_registry import (
+    BatchSubscriber,
     ChangeEvent,
     EventRegistry,
     PayloadBuilder,
@@ -36,6 +37,7 @@ from segment_service.core.event_registry import (
 )
 
 __all__ = [
+    "BatchSubscriber",
     "ChangeEvent",
     "EventRegistry",
     "PayloadBuilder",
@@ -99,6 +101,8 @@ class CustomerAssignmentDeleted(ChangeEvent, frozen=True, kw_only=True):
     segment_id: str
     customer_id: str
     legal_entity_id: str | None = None
+    #: What the removed assignment was: a rule's (AUTOMATIC) or a manual one.
+    assignment_type: str = "MANUAL"
 
 
 class ItemAssignmentCreated(ChangeEvent, frozen=True, kw_only=True):
@@ -311,3 +315,7 @@ class OrdersChanged(ChangeEvent, frozen=True, kw_only=True):
 
     order_ids: tuple[str, ...]
     customer_ids: tuple[str, ...]
+
+
+class PurchaseSettingsChanged(ChangeEvent, frozen=True, kw_only=True):
+    """The tenant's counted order statuses changed: every purchase fact may have changed."""

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from segment_service.core import events
 from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.errors import NotFound, VersionConflict
+from segment_service.core.listing import Criteria
 from segment_service.core.models import UNSET
 from segment_service.core.timefmt import iso
 from segment_service.customers import service as customers_service
@@ -43,6 +45,7 @@ async def put_settings(db: Database, caller: Caller, body: PurchaseSettings) -> 
         if isinstance(sent, int) and sent != current.version:
             raise VersionConflict(f"The purchase settings are at version {current.version}, not {sent}.")
         await facts_store.store_settings(conn, caller.tenant, sorted(set(body.counted_statuses)))
+        await events.emit(conn, events.PurchaseSettingsChanged(tenant=caller.tenant))
 
 
 def _measures_document(currency: str, m: facts_store.SummaryRow) -> dict[str, Any]:
@@ -69,3 +72,8 @@ async def customer_facts(db: Database, caller: Caller, customer_id: str, legal_e
     doc["countedStatuses"] = _settings_document(settings)["countedStatuses"]
     doc["currencies"] = [_measures_document(r.currency, r) for r in rows if r.legal_entity_id == wanted]
     return doc
+
+
+def purchase_aggregate_sql(f: Filter, criteria: Criteria, *, per_legal_entity: bool, customers: str | None) -> str:
+    """The per-customer purchase aggregate that rule conditions join (orders/facts_store.py `per_customer_sql`)."""
+    return facts_store.per_customer_sql(f, criteria, per_legal_entity=per_legal_entity, customers=customers)

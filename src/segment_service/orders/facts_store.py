@@ -260,6 +260,28 @@ async def measure_all(
     return [(r[0], r[1], _measures(r, 2)) for r in await conn.fetch(sql, *criteria.values)]
 
 
+def per_customer_sql(f: Filter, criteria: Criteria, *, per_legal_entity: bool, customers: str | None) -> str:
+    """A subquery over the tenant's orders ($1 is the tenant; values bound into `criteria`): one row per customer (per
+    customer and legal entity) with a matching purchase, columns `customer_id`[, `legal_entity_id`], `count`,
+    `total`, `first_order_at`, `last_order_at`; `customers` (a text[] placeholder) limits it to those customers. Rule
+    conditions over purchases join it (rules/compiler.py)."""
+    inner = criteria.inner()
+    inner.where("p.tenant = $1 AND p.customer_id IS NOT NULL")
+    if customers is not None:
+        inner.where(f"p.customer_id = ANY({customers})")
+    if per_legal_entity:
+        inner.where("p.legal_entity_id IS NOT NULL")
+    source = _source(f, inner)
+    _where(f, inner)
+    keys = "p.customer_id, p.legal_entity_id" if per_legal_entity else "p.customer_id"
+    amount = "m.amount" if f.by_line else "p.total"
+    return (
+        f"SELECT {keys}, count(*) AS count, coalesce(sum({amount}), 0) AS total,"
+        f" min(p.created_at) AS first_order_at, max(p.created_at) AS last_order_at"
+        f" FROM {source} WHERE {inner.sql} GROUP BY {keys}"
+    )
+
+
 async def summaries(conn: Connection, tenant: str, customer_ids: Sequence[str] | None = None) -> list[SummaryRow]:
     """The stored summary rows (of the customers given, else of the whole tenant), in key order."""
     sql = (

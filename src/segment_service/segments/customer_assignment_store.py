@@ -100,9 +100,18 @@ WHERE $7::integer IS NULL OR a.version = $7
 RETURNING (a.xmax = 0) AS created
 """
 
+# A rule's (AUTOMATIC) membership is not deleted here: its rule keeps it (docs/rules.md#manual-overrides).
 _DELETE_ASSIGNMENT = """
-DELETE FROM segment_customer_assignments
-WHERE tenant = $1 AND segment_id = $2 AND customer_id = $3 AND legal_entity_id = $4
+WITH gone AS (
+    DELETE FROM segment_customer_assignments
+    WHERE tenant = $1 AND segment_id = $2 AND customer_id = $3 AND legal_entity_id = $4
+      AND assignment_type = 'MANUAL'
+    RETURNING 'MANUAL'::text AS assignment_type
+)
+SELECT assignment_type, true AS deleted FROM gone
+UNION ALL
+SELECT assignment_type, false FROM segment_customer_assignments
+WHERE tenant = $1 AND segment_id = $2 AND customer_id = $3 AND legal_entity_id = $4 AND assignment_type = 'AUTOMATIC'
 """
 
 # The deletes that other services' changes cause return what they removed, for the events they emit.
@@ -170,9 +179,11 @@ async def upsert_assignment(
 
 async def delete_assignment(
     conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str
-) -> bool:
-    """Delete one assignment; whether it existed."""
-    return str(await conn.execute(_DELETE_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id)) != "DELETE 0"
+) -> str | None:
+    """Delete one manual assignment: "MANUAL" when it was deleted, "AUTOMATIC" when the assignment is a rule's (and
+    stays), None when there is none."""
+    record = await conn.fetchrow(_DELETE_ASSIGNMENT, tenant, segment_id, customer_id, legal_entity_id)
+    return None if record is None else str(record["assignment_type"])
 
 
 async def delete_of_customer(conn: Connection, tenant: str, customer_id: str) -> list[RemovedAssignment]:

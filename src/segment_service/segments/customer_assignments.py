@@ -153,8 +153,20 @@ async def _write(
 
 
 async def _delete(conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str) -> None:
-    """Delete one assignment ('' legal entity: B2C) if it exists, and announce it when it did."""
-    if await store.delete_assignment(conn, tenant, segment_id, customer_id, legal_entity_id):
+    """Delete one assignment ('' legal entity: B2C) if it exists, and announce it when it did. A rule's membership
+    cannot be deleted: it would come back at the rule's next look; an exclusion is what removes it."""
+    deleted = await store.delete_assignment(conn, tenant, segment_id, customer_id, legal_entity_id)
+    if deleted == "AUTOMATIC":
+        raise BadRequest(
+            f"The {_describe(customer_id, legal_entity_id)} is a member of the segment {segment_id} through its rule"
+            " (assignmentType AUTOMATIC) and cannot be unassigned; exclude it with PUT"
+            f" /customer-segment/{tenant}/segments/{segment_id}/exclusions/{customer_id}"
+            + (f"/{legal_entity_id}" if legal_entity_id else "")
+            + " instead.",
+            type="automatic_assignment",
+            resource_id=customer_id,
+        )
+    if deleted == "MANUAL":
         event = events.CustomerAssignmentDeleted(
             tenant=tenant, segment_id=segment_id, customer_id=customer_id, legal_entity_id=legal_entity_id or None
         )

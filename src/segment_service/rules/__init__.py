@@ -1,0 +1,1 @@
+"""Rule-based segments (docs/rules.md)."""

@@ -1,0 +1,118 @@
+"""Evaluating rules into memberships (docs/rules.md#evaluation): for some customers (a write changed what the rules
+read about them, inside that write's transaction) or for a whole segment (its rule was saved: the evaluator,
+rules/evaluator.py). Each applied rule is one statement; its changes are announced as the customer-assignment events
+with `assignmentType: AUTOMATIC`, which in turn re-evaluate the segments whose rules read that segment
+(rules/reactions.py).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from segment_service.core import clock, events
+from segment_service.core.db import Connection
+from segment_service.core.listing import Criteria
+from segment_service.rules import store
+from segment_service.rules.compiler import Compiled, compile_rule
+from segment_service.rules.conditions import Graph, Rule, parse_rule
+from segment_service.rules.store import Change, RuleRow
+
+#: Parsed rules by (tenant, segment, version): parsing is pure, and a rule's version changes with its text.
+_PARSED: OrderedDict[tuple[str, str, int], Rule] = OrderedDict()
+_PARSED_MAX = 4096
+
+
+def parsed(tenant: str, row: RuleRow) -> Rule:
+    key = (tenant, row.segment_id, row.version)
+    rule = _PARSED.get(key)
+    if rule is None:
+        rule = parse_rule(row.subject, row.condition, row.segment_id)
+        _PARSED[key] = rule
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return rule
+
+
+def graph_of(rows: Iterable[RuleRow]) -> Graph:
+    return Graph({row.segment_id: tuple(row.depends_on) for row in rows})
+
+
+def compiled_for(
+    tenant: str, rule: Rule, segment_id: str, now: datetime, customer_ids: Sequence[str] | None
+) -> tuple[Criteria, Compiled, str, str | None]:
+    """(criteria with the values, compiled rule, the segment's placeholder, the customers' placeholder)."""
+    criteria = Criteria(tenant)
+    segment = f"{criteria.bind(segment_id)}::text"
+    customers = None if customer_ids is None else f"{criteria.bind(list(customer_ids))}::text[]"
+    return criteria, compile_rule(rule, criteria, now, customers=customers), segment, customers
+
+
+async def announce(conn: Connection, tenant: str, segment_id: str, changes: Sequence[Change]) -> None:
+    """The customer-assignment events of a rule's changes."""
+    batch: list[events.ChangeEvent] = []
+    for added, customer_id, legal_entity_id in changes:
+        if added:
+            batch.append(
+                events.CustomerAssignmentCreated(
+                    tenant=tenant,
+                    segment_id=segment_id,
+                    customer_id=customer_id,
+                    legal_entity_id=legal_entity_id or None,
+                    assignment_type="AUTOMATIC",
+                )
+            )
+        else:
+            batch.append(
+                events.CustomerAssignmentDeleted(
+                    tenant=tenant,
+                    segment_id=segment_id,
+                    customer_id=customer_id,
+                    legal_entity_id=legal_entity_id or None,
+                    assignment_type="AUTOMATIC",
+                )
+            )
+    if batch:
+        await events.emit_many(conn, batch)
+
+
+async def apply_rule(
+    conn: Connection, tenant: str, row: RuleRow, customer_ids: Sequence[str] | None, now: datetime | None = None
+) -> list[Change]:
+    """Apply one rule (to `customer_ids`, else to every subject of the tenant) and announce its changes."""
+    rule = parsed(tenant, row)
+    criteria, compiled, segment, customers = compiled_for(
+        tenant, rule, row.segment_id, now or clock.now(), customer_ids
+    )
+    changes = await store.apply(conn, criteria, compiled, segment, customers)
+    await announce(conn, tenant, row.segment_id, changes)
+    return changes
+
+
+async def evaluate_customers(
+    conn: Connection,
+    tenant: str,
+    customer_ids: Sequence[str],
+    *,
+    only: set[str] | None = None,
+    orders_only: bool = False,
+) -> None:
+    """Inside a write's transaction: bring the customers' rule memberships up to date (those of the segments in
+    `only`, else of every rule; with `orders_only`, of the rules that read purchases), dependencies first."""
+    if not customer_ids:
+        return
+    await store.lock_shared(conn, tenant)
+    rows = await store.fetch_rules(conn, tenant)
+    if not rows:
+        return
+    by_segment = {row.segment_id: row for row in rows}
+    ids = sorted(set(customer_ids))
+    now = clock.now()
+    for segment_id in graph_of(rows).order():
+        row = by_segment[segment_id]
+        if only is not None and segment_id not in only:
+            continue
+        if orders_only and not row.uses_orders:
+            continue
+        await apply_rule(conn, tenant, row, ids, now)

@@ -1,0 +1,135 @@
+"""How rule memberships follow the data (docs/rules.md#freshness): every write that changes what a rule reads
+re-evaluates the affected customers inside its own transaction, so readers never see the write without its
+memberships. One batch reaction per event kind, so an import batch costs one evaluation, not one per row.
+
+Changes that can move any customer (a category's products, the counted order statuses, a segment a rule reads being
+deleted) queue the rules concerned for a full evaluation instead (within seconds, rules/evaluator.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from segment_service.core import events
+from segment_service.core.db import Connection
+from segment_service.core.errors import Conflict
+from segment_service.core.events import ChangeEvent, EventRegistry
+from segment_service.rules import evaluator, store
+from segment_service.rules.evaluation import evaluate_customers, graph_of
+
+
+async def _customers_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    by_tenant: dict[str, set[str]] = {}
+    for event in batch:
+        assert isinstance(event, events.CustomerCreated | events.CustomerUpdated | events.ContactAssigned)
+        by_tenant.setdefault(event.tenant, set()).add(event.customer_id)
+    for tenant, ids in by_tenant.items():
+        await evaluate_customers(conn, tenant, sorted(ids))
+
+
+async def _legal_entities_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    by_tenant: dict[str, set[str]] = {}
+    for event in batch:
+        assert isinstance(event, events.LegalEntityCreated | events.LegalEntityUpdated)
+        by_tenant.setdefault(event.tenant, set()).add(event.legal_entity_id)
+    for tenant, ids in by_tenant.items():
+        if await store.fetch_rules(conn, tenant):
+            customers = await store.customers_of_legal_entities(conn, tenant, sorted(ids))
+            await evaluate_customers(conn, tenant, customers)
+
+
+async def _orders_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    by_tenant: dict[str, set[str]] = {}
+    for event in batch:
+        assert isinstance(event, events.OrdersChanged)
+        by_tenant.setdefault(event.tenant, set()).update(event.customer_ids)
+    for tenant, ids in by_tenant.items():
+        await evaluate_customers(conn, tenant, sorted(ids), orders_only=True)
+
+
+async def _memberships_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    """A membership changed: the rules that read its segment follow; a manual assignment of an excluded subject is
+    refused; a removed manual membership may still be a rule match."""
+    by_tenant: dict[str, list[ChangeEvent]] = {}
+    for event in batch:
+        by_tenant.setdefault(event.tenant, []).append(event)
+    for tenant, changed in by_tenant.items():
+        rows = await store.fetch_rules(conn, tenant)
+        ruled = {row.segment_id for row in rows}
+        for event in changed:
+            assert isinstance(
+                event,
+                events.CustomerAssignmentCreated | events.CustomerAssignmentUpdated | events.CustomerAssignmentDeleted,
+            )
+            if event.assignment_type == "MANUAL" and not isinstance(event, events.CustomerAssignmentDeleted):
+                le = event.legal_entity_id or ""
+                if await store.is_excluded(conn, tenant, event.segment_id, event.customer_id, le):
+                    raise Conflict(
+                        f"The customer {event.customer_id} is excluded from the segment {event.segment_id}; delete"
+                        " the exclusion (DELETE .../exclusions/...) before assigning it.",
+                        resource_id=event.customer_id,
+                    )
+        if not rows:
+            continue
+        graph = graph_of(rows)
+        segments: set[str] = set()
+        customers: set[str] = set()
+        for event in changed:
+            assert isinstance(
+                event,
+                events.CustomerAssignmentCreated | events.CustomerAssignmentUpdated | events.CustomerAssignmentDeleted,
+            )
+            wanted = graph.dependents({event.segment_id})
+            if isinstance(event, events.CustomerAssignmentDeleted) and event.assignment_type == "MANUAL":
+                wanted |= {event.segment_id} & ruled
+            if wanted:
+                segments |= wanted
+                customers.add(event.customer_id)
+        if segments:
+            await evaluate_customers(conn, tenant, sorted(customers), only=segments)
+
+
+async def _segment_deleted(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    for event in batch:
+        assert isinstance(event, events.SegmentDeleted)
+        rows = await store.fetch_rules(conn, event.tenant)
+        dependents = graph_of(rows).dependents({event.segment_id}) - {event.segment_id}
+        if dependents and await store.mark_evaluating(conn, event.tenant, segment_ids=sorted(dependents)):
+            evaluator.wake()
+
+
+async def _catalogue_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    for tenant in sorted({event.tenant for event in batch}):
+        if await store.mark_evaluating(conn, tenant, uses_categories=True):
+            evaluator.wake()
+
+
+async def _purchase_settings_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    for tenant in sorted({event.tenant for event in batch}):
+        if await store.mark_evaluating(conn, tenant, uses_orders=True):
+            evaluator.wake()
+
+
+def register(registry: EventRegistry) -> None:
+    """Subscribe the rules' reactions (after the Customer Segment service's own: memberships of a deleted customer
+    or contact are gone before rules look)."""
+    registry.subscribe_batch(
+        (events.CustomerCreated, events.CustomerUpdated, events.ContactAssigned), _customers_changed
+    )
+    registry.subscribe_batch((events.LegalEntityCreated, events.LegalEntityUpdated), _legal_entities_changed)
+    registry.subscribe_batch((events.OrdersChanged,), _orders_changed)
+    registry.subscribe_batch(
+        (events.CustomerAssignmentCreated, events.CustomerAssignmentUpdated, events.CustomerAssignmentDeleted),
+        _memberships_changed,
+    )
+    registry.subscribe_batch((events.SegmentDeleted,), _segment_deleted)
+    registry.subscribe_batch(
+        (
+            events.CategoryAssignmentCreated,
+            events.CategoryAssignmentDeleted,
+            events.CategoryUpdated,
+            events.CategoryDeleted,
+        ),
+        _catalogue_changed,
+    )
+    registry.subscribe_batch((events.PurchaseSettingsChanged,), _purchase_settings_changed)

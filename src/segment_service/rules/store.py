@@ -1,0 +1,414 @@
+"""SQL of rule-based segments (docs/rules.md): the rules, their exclusions, and the statements that apply a compiled
+rule to the memberships (a diff: rows the rule wants and lacks are added, AUTOMATIC rows it no longer wants go),
+preview it, and explain it for one subject.
+
+Full evaluations of a tenant's rules hold the tenant's rule lock exclusively; every incremental evaluation (a write
+that changes what rules read) shares it. A full evaluation thus never races a write's own re-evaluation of the same
+customers, and two full evaluations of one tenant run one after the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from segment_service.core.db import Connection
+from segment_service.core.listing import Criteria
+from segment_service.core.paging import Page
+from segment_service.rules.compiler import Compiled, moved_sql
+from segment_service.rules.conditions import Rule
+
+_RULE_LOCK = 7_412_500
+
+Change = tuple[bool, str, str]  # (added, customer id, legal entity id or '')
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    segment_id: str
+    subject: str
+    condition: Any
+    depends_on: list[str]
+    time_relative: bool
+    uses_orders: bool
+    uses_categories: bool
+    state: str
+    evaluated_at: datetime | None
+    swept_at: datetime | None
+    member_count: int | None
+    error: str | None
+    version: int
+    created_at: datetime
+    modified_at: datetime
+
+
+_COLUMNS = (
+    "segment_id, subject, condition, depends_on, time_relative, uses_orders, uses_categories, state, evaluated_at,"
+    " swept_at, member_count, error, version, created_at, modified_at"
+)
+
+
+def _rule(record: Any) -> RuleRow:
+    return RuleRow(*record)
+
+
+async def lock_shared(conn: Connection, tenant: str) -> None:
+    await conn.execute("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", _RULE_LOCK, tenant)
+
+
+async def lock_exclusive(conn: Connection, tenant: str) -> None:
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _RULE_LOCK, tenant)
+
+
+async def fetch_rules(conn: Connection, tenant: str) -> list[RuleRow]:
+    """Every rule of the tenant."""
+    return [_rule(r) for r in await conn.fetch(f"SELECT {_COLUMNS} FROM segment_rules WHERE tenant = $1", tenant)]
+
+
+async def fetch_rule(conn: Connection, tenant: str, segment_id: str, *, for_update: bool = False) -> RuleRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    record = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM segment_rules WHERE tenant = $1 AND segment_id = $2{lock}", tenant, segment_id
+    )
+    return None if record is None else _rule(record)
+
+
+async def upsert_rule(
+    conn: Connection,
+    tenant: str,
+    segment_id: str,
+    subject: str,
+    condition: Any,
+    depends_on: Sequence[str],
+    flags: tuple[bool, bool, bool],
+    expected_version: int | None,
+) -> bool | None:
+    """Create or replace the segment's rule (state EVALUATING): True created, False replaced, None stale version."""
+    record = await conn.fetchrow(
+        """
+        INSERT INTO segment_rules AS r (tenant, segment_id, subject, condition, depends_on, time_relative,
+                                        uses_orders, uses_categories, state, version, created_at, modified_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'EVALUATING', 1, now(), now())
+        ON CONFLICT (tenant, segment_id) DO UPDATE
+        SET subject = excluded.subject, condition = excluded.condition, depends_on = excluded.depends_on,
+            time_relative = excluded.time_relative, uses_orders = excluded.uses_orders,
+            uses_categories = excluded.uses_categories, state = 'EVALUATING', error = NULL,
+            version = r.version + 1, modified_at = now()
+        WHERE $9::integer IS NULL OR r.version = $9
+        RETURNING (r.xmax = 0) AS created
+        """,
+        tenant,
+        segment_id,
+        subject,
+        condition,
+        list(depends_on),
+        *flags,
+        expected_version,
+    )
+    return None if record is None else bool(record["created"])
+
+
+async def delete_rule(conn: Connection, tenant: str, segment_id: str) -> bool:
+    result = await conn.execute("DELETE FROM segment_rules WHERE tenant = $1 AND segment_id = $2", tenant, segment_id)
+    return str(result) != "DELETE 0"
+
+
+async def delete_automatic(conn: Connection, tenant: str, segment_id: str) -> list[tuple[str, str]]:
+    """Remove the rule's memberships (manual ones stay)."""
+    rows = await conn.fetch(
+        "DELETE FROM segment_customer_assignments WHERE tenant = $1 AND segment_id = $2"
+        " AND assignment_type = 'AUTOMATIC' RETURNING customer_id, legal_entity_id",
+        tenant,
+        segment_id,
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def mark_evaluating(
+    conn: Connection,
+    tenant: str,
+    *,
+    segment_ids: Sequence[str] | None = None,
+    uses_orders: bool = False,
+    uses_categories: bool = False,
+) -> int:
+    """Queue rules for a full evaluation: the segments given, or every rule reading purchases / categories."""
+    result = await conn.execute(
+        """
+        UPDATE segment_rules SET state = 'EVALUATING'
+        WHERE tenant = $1 AND state <> 'EVALUATING'
+          AND (segment_id = ANY($2::text[]) OR ($3 AND uses_orders) OR ($4 AND uses_categories))
+        """,
+        tenant,
+        list(segment_ids or ()),
+        uses_orders,
+        uses_categories,
+    )
+    return int(str(result).split()[-1])
+
+
+async def claim_evaluating(conn: Connection) -> tuple[str, str] | None:
+    """Inside a transaction: the oldest rule waiting for a full evaluation that no one is evaluating, locked."""
+    record = await conn.fetchrow(
+        "SELECT tenant, segment_id FROM segment_rules WHERE state = 'EVALUATING'"
+        " ORDER BY modified_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+    )
+    return None if record is None else (record[0], record[1])
+
+
+async def claim_sweep(conn: Connection, due_before: datetime) -> tuple[str, str, datetime | None] | None:
+    """Inside a transaction: a READY time-relative rule last moved before `due_before`, locked."""
+    record = await conn.fetchrow(
+        "SELECT tenant, segment_id, swept_at FROM segment_rules WHERE state = 'READY' AND time_relative"
+        " AND (swept_at IS NULL OR swept_at < $1) ORDER BY swept_at NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED",
+        due_before,
+    )
+    return None if record is None else (record[0], record[1], record[2])
+
+
+async def finish(
+    conn: Connection, tenant: str, segment_id: str, *, state: str, swept_at: datetime | None, error: str | None
+) -> None:
+    """Record an evaluation's end: READY with the member count, or FAILED with the error."""
+    await conn.execute(
+        """
+        UPDATE segment_rules SET state = $3, error = $4, evaluated_at = now(), swept_at = coalesce($5, swept_at),
+            member_count = (SELECT count(*) FROM segment_customer_assignments a
+                            WHERE a.tenant = $1 AND a.segment_id = $2)
+        WHERE tenant = $1 AND segment_id = $2
+        """,
+        tenant,
+        segment_id,
+        state,
+        error,
+        swept_at,
+    )
+
+
+async def set_swept(conn: Connection, tenant: str, segment_id: str, swept_at: datetime) -> None:
+    await conn.execute(
+        """
+        UPDATE segment_rules SET swept_at = $3, member_count = (SELECT count(*) FROM segment_customer_assignments a
+                                                               WHERE a.tenant = $1 AND a.segment_id = $2)
+        WHERE tenant = $1 AND segment_id = $2
+        """,
+        tenant,
+        segment_id,
+        swept_at,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- evaluation
+
+
+def _with(compiled: Compiled, *more: str) -> str:
+    return "WITH " + ", ".join([*compiled.ctes, f"matched AS ({compiled.select})", *more])
+
+
+async def apply(
+    conn: Connection, criteria: Criteria, compiled: Compiled, segment: str, customers: str | None
+) -> list[Change]:
+    """Make the segment's AUTOMATIC memberships (of `customers`, else all) what the compiled rule wants, exclusions
+    and manual memberships respected; the changes made."""
+    scope = f" AND a.customer_id = ANY({customers})" if customers else ""
+    sql = _with(
+        compiled,
+        f"""wanted AS (
+            SELECT m.customer_id, m.legal_entity_id FROM matched m
+            WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
+                              AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
+        f"""added AS (
+            INSERT INTO segment_customer_assignments
+                (tenant, segment_id, customer_id, legal_entity_id, assignment_type, version, created_at, modified_at)
+            SELECT $1, {segment}, w.customer_id, w.legal_entity_id, 'AUTOMATIC', 1, now(), now() FROM wanted w
+            ON CONFLICT ON CONSTRAINT segment_customer_assignments_pkey DO NOTHING
+            RETURNING customer_id, legal_entity_id)""",
+        f"""removed AS (
+            DELETE FROM segment_customer_assignments a
+            WHERE a.tenant = $1 AND a.segment_id = {segment} AND a.assignment_type = 'AUTOMATIC'{scope}
+              AND NOT EXISTS (SELECT 1 FROM wanted w
+                              WHERE w.customer_id = a.customer_id AND w.legal_entity_id = a.legal_entity_id)
+            RETURNING a.customer_id, a.legal_entity_id)""",
+    )
+    sql += (
+        " SELECT true, customer_id, legal_entity_id FROM added"
+        " UNION ALL SELECT false, customer_id, legal_entity_id FROM removed"
+    )
+    return [(r[0], r[1], r[2]) for r in await conn.fetch(sql, *criteria.values)]
+
+
+async def preview(conn: Connection, criteria: Criteria, compiled: Compiled, segment: str) -> dict[str, Any]:
+    """What saving the compiled rule would do to the segment's members; writes nothing."""
+    sample = (
+        "(SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('customerId', s.customer_id,"
+        " 'legalEntityId', nullif(s.legal_entity_id, '')))), '[]'::jsonb)"
+        " FROM (SELECT * FROM {0} ORDER BY customer_id, legal_entity_id LIMIT 20) s)"
+    )
+    sql = _with(
+        compiled,
+        f"""future AS (
+            SELECT customer_id, legal_entity_id FROM segment_customer_assignments
+            WHERE tenant = $1 AND segment_id = {segment} AND assignment_type = 'MANUAL'
+            UNION
+            SELECT m.customer_id, m.legal_entity_id FROM matched m
+            WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
+                              AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
+        f"""present AS (SELECT customer_id, legal_entity_id FROM segment_customer_assignments
+                        WHERE tenant = $1 AND segment_id = {segment})""",
+        "joining AS (SELECT * FROM future EXCEPT SELECT * FROM present)",
+        "leaving AS (SELECT * FROM present EXCEPT SELECT * FROM future)",
+    )
+    sql += (
+        " SELECT (SELECT count(*) FROM matched), (SELECT count(*) FROM future),"
+        f" (SELECT count(*) FROM joining), {sample.format('joining')},"
+        f" (SELECT count(*) FROM leaving), {sample.format('leaving')}"
+    )
+    record = await conn.fetchrow(sql, *criteria.values)
+    assert record is not None
+    return {
+        "matchCount": record[0],
+        "memberCount": record[1],
+        "added": {"count": record[2], "sample": record[3]},
+        "removed": {"count": record[4], "sample": record[5]},
+    }
+
+
+async def explain(
+    conn: Connection, criteria: Criteria, compiled: Compiled, customer: str, legal_entity: str | None
+) -> tuple[list[bool], list[Any]] | None:
+    """Each node's result (pre-order) and each leaf's value for one subject; None when the subject is not there
+    (a customer who is not a contact of the legal entity, for a CONTACT rule)."""
+    results = [sql for _, sql in compiled.nodes]
+    actuals = [compiled.actuals.get(i, "NULL::jsonb") for i in range(len(compiled.nodes))]
+    # $2 is the segment, which only the diff statements need.
+    where = f"{compiled.where_sql} AND c.id = {customer} AND $2::text IS NOT NULL"
+    if legal_entity is not None:
+        where += f" AND ca.legal_entity_id = {legal_entity}"
+    columns = ", ".join([*(f"coalesce({r}, false)" for r in results), *actuals])
+    head = ("WITH " + ", ".join(compiled.ctes) + " ") if compiled.ctes else ""
+    sql = f"{head}SELECT {columns} FROM {compiled.from_sql} WHERE {where} ORDER BY 1 DESC LIMIT 1"
+    record = await conn.fetchrow(sql, *criteria.values)
+    if record is None:
+        return None
+    n = len(results)
+    return [bool(record[i]) for i in range(n)], [record[n + i] for i in range(n)]
+
+
+async def membership(
+    conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str
+) -> tuple[str | None, bool]:
+    """(the membership's assignment type or None, whether an exclusion covers the subject)."""
+    record = await conn.fetchrow(
+        """
+        SELECT (SELECT assignment_type FROM segment_customer_assignments
+                WHERE tenant = $1 AND segment_id = $2 AND customer_id = $3 AND legal_entity_id = $4),
+               EXISTS (SELECT 1 FROM segment_exclusions WHERE tenant = $1 AND segment_id = $2 AND customer_id = $3
+                       AND legal_entity_id IN ('', $4))
+        """,
+        tenant,
+        segment_id,
+        customer_id,
+        legal_entity_id,
+    )
+    assert record is not None
+    return record[0], bool(record[1])
+
+
+async def customers_of_legal_entities(conn: Connection, tenant: str, legal_entity_ids: Sequence[str]) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT customer_id FROM contact_assignments WHERE tenant = $1 AND legal_entity_id = ANY($2::text[])",
+        tenant,
+        list(legal_entity_ids),
+    )
+    return [r[0] for r in rows]
+
+
+async def moved_candidates(conn: Connection, tenant: str, rule: Rule, start: datetime, end: datetime) -> list[str]:
+    """The customers whose time-relative conditions a move of the rule clock from `start` to `end` may have changed
+    (rules/compiler.py `moved_sql`)."""
+    criteria = Criteria(tenant)
+    sql = moved_sql(rule, criteria, start, end)
+    if sql is None:
+        return []
+    return [r[0] for r in await conn.fetch(sql, *criteria.values)]
+
+
+# ------------------------------------------------------------------------------------------------- exclusions
+
+
+async def add_exclusion(
+    conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str
+) -> tuple[bool, list[tuple[str, str, str]]]:
+    """Exclude the subject ('' legal entity: in every context); (whether it was new, the memberships removed)."""
+    created = await conn.fetchval(
+        """
+        INSERT INTO segment_exclusions (tenant, segment_id, customer_id, legal_entity_id, created_at)
+        VALUES ($1, $2, $3, $4, now()) ON CONFLICT DO NOTHING RETURNING true
+        """,
+        tenant,
+        segment_id,
+        customer_id,
+        legal_entity_id,
+    )
+    removed = await conn.fetch(
+        """
+        DELETE FROM segment_customer_assignments
+        WHERE tenant = $1 AND segment_id = $2 AND customer_id = $3 AND ($4 = '' OR legal_entity_id = $4)
+        RETURNING legal_entity_id, assignment_type
+        """,
+        tenant,
+        segment_id,
+        customer_id,
+        legal_entity_id,
+    )
+    return bool(created), [(customer_id, r[0], r[1]) for r in removed]
+
+
+async def delete_exclusion(
+    conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str
+) -> bool:
+    result = await conn.execute(
+        "DELETE FROM segment_exclusions WHERE tenant = $1 AND segment_id = $2 AND customer_id = $3"
+        " AND legal_entity_id = $4",
+        tenant,
+        segment_id,
+        customer_id,
+        legal_entity_id,
+    )
+    return str(result) != "DELETE 0"
+
+
+async def is_excluded(conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM segment_exclusions WHERE tenant = $1 AND segment_id = $2"
+            " AND customer_id = $3 AND legal_entity_id IN ('', $4))",
+            tenant,
+            segment_id,
+            customer_id,
+            legal_entity_id,
+        )
+    )
+
+
+async def list_exclusions(
+    conn: Connection, tenant: str, segment_id: str, page: Page
+) -> tuple[list[dict[str, Any]], int]:
+    rows = await conn.fetch(
+        """
+        SELECT customer_id, legal_entity_id, created_at, count(*) OVER () FROM segment_exclusions
+        WHERE tenant = $1 AND segment_id = $2 ORDER BY customer_id, legal_entity_id LIMIT $3 OFFSET $4
+        """,
+        tenant,
+        segment_id,
+        page.size,
+        page.offset,
+    )
+    total = rows[0][3] if rows else 0
+    if not rows and page.offset:
+        total = await conn.fetchval(
+            "SELECT count(*) FROM segment_exclusions WHERE tenant = $1 AND segment_id = $2", tenant, segment_id
+        )
+    return [{"customerId": r[0], "legalEntityId": r[1] or None, "createdAt": r[2]} for r in rows], int(total)
