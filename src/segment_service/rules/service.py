@@ -11,6 +11,7 @@ from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, NotFound, VersionConflict
 from segment_service.core.models import UNSET
 from segment_service.core.paging import Page
+from segment_service.core.timefmt import iso
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import service as legal_entities_service
 from segment_service.rules import evaluator, store
@@ -60,10 +61,10 @@ def rule_document(row: store.RuleRow) -> dict[str, Any]:
         "subject": row.subject,
         "condition": row.condition,
         "state": row.state,
-        "evaluatedAt": row.evaluated_at,
+        "evaluatedAt": None if row.evaluated_at is None else iso(row.evaluated_at),
         "memberCount": row.member_count,
         "error": row.error,
-        "metadata": {"version": row.version, "createdAt": row.created_at, "modifiedAt": row.modified_at},
+        "metadata": {"version": row.version, "createdAt": iso(row.created_at), "modifiedAt": iso(row.modified_at)},
     }
 
 

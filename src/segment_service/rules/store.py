@@ -17,6 +17,7 @@ from typing import Any
 from segment_service.core.db import Connection
 from segment_service.core.listing import Criteria
 from segment_service.core.paging import Page
+from segment_service.core.timefmt import iso
 from segment_service.rules.compiler import Compiled, moved_sql
 from segment_service.rules.conditions import Rule
 
@@ -411,4 +412,4 @@ async def list_exclusions(
         total = await conn.fetchval(
             "SELECT count(*) FROM segment_exclusions WHERE tenant = $1 AND segment_id = $2", tenant, segment_id
         )
-    return [{"customerId": r[0], "legalEntityId": r[1] or None, "createdAt": r[2]} for r in rows], int(total)
+    return [{"customerId": r[0], "legalEntityId": r[1] or None, "createdAt": iso(r[2])} for r in rows], int(total)
