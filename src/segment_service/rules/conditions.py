@@ -460,6 +460,17 @@ class Graph:
             visit(node, 0)
         return done
 
+    def levels(self) -> list[list[str]]:
+        """The segments with rules in groups: each group's rules read only segments of earlier groups (or segments
+        without rules), so one group can be applied in one statement."""
+        level: dict[str, int] = {}
+        for node in self.order():
+            level[node] = 1 + max((level.get(dep, -1) for dep in self.edges[node]), default=-1)
+        groups: dict[int, list[str]] = {}
+        for node, n in level.items():
+            groups.setdefault(n, []).append(node)
+        return [sorted(groups[n]) for n in sorted(groups)]
+
     def dependents(self, segments: set[str]) -> set[str]:
         """Every segment whose rule reads one of `segments`, directly or through others."""
         found: set[str] = set()

@@ -77,17 +77,38 @@ async def announce(conn: Connection, tenant: str, segment_id: str, changes: Sequ
         await events.emit_many(conn, batch)
 
 
+async def apply_rules(
+    conn: Connection,
+    tenant: str,
+    rows: Sequence[RuleRow],
+    customer_ids: Sequence[str] | None,
+    now: datetime | None = None,
+) -> list[Change]:
+    """Apply rules that do not read each other's segments (to `customer_ids`, else to every subject of the tenant),
+    in one statement, and announce their changes; every change made."""
+    if not rows:
+        return []
+    criteria = Criteria(tenant)
+    customers = None if customer_ids is None else f"{criteria.bind(list(customer_ids))}::text[]"
+    moment = now or clock.now()
+    applied = []
+    for n, row in enumerate(rows):
+        segment = f"{criteria.bind(row.segment_id)}::text"
+        prefix = f"r{n}_"
+        compiled = compile_rule(parsed(tenant, row), criteria, moment, customers=customers, prefix=prefix)
+        applied.append(store.Applied(compiled, segment, prefix))
+    every: list[Change] = []
+    for row, changes in zip(rows, await store.apply(conn, criteria, applied, customers), strict=True):
+        await announce(conn, tenant, row.segment_id, changes)
+        every.extend(changes)
+    return every
+
+
 async def apply_rule(
     conn: Connection, tenant: str, row: RuleRow, customer_ids: Sequence[str] | None, now: datetime | None = None
 ) -> list[Change]:
     """Apply one rule (to `customer_ids`, else to every subject of the tenant) and announce its changes."""
-    rule = parsed(tenant, row)
-    criteria, compiled, segment, customers = compiled_for(
-        tenant, rule, row.segment_id, now or clock.now(), customer_ids
-    )
-    changes = await store.apply(conn, criteria, compiled, segment, customers)
-    await announce(conn, tenant, row.segment_id, changes)
-    return changes
+    return await apply_rules(conn, tenant, [row], customer_ids, now)
 
 
 async def evaluate_customers(
@@ -99,7 +120,8 @@ async def evaluate_customers(
     orders_only: bool = False,
 ) -> None:
     """Inside a write's transaction: bring the customers' rule memberships up to date (those of the segments in
-    `only`, else of every rule; with `orders_only`, of the rules that read purchases), dependencies first."""
+    `only`, else of every rule; with `orders_only`, of the rules that read purchases): one statement for each group
+    of rules that do not read each other's segments, dependencies first."""
     if not customer_ids:
         return
     await store.lock_shared(conn, tenant)
@@ -109,10 +131,10 @@ async def evaluate_customers(
     by_segment = {row.segment_id: row for row in rows}
     ids = sorted(set(customer_ids))
     now = clock.now()
-    for segment_id in graph_of(rows).order():
-        row = by_segment[segment_id]
-        if only is not None and segment_id not in only:
-            continue
-        if orders_only and not row.uses_orders:
-            continue
-        await apply_rule(conn, tenant, row, ids, now)
+    for level in graph_of(rows).levels():
+        chosen = [
+            by_segment[segment_id]
+            for segment_id in level
+            if (only is None or segment_id in only) and (not orders_only or by_segment[segment_id].uses_orders)
+        ]
+        await apply_rules(conn, tenant, chosen, ids, now)

@@ -54,21 +54,22 @@ async def _memberships_changed(conn: Connection, batch: Sequence[ChangeEvent]) -
     for event in batch:
         by_tenant.setdefault(event.tenant, []).append(event)
     for tenant, changed in by_tenant.items():
+        manual = [
+            (event.segment_id, event.customer_id, event.legal_entity_id or "")
+            for event in changed
+            if isinstance(event, events.CustomerAssignmentCreated | events.CustomerAssignmentUpdated)
+            and event.assignment_type == "MANUAL"
+        ]
+        excluded = await store.first_excluded(conn, tenant, manual) if manual else None
+        if excluded is not None:
+            segment_id, customer_id, _ = excluded
+            raise Conflict(
+                f"The customer {customer_id} is excluded from the segment {segment_id}; lift the exclusion"
+                f" (DELETE /customer-segment/{tenant}/segments/{segment_id}/exclusions/...) before assigning it.",
+                resource_id=customer_id,
+            )
         rows = await store.fetch_rules(conn, tenant)
         ruled = {row.segment_id for row in rows}
-        for event in changed:
-            assert isinstance(
-                event,
-                events.CustomerAssignmentCreated | events.CustomerAssignmentUpdated | events.CustomerAssignmentDeleted,
-            )
-            if event.assignment_type == "MANUAL" and not isinstance(event, events.CustomerAssignmentDeleted):
-                le = event.legal_entity_id or ""
-                if await store.is_excluded(conn, tenant, event.segment_id, event.customer_id, le):
-                    raise Conflict(
-                        f"The customer {event.customer_id} is excluded from the segment {event.segment_id}; delete"
-                        " the exclusion (DELETE .../exclusions/...) before assigning it.",
-                        resource_id=event.customer_id,
-                    )
         if not rows:
             continue
         graph = graph_of(rows)

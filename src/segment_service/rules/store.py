@@ -208,36 +208,59 @@ def _with(compiled: Compiled, *more: str) -> str:
     return "WITH " + ", ".join([*compiled.ctes, f"matched AS ({compiled.select})", *more])
 
 
-async def apply(
-    conn: Connection, criteria: Criteria, compiled: Compiled, segment: str, customers: str | None
-) -> list[Change]:
-    """Make the segment's AUTOMATIC memberships (of `customers`, else all) what the compiled rule wants, exclusions
-    and manual memberships respected; the changes made."""
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """One compiled rule of a statement that applies several: its segment's placeholder and its CTE name prefix."""
+
+    compiled: Compiled
+    segment: str
+    prefix: str
+
+
+def _diff(rule: Applied, customers: str | None) -> list[str]:
+    """The CTEs that apply one rule: what it matches, what it wants (exclusions respected), what is added and what
+    is removed (AUTOMATIC rows only: manual ones stay)."""
+    p, segment = rule.prefix, rule.segment
     scope = f" AND a.customer_id = ANY({customers})" if customers else ""
-    sql = _with(
-        compiled,
-        f"""wanted AS (
-            SELECT m.customer_id, m.legal_entity_id FROM matched m
+    return [
+        *rule.compiled.ctes,
+        f"{p}matched AS ({rule.compiled.select})",
+        f"""{p}wanted AS (
+            SELECT m.customer_id, m.legal_entity_id FROM {p}matched m
             WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
                               AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
-        f"""added AS (
+        f"""{p}added AS (
             INSERT INTO segment_customer_assignments
                 (tenant, segment_id, customer_id, legal_entity_id, assignment_type, version, created_at, modified_at)
-            SELECT $1, {segment}, w.customer_id, w.legal_entity_id, 'AUTOMATIC', 1, now(), now() FROM wanted w
+            SELECT $1, {segment}, w.customer_id, w.legal_entity_id, 'AUTOMATIC', 1, now(), now() FROM {p}wanted w
             ON CONFLICT ON CONSTRAINT segment_customer_assignments_pkey DO NOTHING
             RETURNING customer_id, legal_entity_id)""",
-        f"""removed AS (
+        f"""{p}removed AS (
             DELETE FROM segment_customer_assignments a
             WHERE a.tenant = $1 AND a.segment_id = {segment} AND a.assignment_type = 'AUTOMATIC'{scope}
-              AND NOT EXISTS (SELECT 1 FROM wanted w
+              AND NOT EXISTS (SELECT 1 FROM {p}wanted w
                               WHERE w.customer_id = a.customer_id AND w.legal_entity_id = a.legal_entity_id)
             RETURNING a.customer_id, a.legal_entity_id)""",
-    )
-    sql += (
-        " SELECT true, customer_id, legal_entity_id FROM added"
-        " UNION ALL SELECT false, customer_id, legal_entity_id FROM removed"
-    )
-    return [(r[0], r[1], r[2]) for r in await conn.fetch(sql, *criteria.values)]
+    ]
+
+
+async def apply(
+    conn: Connection, criteria: Criteria, rules: Sequence[Applied], customers: str | None
+) -> list[list[Change]]:
+    """Make each segment's AUTOMATIC memberships (of `customers`, else all) what its compiled rule wants, exclusions
+    and manual memberships respected, in one statement (the rules must not read each other's segments: they see the
+    memberships as they were before it); the changes made, per rule."""
+    ctes = [cte for rule in rules for cte in _diff(rule, customers)]
+    selects = [
+        f"SELECT {n}, true, customer_id, legal_entity_id FROM {rule.prefix}added"
+        f" UNION ALL SELECT {n}, false, customer_id, legal_entity_id FROM {rule.prefix}removed"
+        for n, rule in enumerate(rules)
+    ]
+    sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
+    changes: list[list[Change]] = [[] for _ in rules]
+    for record in await conn.fetch(sql, *criteria.values):
+        changes[record[0]].append((record[1], record[2], record[3]))
+    return changes
 
 
 async def preview(conn: Connection, criteria: Criteria, compiled: Compiled, segment: str) -> dict[str, Any]:
@@ -381,17 +404,25 @@ async def delete_exclusion(
     return str(result) != "DELETE 0"
 
 
-async def is_excluded(conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM segment_exclusions WHERE tenant = $1 AND segment_id = $2"
-            " AND customer_id = $3 AND legal_entity_id IN ('', $4))",
-            tenant,
-            segment_id,
-            customer_id,
-            legal_entity_id,
-        )
+async def first_excluded(
+    conn: Connection, tenant: str, keys: Sequence[tuple[str, str, str]]
+) -> tuple[str, str, str] | None:
+    """The first of (segment, customer, legal entity or '') that an exclusion covers, in one statement."""
+    record = await conn.fetchrow(
+        """
+        SELECT k.segment_id, k.customer_id, k.legal_entity_id
+        FROM unnest($2::text[], $3::text[], $4::text[])
+             WITH ORDINALITY AS k(segment_id, customer_id, legal_entity_id, n)
+        WHERE EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = k.segment_id
+                      AND e.customer_id = k.customer_id AND e.legal_entity_id IN ('', k.legal_entity_id))
+        ORDER BY k.n LIMIT 1
+        """,
+        tenant,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
     )
+    return None if record is None else (record[0], record[1], record[2])
 
 
 async def list_exclusions(
