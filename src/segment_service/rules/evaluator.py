@@ -14,6 +14,8 @@ import contextlib
 import logging
 from datetime import timedelta
 
+import asyncpg
+
 from segment_service.core import clock
 from segment_service.core.db import Database
 from segment_service.rules import store
@@ -36,28 +38,23 @@ def wake() -> None:
 async def evaluate_one(db: Database) -> bool:
     """Evaluate one queued rule fully; whether there was one."""
     async with db.connection() as conn:
-        candidate = await conn.fetchrow(
-            "SELECT tenant, segment_id FROM segment_rules WHERE state = 'EVALUATING' ORDER BY modified_at LIMIT 1"
-        )
+        candidate = await store.next_queued(conn)
     if candidate is None:
         return False
     tenant, segment_id = candidate
     now = clock.now()
     async with db.transaction() as conn:
         await store.lock_exclusive(conn, tenant)
-        locked = await conn.fetchval(
-            "SELECT true FROM segment_rules WHERE tenant = $1 AND segment_id = $2 AND state = 'EVALUATING'"
-            " FOR UPDATE SKIP LOCKED",
-            tenant,
-            segment_id,
-        )
-        if not locked:
+        if not await store.lock_queued(conn, tenant, segment_id):
             return False  # another process holds it: look again after the pause
         row = await store.fetch_rule(conn, tenant, segment_id)
         assert row is not None
+        await store.allow_long_statements(conn)
         try:
             async with conn.transaction():
                 changes = await apply_rule(conn, tenant, row, None, now)
+        except (asyncpg.DeadlockDetectedError, asyncpg.LockNotAvailableError, asyncpg.SerializationError):
+            raise  # a conflict with a write, not the rule's fault: the loop pauses and tries again
         except Exception as exc:  # a rule that cannot be evaluated is FAILED with the reason, never retried blindly
             log.warning("rule of segment %s (tenant %s) failed: %s", segment_id, tenant, exc)
             await store.finish(conn, tenant, segment_id, state="FAILED", swept_at=None, error=str(exc)[:1000])
@@ -70,25 +67,15 @@ async def evaluate_one(db: Database) -> bool:
 async def sweep_one(db: Database, interval: float) -> bool:
     """Move one time-relative rule whose last move is older than `interval`; whether there was one."""
     now = clock.now()
+    due = now - timedelta(seconds=interval)
     async with db.connection() as conn:
-        candidate = await conn.fetchrow(
-            "SELECT tenant, segment_id FROM segment_rules WHERE state = 'READY' AND time_relative"
-            " AND swept_at < $1 ORDER BY swept_at LIMIT 1",
-            now - timedelta(seconds=interval),
-        )
+        candidate = await store.next_due_sweep(conn, due)
     if candidate is None:
         return False
     tenant, segment_id = candidate
     async with db.transaction() as conn:
         await store.lock_shared(conn, tenant)
-        locked = await conn.fetchval(
-            "SELECT true FROM segment_rules WHERE tenant = $1 AND segment_id = $2 AND state = 'READY'"
-            " AND swept_at < $3 FOR UPDATE SKIP LOCKED",
-            tenant,
-            segment_id,
-            now - timedelta(seconds=interval),
-        )
-        if not locked:
+        if not await store.lock_due_sweep(conn, tenant, segment_id, due):
             return False
         row = await store.fetch_rule(conn, tenant, segment_id)
         assert row is not None

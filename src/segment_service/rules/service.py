@@ -101,6 +101,7 @@ async def delete_rule(db: Database, caller: Caller, segment_id: str) -> None:
     """Delete the rule and its memberships (manual ones stay); 404 when the segment has no rule."""
     async with db.transaction() as conn:
         await store.lock_exclusive(conn, caller.tenant)
+        await store.allow_long_statements(conn)
         if not await store.delete_rule(conn, caller.tenant, segment_id):
             await _require_segment(conn, caller.tenant, segment_id)
             raise NotFound(f"The segment {segment_id} has no rule.", resource_id=segment_id)

@@ -63,6 +63,16 @@ async def lock_exclusive(conn: Connection, tenant: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _RULE_LOCK, tenant)
 
 
+#: A full evaluation (or removal) of a rule over a large tenant is one long statement; it gets this long instead of
+#: the service's per-statement bound (SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS), for its own transaction only.
+FULL_EVALUATION_TIMEOUT_MS = 15 * 60 * 1000
+
+
+async def allow_long_statements(conn: Connection) -> None:
+    """Inside a transaction: lift the statement timeout to FULL_EVALUATION_TIMEOUT_MS until it ends."""
+    await conn.execute(f"SET LOCAL statement_timeout = {FULL_EVALUATION_TIMEOUT_MS}")
+
+
 async def fetch_rules(conn: Connection, tenant: str) -> list[RuleRow]:
     """Every rule of the tenant."""
     return [_rule(r) for r in await conn.fetch(f"SELECT {_COLUMNS} FROM segment_rules WHERE tenant = $1", tenant)]
@@ -150,23 +160,47 @@ async def mark_evaluating(
     return int(str(result).split()[-1])
 
 
-async def claim_evaluating(conn: Connection) -> tuple[str, str] | None:
-    """Inside a transaction: the oldest rule waiting for a full evaluation that no one is evaluating, locked."""
+async def next_queued(conn: Connection) -> tuple[str, str] | None:
+    """The oldest rule waiting for a full evaluation (segment_rules_evaluating_idx)."""
     record = await conn.fetchrow(
-        "SELECT tenant, segment_id FROM segment_rules WHERE state = 'EVALUATING'"
-        " ORDER BY modified_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+        "SELECT tenant, segment_id FROM segment_rules WHERE state = 'EVALUATING' ORDER BY modified_at LIMIT 1"
     )
     return None if record is None else (record[0], record[1])
 
 
-async def claim_sweep(conn: Connection, due_before: datetime) -> tuple[str, str, datetime | None] | None:
-    """Inside a transaction: a READY time-relative rule last moved before `due_before`, locked."""
-    record = await conn.fetchrow(
-        "SELECT tenant, segment_id, swept_at FROM segment_rules WHERE state = 'READY' AND time_relative"
-        " AND (swept_at IS NULL OR swept_at < $1) ORDER BY swept_at NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED",
-        due_before,
+async def lock_queued(conn: Connection, tenant: str, segment_id: str) -> bool:
+    """Inside a transaction: lock the rule if it is still queued and no one else holds it."""
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM segment_rules WHERE tenant = $1 AND segment_id = $2 AND state = 'EVALUATING'"
+            " FOR UPDATE SKIP LOCKED",
+            tenant,
+            segment_id,
+        )
     )
-    return None if record is None else (record[0], record[1], record[2])
+
+
+async def next_due_sweep(conn: Connection, moved_before: datetime) -> tuple[str, str] | None:
+    """A READY time-relative rule last moved before `moved_before`, the longest-waiting first."""
+    record = await conn.fetchrow(
+        "SELECT tenant, segment_id FROM segment_rules WHERE state = 'READY' AND time_relative AND swept_at < $1"
+        " ORDER BY swept_at LIMIT 1",
+        moved_before,
+    )
+    return None if record is None else (record[0], record[1])
+
+
+async def lock_due_sweep(conn: Connection, tenant: str, segment_id: str, moved_before: datetime) -> bool:
+    """Inside a transaction: lock the rule if it is still due for a move and no one else holds it."""
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM segment_rules WHERE tenant = $1 AND segment_id = $2 AND state = 'READY'"
+            " AND swept_at < $3 FOR UPDATE SKIP LOCKED",
+            tenant,
+            segment_id,
+            moved_before,
+        )
+    )
 
 
 async def finish(
