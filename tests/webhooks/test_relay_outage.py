@@ -53,6 +53,7 @@ def test_the_relay_rides_out_a_database_outage(receiver: Receiver) -> None:
         )
         env = serve_env(
             postgres.url,
+            SEGMENT_SERVICE_WEBHOOK_DELIVER="true",
             SEGMENT_SERVICE_WEBHOOK_POLL_MS="20",
             SEGMENT_SERVICE_WEBHOOK_TIMEOUT="1",
             SEGMENT_SERVICE_WEBHOOK_RETRY_SCHEDULE="0.5,0.5,0.5,0.5,0.5,0.5",

@@ -69,7 +69,8 @@ class EventRegistry:
 
     def subscribe_batch(self, event_types: tuple[type[ChangeEvent], ...], subscriber: BatchSubscriber) -> None:
         """Run `subscriber` once per emitted batch that has events of `event_types`, with those events, after their
-        per-type subscribers: a reaction that is one statement for a whole import batch (rule memberships,
+        per-type subscribers and the published-event subscribers (so the events it causes are published after the
+        change it reacts to): a reaction that is one statement for a whole import batch (rule memberships,
         rules/reactions.py) rather than one per event."""
         if all(existing is not subscriber for _, existing in self._batch):
             self._batch.append((event_types, subscriber))
@@ -143,15 +144,16 @@ class EventRegistry:
         for event in batch:
             for subscriber in self._subscribers.get(type(event), ()):
                 await subscriber(conn, event)
-        for types, batch_subscriber in self._batch:
-            chosen = [e for e in batch if isinstance(e, types)]
-            if chosen:
-                await batch_subscriber(conn, chosen)
         if self._published:
             published = [e for e in batch if e.catalogue_name is not None]
             if published:
                 for publish in self._published:
                     await publish(conn, published)
+        # Last: what a batch subscriber changes in reaction is published after the change it reacts to.
+        for types, batch_subscriber in self._batch:
+            chosen = [e for e in batch if isinstance(e, types)]
+            if chosen:
+                await batch_subscriber(conn, chosen)
 
 
 #: The service's registry: what start-up wires and every write emits to.

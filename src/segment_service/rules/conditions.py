@@ -179,6 +179,8 @@ class Rule:
     uses_orders: bool = False
     uses_categories: bool = False
     leaves: int = 0
+    #: The JSON path of the first leaf naming each segment (for errors about it).
+    segment_paths: dict[str, str] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------------------ parsing
@@ -340,6 +342,7 @@ class _Parser:
             if segment == self.segment_id:
                 raise _bad(f"{path}.inSegment", "a segment's rule cannot depend on the segment itself")
             self.depends.append(segment)
+            self.rule.segment_paths.setdefault(segment, f"{path}.inSegment")
             return InSegment(segment)
         raise _bad(path, "expected one of all, any, not, attribute, orders, inSegment")
 

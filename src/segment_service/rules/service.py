@@ -37,9 +37,10 @@ async def _checked_rule(conn: Connection, tenant: str, segment_id: str, body: Ru
     rule = parse_rule(body.subject, body.condition, segment_id)
     missing = await missing_segments(conn, tenant, rule.depends_on)
     if missing:
+        path = rule.segment_paths[missing[0]]
         raise BadRequest(
-            f"condition: inSegment names the segment {missing[0]}, which does not exist.",
-            field="condition",
+            f"{path}: the segment {missing[0]} does not exist.",
+            field=path,
             type="missing_reference",
             resource_id=missing[0],
         )
@@ -47,9 +48,10 @@ async def _checked_rule(conn: Connection, tenant: str, segment_id: str, body: Ru
     graph.edges[segment_id] = rule.depends_on
     cycle = graph.cycle_through(segment_id)
     if cycle is not None:
+        path = rule.segment_paths[cycle[1]]
         raise BadRequest(
-            "condition: inSegment makes a cycle of rules: " + " -> ".join(cycle) + ".",
-            field="condition",
+            f"{path}: the rules would read each other in a cycle: " + " -> ".join(cycle) + ".",
+            field=path,
             type="invalid_value",
         )
     return rule
