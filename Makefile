@@ -15,7 +15,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 RUN_LOCK  := requirements.lock
 DEV_LOCK  := requirements-dev.lock
 
-.PHONY: install run test lint format bench bench-import bench-webhooks bench-orders lock clean
+.PHONY: install run test lint format bench bench-import bench-webhooks bench-orders bench-rules lock clean
 
 install: $(DEV_STAMP)
 
@@ -63,6 +63,9 @@ bench-webhooks: $(RUN_STAMP)
 
 bench-orders: $(RUN_STAMP)
 	$(BIN)/python -m bench.orders $(ARGS)
+
+bench-rules: $(RUN_STAMP)
+	$(BIN)/python -m bench.rules $(ARGS)
 
 # Resolves the dependencies anew in a throwaway venv: the newest versions pyproject.toml allows for running, then
 # the dev tools on top of exactly those. Commit both files; the install targets and the Dockerfile use them.

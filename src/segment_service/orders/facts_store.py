@@ -268,7 +268,7 @@ def per_customer_sql(f: Filter, criteria: Criteria, *, per_legal_entity: bool, c
     inner = criteria.inner()
     inner.where("p.tenant = $1 AND p.customer_id IS NOT NULL")
     if customers is not None:
-        inner.where(f"p.customer_id = ANY({customers})")
+        inner.where(f"p.customer_id IN (SELECT unnest({customers}))")
     if per_legal_entity:
         inner.where("p.legal_entity_id IS NOT NULL")
     source = _source(f, inner)

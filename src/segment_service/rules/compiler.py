@@ -184,14 +184,16 @@ def compile_rule(
     condition = compiler.node(rule.condition)
     if rule.subject == "CUSTOMER":
         from_sql = "customers c"
-        where = "c.tenant = $1" + (f" AND c.id = ANY({customers})" if customers else "")
+        # IN (SELECT unnest(...)) rather than = ANY(...): a set the planner can hash or loop over, where a large array
+        # repeated as the index condition of every inner scan costs time with the square of its length.
+        where = "c.tenant = $1" + (f" AND c.id IN (SELECT unnest({customers}))" if customers else "")
         keys = "c.id AS customer_id, ''::text AS legal_entity_id"
     else:
         from_sql = (
             "contact_assignments ca JOIN customers c ON c.tenant = ca.tenant AND c.id = ca.customer_id"
             " JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id"
         )
-        where = "ca.tenant = $1" + (f" AND ca.customer_id = ANY({customers})" if customers else "")
+        where = "ca.tenant = $1" + (f" AND ca.customer_id IN (SELECT unnest({customers}))" if customers else "")
         keys = "DISTINCT ca.customer_id, ca.legal_entity_id"
     joined = " ".join([from_sql, *compiler.joins])
     select = f"SELECT {keys} FROM {joined} WHERE {where} AND {condition}"

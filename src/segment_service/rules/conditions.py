@@ -178,6 +178,8 @@ class Rule:
     time_relative: bool = False
     uses_orders: bool = False
     uses_categories: bool = False
+    #: Whether a leaf reads a customer, legal entity or contact field (a profile change can move it).
+    reads_attributes: bool = False
     leaves: int = 0
     #: The JSON path of the first leaf naming each segment (for errors about it).
     segment_paths: dict[str, str] = field(default_factory=dict)
@@ -361,6 +363,7 @@ class _Parser:
             raise _bad(f"{path}.op", f"'{op}' does not apply to {name} (a {field.kind}); use one of {allowed}")
         if op in TIME_OPS:
             self.rule.time_relative = True
+        self.rule.reads_attributes = True
         return Attribute(field, name, op, _values(field.kind, op, raw.get("value"), f"{path}.value"))
 
     @staticmethod

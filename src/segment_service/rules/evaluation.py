@@ -118,10 +118,13 @@ async def evaluate_customers(
     *,
     only: set[str] | None = None,
     orders_only: bool = False,
+    attributes_only: bool = False,
 ) -> None:
     """Inside a write's transaction: bring the customers' rule memberships up to date (those of the segments in
-    `only`, else of every rule; with `orders_only`, of the rules that read purchases): one statement for each group
-    of rules that do not read each other's segments, dependencies first."""
+    `only`, else of every rule; with `orders_only`, of the rules that read purchases; with `attributes_only`, of the
+    rules that read fields): one statement for each group of rules that do not read each other's segments,
+    dependencies first. The statement is planned once per connection and rule set (a generic plan: planning a few
+    hundred CTEs costs more than running them for a few customers)."""
     if not customer_ids:
         return
     await store.lock_shared(conn, tenant)
@@ -130,11 +133,17 @@ async def evaluate_customers(
         return
     by_segment = {row.segment_id: row for row in rows}
     ids = sorted(set(customer_ids))
+    await store.lock_customers(conn, tenant, ids)
     now = clock.now()
+    # Not restored on an error: the transaction (or savepoint) is rolled back then, and the setting with it.
+    previous = await store.prefer_generic_plans(conn)
     for level in graph_of(rows).levels():
         chosen = [
             by_segment[segment_id]
             for segment_id in level
-            if (only is None or segment_id in only) and (not orders_only or by_segment[segment_id].uses_orders)
+            if (only is None or segment_id in only)
+            and (not orders_only or by_segment[segment_id].uses_orders)
+            and (not attributes_only or parsed(tenant, by_segment[segment_id]).reads_attributes)
         ]
         await apply_rules(conn, tenant, chosen, ids, now)
+    await store.restore_plans(conn, previous)

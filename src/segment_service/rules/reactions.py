@@ -19,12 +19,17 @@ from segment_service.rules.evaluation import evaluate_customers, graph_of
 
 
 async def _customers_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
-    by_tenant: dict[str, set[str]] = {}
+    """A new customer or contact may match any rule; a changed profile only the rules that read attributes."""
+    new: dict[str, set[str]] = {}
+    changed: dict[str, set[str]] = {}
     for event in batch:
         assert isinstance(event, events.CustomerCreated | events.CustomerUpdated | events.ContactAssigned)
-        by_tenant.setdefault(event.tenant, set()).add(event.customer_id)
-    for tenant, ids in by_tenant.items():
+        target = changed if isinstance(event, events.CustomerUpdated) else new
+        target.setdefault(event.tenant, set()).add(event.customer_id)
+    for tenant, ids in new.items():
         await evaluate_customers(conn, tenant, sorted(ids))
+    for tenant, ids in changed.items():
+        await evaluate_customers(conn, tenant, sorted(ids - new.get(tenant, set())), attributes_only=True)
 
 
 async def _legal_entities_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
@@ -35,7 +40,7 @@ async def _legal_entities_changed(conn: Connection, batch: Sequence[ChangeEvent]
     for tenant, ids in by_tenant.items():
         if await store.fetch_rules(conn, tenant):
             customers = await store.customers_of_legal_entities(conn, tenant, sorted(ids))
-            await evaluate_customers(conn, tenant, customers)
+            await evaluate_customers(conn, tenant, customers, attributes_only=True)
 
 
 async def _orders_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
@@ -75,14 +80,18 @@ async def _memberships_changed(conn: Connection, batch: Sequence[ChangeEvent]) -
         graph = graph_of(rows)
         segments: set[str] = set()
         customers: set[str] = set()
+        dependents: dict[str, set[str]] = {}  # per segment of the batch (an evaluation's batch has one)
         for event in changed:
             assert isinstance(
                 event,
                 events.CustomerAssignmentCreated | events.CustomerAssignmentUpdated | events.CustomerAssignmentDeleted,
             )
-            wanted = graph.dependents({event.segment_id})
+            reading = dependents.get(event.segment_id)
+            if reading is None:
+                reading = dependents[event.segment_id] = graph.dependents({event.segment_id})
+            wanted = reading
             if isinstance(event, events.CustomerAssignmentDeleted) and event.assignment_type == "MANUAL":
-                wanted |= {event.segment_id} & ruled
+                wanted = reading | ({event.segment_id} & ruled)
             if wanted:
                 segments |= wanted
                 customers.add(event.customer_id)

@@ -113,10 +113,11 @@ async def delete_rule(db: Database, caller: Caller, segment_id: str) -> None:
 
 async def preview(db: Database, caller: Caller, segment_id: str, body: RuleBody) -> dict[str, Any]:
     """What saving the rule would do, computed now; writes nothing."""
-    async with db.connection() as conn:
+    async with db.transaction() as conn:
         await _require_segment(conn, caller.tenant, segment_id)
         rule = await _checked_rule(conn, caller.tenant, segment_id, body)
         criteria, compiled, segment, _ = compiled_for(caller.tenant, rule, segment_id, clock.now(), None)
+        await store.allow_long_statements(conn, store.PREVIEW_TIMEOUT_MS)
         return await store.preview(conn, criteria, compiled, segment)
 
 

@@ -22,6 +22,7 @@ from segment_service.rules.compiler import Compiled, moved_sql
 from segment_service.rules.conditions import Rule
 
 _RULE_LOCK = 7_412_500
+_CUSTOMER_RULE_LOCK = 7_412_501
 
 Change = tuple[bool, str, str]  # (added, customer id, legal entity id or '')
 
@@ -59,6 +60,19 @@ async def lock_shared(conn: Connection, tenant: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", _RULE_LOCK, tenant)
 
 
+async def lock_customers(conn: Connection, tenant: str, customer_ids: Sequence[str]) -> None:
+    """Inside a transaction: serialise re-evaluations of these customers with other transactions' (in sorted order,
+    so two writers never wait on each other in a cycle). Two writes that each supply half of a match then cannot
+    both decide without the other's change: the second decides after the first committed, on both changes."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2 || ':' || s.c))"
+        " FROM (SELECT DISTINCT c FROM unnest($3::text[]) AS u(c) ORDER BY c) s",
+        _CUSTOMER_RULE_LOCK,
+        tenant,
+        list(customer_ids),
+    )
+
+
 async def lock_exclusive(conn: Connection, tenant: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _RULE_LOCK, tenant)
 
@@ -68,9 +82,24 @@ async def lock_exclusive(conn: Connection, tenant: str) -> None:
 FULL_EVALUATION_TIMEOUT_MS = 15 * 60 * 1000
 
 
-async def allow_long_statements(conn: Connection) -> None:
-    """Inside a transaction: lift the statement timeout to FULL_EVALUATION_TIMEOUT_MS until it ends."""
-    await conn.execute(f"SET LOCAL statement_timeout = {FULL_EVALUATION_TIMEOUT_MS}")
+#: A preview reads as much as a full evaluation but answers a request: it gets a minute.
+PREVIEW_TIMEOUT_MS = 60 * 1000
+
+
+async def allow_long_statements(conn: Connection, timeout_ms: int = FULL_EVALUATION_TIMEOUT_MS) -> None:
+    """Inside a transaction: lift the statement timeout to `timeout_ms` until it ends."""
+    await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+
+
+async def prefer_generic_plans(conn: Connection) -> str:
+    """Inside a transaction: plan prepared statements once (generic plans) until `restore_plans`; the setting it had."""
+    setting = str(await conn.fetchval("SELECT current_setting('plan_cache_mode')"))
+    await conn.execute("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
+    return setting
+
+
+async def restore_plans(conn: Connection, setting: str) -> None:
+    await conn.execute("SELECT set_config('plan_cache_mode', $1, true)", setting)
 
 
 async def fetch_rules(conn: Connection, tenant: str) -> list[RuleRow]:
@@ -255,7 +284,7 @@ def _diff(rule: Applied, customers: str | None) -> list[str]:
     """The CTEs that apply one rule: what it matches, what it wants (exclusions respected), what is added and what
     is removed (AUTOMATIC rows only: manual ones stay)."""
     p, segment = rule.prefix, rule.segment
-    scope = f" AND a.customer_id = ANY({customers})" if customers else ""
+    scope = f" AND a.customer_id IN (SELECT unnest({customers}))" if customers else ""
     return [
         *rule.compiled.ctes,
         f"{p}matched AS ({rule.compiled.select})",
