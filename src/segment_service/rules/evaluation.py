@@ -22,6 +22,8 @@ from segment_service.rules.store import Change, RuleRow
 #: Parsed rules by (tenant, segment, version): parsing is pure, and a rule's version changes with its text.
 _PARSED: OrderedDict[tuple[str, str, int], Rule] = OrderedDict()
 _PARSED_MAX = 4096
+#: Up to this many customers, a re-evaluation locks each of them (store.lock_customers); beyond, the whole tenant.
+LOCK_EACH_CUSTOMER_UP_TO = 1000
 
 
 def parsed(tenant: str, row: RuleRow) -> Rule:
@@ -127,13 +129,17 @@ async def evaluate_customers(
     hundred CTEs costs more than running them for a few customers)."""
     if not customer_ids:
         return
-    await store.lock_shared(conn, tenant)
+    ids = sorted(set(customer_ids))
+    # A few customers are locked one by one; a large set (an import batch, the members a full evaluation changed)
+    # takes the tenant's rule lock exclusively instead: a lock per customer would fill the server's lock table.
+    many = len(ids) > LOCK_EACH_CUSTOMER_UP_TO
+    await (store.lock_exclusive(conn, tenant) if many else store.lock_shared(conn, tenant))
     rows = await store.fetch_rules(conn, tenant)
     if not rows:
         return
     by_segment = {row.segment_id: row for row in rows}
-    ids = sorted(set(customer_ids))
-    await store.lock_customers(conn, tenant, ids)
+    if not many:
+        await store.lock_customers(conn, tenant, ids)
     now = clock.now()
     # Not restored on an error: the transaction (or savepoint) is rolled back then, and the setting with it.
     previous = await store.prefer_generic_plans(conn)
