@@ -14,6 +14,9 @@ from segment_service.core.errors import BadRequest
 MAX_DEPTH = 32
 MAX_LEAVES = 1000
 MAX_VALUES = 10_000
+#: Durations and date-times a rule may name: far enough for any data, near enough that `now - D` stays a date.
+MAX_DURATION = timedelta(days=365 * 500)
+MIN_YEAR, MAX_YEAR = 1000, 9000
 SUBJECTS = ("CUSTOMER", "CONTACT")
 
 #: The value kinds a field holds; DYNAMIC is JSON whose kind the rule's value decides (mixins, legal info).
@@ -199,9 +202,12 @@ def parse_duration(text: Any, path: str) -> timedelta:
         raise _bad(path, f"expected an ISO 8601 duration such as P30D, got {text!r}")
     y, mo, w, d, h, mi, s = (int(g) if g else 0 for g in match.groups())
     try:
-        return timedelta(days=365 * y + 30 * mo + 7 * w + d, hours=h, minutes=mi, seconds=s)
+        duration = timedelta(days=365 * y + 30 * mo + 7 * w + d, hours=h, minutes=mi, seconds=s)
     except OverflowError:
-        raise _bad(path, f"the duration {text!r} is too long") from None
+        duration = MAX_DURATION + timedelta(days=1)
+    if duration > MAX_DURATION:
+        raise _bad(path, f"the duration {text!r} is longer than {MAX_DURATION.days // 365} years")
+    return duration
 
 
 def _datetime(value: Any, path: str) -> datetime:
@@ -210,6 +216,8 @@ def _datetime(value: Any, path: str) -> datetime:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             parsed = None
+        if parsed is not None and not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            raise _bad(path, f"a date-time must lie between the years {MIN_YEAR} and {MAX_YEAR}, got {value!r}")
         if parsed is not None:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise _bad(path, f"expected an ISO 8601 date-time such as 2026-01-31T00:00:00Z, got {value!r}")

@@ -326,6 +326,102 @@ async def apply(
     return changes
 
 
+_CONTACT_FROM = (
+    "contact_assignments ca JOIN customers c ON c.tenant = ca.tenant AND c.id = ca.customer_id"
+    " JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id"
+)
+
+
+async def match_subjects(
+    conn: Connection, criteria: Criteria, rules: Sequence[Compiled], subject: str, customers: str
+) -> list[tuple[str, str, list[bool]]]:
+    """For a few customers: each subject (customer, legal entity or '') with whether each rule matches it, in one
+    SELECT (a row per customer, or per contact, with a column per rule)."""
+    ctes = [cte for rule in rules for cte in rule.ctes]
+    joins = " ".join(join for rule in rules for join in rule.joins)
+    head = ("WITH " + ", ".join(ctes) + " ") if ctes else ""
+    if subject == "CUSTOMER":
+        results = ", ".join(f"coalesce({rule.condition}, false)" for rule in rules)
+        sql = (
+            f"{head}SELECT c.id, ''::text, {results} FROM customers c {joins}"
+            f" WHERE c.tenant = $1 AND c.id IN (SELECT unnest({customers}))"
+        )
+    else:
+        results = ", ".join(f"bool_or(coalesce({rule.condition}, false))" for rule in rules)
+        sql = (
+            f"{head}SELECT ca.customer_id, ca.legal_entity_id, {results} FROM {_CONTACT_FROM} {joins}"
+            f" WHERE ca.tenant = $1 AND ca.customer_id IN (SELECT unnest({customers})) GROUP BY 1, 2"
+        )
+    n = len(rules)
+    return [(r[0], r[1], [bool(r[2 + i]) for i in range(n)]) for r in await conn.fetch(sql, *criteria.values)]
+
+
+async def memberships_of(
+    conn: Connection, tenant: str, customer_ids: Sequence[str], segment_ids: Sequence[str]
+) -> tuple[dict[tuple[str, str, str], str], set[tuple[str, str, str]]]:
+    """The customers' memberships of the segments, (segment, customer, legal entity) -> assignment type, and the
+    exclusions covering them, (segment, customer, legal entity or '' for every context)."""
+    rows = await conn.fetch(
+        """
+        SELECT true, segment_id, customer_id, legal_entity_id, assignment_type FROM segment_customer_assignments
+        WHERE tenant = $1 AND customer_id IN (SELECT unnest($2::text[])) AND segment_id = ANY($3::text[])
+        UNION ALL
+        SELECT false, segment_id, customer_id, legal_entity_id, NULL FROM segment_exclusions
+        WHERE tenant = $1 AND customer_id IN (SELECT unnest($2::text[])) AND segment_id = ANY($3::text[])
+        """,
+        tenant,
+        list(customer_ids),
+        list(segment_ids),
+    )
+    members = {(r[1], r[2], r[3]): str(r[4]) for r in rows if r[0]}
+    excluded = {(r[1], r[2], r[3]) for r in rows if not r[0]}
+    return members, excluded
+
+
+async def write_memberships(
+    conn: Connection,
+    tenant: str,
+    added: Sequence[tuple[str, str, str]],
+    removed: Sequence[tuple[str, str, str]],
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """Insert `added` as AUTOMATIC memberships (none that exists already) and delete the AUTOMATIC ones of
+    `removed`; (segment, customer, legal entity) of what was inserted and deleted."""
+    inserted: list[tuple[str, str, str]] = []
+    deleted: list[tuple[str, str, str]] = []
+    if added:
+        rows = await conn.fetch(
+            """
+            INSERT INTO segment_customer_assignments
+                (tenant, segment_id, customer_id, legal_entity_id, assignment_type, version, created_at, modified_at)
+            SELECT $1, u.s, u.c, u.l, 'AUTOMATIC', 1, now(), now()
+            FROM unnest($2::text[], $3::text[], $4::text[]) AS u(s, c, l)
+            ON CONFLICT ON CONSTRAINT segment_customer_assignments_pkey DO NOTHING
+            RETURNING segment_id, customer_id, legal_entity_id
+            """,
+            tenant,
+            [k[0] for k in added],
+            [k[1] for k in added],
+            [k[2] for k in added],
+        )
+        inserted = [(r[0], r[1], r[2]) for r in rows]
+    if removed:
+        rows = await conn.fetch(
+            """
+            DELETE FROM segment_customer_assignments a
+            USING unnest($2::text[], $3::text[], $4::text[]) AS u(s, c, l)
+            WHERE a.tenant = $1 AND a.segment_id = u.s AND a.customer_id = u.c AND a.legal_entity_id = u.l
+              AND a.assignment_type = 'AUTOMATIC'
+            RETURNING a.segment_id, a.customer_id, a.legal_entity_id
+            """,
+            tenant,
+            [k[0] for k in removed],
+            [k[1] for k in removed],
+            [k[2] for k in removed],
+        )
+        deleted = [(r[0], r[1], r[2]) for r in rows]
+    return inserted, deleted
+
+
 async def preview(conn: Connection, criteria: Criteria, compiled: Compiled, segment: str) -> dict[str, Any]:
     """What saving the compiled rule would do to the segment's members; writes nothing."""
     sample = (
