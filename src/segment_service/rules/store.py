@@ -469,14 +469,18 @@ async def explain(
     where = f"{compiled.where_sql} AND c.id = {customer} AND $2::text IS NOT NULL"
     if legal_entity is not None:
         where += f" AND ca.legal_entity_id = {legal_entity}"
-    columns = ", ".join([*(f"coalesce({r}, false)" for r in results), *actuals])
+    # Two arrays rather than a column per node: a rule of 1,000 leaves has more nodes than a row may have columns
+    # (ordered by the arrays: the root, first, decides which contact of a customer is explained).
+    outcomes = "ARRAY[" + ", ".join(f"coalesce({r}, false)" for r in results) + "]::boolean[]"
+    values = "ARRAY[" + ", ".join(actuals) + "]::jsonb[]"
     head = ("WITH " + ", ".join(compiled.ctes) + " ") if compiled.ctes else ""
-    sql = f"{head}SELECT {columns} FROM {compiled.from_sql} WHERE {where} ORDER BY 1 DESC LIMIT 1"
+    sql = (
+        f"{head}SELECT {outcomes} AS outcomes, {values} FROM {compiled.from_sql} WHERE {where} ORDER BY 1 DESC LIMIT 1"
+    )
     record = await conn.fetchrow(sql, *criteria.values)
     if record is None:
         return None
-    n = len(results)
-    return [bool(record[i]) for i in range(n)], [record[n + i] for i in range(n)]
+    return [bool(b) for b in record[0]], list(record[1])
 
 
 async def membership(
