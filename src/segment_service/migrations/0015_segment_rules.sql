@@ -14,6 +14,9 @@ CREATE TABLE segment_rules (
     uses_categories boolean NOT NULL DEFAULT false,
     uses_orders    boolean NOT NULL DEFAULT false,
     state          text NOT NULL DEFAULT 'EVALUATING' CHECK (state IN ('EVALUATING', 'READY', 'FAILED')),
+    -- When a full evaluation was last asked for (saved, or a change that can move anyone): an evaluation that began
+    -- before it leaves the rule queued when it ends, so a change made while it ran is never lost.
+    queued_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     evaluated_at   timestamptz,
     -- The rule clock's time up to which time-relative conditions have been moved.
     swept_at       timestamptz,

@@ -216,6 +216,7 @@ def moved_sql(rule: Rule, criteria: Criteria, start: datetime, end: datetime) ->
     clock went from `start` to `end`: a boundary `now - D` swept over their value. None when nothing reads the clock.
     """
     compiler = _Compiler(rule, criteria, end, None, "")
+    start, end = min(start, end), max(start, end)  # the clock may have been set back: the same span, crossed back
     if rule.subject == "CUSTOMER":
         subject_from, tenant_where, key = "customers c", "c.tenant = $1", "c.id"
     else:

@@ -14,6 +14,11 @@ from segment_service.core.errors import BadRequest
 MAX_DEPTH = 32
 MAX_LEAVES = 1000
 MAX_VALUES = 10_000
+#: Purchase conditions in one rule: each is an aggregate joined to the subjects, and planning many joins costs more
+#: than running them.
+MAX_PURCHASE_LEAVES = 32
+#: How long a chain of rules reading each other's segments may be (a write re-evaluates it link by link).
+MAX_CHAIN = 32
 #: Durations and date-times a rule may name: far enough for any data, near enough that `now - D` stays a date.
 MAX_DURATION = timedelta(days=365 * 500)
 MIN_YEAR, MAX_YEAR = 1000, 9000
@@ -184,6 +189,7 @@ class Rule:
     #: Whether a leaf reads a customer, legal entity or contact field (a profile change can move it).
     reads_attributes: bool = False
     leaves: int = 0
+    purchase_leaves: int = 0
     #: The JSON path of the first leaf naming each segment (for errors about it).
     segment_paths: dict[str, str] = field(default_factory=dict)
 
@@ -410,6 +416,9 @@ class _Parser:
         if op not in OPS_BY_KIND[kind]:
             raise _bad(f"{path}.op", f"'{op}' does not apply to the measure {measure} (a {kind})")
         self.rule.uses_orders = True
+        self.rule.purchase_leaves += 1
+        if self.rule.purchase_leaves > MAX_PURCHASE_LEAVES:
+            raise _bad(path, f"a rule may have at most {MAX_PURCHASE_LEAVES} purchase (orders) conditions")
         if within is not None or op in TIME_OPS:
             self.rule.time_relative = True
         if texts["category"] is not None:

@@ -19,15 +19,19 @@ from segment_service.rules.compiler import Compiled, compile_rule
 from segment_service.rules.conditions import Graph, Rule, parse_rule
 from segment_service.rules.store import Change, RuleRow
 
-#: Parsed rules by (tenant, segment, version): parsing is pure, and a rule's version changes with its text.
-_PARSED: OrderedDict[tuple[str, str, int], Rule] = OrderedDict()
+#: Parsed rules by (tenant, segment, version, created): parsing is pure, a rule's version changes with its text, and
+#: a rule deleted and saved again (or a segment made again under its id) starts anew at version 1 with a new created.
+_PARSED: OrderedDict[tuple[str, str, int, datetime], Rule] = OrderedDict()
 _PARSED_MAX = 4096
+#: One statement of a write's re-evaluation holds at most this many purchase conditions and conditions in all.
+STATEMENT_PURCHASE_LEAVES = 8
+STATEMENT_LEAVES = 5000
 #: Up to this many customers, a re-evaluation locks each of them (store.lock_customers); beyond, the whole tenant.
 LOCK_EACH_CUSTOMER_UP_TO = 1000
 
 
 def parsed(tenant: str, row: RuleRow) -> Rule:
-    key = (tenant, row.segment_id, row.version)
+    key = (tenant, row.segment_id, row.version, row.created_at)
     rule = _PARSED.get(key)
     if rule is None:
         rule = parse_rule(row.subject, row.condition, row.segment_id)
@@ -99,8 +103,13 @@ async def apply_rules(
         prefix = f"r{n}_"
         compiled = compile_rule(parsed(tenant, row), criteria, moment, customers=customers, prefix=prefix)
         applied.append(store.Applied(compiled, segment, prefix))
+    whole = customer_ids is None
+    previous = await store.prefer_hash_joins(conn) if whole else ""
+    results = await store.apply(conn, criteria, applied, customers)
+    if whole:
+        await store.restore_nested_loops(conn, previous)
     every: list[Change] = []
-    for row, changes in zip(rows, await store.apply(conn, criteria, applied, customers), strict=True):
+    for row, changes in zip(rows, results, strict=True):
         await announce(conn, tenant, row.segment_id, changes)
         every.extend(changes)
     return every
@@ -117,9 +126,40 @@ async def reevaluate(
         return
     matched: dict[str, set[tuple[str, str]]] = {row.segment_id: set() for row in rows}
     for subject in ("CUSTOMER", "CONTACT"):
-        group = [row for row in rows if row.subject == subject]
-        if not group:
-            continue
+        for group in _statements([row for row in rows if row.subject == subject], tenant):
+            await _match(conn, tenant, group, subject, customer_ids, now, matched)
+    await _write_differences(conn, tenant, customer_ids, matched)
+
+
+def _statements(rows: Sequence[RuleRow], tenant: str) -> list[list[RuleRow]]:
+    """The rules in groups of one statement each: at most STATEMENT_PURCHASE_LEAVES purchase conditions (each a join
+    the planner orders) and STATEMENT_LEAVES conditions (each a few bound values, of which a statement may have
+    32,767)."""
+    groups: list[list[RuleRow]] = []
+    purchases = leaves = 0
+    for row in rows:
+        rule = parsed(tenant, row)
+        full = purchases + rule.purchase_leaves > STATEMENT_PURCHASE_LEAVES or leaves + rule.leaves > STATEMENT_LEAVES
+        if not groups or full:
+            groups.append([])
+            purchases = leaves = 0
+        groups[-1].append(row)
+        purchases += rule.purchase_leaves
+        leaves += rule.leaves
+    return groups
+
+
+async def _match(
+    conn: Connection,
+    tenant: str,
+    group: Sequence[RuleRow],
+    subject: str,
+    customer_ids: Sequence[str],
+    now: datetime,
+    matched: dict[str, set[tuple[str, str]]],
+) -> None:
+    """Add what each rule of `group` matches among the customers to `matched`."""
+    if group:
         criteria = Criteria(tenant)
         customers = f"{criteria.bind(list(customer_ids))}::text[]"
         compiled = [
@@ -132,6 +172,12 @@ async def reevaluate(
             for row, result in zip(group, results, strict=True):
                 if result:
                     matched[row.segment_id].add((customer_id, legal_entity_id))
+
+
+async def _write_differences(
+    conn: Connection, tenant: str, customer_ids: Sequence[str], matched: dict[str, set[tuple[str, str]]]
+) -> None:
+    """Write what the rules now match for the customers against their memberships and exclusions, and announce it."""
     members, excluded = await store.memberships_of(conn, tenant, customer_ids, list(matched))
     added: list[tuple[str, str, str]] = []
     removed: list[tuple[str, str, str]] = []

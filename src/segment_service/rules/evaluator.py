@@ -42,14 +42,15 @@ async def evaluate_one(db: Database) -> bool:
     if candidate is None:
         return False
     tenant, segment_id = candidate
-    now = clock.now()
     async with db.transaction() as conn:
-        await store.lock_exclusive(conn, tenant)
-        if not await store.lock_queued(conn, tenant, segment_id):
-            return False  # another process holds it: look again after the pause
+        await store.allow_long_statements(conn)  # the wait for writes under way, and the evaluation itself
+        await store.lock_exclusive(conn, tenant)  # one full evaluation of the tenant at a time
+        queued = await store.queued_at(conn, tenant, segment_id)
+        if queued is None:
+            return True  # another process evaluated it meanwhile
+        now = clock.now()
         row = await store.fetch_rule(conn, tenant, segment_id)
         assert row is not None
-        await store.allow_long_statements(conn)
         try:
             async with conn.transaction():
                 changes = await apply_rule(conn, tenant, row, None, now)
@@ -57,9 +58,11 @@ async def evaluate_one(db: Database) -> bool:
             raise  # a conflict with a write, not the rule's fault: the loop pauses and tries again
         except Exception as exc:  # a rule that cannot be evaluated is FAILED with the reason, never retried blindly
             log.warning("rule of segment %s (tenant %s) failed: %s", segment_id, tenant, exc)
-            await store.finish(conn, tenant, segment_id, state="FAILED", swept_at=None, error=str(exc)[:1000])
+            await store.finish(
+                conn, tenant, segment_id, state="FAILED", swept_at=None, error=str(exc)[:1000], queued=queued
+            )
             return True
-        await store.finish(conn, tenant, segment_id, state="READY", swept_at=now, error=None)
+        await store.finish(conn, tenant, segment_id, state="READY", swept_at=now, error=None, queued=queued)
     log.info("rule of segment %s (tenant %s) evaluated: %d changes", segment_id, tenant, len(changes))
     return True
 
@@ -69,13 +72,13 @@ async def sweep_one(db: Database, interval: float) -> bool:
     now = clock.now()
     due = now - timedelta(seconds=interval)
     async with db.connection() as conn:
-        candidate = await store.next_due_sweep(conn, due)
+        candidate = await store.next_due_sweep(conn, due, now)
     if candidate is None:
         return False
     tenant, segment_id = candidate
     async with db.transaction() as conn:
         await store.lock_shared(conn, tenant)
-        if not await store.lock_due_sweep(conn, tenant, segment_id, due):
+        if not await store.lock_due_sweep(conn, tenant, segment_id, due, now):
             return False
         row = await store.fetch_rule(conn, tenant, segment_id)
         assert row is not None

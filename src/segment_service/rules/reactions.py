@@ -65,7 +65,10 @@ async def _memberships_changed(conn: Connection, batch: Sequence[ChangeEvent]) -
             if isinstance(event, events.CustomerAssignmentCreated | events.CustomerAssignmentUpdated)
             and event.assignment_type == "MANUAL"
         ]
-        excluded = await store.first_excluded(conn, tenant, manual) if manual else None
+        excluded = None
+        if manual:
+            await store.lock_customers(conn, tenant, sorted({key[1] for key in manual}))
+            excluded = await store.first_excluded(conn, tenant, manual)
         if excluded is not None:
             segment_id, customer_id, _ = excluded
             raise Conflict(

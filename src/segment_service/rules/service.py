@@ -15,7 +15,7 @@ from segment_service.core.timefmt import iso
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import service as legal_entities_service
 from segment_service.rules import evaluator, store
-from segment_service.rules.conditions import Group, Node, Rule, parse_rule
+from segment_service.rules.conditions import MAX_CHAIN, Group, Node, Rule, parse_rule
 from segment_service.rules.evaluation import announce, compiled_for, evaluate_customers, graph_of
 from segment_service.rules.models import RuleBody
 from segment_service.segments.membership import missing_segments
@@ -44,6 +44,7 @@ async def _checked_rule(conn: Connection, tenant: str, segment_id: str, body: Ru
             type="missing_reference",
             resource_id=missing[0],
         )
+    await store.lock_graph(conn, tenant)  # two rules saved at once cannot close a cycle unseen
     graph = graph_of(await store.fetch_rules(conn, tenant))
     graph.edges[segment_id] = rule.depends_on
     cycle = graph.cycle_through(segment_id)
@@ -51,6 +52,14 @@ async def _checked_rule(conn: Connection, tenant: str, segment_id: str, body: Ru
         path = rule.segment_paths[cycle[1]]
         raise BadRequest(
             f"{path}: the rules would read each other in a cycle: " + " -> ".join(cycle) + ".",
+            field=path,
+            type="invalid_value",
+        )
+    if rule.depends_on and len(graph.levels()) > MAX_CHAIN:
+        path = rule.segment_paths[rule.depends_on[0]]
+        raise BadRequest(
+            f"{path}: rules may read each other's segments in chains of at most {MAX_CHAIN}; this one makes a"
+            f" chain of {len(graph.levels())}.",
             field=path,
             type="invalid_value",
         )
@@ -205,6 +214,9 @@ async def put_exclusion(
         await _require_segment(conn, caller.tenant, segment_id)
         await _check_subject(conn, caller.tenant, customer_id, le)
         await store.lock_shared(conn, caller.tenant)
+        # A manual assignment of the customer racing this exclusion either commits first (and is removed here) or
+        # checks for exclusions after this commits (and is refused): rules/reactions.py takes the same lock.
+        await store.lock_customers(conn, caller.tenant, [customer_id])
         created, removed = await store.add_exclusion(conn, caller.tenant, segment_id, customer_id, le)
         await _announce_removed(conn, caller.tenant, segment_id, removed)
     return created

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from segment_service.core import membership_lock
 from segment_service.core.db import Connection
 from segment_service.core.listing import Criteria
 from segment_service.core.paging import Page
@@ -21,8 +22,8 @@ from segment_service.core.timefmt import iso
 from segment_service.rules.compiler import Compiled, moved_sql
 from segment_service.rules.conditions import Rule
 
-_RULE_LOCK = 7_412_500
 _CUSTOMER_RULE_LOCK = 7_412_501
+_GRAPH_LOCK = 7_412_502
 
 Change = tuple[bool, str, str]  # (added, customer id, legal entity id or '')
 
@@ -57,7 +58,7 @@ def _rule(record: Any) -> RuleRow:
 
 
 async def lock_shared(conn: Connection, tenant: str) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", _RULE_LOCK, tenant)
+    await membership_lock.share(conn, tenant)
 
 
 async def lock_customers(conn: Connection, tenant: str, customer_ids: Sequence[str]) -> None:
@@ -73,8 +74,13 @@ async def lock_customers(conn: Connection, tenant: str, customer_ids: Sequence[s
     )
 
 
+async def lock_graph(conn: Connection, tenant: str) -> None:
+    """Inside a transaction: one rule save of the tenant at a time checks its dependencies (for cycles)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _GRAPH_LOCK, tenant)
+
+
 async def lock_exclusive(conn: Connection, tenant: str) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _RULE_LOCK, tenant)
+    await membership_lock.exclusive(conn, tenant)
 
 
 #: A full evaluation (or removal) of a rule over a large tenant is one long statement; it gets this long instead of
@@ -89,6 +95,19 @@ PREVIEW_TIMEOUT_MS = 60 * 1000
 async def allow_long_statements(conn: Connection, timeout_ms: int = FULL_EVALUATION_TIMEOUT_MS) -> None:
     """Inside a transaction: lift the statement timeout to `timeout_ms` until it ends."""
     await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+
+
+async def prefer_hash_joins(conn: Connection) -> str:
+    """Inside a transaction: no nested loops until `restore_nested_loops` (a full evaluation joins whole sets; with
+    statistics older than a segment's members, a nested loop over them costs time with the square of their number).
+    The setting it had."""
+    setting = str(await conn.fetchval("SELECT current_setting('enable_nestloop')"))
+    await conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
+    return setting
+
+
+async def restore_nested_loops(conn: Connection, setting: str) -> None:
+    await conn.execute("SELECT set_config('enable_nestloop', $1, true)", setting)
 
 
 async def prefer_generic_plans(conn: Connection) -> str:
@@ -135,7 +154,7 @@ async def upsert_rule(
         SET subject = excluded.subject, condition = excluded.condition, depends_on = excluded.depends_on,
             time_relative = excluded.time_relative, uses_orders = excluded.uses_orders,
             uses_categories = excluded.uses_categories, state = 'EVALUATING', error = NULL,
-            version = r.version + 1, modified_at = now()
+            queued_at = clock_timestamp(), version = r.version + 1, modified_at = now()
         WHERE $9::integer IS NULL OR r.version = $9
         RETURNING (r.xmax = 0) AS created
         """,
@@ -177,8 +196,8 @@ async def mark_evaluating(
     """Queue rules for a full evaluation: the segments given, or every rule reading purchases / categories."""
     result = await conn.execute(
         """
-        UPDATE segment_rules SET state = 'EVALUATING'
-        WHERE tenant = $1 AND state <> 'EVALUATING'
+        UPDATE segment_rules SET state = 'EVALUATING', queued_at = clock_timestamp()
+        WHERE tenant = $1
           AND (segment_id = ANY($2::text[]) OR ($3 AND uses_orders) OR ($4 AND uses_categories))
         """,
         tenant,
@@ -197,48 +216,61 @@ async def next_queued(conn: Connection) -> tuple[str, str] | None:
     return None if record is None else (record[0], record[1])
 
 
-async def lock_queued(conn: Connection, tenant: str, segment_id: str) -> bool:
-    """Inside a transaction: lock the rule if it is still queued and no one else holds it."""
-    return bool(
-        await conn.fetchval(
-            "SELECT true FROM segment_rules WHERE tenant = $1 AND segment_id = $2 AND state = 'EVALUATING'"
-            " FOR UPDATE SKIP LOCKED",
-            tenant,
-            segment_id,
-        )
+async def queued_at(conn: Connection, tenant: str, segment_id: str) -> datetime | None:
+    """When the rule was queued, if it still is (read under the tenant's exclusive rule lock: no other full
+    evaluation of the tenant runs meanwhile)."""
+    value = await conn.fetchval(
+        "SELECT queued_at FROM segment_rules WHERE tenant = $1 AND segment_id = $2 AND state = 'EVALUATING'",
+        tenant,
+        segment_id,
     )
+    return None if value is None else value
 
 
-async def next_due_sweep(conn: Connection, moved_before: datetime) -> tuple[str, str] | None:
-    """A READY time-relative rule last moved before `moved_before`, the longest-waiting first."""
+async def next_due_sweep(conn: Connection, moved_before: datetime, now: datetime) -> tuple[str, str] | None:
+    """A READY time-relative rule last moved before `moved_before` (or ahead of `now`: the clock went back), the
+    longest-waiting first."""
     record = await conn.fetchrow(
-        "SELECT tenant, segment_id FROM segment_rules WHERE state = 'READY' AND time_relative AND swept_at < $1"
-        " ORDER BY swept_at LIMIT 1",
+        "SELECT tenant, segment_id FROM segment_rules WHERE state = 'READY' AND time_relative"
+        " AND (swept_at < $1 OR swept_at > $2) ORDER BY swept_at LIMIT 1",
         moved_before,
+        now,
     )
     return None if record is None else (record[0], record[1])
 
 
-async def lock_due_sweep(conn: Connection, tenant: str, segment_id: str, moved_before: datetime) -> bool:
+async def lock_due_sweep(conn: Connection, tenant: str, segment_id: str, moved_before: datetime, now: datetime) -> bool:
     """Inside a transaction: lock the rule if it is still due for a move and no one else holds it."""
     return bool(
         await conn.fetchval(
             "SELECT true FROM segment_rules WHERE tenant = $1 AND segment_id = $2 AND state = 'READY'"
-            " AND swept_at < $3 FOR UPDATE SKIP LOCKED",
+            " AND (swept_at < $3 OR swept_at > $4) FOR UPDATE SKIP LOCKED",
             tenant,
             segment_id,
             moved_before,
+            now,
         )
     )
 
 
 async def finish(
-    conn: Connection, tenant: str, segment_id: str, *, state: str, swept_at: datetime | None, error: str | None
+    conn: Connection,
+    tenant: str,
+    segment_id: str,
+    *,
+    state: str,
+    swept_at: datetime | None,
+    error: str | None,
+    queued: datetime,
 ) -> None:
-    """Record an evaluation's end: READY with the member count, or FAILED with the error."""
+    """Record an evaluation's end: READY with the member count, or FAILED with the error; still EVALUATING when it
+    was queued again after `queued` (a change while it ran: it runs again)."""
     await conn.execute(
         """
-        UPDATE segment_rules SET state = $3, error = $4, evaluated_at = now(), swept_at = coalesce($5, swept_at),
+        UPDATE segment_rules
+        SET state = CASE WHEN queued_at > $6 THEN 'EVALUATING' ELSE $3 END,
+            error = CASE WHEN queued_at > $6 THEN NULL ELSE $4 END,
+            evaluated_at = now(), swept_at = coalesce($5, swept_at),
             member_count = (SELECT count(*) FROM segment_customer_assignments a
                             WHERE a.tenant = $1 AND a.segment_id = $2)
         WHERE tenant = $1 AND segment_id = $2
@@ -248,6 +280,7 @@ async def finish(
         state,
         error,
         swept_at,
+        queued,
     )
 
 
@@ -284,7 +317,7 @@ def _diff(rule: Applied, customers: str | None) -> list[str]:
     """The CTEs that apply one rule: what it matches, what it wants (exclusions respected), what is added and what
     is removed (AUTOMATIC rows only: manual ones stay)."""
     p, segment = rule.prefix, rule.segment
-    scope = f" AND a.customer_id IN (SELECT unnest({customers}))" if customers else ""
+    gone_scope = f" AND x.customer_id IN (SELECT unnest({customers}))" if customers else ""
     return [
         *rule.compiled.ctes,
         f"{p}matched AS ({rule.compiled.select})",
@@ -298,11 +331,17 @@ def _diff(rule: Applied, customers: str | None) -> list[str]:
             SELECT $1, {segment}, w.customer_id, w.legal_entity_id, 'AUTOMATIC', 1, now(), now() FROM {p}wanted w
             ON CONFLICT ON CONSTRAINT segment_customer_assignments_pkey DO NOTHING
             RETURNING customer_id, legal_entity_id)""",
+        # What goes is computed once (EXCEPT, a set operation) and then deleted by key: an anti join against the
+        # wanted rows may be planned as a nested loop when the statistics predate the segment's members, which
+        # costs time with the square of their number.
+        f"""{p}gone AS MATERIALIZED (
+            SELECT x.customer_id, x.legal_entity_id FROM segment_customer_assignments x
+            WHERE x.tenant = $1 AND x.segment_id = {segment} AND x.assignment_type = 'AUTOMATIC'{gone_scope}
+            EXCEPT SELECT w.customer_id, w.legal_entity_id FROM {p}wanted w)""",
         f"""{p}removed AS (
-            DELETE FROM segment_customer_assignments a
-            WHERE a.tenant = $1 AND a.segment_id = {segment} AND a.assignment_type = 'AUTOMATIC'{scope}
-              AND NOT EXISTS (SELECT 1 FROM {p}wanted w
-                              WHERE w.customer_id = a.customer_id AND w.legal_entity_id = a.legal_entity_id)
+            DELETE FROM segment_customer_assignments a USING {p}gone g
+            WHERE a.tenant = $1 AND a.segment_id = {segment} AND a.assignment_type = 'AUTOMATIC'
+              AND a.customer_id = g.customer_id AND a.legal_entity_id = g.legal_entity_id
             RETURNING a.customer_id, a.legal_entity_id)""",
     ]
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from segment_service.categories import service as categories_service
-from segment_service.core import events
+from segment_service.core import events, membership_lock
 from segment_service.core.auth import Caller
 from segment_service.core.bulk import BATCH_FAULTS, Outcome, row_error
 from segment_service.core.db import Database
@@ -183,6 +183,8 @@ async def import_customer_assignments(
                     outcomes[index] = customer_assignments._not_a_contact(customer_id, legal_entity_id)
                 else:
                     writes.append((index, segment_id, customer_id, legal_entity_id, mixins_json, metadata_json))
+            if writes:
+                await membership_lock.share(conn, caller.tenant)
             created = (
                 await store.upsert_customer_assignments(conn, caller.tenant, [w[1:] for w in writes])
                 if writes

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from segment_service.core import events
+from segment_service.core import events, membership_lock
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, check_bulk_size, run_bulk
 from segment_service.core.db import Connection, Database
@@ -138,6 +138,7 @@ async def _write(
     body: CustomerAssignmentUpsert,
 ) -> bool:
     """The upsert itself, references already checked; whether it created the assignment."""
+    await membership_lock.share(conn, tenant)
     mixins, metadata_mixins, version = _content(body)
     created = await store.upsert_assignment(
         conn, tenant, segment_id, customer_id, legal_entity_id, mixins, metadata_mixins, version
@@ -155,6 +156,7 @@ async def _write(
 async def _delete(conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str) -> None:
     """Delete one assignment ('' legal entity: B2C) if it exists, and announce it when it did. A rule's membership
     cannot be deleted: it would come back at the rule's next look; an exclusion is what removes it."""
+    await membership_lock.share(conn, tenant)
     deleted = await store.delete_assignment(conn, tenant, segment_id, customer_id, legal_entity_id)
     if deleted == "AUTOMATIC":
         raise BadRequest(

@@ -7,7 +7,7 @@ memberships that named it go in the same transaction, each announced as the dele
 
 from __future__ import annotations
 
-from segment_service.core import events
+from segment_service.core import events, membership_lock
 from segment_service.core.db import Connection
 from segment_service.core.events import (
     CategoryDeleted,
@@ -35,6 +35,7 @@ async def _announce(conn: Connection, tenant: str, removed: list[RemovedAssignme
 
 async def remove_memberships_of_customer(conn: Connection, event: CustomerDeleted) -> None:
     """A deleted customer leaves every segment."""
+    await membership_lock.share(conn, event.tenant)
     await _announce(
         conn, event.tenant, await customer_assignment_store.delete_of_customer(conn, event.tenant, event.customer_id)
     )
@@ -42,6 +43,7 @@ async def remove_memberships_of_customer(conn: Connection, event: CustomerDelete
 
 async def remove_memberships_of_contact(conn: Connection, event: ContactRemoved) -> None:
     """A customer who is no longer a contact of a legal entity has no memberships in its context."""
+    await membership_lock.share(conn, event.tenant)
     removed = await customer_assignment_store.delete_of_contact(
         conn, event.tenant, event.customer_id, event.legal_entity_id
     )
@@ -50,6 +52,7 @@ async def remove_memberships_of_contact(conn: Connection, event: ContactRemoved)
 
 async def remove_memberships_of_legal_entity(conn: Connection, event: LegalEntityDeleted) -> None:
     """No membership keeps the context of a deleted legal entity."""
+    await membership_lock.share(conn, event.tenant)
     removed = await customer_assignment_store.delete_of_legal_entity(conn, event.tenant, event.legal_entity_id)
     await _announce(conn, event.tenant, removed)
 

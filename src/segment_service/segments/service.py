@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from segment_service.core import events
+from segment_service.core import events, membership_lock
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, item_id, lock_key_of, run_bulk
 from segment_service.core.db import Connection, Database
@@ -156,6 +156,7 @@ async def delete_segment(db: Database, caller: Caller, segment_id: str, *, force
 
 
 async def _delete(conn: Connection, caller: Caller, segment_id: str, *, force: bool) -> bool:
+    await membership_lock.share(conn, caller.tenant)  # not in the middle of a rule's full evaluation
     # The row lock makes a concurrent assignment wait, so none slips in between the check and the delete.
     if await store.fetch_segment_for_update(conn, caller.tenant, segment_id) is None:
         return False
