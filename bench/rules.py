@@ -439,13 +439,14 @@ async def full_evaluation(db: Database, meter: Meter, segment_id: str) -> Evalua
     mark = meter.mark()
     now = clock.now()
     async with db.transaction() as conn:
+        await store.allow_long_statements(conn)
         await store.lock_exclusive(conn, TENANT)
         row = await store.fetch_rule(conn, TENANT, segment_id)
         assert row is not None
-        await store.allow_long_statements(conn)
         async with conn.transaction():
             changes = await evaluation.apply_rule(conn, TENANT, row, None, now)
-        await store.finish(conn, TENANT, segment_id, state="READY", swept_at=now, error=None)
+        queued = await store.queued_at(conn, TENANT, segment_id) or now
+        await store.finish(conn, TENANT, segment_id, state="READY", swept_at=now, error=None, queued=queued)
         members = await conn.fetchval(
             "SELECT member_count FROM segment_rules WHERE tenant = $1 AND segment_id = $2", TENANT, segment_id
         )
