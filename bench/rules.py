@@ -20,7 +20,7 @@ Measured with the service's own code, in this process, on its own connection poo
 
 Beside each wall time, the CPU seconds of this process and of PostgreSQL (read from /proc): on a shared machine the
 wall time swings with the neighbours' load, the CPU seconds barely do. The statement column is the time spent in the
-statements that apply rules (rules/store.py `apply`, one per rule or per group of rules); the rest of an evaluation is
+statements that evaluate rules (rules/evaluation_store.py); the rest of an evaluation is
 the events it announces and what reacts to them (rules that read the segment, the webhook outbox). Targets are those
 for 1,000,000 customers. A full evaluation lifts the statement timeout for its transaction (as the evaluator does);
 previews and writes run under the service's (SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS, 5 s by default), so times over it
@@ -55,7 +55,7 @@ from segment_service.core.db import Connection, Database, migrate
 from segment_service.embedded import release_embedded, start_embedded
 from segment_service.orders import facts_store
 from segment_service.reactions import register_reactions
-from segment_service.rules import evaluation, store
+from segment_service.rules import evaluation, evaluation_store, store
 from segment_service.rules import service as rules_service
 from segment_service.rules.conditions import parse_rule
 from segment_service.rules.models import RuleBody
@@ -383,17 +383,24 @@ class Span:
 
 
 class Meter:
-    """Wall time and CPU seconds between two marks, and the time spent in `rules.store.apply` (the one statement
-    each applied rule runs), timed by wrapping that function for the benchmark's duration."""
+    """Wall time and CPU seconds between two marks, and the time spent in the statements that evaluate rules
+    (rules/evaluation_store.py: `apply` of a full evaluation; `match_subjects`, `memberships_of` and
+    `write_memberships` of a changed customer's), timed by wrapping those functions for the benchmark's duration."""
+
+    TIMED = ("apply", "match_subjects", "memberships_of", "write_memberships")
 
     def __init__(self, postmaster: int) -> None:
         self.postmaster = postmaster
         self.statement_seconds = 0.0
-        self._original: Callable[..., Awaitable[Any]] = store.apply
+        self._originals: dict[str, Callable[..., Awaitable[Any]]] = {
+            name: getattr(evaluation_store, name) for name in self.TIMED
+        }
 
     def install(self) -> None:
-        original = self._original
+        for name, original in self._originals.items():
+            setattr(evaluation_store, name, self._timed(original))  # evaluation.py calls them through the module
 
+    def _timed(self, original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
@@ -401,10 +408,11 @@ class Meter:
             finally:
                 self.statement_seconds += time.perf_counter() - started
 
-        setattr(store, "apply", timed)  # noqa: B010  (evaluation.py calls store.apply through the module)
+        return timed
 
     def uninstall(self) -> None:
-        setattr(store, "apply", self._original)  # noqa: B010
+        for name, original in self._originals.items():
+            setattr(evaluation_store, name, original)
 
     def mark(self, *, postgres: bool = True) -> Mark:
         return Mark(

@@ -16,20 +16,8 @@ from typing import Any
 
 from segment_service.core.listing import Criteria
 from segment_service.orders.facts import Filter, purchase_aggregate_sql
-from segment_service.rules.conditions import (
-    BOOLEAN,
-    DATETIME,
-    DYNAMIC,
-    NUMBER,
-    STRING,
-    TIME_OPS,
-    Attribute,
-    Group,
-    InSegment,
-    Node,
-    Orders,
-    Rule,
-)
+from segment_service.rules.conditions import TIME_OPS, Attribute, Group, InSegment, Node, Orders, Rule
+from segment_service.rules.fields import BOOLEAN, DATETIME, DYNAMIC, NUMBER, STRING
 
 _ALIASES = {"customer": "c", "legalEntity": "le", "contact": "ca"}
 _CASTS = {str: "text", Decimal: "numeric", bool: "boolean", datetime: "timestamptz"}

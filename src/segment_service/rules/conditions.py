@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from segment_service.core.errors import BadRequest
+from segment_service.rules.fields import BOOLEAN, DATETIME, DYNAMIC, NUMBER, STRING, Field, resolve_field
 
 MAX_DEPTH = 32
 MAX_LEAVES = 1000
@@ -24,8 +25,6 @@ MAX_DURATION = timedelta(days=365 * 500)
 MIN_YEAR, MAX_YEAR = 1000, 9000
 SUBJECTS = ("CUSTOMER", "CONTACT")
 
-#: The value kinds a field holds; DYNAMIC is JSON whose kind the rule's value decides (mixins, legal info).
-STRING, NUMBER, BOOLEAN, DATETIME, DYNAMIC = "string", "number", "boolean", "datetime", "dynamic"
 
 OPS_BY_KIND: dict[str, frozenset[str]] = {
     STRING: frozenset(
@@ -78,62 +77,6 @@ MEASURES = {"count": NUMBER, "total": NUMBER, "lastOrderAt": DATETIME, "firstOrd
 ORDER_STATUSES = frozenset({"IN_CHECKOUT", "CREATED", "CONFIRMED", "SHIPPED", "COMPLETED", "DECLINED"})
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
-    """Where an attribute lives: a column of its table (`column`, of `kind`), or a path into a JSON column."""
-
-    entity: str  # customer | legalEntity | contact
-    column: str
-    kind: str
-    json_path: tuple[str, ...] = ()
-
-
-# The stored fields of each entity a rule may read, by their API names (customer.yml, legal-entity.yml).
-_CUSTOMER = {
-    "id": ("id", STRING),
-    "customerNumber": ("id", STRING),
-    "contactEmail": ("contact_email", STRING),
-    "title": ("title", STRING),
-    "firstName": ("first_name", STRING),
-    "lastName": ("last_name", STRING),
-    "company": ("company", STRING),
-    "preferredLanguage": ("preferred_language", STRING),
-    "active": ("active", BOOLEAN),
-    "metadata.createdAt": ("created_at", DATETIME),
-    "metadata.modifiedAt": ("modified_at", DATETIME),
-    "metadata.version": ("version", NUMBER),
-}
-_LEGAL_ENTITY = {
-    "id": ("id", STRING),
-    "name": ("name", STRING),
-    "type": ("type", STRING),
-    "parentId": ("parent_id", STRING),
-    "metadata.createdAt": ("created_at", DATETIME),
-    "metadata.modifiedAt": ("modified_at", DATETIME),
-    "metadata.version": ("version", NUMBER),
-}
-_CONTACT = {
-    "id": ("id", STRING),
-    "type": ("type", STRING),
-    "primary": ("is_primary", BOOLEAN),
-    "metadata.createdAt": ("created_at", DATETIME),
-    "metadata.modifiedAt": ("modified_at", DATETIME),
-    "metadata.version": ("version", NUMBER),
-}
-#: JSON columns whose inside a path may name: `mixins.loyalty.tier`, `legalInfo.countryOfRegistration`.
-_JSON_COLUMNS = {
-    "customer": {"mixins": "mixins", "metadata.mixins": "metadata_mixins"},
-    "legalEntity": {
-        "mixins": "mixins",
-        "metadata.mixins": "metadata_mixins",
-        "legalInfo": "legal_info",
-        "accountLimit": "account_limit",
-        "customerGroups": "customer_groups",
-        "restrictions": "restrictions",
-    },
-    "contact": {"mixins": "mixins", "metadata.mixins": "metadata_mixins"},
-}
-_FIELDS = {"customer": _CUSTOMER, "legalEntity": _LEGAL_ENTITY, "contact": _CONTACT}
 _SEGMENT = re.compile(r"^[A-Za-z0-9_\-$@]+$")
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
@@ -300,28 +243,6 @@ def _values(kind: str, op: str, value: Any, path: str) -> Any:
     return typed
 
 
-def resolve_field(subject: str, attribute: Any, path: str) -> tuple[Field, str]:
-    """The field an attribute path names (`customer.firstName`, `customer.mixins.loyalty.tier`)."""
-    if not isinstance(attribute, str) or "." not in attribute:
-        raise _bad(path, f"expected an attribute such as customer.firstName, got {attribute!r}")
-    entity, _, rest = attribute.partition(".")
-    if entity not in _FIELDS:
-        raise _bad(path, f"unknown entity '{entity}' (customer, legalEntity or contact)")
-    if entity != "customer" and subject != "CONTACT":
-        raise _bad(path, f"a {subject} rule cannot read {entity}.* (only a CONTACT rule has a legal entity)")
-    known = _FIELDS[entity].get(rest)
-    if known is not None:
-        return Field(entity, known[0], known[1]), attribute
-    for prefix, column in sorted(_JSON_COLUMNS[entity].items(), key=lambda item: -len(item[0])):
-        if rest == prefix or rest.startswith(prefix + "."):
-            inside = tuple(part for part in rest[len(prefix) + 1 :].split(".") if part) if rest != prefix else ()
-            if any(not part for part in rest[len(prefix) + 1 :].split(".")) and rest != prefix:
-                raise _bad(path, f"'{attribute}' has an empty path segment")
-            return Field(entity, column, DYNAMIC, inside), attribute
-    names = ", ".join(sorted([*_FIELDS[entity], *(f"{p}.*" for p in _JSON_COLUMNS[entity])]))
-    raise _bad(path, f"'{attribute}' is not a field a rule can read; {entity} has {names}")
-
-
 class _Parser:
     def __init__(self, subject: str, segment_id: str) -> None:
         self.rule = Rule(subject, Group("all", ()))
@@ -444,61 +365,3 @@ def parse_rule(subject: Any, condition: Any, segment_id: str) -> Rule:
     parser.rule.condition = parser.node(condition, "condition", 1)
     parser.rule.depends_on = tuple(dict.fromkeys(parser.depends))
     return parser.rule
-
-
-@dataclass(slots=True)
-class Graph:
-    """The tenant's rule dependencies (segment -> the segments its rule names)."""
-
-    edges: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def cycle_through(self, start: str) -> list[str] | None:
-        """A dependency path from `start` back to itself, if there is one."""
-        stack: list[tuple[str, list[str]]] = [(start, [start])]
-        seen: set[str] = set()
-        while stack:
-            node, trail = stack.pop()
-            for nxt in self.edges.get(node, ()):
-                if nxt == start:
-                    return [*trail, start]
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append((nxt, [*trail, nxt]))
-        return None
-
-    def order(self) -> list[str]:
-        """Segments with rules, each after the segments it depends on."""
-        done: list[str] = []
-        placed: set[str] = set()
-
-        def visit(node: str, depth: int) -> None:
-            if node in placed or node not in self.edges or depth > len(self.edges):
-                return
-            for dep in self.edges[node]:
-                visit(dep, depth + 1)
-            placed.add(node)
-            done.append(node)
-
-        for node in sorted(self.edges):
-            visit(node, 0)
-        return done
-
-    def levels(self) -> list[list[str]]:
-        """The segments with rules in groups: each group's rules read only segments of earlier groups (or segments
-        without rules), so one group can be applied in one statement."""
-        level: dict[str, int] = {}
-        for node in self.order():
-            level[node] = 1 + max((level.get(dep, -1) for dep in self.edges[node]), default=-1)
-        groups: dict[int, list[str]] = {}
-        for node, n in level.items():
-            groups.setdefault(n, []).append(node)
-        return [sorted(groups[n]) for n in sorted(groups)]
-
-    def dependents(self, segments: set[str]) -> set[str]:
-        """Every segment whose rule reads one of `segments`, directly or through others."""
-        found: set[str] = set()
-        frontier = set(segments)
-        while frontier:
-            frontier = {s for s, deps in self.edges.items() if set(deps) & frontier and s not in found}
-            found |= frontier
-        return found

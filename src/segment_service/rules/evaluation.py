@@ -14,10 +14,12 @@ from datetime import datetime
 from segment_service.core import clock, events
 from segment_service.core.db import Connection
 from segment_service.core.listing import Criteria
-from segment_service.rules import store
+from segment_service.rules import evaluation_store, store
 from segment_service.rules.compiler import Compiled, compile_rule
-from segment_service.rules.conditions import Graph, Rule, parse_rule
-from segment_service.rules.store import Change, RuleRow
+from segment_service.rules.conditions import Rule, parse_rule
+from segment_service.rules.evaluation_store import Change
+from segment_service.rules.graph import Graph
+from segment_service.rules.store import RuleRow
 
 #: Parsed rules by (tenant, segment, version, created): parsing is pure, a rule's version changes with its text, and
 #: a rule deleted and saved again (or a segment made again under its id) starts anew at version 1 with a new created.
@@ -102,12 +104,12 @@ async def apply_rules(
         segment = f"{criteria.bind(row.segment_id)}::text"
         prefix = f"r{n}_"
         compiled = compile_rule(parsed(tenant, row), criteria, moment, customers=customers, prefix=prefix)
-        applied.append(store.Applied(compiled, segment, prefix))
+        applied.append(evaluation_store.Applied(compiled, segment, prefix))
     whole = customer_ids is None
-    previous = await store.prefer_hash_joins(conn) if whole else ""
-    results = await store.apply(conn, criteria, applied, customers)
+    previous = await evaluation_store.prefer_hash_joins(conn) if whole else ""
+    results = await evaluation_store.apply(conn, criteria, applied, customers)
     if whole:
-        await store.restore_nested_loops(conn, previous)
+        await evaluation_store.restore_nested_loops(conn, previous)
     every: list[Change] = []
     for row, changes in zip(rows, results, strict=True):
         await announce(conn, tenant, row.segment_id, changes)
@@ -166,7 +168,7 @@ async def _match(
             compile_rule(parsed(tenant, row), criteria, now, customers=customers, prefix=f"r{n}_")
             for n, row in enumerate(group)
         ]
-        for customer_id, legal_entity_id, results in await store.match_subjects(
+        for customer_id, legal_entity_id, results in await evaluation_store.match_subjects(
             conn, criteria, compiled, subject, customers
         ):
             for row, result in zip(group, results, strict=True):
@@ -178,7 +180,7 @@ async def _write_differences(
     conn: Connection, tenant: str, customer_ids: Sequence[str], matched: dict[str, set[tuple[str, str]]]
 ) -> None:
     """Write what the rules now match for the customers against their memberships and exclusions, and announce it."""
-    members, excluded = await store.memberships_of(conn, tenant, customer_ids, list(matched))
+    members, excluded = await evaluation_store.memberships_of(conn, tenant, customer_ids, list(matched))
     added: list[tuple[str, str, str]] = []
     removed: list[tuple[str, str, str]] = []
     for segment_id, subjects in matched.items():
@@ -194,7 +196,7 @@ async def _write_differences(
             removed.append(key)
         elif kind == "AUTOMATIC" and ((segment_id, c, "") in excluded or key in excluded):
             removed.append(key)  # an exclusion always wins (it removed the row when it was made; belt and braces)
-    inserted, deleted = await store.write_memberships(conn, tenant, added, removed)
+    inserted, deleted = await evaluation_store.write_memberships(conn, tenant, added, removed)
     changes: dict[str, list[Change]] = {}
     for segment_id, c, le in deleted:
         changes.setdefault(segment_id, []).append((False, c, le))
@@ -240,7 +242,7 @@ async def evaluate_customers(
         await store.lock_customers(conn, tenant, ids)
     now = clock.now()
     # Not restored on an error: the transaction (or savepoint) is rolled back then, and the setting with it.
-    previous = await store.prefer_generic_plans(conn)
+    previous = await evaluation_store.prefer_generic_plans(conn)
     for level in graph_of(rows).levels():
         chosen = [
             by_segment[segment_id]
@@ -250,4 +252,4 @@ async def evaluate_customers(
             and (not attributes_only or parsed(tenant, by_segment[segment_id]).reads_attributes)
         ]
         await reevaluate(conn, tenant, chosen, ids, now)
-    await store.restore_plans(conn, previous)
+    await evaluation_store.restore_plans(conn, previous)

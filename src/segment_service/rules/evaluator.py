@@ -18,7 +18,7 @@ import asyncpg
 
 from segment_service.core import clock
 from segment_service.core.db import Database
-from segment_service.rules import store
+from segment_service.rules import evaluation_store, store
 from segment_service.rules.evaluation import apply_rule, evaluate_customers, parsed
 
 log = logging.getLogger("segment_service.rules")
@@ -83,7 +83,7 @@ async def sweep_one(db: Database, interval: float) -> bool:
         row = await store.fetch_rule(conn, tenant, segment_id)
         assert row is not None
         assert row.swept_at is not None
-        customers = await store.moved_candidates(conn, tenant, parsed(tenant, row), row.swept_at, now)
+        customers = await evaluation_store.moved_candidates(conn, tenant, parsed(tenant, row), row.swept_at, now)
         if customers:
             await evaluate_customers(conn, tenant, customers, only={segment_id})
         await store.set_swept(conn, tenant, segment_id, now)

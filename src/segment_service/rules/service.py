@@ -14,7 +14,7 @@ from segment_service.core.paging import Page
 from segment_service.core.timefmt import iso
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import service as legal_entities_service
-from segment_service.rules import evaluator, store
+from segment_service.rules import evaluation_store, evaluator, store
 from segment_service.rules.conditions import MAX_CHAIN, Group, Node, Rule, parse_rule
 from segment_service.rules.evaluation import announce, compiled_for, evaluate_customers, graph_of
 from segment_service.rules.models import RuleBody
@@ -127,7 +127,7 @@ async def preview(db: Database, caller: Caller, segment_id: str, body: RuleBody)
         rule = await _checked_rule(conn, caller.tenant, segment_id, body)
         criteria, compiled, segment, _ = compiled_for(caller.tenant, rule, segment_id, clock.now(), None)
         await store.allow_long_statements(conn, store.PREVIEW_TIMEOUT_MS)
-        return await store.preview(conn, criteria, compiled, segment)
+        return await evaluation_store.preview(conn, criteria, compiled, segment)
 
 
 def _annotated(raw: Any, node: Node, results: list[bool], actuals: list[Any], index: list[int]) -> dict[str, Any]:
@@ -174,7 +174,7 @@ async def explain(
             entity = None
             if rule.subject == "CONTACT":
                 entity = criteria.bind(le)
-            evaluated = await store.explain(conn, criteria, compiled, customer, entity)
+            evaluated = await evaluation_store.explain(conn, criteria, compiled, customer, entity)
             n = _count_nodes(rule.condition)
             results, actuals = evaluated if evaluated is not None else ([False] * n, [None] * n)
             # A CUSTOMER rule makes B2C memberships, a CONTACT rule B2B ones: the other kind never matches.

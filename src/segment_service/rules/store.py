@@ -1,6 +1,5 @@
-"""SQL of rule-based segments (docs/rules.md): the rules, their exclusions, and the statements that apply a compiled
-rule to the memberships (a diff: rows the rule wants and lacks are added, AUTOMATIC rows it no longer wants go),
-preview it, and explain it for one subject.
+"""SQL of rule-based segments (docs/rules.md): the rules, their evaluation queue, the locks, memberships as explain
+reads them, and exclusions. The statements that evaluate rules are rules/evaluation_store.py's.
 
 Full evaluations of a tenant's rules hold the tenant's rule lock exclusively; every incremental evaluation (a write
 that changes what rules read) shares it. A full evaluation thus never races a write's own re-evaluation of the same
@@ -16,16 +15,11 @@ from typing import Any
 
 from segment_service.core import membership_lock
 from segment_service.core.db import Connection
-from segment_service.core.listing import Criteria
 from segment_service.core.paging import Page
 from segment_service.core.timefmt import iso
-from segment_service.rules.compiler import Compiled, moved_sql
-from segment_service.rules.conditions import Rule
 
 _CUSTOMER_RULE_LOCK = 7_412_501
 _GRAPH_LOCK = 7_412_502
-
-Change = tuple[bool, str, str]  # (added, customer id, legal entity id or '')
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,30 +89,6 @@ PREVIEW_TIMEOUT_MS = 60 * 1000
 async def allow_long_statements(conn: Connection, timeout_ms: int = FULL_EVALUATION_TIMEOUT_MS) -> None:
     """Inside a transaction: lift the statement timeout to `timeout_ms` until it ends."""
     await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
-
-
-async def prefer_hash_joins(conn: Connection) -> str:
-    """Inside a transaction: no nested loops until `restore_nested_loops` (a full evaluation joins whole sets; with
-    statistics older than a segment's members, a nested loop over them costs time with the square of their number).
-    The setting it had."""
-    setting = str(await conn.fetchval("SELECT current_setting('enable_nestloop')"))
-    await conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
-    return setting
-
-
-async def restore_nested_loops(conn: Connection, setting: str) -> None:
-    await conn.execute("SELECT set_config('enable_nestloop', $1, true)", setting)
-
-
-async def prefer_generic_plans(conn: Connection) -> str:
-    """Inside a transaction: plan prepared statements once (generic plans) until `restore_plans`; the setting it had."""
-    setting = str(await conn.fetchval("SELECT current_setting('plan_cache_mode')"))
-    await conn.execute("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
-    return setting
-
-
-async def restore_plans(conn: Connection, setting: str) -> None:
-    await conn.execute("SELECT set_config('plan_cache_mode', $1, true)", setting)
 
 
 async def fetch_rules(conn: Connection, tenant: str) -> list[RuleRow]:
@@ -297,231 +267,6 @@ async def set_swept(conn: Connection, tenant: str, segment_id: str, swept_at: da
     )
 
 
-# ------------------------------------------------------------------------------------------------- evaluation
-
-
-def _with(compiled: Compiled, *more: str) -> str:
-    return "WITH " + ", ".join([*compiled.ctes, f"matched AS ({compiled.select})", *more])
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """One compiled rule of a statement that applies several: its segment's placeholder and its CTE name prefix."""
-
-    compiled: Compiled
-    segment: str
-    prefix: str
-
-
-def _diff(rule: Applied, customers: str | None) -> list[str]:
-    """The CTEs that apply one rule: what it matches, what it wants (exclusions respected), what is added and what
-    is removed (AUTOMATIC rows only: manual ones stay)."""
-    p, segment = rule.prefix, rule.segment
-    gone_scope = f" AND x.customer_id IN (SELECT unnest({customers}))" if customers else ""
-    return [
-        *rule.compiled.ctes,
-        f"{p}matched AS ({rule.compiled.select})",
-        f"""{p}wanted AS (
-            SELECT m.customer_id, m.legal_entity_id FROM {p}matched m
-            WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
-                              AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
-        f"""{p}added AS (
-            INSERT INTO segment_customer_assignments
-                (tenant, segment_id, customer_id, legal_entity_id, assignment_type, version, created_at, modified_at)
-            SELECT $1, {segment}, w.customer_id, w.legal_entity_id, 'AUTOMATIC', 1, now(), now() FROM {p}wanted w
-            ON CONFLICT ON CONSTRAINT segment_customer_assignments_pkey DO NOTHING
-            RETURNING customer_id, legal_entity_id)""",
-        # What goes is computed once (EXCEPT, a set operation) and then deleted by key: an anti join against the
-        # wanted rows may be planned as a nested loop when the statistics predate the segment's members, which
-        # costs time with the square of their number.
-        f"""{p}gone AS MATERIALIZED (
-            SELECT x.customer_id, x.legal_entity_id FROM segment_customer_assignments x
-            WHERE x.tenant = $1 AND x.segment_id = {segment} AND x.assignment_type = 'AUTOMATIC'{gone_scope}
-            EXCEPT SELECT w.customer_id, w.legal_entity_id FROM {p}wanted w)""",
-        f"""{p}removed AS (
-            DELETE FROM segment_customer_assignments a USING {p}gone g
-            WHERE a.tenant = $1 AND a.segment_id = {segment} AND a.assignment_type = 'AUTOMATIC'
-              AND a.customer_id = g.customer_id AND a.legal_entity_id = g.legal_entity_id
-            RETURNING a.customer_id, a.legal_entity_id)""",
-    ]
-
-
-async def apply(
-    conn: Connection, criteria: Criteria, rules: Sequence[Applied], customers: str | None
-) -> list[list[Change]]:
-    """Make each segment's AUTOMATIC memberships (of `customers`, else all) what its compiled rule wants, exclusions
-    and manual memberships respected, in one statement (the rules must not read each other's segments: they see the
-    memberships as they were before it); the changes made, per rule."""
-    ctes = [cte for rule in rules for cte in _diff(rule, customers)]
-    selects = [
-        f"SELECT {n}, true, customer_id, legal_entity_id FROM {rule.prefix}added"
-        f" UNION ALL SELECT {n}, false, customer_id, legal_entity_id FROM {rule.prefix}removed"
-        for n, rule in enumerate(rules)
-    ]
-    sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
-    changes: list[list[Change]] = [[] for _ in rules]
-    for record in await conn.fetch(sql, *criteria.values):
-        changes[record[0]].append((record[1], record[2], record[3]))
-    return changes
-
-
-_CONTACT_FROM = (
-    "contact_assignments ca JOIN customers c ON c.tenant = ca.tenant AND c.id = ca.customer_id"
-    " JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id"
-)
-
-
-async def match_subjects(
-    conn: Connection, criteria: Criteria, rules: Sequence[Compiled], subject: str, customers: str
-) -> list[tuple[str, str, list[bool]]]:
-    """For a few customers: each subject (customer, legal entity or '') with whether each rule matches it, in one
-    SELECT (a row per customer, or per contact, with a column per rule)."""
-    ctes = [cte for rule in rules for cte in rule.ctes]
-    joins = " ".join(join for rule in rules for join in rule.joins)
-    head = ("WITH " + ", ".join(ctes) + " ") if ctes else ""
-    if subject == "CUSTOMER":
-        results = ", ".join(f"coalesce({rule.condition}, false)" for rule in rules)
-        sql = (
-            f"{head}SELECT c.id, ''::text, {results} FROM customers c {joins}"
-            f" WHERE c.tenant = $1 AND c.id IN (SELECT unnest({customers}))"
-        )
-    else:
-        results = ", ".join(f"bool_or(coalesce({rule.condition}, false))" for rule in rules)
-        sql = (
-            f"{head}SELECT ca.customer_id, ca.legal_entity_id, {results} FROM {_CONTACT_FROM} {joins}"
-            f" WHERE ca.tenant = $1 AND ca.customer_id IN (SELECT unnest({customers})) GROUP BY 1, 2"
-        )
-    n = len(rules)
-    return [(r[0], r[1], [bool(r[2 + i]) for i in range(n)]) for r in await conn.fetch(sql, *criteria.values)]
-
-
-async def memberships_of(
-    conn: Connection, tenant: str, customer_ids: Sequence[str], segment_ids: Sequence[str]
-) -> tuple[dict[tuple[str, str, str], str], set[tuple[str, str, str]]]:
-    """The customers' memberships of the segments, (segment, customer, legal entity) -> assignment type, and the
-    exclusions covering them, (segment, customer, legal entity or '' for every context)."""
-    rows = await conn.fetch(
-        """
-        SELECT true, segment_id, customer_id, legal_entity_id, assignment_type FROM segment_customer_assignments
-        WHERE tenant = $1 AND customer_id IN (SELECT unnest($2::text[])) AND segment_id = ANY($3::text[])
-        UNION ALL
-        SELECT false, segment_id, customer_id, legal_entity_id, NULL FROM segment_exclusions
-        WHERE tenant = $1 AND customer_id IN (SELECT unnest($2::text[])) AND segment_id = ANY($3::text[])
-        """,
-        tenant,
-        list(customer_ids),
-        list(segment_ids),
-    )
-    members = {(r[1], r[2], r[3]): str(r[4]) for r in rows if r[0]}
-    excluded = {(r[1], r[2], r[3]) for r in rows if not r[0]}
-    return members, excluded
-
-
-async def write_memberships(
-    conn: Connection,
-    tenant: str,
-    added: Sequence[tuple[str, str, str]],
-    removed: Sequence[tuple[str, str, str]],
-) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-    """Insert `added` as AUTOMATIC memberships (none that exists already) and delete the AUTOMATIC ones of
-    `removed`; (segment, customer, legal entity) of what was inserted and deleted."""
-    inserted: list[tuple[str, str, str]] = []
-    deleted: list[tuple[str, str, str]] = []
-    if added:
-        rows = await conn.fetch(
-            """
-            INSERT INTO segment_customer_assignments
-                (tenant, segment_id, customer_id, legal_entity_id, assignment_type, version, created_at, modified_at)
-            SELECT $1, u.s, u.c, u.l, 'AUTOMATIC', 1, now(), now()
-            FROM unnest($2::text[], $3::text[], $4::text[]) AS u(s, c, l)
-            ON CONFLICT ON CONSTRAINT segment_customer_assignments_pkey DO NOTHING
-            RETURNING segment_id, customer_id, legal_entity_id
-            """,
-            tenant,
-            [k[0] for k in added],
-            [k[1] for k in added],
-            [k[2] for k in added],
-        )
-        inserted = [(r[0], r[1], r[2]) for r in rows]
-    if removed:
-        rows = await conn.fetch(
-            """
-            DELETE FROM segment_customer_assignments a
-            USING unnest($2::text[], $3::text[], $4::text[]) AS u(s, c, l)
-            WHERE a.tenant = $1 AND a.segment_id = u.s AND a.customer_id = u.c AND a.legal_entity_id = u.l
-              AND a.assignment_type = 'AUTOMATIC'
-            RETURNING a.segment_id, a.customer_id, a.legal_entity_id
-            """,
-            tenant,
-            [k[0] for k in removed],
-            [k[1] for k in removed],
-            [k[2] for k in removed],
-        )
-        deleted = [(r[0], r[1], r[2]) for r in rows]
-    return inserted, deleted
-
-
-async def preview(conn: Connection, criteria: Criteria, compiled: Compiled, segment: str) -> dict[str, Any]:
-    """What saving the compiled rule would do to the segment's members; writes nothing."""
-    sample = (
-        "(SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('customerId', s.customer_id,"
-        " 'legalEntityId', nullif(s.legal_entity_id, '')))), '[]'::jsonb)"
-        " FROM (SELECT * FROM {0} ORDER BY customer_id, legal_entity_id LIMIT 20) s)"
-    )
-    sql = _with(
-        compiled,
-        f"""future AS (
-            SELECT customer_id, legal_entity_id FROM segment_customer_assignments
-            WHERE tenant = $1 AND segment_id = {segment} AND assignment_type = 'MANUAL'
-            UNION
-            SELECT m.customer_id, m.legal_entity_id FROM matched m
-            WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
-                              AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
-        f"""present AS (SELECT customer_id, legal_entity_id FROM segment_customer_assignments
-                        WHERE tenant = $1 AND segment_id = {segment})""",
-        "joining AS (SELECT * FROM future EXCEPT SELECT * FROM present)",
-        "leaving AS (SELECT * FROM present EXCEPT SELECT * FROM future)",
-    )
-    sql += (
-        " SELECT (SELECT count(*) FROM matched), (SELECT count(*) FROM future),"
-        f" (SELECT count(*) FROM joining), {sample.format('joining')},"
-        f" (SELECT count(*) FROM leaving), {sample.format('leaving')}"
-    )
-    record = await conn.fetchrow(sql, *criteria.values)
-    assert record is not None
-    return {
-        "matchCount": record[0],
-        "memberCount": record[1],
-        "added": {"count": record[2], "sample": record[3]},
-        "removed": {"count": record[4], "sample": record[5]},
-    }
-
-
-async def explain(
-    conn: Connection, criteria: Criteria, compiled: Compiled, customer: str, legal_entity: str | None
-) -> tuple[list[bool], list[Any]] | None:
-    """Each node's result (pre-order) and each leaf's value for one subject; None when the subject is not there
-    (a customer who is not a contact of the legal entity, for a CONTACT rule)."""
-    results = [sql for _, sql in compiled.nodes]
-    actuals = [compiled.actuals.get(i, "NULL::jsonb") for i in range(len(compiled.nodes))]
-    # $2 is the segment, which only the diff statements need.
-    where = f"{compiled.where_sql} AND c.id = {customer} AND $2::text IS NOT NULL"
-    if legal_entity is not None:
-        where += f" AND ca.legal_entity_id = {legal_entity}"
-    # Two arrays rather than a column per node: a rule of 1,000 leaves has more nodes than a row may have columns
-    # (ordered by the arrays: the root, first, decides which contact of a customer is explained).
-    outcomes = "ARRAY[" + ", ".join(f"coalesce({r}, false)" for r in results) + "]::boolean[]"
-    values = "ARRAY[" + ", ".join(actuals) + "]::jsonb[]"
-    head = ("WITH " + ", ".join(compiled.ctes) + " ") if compiled.ctes else ""
-    sql = (
-        f"{head}SELECT {outcomes} AS outcomes, {values} FROM {compiled.from_sql} WHERE {where} ORDER BY 1 DESC LIMIT 1"
-    )
-    record = await conn.fetchrow(sql, *criteria.values)
-    if record is None:
-        return None
-    return [bool(b) for b in record[0]], list(record[1])
-
-
 async def membership(
     conn: Connection, tenant: str, segment_id: str, customer_id: str, legal_entity_id: str
 ) -> tuple[str | None, bool]:
@@ -549,16 +294,6 @@ async def customers_of_legal_entities(conn: Connection, tenant: str, legal_entit
         list(legal_entity_ids),
     )
     return [r[0] for r in rows]
-
-
-async def moved_candidates(conn: Connection, tenant: str, rule: Rule, start: datetime, end: datetime) -> list[str]:
-    """The customers whose time-relative conditions a move of the rule clock from `start` to `end` may have changed
-    (rules/compiler.py `moved_sql`)."""
-    criteria = Criteria(tenant)
-    sql = moved_sql(rule, criteria, start, end)
-    if sql is None:
-        return []
-    return [r[0] for r in await conn.fetch(sql, *criteria.values)]
 
 
 # ------------------------------------------------------------------------------------------------- exclusions
