@@ -145,8 +145,8 @@ def strict(settings: Settings) -> Iterator[tuple[FastLane, TestClient[FastLane]]
 def test_writes_during_a_long_full_evaluation_wait_for_it(
     strict: tuple[FastLane, TestClient[FastLane]], database_url: str, tenant: str
 ) -> None:
-    """docs/rules.md#evaluation: a write during a full evaluation waits for it to commit; a wait longer than the statement
-    timeout is a 503 with Retry-After (nothing written), and the same request succeeds once the evaluation is done."""
+    """docs/rules.md#evaluation: a write during a full evaluation waits for it to commit; a wait longer than the
+    statement timeout is a 503 with Retry-After (nothing written), and the same request succeeds once it is done."""
     api = rule_api(*strict, database_url, tenant)
     bulk_customers(database_url, tenant, 40_000)
     api.create_customer("c1", firstName="Bob", mixins={"k": 1})
