@@ -304,9 +304,7 @@ def test_two_concurrent_writes_that_each_supply_half_of_a_match(rules: RuleApi, 
         with ThreadPoolExecutor(2) as pool:
             path = f"/order-v2/{{tenant}}/salesorders/{order}"
             moved = pool.submit(call, rules, "PATCH", path, json={"customer": {"id": "c1"}})
-            blocked = (
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%AUTOMATIC%'"
-            )
+            blocked = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH r0_%'"
             eventually(lambda: run_sql(database_url, blocked)[0][0], lambda n: n >= 1)
             assigned = pool.submit(assign, rules, staff, "c1")
             # The assignment's own re-evaluation of c1 waits for the order's (same customer); let both go.

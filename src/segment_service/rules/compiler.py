@@ -35,9 +35,6 @@ class Compiled:
     actuals: dict[int, str] = field(default_factory=dict)
     from_sql: str = ""
     where_sql: str = ""
-    #: The LEFT JOINs of the purchase aggregates (onto `c`, and `ca` for contacts), and the condition itself.
-    joins: list[str] = field(default_factory=list)
-    condition: str = "TRUE"
 
 
 class _Compiler:
@@ -188,9 +185,7 @@ def compile_rule(
         keys = "DISTINCT ca.customer_id, ca.legal_entity_id"
     joined = " ".join([from_sql, *compiler.joins])
     select = f"SELECT {keys} FROM {joined} WHERE {where} AND {condition}"
-    return Compiled(
-        compiler.ctes, select, compiler.nodes, compiler.actuals, joined, where, list(compiler.joins), condition
-    )
+    return Compiled(compiler.ctes, select, compiler.nodes, compiler.actuals, joined, where)
 
 
 def _leaves(node: Node) -> list[Node]:

@@ -117,26 +117,10 @@ async def apply_rules(
     return every
 
 
-async def reevaluate(
-    conn: Connection, tenant: str, rows: Sequence[RuleRow], customer_ids: Sequence[str], now: datetime
-) -> None:
-    """Bring a few customers' memberships of rules that do not read each other's segments up to date: one SELECT of
-    what every rule matches for them (per subject kind), one read of their memberships and exclusions, then the
-    difference written in two statements and announced. The same difference `apply_rules` makes, with statements a
-    fraction of its size to plan and run."""
-    if not rows:
-        return
-    matched: dict[str, set[tuple[str, str]]] = {row.segment_id: set() for row in rows}
-    for subject in ("CUSTOMER", "CONTACT"):
-        for group in _statements([row for row in rows if row.subject == subject], tenant):
-            await _match(conn, tenant, group, subject, customer_ids, now, matched)
-    await _write_differences(conn, tenant, customer_ids, matched)
-
-
 def _statements(rows: Sequence[RuleRow], tenant: str) -> list[list[RuleRow]]:
     """The rules in groups of one statement each: at most STATEMENT_PURCHASE_LEAVES purchase conditions (each a join
-    the planner orders) and STATEMENT_LEAVES conditions (each a few bound values, of which a statement may have
-    32,767)."""
+    the planner orders, which costs planning time with the square of their number) and STATEMENT_LEAVES conditions
+    (each a few bound values, of which a statement may have 32,767)."""
     groups: list[list[RuleRow]] = []
     purchases = leaves = 0
     for row in rows:
@@ -149,61 +133,6 @@ def _statements(rows: Sequence[RuleRow], tenant: str) -> list[list[RuleRow]]:
         purchases += rule.purchase_leaves
         leaves += rule.leaves
     return groups
-
-
-async def _match(
-    conn: Connection,
-    tenant: str,
-    group: Sequence[RuleRow],
-    subject: str,
-    customer_ids: Sequence[str],
-    now: datetime,
-    matched: dict[str, set[tuple[str, str]]],
-) -> None:
-    """Add what each rule of `group` matches among the customers to `matched`."""
-    if group:
-        criteria = Criteria(tenant)
-        customers = f"{criteria.bind(list(customer_ids))}::text[]"
-        compiled = [
-            compile_rule(parsed(tenant, row), criteria, now, customers=customers, prefix=f"r{n}_")
-            for n, row in enumerate(group)
-        ]
-        for customer_id, legal_entity_id, results in await evaluation_store.match_subjects(
-            conn, criteria, compiled, subject, customers
-        ):
-            for row, result in zip(group, results, strict=True):
-                if result:
-                    matched[row.segment_id].add((customer_id, legal_entity_id))
-
-
-async def _write_differences(
-    conn: Connection, tenant: str, customer_ids: Sequence[str], matched: dict[str, set[tuple[str, str]]]
-) -> None:
-    """Write what the rules now match for the customers against their memberships and exclusions, and announce it."""
-    members, excluded = await evaluation_store.memberships_of(conn, tenant, customer_ids, list(matched))
-    added: list[tuple[str, str, str]] = []
-    removed: list[tuple[str, str, str]] = []
-    for segment_id, subjects in matched.items():
-        wanted = {
-            (segment_id, c, le)
-            for c, le in subjects
-            if (segment_id, c, "") not in excluded and (segment_id, c, le) not in excluded
-        }
-        added.extend(sorted(k for k in wanted if k not in members))
-    for key, kind in sorted(members.items()):
-        segment_id, c, le = key
-        if kind == "AUTOMATIC" and (c, le) not in matched[segment_id]:
-            removed.append(key)
-        elif kind == "AUTOMATIC" and ((segment_id, c, "") in excluded or key in excluded):
-            removed.append(key)  # an exclusion always wins (it removed the row when it was made; belt and braces)
-    inserted, deleted = await evaluation_store.write_memberships(conn, tenant, added, removed)
-    changes: dict[str, list[Change]] = {}
-    for segment_id, c, le in deleted:
-        changes.setdefault(segment_id, []).append((False, c, le))
-    for segment_id, c, le in inserted:
-        changes.setdefault(segment_id, []).append((True, c, le))
-    for segment_id in sorted(changes):
-        await announce(conn, tenant, segment_id, changes[segment_id])
 
 
 async def apply_rule(
@@ -251,5 +180,6 @@ async def evaluate_customers(
             and (not orders_only or by_segment[segment_id].uses_orders)
             and (not attributes_only or parsed(tenant, by_segment[segment_id]).reads_attributes)
         ]
-        await reevaluate(conn, tenant, chosen, ids, now)
+        for group in _statements(chosen, tenant):
+            await apply_rules(conn, tenant, group, ids, now)
     await evaluation_store.restore_plans(conn, previous)
