@@ -51,7 +51,9 @@ def test_a_created_segment_arrives_signed_both_ways(hooks: Api, receiver: Receiv
         )
 
 
-def test_a_receiver_that_fails_twice_gets_the_event_three_times_with_one_id(hooks: Api, receiver: Receiver) -> None:
+def test_a_receiver_that_fails_twice_gets_the_event_three_times_with_one_id(
+    hooks: Api, receiver: Receiver, database_url: str
+) -> None:
     path = f"/flaky-{hooks.tenant}"
     receiver.behave(path, 500, 503)
     configure(hooks, receiver.url(path))
@@ -60,9 +62,14 @@ def test_a_receiver_that_fails_twice_gets_the_event_three_times_with_one_id(hook
 
     try:
         requests = receiver.wait_for(3, path)
-    except AssertionError as exc:  # what the relay recorded says which attempt went wrong
+    except AssertionError as exc:  # what the relay recorded says which attempt went wrong, and who is connected
         log = call(hooks, "GET", "/webhook/{tenant}/deliveries").json()
-        raise AssertionError(f"{exc}\ndelivery log: {log}") from None
+        sessions = run_sql(
+            database_url,
+            "SELECT pid, application_name, client_port, backend_start FROM pg_stat_activity"
+            " WHERE datname = current_database() ORDER BY backend_start",
+        )
+        raise AssertionError(f"{exc}\ndelivery log: {log}\nsessions: {[tuple(r) for r in sessions]}") from None
     time.sleep(0.8)  # no fourth attempt after the success
     requests = receiver.at(path)
     assert len(requests) == 3
