@@ -154,8 +154,7 @@ async def evaluate_customers(
     """Inside a write's transaction: bring the customers' rule memberships up to date (those of the segments in
     `only`, else of every rule; with `orders_only`, of the rules that read purchases; with `attributes_only`, of the
     rules that read fields): one statement for each group of rules that do not read each other's segments,
-    dependencies first. The statement is planned once per connection and rule set (a generic plan: planning a few
-    hundred CTEs costs more than running them for a few customers)."""
+    dependencies first."""
     if not customer_ids:
         return
     ids = sorted(set(customer_ids))
@@ -170,8 +169,6 @@ async def evaluate_customers(
     if not many:
         await store.lock_customers(conn, tenant, ids)
     now = clock.now()
-    # Not restored on an error: the transaction (or savepoint) is rolled back then, and the setting with it.
-    previous = await evaluation_store.prefer_generic_plans(conn)
     for level in graph_of(rows).levels():
         chosen = [
             by_segment[segment_id]
@@ -182,4 +179,3 @@ async def evaluate_customers(
         ]
         for group in _statements(chosen, tenant):
             await apply_rules(conn, tenant, group, ids, now)
-    await evaluation_store.restore_plans(conn, previous)

@@ -31,17 +31,6 @@ async def restore_nested_loops(conn: Connection, setting: str) -> None:
     await conn.execute("SELECT set_config('enable_nestloop', $1, true)", setting)
 
 
-async def prefer_generic_plans(conn: Connection) -> str:
-    """Inside a transaction: plan prepared statements once (generic plans) until `restore_plans`; the setting it had."""
-    setting = str(await conn.fetchval("SELECT current_setting('plan_cache_mode')"))
-    await conn.execute("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
-    return setting
-
-
-async def restore_plans(conn: Connection, setting: str) -> None:
-    await conn.execute("SELECT set_config('plan_cache_mode', $1, true)", setting)
-
-
 def _with(compiled: Compiled, *more: str) -> str:
     return "WITH " + ", ".join([*compiled.ctes, f"matched AS ({compiled.select})", *more])
 
