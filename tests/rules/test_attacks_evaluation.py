@@ -137,8 +137,9 @@ def test_a_manual_assignment_during_a_full_evaluation_is_not_refused(rules: Rule
 
 @pytest.fixture(scope="module")
 def strict(settings: Settings) -> Iterator[tuple[FastLane, TestClient[FastLane]]]:
-    """An app whose statements may last one second (SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS=1000)."""
-    with served(settings, statement_timeout_ms=1000, rule_poll_ms=20) as running:
+    """An app whose statements may last two seconds (SEGMENT_SERVICE_STATEMENT_TIMEOUT_MS=2000): shorter than the
+    full evaluation below, long enough for the write's own statements on a machine busy with that evaluation."""
+    with served(settings, statement_timeout_ms=2000, rule_poll_ms=20) as running:
         yield running
 
 
@@ -151,7 +152,7 @@ def test_writes_during_a_long_full_evaluation_wait_for_it(
     bulk_customers(database_url, tenant, 40_000)
     api.create_customer("c1", firstName="Bob", mixins={"k": 1})
     segment = api.create_segment()
-    ok(api.put_rule(segment, slow(60)), 201)
+    ok(api.put_rule(segment, slow(150)), 201)
     wait_for(database_url, FULL)
     patched = call(api, "PATCH", "/customer/{tenant}/customers/c1", json={"firstName": "Ann"})
     if patched.status_code == 503:
