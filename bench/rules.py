@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench.imports import _postgres_cpu
+from bench.report import _cpu_model
 from segment_service.core import clock
 from segment_service.core.auth import Caller, TokenKind
 from segment_service.core.db import Connection, Database, migrate
@@ -622,16 +622,6 @@ async def explain_customers(db: Database, customer_ids: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------- report
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _cores() -> int:

@@ -26,50 +26,34 @@ MIN_YEAR, MAX_YEAR = 1000, 9000
 SUBJECTS = ("CUSTOMER", "CONTACT")
 
 
+#: Strings and JSON values take every operator; the other kinds those that mean something for them.
+_EVERY_OP = frozenset(
+    [
+        "eq",
+        "ne",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "in",
+        "nin",
+        "contains",
+        "startsWith",
+        "exists",
+        "missing",
+        "between",
+        "withinLast",
+        "olderThan",
+    ]
+)
 OPS_BY_KIND: dict[str, frozenset[str]] = {
-    STRING: frozenset(
-        [
-            "eq",
-            "ne",
-            "gt",
-            "gte",
-            "lt",
-            "lte",
-            "in",
-            "nin",
-            "contains",
-            "startsWith",
-            "exists",
-            "missing",
-            "between",
-            "withinLast",
-            "olderThan",
-        ]
-    ),
+    STRING: _EVERY_OP,
     NUMBER: frozenset(["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "between", "exists", "missing"]),
     BOOLEAN: frozenset(["eq", "ne", "exists", "missing"]),
     DATETIME: frozenset(
         ["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "between", "withinLast", "olderThan", "exists", "missing"]
     ),
-    DYNAMIC: frozenset(
-        [
-            "eq",
-            "ne",
-            "gt",
-            "gte",
-            "lt",
-            "lte",
-            "in",
-            "nin",
-            "contains",
-            "startsWith",
-            "exists",
-            "missing",
-            "between",
-            "withinLast",
-            "olderThan",
-        ]
-    ),
+    DYNAMIC: _EVERY_OP,
 }
 ALL_OPS = OPS_BY_KIND[DYNAMIC]
 TIME_OPS = frozenset({"withinLast", "olderThan"})

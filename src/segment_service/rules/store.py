@@ -96,10 +96,9 @@ async def fetch_rules(conn: Connection, tenant: str) -> list[RuleRow]:
     return [_rule(r) for r in await conn.fetch(f"SELECT {_COLUMNS} FROM segment_rules WHERE tenant = $1", tenant)]
 
 
-async def fetch_rule(conn: Connection, tenant: str, segment_id: str, *, for_update: bool = False) -> RuleRow | None:
-    lock = " FOR UPDATE" if for_update else ""
+async def fetch_rule(conn: Connection, tenant: str, segment_id: str) -> RuleRow | None:
     record = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM segment_rules WHERE tenant = $1 AND segment_id = $2{lock}", tenant, segment_id
+        f"SELECT {_COLUMNS} FROM segment_rules WHERE tenant = $1 AND segment_id = $2", tenant, segment_id
     )
     return None if record is None else _rule(record)
 
