@@ -283,7 +283,7 @@ def test_deleting_or_replacing_a_rule_moves_the_rules_that_read_it(rules: RuleAp
 
 def test_two_concurrent_writes_that_each_supply_half_of_a_match(rules: RuleApi, database_url: str) -> None:
     """An order moves from c9 to c1 while c1 is assigned to `staff` by hand; the rule wants both. The order's
-    re-evaluation is held up by a lock on c9's membership row (as a concurrent write of that row holds it) while the
+    re-evaluation (its removal of c9's membership) is held up by a lock on c9's membership row (as a concurrent write of that row holds it) while the
     assignment is sent. Whichever decides second must see the other's change: afterwards c1 has the order and the
     staff membership, and the rule holds."""
     rules.create_customer("c1")
@@ -304,7 +304,10 @@ def test_two_concurrent_writes_that_each_supply_half_of_a_match(rules: RuleApi, 
         with ThreadPoolExecutor(2) as pool:
             path = f"/order-v2/{{tenant}}/salesorders/{order}"
             moved = pool.submit(call, rules, "PATCH", path, json={"customer": {"id": "c1"}})
-            blocked = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH r0_%'"
+            blocked = (
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE '%DELETE FROM segment_customer_assignments a USING unnest%'"
+            )
             eventually(lambda: run_sql(database_url, blocked)[0][0], lambda n: n >= 1)
             assigned = pool.submit(assign, rules, staff, "c1")
             # The assignment's own re-evaluation of c1 waits for the order's (same customer); let both go.

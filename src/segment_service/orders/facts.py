@@ -1,6 +1,7 @@
 """Purchase facts as the API shows them, and the tenant's counted statuses (docs/orders.md#purchase-facts).
 
-The rule engine reads facts through `facts_store.measure` / `measure_all` with a `facts_store.Filter`."""
+The rule engine reads facts as SQL (`purchase_aggregate_sql`, joined by a rule's statement) or, for a few customers,
+as their orders (`orders_of`, `subtree_products_among`, `counted_statuses`) that it adds up itself."""
 
 from __future__ import annotations
 
@@ -8,17 +9,27 @@ from typing import Any
 
 from segment_service.core import events
 from segment_service.core.auth import Caller
-from segment_service.core.db import Database
+from segment_service.core.db import Connection, Database
 from segment_service.core.errors import NotFound, VersionConflict
 from segment_service.core.listing import Criteria
 from segment_service.core.models import UNSET
 from segment_service.core.timefmt import iso
 from segment_service.customers import service as customers_service
 from segment_service.orders import facts_store
-from segment_service.orders.facts_store import Filter, Measures
+from segment_service.orders.facts_store import Filter, Measures, OrderFacts, orders_of, subtree_products_among
 from segment_service.orders.models import STATUSES, PurchaseSettings
 
-__all__ = ["Filter", "Measures", "customer_facts", "get_settings", "put_settings"]
+__all__ = [
+    "Filter",
+    "Measures",
+    "OrderFacts",
+    "counted_statuses",
+    "customer_facts",
+    "get_settings",
+    "orders_of",
+    "put_settings",
+    "subtree_products_among",
+]
 
 
 def _settings_document(settings: facts_store.Settings) -> dict[str, Any]:
@@ -77,3 +88,8 @@ async def customer_facts(db: Database, caller: Caller, customer_id: str, legal_e
 def purchase_aggregate_sql(f: Filter, criteria: Criteria, *, per_legal_entity: bool, customers: str | None) -> str:
     """The per-customer purchase aggregate that rule conditions join (orders/facts_store.py `per_customer_sql`)."""
     return facts_store.per_customer_sql(f, criteria, per_legal_entity=per_legal_entity, customers=customers)
+
+
+async def counted_statuses(conn: Connection, tenant: str) -> list[str]:
+    """The statuses that count as a purchase for the tenant (the default when it set none)."""
+    return (await facts_store.fetch_settings(conn, tenant)).counted_statuses

@@ -291,3 +291,43 @@ async def summaries(conn: Connection, tenant: str, customer_ids: Sequence[str] |
     )
     ids = None if customer_ids is None else list(customer_ids)
     return [SummaryRow(*r) for r in await conn.fetch(sql, tenant, ids)]
+
+
+class OrderFacts(msgspec.Struct, frozen=True):
+    """What rules read of one order of a known customer (rules/matcher.py adds them up as `per_customer_sql` does)."""
+
+    customer_id: str
+    legal_entity_id: str | None
+    status: str
+    site_code: str | None
+    currency: str
+    total: Decimal
+    created_at: datetime
+    product_ids: list[str | None]
+    amounts: list[Decimal | None]
+
+
+async def orders_of(conn: Connection, tenant: str, customer_ids: Sequence[str]) -> list[OrderFacts]:
+    """Every order of these customers (their index range)."""
+    rows = await conn.fetch(
+        "SELECT customer_id, legal_entity_id, status, site_code, currency, total, created_at, product_ids, amounts"
+        " FROM orders WHERE tenant = $1 AND customer_id = ANY($2::text[])",
+        tenant,
+        list(customer_ids),
+    )
+    return [OrderFacts(*r) for r in rows]
+
+
+async def subtree_products_among(
+    conn: Connection, tenant: str, category_ids: Sequence[str], product_ids: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(category, product) for each of `product_ids` in the subtree of each of `category_ids`."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT cc.ancestor_id, ca.product_id FROM category_closure cc JOIN category_assignments ca"
+        " ON ca.tenant = cc.tenant AND ca.category_id = cc.descendant_id"
+        " WHERE cc.tenant = $1 AND cc.ancestor_id = ANY($2::text[]) AND ca.product_id = ANY($3::text[])",
+        tenant,
+        list(category_ids),
+        list(product_ids),
+    )
+    return [(r[0], r[1]) for r in rows]

@@ -14,7 +14,7 @@ from datetime import datetime
 from segment_service.core import clock, events
 from segment_service.core.db import Connection
 from segment_service.core.listing import Criteria
-from segment_service.rules import evaluation_store, store
+from segment_service.rules import evaluation_store, incremental, store
 from segment_service.rules.compiler import Compiled, compile_rule
 from segment_service.rules.conditions import Rule, parse_rule
 from segment_service.rules.evaluation_store import Change
@@ -169,13 +169,21 @@ async def evaluate_customers(
     if not many:
         await store.lock_customers(conn, tenant, ids)
     now = clock.now()
-    for level in graph_of(rows).levels():
-        chosen = [
+    levels = [
+        [
             by_segment[segment_id]
             for segment_id in level
             if (only is None or segment_id in only)
             and (not orders_only or by_segment[segment_id].uses_orders)
             and (not attributes_only or parsed(tenant, by_segment[segment_id]).reads_attributes)
         ]
-        for group in _statements(chosen, tenant):
-            await apply_rules(conn, tenant, group, ids, now)
+        for level in graph_of(rows).levels()
+    ]
+    if many:  # set-based statements: reading every row of so many customers into this process would cost more
+        for level_rows in levels:
+            for group in _statements(level_rows, tenant):
+                await apply_rules(conn, tenant, group, ids, now)
+        return
+    planned = [[incremental.Planned(row.segment_id, parsed(tenant, row)) for row in level] for level in levels]
+    for segment_id, changes in await incremental.apply(conn, tenant, [p for p in planned if p], ids, now):
+        await announce(conn, tenant, segment_id, changes)

@@ -94,3 +94,9 @@ def resolve_field(subject: str, attribute: Any, path: str) -> tuple[Field, str]:
             return Field(entity, column, DYNAMIC, inside), attribute
     names = ", ".join(sorted([*_FIELDS[entity], *(f"{p}.*" for p in _JSON_COLUMNS[entity])]))
     raise _bad(path, f"'{attribute}' is not a field a rule can read; {entity} has {names}")
+
+
+def columns(entity: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the plain columns, the JSON columns) of an entity that rules may read."""
+    plain = tuple(dict.fromkeys(column for column, _ in _FIELDS[entity].values()))
+    return plain, tuple(_JSON_COLUMNS[entity].values())
