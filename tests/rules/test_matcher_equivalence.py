@@ -218,7 +218,7 @@ class Tenant:
         await transaction.start()
         try:
             planned = [[incremental.Planned("target", rule)]]
-            applied = await incremental.apply(self.conn, self.tenant, planned, ids, NOW)  # type: ignore[arg-type]
+            applied = await incremental.apply(self.conn, self.tenant, planned, ids, NOW)
         finally:
             await transaction.rollback()
         [(_, changes)] = applied
