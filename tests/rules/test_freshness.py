@@ -284,9 +284,8 @@ def test_deleting_or_replacing_a_rule_moves_the_rules_that_read_it(rules: RuleAp
 def test_two_concurrent_writes_that_each_supply_half_of_a_match(rules: RuleApi, database_url: str) -> None:
     """An order moves from c9 to c1 while c1 is assigned to `staff` by hand; the rule wants both. The order's
     re-evaluation (its removal of c9's membership) is held up by a lock on c9's membership row (as a concurrent write
-    of that row holds it) while the
-    assignment is sent. Whichever decides second must see the other's change: afterwards c1 has the order and the
-    staff membership, and the rule holds."""
+    of that row holds it) while the assignment is sent. Whichever decides second must see the other's change:
+    afterwards c1 has the order and the staff membership, and the rule holds."""
     rules.create_customer("c1")
     rules.create_customer("c9")
     staff = rules.create_segment()
