@@ -1,7 +1,7 @@
 """Purchase facts as the API shows them, and the tenant's counted statuses (docs/orders.md#purchase-facts).
 
 The rule engine reads facts as SQL (`purchase_aggregate_sql`, joined by a rule's statement) or, for a few customers,
-as their orders (`orders_of`, `subtree_products_among`, `counted_statuses`) that it adds up itself."""
+as their orders (`orders_of`, with the counted statuses, and `subtree_products_among`) that it adds up itself."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from segment_service.core import events
 from segment_service.core.auth import Caller
-from segment_service.core.db import Connection, Database
+from segment_service.core.db import Database
 from segment_service.core.errors import NotFound, VersionConflict
 from segment_service.core.listing import Criteria
 from segment_service.core.models import UNSET
@@ -23,7 +23,6 @@ __all__ = [
     "Filter",
     "Measures",
     "OrderFacts",
-    "counted_statuses",
     "customer_facts",
     "get_settings",
     "orders_of",
@@ -88,8 +87,3 @@ async def customer_facts(db: Database, caller: Caller, customer_id: str, legal_e
 def purchase_aggregate_sql(f: Filter, criteria: Criteria, *, per_legal_entity: bool, customers: str | None) -> str:
     """The per-customer purchase aggregate that rule conditions join (orders/facts_store.py `per_customer_sql`)."""
     return facts_store.per_customer_sql(f, criteria, per_legal_entity=per_legal_entity, customers=customers)
-
-
-async def counted_statuses(conn: Connection, tenant: str) -> list[str]:
-    """The statuses that count as a purchase for the tenant (the default when it set none)."""
-    return (await facts_store.fetch_settings(conn, tenant)).counted_statuses

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 
 from segment_service.core import clock, events
@@ -25,6 +26,12 @@ from segment_service.rules.store import RuleRow
 #: a rule deleted and saved again (or a segment made again under its id) starts anew at version 1 with a new created.
 _PARSED: OrderedDict[tuple[str, str, int, datetime], Rule] = OrderedDict()
 _PARSED_MAX = 4096
+#: Graphs and levels of recent rule sets, by their dependencies.
+_LEVELS: OrderedDict[tuple[tuple[str, tuple[str, ...]], ...], tuple[Graph, list[list[str]]]] = OrderedDict()
+_LEVELS_MAX = 256
+#: (segment, customer) of the changes a write's re-evaluation is announcing: the rules that read those segments were
+#: re-evaluated for those customers in the same pass (rules/reactions.py skips them).
+settled: ContextVar[frozenset[tuple[str, str]]] = ContextVar("settled", default=frozenset())
 #: One statement of a write's re-evaluation holds at most this many purchase conditions and conditions in all.
 STATEMENT_PURCHASE_LEAVES = 8
 STATEMENT_LEAVES = 5000
@@ -57,23 +64,15 @@ def compiled_for(
     return criteria, compile_rule(rule, criteria, now, customers=customers), segment, customers
 
 
-async def announce(conn: Connection, tenant: str, segment_id: str, changes: Sequence[Change]) -> None:
-    """The customer-assignment events of a rule's changes."""
+async def announce(conn: Connection, tenant: str, changed: Sequence[tuple[str, Sequence[Change]]]) -> None:
+    """The customer-assignment events of rules' changes ((segment, its changes), in the order the rules applied),
+    emitted as one batch: what reacts to them (the rules that read those segments) runs once."""
     batch: list[events.ChangeEvent] = []
-    for added, customer_id, legal_entity_id in changes:
-        if added:
+    for segment_id, changes in changed:
+        for added, customer_id, legal_entity_id in changes:
+            kind = events.CustomerAssignmentCreated if added else events.CustomerAssignmentDeleted
             batch.append(
-                events.CustomerAssignmentCreated(
-                    tenant=tenant,
-                    segment_id=segment_id,
-                    customer_id=customer_id,
-                    legal_entity_id=legal_entity_id or None,
-                    assignment_type="AUTOMATIC",
-                )
-            )
-        else:
-            batch.append(
-                events.CustomerAssignmentDeleted(
+                kind(
                     tenant=tenant,
                     segment_id=segment_id,
                     customer_id=customer_id,
@@ -110,11 +109,8 @@ async def apply_rules(
     results = await evaluation_store.apply(conn, criteria, applied, customers)
     if whole:
         await evaluation_store.restore_nested_loops(conn, previous)
-    every: list[Change] = []
-    for row, changes in zip(rows, results, strict=True):
-        await announce(conn, tenant, row.segment_id, changes)
-        every.extend(changes)
-    return every
+    await announce(conn, tenant, [(row.segment_id, changes) for row, changes in zip(rows, results, strict=True)])
+    return [change for changes in results for change in changes]
 
 
 def _statements(rows: Sequence[RuleRow], tenant: str) -> list[list[RuleRow]]:
@@ -153,8 +149,9 @@ async def evaluate_customers(
 ) -> None:
     """Inside a write's transaction: bring the customers' rule memberships up to date (those of the segments in
     `only`, else of every rule; with `orders_only`, of the rules that read purchases; with `attributes_only`, of the
-    rules that read fields): one statement for each group of rules that do not read each other's segments,
-    dependencies first."""
+    rules that read fields), dependencies first: up to LOCK_EACH_CUSTOMER_UP_TO customers in this process over
+    their rows read once (rules/incremental.py), more by one statement for each group of rules that do not read each
+    other's segments."""
     if not customer_ids:
         return
     ids = sorted(set(customer_ids))
@@ -169,21 +166,40 @@ async def evaluate_customers(
     if not many:
         await store.lock_customers(conn, tenant, ids)
     now = clock.now()
-    levels = [
-        [
-            by_segment[segment_id]
-            for segment_id in level
-            if (only is None or segment_id in only)
-            and (not orders_only or by_segment[segment_id].uses_orders)
-            and (not attributes_only or parsed(tenant, by_segment[segment_id]).reads_attributes)
-        ]
-        for level in graph_of(rows).levels()
-    ]
+    graph, levels_of = _graph_and_levels(rows)
+    chosen = {
+        row.segment_id
+        for row in rows
+        if (only is None or row.segment_id in only)
+        and (not orders_only or row.uses_orders)
+        and (not attributes_only or parsed(tenant, row).reads_attributes)
+    }
     if many:  # set-based statements: reading every row of so many customers into this process would cost more
-        for level_rows in levels:
-            for group in _statements(level_rows, tenant):
+        for level in levels_of:
+            for group in _statements([by_segment[s] for s in level if s in chosen], tenant):
                 await apply_rules(conn, tenant, group, ids, now)
         return
-    planned = [[incremental.Planned(row.segment_id, parsed(tenant, row)) for row in level] for level in levels]
-    for segment_id, changes in await incremental.apply(conn, tenant, [p for p in planned if p], ids, now):
-        await announce(conn, tenant, segment_id, changes)
+    # The rules that read the chosen segments come along (in later levels), so that the reaction to this
+    # evaluation's announcement finds them settled instead of reading everything again.
+    chosen |= graph.dependents(chosen)
+    planned = [
+        [incremental.Planned(s, parsed(tenant, by_segment[s])) for s in level if s in chosen] for level in levels_of
+    ]
+    changed = await incremental.apply(conn, tenant, [level for level in planned if level], ids, now)
+    token = settled.set(frozenset((s, c) for s, changes in changed for _, c, _ in changes))
+    try:
+        await announce(conn, tenant, changed)
+    finally:
+        settled.reset(token)
+
+
+def _graph_and_levels(rows: Sequence[RuleRow]) -> tuple[Graph, list[list[str]]]:
+    """The rules' dependency graph and its levels (rules/graph.py), remembered for the same dependencies."""
+    key = tuple(sorted((row.segment_id, tuple(row.depends_on)) for row in rows))
+    known = _LEVELS.get(key)
+    if known is None:
+        graph = graph_of(rows)
+        known = _LEVELS[key] = (graph, graph.levels())
+        if len(_LEVELS) > _LEVELS_MAX:
+            _LEVELS.popitem(last=False)
+    return known

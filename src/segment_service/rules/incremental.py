@@ -19,9 +19,19 @@ from segment_service.rules.conditions import Group, Node, Orders, Rule
 from segment_service.rules.matcher import Batch, OrderRow, Predicate, Resolver, Subject, matcher
 from segment_service.rules.snapshot_store import Key
 
-#: Compiled predicates by the parsed rule they were made from (parsed rules are cached: rules/evaluation.py).
-_PREDICATES: OrderedDict[int, tuple[Rule, Predicate]] = OrderedDict()
-_PREDICATES_MAX = 4096
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A parsed rule ready to run here: its predicate and the categories its purchase leaves name."""
+
+    rule: Rule
+    matches: Predicate
+    categories: frozenset[str]
+
+
+#: Compiled rules by the parsed rule they were made from (parsed rules are cached: rules/evaluation.py `parsed`).
+_COMPILED: OrderedDict[int, Compiled] = OrderedDict()
+_COMPILED_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +42,17 @@ class Planned:
     rule: Rule
 
 
-def predicate(rule: Rule) -> Predicate:
-    known = _PREDICATES.get(id(rule))
-    if known is not None and known[0] is rule:
-        return known[1]
-    made = matcher(rule)
-    _PREDICATES[id(rule)] = (rule, made)
-    if len(_PREDICATES) > _PREDICATES_MAX:
-        _PREDICATES.popitem(last=False)
+def compiled(rule: Rule) -> Compiled:
+    known = _COMPILED.get(id(rule))
+    if known is not None and known.rule is rule:
+        return known
+    categories = frozenset(
+        leaf.category for leaf in _leaves(rule.condition) if isinstance(leaf, Orders) and leaf.category is not None
+    )
+    made = Compiled(rule, matcher(rule), categories)
+    _COMPILED[id(rule)] = made
+    if len(_COMPILED) > _COMPILED_MAX:
+        _COMPILED.popitem(last=False)
     return made
 
 
@@ -75,7 +88,8 @@ async def _read(
     subtrees: dict[str, set[str]] = {}
     if any(rule.uses_orders for rule in rules):
         products: set[str] = set()
-        for order in await facts.orders_of(conn, tenant, ids):
+        found, counted = await facts.orders_of(conn, tenant, ids)
+        for order in found:
             orders.setdefault(order.customer_id, []).append(
                 OrderRow(
                     order.legal_entity_id,
@@ -89,21 +103,14 @@ async def _read(
                 )
             )
             products.update(p for p in order.product_ids if p is not None)
-        counted = await facts.counted_statuses(conn, tenant)
-        categories = {
-            leaf.category
-            for rule in rules
-            for leaf in _leaves(rule.condition)
-            if isinstance(leaf, Orders) and leaf.category is not None
-        }
+        categories = frozenset().union(*(compiled(rule).categories for rule in rules))
         if categories and products:
             for category, product in await facts.subtree_products_among(
                 conn, tenant, sorted(categories), sorted(products)
             ):
                 subtrees.setdefault(category, set()).add(product)
-    memberships = await snapshot_store.memberships(conn, tenant, ids)
     segments = [planned.segment_id for level in levels for planned in level]
-    excluded = await snapshot_store.exclusions(conn, tenant, segments, ids)
+    memberships, excluded = await snapshot_store.memberships(conn, tenant, segments, ids)
     batch = Batch(
         now,
         frozenset(counted),
@@ -132,7 +139,7 @@ def _decide(snapshot: _Snapshot, levels: Sequence[Sequence[Planned]]) -> list[tu
         changes: list[tuple[str, list[Key], list[Key]]] = []
         for planned in level:
             segment_id, rule = planned.segment_id, planned.rule
-            matches = predicate(rule)
+            matches = compiled(rule).matches
             subjects = customers if rule.subject == "CUSTOMER" else snapshot.contacts
             wanted: set[tuple[str, str]] = set()
             for subject in subjects:

@@ -15,7 +15,7 @@ from segment_service.core.db import Connection
 from segment_service.core.errors import Conflict
 from segment_service.core.events import ChangeEvent, EventRegistry
 from segment_service.rules import evaluator, store
-from segment_service.rules.evaluation import evaluate_customers, graph_of
+from segment_service.rules.evaluation import evaluate_customers, graph_of, settled
 
 
 async def _customers_changed(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
@@ -56,7 +56,14 @@ async def _memberships_changed(conn: Connection, batch: Sequence[ChangeEvent]) -
     """A membership changed: the rules that read its segment follow; a manual assignment of an excluded subject is
     refused; a removed manual membership may still be a rule match."""
     by_tenant: dict[str, list[ChangeEvent]] = {}
+    done = settled.get()
     for event in batch:
+        assert isinstance(
+            event,
+            events.CustomerAssignmentCreated | events.CustomerAssignmentUpdated | events.CustomerAssignmentDeleted,
+        )
+        if event.assignment_type == "AUTOMATIC" and (event.segment_id, event.customer_id) in done:
+            continue  # a re-evaluation's own change: the rules reading the segment ran with it
         by_tenant.setdefault(event.tenant, []).append(event)
     for tenant, changed in by_tenant.items():
         manual = [

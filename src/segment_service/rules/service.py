@@ -117,7 +117,7 @@ async def delete_rule(db: Database, caller: Caller, segment_id: str) -> None:
             await _require_segment(conn, caller.tenant, segment_id)
             raise NotFound(f"The segment {segment_id} has no rule.", resource_id=segment_id)
         removed = await store.delete_automatic(conn, caller.tenant, segment_id)
-        await announce(conn, caller.tenant, segment_id, [(False, c, le) for c, le in removed])
+        await announce(conn, caller.tenant, [(segment_id, [(False, c, le) for c, le in removed])])
 
 
 async def preview(db: Database, caller: Caller, segment_id: str, body: RuleBody) -> dict[str, Any]:

@@ -65,29 +65,22 @@ async def contacts(
     ]
 
 
-async def memberships(conn: Connection, tenant: str, customer_ids: Sequence[str]) -> list[tuple[str, str, str, str]]:
-    """(segment, customer, legal entity or '', assignment type) of every membership of the customers."""
+async def memberships(
+    conn: Connection, tenant: str, segment_ids: Sequence[str], customer_ids: Sequence[str]
+) -> tuple[list[tuple[str, str, str, str]], set[tuple[str, str, str]]]:
+    """(segment, customer, legal entity or '', assignment type) of every membership of the customers, and (segment,
+    customer, legal entity or '' for every context) of their exclusions from `segment_ids`, in one statement."""
     records = await conn.fetch(
         "SELECT segment_id, customer_id, legal_entity_id, assignment_type FROM segment_customer_assignments"
-        " WHERE tenant = $1 AND customer_id = ANY($2::text[])",
-        tenant,
-        list(customer_ids),
-    )
-    return [(r[0], r[1], r[2], r[3]) for r in records]
-
-
-async def exclusions(
-    conn: Connection, tenant: str, segment_ids: Sequence[str], customer_ids: Sequence[str]
-) -> set[tuple[str, str, str]]:
-    """(segment, customer, legal entity or '' for every context) of the customers' exclusions from the segments."""
-    records = await conn.fetch(
-        "SELECT segment_id, customer_id, legal_entity_id FROM segment_exclusions"
+        " WHERE tenant = $1 AND customer_id = ANY($3::text[])"
+        " UNION ALL SELECT segment_id, customer_id, legal_entity_id, NULL FROM segment_exclusions"
         " WHERE tenant = $1 AND segment_id = ANY($2::text[]) AND customer_id = ANY($3::text[])",
         tenant,
         list(segment_ids),
         list(customer_ids),
     )
-    return {(r[0], r[1], r[2]) for r in records}
+    rows = [(r[0], r[1], r[2], r[3]) for r in records if r[3] is not None]
+    return rows, {(r[0], r[1], r[2]) for r in records if r[3] is None}
 
 
 async def timestamps(conn: Connection, texts: Sequence[str]) -> list[datetime | None]:
