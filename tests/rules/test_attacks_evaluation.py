@@ -192,7 +192,7 @@ def test_deleting_a_segment_a_rule_reads_while_the_rule_is_evaluated(rules: Rule
     ok(assign(rules, staff, "b000001"), 201)
     # Inside `any`, PostgreSQL cannot turn the membership into a join: every customer is read.
     reading = {"any": [in_segment(staff), attr("customer.id", "eq", "nobody")]}
-    ok(rules.put_rule(reader, {"all": [reading, *slow(60)["all"]]}), 201)
+    ok(rules.put_rule(reader, {"all": [reading, *slow(300)["all"]]}), 201)
     wait_for(database_url, FULL)
     ok(rules.request("DELETE", f"/segments/{staff}", params={"forceDelete": "true"}), 204)
     assert rules.wait_ready(reader, 30)["state"] == "READY"

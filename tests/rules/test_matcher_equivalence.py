@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from segment_service.core.errors import BadRequest
 from segment_service.core.listing import Criteria
 from segment_service.rules import incremental
-from segment_service.rules.compiler import compile_rule
+from segment_service.rules.compiler import compile_rule, compile_shared
 from segment_service.rules.conditions import ORDER_STATUSES, parse_rule
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -225,6 +225,28 @@ class Tenant:
         assert all(added for added, _, _ in changes)
         return by_sql, {(c, e) for _, c, e in changes}
 
+    def shared(self, subject: str, conditions: list[Any]) -> list[tuple[set[tuple[str, str]], set[tuple[str, str]]]]:
+        """Per rule: (what its own SQL matches, what the shared pass of all of them matches for it)."""
+        return self.loop.run_until_complete(self._shared(subject, conditions))
+
+    async def _shared(
+        self, subject: str, conditions: list[Any]
+    ) -> list[tuple[set[tuple[str, str]], set[tuple[str, str]]]]:
+        rules = [parse_rule(subject, condition, "target") for condition in conditions]
+        criteria = Criteria(self.tenant)
+        ctes, selects = compile_shared(rules, criteria, NOW, "r0_")
+        results = []
+        for rule, select in zip(rules, selects, strict=True):
+            alone = Criteria(self.tenant)
+            compiled = compile_rule(rule, alone, NOW)
+            head = ("WITH " + ", ".join(compiled.ctes) + " ") if compiled.ctes else ""
+            by_rule = {(r[0], r[1]) for r in await self.conn.fetch(head + compiled.select, *alone.values)}
+            together = {
+                (r[0], r[1]) for r in await self.conn.fetch(f"WITH {', '.join(ctes)} {select}", *criteria.values)
+            }
+            results.append((by_rule, together))
+        return results
+
 
 @pytest.fixture(scope="module")
 def seeded(database_url: str) -> Iterator[Tenant]:
@@ -350,3 +372,32 @@ def test_awkward_cases_match_the_same_subjects(seeded: Tenant, condition: dict[s
     by_sql, by_python = seeded.both("CUSTOMER", condition)
     assert by_python == by_sql, sorted(by_sql ^ by_python)
     assert 0 < len(by_sql) < 40, len(by_sql)
+
+
+@st.composite
+def rule_sets(draw: st.DrawFn) -> tuple[str, list[Any]]:
+    subject = draw(st.sampled_from(["CUSTOMER", "CONTACT"]))
+    return subject, draw(st.lists(conditions(subject), min_size=1, max_size=4))
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(rule_set=rule_sets())
+def test_rules_evaluated_together_match_what_each_matches_alone(
+    seeded: Tenant, rule_set: tuple[str, list[Any]]
+) -> None:
+    """A full evaluation of several rules shares one pass over the subjects and one over the orders
+    (rules/compiler.py `compile_shared`); each rule's matches are those of its own statement."""
+    subject, conditions = rule_set
+    try:
+        for condition in conditions:
+            parse_rule(subject, condition, "target")
+    except BadRequest:
+        assume(False)
+    for n, (alone, together) in enumerate(seeded.shared(subject, conditions)):
+        assert together == alone, (n, json.dumps(conditions[n]), sorted(alone ^ together))

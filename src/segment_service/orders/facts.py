@@ -27,6 +27,7 @@ __all__ = [
     "get_settings",
     "orders_of",
     "put_settings",
+    "shared_aggregate_sql",
     "subtree_products_among",
 ]
 
@@ -87,3 +88,10 @@ async def customer_facts(db: Database, caller: Caller, customer_id: str, legal_e
 def purchase_aggregate_sql(f: Filter, criteria: Criteria, *, per_legal_entity: bool, customers: str | None) -> str:
     """The per-customer purchase aggregate that rule conditions join (orders/facts_store.py `per_customer_sql`)."""
     return facts_store.per_customer_sql(f, criteria, per_legal_entity=per_legal_entity, customers=customers)
+
+
+def shared_aggregate_sql(
+    filters: list[tuple[Filter, frozenset[str]]], criteria: Criteria, *, per_legal_entity: bool
+) -> str:
+    """Many purchase conditions' per-customer aggregates in one pass (orders/facts_store.py `shared_aggregate_sql`)."""
+    return facts_store.shared_aggregate_sql(filters, criteria, per_legal_entity=per_legal_entity)

@@ -334,3 +334,59 @@ async def subtree_products_among(
         list(product_ids),
     )
     return [(r[0], r[1]) for r in rows]
+
+
+def _order_condition(f: Filter, criteria: Criteria) -> str:
+    """The filter as one boolean over an order `p` (what `_where` and `_source` ask, with the entry condition as an
+    EXISTS over its entries)."""
+    inner = criteria.inner()
+    _where(Filter(since=f.since, statuses=f.statuses, site_code=f.site_code, currency=f.currency), inner)
+    if f.product_id is not None:
+        inner.where(f"p.product_ids @> ARRAY[{criteria.bind(f.product_id)}::text]")
+    condition = _entry_condition(f, criteria)
+    if condition is not None:
+        inner.where(f"EXISTS (SELECT 1 FROM unnest(p.product_ids) AS u(product_id) WHERE {condition})")
+    return inner.sql
+
+
+def shared_aggregate_sql(
+    filters: Sequence[tuple[Filter, frozenset[str]]], criteria: Criteria, *, per_legal_entity: bool
+) -> str:
+    """One subquery over the tenant's orders ($1) for many purchase conditions at once: a row per customer (per
+    customer and legal entity) with orders, and for the k-th (filter, measures) the columns `n{k}` (matching orders),
+    `t{k}` (their total: the order totals, or with a product or category filter what the matching entries cost),
+    `f{k}` / `l{k}` (first / last order time) of the measures asked (`count`, `total`, `firstOrderAt`,
+    `lastOrderAt`). Each order's conditions are computed once, then its amounts for the conditions it meets, then
+    the aggregates FILTER on them (each step fenced by OFFSET 0, so the planner does not copy a condition into every
+    aggregate that reads it): one pass over the orders for all conditions, where `per_customer_sql` is one per
+    condition."""
+    keys = "p.customer_id, p.legal_entity_id" if per_legal_entity else "p.customer_id"
+    matched = [keys, "p.created_at", "p.total", "p.product_ids", "p.amounts"]
+    amounts = ["q0.*"]
+    outer = ["q.customer_id", "q.legal_entity_id"] if per_legal_entity else ["q.customer_id"]
+    for k, (f, measures) in enumerate(filters):
+        matched.append(f"({_order_condition(f, criteria)}) AS m{k}")
+        if "total" in measures:
+            condition = _entry_condition(f, criteria)
+            amount = (
+                "q0.total"
+                if condition is None
+                else "(SELECT coalesce(sum(u.amount), 0) FROM unnest(q0.product_ids, q0.amounts)"
+                f" AS u(product_id, amount) WHERE {condition})"
+            )
+            amounts.append(f"CASE WHEN q0.m{k} THEN {amount} END AS a{k}")
+        aggregates = {
+            "count": f"count(*) FILTER (WHERE q.m{k}) AS n{k}",
+            "total": f"sum(q.a{k}) AS t{k}",
+            "firstOrderAt": f"min(q.created_at) FILTER (WHERE q.m{k}) AS f{k}",
+            "lastOrderAt": f"max(q.created_at) FILTER (WHERE q.m{k}) AS l{k}",
+        }
+        outer += [aggregates[m] for m in ("count", "total", "firstOrderAt", "lastOrderAt") if m in measures]
+    where = "p.tenant = $1 AND p.customer_id IS NOT NULL" + (
+        " AND p.legal_entity_id IS NOT NULL" if per_legal_entity else ""
+    )
+    group = "q.customer_id, q.legal_entity_id" if per_legal_entity else "q.customer_id"
+    return (
+        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(amounts)} FROM (SELECT {', '.join(matched)}"
+        f" FROM orders p WHERE {where} OFFSET 0) q0 OFFSET 0) q GROUP BY {group}"
+    )

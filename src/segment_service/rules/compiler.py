@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from segment_service.core.listing import Criteria
-from segment_service.orders.facts import Filter, purchase_aggregate_sql
+from segment_service.orders.facts import Filter, purchase_aggregate_sql, shared_aggregate_sql
 from segment_service.rules.conditions import TIME_OPS, Attribute, Group, InSegment, Node, Orders, Rule
 from segment_service.rules.fields import BOOLEAN, DATETIME, DYNAMIC, NUMBER, STRING
 
@@ -37,8 +37,49 @@ class Compiled:
     where_sql: str = ""
 
 
+class SharedOrders:
+    """The purchase conditions of several rules as columns of one aggregate over the orders (`name`), each distinct
+    condition once (orders/facts.py `shared_aggregate_sql`)."""
+
+    def __init__(self, name: str, now: datetime) -> None:
+        self.name = name
+        self.now = now
+        self.filters: dict[Filter, set[str]] = {}
+
+    def value(self, node: Orders) -> tuple[str, str]:
+        since = None if node.within is None else self.now - node.within
+        facts = Filter(
+            since=since,
+            statuses=node.statuses,
+            site_code=node.site_code,
+            currency=node.currency,
+            product_id=node.product,
+            category_id=node.category,
+        )
+        self.filters.setdefault(facts, set()).add(node.measure)
+        k = list(self.filters).index(facts)
+        if node.measure == "count":
+            return f"coalesce({self.name}.n{k}, 0)", NUMBER
+        if node.measure == "total":
+            return f"coalesce({self.name}.t{k}, 0)", NUMBER
+        return f"{self.name}.{'l' if node.measure == 'lastOrderAt' else 'f'}{k}", DATETIME
+
+    def sql(self, criteria: Criteria, *, per_legal_entity: bool) -> str:
+        listed = [(f, frozenset(measures)) for f, measures in self.filters.items()]
+        return shared_aggregate_sql(listed, criteria, per_legal_entity=per_legal_entity)
+
+
 class _Compiler:
-    def __init__(self, rule: Rule, criteria: Criteria, now: datetime, customers: str | None, prefix: str) -> None:
+    def __init__(
+        self,
+        rule: Rule,
+        criteria: Criteria,
+        now: datetime,
+        customers: str | None,
+        prefix: str,
+        shared: SharedOrders | None = None,
+    ) -> None:
+        self.shared = shared
         self.rule = rule
         self.criteria = criteria
         self.now = now
@@ -101,6 +142,8 @@ class _Compiler:
         return f"(CASE WHEN jsonb_typeof({json}) = 'string' THEN {json} #>> '{{}}' END)", STRING
 
     def order_value(self, node: Orders) -> tuple[str, str]:
+        if self.shared is not None:
+            return self.shared.value(node)
         name = f"{self.prefix}o{len(self.ctes)}"
         since = None if node.within is None else self.now - node.within
         facts = Filter(
@@ -186,6 +229,45 @@ def compile_rule(
     joined = " ".join([from_sql, *compiler.joins])
     select = f"SELECT {keys} FROM {joined} WHERE {where} AND {condition}"
     return Compiled(compiler.ctes, select, compiler.nodes, compiler.actuals, joined, where)
+
+
+_CONTACTS_FROM = (
+    "contact_assignments ca JOIN customers c ON c.tenant = ca.tenant AND c.id = ca.customer_id"
+    " JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id"
+)
+
+
+def compile_shared(rules: list[Rule], criteria: Criteria, now: datetime, prefix: str) -> tuple[list[str], list[str]]:
+    """Rules of one subject over the whole tenant ($1) in one pass: (the CTEs to put first — one aggregate of every
+    purchase condition, then `{prefix}m`, each subject once with a boolean column per rule — and each rule's SELECT
+    of its matches from `{prefix}m`). A customer's (or contact's) row is read once for all the rules, where
+    `compile_rule` reads it once per rule."""
+    subject = rules[0].subject
+    assert all(rule.subject == subject for rule in rules)
+    shared = SharedOrders(f"{prefix}o", now)
+    conditions = [_Compiler(rule, criteria, now, None, prefix, shared).node(rule.condition) for rule in rules]
+    contact = subject == "CONTACT"
+    ctes = []
+    joined = _CONTACTS_FROM if contact else "customers c"
+    if shared.filters:
+        ctes.append(f"{shared.name} AS ({shared.sql(criteria, per_legal_entity=contact)})")
+        on = f"{shared.name}.customer_id = c.id" + (
+            f" AND {shared.name}.legal_entity_id = ca.legal_entity_id" if contact else ""
+        )
+        joined += f" LEFT JOIN {shared.name} ON {on}"
+    if contact:
+        # One row per (customer, legal entity): a rule matches when it matches one of the pair's contact types.
+        flags = ", ".join(f"bool_or({condition}) AS h{k}" for k, condition in enumerate(conditions))
+        body = (
+            f"SELECT ca.customer_id, ca.legal_entity_id, {flags} FROM {joined} WHERE ca.tenant = $1"
+            " GROUP BY ca.customer_id, ca.legal_entity_id"
+        )
+    else:
+        flags = ", ".join(f"{condition} AS h{k}" for k, condition in enumerate(conditions))
+        body = f"SELECT c.id AS customer_id, ''::text AS legal_entity_id, {flags} FROM {joined} WHERE c.tenant = $1"
+    ctes.append(f"{prefix}m AS MATERIALIZED ({body})")
+    selects = [f"SELECT customer_id, legal_entity_id FROM {prefix}m WHERE h{k}" for k in range(len(rules))]
+    return ctes, selects
 
 
 def _leaves(node: Node) -> list[Node]:

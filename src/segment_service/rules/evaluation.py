@@ -16,8 +16,8 @@ from segment_service.core import clock, events
 from segment_service.core.db import Connection
 from segment_service.core.listing import Criteria
 from segment_service.rules import evaluation_store, incremental, store
-from segment_service.rules.compiler import Compiled, compile_rule
-from segment_service.rules.conditions import Rule, parse_rule
+from segment_service.rules.compiler import Compiled, compile_rule, compile_shared
+from segment_service.rules.conditions import SUBJECTS, Rule, parse_rule
 from segment_service.rules.evaluation_store import Change
 from segment_service.rules.graph import Graph
 from segment_service.rules.store import RuleRow
@@ -35,6 +35,9 @@ settled: ContextVar[frozenset[tuple[str, str]]] = ContextVar("settled", default=
 #: One statement of a write's re-evaluation holds at most this many purchase conditions and conditions in all.
 STATEMENT_PURCHASE_LEAVES = 8
 STATEMENT_LEAVES = 5000
+#: A full evaluation's statement holds at most this many purchase conditions: columns of one aggregate, which costs
+#: the planner little per column.
+SHARED_PURCHASE_LEAVES = 256
 #: Up to this many customers, a re-evaluation locks each of them (store.lock_customers); beyond, the whole tenant.
 LOCK_EACH_CUSTOMER_UP_TO = 1000
 
@@ -91,19 +94,42 @@ async def apply_rules(
     customer_ids: Sequence[str] | None,
     now: datetime | None = None,
 ) -> list[Change]:
-    """Apply rules that do not read each other's segments (to `customer_ids`, else to every subject of the tenant),
-    in one statement, and announce their changes; every change made."""
+    """Apply rules that do not read each other's segments (to `customer_ids`, else to every subject of the tenant)
+    and announce their changes; every change made. For the whole tenant, the rules of one subject share one pass
+    over the subjects and one over the orders (rules/compiler.py `compile_shared`), in statements of at most
+    STATEMENT_LEAVES conditions and SHARED_PURCHASE_LEAVES purchase conditions."""
     if not rows:
         return []
-    criteria = Criteria(tenant)
-    customers = None if customer_ids is None else f"{criteria.bind(list(customer_ids))}::text[]"
     moment = now or clock.now()
+    if customer_ids is not None:
+        return await _apply(conn, tenant, rows, customer_ids, moment)
+    every: list[Change] = []
+    for subject in SUBJECTS:
+        chosen = [row for row in rows if row.subject == subject]
+        for group in _statements(chosen, tenant, SHARED_PURCHASE_LEAVES):
+            every += await _apply(conn, tenant, group, None, moment)
+    return every
+
+
+async def _apply(
+    conn: Connection, tenant: str, rows: Sequence[RuleRow], customer_ids: Sequence[str] | None, now: datetime
+) -> list[Change]:
+    """Apply the rules in one statement and announce their changes."""
+    criteria = Criteria(tenant)
     applied = []
-    for n, row in enumerate(rows):
-        segment = f"{criteria.bind(row.segment_id)}::text"
-        prefix = f"r{n}_"
-        compiled = compile_rule(parsed(tenant, row), criteria, moment, customers=customers, prefix=prefix)
-        applied.append(evaluation_store.Applied(compiled, segment, prefix))
+    if customer_ids is None:
+        ctes, selects = compile_shared([parsed(tenant, row) for row in rows], criteria, now, "r0_")
+        for n, (row, select) in enumerate(zip(rows, selects, strict=True)):
+            segment = f"{criteria.bind(row.segment_id)}::text"
+            applied.append(evaluation_store.Applied(Compiled(ctes if n == 0 else [], select), segment, f"r0_{n}_"))
+        customers = None
+    else:
+        customers = f"{criteria.bind(list(customer_ids))}::text[]"
+        for n, row in enumerate(rows):
+            segment = f"{criteria.bind(row.segment_id)}::text"
+            prefix = f"r{n}_"
+            compiled = compile_rule(parsed(tenant, row), criteria, now, customers=customers, prefix=prefix)
+            applied.append(evaluation_store.Applied(compiled, segment, prefix))
     whole = customer_ids is None
     previous = await evaluation_store.prefer_hash_joins(conn) if whole else ""
     results = await evaluation_store.apply(conn, criteria, applied, customers)
@@ -113,15 +139,15 @@ async def apply_rules(
     return [change for changes in results for change in changes]
 
 
-def _statements(rows: Sequence[RuleRow], tenant: str) -> list[list[RuleRow]]:
-    """The rules in groups of one statement each: at most STATEMENT_PURCHASE_LEAVES purchase conditions (each a join
-    the planner orders, which costs planning time with the square of their number) and STATEMENT_LEAVES conditions
-    (each a few bound values, of which a statement may have 32,767)."""
+def _statements(rows: Sequence[RuleRow], tenant: str, purchase_leaves: int) -> list[list[RuleRow]]:
+    """The rules in groups of one statement each: at most `purchase_leaves` purchase conditions (each a join the
+    planner orders, or a column of a shared aggregate) and STATEMENT_LEAVES conditions (each a few bound values, of
+    which a statement may have 32,767)."""
     groups: list[list[RuleRow]] = []
     purchases = leaves = 0
     for row in rows:
         rule = parsed(tenant, row)
-        full = purchases + rule.purchase_leaves > STATEMENT_PURCHASE_LEAVES or leaves + rule.leaves > STATEMENT_LEAVES
+        full = purchases + rule.purchase_leaves > purchase_leaves or leaves + rule.leaves > STATEMENT_LEAVES
         if not groups or full:
             groups.append([])
             purchases = leaves = 0
@@ -176,7 +202,7 @@ async def evaluate_customers(
     }
     if many:  # set-based statements: reading every row of so many customers into this process would cost more
         for level in levels_of:
-            for group in _statements([by_segment[s] for s in level if s in chosen], tenant):
+            for group in _statements([by_segment[s] for s in level if s in chosen], tenant, STATEMENT_PURCHASE_LEAVES):
                 await apply_rules(conn, tenant, group, ids, now)
         return
     # The rules that read the chosen segments come along (in later levels), so that the reaction to this

@@ -1,8 +1,9 @@
 """The rule evaluator: one loop per serving process (docs/rules.md#evaluation), cooperating through the database.
 
-- A saved rule is queued (state EVALUATING); the loop takes the oldest one no other process holds, evaluates it
-  for the whole tenant under the tenant's exclusive rule lock, and records READY with the member count (or FAILED
-  with the error; saving the rule again retries). A process that dies mid-way leaves the rule queued for another.
+- A saved rule is queued (state EVALUATING); the loop takes the tenant of the oldest one, evaluates that tenant's
+  queued rules that read no other queued rule's segment together, for the whole tenant under the tenant's exclusive
+  rule lock, and records READY with the member count (or FAILED with the error; saving the rule again retries). A
+  process that dies mid-way leaves the rules queued for another.
 - Time-relative rules are moved every `rule_sweep_seconds`: only the customers whose values a `now - D` boundary
   swept over since the last move are re-evaluated (rules/compiler.py `moved_sql`), never the whole tenant.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 import asyncpg
@@ -19,13 +21,17 @@ import asyncpg
 from segment_service.core import clock
 from segment_service.core.db import Database
 from segment_service.rules import evaluation_store, store
-from segment_service.rules.evaluation import apply_rule, evaluate_customers, parsed
+from segment_service.rules.evaluation import apply_rule, apply_rules, evaluate_customers, graph_of, parsed
+from segment_service.rules.store import RuleRow
 
 log = logging.getLogger("segment_service.rules")
 
 #: The wake-up event of each running evaluator with its loop (an app per loop; tests run several in one process).
 _wakes: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
 ERROR_PAUSE_SECONDS = 1.0
+#: At most this many queued rules of a tenant are evaluated together, in one transaction (writes of the tenant's
+#: memberships wait for it: docs/rules.md#evaluation).
+EVALUATION_BATCH = 64
 
 
 def wake() -> None:
@@ -36,35 +42,58 @@ def wake() -> None:
 
 
 async def evaluate_one(db: Database) -> bool:
-    """Evaluate one queued rule fully; whether there was one."""
+    """Evaluate a batch of one tenant's queued rules fully, together; whether there was one."""
     async with db.connection() as conn:
         candidate = await store.next_queued(conn)
     if candidate is None:
         return False
-    tenant, segment_id = candidate
+    tenant, _ = candidate
     async with db.transaction() as conn:
         await store.allow_long_statements(conn)  # the wait for writes under way, and the evaluation itself
         await store.lock_exclusive(conn, tenant)  # one full evaluation of the tenant at a time
-        queued = await store.queued_at(conn, tenant, segment_id)
-        if queued is None:
-            return True  # another process evaluated it meanwhile
+        queued = await store.queued_rules(conn, tenant)
+        if not queued:
+            return True  # another process evaluated them meanwhile
+        rows = await store.fetch_rules(conn, tenant)
+        batch = ready_batch(rows, queued)
         now = clock.now()
-        row = await store.fetch_rule(conn, tenant, segment_id)
-        assert row is not None
+        failed: dict[str, str] = {}
         try:
             async with conn.transaction():
-                changes = await apply_rule(conn, tenant, row, None, now)
-        except (asyncpg.DeadlockDetectedError, asyncpg.LockNotAvailableError, asyncpg.SerializationError):
-            raise  # a conflict with a write, not the rule's fault: the loop pauses and tries again
-        except Exception as exc:  # a rule that cannot be evaluated is FAILED with the reason, never retried blindly
-            log.warning("rule of segment %s (tenant %s) failed: %s", segment_id, tenant, exc)
-            await store.finish(
-                conn, tenant, segment_id, state="FAILED", swept_at=None, error=str(exc)[:1000], queued=queued
-            )
-            return True
-        await store.finish(conn, tenant, segment_id, state="READY", swept_at=now, error=None, queued=queued)
-    log.info("rule of segment %s (tenant %s) evaluated: %d changes", segment_id, tenant, len(changes))
+                changes = len(await apply_rules(conn, tenant, batch, None, now))
+        except _CONFLICTS:
+            raise  # a conflict with a write, not the rules' fault: the loop pauses and tries again
+        except Exception:  # one of them cannot be evaluated: each on its own, to tell which
+            changes = 0
+            for row in batch:
+                try:
+                    async with conn.transaction():
+                        changes += len(await apply_rule(conn, tenant, row, None, now))
+                except _CONFLICTS:
+                    raise
+                except Exception as exc:  # FAILED with the reason, never retried blindly
+                    log.warning("rule of segment %s (tenant %s) failed: %s", row.segment_id, tenant, exc)
+                    failed[row.segment_id] = str(exc)[:1000]
+        for row in batch:
+            error = failed.get(row.segment_id)
+            state = "READY" if error is None else "FAILED"
+            swept = now if error is None else None
+            queued_at = queued[row.segment_id]
+            await store.finish(conn, tenant, row.segment_id, state=state, swept_at=swept, error=error, queued=queued_at)
+    log.info("rules of %d segments (tenant %s) evaluated: %d changes", len(batch), tenant, changes)
     return True
+
+
+_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.LockNotAvailableError, asyncpg.SerializationError)
+
+
+def ready_batch(rows: Sequence[RuleRow], queued: Mapping[str, object]) -> list[RuleRow]:
+    """The queued rules that read no other queued rule's segment (directly or through others), at most
+    EVALUATION_BATCH of them, oldest segment ids first: evaluated together, they share passes over the subjects and
+    the orders (rules/compiler.py `compile_shared`). The rest wait for the next batch."""
+    graph = graph_of(rows)
+    ready = [row for row in rows if row.segment_id in queued and not graph.reads(row.segment_id) & queued.keys()]
+    return sorted(ready, key=lambda row: row.segment_id)[:EVALUATION_BATCH]
 
 
 async def sweep_one(db: Database, interval: float) -> bool:

@@ -62,3 +62,12 @@ class Graph:
             frontier = {s for s, deps in self.edges.items() if set(deps) & frontier and s not in found}
             found |= frontier
         return found
+
+    def reads(self, segment: str) -> set[str]:
+        """Every segment `segment`'s rule reads, directly or through others."""
+        found: set[str] = set()
+        frontier = set(self.edges.get(segment, ()))
+        while frontier:
+            found |= frontier
+            frontier = {dep for node in frontier for dep in self.edges.get(node, ())} - found
+        return found

@@ -185,6 +185,15 @@ async def next_queued(conn: Connection) -> tuple[str, str] | None:
     return None if record is None else (record[0], record[1])
 
 
+async def queued_rules(conn: Connection, tenant: str) -> dict[str, datetime]:
+    """The tenant's rules waiting for a full evaluation, with when each was queued (read under the tenant's
+    exclusive rule lock)."""
+    rows = await conn.fetch(
+        "SELECT segment_id, queued_at FROM segment_rules WHERE tenant = $1 AND state = 'EVALUATING'", tenant
+    )
+    return {r[0]: r[1] for r in rows}
+
+
 async def queued_at(conn: Connection, tenant: str, segment_id: str) -> datetime | None:
     """When the rule was queued, if it still is (read under the tenant's exclusive rule lock: no other full
     evaluation of the tenant runs meanwhile)."""
