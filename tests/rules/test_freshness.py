@@ -8,6 +8,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
+from segment_service.rules import evaluation, incremental
 from tests.factories import run_sql
 from tests.rules.helpers import RuleApi, attr
 from tests.rules.support import (
@@ -137,6 +140,33 @@ def test_orders_created_deleted_and_declined_move_the_customer(rules: RuleApi) -
     patch = {"calculatedPrice": {"finalPrice": {"grossValue": 150, "netValue": 150, "taxValue": 0}}}
     ok(call(rules, "PATCH", f"/order-v2/{{tenant}}/salesorders/{first}", json=patch), 204)
     assert rules.members(spenders) == b2c("c1")
+
+
+def test_a_customer_with_more_orders_than_a_write_reads_is_re_evaluated_by_sql(
+    rules: RuleApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past incremental.MAX_ORDERS orders among its customers, a write's re-evaluation adds them up with set-based
+    statements instead of reading them (here the bound is lowered to 2); the memberships come out the same."""
+    monkeypatch.setattr(incremental, "MAX_ORDERS", 2)
+    statements: list[int] = []
+    original = evaluation.apply_rules
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        statements.append(1)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "apply_rules", counted)
+    rules.create_customer("c1")
+    segment = ruled(rules, orders_leaf("count", "gte", 3))
+    spenders = ruled(rules, {"all": [orders_leaf("total", "gte", 25), attr("customer.id", "eq", "c1")]})
+    rules.create_order("c1", gross=10)
+    rules.create_order("c1", gross=10)
+    assert (rules.members(segment), rules.members(spenders), statements) == ({}, {}, [])
+    third = rules.create_order("c1", gross=10)
+    assert (rules.members(segment), rules.members(spenders)) == (b2c("c1"), b2c("c1"))
+    assert statements
+    ok(call(rules, "DELETE", f"/order-v2/{{tenant}}/salesorders/{third}"), 204)
+    assert (rules.members(segment), rules.members(spenders)) == ({}, {})
 
 
 def test_a_manual_membership_moves_the_rules_that_read_its_segment(rules: RuleApi) -> None:

@@ -221,6 +221,7 @@ class Tenant:
             applied = await incremental.apply(self.conn, self.tenant, planned, ids, NOW)
         finally:
             await transaction.rollback()
+        assert applied is not None
         [(_, changes)] = applied
         assert all(added for added, _, _ in changes)
         return by_sql, {(c, e) for _, c, e in changes}

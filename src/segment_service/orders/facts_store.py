@@ -307,15 +307,19 @@ class OrderFacts(msgspec.Struct, frozen=True):
     amounts: list[Decimal | None]
 
 
-async def orders_of(conn: Connection, tenant: str, customer_ids: Sequence[str]) -> tuple[list[OrderFacts], list[str]]:
-    """Every order of these customers (their index range), and the statuses the tenant counts, in one statement."""
+async def orders_of(
+    conn: Connection, tenant: str, customer_ids: Sequence[str], limit: int
+) -> tuple[list[OrderFacts], list[str]]:
+    """The orders of these customers (their index range; at most `limit`), and the statuses the tenant counts, in
+    one statement."""
     rows = await conn.fetch(
         f"SELECT {_counted('$3')}, o.customer_id, o.legal_entity_id, o.status, o.site_code, o.currency, o.total,"
-        " o.created_at, o.product_ids, o.amounts FROM (SELECT 1) one LEFT JOIN orders o"
-        " ON o.tenant = $1 AND o.customer_id = ANY($2::text[])",
+        " o.created_at, o.product_ids, o.amounts FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT * FROM orders o"
+        " WHERE o.tenant = $1 AND o.customer_id = ANY($2::text[]) LIMIT $4) o ON true",
         tenant,
         list(customer_ids),
         list(DEFAULT_COUNTED),
+        limit,
     )
     counted = list(rows[0][0])
     return [OrderFacts(*r[1:]) for r in rows if r[1] is not None], counted

@@ -200,18 +200,20 @@ async def evaluate_customers(
         and (not orders_only or row.uses_orders)
         and (not attributes_only or parsed(tenant, row).reads_attributes)
     }
-    if many:  # set-based statements: reading every row of so many customers into this process would cost more
+    changed = None
+    if not many:
+        # The rules that read the chosen segments come along (in later levels), so that the reaction to this
+        # evaluation's announcement finds them settled instead of reading everything again.
+        along = chosen | graph.dependents(chosen)
+        planned = [
+            [incremental.Planned(s, parsed(tenant, by_segment[s])) for s in level if s in along] for level in levels_of
+        ]
+        changed = await incremental.apply(conn, tenant, [level for level in planned if level], ids, now)
+    if changed is None:  # set-based statements: many customers (or orders) cost less there than in this process
         for level in levels_of:
             for group in _statements([by_segment[s] for s in level if s in chosen], tenant, STATEMENT_PURCHASE_LEAVES):
                 await apply_rules(conn, tenant, group, ids, now)
         return
-    # The rules that read the chosen segments come along (in later levels), so that the reaction to this
-    # evaluation's announcement finds them settled instead of reading everything again.
-    chosen |= graph.dependents(chosen)
-    planned = [
-        [incremental.Planned(s, parsed(tenant, by_segment[s])) for s in level if s in chosen] for level in levels_of
-    ]
-    changed = await incremental.apply(conn, tenant, [level for level in planned if level], ids, now)
     token = settled.set(frozenset((s, c) for s, changes in changed for _, c, _ in changes))
     try:
         await announce(conn, tenant, changed)

@@ -19,6 +19,9 @@ from segment_service.rules.conditions import Group, Node, Orders, Rule
 from segment_service.rules.matcher import Batch, OrderRow, Predicate, Resolver, Subject, matcher
 from segment_service.rules.snapshot_store import Key
 
+#: More orders than this among the customers of one re-evaluation are added up by SQL instead (rules/evaluation.py).
+MAX_ORDERS = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
@@ -73,7 +76,7 @@ class _Snapshot:
 
 async def _read(
     conn: Connection, tenant: str, levels: Sequence[Sequence[Planned]], ids: Sequence[str], now: datetime
-) -> _Snapshot:
+) -> _Snapshot | None:
     rules = [planned.rule for level in levels for planned in level]
     customers = await snapshot_store.customers(conn, tenant, ids)
     contacts: list[Subject] = []
@@ -88,7 +91,9 @@ async def _read(
     subtrees: dict[str, set[str]] = {}
     if any(rule.uses_orders for rule in rules):
         products: set[str] = set()
-        found, counted = await facts.orders_of(conn, tenant, ids)
+        found, counted = await facts.orders_of(conn, tenant, ids, MAX_ORDERS + 1)
+        if len(found) > MAX_ORDERS:
+            return None
         for order in found:
             orders.setdefault(order.customer_id, []).append(
                 OrderRow(
@@ -174,10 +179,13 @@ async def _resolve(conn: Connection, resolver: Resolver) -> None:
 
 async def apply(
     conn: Connection, tenant: str, levels: Sequence[Sequence[Planned]], ids: Sequence[str], now: datetime
-) -> list[tuple[str, list[tuple[bool, str, str]]]]:
+) -> list[tuple[str, list[tuple[bool, str, str]]]] | None:
     """Bring the customers' memberships of the planned rules' segments up to date (the caller holds their locks);
-    the changes made, per rule in the order they apply."""
+    the changes made, per rule in the order they apply. None, with nothing written, when the customers have more
+    than MAX_ORDERS orders between them (set-based statements add those up faster than this process)."""
     snapshot = await _read(conn, tenant, levels, ids, now)
+    if snapshot is None:
+        return None
     while True:
         decided = _decide(snapshot, levels)
         if not snapshot.batch.resolver.missing:
