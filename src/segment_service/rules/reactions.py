@@ -88,6 +88,10 @@ async def _memberships_changed(conn: Connection, batch: Sequence[ChangeEvent]) -
         if not rows:
             continue
         graph = graph_of(rows)
+        # A rule waiting for a full evaluation gets it with every membership as it will be then (a full evaluation's
+        # batch is followed by the batch of the rules that read it): re-evaluating it for these customers now would
+        # be done twice.
+        queued = {row.segment_id for row in rows if row.state == "EVALUATING"}
         segments: set[str] = set()
         customers: set[str] = set()
         dependents: dict[str, set[str]] = {}  # per segment of the batch (an evaluation's batch has one)
@@ -99,9 +103,9 @@ async def _memberships_changed(conn: Connection, batch: Sequence[ChangeEvent]) -
             reading = dependents.get(event.segment_id)
             if reading is None:
                 reading = dependents[event.segment_id] = graph.dependents({event.segment_id})
-            wanted = reading
+            wanted = reading - queued
             if isinstance(event, events.CustomerAssignmentDeleted) and event.assignment_type == "MANUAL":
-                wanted = reading | ({event.segment_id} & ruled)
+                wanted = (reading | ({event.segment_id} & ruled)) - queued
             if wanted:
                 segments |= wanted
                 customers.add(event.customer_id)
