@@ -622,6 +622,12 @@ class _Explaining:
     async def execute(self, sql: str, *args: Any) -> str:
         return await self.conn.execute(sql, *args)
 
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.conn.fetchval(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        return await self.conn.fetchrow(sql, *args)
+
 
 async def explain(db: Database, segment_id: str) -> str:
     """The plan of the segment's full-evaluation statement, executed (and rolled back)."""

@@ -131,10 +131,9 @@ async def _apply(
             compiled = compile_rule(parsed(tenant, row), criteria, now, customers=customers, prefix=prefix)
             applied.append(evaluation_store.Applied(compiled, segment, prefix))
     whole = customer_ids is None
-    previous = await evaluation_store.prefer_hash_joins(conn) if whole else ""
+    previous = await evaluation_store.whole_tenant_settings(conn) if whole else {}
     results = await evaluation_store.apply(conn, criteria, applied, customers)
-    if whole:
-        await evaluation_store.restore_nested_loops(conn, previous)
+    await evaluation_store.restore_settings(conn, previous)
     await announce(conn, tenant, [(row.segment_id, changes) for row, changes in zip(rows, results, strict=True)])
     return [change for changes in results for change in changes]
 

@@ -18,17 +18,25 @@ from segment_service.rules.conditions import Rule
 Change = tuple[bool, str, str]  # (added, customer id, legal entity id or '')
 
 
-async def prefer_hash_joins(conn: Connection) -> str:
-    """Inside a transaction: no nested loops until `restore_nested_loops` (a full evaluation joins whole sets; with
-    statistics older than a segment's members, a nested loop over them costs time with the square of their number).
-    The setting it had."""
-    setting = str(await conn.fetchval("SELECT current_setting('enable_nestloop')"))
-    await conn.execute("SELECT set_config('enable_nestloop', 'off', true)")
-    return setting
+#: What a statement over the whole tenant runs with, for its transaction: no nested loops (it joins whole sets; with
+#: statistics older than a segment's members, a nested loop over them costs time with the square of their number),
+#: and memory enough that its aggregates, hashes and shared subject table stay out of temporary files at a million
+#: customers (each hash may take work_mem times hash_mem_multiplier).
+WHOLE_TENANT_SETTINGS = {"enable_nestloop": "off", "work_mem": "64MB"}
 
 
-async def restore_nested_loops(conn: Connection, setting: str) -> None:
-    await conn.execute("SELECT set_config('enable_nestloop', $1, true)", setting)
+async def whole_tenant_settings(conn: Connection) -> dict[str, str]:
+    """Inside a transaction: WHOLE_TENANT_SETTINGS until `restore_settings`; the settings they replace."""
+    previous = {}
+    for name, value in WHOLE_TENANT_SETTINGS.items():
+        previous[name] = str(await conn.fetchval("SELECT current_setting($1)", name))
+        await conn.execute("SELECT set_config($1, $2, true)", name, value)
+    return previous
+
+
+async def restore_settings(conn: Connection, previous: dict[str, str]) -> None:
+    for name, value in previous.items():
+        await conn.execute("SELECT set_config($1, $2, true)", name, value)
 
 
 def _with(compiled: Compiled, *more: str) -> str:
@@ -45,10 +53,10 @@ class Applied:
 
 
 def _diff(rule: Applied, customers: str | None) -> list[str]:
-    """The CTEs that apply one rule: what it matches, what it wants (exclusions respected), what is added and what
-    is removed (AUTOMATIC rows only: manual ones stay)."""
+    """The CTEs that apply one rule: what it matches, what it wants (exclusions respected), how that differs from
+    the segment's memberships now, what is added and what is removed (AUTOMATIC rows only: manual ones stay)."""
     p, segment = rule.prefix, rule.segment
-    gone_scope = f" AND x.customer_id IN (SELECT unnest({customers}))" if customers else ""
+    scope = f" AND x.customer_id IN (SELECT unnest({customers}))" if customers else ""
     return [
         *rule.compiled.ctes,
         f"{p}matched AS ({rule.compiled.select})",
@@ -56,28 +64,28 @@ def _diff(rule: Applied, customers: str | None) -> list[str]:
             SELECT m.customer_id, m.legal_entity_id FROM {p}matched m
             WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
                               AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
-        # Only what is not there yet is inserted (a set difference, hashed): a conflict with an existing row costs an
-        # index probe per wanted row, which for a large segment that hardly changes is most of the work.
+        # One full join of the wanted rows with the segment's rows finds both what is missing and what goes (a hash
+        # join, with nested loops off for full evaluations): the members that stay cost one probe each, and an
+        # existing row is never inserted again.
+        f"""{p}diff AS MATERIALIZED (
+            SELECT coalesce(w.customer_id, x.customer_id) AS customer_id,
+                   coalesce(w.legal_entity_id, x.legal_entity_id) AS legal_entity_id, w.customer_id IS NOT NULL AS add
+            FROM {p}wanted w FULL JOIN (
+                SELECT x.customer_id, x.legal_entity_id, x.assignment_type FROM segment_customer_assignments x
+                WHERE x.tenant = $1 AND x.segment_id = {segment}{scope}) x
+              ON x.customer_id = w.customer_id AND x.legal_entity_id = w.legal_entity_id
+            WHERE x.customer_id IS NULL OR (w.customer_id IS NULL AND x.assignment_type = 'AUTOMATIC'))""",
         f"""{p}added AS (
             INSERT INTO segment_customer_assignments
                 (tenant, segment_id, customer_id, legal_entity_id, assignment_type, version, created_at, modified_at)
-            SELECT $1, {segment}, w.customer_id, w.legal_entity_id, 'AUTOMATIC', 1, now(), now()
-            FROM (SELECT customer_id, legal_entity_id FROM {p}wanted
-                  EXCEPT SELECT x.customer_id, x.legal_entity_id FROM segment_customer_assignments x
-                  WHERE x.tenant = $1 AND x.segment_id = {segment}{gone_scope}) w
+            SELECT $1, {segment}, d.customer_id, d.legal_entity_id, 'AUTOMATIC', 1, now(), now()
+            FROM {p}diff d WHERE d.add
             ON CONFLICT ON CONSTRAINT segment_customer_assignments_pkey DO NOTHING
             RETURNING customer_id, legal_entity_id)""",
-        # What goes is computed once (EXCEPT, a set operation) and then deleted by key: an anti join against the
-        # wanted rows may be planned as a nested loop when the statistics predate the segment's members, which
-        # costs time with the square of their number.
-        f"""{p}gone AS MATERIALIZED (
-            SELECT x.customer_id, x.legal_entity_id FROM segment_customer_assignments x
-            WHERE x.tenant = $1 AND x.segment_id = {segment} AND x.assignment_type = 'AUTOMATIC'{gone_scope}
-            EXCEPT SELECT w.customer_id, w.legal_entity_id FROM {p}wanted w)""",
         f"""{p}removed AS (
-            DELETE FROM segment_customer_assignments a USING {p}gone g
-            WHERE a.tenant = $1 AND a.segment_id = {segment} AND a.assignment_type = 'AUTOMATIC'
-              AND a.customer_id = g.customer_id AND a.legal_entity_id = g.legal_entity_id
+            DELETE FROM segment_customer_assignments a USING {p}diff d
+            WHERE a.tenant = $1 AND a.segment_id = {segment} AND a.assignment_type = 'AUTOMATIC' AND NOT d.add
+              AND a.customer_id = d.customer_id AND a.legal_entity_id = d.legal_entity_id
             RETURNING a.customer_id, a.legal_entity_id)""",
     ]
 
@@ -102,7 +110,8 @@ async def apply(
 
 
 async def preview(conn: Connection, criteria: Criteria, compiled: Compiled, segment: str) -> dict[str, Any]:
-    """What saving the compiled rule would do to the segment's members; writes nothing."""
+    """What saving the compiled rule would do to the segment's members; writes nothing. (It runs with the server's
+    settings: WHOLE_TENANT_SETTINGS measured twice as slow for it, docs/performance.md#rule-based-segments.)"""
     sample = (
         "(SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('customerId', s.customer_id,"
         " 'legalEntityId', nullif(s.legal_entity_id, '')))), '[]'::jsonb)"
