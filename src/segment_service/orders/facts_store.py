@@ -353,6 +353,15 @@ def _order_condition(f: Filter, criteria: Criteria) -> str:
     return inner.sql
 
 
+def _products_of(f: Filter, criteria: Criteria) -> str:
+    """A text[] of the products a filter with a product or a category names (a category: its subtree's)."""
+    if f.category_id is not None:
+        return (
+            f"(SELECT coalesce(array_agg(DISTINCT ca.product_id), '{{}}') {_subtree_products(criteria, f.category_id)})"
+        )
+    return f"ARRAY[{criteria.bind(f.product_id)}::text]"
+
+
 def shared_aggregate_sql(
     filters: Sequence[tuple[Filter, frozenset[str]]], criteria: Criteria, *, per_legal_entity: bool
 ) -> str:
@@ -363,7 +372,8 @@ def shared_aggregate_sql(
     `lastOrderAt`). Each order's conditions are computed once, then its amounts for the conditions it meets, then
     the aggregates FILTER on them (each step fenced by OFFSET 0, so the planner does not copy a condition into every
     aggregate that reads it): one pass over the orders for all conditions, where `per_customer_sql` is one per
-    condition."""
+    condition. When every filter names a product or a category, only the orders with one of those products are read
+    (the GIN index); without them, the columns read are those of the covering index orders_customer_idx."""
     keys = "p.customer_id, p.legal_entity_id" if per_legal_entity else "p.customer_id"
     matched = [keys, "p.created_at", "p.total", "p.product_ids", "p.amounts"]
     amounts = ["q0.*"]
@@ -389,6 +399,10 @@ def shared_aggregate_sql(
     where = "p.tenant = $1 AND p.customer_id IS NOT NULL" + (
         " AND p.legal_entity_id IS NOT NULL" if per_legal_entity else ""
     )
+    if filters and all(f.by_line for f, _ in filters):
+        # Only orders with one of the products can count: the GIN index over the orders' product ids finds them.
+        wanted = " || ".join(_products_of(f, criteria) for f, _ in filters)
+        where += f" AND p.product_ids && ({wanted})"
     group = "q.customer_id, q.legal_entity_id" if per_legal_entity else "q.customer_id"
     return (
         f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(amounts)} FROM (SELECT {', '.join(matched)}"

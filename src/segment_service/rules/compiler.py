@@ -44,7 +44,10 @@ class SharedOrders:
     def __init__(self, name: str, now: datetime) -> None:
         self.name = name
         self.now = now
+        # Conditions over whole orders, and those naming a product or a category (read through the GIN index of
+        # the orders' products, in an aggregate of their own named `{name}x`).
         self.filters: dict[Filter, set[str]] = {}
+        self.by_line: dict[Filter, set[str]] = {}
 
     def value(self, node: Orders) -> tuple[str, str]:
         since = None if node.within is None else self.now - node.within
@@ -56,17 +59,23 @@ class SharedOrders:
             product_id=node.product,
             category_id=node.category,
         )
-        self.filters.setdefault(facts, set()).add(node.measure)
-        k = list(self.filters).index(facts)
+        filters, name = (self.by_line, f"{self.name}x") if facts.by_line else (self.filters, self.name)
+        filters.setdefault(facts, set()).add(node.measure)
+        k = list(filters).index(facts)
         if node.measure == "count":
-            return f"coalesce({self.name}.n{k}, 0)", NUMBER
+            return f"coalesce({name}.n{k}, 0)", NUMBER
         if node.measure == "total":
-            return f"coalesce({self.name}.t{k}, 0)", NUMBER
-        return f"{self.name}.{'l' if node.measure == 'lastOrderAt' else 'f'}{k}", DATETIME
+            return f"coalesce({name}.t{k}, 0)", NUMBER
+        return f"{name}.{'l' if node.measure == 'lastOrderAt' else 'f'}{k}", DATETIME
 
-    def sql(self, criteria: Criteria, *, per_legal_entity: bool) -> str:
-        listed = [(f, frozenset(measures)) for f, measures in self.filters.items()]
-        return shared_aggregate_sql(listed, criteria, per_legal_entity=per_legal_entity)
+    def ctes(self, criteria: Criteria, *, per_legal_entity: bool) -> list[tuple[str, str]]:
+        """(name, SQL) of the aggregates the conditions need."""
+        made = []
+        for name, filters in ((self.name, self.filters), (f"{self.name}x", self.by_line)):
+            if filters:
+                listed = [(f, frozenset(measures)) for f, measures in filters.items()]
+                made.append((name, shared_aggregate_sql(listed, criteria, per_legal_entity=per_legal_entity)))
+        return made
 
 
 class _Compiler:
@@ -249,12 +258,10 @@ def compile_shared(rules: list[Rule], criteria: Criteria, now: datetime, prefix:
     contact = subject == "CONTACT"
     ctes = []
     joined = _CONTACTS_FROM if contact else "customers c"
-    if shared.filters:
-        ctes.append(f"{shared.name} AS ({shared.sql(criteria, per_legal_entity=contact)})")
-        on = f"{shared.name}.customer_id = c.id" + (
-            f" AND {shared.name}.legal_entity_id = ca.legal_entity_id" if contact else ""
-        )
-        joined += f" LEFT JOIN {shared.name} ON {on}"
+    for name, sql in shared.ctes(criteria, per_legal_entity=contact):
+        ctes.append(f"{name} AS ({sql})")
+        on = f"{name}.customer_id = c.id" + (f" AND {name}.legal_entity_id = ca.legal_entity_id" if contact else "")
+        joined += f" LEFT JOIN {name} ON {on}"
     if contact:
         # One row per (customer, legal entity): a rule matches when it matches one of the pair's contact types.
         flags = ", ".join(f"bool_or({condition}) AS h{k}" for k, condition in enumerate(conditions))
