@@ -18,23 +18,20 @@ from segment_service.rules.conditions import Rule
 Change = tuple[bool, str, str]  # (added, customer id, legal entity id or '')
 
 
-#: What a preview runs with, for its transaction: index pages priced as what they are on a server whose data is
-#: cached or on SSD (the default prices a random page four times a sequential one), so that a purchase condition
-#: reads the narrow covering index of the orders (orders_customer_idx, already in customer order) rather than every
-#: wide order row: measured two to three times faster (docs/performance.md#rule-based-segments).
-PREVIEW_SETTINGS = {"random_page_cost": "1.1"}
-#: What a statement over the whole tenant runs with, for its transaction: the preview's, no nested loops (it joins
-#: whole sets; with statistics older than a segment's members, a nested loop over them costs time with the square
-#: of their number), and memory enough that its aggregates, hashes and shared subject table stay out of temporary
-#: files at a million customers (each hash may take work_mem times hash_mem_multiplier).
-WHOLE_TENANT_SETTINGS = {**PREVIEW_SETTINGS, "enable_nestloop": "off", "work_mem": "64MB"}
+#: What a statement over the whole tenant runs with, for its transaction: no nested loops (it joins whole sets; with
+#: statistics older than a segment's members, a nested loop over them costs time with the square of their number);
+#: memory enough that its aggregates, hashes and shared subject table stay out of temporary files at a million
+#: customers (each hash may take work_mem times hash_mem_multiplier); and index pages priced as what they are on a
+#: server whose data is cached or on SSD (the default prices a random page four times a sequential one), so that
+#: purchase conditions read the narrow covering index of the orders (orders_customer_idx) rather than every wide
+#: order row (docs/performance.md#rule-based-segments).
+WHOLE_TENANT_SETTINGS = {"enable_nestloop": "off", "work_mem": "64MB", "random_page_cost": "1.1"}
 
 
-async def whole_tenant_settings(conn: Connection, settings: dict[str, str] | None = None) -> dict[str, str]:
-    """Inside a transaction: `settings` (WHOLE_TENANT_SETTINGS) until `restore_settings`; the settings they
-    replace."""
+async def whole_tenant_settings(conn: Connection) -> dict[str, str]:
+    """Inside a transaction: WHOLE_TENANT_SETTINGS until `restore_settings`; the settings they replace."""
     previous = {}
-    for name, value in (WHOLE_TENANT_SETTINGS if settings is None else settings).items():
+    for name, value in WHOLE_TENANT_SETTINGS.items():
         previous[name] = str(await conn.fetchval("SELECT current_setting($1)", name))
         await conn.execute("SELECT set_config($1, $2, true)", name, value)
     return previous
@@ -116,9 +113,8 @@ async def apply(
 
 
 async def preview(conn: Connection, criteria: Criteria, compiled: Compiled, segment: str) -> dict[str, Any]:
-    """What saving the compiled rule would do to the segment's members (inside a transaction, with PREVIEW_SETTINGS:
-    WHOLE_TENANT_SETTINGS measured twice as slow for it); writes nothing."""
-    await whole_tenant_settings(conn, PREVIEW_SETTINGS)
+    """What saving the compiled rule would do to the segment's members; writes nothing. It runs with the server's
+    settings: with WHOLE_TENANT_SETTINGS (or only their page prices) it measured slower at a million customers."""
     sample = (
         "(SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('customerId', s.customer_id,"
         " 'legalEntityId', nullif(s.legal_entity_id, '')))), '[]'::jsonb)"
