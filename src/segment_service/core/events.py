@@ -182,7 +182,8 @@ class LegalEntityDeleted(ChangeEvent, frozen=True, kw_only=True):
 
 
 class ContactAssigned(ChangeEvent, frozen=True, kw_only=True):
-    """A customer was made a contact of a legal entity, or its contact assignment changed."""
+    """A customer was made a contact of a legal entity, or its contact assignments of that legal entity changed (one
+    changed, or one of several types was removed)."""
 
     customer_id: str
     legal_entity_id: str

@@ -145,10 +145,15 @@ async def _emit_assigned(conn: Connection, tenant: str, content: store.ContactAs
 
 async def _after_contact_left(conn: Connection, tenant: str, customer_id: str, legal_entity_id: str) -> None:
     """A customer who is no longer a contact (of any type) of a legal entity: ContactRemoved, so that its memberships
-    in that context go and its sessions in it end (docs/behaviour.md, docs/events.md)."""
+    in that context go and its sessions in it end (docs/behaviour.md, docs/events.md). Still a contact through an
+    assignment of another type: ContactAssigned, since what the pair's contact assignments say has changed (rules
+    that read `contact.*` decide again)."""
     await contact_store.lock_contact_pair(conn, tenant, customer_id, legal_entity_id)
     if await contact_store.is_contact(conn, tenant, customer_id, legal_entity_id):
-        return  # still a contact through an assignment of another type
+        await events.emit(
+            conn, events.ContactAssigned(tenant=tenant, customer_id=customer_id, legal_entity_id=legal_entity_id)
+        )
+        return
     await events.emit(
         conn, events.ContactRemoved(tenant=tenant, customer_id=customer_id, legal_entity_id=legal_entity_id)
     )

@@ -34,15 +34,17 @@ def _row(record: Any, offset: int, plain: tuple[str, ...], documents: tuple[str,
     return row
 
 
+# The rows are read FOR KEY SHARE: a concurrent delete of one of them waits for this transaction (and the deleting
+# transaction's removal of its memberships then sees the rows this one adds), or, deleted first, it is not read.
 _CUSTOMERS = (
     f"SELECT {_select('c', _CUSTOMER_PLAIN, _CUSTOMER_JSON)} FROM customers c"
-    " WHERE c.tenant = $1 AND c.id = ANY($2::text[])"
+    " WHERE c.tenant = $1 AND c.id = ANY($2::text[]) ORDER BY c.id FOR KEY SHARE"
 )
 _CONTACTS = (
     f"SELECT ca.customer_id, ca.legal_entity_id, {_select('ca', _CONTACT_PLAIN, _CONTACT_JSON)},"
     f" {_select('le', _ENTITY_PLAIN, _ENTITY_JSON)}"
     " FROM contact_assignments ca JOIN legal_entities le ON le.tenant = ca.tenant AND le.id = ca.legal_entity_id"
-    " WHERE ca.tenant = $1 AND ca.customer_id = ANY($2::text[])"
+    " WHERE ca.tenant = $1 AND ca.customer_id = ANY($2::text[]) ORDER BY ca.customer_id, ca.id FOR KEY SHARE"
 )
 
 
@@ -85,8 +87,16 @@ async def memberships(
 
 async def timestamps(conn: Connection, texts: Sequence[str]) -> list[datetime | None]:
     """What rules/compiler.py's `segment_rule_timestamp` makes of each text, in order."""
+    # Beyond the years this process can represent (1 to 9999), a moment is clamped to them: the rules compare it
+    # with `now - D` for durations of at most 500 years, which lies far inside, so the comparison is unchanged.
     records = await conn.fetch(
-        "SELECT segment_rule_timestamp(t) FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n", list(texts)
+        """
+        SELECT CASE WHEN v < '0001-01-01 00:00:00+00' THEN '0001-01-01 00:00:00+00'
+                    WHEN v > '9999-12-31 23:59:59.999999+00' THEN '9999-12-31 23:59:59.999999+00' ELSE v END
+        FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n), LATERAL (SELECT segment_rule_timestamp(t) AS v) m
+        ORDER BY n
+        """,
+        list(texts),
     )
     return [r[0] for r in records]
 
