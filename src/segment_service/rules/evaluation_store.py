@@ -118,26 +118,33 @@ async def preview(conn: Connection, criteria: Criteria, compiled: Compiled, segm
     sample = (
         "(SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('customerId', s.customer_id,"
         " 'legalEntityId', nullif(s.legal_entity_id, '')))), '[]'::jsonb)"
-        " FROM (SELECT * FROM {0} ORDER BY customer_id, legal_entity_id LIMIT 20) s)"
+        " FROM (SELECT * FROM d WHERE {0} ORDER BY customer_id, legal_entity_id LIMIT 20) s)"
     )
+    joining, leaving = "wanted AND kind IS NULL", "kind = 'AUTOMATIC' AND NOT wanted"
+    # One full join of what the rule wants with the members now: each subject once, with whether the rule wants it
+    # and its assignment now. Members then are the wanted and the manual ones; joining, the wanted ones without an
+    # assignment; leaving, the AUTOMATIC ones no longer wanted.
     sql = _with(
         compiled,
-        f"""future AS (
-            SELECT customer_id, legal_entity_id FROM segment_customer_assignments
-            WHERE tenant = $1 AND segment_id = {segment} AND assignment_type = 'MANUAL'
-            UNION
+        f"""wanted AS (
             SELECT m.customer_id, m.legal_entity_id FROM matched m
             WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
                               AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
-        f"""present AS (SELECT customer_id, legal_entity_id FROM segment_customer_assignments
-                        WHERE tenant = $1 AND segment_id = {segment})""",
-        "joining AS (SELECT * FROM future EXCEPT SELECT * FROM present)",
-        "leaving AS (SELECT * FROM present EXCEPT SELECT * FROM future)",
+        f"""d AS MATERIALIZED (
+            SELECT coalesce(w.customer_id, x.customer_id) AS customer_id,
+                   coalesce(w.legal_entity_id, x.legal_entity_id) AS legal_entity_id,
+                   w.customer_id IS NOT NULL AS wanted, x.assignment_type AS kind
+            FROM wanted w FULL JOIN (
+                SELECT customer_id, legal_entity_id, assignment_type FROM segment_customer_assignments
+                WHERE tenant = $1 AND segment_id = {segment}) x
+              ON x.customer_id = w.customer_id AND x.legal_entity_id = w.legal_entity_id)""",
+        f"""counts AS (SELECT count(*) FILTER (WHERE wanted OR kind = 'MANUAL') AS members,
+                              count(*) FILTER (WHERE {joining}) AS joining,
+                              count(*) FILTER (WHERE {leaving}) AS leaving FROM d)""",
     )
     sql += (
-        " SELECT (SELECT count(*) FROM matched), (SELECT count(*) FROM future),"
-        f" (SELECT count(*) FROM joining), {sample.format('joining')},"
-        f" (SELECT count(*) FROM leaving), {sample.format('leaving')}"
+        " SELECT (SELECT count(*) FROM matched), counts.members, counts.joining,"
+        f" {sample.format(joining)}, counts.leaving, {sample.format(leaving)} FROM counts"
     )
     record = await conn.fetchrow(sql, *criteria.values)
     assert record is not None
