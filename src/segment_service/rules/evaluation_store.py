@@ -67,17 +67,18 @@ def _diff(rule: Applied, customers: str | None) -> list[str]:
             SELECT m.customer_id, m.legal_entity_id FROM {p}matched m
             WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
                               AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
-        # One full join of the wanted rows with the segment's rows finds both what is missing and what goes (a hash
-        # join, with nested loops off for full evaluations): the members that stay cost one probe each, and an
-        # existing row is never inserted again.
+        # One full join of the wanted rows with the segment's rows finds both what is missing and what may go (a hash
+        # join, with nested loops off for full evaluations): the members that stay cost one probe each, an existing
+        # row is never inserted again, and the segment's rows are read from its primary key alone (the delete below
+        # keeps manual rows).
         f"""{p}diff AS MATERIALIZED (
             SELECT coalesce(w.customer_id, x.customer_id) AS customer_id,
                    coalesce(w.legal_entity_id, x.legal_entity_id) AS legal_entity_id, w.customer_id IS NOT NULL AS add
             FROM {p}wanted w FULL JOIN (
-                SELECT x.customer_id, x.legal_entity_id, x.assignment_type FROM segment_customer_assignments x
+                SELECT x.customer_id, x.legal_entity_id FROM segment_customer_assignments x
                 WHERE x.tenant = $1 AND x.segment_id = {segment}{scope}) x
               ON x.customer_id = w.customer_id AND x.legal_entity_id = w.legal_entity_id
-            WHERE x.customer_id IS NULL OR (w.customer_id IS NULL AND x.assignment_type = 'AUTOMATIC'))""",
+            WHERE x.customer_id IS NULL OR w.customer_id IS NULL)""",
         f"""{p}added AS (
             INSERT INTO segment_customer_assignments
                 (tenant, segment_id, customer_id, legal_entity_id, assignment_type, version, created_at, modified_at)
