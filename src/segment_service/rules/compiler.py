@@ -16,7 +16,7 @@ from typing import Any
 
 from segment_service.core.listing import Criteria
 from segment_service.orders.facts import Filter, purchase_aggregate_sql, shared_aggregate_sql
-from segment_service.rules.conditions import TIME_OPS, Attribute, Group, InSegment, Node, Orders, Rule
+from segment_service.rules.conditions import TIME_OPS, Attribute, Group, InSegment, Node, Orders, Rule, leaves
 from segment_service.rules.fields import BOOLEAN, DATETIME, DYNAMIC, NUMBER, STRING
 
 _ALIASES = {"customer": "c", "legalEntity": "le", "contact": "ca"}
@@ -37,6 +37,18 @@ class Compiled:
     where_sql: str = ""
 
 
+def purchase_filter(node: Orders, now: datetime) -> Filter:
+    """Which purchases a purchase leaf counts at `now`."""
+    return Filter(
+        since=None if node.within is None else now - node.within,
+        statuses=node.statuses,
+        site_code=node.site_code,
+        currency=node.currency,
+        product_id=node.product,
+        category_id=node.category,
+    )
+
+
 class SharedOrders:
     """The purchase conditions of several rules as columns of one aggregate over the orders (`name`), each distinct
     condition once (orders/facts.py `shared_aggregate_sql`)."""
@@ -50,15 +62,7 @@ class SharedOrders:
         self.by_line: dict[Filter, set[str]] = {}
 
     def value(self, node: Orders) -> tuple[str, str]:
-        since = None if node.within is None else self.now - node.within
-        facts = Filter(
-            since=since,
-            statuses=node.statuses,
-            site_code=node.site_code,
-            currency=node.currency,
-            product_id=node.product,
-            category_id=node.category,
-        )
+        facts = purchase_filter(node, self.now)
         filters, name = (self.by_line, f"{self.name}x") if facts.by_line else (self.filters, self.name)
         filters.setdefault(facts, set()).add(node.measure)
         k = list(filters).index(facts)
@@ -154,15 +158,7 @@ class _Compiler:
         if self.shared is not None:
             return self.shared.value(node)
         name = f"{self.prefix}o{len(self.ctes)}"
-        since = None if node.within is None else self.now - node.within
-        facts = Filter(
-            since=since,
-            statuses=node.statuses,
-            site_code=node.site_code,
-            currency=node.currency,
-            product_id=node.product,
-            category_id=node.category,
-        )
+        facts = purchase_filter(node, self.now)
         contact = self.rule.subject == "CONTACT"
         aggregate = purchase_aggregate_sql(facts, self.criteria, per_legal_entity=contact, customers=self.customers)
         self.ctes.append(f"{name} AS ({aggregate})")
@@ -277,12 +273,6 @@ def compile_shared(rules: list[Rule], criteria: Criteria, now: datetime, prefix:
     return ctes, selects
 
 
-def _leaves(node: Node) -> list[Node]:
-    if isinstance(node, Group):
-        return [leaf for item in node.items for leaf in _leaves(item)]
-    return [node]
-
-
 def moved_sql(rule: Rule, criteria: Criteria, start: datetime, end: datetime) -> str | None:
     """The customers ($1 the tenant) whose time-relative conditions may have changed their result while the rule
     clock went from `start` to `end`: a boundary `now - D` swept over their value. None when nothing reads the clock.
@@ -299,7 +289,7 @@ def moved_sql(rule: Rule, criteria: Criteria, start: datetime, end: datetime) ->
         tenant_where, key = "ca.tenant = $1", "ca.customer_id"
     parts: list[str] = []
     order_windows: set[timedelta] = set()
-    for leaf in _leaves(rule.condition):
+    for leaf in leaves(rule.condition):
         if isinstance(leaf, Attribute) and leaf.op in TIME_OPS:
             value, kind = compiler.attribute_value(leaf)
             moment = value if kind == DATETIME else f"segment_rule_timestamp({value})"

@@ -121,6 +121,13 @@ class Rule:
     segment_paths: dict[str, str] = field(default_factory=dict)
 
 
+def leaves(node: Node) -> list[Node]:
+    """The leaves under a node, in order."""
+    if isinstance(node, Group):
+        return [leaf for item in node.items for leaf in leaves(item)]
+    return [node]
+
+
 # ------------------------------------------------------------------------------------------------------ parsing
 
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from segment_service.core.db import Connection
 from segment_service.orders import facts
 from segment_service.rules import snapshot_store
-from segment_service.rules.conditions import Group, Node, Orders, Rule
-from segment_service.rules.matcher import Batch, OrderRow, Predicate, Resolver, Subject, matcher
+from segment_service.rules.conditions import Orders, Rule, leaves
+from segment_service.rules.matcher import Batch, Predicate, Resolver, Subject, matcher
 from segment_service.rules.snapshot_store import Key
 
 #: More orders than this among the customers of one re-evaluation are added up by SQL instead (rules/evaluation.py).
@@ -50,19 +50,13 @@ def compiled(rule: Rule) -> Compiled:
     if known is not None and known.rule is rule:
         return known
     categories = frozenset(
-        leaf.category for leaf in _leaves(rule.condition) if isinstance(leaf, Orders) and leaf.category is not None
+        leaf.category for leaf in leaves(rule.condition) if isinstance(leaf, Orders) and leaf.category is not None
     )
     made = Compiled(rule, matcher(rule), categories)
     _COMPILED[id(rule)] = made
     if len(_COMPILED) > _COMPILED_MAX:
         _COMPILED.popitem(last=False)
     return made
-
-
-def _leaves(node: Node) -> list[Node]:
-    if isinstance(node, Group):
-        return [leaf for item in node.items for leaf in _leaves(item)]
-    return [node]
 
 
 @dataclass(slots=True)
@@ -86,7 +80,7 @@ async def _read(
             if customer is not None:  # a contact of a customer that is gone is no subject (the SQL joins customers)
                 rows = {"customer": customer, "legalEntity": entity, "contact": contact}
                 contacts.append(Subject(customer_id, entity_id, rows))
-    orders: dict[str, list[OrderRow]] = {}
+    orders: dict[str, list[facts.OrderFacts]] = {}
     counted: list[str] = []
     subtrees: dict[str, set[str]] = {}
     if any(rule.uses_orders for rule in rules):
@@ -95,18 +89,7 @@ async def _read(
         if len(found) > MAX_ORDERS:
             return None
         for order in found:
-            orders.setdefault(order.customer_id, []).append(
-                OrderRow(
-                    order.legal_entity_id,
-                    order.status,
-                    order.site_code,
-                    order.currency,
-                    order.total,
-                    order.created_at,
-                    order.product_ids,
-                    order.amounts,
-                )
-            )
+            orders.setdefault(order.customer_id, []).append(order)
             products.update(p for p in order.product_ids if p is not None)
         categories = frozenset().union(*(compiled(rule).categories for rule in rules))
         if categories and products:

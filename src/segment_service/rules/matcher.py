@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import decimal
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import zip_longest
 from typing import Any
 
+from segment_service.orders.facts import OrderFacts
 from segment_service.rules.conditions import TIME_OPS, Attribute, Group, InSegment, Node, Orders, Rule
 from segment_service.rules.fields import BOOLEAN, DATETIME, DYNAMIC, NUMBER, STRING
 
@@ -27,18 +28,6 @@ from segment_service.rules.fields import BOOLEAN, DATETIME, DYNAMIC, NUMBER, STR
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
 #: Sums of order totals are exact in PostgreSQL's numeric; Decimal's default 28 digits are not enough for that.
 _EXACT = decimal.Context(prec=100_000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRow:
-    legal_entity_id: str | None
-    status: str
-    site_code: str | None
-    currency: str
-    total: Decimal
-    created_at: datetime
-    product_ids: Sequence[str | None]
-    amounts: Sequence[Decimal | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +75,7 @@ class Batch:
 
     now: datetime
     counted_statuses: frozenset[str]
-    orders: dict[str, list[OrderRow]]  # customer id -> its orders
+    orders: dict[str, list[OrderFacts]]  # customer id -> its orders
     subtree_products: dict[str, frozenset[str]]  # category id -> the products of its subtree (among the orders')
     memberships: set[tuple[str, str, str]]  # (segment, customer, legal entity or '')
     #: (segment, customer) -> how many of the customer's memberships of the segment there are (in any context)
