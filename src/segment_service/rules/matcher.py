@@ -1,6 +1,6 @@
 """A parsed rule as a Python predicate (docs/rules.md#evaluation): how a write re-evaluates a few customers against
 every rule without asking PostgreSQL to plan a statement per rule. The customers' rows, contacts, orders and
-memberships are read once (rules/snapshot.py); each rule then runs here over them, with the results the SQL of
+memberships are read once (rules/snapshot_store.py); each rule then runs here over them, with the results the SQL of
 rules/compiler.py gives for the same rows (tests/rules/test_matcher_equivalence.py compares the two).
 
 Two things only the database can answer exactly are asked of it in one statement per batch when a rule needs them:
