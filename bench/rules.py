@@ -455,7 +455,7 @@ async def full_evaluation(db: Database, meter: Meter, segment_id: str) -> Evalua
         assert row is not None
         async with conn.transaction():
             changes = await evaluation.apply_rule(conn, TENANT, row, None, now)
-        queued = await store.queued_at(conn, TENANT, segment_id) or now
+        queued = (await store.queued_rules(conn, TENANT)).get(segment_id) or now
         await store.finish(conn, TENANT, segment_id, state="READY", swept_at=now, error=None, queued=queued)
         members = await conn.fetchval(
             "SELECT member_count FROM segment_rules WHERE tenant = $1 AND segment_id = $2", TENANT, segment_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import decimal
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -176,11 +176,6 @@ def _node(rule: Rule, node: Node) -> Predicate:
     return _compare(value, kind, node)
 
 
-def leaf_value(rule: Rule, node: Attribute | Orders) -> _Value:
-    """What a leaf reads (for explain-like uses and tests): the value its comparison sees."""
-    return _order_value(rule, node) if isinstance(node, Orders) else _attribute_value(node)[0]
-
-
 def _order_value(rule: Rule, node: Orders) -> _Value:
     index = {"count": 0, "total": 1, "firstOrderAt": 2, "lastOrderAt": 3}[node.measure]
     contact = rule.subject == "CONTACT"
@@ -331,11 +326,3 @@ def _compare(value: _Value, kind: str, node: Attribute | Orders) -> Predicate:
 def _same(a: Any, b: Any) -> bool:
     """SQL equality of two values of one kind (numbers by value, date-times by instant, strings byte for byte)."""
     return bool(a == b)
-
-
-def subjects(rule: Rule, customers: dict[str, dict[str, Any]], contacts: Iterable[Subject]) -> Iterable[Subject]:
-    """The subjects a rule matches among a batch's: its customers (CUSTOMER) or their contact assignments (CONTACT;
-    several contact types of one legal entity are several subjects of one membership)."""
-    if rule.subject == "CUSTOMER":
-        return (Subject(customer_id, "", {"customer": row}) for customer_id, row in customers.items())
-    return contacts

@@ -194,17 +194,6 @@ async def queued_rules(conn: Connection, tenant: str) -> dict[str, datetime]:
     return {r[0]: r[1] for r in rows}
 
 
-async def queued_at(conn: Connection, tenant: str, segment_id: str) -> datetime | None:
-    """When the rule was queued, if it still is (read under the tenant's exclusive rule lock: no other full
-    evaluation of the tenant runs meanwhile)."""
-    value = await conn.fetchval(
-        "SELECT queued_at FROM segment_rules WHERE tenant = $1 AND segment_id = $2 AND state = 'EVALUATING'",
-        tenant,
-        segment_id,
-    )
-    return None if value is None else value
-
-
 async def next_due_sweep(conn: Connection, moved_before: datetime, now: datetime) -> tuple[str, str] | None:
     """A READY time-relative rule last moved before `moved_before` (or ahead of `now`: the clock went back), the
     longest-waiting first."""
