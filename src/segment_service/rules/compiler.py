@@ -268,7 +268,7 @@ def compile_shared(rules: list[Rule], criteria: Criteria, now: datetime, prefix:
     else:
         flags = ", ".join(f"{condition} AS h{k}" for k, condition in enumerate(conditions))
         body = f"SELECT c.id AS customer_id, ''::text AS legal_entity_id, {flags} FROM {joined} WHERE c.tenant = $1"
-    ctes.append(f"{prefix}m AS MATERIALIZED ({body})")
+    ctes.append(f"{prefix}m AS ({body})")
     selects = [f"SELECT customer_id, legal_entity_id FROM {prefix}m WHERE h{k}" for k in range(len(rules))]
     return ctes, selects
 

@@ -116,24 +116,21 @@ async def _apply(
 ) -> list[Change]:
     """Apply the rules in one statement and announce their changes."""
     criteria = Criteria(tenant)
-    applied = []
     if customer_ids is None:
-        ctes, selects = compile_shared([parsed(tenant, row) for row in rows], criteria, now, "r0_")
-        for n, (row, select) in enumerate(zip(rows, selects, strict=True)):
-            segment = f"{criteria.bind(row.segment_id)}::text"
-            applied.append(evaluation_store.Applied(Compiled(ctes if n == 0 else [], select), segment, f"r0_{n}_"))
-        customers = None
+        ctes, _ = compile_shared([parsed(tenant, row) for row in rows], criteria, now, "r0_")
+        previous = await evaluation_store.whole_tenant_settings(conn)
+        segments = [row.segment_id for row in rows]
+        results = await evaluation_store.apply_shared(conn, criteria, ctes, "r0_m", segments)
+        await evaluation_store.restore_settings(conn, previous)
     else:
         customers = f"{criteria.bind(list(customer_ids))}::text[]"
+        applied = []
         for n, row in enumerate(rows):
             segment = f"{criteria.bind(row.segment_id)}::text"
             prefix = f"r{n}_"
             compiled = compile_rule(parsed(tenant, row), criteria, now, customers=customers, prefix=prefix)
             applied.append(evaluation_store.Applied(compiled, segment, prefix))
-    whole = customer_ids is None
-    previous = await evaluation_store.whole_tenant_settings(conn) if whole else {}
-    results = await evaluation_store.apply(conn, criteria, applied, customers)
-    await evaluation_store.restore_settings(conn, previous)
+        results = await evaluation_store.apply(conn, criteria, applied, customers)
     await announce(conn, tenant, [(row.segment_id, changes) for row, changes in zip(rows, results, strict=True)])
     return [change for changes in results for change in changes]
 
@@ -146,7 +143,11 @@ def _statements(rows: Sequence[RuleRow], tenant: str, purchase_leaves: int) -> l
     purchases = leaves = 0
     for row in rows:
         rule = parsed(tenant, row)
-        full = purchases + rule.purchase_leaves > purchase_leaves or leaves + rule.leaves > STATEMENT_LEAVES
+        full = (
+            purchases + rule.purchase_leaves > purchase_leaves
+            or leaves + rule.leaves > STATEMENT_LEAVES
+            or (bool(groups) and len(groups[-1]) == evaluation_store.SHARED_RULES)
+        )
         if not groups or full:
             groups.append([])
             purchases = leaves = 0

@@ -1,7 +1,7 @@
 """SQL that evaluates rules (docs/rules.md#evaluation): applying compiled rules to the memberships (a diff: rows a
-rule wants and lacks are added, AUTOMATIC rows it no longer wants go), matching a few customers against many rules,
-writing their differences, previewing a rule, explaining it for one subject, and the planner settings these
-statements run with. The rules themselves, their queue, locks and exclusions are rules/store.py's."""
+rule wants and lacks are added, AUTOMATIC rows it no longer wants go) of some customers, or of many rules at once to
+the whole tenant; previewing a rule, explaining it for one subject, and the planner settings these statements run
+with. The rules themselves, their queue, locks and exclusions are rules/store.py's."""
 
 from __future__ import annotations
 
@@ -55,11 +55,12 @@ class Applied:
     prefix: str
 
 
-def _diff(rule: Applied, customers: str | None) -> list[str]:
-    """The CTEs that apply one rule: what it matches, what it wants (exclusions respected), how that differs from
-    the segment's memberships now, what is added and what is removed (AUTOMATIC rows only: manual ones stay)."""
+def _diff(rule: Applied, customers: str) -> list[str]:
+    """The CTEs that apply one rule to some customers: what it matches, what it wants (exclusions respected), how
+    that differs from the segment's memberships of those customers now, what is added and what is removed
+    (AUTOMATIC rows only: manual ones stay)."""
     p, segment = rule.prefix, rule.segment
-    scope = f" AND x.customer_id IN (SELECT unnest({customers}))" if customers else ""
+    scope = f" AND x.customer_id IN (SELECT unnest({customers}))"
     return [
         *rule.compiled.ctes,
         f"{p}matched AS ({rule.compiled.select})",
@@ -67,10 +68,9 @@ def _diff(rule: Applied, customers: str | None) -> list[str]:
             SELECT m.customer_id, m.legal_entity_id FROM {p}matched m
             WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
                               AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
-        # One full join of the wanted rows with the segment's rows finds both what is missing and what may go (a hash
-        # join, with nested loops off for full evaluations): the members that stay cost one probe each, an existing
-        # row is never inserted again, and the segment's rows are read from its primary key alone (the delete below
-        # keeps manual rows).
+        # One full join of the wanted rows with the segment's rows finds both what is missing and what may go: an
+        # existing row is never inserted again, and the segment's rows are read from its primary key alone (the
+        # delete below keeps manual rows).
         f"""{p}diff AS MATERIALIZED (
             SELECT coalesce(w.customer_id, x.customer_id) AS customer_id,
                    coalesce(w.legal_entity_id, x.legal_entity_id) AS legal_entity_id, w.customer_id IS NOT NULL AS add
@@ -94,12 +94,10 @@ def _diff(rule: Applied, customers: str | None) -> list[str]:
     ]
 
 
-async def apply(
-    conn: Connection, criteria: Criteria, rules: Sequence[Applied], customers: str | None
-) -> list[list[Change]]:
-    """Make each segment's AUTOMATIC memberships (of `customers`, else all) what its compiled rule wants, exclusions
-    and manual memberships respected, in one statement (the rules must not read each other's segments: they see the
-    memberships as they were before it); the changes made, per rule."""
+async def apply(conn: Connection, criteria: Criteria, rules: Sequence[Applied], customers: str) -> list[list[Change]]:
+    """Make each segment's AUTOMATIC memberships of `customers` (a text[] placeholder) what its compiled rule wants,
+    exclusions and manual memberships respected, in one statement (the rules must not read each other's segments:
+    they see the memberships as they were before it); the changes made, per rule."""
     ctes = [cte for rule in rules for cte in _diff(rule, customers)]
     selects = [
         f"SELECT {n}, true, customer_id, legal_entity_id FROM {rule.prefix}added"
@@ -110,6 +108,92 @@ async def apply(
     changes: list[list[Change]] = [[] for _ in rules]
     for record in await conn.fetch(sql, *criteria.values):
         changes[record[0]].append((record[1], record[2], record[3]))
+    return changes
+
+
+#: A whole-tenant statement compares at most this many rules' results with their segments' members: each rule is a
+#: bit of one bigint per subject.
+SHARED_RULES = 64
+
+
+async def apply_shared(
+    conn: Connection, criteria: Criteria, ctes: Sequence[str], flags: str, segments: Sequence[str]
+) -> list[list[Change]]:
+    """Make the segments' AUTOMATIC memberships what the rules of one shared pass want (rules/compiler.py
+    `compile_shared`: the CTE `flags` has each subject once with the boolean `h{k}` of rule k, the rule of
+    `segments[k]`), exclusions and manual memberships respected, for the whole tenant ($1), in one statement; the
+    changes made, per rule.
+
+    All the rules are compared with all their members in one pass: each subject's wanted segments and each
+    (customer, legal entity)'s present ones become one bigint each (bit k for rule k), and one full join of the two
+    finds the subjects whose bits differ. A member that stays costs a bit in a group, not a join per rule."""
+    assert 0 < len(segments) <= SHARED_RULES
+    seg = f"{criteria.bind(list(segments))}::text[]"
+    wanted_bits = " | ".join(f"(CASE WHEN m.h{k} THEN 1::int8 << {k} ELSE 0 END)" for k in range(len(segments)))
+    bit = "(1::int8 << (s.k - 1)::int)"
+    numbered = f"unnest({seg}) WITH ORDINALITY AS s(id, k)"
+    sql = "WITH " + ", ".join(
+        [
+            *ctes,
+            # Exclusions of these segments, as bits per (customer, legal entity or '' for every context).
+            f"""excluded AS (
+                SELECT e.customer_id, e.legal_entity_id, bit_or({bit}) AS bits
+                FROM segment_exclusions e JOIN {numbered} ON s.id = e.segment_id
+                WHERE e.tenant = $1 AND e.segment_id = ANY({seg}) GROUP BY e.customer_id, e.legal_entity_id)""",
+            # Materialized: the bits are computed once per subject, not again wherever the planner would inline them.
+            f"""wanted AS MATERIALIZED (
+                SELECT m.customer_id, m.legal_entity_id,
+                       ({wanted_bits}) & ~(coalesce(ea.bits, 0) | coalesce(el.bits, 0)) AS bits
+                FROM {flags} m
+                LEFT JOIN excluded ea ON ea.customer_id = m.customer_id AND ea.legal_entity_id = ''
+                LEFT JOIN excluded el ON el.customer_id = m.customer_id AND el.legal_entity_id = m.legal_entity_id
+                                     AND m.legal_entity_id <> '')""",
+            # The segments' rows now, AUTOMATIC and MANUAL alike (a manual row is never inserted again nor deleted),
+            # read in the order of the customer index.
+            f"""present AS (
+                SELECT a.customer_id, a.legal_entity_id, bit_or({bit}) AS bits
+                FROM segment_customer_assignments a JOIN {numbered} ON s.id = a.segment_id
+                WHERE a.tenant = $1 AND a.segment_id = ANY({seg}) GROUP BY a.customer_id, a.legal_entity_id)""",
+            """differing AS MATERIALIZED (
+                SELECT coalesce(w.customer_id, p.customer_id) AS customer_id,
+                       coalesce(w.legal_entity_id, p.legal_entity_id) AS legal_entity_id,
+                       coalesce(w.bits, 0) AS want, coalesce(p.bits, 0) AS have
+                FROM (SELECT * FROM wanted WHERE bits <> 0) w FULL JOIN present p
+                  ON p.customer_id = w.customer_id AND p.legal_entity_id = w.legal_entity_id
+                WHERE coalesce(w.bits, 0) <> coalesce(p.bits, 0))""",
+            f"""changes AS MATERIALIZED (
+                SELECT ({seg})[k + 1] AS segment_id, d.customer_id, d.legal_entity_id, (d.want >> k) & 1 = 1 AS add
+                FROM differing d CROSS JOIN generate_series(0, {len(segments) - 1}) AS k
+                WHERE ((d.want # d.have) >> k) & 1 = 1)""",
+            """added AS (
+                INSERT INTO segment_customer_assignments (tenant, segment_id, customer_id, legal_entity_id,
+                                                          assignment_type, version, created_at, modified_at)
+                SELECT $1, c.segment_id, c.customer_id, c.legal_entity_id, 'AUTOMATIC', 1, now(), now()
+                FROM changes c WHERE c.add
+                ON CONFLICT ON CONSTRAINT segment_customer_assignments_pkey DO NOTHING
+                RETURNING segment_id, customer_id, legal_entity_id)""",
+            # Each row to go is found by its primary key, one probe per change (a LATERAL with LIMIT is always a
+            # nested loop, which this statement's settings would otherwise turn into a merge over every membership
+            # of the tenant), and deleted by its row address.
+            """removed AS (
+                DELETE FROM segment_customer_assignments a
+                WHERE a.tenant = $1 AND a.ctid = ANY (ARRAY(
+                    SELECT x.ctid FROM changes c CROSS JOIN LATERAL (
+                        SELECT x.ctid FROM segment_customer_assignments x
+                        WHERE x.tenant = $1 AND x.segment_id = c.segment_id AND x.customer_id = c.customer_id
+                          AND x.legal_entity_id = c.legal_entity_id AND x.assignment_type = 'AUTOMATIC' LIMIT 1) x
+                    WHERE NOT c.add))
+                RETURNING a.segment_id, a.customer_id, a.legal_entity_id)""",
+        ]
+    )
+    sql += (
+        " SELECT segment_id, true, customer_id, legal_entity_id FROM added"
+        " UNION ALL SELECT segment_id, false, customer_id, legal_entity_id FROM removed"
+    )
+    position = {segment_id: n for n, segment_id in enumerate(segments)}
+    changes: list[list[Change]] = [[] for _ in segments]
+    for record in await conn.fetch(sql, *criteria.values):
+        changes[position[record[0]]].append((record[1], record[2], record[3]))
     return changes
 
 
