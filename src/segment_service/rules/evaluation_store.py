@@ -174,7 +174,8 @@ async def apply_shared(
                 RETURNING segment_id, customer_id, legal_entity_id)""",
             # Each row to go is found by its primary key, one probe per change (a LATERAL with LIMIT is always a
             # nested loop, which this statement's settings would otherwise turn into a merge over every membership
-            # of the tenant), and deleted by its row address.
+            # of the tenant), and deleted by its row address: no other write changes the tenant's memberships while
+            # a full evaluation holds its membership lock (core/membership_lock.py), so the address stays right.
             """removed AS (
                 DELETE FROM segment_customer_assignments a
                 WHERE a.tenant = $1 AND a.ctid = ANY (ARRAY(
