@@ -23,6 +23,7 @@ from litestar.testing import TestClient
 from tests.factories import Tokens, run_sql
 from tests.orders.helpers import OrderApi, entry
 
+from segment_service.core.listing import Criteria
 from segment_service.orders import facts_store
 from segment_service.orders.facts_store import Filter, Measures
 from segment_service.orders.transitions import TENANT_TRANSITIONS
@@ -233,6 +234,9 @@ def assert_facts(
             for per in (False, True):
                 rows = await facts_store.measure_all(conn, api.tenant, f, per_legal_entity=per)
                 got[i, per] = {(c, le): m for c, le, m in rows}
+                # What rule conditions join: for a window alone, the purchase timelines (orders/timeline_store.py).
+                for g in (f, Filter(since=f.since)):
+                    got[i, per, g] = await aggregate(conn, api.tenant, g, per_legal_entity=per)
         return got
 
     got = on_db(database_url, work)
@@ -242,6 +246,21 @@ def assert_facts(
             assert got[i, c, le] == expected_measure(found, c, le), (f, c, le)
         for per in (False, True):
             assert got[i, per] == expected_all(found, per_legal_entity=per), (f, per)
+            for g in (f, Filter(since=f.since)):
+                wanted = expected_all(purchases(orders, counted, g), per_legal_entity=per)
+                assert got[i, per, g] == wanted, (g, per)
+
+
+async def aggregate(conn: asyncpg.Connection, tenant: str, f: Filter, *, per_legal_entity: bool) -> dict[Key, Measures]:
+    """orders/facts_store.py `per_customer_sql` (what rule conditions join), as measures by (customer, entity)."""
+    criteria = Criteria(tenant)
+    sql = facts_store.per_customer_sql(f, criteria, per_legal_entity=per_legal_entity, customers=None)
+    rows = await conn.fetch(sql, *criteria.values)
+    found: dict[Key, Measures] = {}
+    for r in rows:
+        key = (r["customer_id"], r["legal_entity_id"] if per_legal_entity else None)
+        found[key] = Measures(int(r["count"]), Decimal(r["total"]), r["first_order_at"], r["last_order_at"])
+    return found
 
 
 # ------------------------------------------------------------------------------------------ random histories

@@ -21,6 +21,7 @@ import msgspec
 
 from segment_service.core.db import Connection
 from segment_service.core.listing import Criteria
+from segment_service.orders import timeline_store
 
 #: Advisory-lock classes (the first key of the two-key form): the tenant's facts, one customer's facts.
 _TENANT_LOCK = 7_412_400
@@ -75,12 +76,13 @@ SET counted_statuses = EXCLUDED.counted_statuses, version = purchase_settings.ve
 
 
 async def rebuild(conn: Connection, tenant: str, customer_ids: Sequence[str]) -> None:
-    """Make the summaries of `customer_ids` equal to what their orders say now."""
+    """Make the summaries and timelines of `customer_ids` equal to what their orders say now."""
     await conn.execute(_LOCK_TENANT_SHARED, _TENANT_LOCK, tenant)
     if customer_ids:
         await conn.execute(_LOCK_CUSTOMERS, _CUSTOMER_LOCK, tenant, list(customer_ids))
         await conn.execute(_DELETE_SUMMARIES, tenant, list(customer_ids))
         await conn.execute(_INSERT_SUMMARIES, tenant, list(customer_ids), list(DEFAULT_COUNTED))
+        await timeline_store.rebuild(conn, tenant, customer_ids, _counted("$3"), DEFAULT_COUNTED)
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -98,11 +100,12 @@ async def fetch_settings(conn: Connection, tenant: str) -> Settings:
 
 
 async def store_settings(conn: Connection, tenant: str, counted_statuses: Sequence[str]) -> None:
-    """Store the tenant's counted statuses and rebuild all of its summaries with them."""
+    """Store the tenant's counted statuses and rebuild all of its summaries and timelines with them."""
     await conn.execute(_LOCK_TENANT, _TENANT_LOCK, tenant)
     await conn.execute(_UPSERT_SETTINGS, tenant, list(counted_statuses))
     await conn.execute(_DELETE_TENANT_SUMMARIES, tenant)
     await conn.execute(_INSERT_TENANT_SUMMARIES, tenant, list(DEFAULT_COUNTED))
+    await timeline_store.rebuild(conn, tenant, None, _counted("$2"), DEFAULT_COUNTED)
 
 
 async def lock_settings(conn: Connection, tenant: str) -> None:
@@ -264,7 +267,10 @@ def per_customer_sql(f: Filter, criteria: Criteria, *, per_legal_entity: bool, c
     """A subquery over the tenant's orders ($1 is the tenant; values bound into `criteria`): one row per customer (per
     customer and legal entity) with a matching purchase, columns `customer_id`[, `legal_entity_id`], `count`,
     `total`, `first_order_at`, `last_order_at`; `customers` (a text[] placeholder) limits it to those customers. Rule
-    conditions over purchases join it (rules/compiler.py)."""
+    conditions over purchases join it (rules/compiler.py). A condition of a window alone (or of nothing) reads the
+    purchase timelines instead, a row per customer (orders/timeline_store.py)."""
+    if f.statuses is None and f.site_code is None and f.currency is None and not f.by_line:
+        return timeline_store.aggregate_sql(f.since, criteria, per_legal_entity=per_legal_entity, customers=customers)
     inner = criteria.inner()
     inner.where("p.tenant = $1 AND p.customer_id IS NOT NULL")
     if customers is not None:

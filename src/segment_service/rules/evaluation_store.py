@@ -206,30 +206,39 @@ async def preview(conn: Connection, criteria: Criteria, compiled: Compiled, segm
         " 'legalEntityId', nullif(s.legal_entity_id, '')))), '[]'::jsonb)"
         " FROM (SELECT * FROM d WHERE {0} ORDER BY customer_id, legal_entity_id LIMIT 20) s)"
     )
-    joining, leaving = "wanted AND kind IS NULL", "kind = 'AUTOMATIC' AND NOT wanted"
-    # One full join of what the rule wants with the members now: each subject once, with whether the rule wants it
-    # and its assignment now. Members then are the wanted and the manual ones; joining, the wanted ones without an
-    # assignment; leaving, the AUTOMATIC ones no longer wanted.
-    sql = _with(
-        compiled,
-        f"""wanted AS (
-            SELECT m.customer_id, m.legal_entity_id FROM matched m
-            WHERE NOT EXISTS (SELECT 1 FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {segment}
-                              AND e.customer_id = m.customer_id AND e.legal_entity_id IN ('', m.legal_entity_id)))""",
+    joining, leaving = "wanted AND NOT member", "member AND NOT manual AND NOT wanted"
+    excluded = "SELECT e.customer_id{0} FROM segment_exclusions e WHERE e.tenant = $1 AND e.segment_id = {1}{2}"
+    rows = "FROM segment_customer_assignments x WHERE x.tenant = $1 AND x.segment_id = {0}"
+    everywhere = excluded.format("", segment, " AND e.legal_entity_id = ''")
+    in_context = excluded.format(", e.legal_entity_id", segment, "")
+    manual = f"SELECT x.customer_id, x.legal_entity_id {rows.format(segment)} AND x.assignment_type = 'MANUAL'"
+    # One full join of what the rule matches with the segment's rows: each subject once, with whether the rule
+    # matches it, whether an exclusion holds it out (two hashed look-ups: everywhere, in its context), whether it is a
+    # member now and whether a manual one. Members then are the wanted (matched, not excluded) and the manual ones;
+    # joining, the wanted non-members; leaving, the AUTOMATIC members no longer wanted. The matches are read once and
+    # in customer order, the members from the primary key alone and the manual ones from their own small index, so
+    # the join is a merge of two ordered streams (docs/performance.md#rule-based-segments).
+    head = ("WITH " + ", ".join(compiled.ctes) + ", ") if compiled.ctes else "WITH "
+    sql = head + (
         f"""d AS MATERIALIZED (
             SELECT coalesce(w.customer_id, x.customer_id) AS customer_id,
                    coalesce(w.legal_entity_id, x.legal_entity_id) AS legal_entity_id,
-                   w.customer_id IS NOT NULL AS wanted, x.assignment_type AS kind
-            FROM wanted w FULL JOIN (
-                SELECT customer_id, legal_entity_id, assignment_type FROM segment_customer_assignments
-                WHERE tenant = $1 AND segment_id = {segment}) x
-              ON x.customer_id = w.customer_id AND x.legal_entity_id = w.legal_entity_id)""",
-        f"""counts AS (SELECT count(*) FILTER (WHERE wanted OR kind = 'MANUAL') AS members,
-                              count(*) FILTER (WHERE {joining}) AS joining,
-                              count(*) FILTER (WHERE {leaving}) AS leaving FROM d)""",
+                   w.customer_id IS NOT NULL AS matched, coalesce(NOT w.excluded, false) AS wanted,
+                   x.customer_id IS NOT NULL AS member, mm.customer_id IS NOT NULL AS manual
+            FROM (SELECT m.customer_id, m.legal_entity_id,
+                         m.customer_id IN ({everywhere})
+                         OR (m.customer_id, m.legal_entity_id) IN ({in_context}) AS excluded
+                  FROM ({compiled.select} ORDER BY 1, 2) m) w
+            FULL JOIN (SELECT x.customer_id, x.legal_entity_id {rows.format(segment)}) x
+              ON x.customer_id = w.customer_id AND x.legal_entity_id = w.legal_entity_id
+            LEFT JOIN ({manual}) mm ON mm.customer_id = x.customer_id AND mm.legal_entity_id = x.legal_entity_id),
+        counts AS (SELECT count(*) FILTER (WHERE matched) AS matches,
+                          count(*) FILTER (WHERE wanted OR manual) AS members,
+                          count(*) FILTER (WHERE {joining}) AS joining,
+                          count(*) FILTER (WHERE {leaving}) AS leaving FROM d)"""
     )
     sql += (
-        " SELECT (SELECT count(*) FROM matched), counts.members, counts.joining,"
+        " SELECT counts.matches, counts.members, counts.joining,"
         f" {sample.format(joining)}, counts.leaving, {sample.format(leaving)} FROM counts"
     )
     record = await conn.fetchrow(sql, *criteria.values)
