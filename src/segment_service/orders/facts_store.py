@@ -44,26 +44,32 @@ FROM (SELECT DISTINCT c FROM unnest($3::text[]) AS u(c) ORDER BY c) s
 
 _DELETE_SUMMARIES = "DELETE FROM purchase_summaries WHERE tenant = $1 AND customer_id = ANY($2::text[])"
 
-# Each order counts once for the customer overall ('') and once for its legal entity, when it has one.
-_SUMMARY_SELECT = """
-SELECT o.tenant, o.customer_id, le.id, o.currency, count(*), sum(o.total), min(o.created_at), max(o.created_at)
+# Each counted order once for the customer overall ('') and once for its legal entity, when it has one: read once,
+# for the summaries and the timelines (orders/timeline_store.py) in one statement.
+_COUNTED = """
+SELECT o.tenant, o.customer_id, le.id AS legal_entity_id, o.currency, o.total, o.created_at, o.id
 FROM orders o
 CROSS JOIN LATERAL (VALUES (''), (o.legal_entity_id)) AS le(id)
-WHERE o.tenant = $1 AND o.customer_id IS NOT NULL AND le.id IS NOT NULL AND o.status = ANY({counted})
+WHERE o.tenant = $1 AND o.customer_id IS NOT NULL AND le.id IS NOT NULL AND o.status = ANY({counted}){more}
 """
-_SUMMARY_COLUMNS = "tenant, customer_id, legal_entity_id, currency, order_count, total, first_order_at, last_order_at"
-_INSERT_SUMMARIES = f"""
-INSERT INTO purchase_summaries ({_SUMMARY_COLUMNS})
-{_SUMMARY_SELECT.format(counted=_counted("$3"))} AND o.customer_id = ANY($2::text[])
-GROUP BY o.tenant, o.customer_id, le.id, o.currency
-"""
+_INSERT_SUMMARIES = """
+INSERT INTO purchase_summaries
+    (tenant, customer_id, legal_entity_id, currency, order_count, total, first_order_at, last_order_at)
+SELECT c.tenant, c.customer_id, c.legal_entity_id, c.currency, count(*), sum(c.total), min(c.created_at),
+       max(c.created_at)
+FROM counted c GROUP BY c.tenant, c.customer_id, c.legal_entity_id, c.currency"""
 
+
+def _facts_sql(counted: str, more: str) -> str:
+    return (
+        f"WITH counted AS MATERIALIZED ({_COUNTED.format(counted=counted, more=more)}),"
+        f" summaries AS ({_INSERT_SUMMARIES}) {timeline_store.insert_from('counted')}"
+    )
+
+
+_INSERT_FACTS = _facts_sql(_counted("$3"), " AND o.customer_id = ANY($2::text[])")
+_INSERT_TENANT_FACTS = _facts_sql(_counted("$2"), "")
 _DELETE_TENANT_SUMMARIES = "DELETE FROM purchase_summaries WHERE tenant = $1"
-_INSERT_TENANT_SUMMARIES = f"""
-INSERT INTO purchase_summaries ({_SUMMARY_COLUMNS})
-{_SUMMARY_SELECT.format(counted=_counted("$2"))}
-GROUP BY o.tenant, o.customer_id, le.id, o.currency
-"""
 
 _SELECT_SETTINGS = """
 SELECT counted_statuses, version, modified_at FROM purchase_settings WHERE tenant = $1
@@ -81,8 +87,8 @@ async def rebuild(conn: Connection, tenant: str, customer_ids: Sequence[str]) ->
     if customer_ids:
         await conn.execute(_LOCK_CUSTOMERS, _CUSTOMER_LOCK, tenant, list(customer_ids))
         await conn.execute(_DELETE_SUMMARIES, tenant, list(customer_ids))
-        await conn.execute(_INSERT_SUMMARIES, tenant, list(customer_ids), list(DEFAULT_COUNTED))
-        await timeline_store.rebuild(conn, tenant, customer_ids, _counted("$3"), DEFAULT_COUNTED)
+        await conn.execute(timeline_store.DELETE_CUSTOMERS, tenant, list(customer_ids))
+        await conn.execute(_INSERT_FACTS, tenant, list(customer_ids), list(DEFAULT_COUNTED))
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -104,8 +110,8 @@ async def store_settings(conn: Connection, tenant: str, counted_statuses: Sequen
     await conn.execute(_LOCK_TENANT, _TENANT_LOCK, tenant)
     await conn.execute(_UPSERT_SETTINGS, tenant, list(counted_statuses))
     await conn.execute(_DELETE_TENANT_SUMMARIES, tenant)
-    await conn.execute(_INSERT_TENANT_SUMMARIES, tenant, list(DEFAULT_COUNTED))
-    await timeline_store.rebuild(conn, tenant, None, _counted("$2"), DEFAULT_COUNTED)
+    await conn.execute(timeline_store.DELETE_TENANT, tenant)
+    await conn.execute(_INSERT_TENANT_FACTS, tenant, list(DEFAULT_COUNTED))
 
 
 async def lock_settings(conn: Connection, tenant: str) -> None:

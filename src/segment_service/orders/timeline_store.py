@@ -7,44 +7,29 @@ totals. Kept by orders/facts_store.py with the summaries, in the transaction tha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from segment_service.core.db import Connection
 from segment_service.core.listing import Criteria
 
-# Each order counts once for the customer overall ('') and once for its legal entity, when it has one; ties in time
-# are ordered by id so that a rebuild makes the same arrays.
-_SELECT = """
+DELETE_CUSTOMERS = "DELETE FROM purchase_timelines WHERE tenant = $1 AND customer_id = ANY($2::text[])"
+DELETE_TENANT = "DELETE FROM purchase_timelines WHERE tenant = $1"
+
+
+def insert_from(counted: str) -> str:
+    """The INSERT of the timelines of the counted orders in `counted` (a CTE of tenant, customer_id,
+    legal_entity_id, total, created_at, id: each order once for the customer overall and once for its legal entity);
+    ties in time are ordered by order id, so that a rebuild makes the same arrays."""
+    return f"""
+INSERT INTO purchase_timelines (tenant, customer_id, legal_entity_id, order_times, running_totals)
 SELECT t.tenant, t.customer_id, t.legal_entity_id, array_agg(t.created_at ORDER BY t.created_at, t.id),
        array_agg(t.running ORDER BY t.created_at, t.id)
 FROM (
-    SELECT o.tenant, o.customer_id, le.id AS legal_entity_id, o.created_at, o.id,
-           sum(o.total) OVER (PARTITION BY o.customer_id, le.id ORDER BY o.created_at, o.id
+    SELECT c.tenant, c.customer_id, c.legal_entity_id, c.created_at, c.id,
+           sum(c.total) OVER (PARTITION BY c.customer_id, c.legal_entity_id ORDER BY c.created_at, c.id
                               ROWS UNBOUNDED PRECEDING) AS running
-    FROM orders o
-    CROSS JOIN LATERAL (VALUES (''), (o.legal_entity_id)) AS le(id)
-    WHERE o.tenant = $1 AND o.customer_id IS NOT NULL AND le.id IS NOT NULL AND o.status = ANY({counted}){more}
+    FROM {counted} c
 ) t
-GROUP BY t.tenant, t.customer_id, t.legal_entity_id
-"""
-_DELETE_CUSTOMERS = "DELETE FROM purchase_timelines WHERE tenant = $1 AND customer_id = ANY($2::text[])"
-_INSERT = "INSERT INTO purchase_timelines (tenant, customer_id, legal_entity_id, order_times, running_totals) "
-
-
-async def rebuild(
-    conn: Connection, tenant: str, customer_ids: Sequence[str] | None, counted: str, default: Sequence[str]
-) -> None:
-    """Make the timelines of `customer_ids` (None: every customer of the tenant) what their orders say now; `counted`
-    is the SQL of the tenant's counted statuses with `default` bound as $3 (with customers) or $2 (without)."""
-    if customer_ids is None:
-        await conn.execute("DELETE FROM purchase_timelines WHERE tenant = $1", tenant)
-        await conn.execute(_INSERT + _SELECT.format(counted=counted, more=""), tenant, list(default))
-        return
-    ids = list(customer_ids)
-    await conn.execute(_DELETE_CUSTOMERS, tenant, ids)
-    more = " AND o.customer_id = ANY($2::text[])"
-    await conn.execute(_INSERT + _SELECT.format(counted=counted, more=more), tenant, ids, list(default))
+GROUP BY t.tenant, t.customer_id, t.legal_entity_id"""
 
 
 def aggregate_sql(since: datetime | None, criteria: Criteria, *, per_legal_entity: bool, customers: str | None) -> str:
