@@ -25,8 +25,13 @@ FAST_HASHES = {"SEGMENT_SERVICE_PASSWORD_HASH_MEMORY_KIB": "8"}
 
 
 def command_env(**variables: str) -> dict[str, str]:
-    """The test process's environment without any SEGMENT_SERVICE_ or DATABASE_URL setting, plus `variables`."""
+    """The test process's environment without any SEGMENT_SERVICE_ or DATABASE_URL setting, no webhook relay, plus
+    `variables`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGMENT_SERVICE_") and k not in _SERVICE_VARIABLES}
+    # A served process on a test worker's database (directly or through pgbouncer) would otherwise run a webhook
+    # relay with the default retry schedule and take deliveries of the webhook tests' fast-retrying relay
+    # (tests/webhooks), as tests/ops/servers.py `serve_env` says too.
+    env["SEGMENT_SERVICE_WEBHOOK_DELIVER"] = "false"
     env.update(variables)
     return env
 

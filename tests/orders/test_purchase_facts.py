@@ -237,6 +237,7 @@ def assert_facts(
                 # What rule conditions join: for a window alone, the purchase timelines (orders/timeline_store.py).
                 for g in (f, Filter(since=f.since)):
                     got[i, per, g] = await aggregate(conn, api.tenant, g, per_legal_entity=per)
+                got[i, per, "shared"] = await shared_windows(conn, api.tenant, f.since, per_legal_entity=per)
         return got
 
     got = on_db(database_url, work)
@@ -249,6 +250,28 @@ def assert_facts(
             for g in (f, Filter(since=f.since)):
                 wanted = expected_all(purchases(orders, counted, g), per_legal_entity=per)
                 assert got[i, per, g] == wanted, (g, per)
+            window = expected_all(purchases(orders, counted, Filter(since=f.since)), per_legal_entity=per)
+            assert got[i, per, "shared"] == window, (f.since, per)
+
+
+async def shared_windows(
+    conn: asyncpg.Connection, tenant: str, since: datetime | None, *, per_legal_entity: bool
+) -> dict[Key, Measures]:
+    """A window alone as a full evaluation reads it with others (facts_store `shared_aggregate_sql`: the purchase
+    timelines), two windows in one pass; a row whose window holds no order must say so (count and total 0, no first
+    or last time) and counts as no row."""
+    criteria = Criteria(tenant)
+    every = frozenset({"count", "total", "firstOrderAt", "lastOrderAt"})
+    windows = [(Filter(since=since), every), (Filter(since=BASE), every)]
+    sql = facts_store.shared_aggregate_sql(windows, criteria, per_legal_entity=per_legal_entity)
+    found: dict[Key, Measures] = {}
+    for r in await conn.fetch(sql, *criteria.values):
+        if r["n0"] == 0:
+            assert (r["t0"], r["f0"], r["l0"]) == (0, None, None), dict(r)
+            continue
+        key = (r["customer_id"], r["legal_entity_id"] if per_legal_entity else None)
+        found[key] = Measures(int(r["n0"]), Decimal(r["t0"]), r["f0"], r["l0"])
+    return found
 
 
 async def aggregate(conn: asyncpg.Connection, tenant: str, f: Filter, *, per_legal_entity: bool) -> dict[Key, Measures]:

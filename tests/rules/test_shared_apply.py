@@ -147,3 +147,25 @@ def test_sixty_four_rules_each_keep_their_own_bit(tenant: Tenant, subject: str) 
     before = [{pair: rng.choice(["AUTOMATIC", "MANUAL"]) for pair in rng.sample(PAIRS, 12)} for _ in conditions]
     excluded = [set(rng.sample(PAIRS, 3)) for _ in conditions]
     _outcome(tenant, subject, conditions, before, excluded)
+
+
+WINDOWED = [
+    {"orders": {"within": "P30D"}, "measure": "lastOrderAt", "op": "exists"},
+    {"orders": {"within": "P30D"}, "measure": "lastOrderAt", "op": "olderThan", "value": "P1D"},
+    {"orders": {"within": "P365D"}, "measure": "firstOrderAt", "op": "missing"},
+    {"orders": {"within": "P365D"}, "measure": "firstOrderAt", "op": "withinLast", "value": "P200D"},
+    {"orders": {"within": "P365D"}, "measure": "total", "op": "lte", "value": 0},
+    {"orders": {"within": "P30D"}, "measure": "count", "op": "eq", "value": 0},
+    {"orders": {"within": "P2Y"}, "measure": "total", "op": "gte", "value": 100},
+    {"orders": {}, "measure": "lastOrderAt", "op": "withinLast", "value": "P365D"},
+    {"orders": {}, "measure": "count", "op": "gte", "value": 2},
+]
+
+
+@pytest.mark.parametrize("subject", ["CUSTOMER", "CONTACT"])
+def test_windowed_purchase_conditions_read_from_the_timelines_together(tenant: Tenant, subject: str) -> None:
+    """Conditions of a window alone are columns of one pass over the purchase timelines (orders/timeline_store.py
+    `shared_sql`): a window with no order in it has count and total 0 and no first or last time, as each rule's own
+    statement says."""
+    before: list[dict[Pair, str]] = [{} for _ in WINDOWED]
+    _outcome(tenant, subject, WINDOWED, before, [set() for _ in WINDOWED])

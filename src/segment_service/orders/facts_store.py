@@ -146,6 +146,11 @@ class Filter(msgspec.Struct, frozen=True, kw_only=True):
         return self.product_id is not None or self.category_id is not None
 
     @property
+    def window_only(self) -> bool:
+        """Counted statuses, any site and currency, no product or category: the purchase timelines answer it."""
+        return self.statuses is None and self.site_code is None and self.currency is None and not self.by_line
+
+    @property
     def all_time(self) -> bool:
         return self.since is None and self.statuses is None and self.site_code is None and not self.by_line
 
@@ -275,7 +280,7 @@ def per_customer_sql(f: Filter, criteria: Criteria, *, per_legal_entity: bool, c
     `total`, `first_order_at`, `last_order_at`; `customers` (a text[] placeholder) limits it to those customers. Rule
     conditions over purchases join it (rules/compiler.py). A condition of a window alone (or of nothing) reads the
     purchase timelines instead, a row per customer (orders/timeline_store.py)."""
-    if f.statuses is None and f.site_code is None and f.currency is None and not f.by_line:
+    if f.window_only:
         return timeline_store.aggregate_sql(f.since, criteria, per_legal_entity=per_legal_entity, customers=customers)
     inner = criteria.inner()
     inner.where("p.tenant = $1 AND p.customer_id IS NOT NULL")
@@ -385,7 +390,11 @@ def shared_aggregate_sql(
     the aggregates FILTER on them (each step fenced by OFFSET 0, so the planner does not copy a condition into every
     aggregate that reads it): one pass over the orders for all conditions, where `per_customer_sql` is one per
     condition. When every filter names a product or a category, only the orders with one of those products are read
-    (the GIN index); without them, the columns read are those of the covering index orders_customer_idx."""
+    (the GIN index); without them, the columns read are those of the covering index orders_customer_idx. When every
+    filter is of a window alone, the purchase timelines answer them all, a row per customer and no aggregate."""
+    if filters and all(f.window_only for f, _ in filters):
+        windows = [(f.since, measures) for f, measures in filters]
+        return timeline_store.shared_sql(windows, criteria, per_legal_entity=per_legal_entity)
     keys = "p.customer_id, p.legal_entity_id" if per_legal_entity else "p.customer_id"
     matched = [keys, "p.created_at", "p.total", "p.product_ids", "p.amounts"]
     amounts = ["q0.*"]

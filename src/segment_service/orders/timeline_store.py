@@ -7,6 +7,7 @@ totals. Kept by orders/facts_store.py with the summaries, in the transaction tha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from segment_service.core.listing import Criteria
@@ -52,3 +53,30 @@ def aggregate_sql(since: datetime | None, criteria: Criteria, *, per_legal_entit
         f" FROM purchase_timelines t CROSS JOIN LATERAL (SELECT {before} AS k) b"
         f" WHERE {' AND '.join(where)} AND cardinality(t.order_times) > b.k"
     )
+
+
+def shared_sql(
+    windows: Sequence[tuple[datetime | None, frozenset[str]]], criteria: Criteria, *, per_legal_entity: bool
+) -> str:
+    """Many window-only purchase conditions at once, over the tenant's timelines ($1): a row per customer (per
+    customer and legal entity) with counted orders, and for the k-th (since, measures) the columns of
+    orders/facts_store.py `shared_aggregate_sql` (`n{k}`, `t{k}`, `f{k}`, `l{k}` of the measures asked). A row whose
+    window holds no order has count and total 0 and no first or last time, as an aggregate without rows has."""
+    keys = "t.customer_id, t.legal_entity_id" if per_legal_entity else "t.customer_id"
+    inner = [keys, "t.order_times", "t.running_totals", "cardinality(t.order_times) AS c"]
+    outer = ["q.customer_id, q.legal_entity_id" if per_legal_entity else "q.customer_id"]
+    for k, (since, measures) in enumerate(windows):
+        start = None if since is None else f"{criteria.bind(since)}::timestamptz - interval '1 microsecond'"
+        inner.append(f"{'0' if start is None else f'width_bucket({start}, t.order_times)'} AS k{k}")
+        columns = {
+            "count": f"q.c - q.k{k} AS n{k}",
+            "total": f"q.running_totals[q.c] - coalesce(q.running_totals[q.k{k}], 0) AS t{k}",
+            "firstOrderAt": f"q.order_times[q.k{k} + 1] AS f{k}",
+            "lastOrderAt": f"CASE WHEN q.c > q.k{k} THEN q.order_times[q.c] END AS l{k}",
+        }
+        outer += [columns[m] for m in ("count", "total", "firstOrderAt", "lastOrderAt") if m in measures]
+    where = "t.tenant = $1 AND " + ("t.legal_entity_id <> ''" if per_legal_entity else "t.legal_entity_id = ''")
+    # Each window's start is searched once per row (fenced, so that the planner does not copy the search into every
+    # column that reads it).
+    rows = f"SELECT {', '.join(inner)} FROM purchase_timelines t WHERE {where} OFFSET 0"
+    return f"SELECT {', '.join(outer)} FROM ({rows}) q"

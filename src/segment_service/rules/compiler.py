@@ -51,7 +51,8 @@ def purchase_filter(node: Orders, now: datetime) -> Filter:
 
 class SharedOrders:
     """The purchase conditions of several rules as columns of one aggregate over the orders (`name`), each distinct
-    condition once (orders/facts.py `shared_aggregate_sql`)."""
+    condition once (orders/facts.py `shared_aggregate_sql`); conditions of a window alone as columns of one pass
+    over the purchase timelines (`{name}t`, orders/timeline_store.py `shared_sql`)."""
 
     def __init__(self, name: str, now: datetime) -> None:
         self.name = name
@@ -60,10 +61,17 @@ class SharedOrders:
         # the orders' products, in an aggregate of their own named `{name}x`).
         self.filters: dict[Filter, set[str]] = {}
         self.by_line: dict[Filter, set[str]] = {}
+        # Conditions of a window alone, read from the purchase timelines (a row per customer) as `{name}t`.
+        self.windows: dict[Filter, set[str]] = {}
 
     def value(self, node: Orders) -> tuple[str, str]:
         facts = purchase_filter(node, self.now)
-        filters, name = (self.by_line, f"{self.name}x") if facts.by_line else (self.filters, self.name)
+        if facts.window_only:
+            filters, name = self.windows, f"{self.name}t"
+        elif facts.by_line:
+            filters, name = self.by_line, f"{self.name}x"
+        else:
+            filters, name = self.filters, self.name
         filters.setdefault(facts, set()).add(node.measure)
         k = list(filters).index(facts)
         if node.measure == "count":
@@ -75,7 +83,8 @@ class SharedOrders:
     def ctes(self, criteria: Criteria, *, per_legal_entity: bool) -> list[tuple[str, str]]:
         """(name, SQL) of the aggregates the conditions need."""
         made = []
-        for name, filters in ((self.name, self.filters), (f"{self.name}x", self.by_line)):
+        groups = ((self.name, self.filters), (f"{self.name}x", self.by_line), (f"{self.name}t", self.windows))
+        for name, filters in groups:
             if filters:
                 listed = [(f, frozenset(measures)) for f, measures in filters.items()]
                 made.append((name, shared_aggregate_sql(listed, criteria, per_legal_entity=per_legal_entity)))
