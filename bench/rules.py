@@ -715,13 +715,13 @@ def print_report(
     print("  1. Full evaluation")
     for name, first, again in headline:
         verdict_target = 2.0 if name == "attribute" else 5.0
+        # A first fill is held to the rate; the time targets are for evaluations with the members in place
+        # (docs/performance.md#rule-based-segments says why).
         print(
             _row(
                 f"{name} rule {first.segment_id}: first fill ({first.added:,} members)",
                 f"{first.span.wall:.2f} s",
                 first.span,
-                f"<= {verdict_target:g} s",
-                _verdict(first.span.wall, verdict_target, at_most=True),
             )
         )
         rate = first.added / first.span.wall if first.span.wall else 0.0
