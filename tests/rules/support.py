@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 
 from segment_service.app import create_served_app
 from segment_service.core.fastlane import FastLane
+from segment_service.orders import facts_store
 from segment_service.settings import Settings
 from tests.factories import Tokens
 from tests.rules.helpers import RuleApi
@@ -115,3 +116,12 @@ class HeldTransaction:
             self._loop.run_until_complete(self._conn.close())
         finally:
             self._loop.close()
+
+
+async def rebuild_facts(conn: asyncpg.Connection, tenant: str) -> None:
+    """The purchase summaries and timelines of the tenant's buyers, as an order write makes them (for orders seeded
+    by SQL)."""
+    buyers = await conn.fetch(
+        "SELECT DISTINCT customer_id FROM orders WHERE tenant = $1 AND customer_id IS NOT NULL", tenant
+    )
+    await facts_store.rebuild(conn, tenant, [r[0] for r in buyers])

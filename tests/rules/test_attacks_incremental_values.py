@@ -19,10 +19,10 @@ import asyncpg
 import pytest
 
 from segment_service.core.listing import Criteria
-from segment_service.orders import facts_store
 from segment_service.rules import incremental
 from segment_service.rules.compiler import compile_rule, compile_shared
 from segment_service.rules.conditions import parse_rule
+from tests.rules.support import rebuild_facts
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -181,7 +181,7 @@ class Edges:
         for sql, rows in _seed(self.tenant):
             self.loop.run_until_complete(self.conn.executemany(sql, rows))
         # The orders went in by SQL: their purchase summaries and timelines are made as an order write makes them.
-        self.loop.run_until_complete(_rebuild_facts(self.conn, self.tenant))
+        self.loop.run_until_complete(rebuild_facts(self.conn, self.tenant))
 
     def close(self) -> None:
         self.loop.run_until_complete(self.conn.close())
@@ -331,10 +331,3 @@ def test_contact_rules_match_the_same_contacts_in_python_and_in_sql(edges: Edges
 def test_customer_in_segment_counts_b2b_memberships(edges: Edges) -> None:
     alone, together, by_python = edges.matches("CUSTOMER", {"inSegment": "s1"})
     assert alone == together == by_python == {("k00", ""), ("k01", ""), ("k02", "")}
-
-
-async def _rebuild_facts(conn: asyncpg.Connection, tenant: str) -> None:
-    buyers = await conn.fetch(
-        "SELECT DISTINCT customer_id FROM orders WHERE tenant = $1 AND customer_id IS NOT NULL", tenant
-    )
-    await facts_store.rebuild(conn, tenant, [r[0] for r in buyers])

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from segment_service.core.errors import BadRequest
 from segment_service.core.listing import Criteria
-from segment_service.orders import facts_store
 from segment_service.rules import incremental
 from segment_service.rules.compiler import compile_rule, compile_shared
 from segment_service.rules.conditions import ORDER_STATUSES, parse_rule
+from tests.rules.support import rebuild_facts
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 STRINGS = ["Ann", "ann", "Ánn", "B", "Bea", "bea ", "", "gold", "Gold", "a", "10", "2025-01-01", "MR", "DE", "Zoë", "ß"]
@@ -200,7 +200,7 @@ class Tenant:
         for sql, rows in _seed(random.Random(20261204), self.tenant):
             self.loop.run_until_complete(self.conn.executemany(sql, rows))
         # The orders went in by SQL: their purchase summaries and timelines are made as an order write makes them.
-        self.loop.run_until_complete(_rebuild_facts(self.conn, self.tenant))
+        self.loop.run_until_complete(rebuild_facts(self.conn, self.tenant))
 
     def close(self) -> None:
         self.loop.run_until_complete(self.conn.close())
@@ -405,10 +405,3 @@ def test_rules_evaluated_together_match_what_each_matches_alone(
         assume(False)
     for n, (alone, together) in enumerate(seeded.shared(subject, conditions)):
         assert together == alone, (n, json.dumps(conditions[n]), sorted(alone ^ together))
-
-
-async def _rebuild_facts(conn: asyncpg.Connection, tenant: str) -> None:
-    buyers = await conn.fetch(
-        "SELECT DISTINCT customer_id FROM orders WHERE tenant = $1 AND customer_id IS NOT NULL", tenant
-    )
-    await facts_store.rebuild(conn, tenant, [r[0] for r in buyers])

@@ -33,13 +33,19 @@ FROM (
 GROUP BY t.tenant, t.customer_id, t.legal_entity_id"""
 
 
+def _before(since: datetime | None, criteria: Criteria) -> str:
+    """How many of a timeline `t`'s orders are before `since` (None: none): those at or before the microsecond before
+    it (timestamps have microseconds), found by binary search."""
+    if since is None:
+        return "0"
+    return f"width_bucket({criteria.bind(since)}::timestamptz - interval '1 microsecond', t.order_times)"
+
+
 def aggregate_sql(since: datetime | None, criteria: Criteria, *, per_legal_entity: bool, customers: str | None) -> str:
     """A subquery over the tenant's timelines ($1) with the columns of orders/facts_store.py `per_customer_sql`
     (`customer_id`[, `legal_entity_id`], `count`, `total`, `first_order_at`, `last_order_at`): one row per customer
     (per customer and legal entity) with a counted order since `since` (None: ever)."""
-    # Orders before `since` are those at or before the microsecond before it (timestamps have microseconds).
-    start = None if since is None else f"{criteria.bind(since)}::timestamptz - interval '1 microsecond'"
-    before = "0" if start is None else f"width_bucket({start}, t.order_times)"
+    before = _before(since, criteria)
     where = ["t.tenant = $1", "t.legal_entity_id <> ''" if per_legal_entity else "t.legal_entity_id = ''"]
     if customers is not None:
         where.append(f"t.customer_id IN (SELECT unnest({customers}))")
@@ -66,8 +72,7 @@ def shared_sql(
     inner = [keys, "t.order_times", "t.running_totals", "cardinality(t.order_times) AS c"]
     outer = ["q.customer_id, q.legal_entity_id" if per_legal_entity else "q.customer_id"]
     for k, (since, measures) in enumerate(windows):
-        start = None if since is None else f"{criteria.bind(since)}::timestamptz - interval '1 microsecond'"
-        inner.append(f"{'0' if start is None else f'width_bucket({start}, t.order_times)'} AS k{k}")
+        inner.append(f"{_before(since, criteria)} AS k{k}")
         columns = {
             "count": f"q.c - q.k{k} AS n{k}",
             "total": f"q.running_totals[q.c] - coalesce(q.running_totals[q.k{k}], 0) AS t{k}",
