@@ -82,7 +82,7 @@ async def statements(keys: tuple[str, ...], data: StorefrontLoadResult, notes: l
 
     calls: dict[str, tuple[Callable[[Database], Awaitable[object]], int | None]] = {
         "my-items": (
-            lambda db: service.list_items(
+            lambda db: service.items_answer(
                 db,
                 _customer(data.items[0].shopper),
                 q=None,
@@ -92,22 +92,25 @@ async def statements(keys: tuple[str, ...], data: StorefrontLoadResult, notes: l
                 legal_entity_id=None,
                 site_code=None,
                 only_active=False,
+                variant=None,
+                render=lambda result: (b"", {}),
             ),
             None,
         ),
         "my-category-tree": (
-            lambda db: service.category_trees(
+            lambda db: service.category_trees_answer(
                 db,
                 _customer(tree.shopper),
                 legal_entity_id=None,
                 site_code=MATCH_SITE,
                 languages=None,
                 default_language="en",
+                render=lambda forest: (b"", {}),
             ),
             None,
         ),
         "match": (
-            lambda db: service.match(
+            lambda db: service.match_answer(
                 db,
                 _service(),
                 product_ids=match.product_ids,

@@ -24,6 +24,7 @@ from segment_service.categories.assignment_routes import CategoryAssignmentContr
 from segment_service.categories.routes import CategoryController
 from segment_service.categories.tree_routes import CategoryTreeController
 from segment_service.core.allow import AllowHeaderMiddleware
+from segment_service.core.answer_cache import AnswerCache
 from segment_service.core.cors import cors_config
 from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> Litestar:
         rules: asyncio.Task[None] | None = None
         try:
             app.state.tokens = await oauth_keys.token_service(db, settings.signing_key)
+            db.answers = AnswerCache(settings.answer_cache_mb * 2**20)
             app.state.db = db
             if settings.webhook_deliver:
                 relay = asyncio.create_task(deliver_forever(db, settings), name="webhook-relay")

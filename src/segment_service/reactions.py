@@ -7,6 +7,7 @@ outbox sees each batch after every per-type subscriber of it has run.
 
 from __future__ import annotations
 
+from segment_service.answers import reactions as answer_reactions
 from segment_service.categories import payloads as category_payloads
 from segment_service.categories import reactions as category_reactions
 from segment_service.core.events import EventRegistry, registry
@@ -31,6 +32,7 @@ def register_reactions(target: EventRegistry = registry) -> None:
     rule_reactions.register(target)
     oauth_reactions.register(target)
     webhook_reactions.register(target)
+    answer_reactions.register(target)
     for payloads in (segment_payloads, customer_payloads, category_payloads, product_payloads, order_payloads):
         payloads.register(target)
     target.ready = True

@@ -233,6 +233,9 @@ class Settings:
     fast_lane: bool = True
     """SEGMENT_SERVICE_FAST_LANE: `false` turns off the fast lane of the hottest storefront reads (core/fastlane.py), so
     that the framework answers every request; the answers are the same, only slower."""
+    answer_cache_mb: int = 64
+    """SEGMENT_SERVICE_ANSWER_CACHE_MB: memory per worker process for the storefront's cached answers (docs/answers.md),
+    least recently used dropped first; 0 turns the cache off (every read asks the database). 0 to 65536."""
     pooler: PoolerMode = PoolerMode.AUTO
     """SEGMENT_SERVICE_POOLER: `transaction` when DATABASE_URL points at a transaction-mode pooler such as pgbouncer
     (docs/operations.md#connection-poolers-pgbouncer); `none` for PostgreSQL itself; `auto` (the default) finds out at
@@ -327,6 +330,7 @@ class Settings:
                 "SEGMENT_SERVICE_TENANT_POOL_WAIT_MS", 5000, 1, 3_600_000, unit="milliseconds", env=env
             ),
             fast_lane=_env_bool("SEGMENT_SERVICE_FAST_LANE", True, env),
+            answer_cache_mb=_env_int("SEGMENT_SERVICE_ANSWER_CACHE_MB", 64, 0, 65536, unit="MB", env=env),
             pooler=_env_choice("SEGMENT_SERVICE_POOLER", PoolerMode.AUTO, env),
             migration_database_url=_env_database_url("SEGMENT_SERVICE_MIGRATION_DATABASE_URL", env),
             connect_timeout_seconds=_env_float(

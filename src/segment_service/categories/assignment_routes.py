@@ -317,7 +317,12 @@ async def category_assignments(
         name_contains=query.ref_localized_name or None,
         segment_ids=service.segment_ids_of(query.segments_ids),
     )
-    docs, total = await service.list_category_assignments(
+
+    def render(result: tuple[list[dict[str, Any]], int | None]) -> tuple[bytes, dict[str, str]]:
+        docs, total = result
+        return list_body([shape.apply(d, ()) for d in docs], total)
+
+    answer = await service.category_assignments_answer(
         db,
         caller,
         category_id,
@@ -327,8 +332,10 @@ async def category_assignments(
         with_total=listing.with_total,
         languages=shape.languages,
         default_language=shape.default_language,
+        variant=shape.fields,
+        render=render,
     )
-    return list_body([shape.apply(d, ()) for d in docs], total)
+    return answer.body, answer.header_dict()
 
 
 def parse_category_assignments(request: FastRequest) -> FastRun:

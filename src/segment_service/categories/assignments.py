@@ -6,17 +6,19 @@ A product's assignments go with it through a foreign key (migration 0011), as th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import msgspec
 
+from segment_service.answers import store as answers_store
 from segment_service.categories import assignment_store as store
 from segment_service.categories import trees
 from segment_service.categories.assignment_models import AssignmentRequest, AssignmentUpsertItem
 from segment_service.categories.assignment_store import AssignmentFilters, AssignmentRow
 from segment_service.categories.store import CategoryRow
 from segment_service.core import events
+from segment_service.core.answer_cache import Answer
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, run_bulk, status_name
 from segment_service.core.db import Connection, Database
@@ -32,6 +34,7 @@ __all__ = [
     "assign_product",
     "bulk_assign_products",
     "bulk_upsert_assignments",
+    "category_assignments_answer",
     "delete_assignment",
     "delete_assignment_by_reference",
     "delete_category_assignments",
@@ -117,15 +120,69 @@ async def list_category_assignments(
     """One page of the category's assignments (with `withSubcategories`, its whole subtree's), and the total when
     asked for. Without showUnpublished an unpublished category is 404 and unpublished subcategories are left out."""
     check_show_unpublished(caller, filters.show_unpublished)
+    async with db.connection() as conn:
+        return await _assignments_page(
+            conn, caller, category_id, filters, page, sort, with_total, languages, default_language
+        )
+
+
+async def _assignments_page(
+    conn: Connection,
+    caller: Caller,
+    category_id: str,
+    filters: AssignmentFilters,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+    languages: tuple[str, ...] | None,
+    default_language: str,
+) -> tuple[list[dict[str, Any]], int | None]:
     sort = sort_in_language(sort, ("ref.localizedName",), languages[0] if languages else default_language)
     ordering = parse_ordering(sort, store.ASSIGNMENT_FIELDS)
-    async with db.connection() as conn:
-        rows, total = await store.list_assignments(
-            conn, caller.tenant, category_id, filters, ordering, page=page, with_total=with_total
-        )
-        if not rows:  # rows prove the category visible; without any, tell 404 from an empty page
-            await _check_category(conn, caller, category_id, show_unpublished=filters.show_unpublished)
+    rows, total = await store.list_assignments(
+        conn, caller.tenant, category_id, filters, ordering, page=page, with_total=with_total
+    )
+    if not rows:  # rows prove the category visible; without any, tell 404 from an empty page
+        await _check_category(conn, caller, category_id, show_unpublished=filters.show_unpublished)
     return [assignment_document(r, languages, default_language) for r in rows], total
+
+
+async def category_assignments_answer(
+    db: Database,
+    caller: Caller,
+    category_id: str,
+    *,
+    filters: AssignmentFilters,
+    page: Page,
+    sort: str | None,
+    with_total: bool,
+    languages: tuple[str, ...] | None,
+    default_language: str,
+    variant: Hashable,
+    render: Callable[[tuple[list[dict[str, Any]], int | None]], tuple[bytes, dict[str, str]]],
+) -> Answer:
+    """`list_category_assignments` as `render` sends it, cached by the catalogue's version and the named segments'
+    (docs/answers.md); `variant` is whatever else `render` depends on (the shape). The answer is the same for every
+    caller allowed to ask (showUnpublished is checked first)."""
+    check_show_unpublished(caller, filters.show_unpublished)
+    cache = db.answers
+    scopes = (answers_store.CATALOGUE, *sorted(set(filters.segment_ids or ())))
+    async with db.connection() as conn:
+        key: Hashable = None
+        if cache.enabled:
+            versions = await answers_store.versions(conn, caller.tenant, scopes)
+            parameters = (category_id, filters, page, sort, with_total, languages, default_language, variant)
+            key = ("category-assignments", caller.tenant, tuple(zip(scopes, versions, strict=True)), parameters)
+            if (cached := cache.get("category-assignments", key)) is not None:
+                return cached
+        result = await _assignments_page(
+            conn, caller, category_id, filters, page, sort, with_total, languages, default_language
+        )
+    rendered = render(result)
+    answer = Answer(rendered[0], tuple(rendered[1].items()))
+    if key is not None:
+        cache.put(key, answer)
+    return answer
 
 
 async def list_categories_of_product(

@@ -18,6 +18,7 @@ import msgspec
 from asyncpg.exceptions._base import DataError as ArgumentError  # a value the driver cannot encode, e.g. int32 range
 
 from segment_service.core import dbconnect, schema_state
+from segment_service.core.answer_cache import AnswerCache
 from segment_service.core.errors import BadRequest, ServiceError
 from segment_service.core.fairshare import FairShare
 from segment_service.core.outage import OUTAGE
@@ -110,6 +111,8 @@ class Database:
         self.waiting = 0
         #: Called with every exception raised while a connection is borrowed (core/metrics.py counts them).
         self.on_error: Callable[[BaseException], None] | None = None
+        #: The storefront's cached answers for this database (core/answer_cache.py); the app sizes it at start.
+        self.answers = AnswerCache(0)
 
     @classmethod
     async def connect(cls, settings: Settings, dsn: str) -> Database:

@@ -105,6 +105,39 @@ class Metrics:
             registry=registry,
             multiprocess_mode="livesum",
         )
+        # The answer cache (core/answer_cache.py): its counts are plain integers on the hot path, carried over here
+        # when the pool is sampled.
+        self.answer_hits = Counter(
+            "segment_service_answer_cache_hits",
+            "Storefront reads answered from the answer cache, by kind of answer.",
+            ["answer"],
+            registry=registry,
+        )
+        self.answer_misses = Counter(
+            "segment_service_answer_cache_misses",
+            "Storefront reads the answer cache could not answer (the database did), by kind of answer.",
+            ["answer"],
+            registry=registry,
+        )
+        self.answer_evictions = Counter(
+            "segment_service_answer_cache_evictions",
+            "Answers dropped from the answer cache to stay within its memory bound.",
+            registry=registry,
+        )
+        self.answer_bytes = Gauge(
+            "segment_service_answer_cache_bytes",
+            "Memory the answer caches hold (bodies, headers and keys, estimated).",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.answer_entries = Gauge(
+            "segment_service_answer_cache_entries",
+            "Answers the answer caches hold.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self._answer_counted: dict[str, tuple[int, int]] = {}
+        self._answer_evicted = 0
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._db: Any = None
 
@@ -144,6 +177,22 @@ class Metrics:
         self.pool_in_use.set(size - pool.get_idle_size())
         self.pool_waiting.set(db.waiting)
         self.pool_max.set(pool.get_max_size())
+        self._sample_answers(db.answers)
+
+    def _sample_answers(self, cache: Any) -> None:
+        """Carry the answer cache's counts since the last sample into the counters; its size into the gauges."""
+        for kind, counts in cache.counts.items():
+            hits, misses = self._answer_counted.get(kind, (0, 0))
+            if counts.hits > hits:
+                self.answer_hits.labels(kind).inc(counts.hits - hits)
+            if counts.misses > misses:
+                self.answer_misses.labels(kind).inc(counts.misses - misses)
+            self._answer_counted[kind] = (counts.hits, counts.misses)
+        if cache.evictions > self._answer_evicted:
+            self.answer_evictions.inc(cache.evictions - self._answer_evicted)
+            self._answer_evicted = cache.evictions
+        self.answer_bytes.set(cache.bytes)
+        self.answer_entries.set(len(cache.entries))
 
     @asynccontextmanager
     async def sampling(self) -> AsyncIterator[None]:

@@ -8,14 +8,16 @@ docs/decisions.md#match-and-the-storefront-reads has the rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from segment_service.categories import trees
+from segment_service.core.answer_cache import Answer
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Database
 from segment_service.core.errors import BadRequest
+from segment_service.core.http import json_body
 from segment_service.core.languages import localize
 from segment_service.core.listing import parse_search
 from segment_service.core.paging import Page
@@ -23,6 +25,8 @@ from segment_service.segments import service as segments_service
 from segment_service.segments import storefront_store as store
 from segment_service.segments.item_assignment_store import ITEM_ASSIGNMENT_FIELDS
 from segment_service.segments.item_assignments import assignment_document
+
+T = TypeVar("T")
 
 #: Bounds of one `match` request, so that a request's cost stays bounded (docs/behaviour.md).
 MAX_MATCH_ITEMS = 1000
@@ -44,7 +48,15 @@ def _segment_scope(
     return store.SegmentScope(visible, site_code, few=not reader)
 
 
-async def list_items(
+#: Renders a read's result as the route sends it (its shape applied, encoded).
+Render = Callable[[T], tuple[bytes, dict[str, str]]]
+
+
+def _answer(rendered: tuple[bytes, dict[str, str]]) -> Answer:
+    return Answer(rendered[0], tuple(rendered[1].items()))
+
+
+async def items_answer(
     db: Database,
     caller: Caller,
     *,
@@ -55,14 +67,29 @@ async def list_items(
     legal_entity_id: str | None,
     site_code: str | None,
     only_active: bool,
-) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of the item assignments of the caller's segments that match `q`, and the total when asked for."""
+    variant: Hashable,
+    render: Render[tuple[list[dict[str, Any]], int | None]],
+) -> Answer:
+    """One page of the item assignments of the caller's segments that match `q` (and the total when asked for), as
+    `render` sends it. A customer's answer is cached by its active segments and their versions (docs/answers.md);
+    `variant` is whatever else `render` depends on (the shape)."""
     scope = _segment_scope(caller, legal_entity_id=legal_entity_id, only_active=only_active, site_code=site_code)
     items = store.ItemFilter(scope, parse_search(q, sort, ITEM_ASSIGNMENT_FIELDS))
+    cache = db.answers
     async with db.connection() as conn:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
+        if not (scope.few and cache.enabled):
+            rows, total = await store.list_items(conn, caller.tenant, items, page=page, with_total=with_total)
+            return _answer(render(([assignment_document(r) for r in rows], total)))
+        versions = await store.active_versions(conn, caller.tenant, scope)
+        key = ("items", caller.tenant, versions.segments, q, page, sort, with_total, variant)
+        if (cached := cache.get("items", key)) is not None:
+            return cached
+        items = replace(items, scope=replace(scope, ids=versions.ids))
         rows, total = await store.list_items(conn, caller.tenant, items, page=page, with_total=with_total)
-    return [assignment_document(r) for r in rows], total
+    answer = _answer(render(([assignment_document(r) for r in rows], total)))
+    cache.put(key, answer)
+    return answer
 
 
 def _tree_node(row: store.TreeRow, languages: tuple[str, ...] | None, default_language: str) -> dict[str, Any]:
@@ -87,7 +114,7 @@ def _tree_node(row: store.TreeRow, languages: tuple[str, ...] | None, default_la
     return node
 
 
-async def category_trees(
+async def category_trees_answer(
     db: Database,
     caller: Caller,
     *,
@@ -95,17 +122,32 @@ async def category_trees(
     site_code: str | None,
     languages: tuple[str, ...] | None,
     default_language: str,
-) -> list[dict[str, Any]]:
+    render: Render[list[dict[str, Any]]],
+) -> Answer:
     """The trees of the categories the caller's active segments (of the site) are assigned: each assigned category
     with everything below it (`isSegmentAssigned: true`) and the path to its root (`false`); published categories
-    only, siblings by position, then id."""
+    only, siblings by position, then id. A customer's answer is cached by its active segments, their versions and the
+    catalogue's (docs/answers.md)."""
     scope = _segment_scope(caller, legal_entity_id=legal_entity_id, only_active=True, site_code=site_code)
+    customer = scope.few
     # The tree reads a customer's memberships and a reader's active segments alike as an array first.
     scope = replace(scope, few=True)
+    cache = db.answers
+    key: Hashable = None
     async with db.connection() as conn:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
+        if customer and cache.enabled:
+            versions = await store.active_versions(conn, caller.tenant, scope)
+            key = ("trees", caller.tenant, versions.segments, versions.catalogue, languages, default_language)
+            if (cached := cache.get("trees", key)) is not None:
+                return cached
+            scope = replace(scope, ids=versions.ids)
         rows = await store.category_tree_rows(conn, caller.tenant, scope)
-    return trees.build_forest(rows, lambda row: _tree_node(row, languages, default_language), unpublished=False)
+    forest = trees.build_forest(rows, lambda row: _tree_node(row, languages, default_language), unpublished=False)
+    answer = _answer(render(forest))
+    if key is not None:
+        cache.put(key, answer)
+    return answer
 
 
 def _match_site(site: str | None, site_code: str | None) -> str:
@@ -125,7 +167,7 @@ def _match_site(site: str | None, site_code: str | None) -> str:
     return value
 
 
-async def match(
+async def match_answer(
     db: Database,
     caller: Caller,
     *,
@@ -133,9 +175,10 @@ async def match(
     segment_ids: Sequence[str],
     site: str | None,
     site_code: str | None,
-) -> list[dict[str, str]]:
+) -> Answer:
     """`[{id}]` of the asked products that one of the active segments of the site holds
-    (docs/decisions.md#match-and-the-storefront-reads), each once, in the order asked."""
+    (docs/decisions.md#match-and-the-storefront-reads), each once, in the order asked; cached by the active segments,
+    their versions and the catalogue's (docs/answers.md)."""
     site_value = _match_site(site, site_code)
     if len(product_ids) > MAX_MATCH_ITEMS:
         raise BadRequest(
@@ -153,13 +196,26 @@ async def match(
         )
     asked = list(dict.fromkeys(product_ids))
     if not asked or not segment_ids:
-        return []
+        return Answer(json_body([]))
+    cache = db.answers
     async with db.connection() as conn:
+        if not cache.enabled:
+            active: Sequence[str] | None = None
+        else:
+            versions = await store.match_versions(conn, caller.tenant, list(dict.fromkeys(segment_ids)), site_value)
+            key = ("match", caller.tenant, versions.segments, versions.catalogue, tuple(asked))
+            if (cached := cache.get("match", key)) is not None:
+                return cached
+            active = versions.ids
         matched = await store.match_products(
             conn,
             caller.tenant,
             segment_ids=list(dict.fromkeys(segment_ids)),
             product_ids=asked,
             site_code=site_value,
+            active=active,
         )
-    return [{"id": product_id} for product_id in matched]
+    answer = Answer(json_body([{"id": product_id} for product_id in matched]))
+    if active is not None:
+        cache.put(key, answer)
+    return answer

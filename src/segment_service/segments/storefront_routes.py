@@ -7,6 +7,7 @@ GET /segments/items, GET /segments/items/category-trees, POST /segments/match. L
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.params import Parameter
@@ -15,7 +16,7 @@ from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, FastRun, flag
-from segment_service.core.http import ReadShape, body_response, json_body, json_response, list_body
+from segment_service.core.http import ReadShape, body_response, json_body, list_body
 from segment_service.core.openapi import error_responses
 from segment_service.segments import storefront as service
 from segment_service.segments.item_assignment_models import ItemAssignmentResponse
@@ -96,7 +97,7 @@ class StorefrontController(Controller):
     async def match(self, db: Database, caller: Caller, data: Match) -> Response[list[MatchItem]]:
         """The asked products that one of the active segments of the site holds, directly or through a category
         assignment of the product's category or a category above it."""
-        matched = await service.match(
+        answer = await service.match_answer(
             db,
             caller,
             product_ids=[item.id for item in data.items],
@@ -104,7 +105,7 @@ class StorefrontController(Controller):
             site=_text(data.site),
             site_code=_text(data.site_code),
         )
-        return json_response(matched)
+        return body_response(answer.body, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,12 @@ async def my_items(
     db: Database, caller: Caller, listing: Listing, shape: ReadShape, query: MyItemsQuery
 ) -> tuple[bytes, dict[str, str]]:
     """The answer of `GET /segments/items`, routed or in the fast lane: its body and headers."""
-    docs, total = await service.list_items(
+
+    def render(result: tuple[list[dict[str, Any]], int | None]) -> tuple[bytes, dict[str, str]]:
+        docs, total = result
+        return list_body([shape_item_assignment(d, shape) for d in docs], total)
+
+    answer = await service.items_answer(
         db,
         caller,
         q=query.q,
@@ -131,8 +137,10 @@ async def my_items(
         legal_entity_id=query.legal_entity_id,
         site_code=query.site_code,
         only_active=query.only_active,
+        variant=shape,
+        render=render,
     )
-    return list_body([shape_item_assignment(d, shape) for d in docs], total)
+    return answer.body, answer.header_dict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,15 +155,16 @@ async def my_category_trees(
     db: Database, caller: Caller, shape: ReadShape, query: TreesQuery
 ) -> tuple[bytes, dict[str, str]]:
     """The answer of `GET /segments/items/category-trees`, routed or in the fast lane."""
-    forest = await service.category_trees(
+    answer = await service.category_trees_answer(
         db,
         caller,
         legal_entity_id=query.legal_entity_id,
         site_code=query.site_code,
         languages=shape.languages,
         default_language=shape.default_language,
+        render=lambda forest: (json_body(forest), {}),
     )
-    return json_body(forest), {}
+    return answer.body, answer.header_dict()
 
 
 def parse_my_items(request: FastRequest) -> FastRun:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import asyncpg
 import msgspec
 
 from segment_service.core.db import Connection
@@ -28,11 +29,13 @@ ITEMS_ORDER = "a.segment_id ASC, a.item_type ASC, a.item_id"
 @dataclass(frozen=True, slots=True)
 class SegmentScope:
     """Whose segments' items a storefront read covers: the caller's visible segments, of `site_code` when given.
-    `few`: the visibility names a handful of segments (a customer's memberships)."""
+    `few`: the visibility names a handful of segments (a customer's memberships). `ids`: exactly these segments,
+    whatever the visibility says (a cached read's segments, read by `active_versions` a statement before)."""
 
     visibility: SegmentVisibility
     site_code: str | None
     few: bool
+    ids: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,8 @@ def _in_segments(criteria: Criteria, scope: SegmentScope, assignment: str = "a")
     first (an InitPlan), so the assignments are read by primary key range per segment. As a semi-join, the planner
     may instead walk the whole primary key in page order, hoping to fill a page early: seconds on a large tenant.
     With many segments (a service token's filters) that ordered walk is the right plan, so the semi-join stays."""
+    if scope.ids is not None:
+        return f"{assignment}.segment_id = ANY({criteria.bind(list(scope.ids))}::text[])"
     segments = criteria.inner()
     restrict_to_visible(segments, scope.visibility)
     if scope.site_code is not None:
@@ -58,6 +63,58 @@ def _in_segments(criteria: Criteria, scope: SegmentScope, assignment: str = "a")
         return None
     sql = f"SELECT s.id FROM segments s WHERE s.tenant = $1 AND {segments.sql}"
     return f"{assignment}.segment_id = ANY(ARRAY({sql}))" if scope.few else f"{assignment}.segment_id IN ({sql})"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentVersions:
+    """What a cached answer of some segments is keyed by (docs/answers.md): the segments (sorted) with their answer
+    versions, and the catalogue's version."""
+
+    segments: tuple[tuple[str, int], ...]
+    catalogue: int
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(segment_id for segment_id, _ in self.segments)
+
+
+# The segments in scope (their id, their answer version) and, in a row whose id is NULL, the catalogue's version.
+_VERSIONS = """
+SELECT s.id, coalesce(v.version, 0)
+FROM segments s
+LEFT JOIN answer_versions v ON v.tenant = s.tenant AND v.scope = s.id
+WHERE s.tenant = $1 AND {segments}
+UNION ALL
+SELECT NULL, coalesce((SELECT c.version FROM answer_versions c WHERE c.tenant = $1 AND c.scope = ''), 0)
+"""
+
+
+def _versions(records: list[asyncpg.Record]) -> SegmentVersions:
+    catalogue = 0
+    segments: list[tuple[str, int]] = []
+    for segment_id, version in records:
+        if segment_id is None:
+            catalogue = version
+        else:
+            segments.append((segment_id, version))
+    return SegmentVersions(tuple(sorted(segments)), catalogue)
+
+
+async def active_versions(conn: Connection, tenant: str, scope: SegmentScope) -> SegmentVersions:
+    """The segments of `scope` (the caller's visible ones, of the site) and their versions: one statement, which for
+    a customer starts from its few membership rows."""
+    criteria = Criteria(tenant)
+    restrict_to_visible(criteria, scope.visibility)
+    if scope.site_code is not None:
+        criteria.where(f"s.site_code = {criteria.bind(scope.site_code)}")
+    sql = _VERSIONS.format(segments=criteria.sql or "TRUE")
+    return _versions(await conn.fetch(sql, *criteria.values))
+
+
+async def match_versions(conn: Connection, tenant: str, segment_ids: Sequence[str], site_code: str) -> SegmentVersions:
+    """The segments of `segment_ids` active now on the site, and their versions (what `match` reads)."""
+    sql = _VERSIONS.format(segments=f"s.id = ANY($2::text[]) AND s.site_code = $3 AND {ACTIVE_CONDITION}")
+    return _versions(await conn.fetch(sql, tenant, list(segment_ids), site_code))
 
 
 _ITEMS = ListStatement(
@@ -141,17 +198,19 @@ async def category_tree_rows(conn: Connection, tenant: str, scope: SegmentScope)
     return [TreeRow(*record) for record in await conn.fetch(sql, *criteria.values)]
 
 
+_ACTIVE_SEGMENTS = f"""
+    SELECT array_agg(s.id) AS ids
+    FROM segments s
+    WHERE s.tenant = $1 AND s.id = ANY($2::text[]) AND s.site_code = $4 AND {ACTIVE_CONDITION}
+"""
+
 # The asked products ($3, in the caller's order) that one of the segments ($2, active and of the site $4) holds:
 # as a PRODUCT item, or through a category assignment of the product whose category (or a category above it) is a
 # CATEGORY item. The active segments are gathered into one array first, so that every probe is an index lookup per
 # asked product (the item index on type, id and segment; the product's categories; their ancestors in the closure)
 # rather than a hash of everything the segments hold.
 _MATCH = """
-WITH active AS (
-    SELECT array_agg(s.id) AS ids
-    FROM segments s
-    WHERE s.tenant = $1 AND s.id = ANY($2::text[]) AND s.site_code = $4 AND {active}
-)
+WITH active AS ({active})
 SELECT asked.id
 FROM active, unnest($3::text[]) WITH ORDINALITY AS asked (id, position)
 WHERE EXISTS (SELECT 1
@@ -175,8 +234,13 @@ async def match_products(
     segment_ids: Sequence[str],
     product_ids: Sequence[str],
     site_code: str,
+    active: Sequence[str] | None = None,
 ) -> list[str]:
     """The ids of `product_ids` (each once, in their order) that an active segment of `segment_ids` on the site
-    holds, directly or through a category."""
-    sql = _MATCH.format(active=ACTIVE_CONDITION)
+    holds, directly or through a category. `active`: those segments, already read (`match_versions`)."""
+    if active is not None:
+        sql = _MATCH.format(active="SELECT $2::text[] AS ids, $4::text AS site")  # $4 is read by the other form
+        segment_ids = active
+    else:
+        sql = _MATCH.format(active=_ACTIVE_SEGMENTS)
     return [r["id"] for r in await conn.fetch(sql, tenant, list(segment_ids), list(product_ids), site_code)]

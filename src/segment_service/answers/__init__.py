@@ -1,0 +1,1 @@
+"""Versions of what the storefront's cached answers are made of (docs/answers.md)."""

@@ -1,0 +1,99 @@
+"""The answer cache: storefront answers kept in the process, keyed by the versions of what they were made of.
+
+A cached answer is found by a key that holds everything the answer depends on: the tenant, the kind of answer, the
+request's parameters, and the version of each thing it was made from (each segment's version, the catalogue's:
+docs/answers.md). Writes never touch the cache. They raise versions in the database, in their own transaction
+(answers/reactions.py); the next read asks the database for the current versions (one statement, the read's first)
+and so builds a key no stale answer is stored under. Old entries are never hit again and leave as the least recently
+used. Nothing is shared between processes, so nothing has to be told about a write: every process, on every host,
+sees a committed write's versions at its next read.
+
+Memory is bounded by bytes (the answer's body and headers and an estimate of the key); the least recently used
+entries go first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+#: What an entry costs beyond its body and key text: the dict slot, the tuples, the bytes object's header.
+ENTRY_OVERHEAD = 240
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer as the routes send it: the encoded body and the extra headers."""
+
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def header_dict(self) -> dict[str, str]:
+        return dict(self.headers)
+
+
+def _key_size(key: Hashable) -> int:
+    """An estimate of a key's memory: its texts' lengths plus a slot per element, nested tuples included."""
+    if isinstance(key, str | bytes):
+        return len(key) + 49
+    if isinstance(key, tuple):
+        return 40 + sum(8 + _key_size(part) for part in key)
+    return 32
+
+
+@dataclass(slots=True)
+class CacheCounts:
+    """Hits and misses of one kind of answer."""
+
+    hits: int = 0
+    misses: int = 0
+
+
+@dataclass(slots=True)
+class AnswerCache:
+    """Answers by key, at most `max_bytes` of them; `max_bytes` 0: nothing is kept (every read is a miss)."""
+
+    max_bytes: int
+    entries: OrderedDict[Hashable, tuple[Answer, int]] = field(default_factory=OrderedDict)
+    bytes: int = 0
+    evictions: int = 0
+    counts: dict[str, CacheCounts] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_bytes > 0
+
+    def get(self, kind: str, key: Hashable) -> Answer | None:
+        """The answer kept under `key`, counted as a hit or a miss of `kind`."""
+        counts = self.counts.get(kind)
+        if counts is None:
+            counts = self.counts[kind] = CacheCounts()
+        entry = self.entries.get(key)
+        if entry is None:
+            counts.misses += 1
+            return None
+        self.entries.move_to_end(key)
+        counts.hits += 1
+        return entry[0]
+
+    def put(self, key: Hashable, answer: Answer) -> None:
+        """Keep `answer` under `key`, dropping the least recently used entries beyond the memory bound. An answer
+        bigger than the whole bound is not kept."""
+        size = len(answer.body) + sum(len(k) + len(v) + 100 for k, v in answer.headers) + _key_size(key)
+        size += ENTRY_OVERHEAD
+        if size > self.max_bytes:
+            return
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+        self.entries[key] = (answer, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            _, (_, dropped) = self.entries.popitem(last=False)
+            self.bytes -= dropped
+            self.evictions += 1
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.bytes = 0
