@@ -141,6 +141,21 @@ def _env_database_url(name: str, env: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _env_database_urls(name: str, env: Mapping[str, str]) -> tuple[str, ...]:
+    """Comma-separated database URLs, each checked as `_env_database_url` checks one (a comma inside a password is
+    written %2C)."""
+    raw = _raw(env, name)
+    if raw is None:
+        return ()
+    parts = [part.strip() for part in raw.split(",")]
+    if any(part == "" for part in parts):
+        raise ConfigError(name, f"{name} has an empty entry; allowed: postgresql:// URLs separated by commas")
+    urls = tuple(_env_database_url(name, {name: part}) or "" for part in parts)
+    if len(set(urls)) != len(urls):
+        raise ConfigError(name, f"{name} names a URL twice; allowed: postgresql:// URLs separated by commas")
+    return urls
+
+
 def _env_application_name(name: str, env: Mapping[str, str]) -> str:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -197,6 +212,13 @@ class Settings:
 
     database_url: str | None = None
     """DATABASE_URL: PostgreSQL >= 14. When unset, `serve` starts an embedded server in `data_dir`."""
+    database_read_urls: tuple[str, ...] = ()
+    """DATABASE_READ_URL: comma-separated URLs of streaming replicas of DATABASE_URL. Lists and the storefront reads
+    go to them, with read-your-writes for the caller that wrote (docs/operations.md#read-replicas). Empty: every
+    read goes to DATABASE_URL."""
+    read_max_lag_seconds: float = 10.0
+    """SEGMENT_SERVICE_READ_MAX_LAG_SECONDS: a replica that has not replayed what the primary had written this many
+    seconds ago gets no reads until it catches up (0.1 to 3600)."""
     data_dir: Path = field(default_factory=lambda: Path(".data"))
     """SEGMENT_SERVICE_DATA_DIR: where the embedded PostgreSQL keeps its files."""
     signing_key: str | None = None
@@ -313,6 +335,10 @@ class Settings:
             )
         return cls(
             database_url=_env_database_url("DATABASE_URL", env),
+            database_read_urls=_env_database_urls("DATABASE_READ_URL", env),
+            read_max_lag_seconds=_env_float(
+                "SEGMENT_SERVICE_READ_MAX_LAG_SECONDS", 10.0, 0.1, 3600, unit="seconds", env=env
+            ),
             data_dir=Path(env.get("SEGMENT_SERVICE_DATA_DIR") or ".data"),
             signing_key=signing_key,
             token_ttl_seconds=_env_int("SEGMENT_SERVICE_TOKEN_TTL", 14399, 1, 2_592_000, unit="seconds", env=env),

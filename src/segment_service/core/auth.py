@@ -62,6 +62,13 @@ class Caller(msgspec.Struct, frozen=True):
         return not self.scopes.isdisjoint(scopes)
 
     @property
+    def read_key(self) -> tuple[str, str]:
+        """Who read-your-writes is kept for (core/dbreplicas.py): the tenant and the token's subject, which is the
+        client of a service token, the customer of a customer token (all its sessions alike) and the session of an
+        anonymous one."""
+        return (self.tenant, f"{self.kind.value}:{self.subject}")
+
+    @property
     def scope_text(self) -> str:
         """The Emporix scope string of the token."""
         return scope_text(self.tenant, self.scopes)

@@ -1,27 +1,29 @@
 """The connection pool, transactions and the migration runner.
 
 A read borrows a connection for one statement; a write runs in `transaction()`, opened by the service. Nested
-`conn.transaction()` blocks become savepoints, which is what per-item bulk isolation uses.
+`conn.transaction()` blocks become savepoints, which is what per-item bulk isolation uses. A read that a replica may
+answer (lists, the storefront) runs in `read()` (core/dbreplicas.py, docs/operations.md#read-replicas).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 import msgspec
 from asyncpg.exceptions._base import DataError as ArgumentError  # a value the driver cannot encode, e.g. int32 range
 
-from segment_service.core import dbconnect, schema_state
+from segment_service.core import dbconnect, dbreplicas, schema_state
 from segment_service.core.answer_cache import AnswerCache
 from segment_service.core.errors import BadRequest, ServiceError
 from segment_service.core.fairshare import FairShare
-from segment_service.core.outage import OUTAGE
+from segment_service.core.outage import OUTAGE, is_connection_failure
 from segment_service.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 else:
     Connection = asyncpg.Connection
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _json_encoder = msgspec.json.Encoder()
 _json_decoder = msgspec.json.Decoder()
@@ -111,6 +114,8 @@ class Database:
         self.waiting = 0
         #: Called with every exception raised while a connection is borrowed (core/metrics.py counts them).
         self.on_error: Callable[[BaseException], None] | None = None
+        #: The replicas of DATABASE_READ_URL; None without them, and then nothing of theirs runs.
+        self.replicas: dbreplicas.ReplicaSet | None = None
         #: The storefront's cached answers for this database (core/answer_cache.py); the app sizes it at start.
         self.answers = AnswerCache(0)
 
@@ -126,14 +131,30 @@ class Database:
             reset=_reset_connection,
             **dbconnect.pool_options(settings, pooled),
         )
-        return cls(
+        db = cls(
             pool,
             transaction_settings=dbconnect.transaction_settings(settings) if pooled else None,
             share=FairShare(settings.tenant_pool_share, settings.tenant_pool_wait_ms / 1000),
         )
+        if settings.database_read_urls:
+            db.replicas = await _open_replicas(settings, pooled)
+            db.replicas.start(db)
+        return db
 
     async def close(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.close()
         await self.pool.close()
+
+    async def read(self, key: dbreplicas.ReadKey | None, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """`await work(conn)` for a read that a replica may answer: on a replica that has replayed the last write of
+        the caller `key` (core/auth.py `Caller.read_key`; None: no caller, any caught-up replica), else on the
+        primary; without replicas, on the primary. `work` may run twice: once on a replica that fails it, then on the
+        primary; it must only read."""
+        if self.replicas is None:
+            async with self.connection() as conn:
+                return await work(conn)
+        return await self.replicas.read(self, key, work)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
@@ -150,11 +171,34 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """Borrow a connection inside a transaction that commits on success and rolls back on error."""
-        async with self._borrow() as conn, conn.transaction():
-            if self.transaction_settings is not None:
-                await conn.execute(self.transaction_settings)
-            yield conn
+        async with self._borrow() as conn:
+            async with conn.transaction():
+                if self.transaction_settings is not None:
+                    await conn.execute(self.transaction_settings)
+                yield conn
+            # Committed (a rollback raised out of the block above): the caller's write position, before anything
+            # answers the request, so that the caller's next read finds a replica that has it or the primary.
+            writer = dbreplicas.WRITER.get() if self.replicas is not None else None
+            if writer is not None:
+                marking = asyncio.ensure_future(self._mark(conn, writer))
+                try:
+                    await asyncio.shield(marking)
+                except asyncio.CancelledError:
+                    # A request cancelled after its COMMIT still gets its mark: it may be read by a retry.
+                    await asyncio.wait([marking])
+                    raise
         OUTAGE.succeeded()
+
+    async def _mark(self, conn: Connection, writer: dbreplicas.ReadKey) -> None:
+        try:
+            await dbreplicas.mark(conn, writer)
+        except Exception as exc:
+            if not is_connection_failure(exc):
+                raise
+            # The COMMIT returned, so any connection to the primary now sees a position at or past it. A second
+            # failure fails the request: the write is never reported as done without its mark.
+            async with self._pooled() as again:
+                await dbreplicas.mark(again, writer)
 
     @asynccontextmanager
     async def _borrow(self) -> AsyncIterator[Connection]:
@@ -179,6 +223,25 @@ class Database:
         finally:
             if waiting:
                 self.waiting -= 1
+
+
+async def _open_replicas(settings: Settings, pooled: bool) -> dbreplicas.ReplicaSet:
+    """The replicas' pools, opened without connecting (min size 0): a replica that is down must not stop the start;
+    the refresh finds it when it comes. They run in the primary's pooler mode (a deployment puts the same kind of
+    pooler, or none, in front of all its servers)."""
+    replicas = []
+    for number, url in enumerate(settings.database_read_urls, start=1):
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=0,
+            max_size=settings.pool_max_size,
+            init=_init_connection,
+            reset=_reset_connection,
+            **dbconnect.pool_options(settings, pooled),
+        )
+        ts = dbconnect.transaction_settings(settings) if pooled else None
+        replicas.append(dbreplicas.Replica(number, url, pool, ts))
+    return dbreplicas.ReplicaSet(replicas, settings.read_max_lag_seconds, settings.connect_timeout_seconds)
 
 
 def _shipped_files() -> list[Traversable]:

@@ -9,6 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from segment_service.core.auth import authenticate
+from segment_service.core.dbreplicas import WRITER
 
 
 async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler) -> None:
@@ -31,6 +32,9 @@ async def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], route_hand
         anonymous_without_scopes=bool(route_handler.opt.get("anonymous_without_scopes")),
     )
     connection.scope.setdefault("state", {})["caller"] = caller
+    if app_state.db.replicas is not None:
+        # The request's writes are this caller's (core/dbreplicas.py); the guard runs in the request's own task.
+        WRITER.set(caller.read_key)
 
 
 def _authorization(headers: Any) -> str | None:

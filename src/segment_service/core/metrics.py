@@ -105,6 +105,38 @@ class Metrics:
             registry=registry,
             multiprocess_mode="livesum",
         )
+        # Read replicas (docs/operations.md#read-replicas): where the reads that a replica may answer went.
+        self.replica_reads = Counter(
+            "segment_service_db_replica_eligible_reads",
+            "Reads that a replica may answer (lists, the storefront), by where they were answered: `replica` or "
+            "`primary`.",
+            ["target"],
+            registry=registry,
+        )
+        self.replica_fallbacks = Counter(
+            "segment_service_db_replica_fallbacks",
+            "Replica-eligible reads the primary answered, by reason: `own_write` (the caller's last write is not "
+            "replayed yet), `unavailable` (no replica up and within the lag limit), `error` (the replica failed the "
+            "read), `marks_reset` (the primary's marks table was emptied by a crash or promotion).",
+            ["reason"],
+            registry=registry,
+        )
+        self.replica_up = Gauge(
+            "segment_service_db_replica_up",
+            "1 when the replica is reachable and within SEGMENT_SERVICE_READ_MAX_LAG_SECONDS, by its position in "
+            "DATABASE_READ_URL (the lowest view among the processes).",
+            ["replica"],
+            registry=registry,
+            multiprocess_mode="livemin",
+        )
+        self.replica_lag = Gauge(
+            "segment_service_db_replica_lag_seconds",
+            "How long ago the primary had written something the replica has not replayed (the highest view among "
+            "the processes; NaN while it is down).",
+            ["replica"],
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
         # The answer cache (core/answer_cache.py): its counts are plain integers on the hot path, carried over here
         # when the pool is sampled.
         self.answer_hits = Counter(
@@ -165,7 +197,15 @@ class Metrics:
         """Report `db`'s pool (a core.db.Database) in the pool gauges."""
         self._db = db
         db.on_error = self.db_error
+        if db.replicas is not None:
+            db.replicas.on_read = self.replica_read
         self.sample_pool()
+
+    def replica_read(self, target: str, reason: str) -> None:
+        """Count one replica-eligible read (core/dbreplicas.py)."""
+        self.replica_reads.labels(target).inc()
+        if reason:
+            self.replica_fallbacks.labels(reason).inc()
 
     def sample_pool(self) -> None:
         db = self._db
@@ -177,6 +217,11 @@ class Metrics:
         self.pool_in_use.set(size - pool.get_idle_size())
         self.pool_waiting.set(db.waiting)
         self.pool_max.set(pool.get_max_size())
+        if db.replicas is not None:
+            for replica in db.replicas.replicas:
+                label = str(replica.number)
+                self.replica_up.labels(label).set(1 if replica.state(db.replicas.max_lag) == "up" else 0)
+                self.replica_lag.labels(label).set(float("nan") if replica.lag is None else replica.lag)
         self._sample_answers(db.answers)
 
     def _sample_answers(self, cache: Any) -> None:

@@ -41,7 +41,8 @@ async def live() -> Response[Any]:
 @get("/health/ready", include_in_schema=False)
 async def ready(state: State) -> Response[Any]:
     """200 when requests can be served: the database answers and has every migration this version ships; 503 with
-    the reason otherwise."""
+    the reason otherwise. With read replicas, each one's state as this process sees it; a replica that is down or
+    lagging leaves the service ready, since the primary answers its reads (docs/operations.md#read-replicas)."""
     db: Database = state.db
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
@@ -55,7 +56,9 @@ async def ready(state: State) -> Response[Any]:
         raise NotReady(
             f"Not ready: the database lacks migration(s) {', '.join(missing)}; run `segment-service migrate`."
         )
-    return json_response({"status": "UP"})
+    if db.replicas is None:
+        return json_response({"status": "UP"})
+    return json_response({"status": "UP", "replicas": db.replicas.report()})
 
 
 async def _applied_migrations(db: Database) -> set[str]:
