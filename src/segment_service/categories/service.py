@@ -127,8 +127,10 @@ async def list_categories(
         valid_to_before=valid_to,
         modified_after=modified,
     )
-    async with db.connection() as conn:
-        rows, total = await store.list_categories(conn, caller.tenant, categories, page=page, with_total=with_total)
+    rows, total = await db.read(
+        caller.read_key,
+        lambda conn: store.list_categories(conn, caller.tenant, categories, page=page, with_total=with_total),
+    )
     return [category_document(r, default_language) for r in rows], total
 
 

@@ -304,8 +304,10 @@ async def list_customers(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of the tenant's customers that match `q`, and the total when asked for."""
     search = parse_search(q, sort, store.CUSTOMER_FIELDS)
-    async with db.connection() as conn:
-        rows, total = await store.list_customers(conn, caller.tenant, search, page=page, with_total=with_total)
+    rows, total = await db.read(
+        caller.read_key,
+        lambda conn: store.list_customers(conn, caller.tenant, search, page=page, with_total=with_total),
+    )
     return [customer_document(r, expand) for r in rows], total
 
 

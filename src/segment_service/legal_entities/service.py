@@ -276,10 +276,10 @@ async def list_legal_entities(
         contact_of=None if reader else caller.customer_id,
         nothing=not reader and caller.customer_id is None,
     )
-    async with db.connection() as conn:
-        rows, total = await store.list_legal_entities(
-            conn, caller.tenant, legal_entities, page=page, with_total=with_total
-        )
+    rows, total = await db.read(
+        caller.read_key,
+        lambda conn: store.list_legal_entities(conn, caller.tenant, legal_entities, page=page, with_total=with_total),
+    )
     return [legal_entity_document(r) for r in rows], total
 
 

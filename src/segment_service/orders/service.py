@@ -205,8 +205,9 @@ async def list_orders(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of orders matching `q` (only the customer's, or the legal entity's, when given)."""
     search = parse_search(q, sort, store.ORDER_FIELDS)
-    async with db.connection() as conn:
-        rows, total = await store.list_orders(
+    rows, total = await db.read(
+        caller.read_key,
+        lambda conn: store.list_orders(
             conn,
             caller.tenant,
             search,
@@ -214,7 +215,8 @@ async def list_orders(
             legal_entity_id=legal_entity_id,
             page=page,
             with_total=with_total,
-        )
+        ),
+    )
     return [order_document(r, sales=sales) for r in rows], total
 
 

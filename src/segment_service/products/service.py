@@ -207,8 +207,10 @@ async def list_products(
     sort = sort_in_language(sort, LOCALIZED_FIELDS, languages[0] if languages else default_language)
     search = Search(query, parse_ordering(sort, store.PRODUCT_FIELDS))
     products = store.ProductFilter(search, show_unpublished=caller.has_any(_READ_UNPUBLISHED))
-    async with db.connection() as conn:
-        rows, total = await store.list_products(conn, caller.tenant, products, page=page, with_total=with_total)
+    rows, total = await db.read(
+        caller.read_key,
+        lambda conn: store.list_products(conn, caller.tenant, products, page=page, with_total=with_total),
+    )
     return [product_document(r) for r in rows], total
 
 

@@ -234,13 +234,16 @@ async def list_assignments(
         customer_id=None if reader else caller.customer_id,
         nothing=not reader and caller.customer_id is None,
     )
-    async with db.connection() as conn:
+
+    async def read_page(conn: Connection) -> tuple[list[dict[str, Any]], int | None]:
         rows, total = await store.list_assignments(
             conn, caller.tenant, segment_id, assignments, page=page, with_total=with_total
         )
         if not rows:  # rows prove the segment exists; only an empty page needs the extra check
             await _require_segment(conn, caller.tenant, segment_id)
-    return [assignment_document(r) for r in rows], total
+        return [assignment_document(r) for r in rows], total
+
+    return await db.read(caller.read_key, read_page)
 
 
 # --------------------------------------------------------------------------------------------------------- bulk

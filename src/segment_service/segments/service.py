@@ -231,10 +231,13 @@ async def list_segments(
     query = parse_query(q, store.SEGMENT_FIELDS)
     visible = visibility(caller, customer_id=customer_id, legal_entity_id=legal_entity_id)
     segments = store.SegmentFilter(Search(query, parse_ordering(sort, store.SEGMENT_FIELDS)), visible)
-    async with db.connection() as conn:
+
+    async def read_page(conn: Connection) -> tuple[list[dict[str, Any]], int | None]:
         await check_legal_entity_context(conn, caller, legal_entity_id)
         rows, total = await store.list_segments(conn, caller.tenant, segments, page=page, with_total=with_total)
-    return [segment_document(r) for r in rows], total
+        return [segment_document(r) for r in rows], total
+
+    return await db.read(caller.read_key, read_page)
 
 
 async def get_segment(
