@@ -27,7 +27,7 @@ from segment_service.core.allow import AllowHeaderMiddleware
 from segment_service.core.answer_cache import AnswerCache
 from segment_service.core.cors import cors_config
 from segment_service.core.db import Database
-from segment_service.core.deps import DEPENDENCIES
+from segment_service.core.deps import DEPENDENCIES, resolve_in_order
 from segment_service.core.disconnect import IncompleteBodyMiddleware
 from segment_service.core.errors import ServiceError
 from segment_service.core.fastlane import FastLane
@@ -198,6 +198,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     declare_security(app)
     finalize(app.openapi_schema)
+    resolve_in_order(app)
     return app
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
+from litestar.routes import HTTPRoute
 
 from segment_service.core.auth import Caller, current_caller
 from segment_service.core.db import Database
@@ -85,3 +86,23 @@ DEPENDENCIES = {
     "shape": Provide(provide_read_shape, sync_to_thread=False),
     "listing": listing_dependency(60),
 }
+
+
+def resolve_in_order(app: Litestar) -> None:
+    """Let every route resolve its dependencies one after another.
+
+    Litestar resolves the dependencies of one level of a route's dependency graph concurrently: an anyio task group
+    and a task per dependency, on every request. The service's dependencies are synchronous and take microseconds,
+    so the tasks cost far more than the work: about 100 µs of CPU per request on `GET /segments/{id}`
+    (docs/performance.md#the-frameworks-share-of-a-request). A level with an async dependency keeps Litestar's way."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for _, model in route.route_handler_map.values():
+            batches: list[set[Any]] = []
+            for batch in model.dependency_batches:
+                if all(dependency.provide.has_sync_callable for dependency in batch):
+                    batches.extend({dependency} for dependency in batch)
+                else:
+                    batches.append(batch)
+            model.dependency_batches = batches
