@@ -167,18 +167,26 @@ async def category_assignments_answer(
     check_show_unpublished(caller, filters.show_unpublished)
     cache = db.answers
     scopes = (answers_store.CATALOGUE, *sorted(set(filters.segment_ids or ())))
-    async with db.connection() as conn:
+    parameters = (category_id, filters, page, sort, with_total, languages, default_language, variant)
+
+    async def read(conn: Connection) -> Answer | tuple[tuple[list[dict[str, Any]], int | None], Hashable]:
+        """The cached answer, or the page and the key to keep its answer under (None: not to keep)."""
         key: Hashable = None
         if cache.enabled:
             versions = await answers_store.versions(conn, caller.tenant, scopes)
-            parameters = (category_id, filters, page, sort, with_total, languages, default_language, variant)
             key = ("category-assignments", caller.tenant, tuple(zip(scopes, versions, strict=True)), parameters)
             if (cached := cache.get("category-assignments", key)) is not None:
                 return cached
-        result = await _assignments_page(
+        page_read = await _assignments_page(
             conn, caller, category_id, filters, page, sort, with_total, languages, default_language
         )
-    rendered = render(result)
+        return page_read, key
+
+    result = await db.read(caller.read_key, read)
+    if isinstance(result, Answer):
+        return result
+    page_read, key = result
+    rendered = render(page_read)
     answer = Answer(rendered[0], tuple(rendered[1].items()))
     if key is not None:
         cache.put(key, answer)

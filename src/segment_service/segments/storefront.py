@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from segment_service.categories import trees
 from segment_service.core.answer_cache import Answer
 from segment_service.core.auth import Caller, Scope
-from segment_service.core.db import Database
+from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest
 from segment_service.core.http import json_body
 from segment_service.core.languages import localize
@@ -23,7 +23,7 @@ from segment_service.core.listing import parse_search
 from segment_service.core.paging import Page
 from segment_service.segments import service as segments_service
 from segment_service.segments import storefront_store as store
-from segment_service.segments.item_assignment_store import ITEM_ASSIGNMENT_FIELDS
+from segment_service.segments.item_assignment_store import ITEM_ASSIGNMENT_FIELDS, ItemAssignmentRow
 from segment_service.segments.item_assignments import assignment_document
 
 T = TypeVar("T")
@@ -76,19 +76,26 @@ async def items_answer(
     scope = _segment_scope(caller, legal_entity_id=legal_entity_id, only_active=only_active, site_code=site_code)
     items = store.ItemFilter(scope, parse_search(q, sort, ITEM_ASSIGNMENT_FIELDS))
     cache = db.answers
-    async with db.connection() as conn:
+
+    async def read(conn: Connection) -> Answer | tuple[list[ItemAssignmentRow], int | None, Hashable]:
+        """The cached answer, or the rows and the key to keep their answer under (None: not to keep)."""
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
         if not (scope.few and cache.enabled):
-            rows, total = await store.list_items(conn, caller.tenant, items, page=page, with_total=with_total)
-            return _answer(render(([assignment_document(r) for r in rows], total)))
+            return (*await store.list_items(conn, caller.tenant, items, page=page, with_total=with_total), None)
         versions = await store.active_versions(conn, caller.tenant, scope)
         key = ("items", caller.tenant, versions.segments, q, page, sort, with_total, variant)
         if (cached := cache.get("items", key)) is not None:
             return cached
-        items = replace(items, scope=replace(scope, ids=versions.ids))
-        rows, total = await store.list_items(conn, caller.tenant, items, page=page, with_total=with_total)
+        exact = replace(items, scope=replace(scope, ids=versions.ids))
+        return (*await store.list_items(conn, caller.tenant, exact, page=page, with_total=with_total), key)
+
+    result = await db.read(caller.read_key, read)
+    if isinstance(result, Answer):
+        return result
+    rows, total, key = result
     answer = _answer(render(([assignment_document(r) for r in rows], total)))
-    cache.put(key, answer)
+    if key is not None:
+        cache.put(key, answer)
     return answer
 
 
@@ -133,16 +140,22 @@ async def category_trees_answer(
     # The tree reads a customer's memberships and a reader's active segments alike as an array first.
     scope = replace(scope, few=True)
     cache = db.answers
-    key: Hashable = None
-    async with db.connection() as conn:
+
+    async def read(conn: Connection) -> Answer | tuple[list[store.TreeRow], Hashable]:
+        """The cached answer, or the tree's rows and the key to keep its answer under (None: not to keep)."""
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
-        if customer and cache.enabled:
-            versions = await store.active_versions(conn, caller.tenant, scope)
-            key = ("trees", caller.tenant, versions.segments, versions.catalogue, languages, default_language)
-            if (cached := cache.get("trees", key)) is not None:
-                return cached
-            scope = replace(scope, ids=versions.ids)
-        rows = await store.category_tree_rows(conn, caller.tenant, scope)
+        if not (customer and cache.enabled):
+            return await store.category_tree_rows(conn, caller.tenant, scope), None
+        versions = await store.active_versions(conn, caller.tenant, scope)
+        key = ("trees", caller.tenant, versions.segments, versions.catalogue, languages, default_language)
+        if (cached := cache.get("trees", key)) is not None:
+            return cached
+        return await store.category_tree_rows(conn, caller.tenant, replace(scope, ids=versions.ids)), key
+
+    result = await db.read(caller.read_key, read)
+    if isinstance(result, Answer):
+        return result
+    rows, key = result
     forest = trees.build_forest(rows, lambda row: _tree_node(row, languages, default_language), unpublished=False)
     answer = _answer(render(forest))
     if key is not None:
@@ -198,24 +211,24 @@ async def match_answer(
     if not asked or not segment_ids:
         return Answer(json_body([]))
     cache = db.answers
-    async with db.connection() as conn:
+    segments = list(dict.fromkeys(segment_ids))
+
+    async def read(conn: Connection) -> Answer | tuple[list[str], Hashable]:
+        """The cached answer, or the matched ids and the key to keep their answer under (None: not to keep)."""
         if not cache.enabled:
-            active: Sequence[str] | None = None
-        else:
-            versions = await store.match_versions(conn, caller.tenant, list(dict.fromkeys(segment_ids)), site_value)
-            key = ("match", caller.tenant, versions.segments, versions.catalogue, tuple(asked))
-            if (cached := cache.get("match", key)) is not None:
-                return cached
-            active = versions.ids
-        matched = await store.match_products(
-            conn,
-            caller.tenant,
-            segment_ids=list(dict.fromkeys(segment_ids)),
-            product_ids=asked,
-            site_code=site_value,
-            active=active,
-        )
+            return await store.match_products(conn, caller.tenant, segments, asked, site_value), None
+        versions = await store.match_versions(conn, caller.tenant, segments, site_value)
+        key = ("match", caller.tenant, versions.segments, versions.catalogue, tuple(asked))
+        if (cached := cache.get("match", key)) is not None:
+            return cached
+        matched = await store.match_products(conn, caller.tenant, segments, asked, site_value, active=versions.ids)
+        return matched, key
+
+    result = await db.read(caller.read_key, read)
+    if isinstance(result, Answer):
+        return result
+    matched, key = result
     answer = Answer(json_body([{"id": product_id} for product_id in matched]))
-    if active is not None:
+    if key is not None:
         cache.put(key, answer)
     return answer

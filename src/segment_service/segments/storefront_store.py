@@ -230,10 +230,10 @@ ORDER BY asked.position
 async def match_products(
     conn: Connection,
     tenant: str,
-    *,
     segment_ids: Sequence[str],
     product_ids: Sequence[str],
     site_code: str,
+    *,
     active: Sequence[str] | None = None,
 ) -> list[str]:
     """The ids of `product_ids` (each once, in their order) that an active segment of `segment_ids` on the site
