@@ -28,6 +28,7 @@ import asyncpg
 from bench import (
     assignments,
     categories,
+    churn,
     coupon_scenarios,
     coupons,
     cpu,
@@ -48,6 +49,8 @@ from segment_service.oauth import service as oauth_service
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "bench" / "results" / "latest.md"
+#: Writes per second to memberships and items beside the churn scenario's reads (bench/churn.py).
+CHURN_RATE = 50.0
 SEARCH_BODY = '{"q":"' + plans.SEARCH_Q + '"}'
 CATEGORY_PREFIX = f"/category/{dataset.TENANT}/categories/"
 SUBTREE_SUFFIX = "/assignments?withSubcategories=true"
@@ -860,14 +863,31 @@ def run(options: Options) -> report.Report:
                 rows_before = asyncio.run(coupon_scenarios.redemption_rows(dsn))
             before = cpu.CpuSample.take(target.process.pid, postmaster_pid)
             client_before = _children_cpu()
-            measured = load.run_wrk(
-                wrk,
-                url,
-                script=script,
-                duration=options.duration,
-                threads=options.threads,
-                connections=options.connections,
-            )
+            if name == churn.NAME and script is not None and storefront_data is not None:
+                churned = churn.run(
+                    wrk,
+                    service_url,
+                    script,
+                    token,
+                    storefront_scenarios.customer_tokens(signing_key, [p.shopper for p in storefront_data.items]),
+                    storefront_data,
+                    dsn,
+                    rate=CHURN_RATE,
+                    duration=options.duration,
+                    threads=options.threads,
+                    connections=options.connections,
+                )
+                measured = churned.wrk
+                result.notes.append(churn.note(churned, options.duration))
+            else:
+                measured = load.run_wrk(
+                    wrk,
+                    url,
+                    script=script,
+                    duration=options.duration,
+                    threads=options.threads,
+                    connections=options.connections,
+                )
             server_us, postgres_us = cpu.per_request_us(
                 before, cpu.CpuSample.take(target.process.pid, postmaster_pid), measured.requests
             )

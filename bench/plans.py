@@ -25,15 +25,18 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import asyncpg
 
+from segment_service.core.answer_cache import AnswerCache
 from segment_service.core.auth import Caller, Scope, TokenKind
 from segment_service.core.db import Database
 from segment_service.core.errors import NotFound
 from segment_service.core.paging import Page
 from segment_service.segments import service
+
+T = TypeVar("T")
 
 SEARCH_Q = "siteCode:main status:ACTIVE"
 DEFAULT_PAGE_SIZE = 60  # what the search endpoint uses when the client sends no pageSize
@@ -84,6 +87,13 @@ class _RecordingDatabase:
         yield self.recorder
 
     transaction = connection
+
+    async def read(self, key: object, work: Callable[[_Recorder], Awaitable[T]]) -> T:
+        """`Database.read` without replicas: the work on the recorder."""
+        return await work(self.recorder)
+
+    #: No answer is kept: every read sends its statements (core/answer_cache.py).
+    answers = AnswerCache(0)
 
 
 async def record(call: Callable[[Database], Awaitable[object]], *, fetchval_result: Any = 0) -> list[Statement]:

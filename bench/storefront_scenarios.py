@@ -29,6 +29,7 @@ SCENARIOS = {
     "match": "match 20 products",
     "category-segments": "category assignments by segments",
     "category-segments-subtree": "category subtree by segments",
+    "my-items-churn": "items of my segments, 50 writes/s",
 }
 #: By report name: the least share of the floor's req/s, and the most p99 in ms (None: no p99 target).
 TARGETS: dict[str, tuple[float, float | None]] = {
@@ -37,6 +38,7 @@ TARGETS: dict[str, tuple[float, float | None]] = {
     SCENARIOS["match"]: (0.40, None),
     SCENARIOS["category-segments"]: (0.40, None),
     SCENARIOS["category-segments-subtree"]: (0.40, None),
+    SCENARIOS["my-items-churn"]: (0.50, None),
 }
 SEGMENTS_PATH = f"/customer-segment/{TENANT}/segments"
 TOKEN_TTL_SECONDS = 4 * 3600
@@ -248,6 +250,11 @@ def scenarios(
             for p in data.matches
         ],
         "category-segments": _category_requests(data.category_filters, tree_tokens),
+        # The my-items requests, with writes and checked reads beside them (bench/churn.py).
+        "my-items-churn": [
+            (ScriptedRequest("GET", f"{SEGMENTS_PATH}/items", tokens[p.shopper.customer_id]), _items_check(p.expected))
+            for p in data.items
+        ],
         "category-segments-subtree": _category_requests(data.subtree_filters, tree_tokens),
     }
     controls = {

@@ -1,0 +1,224 @@
+"""The churn scenario: the storefront's "items of my segments" under a steady stream of writes to memberships and
+items, with every write followed by a read that is checked against the database.
+
+While wrk sends the my-items requests (the same customers and script as the my-items scenario), a writer sends
+`--churn-rate` writes per second through the service's API, taking turns:
+- an item write: a product assignment PUT on one of a scenario customer's active segments, DELETEd again on the
+  segment's next turn;
+- a membership write: the customer PUT into a churn segment of its own site (ACTIVE, a few items, made at the start)
+  and DELETEd again on its next turn.
+Right after each write has answered (its transaction committed), the writer reads that customer's items through
+the service and compares them with what the database holds at that moment (one SQL statement over the memberships,
+segments and item assignments). Any difference is a stale answer. The writes and the checks run beside the load,
+so the measured req/s is the read throughput while the cache is being invalidated under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import load, servers
+from bench.dataset import TENANT
+from bench.load import BenchError, WrkResult
+from bench.storefront import SITE, StorefrontLoadResult
+from bench.storefront_scenarios import SEGMENTS_PATH
+
+#: The scenario's report name (bench/storefront_scenarios.py SCENARIOS["my-items-churn"]).
+NAME = "items of my segments, 50 writes/s"
+CHURN_SEGMENT = "bench-churn"
+
+# What the service must answer for the customer right now: the item assignments of its active memberships.
+_TRUTH = """
+SELECT i.segment_id, i.item_type, i.item_id
+FROM segment_item_assignments i
+WHERE i.tenant = $1 AND i.segment_id IN (
+    SELECT s.id FROM segments s
+    JOIN segment_customer_assignments a ON a.tenant = s.tenant AND a.segment_id = s.id AND a.customer_id = $2
+    WHERE s.tenant = $1 AND s.status = 'ACTIVE' AND (s.valid_from IS NULL OR s.valid_from <= now())
+      AND (s.valid_to IS NULL OR now() < s.valid_to))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnResult:
+    wrk: WrkResult
+    writes: int
+    checked: int
+    stale: list[str]
+    write_ms_p50: float
+    write_ms_p99: float
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def _setup(service_url: str, token: str, products: list[str]) -> None:
+    """The churn segment (ACTIVE on the site) with three product items."""
+    url = f"{service_url}{SEGMENTS_PATH}/{CHURN_SEGMENT}"
+    status, body = await asyncio.to_thread(servers.request, url, method="GET", token=token)
+    if status == 404:
+        segment = {"id": CHURN_SEGMENT, "name": {"en": "Churn"}, "siteCode": SITE, "status": "ACTIVE"}
+        status, body = await asyncio.to_thread(
+            servers.request, f"{service_url}{SEGMENTS_PATH}", method="POST", token=token, body=segment
+        )
+        if status != 201:
+            raise BenchError(f"churn: creating the churn segment answered {status}: {body}")
+    for product in products[:3]:
+        status, body = await asyncio.to_thread(
+            servers.request, f"{url}/items/PRODUCT/{product}", method="PUT", token=token, body={}
+        )
+        if status not in (200, 201, 204):
+            raise BenchError(f"churn: assigning {product} to the churn segment answered {status}: {body}")
+
+
+async def _writer(
+    service_url: str,
+    service_token: str,
+    customer_tokens: dict[str, str],
+    data: StorefrontLoadResult,
+    dsn: str,
+    products: list[str],
+    rate: float,
+    stop: asyncio.Event,
+) -> tuple[int, int, list[str], list[float]]:
+    conn = await asyncpg.connect(dsn)
+    writes = checked = 0
+    stale: list[str] = []
+    latencies: list[float] = []
+    pending_items: dict[tuple[str, str], bool] = {}
+    members: set[str] = set()
+    try:
+        probes = data.items
+        step = 0
+        next_at = time.perf_counter()
+        while not stop.is_set():
+            probe = probes[step % len(probes)]
+            customer = probe.shopper.customer_id
+            if step % 2 == 0:
+                segment = sorted({segment_id for segment_id, _, _ in probe.expected})[0]
+                product = products[3 + (step // 2) % (len(products) - 3)]
+                assigned = pending_items.get((segment, product), False)
+                url = f"{service_url}{SEGMENTS_PATH}/{segment}/items/PRODUCT/{product}"
+                body: dict[str, Any] | None = None if assigned else {}
+                method = "DELETE" if assigned else "PUT"
+                pending_items[(segment, product)] = not assigned
+            else:
+                url = f"{service_url}{SEGMENTS_PATH}/{CHURN_SEGMENT}/customers/{customer}"
+                body = None if customer in members else {}
+                method = "DELETE" if customer in members else "PUT"
+                members.symmetric_difference_update({customer})
+            started = time.perf_counter()
+            status, answer = await asyncio.to_thread(
+                servers.request, url, method=method, token=service_token, body=body
+            )
+            latencies.append((time.perf_counter() - started) * 1000)
+            if status >= 300:
+                raise BenchError(f"churn: {method} {url} answered {status}: {answer}")
+            writes += 1
+            # The write has committed: the customer's next read must show it.
+            status, items = await asyncio.to_thread(
+                servers.request,
+                f"{service_url}{SEGMENTS_PATH}/items?pageSize=1000",
+                token=customer_tokens[customer],
+            )
+            truth = {(r[0], r[1], r[2]) for r in await conn.fetch(_TRUTH, TENANT, customer)}
+            got = {(d["segmentId"], d["item"]["type"], d["item"]["id"]) for d in items or []}
+            checked += 1
+            if status != 200 or got != truth:
+                stale.append(f"{method} {url}: {customer} read {len(got)} items, the database holds {len(truth)}")
+            step += 1
+            next_at += 1 / rate
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+    finally:
+        await conn.close()
+    return writes, checked, stale, latencies
+
+
+async def _run(
+    wrk: str,
+    service_url: str,
+    script: Path,
+    service_token: str,
+    customer_tokens: dict[str, str],
+    data: StorefrontLoadResult,
+    dsn: str,
+    *,
+    rate: float,
+    duration: int,
+    threads: int,
+    connections: int,
+) -> ChurnResult:
+    conn = await asyncpg.connect(dsn)
+    try:
+        products = [r[0] for r in await conn.fetch("SELECT id FROM products WHERE tenant = $1 LIMIT 203", TENANT)]
+    finally:
+        await conn.close()
+    await _setup(service_url, service_token, products)
+    stop = asyncio.Event()
+    writer = asyncio.create_task(_writer(service_url, service_token, customer_tokens, data, dsn, products, rate, stop))
+    try:
+        result = await asyncio.to_thread(
+            load.run_wrk,
+            wrk,
+            f"{service_url}{SEGMENTS_PATH}/x",
+            script=script,
+            duration=duration,
+            threads=threads,
+            connections=connections,
+        )
+    finally:
+        stop.set()
+    writes, checked, stale, latencies = await writer
+    return ChurnResult(result, writes, checked, stale, _percentile(latencies, 0.5), _percentile(latencies, 0.99))
+
+
+def run(
+    wrk: str,
+    service_url: str,
+    script: Path,
+    service_token: str,
+    customer_tokens: dict[str, str],
+    data: StorefrontLoadResult,
+    dsn: str,
+    *,
+    rate: float,
+    duration: int,
+    threads: int,
+    connections: int,
+) -> ChurnResult:
+    """The my-items load of `script` for `duration` seconds with `rate` writes/s and their checked reads beside it."""
+    return asyncio.run(
+        _run(
+            wrk,
+            service_url,
+            script,
+            service_token,
+            customer_tokens,
+            data,
+            dsn,
+            rate=rate,
+            duration=duration,
+            threads=threads,
+            connections=connections,
+        )
+    )
+
+
+def note(result: ChurnResult, seconds: int) -> str:
+    """The report's line on the writes and the checks beside the churn scenario's load."""
+    verdict = "0 stale answers" if not result.stale else f"**{len(result.stale)} stale answers**: {result.stale[:3]}"
+    return (
+        f"{NAME}: {result.writes:,} writes in {seconds} s ({result.writes / max(seconds, 1):.1f}/s, "
+        f"p50 {result.write_ms_p50:.1f} ms, p99 {result.write_ms_p99:.1f} ms), each followed by a read of the "
+        f"customer's items checked against the database: {result.checked:,} checked, {verdict}"
+    )
