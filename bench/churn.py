@@ -132,7 +132,7 @@ async def _writer(
                 token=customer_tokens[customer],
             )
             truth = {(r[0], r[1], r[2]) for r in await conn.fetch(_TRUTH, TENANT, customer)}
-            got = {(d["segmentId"], d["item"]["type"], d["item"]["id"]) for d in items or []}
+            got = {(d["segmentId"], d["type"], d["item"]["id"]) for d in items or []}
             checked += 1
             if status != 200 or got != truth:
                 stale.append(f"{method} {url}: {customer} read {len(got)} items, the database holds {len(truth)}")
