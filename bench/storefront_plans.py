@@ -93,7 +93,7 @@ async def statements(keys: tuple[str, ...], data: StorefrontLoadResult, notes: l
                 site_code=None,
                 only_active=False,
                 variant=None,
-                render=lambda result: (b"", {}),
+                shape=lambda doc: doc,
             ),
             None,
         ),

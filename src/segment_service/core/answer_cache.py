@@ -33,6 +33,27 @@ class Answer:
         return dict(self.headers)
 
 
+@dataclass(frozen=True, slots=True)
+class Fragments:
+    """Encoded JSON values in order, each one element of a list answer: what several answers are made of (a
+    segment's item assignments, shaped as a read asks, joined with other segments' into a page)."""
+
+    parts: tuple[bytes, ...]
+
+    def size(self) -> int:
+        return sum(len(part) + 41 for part in self.parts) + 56
+
+
+#: What the cache keeps.
+Cached = Answer | Fragments
+
+
+def _size(value: Cached) -> int:
+    if isinstance(value, Fragments):
+        return value.size()
+    return len(value.body) + sum(len(k) + len(v) + 100 for k, v in value.headers)
+
+
 def _key_size(key: Hashable) -> int:
     """An estimate of a key's memory: its texts' lengths plus a slot per element, nested tuples included."""
     if isinstance(key, str | bytes):
@@ -55,7 +76,7 @@ class AnswerCache:
     """Answers by key, at most `max_bytes` of them; `max_bytes` 0: nothing is kept (every read is a miss)."""
 
     max_bytes: int
-    entries: OrderedDict[Hashable, tuple[Answer, int]] = field(default_factory=OrderedDict)
+    entries: OrderedDict[Hashable, tuple[Cached, int]] = field(default_factory=OrderedDict)
     bytes: int = 0
     evictions: int = 0
     counts: dict[str, CacheCounts] = field(default_factory=dict)
@@ -64,8 +85,8 @@ class AnswerCache:
     def enabled(self) -> bool:
         return self.max_bytes > 0
 
-    def get(self, kind: str, key: Hashable) -> Answer | None:
-        """The answer kept under `key`, counted as a hit or a miss of `kind`."""
+    def get(self, kind: str, key: Hashable) -> Cached | None:
+        """What is kept under `key`, counted as a hit or a miss of `kind`."""
         counts = self.counts.get(kind)
         if counts is None:
             counts = self.counts[kind] = CacheCounts()
@@ -77,17 +98,26 @@ class AnswerCache:
         counts.hits += 1
         return entry[0]
 
-    def put(self, key: Hashable, answer: Answer) -> None:
-        """Keep `answer` under `key`, dropping the least recently used entries beyond the memory bound. An answer
+    def answer(self, kind: str, key: Hashable) -> Answer | None:
+        """The answer kept under `key` (see `get`)."""
+        cached = self.get(kind, key)
+        return cached if isinstance(cached, Answer) else None
+
+    def fragments(self, kind: str, key: Hashable) -> Fragments | None:
+        """The fragments kept under `key` (see `get`)."""
+        cached = self.get(kind, key)
+        return cached if isinstance(cached, Fragments) else None
+
+    def put(self, key: Hashable, value: Cached) -> None:
+        """Keep `value` under `key`, dropping the least recently used entries beyond the memory bound. A value
         bigger than the whole bound is not kept."""
-        size = len(answer.body) + sum(len(k) + len(v) + 100 for k, v in answer.headers) + _key_size(key)
-        size += ENTRY_OVERHEAD
+        size = _size(value) + _key_size(key) + ENTRY_OVERHEAD
         if size > self.max_bytes:
             return
         old = self.entries.pop(key, None)
         if old is not None:
             self.bytes -= old[1]
-        self.entries[key] = (answer, size)
+        self.entries[key] = (value, size)
         self.bytes += size
         while self.bytes > self.max_bytes:
             _, (_, dropped) = self.entries.popitem(last=False)

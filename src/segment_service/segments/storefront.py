@@ -9,15 +9,15 @@ docs/decisions.md#match-and-the-storefront-reads has the rules.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from segment_service.categories import trees
-from segment_service.core.answer_cache import Answer
+from segment_service.core.answer_cache import Answer, AnswerCache, Fragments
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest
-from segment_service.core.http import json_body
+from segment_service.core.http import json_body, list_body
 from segment_service.core.languages import localize
 from segment_service.core.listing import parse_search
 from segment_service.core.paging import Page
@@ -68,35 +68,93 @@ async def items_answer(
     site_code: str | None,
     only_active: bool,
     variant: Hashable,
-    render: Render[tuple[list[dict[str, Any]], int | None]],
+    shape: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> Answer:
-    """One page of the item assignments of the caller's segments that match `q` (and the total when asked for), as
-    `render` sends it. A customer's answer is cached by its active segments and their versions (docs/answers.md);
-    `variant` is whatever else `render` depends on (the shape)."""
+    """One page of the item assignments of the caller's segments that match `q` (and the total when asked for), each
+    document passed through `shape`; `variant` is whatever `shape` depends on.
+
+    A customer's answers are cached (docs/answers.md): in the default order and without `q`, a page is put together
+    from each segment's shaped assignments, kept per segment, its version and the catalogue's (customers share
+    segments far more often than whole sets of them); otherwise by the whole set of active segments."""
     scope = _segment_scope(caller, legal_entity_id=legal_entity_id, only_active=only_active, site_code=site_code)
     items = store.ItemFilter(scope, parse_search(q, sort, ITEM_ASSIGNMENT_FIELDS))
     cache = db.answers
+    composed = q is None and sort is None
 
-    async def read(conn: Connection) -> Answer | tuple[list[ItemAssignmentRow], int | None, Hashable]:
-        """The cached answer, or the rows and the key to keep their answer under (None: not to keep)."""
+    async def read(conn: Connection) -> Answer | _ItemsRead:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
         if not (scope.few and cache.enabled):
-            return (*await store.list_items(conn, caller.tenant, items, page=page, with_total=with_total), None)
+            rows, total = await store.list_items(conn, caller.tenant, items, page=page, with_total=with_total)
+            return _ItemsRead(rows, total, None)
         versions = await store.active_versions(conn, caller.tenant, scope)
-        key = ("items", caller.tenant, versions.segments, q, page, sort, with_total, variant)
-        if (cached := cache.get("items", key)) is not None:
+        if composed:
+            return await _segments_items(conn, caller.tenant, versions, variant, cache)
+        key = ("items", caller.tenant, versions.segments, versions.catalogue, q, page, sort, with_total, variant)
+        if (cached := cache.answer("items", key)) is not None:
             return cached
         exact = replace(items, scope=replace(scope, ids=versions.ids))
-        return (*await store.list_items(conn, caller.tenant, exact, page=page, with_total=with_total), key)
+        rows, total = await store.list_items(conn, caller.tenant, exact, page=page, with_total=with_total)
+        return _ItemsRead(rows, total, key)
 
     result = await db.read(caller.read_key, read)
     if isinstance(result, Answer):
         return result
-    rows, total, key = result
-    answer = _answer(render(([assignment_document(r) for r in rows], total)))
-    if key is not None:
-        cache.put(key, answer)
+    if result.segments is not None:
+        return _compose(result, caller.tenant, page, with_total, variant, shape, cache)
+    answer = _answer(list_body([shape(assignment_document(r)) for r in result.rows], result.total))
+    if result.key is not None:
+        cache.put(result.key, answer)
     return answer
+
+
+@dataclass(slots=True)
+class _ItemsRead:
+    """What `items_answer` read: rows (and the key to keep their answer under), or, composed, each segment's cached
+    fragments (None where no cache holds them; `rows` are then those segments' assignments)."""
+
+    rows: list[ItemAssignmentRow]
+    total: int | None
+    key: Hashable
+    segments: list[tuple[tuple[str, int], Fragments | None]] | None = None
+    catalogue: int = 0
+
+
+async def _segments_items(
+    conn: Connection, tenant: str, versions: store.SegmentVersions, variant: Hashable, cache: AnswerCache
+) -> _ItemsRead:
+    """Each segment's cached fragments, and the assignments of those no cache holds (one statement for them all)."""
+    parts = [
+        (segment, cache.fragments("segment-items", ("segment-items", tenant, segment, versions.catalogue, variant)))
+        for segment in versions.segments
+    ]
+    missing = [segment_id for (segment_id, _), fragments in parts if fragments is None]
+    rows = await store.segment_items(conn, tenant, missing) if missing else []
+    return _ItemsRead(rows, None, None, parts, versions.catalogue)
+
+
+def _compose(
+    read: _ItemsRead,
+    tenant: str,
+    page: Page,
+    with_total: bool,
+    variant: Hashable,
+    shape: Callable[[dict[str, Any]], dict[str, Any]],
+    cache: AnswerCache,
+) -> Answer:
+    """The page of the segments' assignments (in segment order, each segment's in ITEMS_ORDER), keeping the
+    fragments of the segments that were read."""
+    read_rows: dict[str, list[bytes]] = {}
+    for row in read.rows:
+        read_rows.setdefault(row.segment_id, []).append(json_body(shape(assignment_document(row))))
+    every: list[bytes] = []
+    assert read.segments is not None
+    for segment, fragments in read.segments:
+        if fragments is None:
+            fragments = Fragments(tuple(read_rows.get(segment[0], ())))
+            cache.put(("segment-items", tenant, segment, read.catalogue, variant), fragments)
+        every.extend(fragments.parts)
+    body = b"[" + b",".join(every[page.offset : page.offset + page.size]) + b"]"
+    return Answer(body, (("X-Total-Count", str(len(every))),) if with_total else ())
 
 
 def _tree_node(row: store.TreeRow, languages: tuple[str, ...] | None, default_language: str) -> dict[str, Any]:
@@ -148,7 +206,7 @@ async def category_trees_answer(
             return await store.category_tree_rows(conn, caller.tenant, scope), None
         versions = await store.active_versions(conn, caller.tenant, scope)
         key = ("trees", caller.tenant, versions.segments, versions.catalogue, languages, default_language)
-        if (cached := cache.get("trees", key)) is not None:
+        if (cached := cache.answer("trees", key)) is not None:
             return cached
         return await store.category_tree_rows(conn, caller.tenant, replace(scope, ids=versions.ids)), key
 
@@ -219,7 +277,7 @@ async def match_answer(
             return await store.match_products(conn, caller.tenant, segments, asked, site_value), None
         versions = await store.match_versions(conn, caller.tenant, segments, site_value)
         key = ("match", caller.tenant, versions.segments, versions.catalogue, tuple(asked))
-        if (cached := cache.get("match", key)) is not None:
+        if (cached := cache.answer("match", key)) is not None:
             return cached
         matched = await store.match_products(conn, caller.tenant, segments, asked, site_value, active=versions.ids)
         return matched, key

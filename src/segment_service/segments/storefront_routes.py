@@ -7,7 +7,6 @@ GET /segments/items, GET /segments/items/category-trees, POST /segments/match. L
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.params import Parameter
@@ -16,7 +15,7 @@ from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, FastRun, flag
-from segment_service.core.http import ReadShape, body_response, json_body, list_body
+from segment_service.core.http import ReadShape, body_response, json_body
 from segment_service.core.openapi import error_responses
 from segment_service.segments import storefront as service
 from segment_service.segments.item_assignment_models import ItemAssignmentResponse
@@ -123,10 +122,6 @@ async def my_items(
 ) -> tuple[bytes, dict[str, str]]:
     """The answer of `GET /segments/items`, routed or in the fast lane: its body and headers."""
 
-    def render(result: tuple[list[dict[str, Any]], int | None]) -> tuple[bytes, dict[str, str]]:
-        docs, total = result
-        return list_body([shape_item_assignment(d, shape) for d in docs], total)
-
     answer = await service.items_answer(
         db,
         caller,
@@ -138,7 +133,7 @@ async def my_items(
         site_code=query.site_code,
         only_active=query.only_active,
         variant=shape,
-        render=render,
+        shape=lambda doc: shape_item_assignment(doc, shape),
     )
     return answer.body, answer.header_dict()
 

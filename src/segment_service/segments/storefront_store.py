@@ -67,8 +67,8 @@ def _in_segments(criteria: Criteria, scope: SegmentScope, assignment: str = "a")
 
 @dataclass(frozen=True, slots=True)
 class SegmentVersions:
-    """What a cached answer of some segments is keyed by (docs/answers.md): the segments (sorted) with their answer
-    versions, and the catalogue's version."""
+    """What a cached answer of some segments is keyed by (docs/answers.md): the segments with their answer versions,
+    in the database's order of their ids (the order of ITEMS_ORDER), and the catalogue's version."""
 
     segments: tuple[tuple[str, int], ...]
     catalogue: int
@@ -78,7 +78,8 @@ class SegmentVersions:
         return tuple(segment_id for segment_id, _ in self.segments)
 
 
-# The segments in scope (their id, their answer version) and, in a row whose id is NULL, the catalogue's version.
+# The segments in scope (their id, their answer version) in id order and, in a last row whose id is NULL, the
+# catalogue's version.
 _VERSIONS = """
 SELECT s.id, coalesce(v.version, 0)
 FROM segments s
@@ -86,6 +87,7 @@ LEFT JOIN answer_versions v ON v.tenant = s.tenant AND v.scope = s.id
 WHERE s.tenant = $1 AND {segments}
 UNION ALL
 SELECT NULL, coalesce((SELECT c.version FROM answer_versions c WHERE c.tenant = $1 AND c.scope = ''), 0)
+ORDER BY 1 NULLS LAST
 """
 
 
@@ -97,7 +99,7 @@ def _versions(records: list[asyncpg.Record]) -> SegmentVersions:
             catalogue = version
         else:
             segments.append((segment_id, version))
-    return SegmentVersions(tuple(sorted(segments)), catalogue)
+    return SegmentVersions(tuple(segments), catalogue)
 
 
 async def active_versions(conn: Connection, tenant: str, scope: SegmentScope) -> SegmentVersions:
@@ -125,6 +127,19 @@ _ITEMS = ListStatement(
     tiebreak=ITEMS_ORDER,
     count_source="FROM segment_item_assignments a",
 )
+
+
+_SEGMENT_ITEMS = f"""
+SELECT {item_store.COLUMNS}
+{item_store.FROM}
+WHERE a.tenant = $1 AND a.segment_id = ANY($2::text[])
+ORDER BY {ITEMS_ORDER}
+"""
+
+
+async def segment_items(conn: Connection, tenant: str, segment_ids: Sequence[str]) -> list[ItemAssignmentRow]:
+    """Every item assignment of the segments, in ITEMS_ORDER (a cached read's segments that no cache holds)."""
+    return [item_store.row(r) for r in await conn.fetch(_SEGMENT_ITEMS, tenant, list(segment_ids))]
 
 
 async def list_items(
