@@ -175,7 +175,7 @@ async def category_assignments_answer(
         if cache.enabled:
             versions = await answers_store.versions(conn, caller.tenant, scopes)
             key = ("category-assignments", caller.tenant, tuple(zip(scopes, versions, strict=True)), parameters)
-            if (cached := cache.get("category-assignments", key)) is not None:
+            if (cached := cache.answer("category-assignments", key)) is not None:
                 return cached
         page_read = await _assignments_page(
             conn, caller, category_id, filters, page, sort, with_total, languages, default_language
