@@ -109,6 +109,8 @@ class Options:
     coupon_volumes: coupons.Volumes = coupons.DEFAULT_VOLUMES
     bulk_workers: int = 2
     """Worker processes of the service the bulk upsert runs against (a second service when not `workers`)."""
+    cache_off: bool = True
+    """Measure the storefront reads again on a second service with the answer cache off."""
 
     @property
     def with_categories(self) -> bool:
@@ -208,6 +210,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--bulk-workers", type=int, default=2, help="worker processes of the service the bulk upsert runs against [2]"
     )
+    parser.add_argument(
+        "--no-cache-off",
+        dest="cache_off",
+        action="store_false",
+        help="skip the storefront scenarios' second run on a service with the answer cache off",
+    )
     parser.add_argument("--quick", action="store_true", help="a very short run, to check that everything works")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"Markdown report [{DEFAULT_OUTPUT}]")
     args = parser.parse_args(argv)
@@ -262,6 +270,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         storefront_volumes=storefront_volumes,
         coupon_volumes=coupon_volumes,
         bulk_workers=args.bulk_workers,
+        cache_off=args.cache_off,
     )
     if options.duration < 1 or options.warmup < 0 or options.threads < 1 or options.connections < options.threads:
         parser.error("need --duration >= 1, --warmup >= 0, --threads >= 1 and --connections >= --threads")
@@ -727,6 +736,31 @@ def run(options: Options) -> report.Report:
                 workdir,
             )
         targets: dict[str, servers.Server] = {}
+        if storefront_data is not None and options.cache_off:
+            # The storefront reads again on a second service with the answer cache off: every request asks the
+            # database, as the first request of each answer does (docs/answers.md).
+            cold_port = servers.free_port()
+            _say(f"starting segment-service without the answer cache on {servers.HOST}:{cold_port}")
+            cold_service = servers.Server(
+                "segment-service-cache-off",
+                [
+                    *_service_command(),
+                    *("serve", "--host", servers.HOST, "--port", str(cold_port), "--workers", str(options.workers)),
+                ],
+                env={**service_env, "SEGMENT_SERVICE_ANSWER_CACHE_MB": "0"},
+                cwd=workdir,
+                log=workdir / "service-cache-off.log",
+            )
+            stack.callback(cold_service.stop)
+            cold_url = f"http://{servers.HOST}:{cold_port}"
+            servers.wait_ready(cold_service, f"{cold_url}/health")
+            for name, description, url, script in list(scenarios):
+                if name in storefront_scenarios.COLD_TWINS:
+                    twin = storefront_scenarios.COLD_TWINS[name]
+                    scenarios.append(
+                        (twin, f"{description}; the answer cache off", url.replace(service_url, cold_url), script)
+                    )
+                    targets[twin] = cold_service
         bulk_items: dict[str, int] = {}
         bulk_workers: dict[str, int] = {}
         skipped: list[str] = []
@@ -838,7 +872,11 @@ def run(options: Options) -> report.Report:
         autovacuum_before = asyncio.run(_autovacuum_runs(dsn))
         raw_outputs = []
         # A fast 4xx is worthless to measure: these stop the run when their warm-up sees one.
-        strict = {*storefront_scenarios.TARGETS, *coupon_scenarios.SCENARIOS.values()}
+        strict = {
+            *storefront_scenarios.TARGETS,
+            *storefront_scenarios.COLD_TWINS.values(),
+            *coupon_scenarios.SCENARIOS.values(),
+        }
         redeem_name = coupon_scenarios.SCENARIOS["coupon-redeem"]
         for name, description, url, script in scenarios:
             target = floor if name == report.FLOOR else targets.get(name, service)

@@ -40,6 +40,11 @@ TARGETS: dict[str, tuple[float, float | None]] = {
     SCENARIOS["category-segments-subtree"]: (0.40, None),
     SCENARIOS["my-items-churn"]: (0.50, None),
 }
+#: The storefront reads measured again on a service with the answer cache off (bench/__main__.py), by report name.
+COLD_TWINS = {
+    SCENARIOS[key]: f"{SCENARIOS[key]} (cache off)"
+    for key in ("my-items", "my-category-tree", "match", "category-segments", "category-segments-subtree")
+}
 SEGMENTS_PATH = f"/customer-segment/{TENANT}/segments"
 TOKEN_TTL_SECONDS = 4 * 3600
 
