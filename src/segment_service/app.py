@@ -53,6 +53,7 @@ from segment_service.rules import evaluator as rule_evaluator
 from segment_service.rules.routes import SegmentRuleController
 from segment_service.segments.customer_routes import SegmentCustomerController
 from segment_service.segments.item_routes import SegmentItemAssignmentController
+from segment_service.segments.routes import FAST_ROUTES as SEGMENT_FAST_ROUTES
 from segment_service.segments.routes import SegmentController
 from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
 from segment_service.segments.storefront_routes import StorefrontController
@@ -206,7 +207,7 @@ def create_served_app(settings: Settings) -> FastLane:
     """The app as served: the fast lane for the hottest storefront reads (core/fastlane.py) in front of the Litestar
     app, which answers everything else, with request ids, the access log and the metrics around both
     (core/observe.py)."""
-    routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES]
+    routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES, *SEGMENT_FAST_ROUTES]
     app = create_app(settings)
     return ObservedLane(
         app,

@@ -14,6 +14,7 @@ from tests.segments.storefront_helpers import build_shop
 
 from segment_service.core.auth import Caller
 from segment_service.core.fastlane import FastLane, FastResponse, FastRoute, bind
+from segment_service.segments.routes import FAST_ROUTES as SEGMENT_FAST_ROUTES
 from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
 
 ITEMS = "/segments/items"
@@ -265,3 +266,37 @@ def test_an_unexpected_error_is_the_routes_500_and_runs_once(app: FastLane, toke
         "/customer-segment/t1/segments/items", headers={"Authorization": f"Bearer {tokens.customer('t1', 'c1')}"}
     )
     assert (response.status_code, response.json()["code"], runs) == (500, 500, 1)
+
+
+@pytest.mark.parametrize(
+    ("token_kind", "params", "headers"),
+    [
+        ("service", {}, {}),
+        ("service", {"fields": "id,name"}, {"Accept-Language": "de"}),
+        ("customer", {}, {}),  # a member of gold: its own active segment
+        ("customer", {"legalEntityId": "initech"}, {}),  # 403: not a contact
+        ("none", {}, {}),
+        ("other tenant", {}, {}),
+        ("no scope", {}, {}),
+    ],
+)
+def test_a_segment_is_answered_by_the_fast_lane_as_by_the_route(
+    shop: Api, app: FastLane, tokens: Tokens, token_kind: str, params: dict[str, str], headers: dict[str, str]
+) -> None:
+    token = shop.token if token_kind == "service" else token_of(token_kind, shop, tokens)
+    for segment_id in ("gold", "inactive", "nope"):
+        _, answered = both(shop, app, f"/segments/{segment_id}", token=token, params=params, headers=headers)
+        assert answered
+
+
+def test_a_literal_route_beside_a_parameter_keeps_its_paths(app: FastLane) -> None:
+    """`GET /segments/items` is the storefront's, never the segment `items`, whichever fast route comes first."""
+    segment = bind(app.app, SEGMENT_FAST_ROUTES[0])
+    assert segment.match(["customer-segment", "t1", "segments", "gold"]) == {"tenant": "t1", "segmentId": "gold"}
+    for literal in ("items", "search", "match", "bulk"):
+        assert segment.match(["customer-segment", "t1", "segments", literal]) is None
+    lane = FastLane(app.app, [*SEGMENT_FAST_ROUTES, *STOREFRONT_FAST_ROUTES])
+    scope: Any = {"type": "http", "method": "GET", "path": "/customer-segment/t1/segments/items", "headers": []}
+    route = lane._parse(scope)
+    assert route is not None
+    assert route.path == "/customer-segment/{tenant}/segments/items"

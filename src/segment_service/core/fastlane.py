@@ -140,9 +140,15 @@ class _BoundRoute:
     guards: list[Callable[[ASGIConnection[Any, Any, Any, Any], HTTPRouteHandler], Awaitable[None]]]
     #: The answer wrapped in the twin's middleware and the app's CORS middleware.
     asgi: ASGIApp = field(init=False)
+    #: Paths of the app's other routes that the router prefers for some of this route's paths (a literal where this
+    #: one has a parameter: `/segments/items` before `/segments/{segmentId}`): such a path is never this route's.
+    shadows: list[tuple[str, ...]] = field(default_factory=list)
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         """The path parameters when `parts` (the request path split at `/`) is this route's path."""
+        for shadow in self.shadows:
+            if all(pattern.startswith("{") or pattern == part for pattern, part in zip(shadow, parts, strict=True)):
+                return None
         params: dict[str, str] = {}
         for pattern, part in zip(self.segments, parts, strict=True):
             if pattern.startswith("{"):
@@ -202,9 +208,27 @@ def bind(app: Litestar, route: FastRoute) -> _BoundRoute:
     if set(twin.resolve_exception_handlers().values()) != {exception_handler}:
         raise FastLaneMismatch(f"{name}: the lane answers errors with core.http.exception_handler only")
     segments = tuple(path_route.path_format.strip("/").split("/"))
-    return _BoundRoute(
+    bound = _BoundRoute(
         path_route.path_format, segments, twin, route.query, route.parse, cast("Any", twin.resolve_guards())
     )
+    bound.shadows = _shadows(app, segments)
+    return bound
+
+
+def _shadows(app: Litestar, segments: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The paths of the app's other routes (any method) that could match a path of `segments` and that the router
+    tries first: as long, a literal wherever `segments` has one or the same literal, and a literal somewhere
+    `segments` has a parameter."""
+    found: list[tuple[str, ...]] = []
+    for other in app.routes:
+        parts = tuple(other.path_format.strip("/").split("/"))
+        if len(parts) != len(segments) or parts == segments:
+            continue
+        overlaps = all(a.startswith("{") or b.startswith("{") or a == b for a, b in zip(parts, segments, strict=True))
+        preferred = any(b.startswith("{") and not a.startswith("{") for a, b in zip(parts, segments, strict=True))
+        if overlaps and preferred:
+            found.append(parts)
+    return found
 
 
 class FastLane:

@@ -15,7 +15,8 @@ from segment_service.core.auth import Caller
 from segment_service.core.bulk import BulkResult
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
-from segment_service.core.http import ReadShape, empty_response, json_response, list_response
+from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, FastRun
+from segment_service.core.http import ReadShape, body_response, empty_response, json_body, json_response, list_response
 from segment_service.core.languages import WriteLanguage
 from segment_service.core.openapi import error_responses, no_content
 from segment_service.core.patch import PatchOperation
@@ -210,8 +211,7 @@ class SegmentController(Controller):
         legal_entity_id: str | None = LegalEntityId,
     ) -> Response[SegmentResponse]:
         """Retrieves the segment with the given id."""
-        doc = await service.get_segment(db, caller, segmentId, legal_entity_id=legal_entity_id)
-        return json_response(shape.apply(doc, service.LOCALIZED_FIELDS))
+        return body_response(await segment_answer(db, caller, shape, segmentId, legal_entity_id), {})
 
     @put(
         "/{segmentId:str}",
@@ -258,3 +258,32 @@ class SegmentController(Controller):
         """Deletes a segment; with assignments left it needs forceDelete=true."""
         await service.delete_segment(db, caller, segmentId, force=force_delete)
         return empty_response(204)
+
+
+async def segment_answer(
+    db: Database, caller: Caller, shape: ReadShape, segment_id: str, legal_entity_id: str | None
+) -> bytes:
+    """The body of `GET /segments/{segmentId}`, routed or in the fast lane."""
+    doc = await service.get_segment(db, caller, segment_id, legal_entity_id=legal_entity_id)
+    return json_body(shape.apply(doc, service.LOCALIZED_FIELDS))
+
+
+def parse_get_segment(request: FastRequest) -> FastRun:
+    """`GET /segments/{segmentId}` in the fast lane (core/fastlane.py)."""
+    segment_id, legal_entity_id = request.path_params["segmentId"], request.query.get("legalEntityId")
+    shape = request.shape()
+
+    async def run(caller: Caller) -> FastResponse:
+        return FastResponse(await segment_answer(request.db, caller, shape, segment_id, legal_entity_id))
+
+    return run
+
+
+FAST_ROUTES = [
+    FastRoute(
+        SegmentController.get_segment,
+        frozenset({"fields", "legalEntityId"}),
+        frozenset({"accept-language"}),
+        parse_get_segment,
+    ),
+]
