@@ -202,7 +202,8 @@ async def redemption_note(
 
 class _RecordingConnection:
     """Runs every statement on a real connection and records it, so the service's function goes down the path a
-    real request takes (the coupon row found, the membership checked, the per-customer count made)."""
+    real request takes (the coupon row found with the clock and the customer's redemptions, the membership
+    checked)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn

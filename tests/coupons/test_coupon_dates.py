@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timedelta
 
 import asyncpg
+import msgspec
 import pytest
 from tests.coupons.helpers import CouponApi, iso_in, not_redeemable
 from tests.factories import assign_customer, run_sql
@@ -106,10 +107,9 @@ class TestBoundsAtTheMomentOfTheRequest:
         assert [r["status"] for r in rows] == ["VALID"]
 
     @pytest.mark.parametrize("bound", ["valid_from", "valid_until"])
-    def test_the_checks_count_both_bounds_as_inside(
-        self, coupons: CouponApi, database_url: str, monkeypatch: pytest.MonkeyPatch, bound: str
-    ) -> None:
-        """The database's clock is pinned to the bound itself, then to a microsecond outside the window."""
+    def test_the_checks_count_both_bounds_as_inside(self, coupons: CouponApi, database_url: str, bound: str) -> None:
+        """The database's clock of the read is pinned to the bound itself, then to a microsecond outside the
+        window."""
         code = coupons.create(restrictions={"validFrom": iso_in(-1), "validUntil": iso_in(1)})
         body = RedemptionCreation(order_total=CurrencyAmount(100, "USD"), discount=CurrencyAmount(5, "USD"))
         outside = timedelta(microseconds=-1 if bound == "valid_from" else 1)
@@ -117,14 +117,10 @@ class TestBoundsAtTheMomentOfTheRequest:
         async def check(at_bound: bool) -> None:
             conn = await asyncpg.connect(database_url)
             try:
-                coupon = await store.fetch_coupon(conn, coupons.tenant, code)
-                assert coupon is not None
-                moment: datetime = getattr(coupon, bound) + (timedelta() if at_bound else outside)
-
-                async def database_time(_: object) -> datetime:
-                    return moment
-
-                monkeypatch.setattr(store, "database_time", database_time)
+                read = await store.fetch_redeemable(conn, coupons.tenant, code, "C1", None)
+                assert read is not None
+                moment: datetime = getattr(read, bound) + (timedelta() if at_bound else outside)
+                coupon = msgspec.structs.replace(read, checked_at=moment)
                 await redemptions.check_redeemable(conn, coupons.tenant, coupon, body, Redeemer("C1", None))
             finally:
                 await conn.close()

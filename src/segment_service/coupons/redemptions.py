@@ -1,8 +1,12 @@
 """Validation and redemption (coupon.yml, "Coupon Validation" and "Coupon Redemption"); no HTTP here.
 
-Both run `check_redeemable`, so a validation that passes means a redemption made at the same moment would pass too.
-A redemption locks the coupon's row first: checks, insert and counter update of concurrent redemptions of one
-coupon run one after another, so no limit is ever exceeded (docs/decisions.md#redemption-limits).
+Both run `check_redeemable` on one read of the coupon (with the database's clock and the customer's redemptions), so
+a validation that passes means a redemption made at the same moment would pass too. A redemption makes its checks
+before it takes the coupon's row lock, then counts and stores itself in the statement that takes the lock, which
+checks again what a concurrent write could have changed (the coupon's version, its deletion, the total limit against
+the counter, the validity window); where a per-customer limit applies, one more statement under the lock counts the
+customer's redemptions and stores the redemption. So no limit is ever exceeded (docs/decisions.md#redemption-limits).
+When the coupon changed in between, the redemption is checked again under the lock from the start.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
-from segment_service.core.errors import BadRequest, Forbidden, NotFound
+from segment_service.core.errors import BadRequest, Forbidden, NotFound, ServiceError
 from segment_service.core.ids import new_id
 from segment_service.core.listing import parse_search
 from segment_service.core.paging import Page
@@ -23,7 +27,7 @@ from segment_service.coupons.models import CurrencyAmount, DiscountType, Redempt
 from segment_service.coupons.redemption_store import NewRedemption, RedemptionRow
 from segment_service.coupons.rules import decimal_amount, path_code
 from segment_service.coupons.service import acting_customer, not_found
-from segment_service.coupons.store import CouponRow
+from segment_service.coupons.store import CouponRow, RedeemableCoupon
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import service as legal_entities_service
 from segment_service.segments import membership
@@ -46,12 +50,31 @@ class NotRedeemable(BadRequest):
         super().__init__(message, field=field, type=reason)
 
 
-async def resolve_redeemer(conn: Connection, caller: Caller, body: RedemptionCreation) -> Redeemer:
-    """The customer and legal-entity context of a validation or redemption (docs/decisions.md#the-legal-entity-context):
-    the `legalEntityId` the body names, which must be one of the customer's legal entities (else 403), else the token's
-    own legal entity when the token's customer redeems, else none."""
+def claimed_redeemer(caller: Caller, body: RedemptionCreation) -> Redeemer:
+    """Who redeems, as the token and the body tell it (docs/decisions.md#the-legal-entity-context): the `legalEntityId`
+    the body names, else the token's own legal entity when the token's customer redeems, else none. Raises what
+    needs no database: 403 for another customer without the on-behalf scope, 400 for a legal entity without a
+    customer. `confirm_redeemer` checks the rest."""
     named = body.customer_number if isinstance(body.customer_number, str) else None
     customer_id = acting_customer(caller, named)
+    if isinstance(body.legal_entity_id, str):
+        if customer_id is None:
+            raise BadRequest(
+                "Validation problem with request body: legalEntityId needs a customer; anonymous "
+                "redemptions have no legal entity.",
+                field="legalEntityId",
+                type="invalid_value",
+            )
+        return Redeemer(customer_id, body.legal_entity_id)
+    if customer_id is not None and customer_id == caller.customer_id:
+        return Redeemer(customer_id, caller.legal_entity_id)
+    return Redeemer(customer_id, None)
+
+
+async def confirm_redeemer(conn: Connection, caller: Caller, body: RedemptionCreation, redeemer: Redeemer) -> None:
+    """What the database says about the claimed redeemer: a customer other than the token's must exist (400), and
+    the legal entity the body names must be one of the customer's (403)."""
+    customer_id = redeemer.customer_id
     if (
         customer_id is not None
         and customer_id != caller.customer_id
@@ -62,20 +85,12 @@ async def resolve_redeemer(conn: Connection, caller: Caller, body: RedemptionCre
             field="customerNumber",
             type="missing_reference",
         )
-    if isinstance(body.legal_entity_id, str):
-        if customer_id is None:
-            raise BadRequest(
-                "Validation problem with request body: legalEntityId needs a customer; anonymous "
-                "redemptions have no legal entity.",
-                field="legalEntityId",
-                type="invalid_value",
-            )
-        if not await legal_entities_service.is_contact(conn, caller.tenant, customer_id, body.legal_entity_id):
-            raise Forbidden(f"The customer {customer_id} is not a contact of legal entity {body.legal_entity_id}.")
-        return Redeemer(customer_id, body.legal_entity_id)
-    if customer_id is not None and customer_id == caller.customer_id:
-        return Redeemer(customer_id, caller.legal_entity_id)
-    return Redeemer(customer_id, None)
+    if (
+        customer_id is not None
+        and isinstance(body.legal_entity_id, str)
+        and not await legal_entities_service.is_contact(conn, caller.tenant, customer_id, body.legal_entity_id)
+    ):
+        raise Forbidden(f"The customer {customer_id} is not a contact of legal entity {body.legal_entity_id}.")
 
 
 def _money(amount: CurrencyAmount) -> str:
@@ -83,14 +98,15 @@ def _money(amount: CurrencyAmount) -> str:
 
 
 async def check_redeemable(
-    conn: Connection, tenant: str, coupon: CouponRow, body: RedemptionCreation, redeemer: Redeemer
+    conn: Connection, tenant: str, coupon: RedeemableCoupon, body: RedemptionCreation, redeemer: Redeemer
 ) -> None:
     """Every check a redemption makes, in a fixed order; raises NotRedeemable naming the first one that fails.
 
-    The validity window is read on the database's clock, the one `status` and `redeemedAt` use, and read after the
-    coupon's row lock was taken (both bounds inclusive, as `status` has them)."""
+    `coupon` is read for this `redeemer` (store.fetch_redeemable). The validity window is checked on the database's
+    clock as the coupon was read, the clock `status` and `redeemedAt` use (both bounds inclusive, as `status` has
+    them); the per-customer limit on the customer's redemptions counted in the same read."""
     if coupon.valid_from is not None or coupon.valid_until is not None:
-        moment = await store.database_time(conn)
+        moment = coupon.checked_at
         if coupon.valid_from is not None and moment < coupon.valid_from:
             raise NotRedeemable(
                 "coupon_not_yet_valid",
@@ -140,18 +156,22 @@ async def check_redeemable(
             "maxRedemptions",
         )
     if customer_id is not None and coupon.max_redemptions_per_customer != -1:
-        used = await redemption_store.count_customer_redemptions(
-            conn, tenant, coupon.code, customer_id, redeemer.legal_entity_id
-        )
+        used = coupon.customer_redemptions
+        if used is None:
+            raise RuntimeError(f"The coupon {coupon.code} was read without the redeeming customer's redemptions.")
         if used >= coupon.max_redemptions_per_customer:
-            where = "" if redeemer.legal_entity_id is None else f" for legal entity {redeemer.legal_entity_id}"
-            raise NotRedeemable(
-                "max_redemptions_per_customer_reached",
-                f"The customer has reached the coupon's "
-                f"maximum number of redemptions per customer ({coupon.max_redemptions_per_customer})"
-                f"{where}.",
-                "maxRedemptionsPerCustomer",
-            )
+            raise _customer_limit_reached(coupon, redeemer)
+
+
+def _customer_limit_reached(coupon: CouponRow, redeemer: Redeemer) -> NotRedeemable:
+    where = "" if redeemer.legal_entity_id is None else f" for legal entity {redeemer.legal_entity_id}"
+    return NotRedeemable(
+        "max_redemptions_per_customer_reached",
+        f"The customer has reached the coupon's "
+        f"maximum number of redemptions per customer ({coupon.max_redemptions_per_customer})"
+        f"{where}.",
+        "maxRedemptionsPerCustomer",
+    )
 
 
 def _check_money(coupon: CouponRow, body: RedemptionCreation) -> None:
@@ -194,11 +214,28 @@ def _check_money(coupon: CouponRow, body: RedemptionCreation) -> None:
         )
 
 
-async def _live_coupon(conn: Connection, tenant: str, code: str, *, lock: bool) -> CouponRow:
-    row = await (store.lock_coupon if lock else store.fetch_coupon)(conn, tenant, code)
+async def _live_coupon(conn: Connection, tenant: str, code: str, redeemer: Redeemer) -> RedeemableCoupon:
+    row = await store.fetch_redeemable(conn, tenant, code, redeemer.customer_id, redeemer.legal_entity_id)
     if row is None or row.deleted:
         raise not_found(code)
     return row
+
+
+async def _read_request(
+    conn: Connection, caller: Caller, code: str, body: RedemptionCreation
+) -> tuple[RedeemableCoupon, Redeemer]:
+    """The coupon, read for the redeemer the request claims, and the redeemer once checked. An unknown or deleted
+    coupon is 404 before anything in the body is looked at: what the claim raises is raised after the read."""
+    refusal: ServiceError | None = None
+    try:
+        redeemer = claimed_redeemer(caller, body)
+    except ServiceError as exc:
+        redeemer, refusal = Redeemer(None, None), exc
+    coupon = await _live_coupon(conn, caller.tenant, code, redeemer)
+    if refusal is not None:
+        raise refusal
+    await confirm_redeemer(conn, caller, body, redeemer)
+    return coupon, redeemer
 
 
 async def validate_coupon(db: Database, caller: Caller, code: str, body: RedemptionCreation) -> None:
@@ -206,21 +243,19 @@ async def validate_coupon(db: Database, caller: Caller, code: str, body: Redempt
     404 before anything in the body is looked at."""
     code = path_code(code)
     async with db.connection() as conn:
-        coupon = await _live_coupon(conn, caller.tenant, code, lock=False)
-        redeemer = await resolve_redeemer(conn, caller, body)
+        coupon, redeemer = await _read_request(conn, caller, code, body)
         await check_redeemable(conn, caller.tenant, coupon, body, redeemer)
 
 
 async def redeem_coupon(db: Database, caller: Caller, code: str, body: RedemptionCreation) -> str:
-    """Redeem the coupon for an order; the redemption's id."""
+    """Redeem the coupon for an order; the redemption's id.
+
+    The checks run before the coupon's row lock is taken; then the redemption is counted and stored by the statement
+    that takes the lock (one statement; two where a per-customer limit applies), which holds the limits and finds out
+    whether the coupon is still what the checks read. When it is not, everything is checked again under the lock."""
     code = path_code(code)
     async with db.transaction() as conn:
-        # An unknown coupon is 404 before anything in the body is looked at; who redeems is settled before the
-        # coupon is locked, so that the lock is held for the checks only.
-        if not await store.coupon_is_live(conn, caller.tenant, code):
-            raise not_found(code)
-        redeemer = await resolve_redeemer(conn, caller, body)
-        coupon = await _live_coupon(conn, caller.tenant, code, lock=True)
+        coupon, redeemer = await _read_request(conn, caller, code, body)
         await check_redeemable(conn, caller.tenant, coupon, body, redeemer)
         redemption = NewRedemption(
             id=new_id(),
@@ -233,9 +268,42 @@ async def redeem_coupon(db: Database, caller: Caller, code: str, body: Redemptio
             discount_amount=decimal_amount(body.discount.amount),
             discount_currency=body.discount.currency,
         )
-        await redemption_store.insert_redemption(conn, caller.tenant, redemption)
-        await store.add_redemptions(conn, caller.tenant, coupon.code, 1)
+        if not await _store_checked(conn, caller.tenant, coupon, redeemer, redemption):
+            await _store_locked(conn, caller.tenant, code, body, redeemer, redemption)
     return redemption.id
+
+
+async def _store_checked(
+    conn: Connection, tenant: str, coupon: RedeemableCoupon, redeemer: Redeemer, redemption: NewRedemption
+) -> bool:
+    """Count and store a redemption whose checks passed on `coupon`, in the caller's transaction; False, with
+    nothing written, when the coupon is no longer at the version the checks read or no longer redeemable (deleted,
+    its last redemption taken, its window over). Raises NotRedeemable when the customer's limit was reached
+    meanwhile: the caller's transaction then rolls the count back."""
+    if redeemer.customer_id is None or coupon.max_redemptions_per_customer == -1:
+        return await redemption_store.redeem(conn, tenant, coupon.version, redemption)
+    # The lock first, then the customer's redemptions counted in a statement of its own, which sees every redemption
+    # committed before the lock was granted.
+    if not await store.count_redemption(conn, tenant, coupon.code, coupon.version):
+        return False
+    if not await redemption_store.insert_within_customer_limit(
+        conn, tenant, redemption, coupon.max_redemptions_per_customer
+    ):
+        raise _customer_limit_reached(coupon, redeemer)
+    return True
+
+
+async def _store_locked(
+    conn: Connection, tenant: str, code: str, body: RedemptionCreation, redeemer: Redeemer, redemption: NewRedemption
+) -> None:
+    """Check and store a redemption under the coupon's row lock, in the caller's transaction, on the coupon as it is
+    once the lock is held (a coupon that changed after the checks): raises what fails, as if the coupon had not been
+    read before."""
+    await store.lock_coupon(conn, tenant, code)
+    coupon = await _live_coupon(conn, tenant, code, redeemer)
+    await check_redeemable(conn, tenant, coupon, body, redeemer)
+    await redemption_store.insert_redemption(conn, tenant, redemption)
+    await store.add_redemptions(conn, tenant, code, 1)
 
 
 # -------------------------------------------------------------------------------------------- redemption reads

@@ -118,6 +118,15 @@ class CouponRow(CouponContent, kw_only=True):
     legal_entity_redemptions: list[dict[str, Any]] | None
 
 
+class RedeemableCoupon(CouponRow, kw_only=True):
+    """A coupon as validation and redemption read it (without `legal_entity_redemptions`): with the database's clock
+    when it was read, and, when a customer redeems a coupon with a per-customer limit, the customer's redemptions in
+    the legal-entity context counted up to that limit (None otherwise)."""
+
+    checked_at: datetime
+    customer_redemptions: int | None
+
+
 def _row(record: asyncpg.Record) -> CouponRow:
     return CouponRow(**record)
 
@@ -128,7 +137,7 @@ FROM coupons c
 WHERE c.tenant = $1 AND c.code = $2
 """
 
-# The locking read of a redemption needs no per-legal-entity counts: it counts what it checks itself.
+# The locking read of a write needs no per-legal-entity counts.
 _LOCK_COUPON = f"""
 SELECT {_BASE_COLUMNS}, NULL::jsonb AS legal_entity_redemptions
 FROM coupons c
@@ -136,17 +145,29 @@ WHERE c.tenant = $1 AND c.code = $2
 FOR UPDATE
 """
 
+# What validation and redemption check, in one statement: the coupon without the per-legal-entity counts (nothing
+# checks them), the database's clock, and when a customer ($3) redeems a coupon with a per-customer limit, the
+# customer's redemptions in the legal-entity context $4 (all of them when $4 is NULL) counted up to the limit only,
+# since only "is the limit reached" matters (through coupon_redemptions_customer_idx).
+_SELECT_REDEEMABLE = f"""
+SELECT {_BASE_COLUMNS}, NULL::jsonb AS legal_entity_redemptions, clock_timestamp() AS checked_at,
+    CASE WHEN $3::text IS NOT NULL AND c.max_redemptions_per_customer <> -1 THEN (
+        SELECT count(*)
+        FROM (SELECT
+              FROM coupon_redemptions r
+              WHERE r.tenant = c.tenant AND r.coupon_code = c.code AND r.customer_number = $3::text
+                AND ($4::text IS NULL OR r.legal_entity_id = $4::text)
+              LIMIT c.max_redemptions_per_customer) used
+    ) END AS customer_redemptions
+FROM coupons c
+WHERE c.tenant = $1 AND c.code = $2
+"""
+
 _SELECT_REFERRAL_COUPON = f"""
 SELECT {_COLUMNS}
 FROM coupons c
 WHERE c.tenant = $1 AND c.issued_to = $2 AND c.referral AND NOT c.deleted
 """
-
-_COUPON_IS_LIVE = """
-SELECT EXISTS (SELECT 1 FROM coupons WHERE tenant = $1 AND code = $2 AND NOT deleted)
-"""
-
-_DATABASE_TIME = "SELECT clock_timestamp()"
 
 _INSERT_COUPON = """
 INSERT INTO coupons (tenant, code, name, description, discount_type, discount_percentage, discount_amount,
@@ -181,6 +202,35 @@ UPDATE coupons
 SET redemption_count = redemption_count + $3
 WHERE tenant = $1 AND code = $2
 """
+
+#: The start of a statement that counts a redemption on its coupon (`WITH ... counted`; the statement goes on with
+#: what reads `counted`): `locked` takes the coupon's row lock and reads the row as it is once the lock is held;
+#: `redeemable` checks, on that row and on the clock read after the lock, what may have changed since the checks
+#: before it: the version they read ($3; a PUT, PATCH or DELETE raises it), the deletion, the total limit against
+#: the counter and the validity window; `counted` adds the redemption to the counter and returns the code. No row in
+#: `counted`, nothing counted: the coupon is not what the checks read, or no longer redeemable.
+COUNT_REDEMPTION = """
+WITH locked AS (
+    SELECT code, version, deleted, max_redemptions, redemption_count, valid_from, valid_until
+    FROM coupons
+    WHERE tenant = $1 AND code = $2
+    FOR NO KEY UPDATE
+), redeemable AS (
+    SELECT code
+    FROM locked
+    WHERE version = $3 AND NOT deleted
+      AND (max_redemptions = -1 OR redemption_count < max_redemptions)
+      AND (valid_from IS NULL OR valid_from <= clock_timestamp())
+      AND (valid_until IS NULL OR clock_timestamp() <= valid_until)
+), counted AS (
+    UPDATE coupons c
+    SET redemption_count = c.redemption_count + 1
+    FROM redeemable
+    WHERE c.tenant = $1 AND c.code = redeemable.code
+    RETURNING c.code
+)"""
+
+_COUNT_REDEMPTION = f"{COUNT_REDEMPTION}\nSELECT code FROM counted"
 
 
 def _values(content: CouponContent) -> tuple[Any, ...]:
@@ -229,15 +279,14 @@ async def fetch_referral_coupon(conn: Connection, tenant: str, customer_id: str)
     return None if record is None else _row(record)
 
 
-async def coupon_is_live(conn: Connection, tenant: str, code: str) -> bool:
-    """Whether a coupon with this code exists and is not deleted."""
-    return bool(await conn.fetchval(_COUPON_IS_LIVE, tenant, code))
-
-
-async def database_time(conn: Connection) -> datetime:
-    """The database's clock now (not the transaction's start): the clock `status` and `redeemedAt` are read on."""
-    moment: datetime = await conn.fetchval(_DATABASE_TIME)
-    return moment
+async def fetch_redeemable(
+    conn: Connection, tenant: str, code: str, customer_id: str | None, legal_entity_id: str | None
+) -> RedeemableCoupon | None:
+    """The coupon with this code (deleted or not) as validation and redemption check it, read with the database's
+    clock (not the transaction's start: the clock `status` and `redeemedAt` are read on) and the customer's
+    redemptions in the legal-entity context `legal_entity_id` (None: in every context together), or None."""
+    record = await conn.fetchrow(_SELECT_REDEEMABLE, tenant, code, customer_id, legal_entity_id)
+    return None if record is None else RedeemableCoupon(**record)
 
 
 async def insert_coupon(conn: Connection, tenant: str, content: CouponContent, *, referral: bool = False) -> None:
@@ -275,6 +324,12 @@ async def soft_delete_coupon(conn: Connection, tenant: str, code: str) -> bool:
 async def add_redemptions(conn: Connection, tenant: str, code: str, delta: int) -> None:
     """Change the coupon's redemption counter by `delta` (under the coupon's row lock)."""
     await conn.execute(_ADD_REDEMPTIONS, tenant, code, delta)
+
+
+async def count_redemption(conn: Connection, tenant: str, code: str, version: int) -> bool:
+    """Count one redemption on the coupon and hold its row lock until the transaction ends (COUNT_REDEMPTION);
+    False, and nothing counted, when the coupon is no longer at `version` or no longer redeemable."""
+    return await conn.fetchval(_COUNT_REDEMPTION, tenant, code, version) is not None
 
 
 @dataclass(frozen=True, slots=True)
