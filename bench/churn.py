@@ -7,9 +7,10 @@ While wrk sends the my-items requests (the same customers and script as the my-i
   segment's next turn;
 - a membership write: the customer PUT into a churn segment of its own site (ACTIVE, a few items, made at the start)
   and DELETEd again on its next turn.
-Right after each write has answered (its transaction committed), the writer reads that customer's items through
-the service and compares them with what the database holds at that moment (one SQL statement over the memberships,
-segments and item assignments). Any difference is a stale answer. The writes and the checks run beside the load,
+Ten writers work side by side, each on its own customers and products. Right after each write has answered (its
+transaction committed), its writer reads that customer's items through the service: a read without the change is a
+stale answer. When the load ends, every scenario customer's items are compared with what the database holds (one SQL
+statement over the memberships, segments and item assignments). The writes and the checks run beside the load,
 so the measured req/s is the read throughput while the cache is being invalidated under it.
 """
 
@@ -17,9 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
@@ -81,67 +81,109 @@ async def _setup(service_url: str, token: str, products: list[str]) -> None:
             raise BenchError(f"churn: assigning {product} to the churn segment answered {status}: {body}")
 
 
-async def _writer(
+#: Writers working side by side (each on its own customers and products), so that slow answers under the load do
+#: not hold the rate below what is asked.
+LANES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """One write as its customer's next read must show it: `product` on `segment` (None: the customer's membership
+    of the churn segment, seen by that segment's items) there or not."""
+
+    segment: str
+    product: str | None
+    present: bool
+
+    def shown(self, got: set[tuple[str, str, str]]) -> bool:
+        if self.product is None:
+            return any(segment_id == self.segment for segment_id, _, _ in got) is self.present
+        return ((self.segment, "PRODUCT", self.product) in got) is self.present
+
+
+@dataclass(slots=True)
+class _Tally:
+    writes: int = 0
+    checked: int = 0
+    stale: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+
+async def _lane(
+    lane: int,
     service_url: str,
     service_token: str,
     customer_tokens: dict[str, str],
     data: StorefrontLoadResult,
-    dsn: str,
     products: list[str],
     rate: float,
     stop: asyncio.Event,
-) -> tuple[int, int, list[str], list[float]]:
-    conn = await asyncpg.connect(dsn)
-    writes = checked = 0
-    stale: list[str] = []
-    latencies: list[float] = []
-    pending_items: dict[tuple[str, str], bool] = {}
+    tally: _Tally,
+) -> None:
+    """One writer: its share of the customers and of the products, `rate / LANES` writes per second. After each write
+    the customer's items must show that write: the product present or gone on its segment, the churn segment's
+    items there or not (other writers change other products and customers, never these)."""
+    probes = data.items[lane::LANES]
+    own_products = products[3:][lane::LANES]
+    assigned: set[tuple[str, str]] = set()
     members: set[str] = set()
+    step = 0
+    next_at = time.perf_counter() + lane / rate
+    while not stop.is_set() and probes and own_products:
+        probe = probes[step % len(probes)]
+        customer = probe.shopper.customer_id
+        if step % 2 == 0:
+            segment = sorted({segment_id for segment_id, _, _ in probe.expected})[0]
+            product = own_products[(step // 2) % len(own_products)]
+            url = f"{service_url}{SEGMENTS_PATH}/{segment}/items/PRODUCT/{product}"
+            present = (segment, product) not in assigned
+            assigned.symmetric_difference_update({(segment, product)})
+            change = _Change(segment, product, present)
+        else:
+            url = f"{service_url}{SEGMENTS_PATH}/{CHURN_SEGMENT}/customers/{customer}"
+            present = customer not in members
+            members.symmetric_difference_update({customer})
+            change = _Change(CHURN_SEGMENT, None, present)
+
+        method = "PUT" if present else "DELETE"
+        started = time.perf_counter()
+        status, answer = await asyncio.to_thread(
+            servers.request, url, method=method, token=service_token, body={} if present else None
+        )
+        tally.latencies.append((time.perf_counter() - started) * 1000)
+        if status >= 300:
+            raise BenchError(f"churn: {method} {url} answered {status}: {answer}")
+        tally.writes += 1
+        # The write has committed: the customer's next read must show it.
+        status, items = await asyncio.to_thread(
+            servers.request, f"{service_url}{SEGMENTS_PATH}/items?pageSize=1000", token=customer_tokens[customer]
+        )
+        got = {(d["segmentId"], d["type"], d["item"]["id"]) for d in items or []}
+        tally.checked += 1
+        if status != 200 or not change.shown(got):
+            tally.stale.append(f"{method} {url}: {customer}'s next read answered {status} without the change")
+        step += 1
+        next_at += LANES / rate
+        await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+
+
+async def _final_check(dsn: str, service_url: str, customer_tokens: dict[str, str], tally: _Tally) -> None:
+    """Once the writes have stopped: every customer's items are exactly what the database holds."""
+    conn = await asyncpg.connect(dsn)
     try:
-        probes = data.items
-        step = 0
-        next_at = time.perf_counter()
-        while not stop.is_set():
-            probe = probes[step % len(probes)]
-            customer = probe.shopper.customer_id
-            if step % 2 == 0:
-                segment = sorted({segment_id for segment_id, _, _ in probe.expected})[0]
-                product = products[3 + (step // 2) % (len(products) - 3)]
-                assigned = pending_items.get((segment, product), False)
-                url = f"{service_url}{SEGMENTS_PATH}/{segment}/items/PRODUCT/{product}"
-                body: dict[str, Any] | None = None if assigned else {}
-                method = "DELETE" if assigned else "PUT"
-                pending_items[(segment, product)] = not assigned
-            else:
-                url = f"{service_url}{SEGMENTS_PATH}/{CHURN_SEGMENT}/customers/{customer}"
-                body = None if customer in members else {}
-                method = "DELETE" if customer in members else "PUT"
-                members.symmetric_difference_update({customer})
-            started = time.perf_counter()
-            status, answer = await asyncio.to_thread(
-                servers.request, url, method=method, token=service_token, body=body
-            )
-            latencies.append((time.perf_counter() - started) * 1000)
-            if status >= 300:
-                raise BenchError(f"churn: {method} {url} answered {status}: {answer}")
-            writes += 1
-            # The write has committed: the customer's next read must show it.
+        for customer, token in customer_tokens.items():
             status, items = await asyncio.to_thread(
-                servers.request,
-                f"{service_url}{SEGMENTS_PATH}/items?pageSize=1000",
-                token=customer_tokens[customer],
+                servers.request, f"{service_url}{SEGMENTS_PATH}/items?pageSize=1000", token=token
             )
-            truth = {(r[0], r[1], r[2]) for r in await conn.fetch(_TRUTH, TENANT, customer)}
             got = {(d["segmentId"], d["type"], d["item"]["id"]) for d in items or []}
-            checked += 1
+            truth = {(r[0], r[1], r[2]) for r in await conn.fetch(_TRUTH, TENANT, customer)}
+            tally.checked += 1
             if status != 200 or got != truth:
-                stale.append(f"{method} {url}: {customer} read {len(got)} items, the database holds {len(truth)}")
-            step += 1
-            next_at += 1 / rate
-            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                tally.stale.append(
+                    f"after the writes: {customer} read {len(got)} items, the database holds {len(truth)}"
+                )
     finally:
         await conn.close()
-    return writes, checked, stale, latencies
 
 
 async def _run(
@@ -160,12 +202,16 @@ async def _run(
 ) -> ChurnResult:
     conn = await asyncpg.connect(dsn)
     try:
-        products = [r[0] for r in await conn.fetch("SELECT id FROM products WHERE tenant = $1 LIMIT 203", TENANT)]
+        products = [r[0] for r in await conn.fetch("SELECT id FROM products WHERE tenant = $1 LIMIT 1003", TENANT)]
     finally:
         await conn.close()
     await _setup(service_url, service_token, products)
     stop = asyncio.Event()
-    writer = asyncio.create_task(_writer(service_url, service_token, customer_tokens, data, dsn, products, rate, stop))
+    tally = _Tally()
+    lanes = [
+        asyncio.create_task(_lane(lane, service_url, service_token, customer_tokens, data, products, rate, stop, tally))
+        for lane in range(LANES)
+    ]
     try:
         result = await asyncio.to_thread(
             load.run_wrk,
@@ -178,8 +224,12 @@ async def _run(
         )
     finally:
         stop.set()
-    writes, checked, stale, latencies = await writer
-    return ChurnResult(result, writes, checked, stale, _percentile(latencies, 0.5), _percentile(latencies, 0.99))
+    await asyncio.gather(*lanes)
+    await _final_check(dsn, service_url, customer_tokens, tally)
+    latencies = tally.latencies
+    return ChurnResult(
+        result, tally.writes, tally.checked, tally.stale, _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+    )
 
 
 def run(
