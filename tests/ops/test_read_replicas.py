@@ -22,7 +22,7 @@ from segment_service.core.auth import SERVICE_SCOPES, TokenKind
 from segment_service.core.db import migrate
 from segment_service.core.fastlane import FastLane
 from segment_service.settings import Settings
-from tests.factories import _ENSURE_TEST_CLIENT, Tokens, run_sql, segment_body
+from tests.factories import _ENSURE_TEST_CLIENT, Tokens, assign_customer, run_sql, segment_body
 from tests.ops.replicas import Standby
 from tests.ops.servers import SIGNING_KEY, ServeProcess, StoppablePostgres, serve_env
 
@@ -263,3 +263,50 @@ def test_served_workers_keep_read_your_writes(cluster, replica_app, tmp_path):
         assert len(serve.worker_pids()) == 2
         # Both workers answered reads (each process counts its own; the scrape adds them up).
         assert "segment_service_db_replica_eligible_reads_total" in httpx.get(serve.base_url + "/metrics").text
+
+
+class TestStorefrontOnReplicas:
+    """The storefront reads go to a replica too; a cached answer is keyed by the versions of the server that made it,
+    so it is exact for that server, and a write shows up once the replica has replayed it."""
+
+    def test_a_customers_items_follow_the_replica_and_the_writer_reads_its_own_write(self, replica_app, resumed):
+        client, tokens = replica_app
+        callers = Callers(tokens, resumed.primary.url)
+        tenant, writer = callers.tenant, {"Authorization": f"Bearer {callers.writer}"}
+        segments = f"/customer-segment/{tenant}/segments"
+        created = client.post(segments, json=segment_body(id="gold", validity=None), headers=writer)
+        assert created.status_code == 201, created.text
+        for product in ("p1", "p2"):
+            body = {"id": product, "code": product, "name": {"en": product}, "published": True}
+            made = client.post(f"/product/{tenant}/products", json=body, headers=writer)
+            assert made.status_code == 201, made.text
+        put = client.put(f"{segments}/gold/items/PRODUCT/p1", json={}, headers=writer)
+        assert put.status_code == 201, put.text
+        assign_customer(resumed.primary.url, tenant, "gold", "c1")
+        customer = {"Authorization": f"Bearer {tokens.customer(tenant, 'c1')}"}
+
+        def items(headers: dict[str, str]) -> list[str]:
+            response = client.get(f"{segments}/items", headers=headers)
+            assert response.status_code == 200, response.text
+            return sorted(d["item"]["id"] for d in response.json())
+
+        client.get(f"{segments}/items", headers=customer)  # a first read may write the floor of the marks
+        resumed.wait_caught_up()
+        assert items(customer) == ["p1"]
+        for standby in resumed.standbys:
+            standby.pause()
+        on_replica = metric(client, "segment_service_db_replica_eligible_reads", 'target="replica"')
+
+        assert client.put(f"{segments}/gold/items/PRODUCT/p2", json={}, headers=writer).status_code == 201
+        # The customer wrote nothing: its reads go to a paused replica, which has not replayed p2.
+        for _ in range(3):
+            assert items(customer) == ["p1"]
+        assert metric(client, "segment_service_db_replica_eligible_reads", 'target="replica"') >= on_replica + 3
+        # The writer reads every segment's items (segment_read) and sees its write at once: the primary answers.
+        assert items(writer) == ["p1", "p2"]
+
+        for standby in resumed.standbys:
+            standby.resume()
+        resumed.wait_caught_up()
+        # Replayed: the replica's versions are the new ones, so no answer kept under the old ones is sent.
+        assert items(customer) == ["p1", "p2"]
