@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from segment_service.answers import store as answers_store
+from segment_service.answers import service as answers
 from segment_service.categories import assignment_store as store
 from segment_service.categories import trees
 from segment_service.categories.assignment_models import AssignmentRequest, AssignmentUpsertItem
@@ -166,14 +166,14 @@ async def category_assignments_answer(
     caller allowed to ask (showUnpublished is checked first)."""
     check_show_unpublished(caller, filters.show_unpublished)
     cache = db.answers
-    scopes = (answers_store.CATALOGUE, *sorted(set(filters.segment_ids or ())))
+    scopes = (answers.CATALOGUE, *sorted(set(filters.segment_ids or ())))
     parameters = (category_id, filters, page, sort, with_total, languages, default_language, variant)
 
     async def read(conn: Connection) -> Answer | tuple[tuple[list[dict[str, Any]], int | None], Hashable]:
         """The cached answer, or the page and the key to keep its answer under (None: not to keep)."""
         key: Hashable = None
         if cache.enabled:
-            versions = await answers_store.versions(conn, caller.tenant, scopes)
+            versions = await answers.versions(conn, caller.tenant, scopes)
             key = ("category-assignments", caller.tenant, tuple(zip(scopes, versions, strict=True)), parameters)
             if (cached := cache.answer("category-assignments", key)) is not None:
                 return cached
