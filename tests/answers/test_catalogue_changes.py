@@ -194,6 +194,17 @@ class TestCategories:
         assert missed(app, TREES, lambda: world.outline("c1")) == []
         assert missed(app, ITEMS, lambda: world.item_ids("c1")) == [("s", "p-loose")]
 
+    def test_an_empty_category_deleted(self, world: Shop, app: FastLane) -> None:
+        """A category in no segment and with no products: its deletion is its own event alone."""
+        world.category("mallets", "hammers")
+        hammers: list[Any] = [("hammers", True, [("mallets", True, []), ("sledges", True, [])])]
+        with_mallets = [("tools", False, hammers)]
+        assert cached(app, TREES, lambda: world.outline("c1")) == with_mallets
+        assert cached(app, ASSIGNMENTS, lambda: world.assigned("mallets", showUnpublished="true")) == []
+        world.ok("DELETE", "/category/{tenant}/categories/mallets", 204)
+        assert missed(app, TREES, lambda: world.outline("c1")) == TREE
+        assert world.assignments_response("mallets", showUnpublished="true").status_code == 404
+
     def test_created_under_an_assigned_category(self, world: Shop, app: FastLane) -> None:
         assert cached(app, TREES, lambda: world.outline("c1")) == TREE
         world.category("mallets", "hammers")
