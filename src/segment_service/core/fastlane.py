@@ -140,14 +140,15 @@ class _BoundRoute:
     guards: list[Callable[[ASGIConnection[Any, Any, Any, Any], HTTPRouteHandler], Awaitable[None]]]
     #: The answer wrapped in the twin's middleware and the app's CORS middleware.
     asgi: ASGIApp = field(init=False)
-    #: Paths of the app's other routes that the router prefers for some of this route's paths (a literal where this
-    #: one has a parameter: `/segments/items` before `/segments/{segmentId}`): such a path is never this route's.
-    shadows: list[tuple[str, ...]] = field(default_factory=list)
+    #: The app's other routes that the router prefers for some of this route's paths (a literal where this one has a
+    #: parameter: `/segments/items` before `/segments/{segmentId}`), each as its literals at this route's parameter
+    #: positions: a path with all of one's literals there is never this route's.
+    shadows: list[tuple[tuple[int, str], ...]] = field(default_factory=list)
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         """The path parameters when `parts` (the request path split at `/`) is this route's path."""
         for shadow in self.shadows:
-            if all(pattern.startswith("{") or pattern == part for pattern, part in zip(shadow, parts, strict=True)):
+            if all(parts[index] == literal for index, literal in shadow):
                 return None
         params: dict[str, str] = {}
         for pattern, part in zip(self.segments, parts, strict=True):
@@ -215,11 +216,11 @@ def bind(app: Litestar, route: FastRoute) -> _BoundRoute:
     return bound
 
 
-def _shadows(app: Litestar, segments: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The paths of the app's other routes (any method) that could match a path of `segments` and that the router
-    tries first: as long, a literal wherever `segments` has one or the same literal, and a literal somewhere
-    `segments` has a parameter."""
-    found: list[tuple[str, ...]] = []
+def _shadows(app: Litestar, segments: tuple[str, ...]) -> list[tuple[tuple[int, str], ...]]:
+    """The app's other routes (any method) that could match a path of `segments` and that the router tries first (as
+    long, the same literal or a parameter wherever `segments` has a literal, and a literal somewhere `segments` has a
+    parameter), each as its literals where `segments` has parameters."""
+    found: list[tuple[tuple[int, str], ...]] = []
     for other in app.routes:
         parts = tuple(other.path_format.strip("/").split("/"))
         if len(parts) != len(segments) or parts == segments:
@@ -227,7 +228,13 @@ def _shadows(app: Litestar, segments: tuple[str, ...]) -> list[tuple[str, ...]]:
         overlaps = all(a.startswith("{") or b.startswith("{") or a == b for a, b in zip(parts, segments, strict=True))
         preferred = any(b.startswith("{") and not a.startswith("{") for a, b in zip(parts, segments, strict=True))
         if overlaps and preferred:
-            found.append(parts)
+            found.append(
+                tuple(
+                    (i, a)
+                    for i, (a, b) in enumerate(zip(parts, segments, strict=True))
+                    if b.startswith("{") and not a.startswith("{")
+                )
+            )
     return found
 
 
