@@ -69,10 +69,11 @@ def test_a_big_answer_drops_as_many_as_it_needs() -> None:
 
 
 def test_an_answer_bigger_than_the_bound_is_not_kept() -> None:
-    cache = AnswerCache(1000)
+    bound = cost(("k", 1), answer(10)) + 500
+    cache = AnswerCache(bound)
     cache.put(("k", 1), answer(10))
     kept = cache.bytes
-    cache.put(("k", 2), answer(1000))
+    cache.put(("k", 2), answer(bound))
     assert ("k", 2) not in cache.entries
     assert list(cache.entries) == [("k", 1)]  # nothing was dropped to make room for it
     assert (cache.bytes, cache.evictions) == (kept, 0)
