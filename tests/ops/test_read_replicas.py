@@ -175,6 +175,12 @@ class TestReadReplicas:
         resumed.standbys[0].pause()
         written = callers.create_segment(client.post)
         resumed.standbys[1].wait_caught_up()
+        # Each process samples the replicas once a second: on a busy machine the caught-up one may take a sample or
+        # two to be back in the rotation.
+        deadline = time.monotonic() + 10
+        while written not in callers.listed(client.get, callers.other):
+            assert time.monotonic() < deadline, "the caught-up replica never answered"
+            time.sleep(0.1)
         # Round robin: the paused standby answers without the segment, the other one with it.
         seen = [written in callers.listed(client.get, callers.other) for _ in range(6)]
         assert set(seen) == {True, False}, seen
