@@ -20,6 +20,7 @@ from litestar.testing import TestClient
 from segment_service.app import create_served_app
 from segment_service.core.auth import SERVICE_SCOPES, TokenKind
 from segment_service.core.db import migrate
+from segment_service.core.dbreplicas import REFRESH_SECONDS
 from segment_service.core.fastlane import FastLane
 from segment_service.settings import Settings
 from tests.factories import _ENSURE_TEST_CLIENT, Tokens, assign_customer, run_sql, segment_body
@@ -172,6 +173,9 @@ class TestReadReplicas:
         callers = Callers(tokens, resumed.primary.url)
         callers.listed(client.get, callers.other)
         resumed.wait_caught_up()
+        # A read prefers a replica the process knows to have replayed the floor of the marks; it learns that from its
+        # once-a-second sample, which must see the first standby caught up before it is paused.
+        time.sleep(2 * REFRESH_SECONDS)
         resumed.standbys[0].pause()
         written = callers.create_segment(client.post)
         resumed.standbys[1].wait_caught_up()
