@@ -163,7 +163,7 @@ async def category_statements(
         async def call(
             db: Database, category_id: str = category_id, filters: category_service.AssignmentFilters = filters
         ) -> object:
-            return await category_service.list_category_assignments(
+            return await category_service.category_assignments_answer(
                 db,
                 caller,
                 category_id,
@@ -173,6 +173,8 @@ async def category_statements(
                 with_total=False,
                 languages=shape.languages,
                 default_language=shape.default_language,
+                variant=None,
+                render=lambda page: (b"", {}),
             )
 
         # Only the page statement: with rows (the measured case) the service sends nothing else; the category check

@@ -68,7 +68,7 @@ async def statements(keys: tuple[str, ...], data: StorefrontLoadResult, notes: l
             name_contains=None,
             segment_ids=probe.segment_ids,
         )
-        return lambda db: category_service.list_category_assignments(
+        return lambda db: category_service.category_assignments_answer(
             db,
             _customer(tree.shopper),
             probe.category_id,
@@ -78,6 +78,8 @@ async def statements(keys: tuple[str, ...], data: StorefrontLoadResult, notes: l
             with_total=False,
             languages=None,
             default_language="en",
+            variant=None,
+            render=lambda page: (b"", {}),
         )
 
     calls: dict[str, tuple[Callable[[Database], Awaitable[object]], int | None]] = {

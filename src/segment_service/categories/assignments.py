@@ -40,7 +40,6 @@ __all__ = [
     "delete_category_assignments",
     "delete_product_assignments",
     "list_categories_of_product",
-    "list_category_assignments",
     "segment_ids_of",
     "upsert_assignment",
 ]
@@ -105,27 +104,6 @@ async def _check_category(conn: Connection, caller: Caller, category_id: str, *,
 
 
 # --------------------------------------------------------------------------------------------------------- reads
-async def list_category_assignments(
-    db: Database,
-    caller: Caller,
-    category_id: str,
-    *,
-    filters: AssignmentFilters,
-    page: Page,
-    sort: str | None,
-    with_total: bool,
-    languages: tuple[str, ...] | None,
-    default_language: str,
-) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of the category's assignments (with `withSubcategories`, its whole subtree's), and the total when
-    asked for. Without showUnpublished an unpublished category is 404 and unpublished subcategories are left out."""
-    check_show_unpublished(caller, filters.show_unpublished)
-    async with db.connection() as conn:
-        return await _assignments_page(
-            conn, caller, category_id, filters, page, sort, with_total, languages, default_language
-        )
-
-
 async def _assignments_page(
     conn: Connection,
     caller: Caller,
@@ -161,7 +139,9 @@ async def category_assignments_answer(
     variant: Hashable,
     render: Callable[[tuple[list[dict[str, Any]], int | None]], tuple[bytes, dict[str, str]]],
 ) -> Answer:
-    """`list_category_assignments` as `render` sends it, cached by the catalogue's version and the named segments'
+    """One page of the category's assignments (with `withSubcategories`, its whole subtree's), and the total when
+    asked for, as `render` sends it; without showUnpublished an unpublished category is 404 and unpublished
+    subcategories are left out. Cached by the catalogue's version and the named segments'
     (docs/answers.md); `variant` is whatever else `render` depends on (the shape). The answer is the same for every
     caller allowed to ask (showUnpublished is checked first)."""
     check_show_unpublished(caller, filters.show_unpublished)
