@@ -18,7 +18,7 @@ from segment_service.categories.assignment_models import AssignmentRequest, Assi
 from segment_service.categories.assignment_store import AssignmentFilters, AssignmentRow
 from segment_service.categories.store import CategoryRow
 from segment_service.core import events
-from segment_service.core.answer_cache import Answer
+from segment_service.core.answer_cache import Answer, Made, read_answer
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, run_bulk, status_name
 from segment_service.core.db import Connection, Database
@@ -149,8 +149,7 @@ async def category_assignments_answer(
     scopes = (answers.CATALOGUE, *sorted(set(filters.segment_ids or ())))
     parameters = (category_id, filters, page, sort, with_total, languages, default_language, variant)
 
-    async def read(conn: Connection) -> Answer | tuple[tuple[list[dict[str, Any]], int | None], Hashable]:
-        """The cached answer, or the page and the key to keep its answer under (None: not to keep)."""
+    async def read(conn: Connection) -> Answer | Made[tuple[list[dict[str, Any]], int | None]]:
         key: Hashable = None
         if cache.enabled:
             versions = await answers.versions(conn, caller.tenant, scopes)
@@ -160,17 +159,9 @@ async def category_assignments_answer(
         page_read = await _assignments_page(
             conn, caller, category_id, filters, page, sort, with_total, languages, default_language
         )
-        return page_read, key
+        return Made(page_read, key)
 
-    result = await db.read(caller.read_key, read)
-    if isinstance(result, Answer):
-        return result
-    page_read, key = result
-    rendered = render(page_read)
-    answer = Answer(rendered[0], tuple(rendered[1].items()))
-    if key is not None:
-        cache.put(key, answer)
-    return answer
+    return await read_answer(db, caller.read_key, read, lambda page_read: Answer.of(render(page_read)))
 
 
 async def list_categories_of_product(

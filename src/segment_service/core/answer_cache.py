@@ -15,8 +15,15 @@ entries go first.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from segment_service.core.db import Connection, Database
+    from segment_service.core.dbreplicas import ReadKey
+
+T = TypeVar("T")
 
 #: What an entry costs beyond its body, headers and key as `_key_size` counts them: the ordered dict's slot and link,
 #: the entry tuple, the Answer and bytes objects, the key's inner tuples and integers. Measured: bench.answer_memory
@@ -31,8 +38,40 @@ class Answer:
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
 
+    @classmethod
+    def of(cls, rendered: tuple[bytes, dict[str, str]]) -> Answer:
+        """An answer from a body and its headers, as `core.http.list_body` gives them."""
+        return cls(rendered[0], tuple(rendered[1].items()))
+
     def header_dict(self) -> dict[str, str]:
         return dict(self.headers)
+
+
+@dataclass(frozen=True, slots=True)
+class Made(Generic[T]):
+    """What a cached read made because it found no answer kept: the result to render, and the key to keep the
+    rendered answer under (None: not kept)."""
+
+    result: T
+    key: Hashable
+
+
+async def read_answer(
+    db: Database,
+    read_key: ReadKey | None,
+    read: Callable[[Connection], Awaitable[Answer | Made[T]]],
+    render: Callable[[T], Answer],
+) -> Answer:
+    """The answer `read` finds kept, or what it makes, rendered and kept under its key. `read` runs on the connection
+    `Database.read` picks (a replica that has the caller's writes, or the primary), so that the versions a key holds
+    and the result it is kept for come from one server."""
+    found = await db.read(read_key, read)
+    if isinstance(found, Answer):
+        return found
+    answer = render(found.result)
+    if found.key is not None:
+        db.answers.put(found.key, answer)
+    return answer
 
 
 @dataclass(frozen=True, slots=True)

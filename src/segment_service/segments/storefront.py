@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from segment_service.categories import trees
-from segment_service.core.answer_cache import Answer, AnswerCache, Fragments
+from segment_service.core.answer_cache import Answer, AnswerCache, Fragments, Made, read_answer
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest
@@ -52,10 +53,6 @@ def _segment_scope(
 Render = Callable[[T], tuple[bytes, dict[str, str]]]
 
 
-def _answer(rendered: tuple[bytes, dict[str, str]]) -> Answer:
-    return Answer(rendered[0], tuple(rendered[1].items()))
-
-
 async def items_answer(
     db: Database,
     caller: Caller,
@@ -81,42 +78,42 @@ async def items_answer(
     cache = db.answers
     composed = q is None and sort is None
 
-    async def read(conn: Connection) -> Answer | _ItemsRead:
+    async def read(conn: Connection) -> Answer | Made[_ItemsRead]:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
         if not (scope.few and cache.enabled):
-            rows, total = await store.list_items(conn, caller.tenant, items, page=page, with_total=with_total)
-            return _ItemsRead(rows, total, None)
+            return Made(await _page(conn, caller.tenant, items, page, with_total), None)
         versions = await store.active_versions(conn, caller.tenant, scope)
         if composed:
-            return await _segments_items(conn, caller.tenant, versions, variant, cache)
+            return Made(await _segments_items(conn, caller.tenant, versions, variant, cache), None)
         key = ("items", caller.tenant, versions.segments, versions.catalogue, q, page, sort, with_total, variant)
         if (cached := cache.answer("items", key)) is not None:
             return cached
         exact = replace(items, scope=replace(scope, ids=versions.ids))
-        rows, total = await store.list_items(conn, caller.tenant, exact, page=page, with_total=with_total)
-        return _ItemsRead(rows, total, key)
+        return Made(await _page(conn, caller.tenant, exact, page, with_total), key)
 
-    result = await db.read(caller.read_key, read)
-    if isinstance(result, Answer):
-        return result
-    if result.segments is not None:
-        return _compose(result, caller.tenant, page, with_total, variant, shape, cache)
-    answer = _answer(list_body([shape(assignment_document(r)) for r in result.rows], result.total))
-    if result.key is not None:
-        cache.put(result.key, answer)
-    return answer
+    def render(result: _ItemsRead) -> Answer:
+        if result.segments is not None:
+            return _compose(result, caller.tenant, page, with_total, variant, shape, cache)
+        return Answer.of(list_body([shape(assignment_document(r)) for r in result.rows], result.total))
+
+    return await read_answer(db, caller.read_key, read, render)
 
 
 @dataclass(slots=True)
 class _ItemsRead:
-    """What `items_answer` read: rows (and the key to keep their answer under), or, composed, each segment's cached
-    fragments (None where no cache holds them; `rows` are then those segments' assignments)."""
+    """What `items_answer` read: a page of rows, or, composed, each segment's cached fragments (None where no cache
+    holds them; `rows` are then those segments' assignments)."""
 
     rows: list[ItemAssignmentRow]
-    total: int | None
-    key: Hashable
+    total: int | None = None
     segments: list[tuple[tuple[str, int], Fragments | None]] | None = None
     catalogue: int = 0
+
+
+async def _page(conn: Connection, tenant: str, items: store.ItemFilter, page: Page, with_total: bool) -> _ItemsRead:
+    """One page of the items in `items`' scope, as the store pages them."""
+    rows, total = await store.list_items(conn, tenant, items, page=page, with_total=with_total)
+    return _ItemsRead(rows, total)
 
 
 async def _segments_items(
@@ -129,7 +126,7 @@ async def _segments_items(
     ]
     missing = [segment_id for (segment_id, _), fragments in parts if fragments is None]
     rows = await store.segment_items(conn, tenant, missing) if missing else []
-    return _ItemsRead(rows, None, None, parts, versions.catalogue)
+    return _ItemsRead(rows, None, parts, versions.catalogue)
 
 
 def _compose(
@@ -199,26 +196,21 @@ async def category_trees_answer(
     scope = replace(scope, few=True)
     cache = db.answers
 
-    async def read(conn: Connection) -> Answer | tuple[list[store.TreeRow], Hashable]:
-        """The cached answer, or the tree's rows and the key to keep its answer under (None: not to keep)."""
+    async def read(conn: Connection) -> Answer | Made[list[store.TreeRow]]:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
         if not (customer and cache.enabled):
-            return await store.category_tree_rows(conn, caller.tenant, scope), None
+            return Made(await store.category_tree_rows(conn, caller.tenant, scope), None)
         versions = await store.active_versions(conn, caller.tenant, scope)
         key = ("trees", caller.tenant, versions.segments, versions.catalogue, languages, default_language)
         if (cached := cache.answer("trees", key)) is not None:
             return cached
-        return await store.category_tree_rows(conn, caller.tenant, replace(scope, ids=versions.ids)), key
+        return Made(await store.category_tree_rows(conn, caller.tenant, replace(scope, ids=versions.ids)), key)
 
-    result = await db.read(caller.read_key, read)
-    if isinstance(result, Answer):
-        return result
-    rows, key = result
-    forest = trees.build_forest(rows, lambda row: _tree_node(row, languages, default_language), unpublished=False)
-    answer = _answer(render(forest))
-    if key is not None:
-        cache.put(key, answer)
-    return answer
+    def render_rows(rows: list[store.TreeRow]) -> Answer:
+        node = partial(_tree_node, languages=languages, default_language=default_language)
+        return Answer.of(render(trees.build_forest(rows, node, unpublished=False)))
+
+    return await read_answer(db, caller.read_key, read, render_rows)
 
 
 def _match_site(site: str | None, site_code: str | None) -> str:
@@ -271,22 +263,17 @@ async def match_answer(
     cache = db.answers
     segments = list(dict.fromkeys(segment_ids))
 
-    async def read(conn: Connection) -> Answer | tuple[list[str], Hashable]:
-        """The cached answer, or the matched ids and the key to keep their answer under (None: not to keep)."""
+    async def read(conn: Connection) -> Answer | Made[list[str]]:
         if not cache.enabled:
-            return await store.match_products(conn, caller.tenant, segments, asked, site_value), None
+            return Made(await store.match_products(conn, caller.tenant, segments, asked, site_value), None)
         versions = await store.match_versions(conn, caller.tenant, segments, site_value)
         key = ("match", caller.tenant, versions.segments, versions.catalogue, tuple(asked))
         if (cached := cache.answer("match", key)) is not None:
             return cached
-        matched = await store.match_products(conn, caller.tenant, segments, asked, site_value, active=versions.ids)
-        return matched, key
+        active = versions.ids
+        return Made(await store.match_products(conn, caller.tenant, segments, asked, site_value, active=active), key)
 
-    result = await db.read(caller.read_key, read)
-    if isinstance(result, Answer):
-        return result
-    matched, key = result
-    answer = Answer(json_body([{"id": product_id} for product_id in matched]))
-    if key is not None:
-        cache.put(key, answer)
-    return answer
+    def render(matched: list[str]) -> Answer:
+        return Answer(json_body([{"id": product_id} for product_id in matched]))
+
+    return await read_answer(db, caller.read_key, read, render)
