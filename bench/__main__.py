@@ -905,18 +905,20 @@ def run(options: Options) -> report.Report:
             before = cpu.CpuSample.take(target.process.pid, postmaster_pid)
             client_before = _children_cpu()
             if name == churn.NAME and script is not None and storefront_data is not None:
-                churned = churn.run(
-                    wrk,
-                    service_url,
-                    script,
-                    token,
-                    storefront_scenarios.customer_tokens(signing_key, [p.shopper for p in storefront_data.items]),
-                    storefront_data,
-                    dsn,
-                    rate=CHURN_RATE,
-                    duration=options.duration,
-                    threads=options.threads,
-                    connections=options.connections,
+                churned = asyncio.run(
+                    churn.run(
+                        wrk,
+                        service_url,
+                        script,
+                        token,
+                        storefront_scenarios.customer_tokens(signing_key, [p.shopper for p in storefront_data.items]),
+                        storefront_data,
+                        dsn,
+                        rate=CHURN_RATE,
+                        duration=options.duration,
+                        threads=options.threads,
+                        connections=options.connections,
+                    )
                 )
                 measured = churned.wrk
                 result.notes.append(churn.note(churned, options.duration))

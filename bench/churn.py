@@ -186,7 +186,7 @@ async def _final_check(dsn: str, service_url: str, customer_tokens: dict[str, st
         await conn.close()
 
 
-async def _run(
+async def run(
     wrk: str,
     service_url: str,
     script: Path,
@@ -200,6 +200,7 @@ async def _run(
     threads: int,
     connections: int,
 ) -> ChurnResult:
+    """The my-items load of `script` for `duration` seconds with `rate` writes/s and their checked reads beside it."""
     conn = await asyncpg.connect(dsn)
     try:
         products = [r[0] for r in await conn.fetch("SELECT id FROM products WHERE tenant = $1 LIMIT 1003", TENANT)]
@@ -229,38 +230,6 @@ async def _run(
     latencies = tally.latencies
     return ChurnResult(
         result, tally.writes, tally.checked, tally.stale, _percentile(latencies, 0.5), _percentile(latencies, 0.99)
-    )
-
-
-def run(
-    wrk: str,
-    service_url: str,
-    script: Path,
-    service_token: str,
-    customer_tokens: dict[str, str],
-    data: StorefrontLoadResult,
-    dsn: str,
-    *,
-    rate: float,
-    duration: int,
-    threads: int,
-    connections: int,
-) -> ChurnResult:
-    """The my-items load of `script` for `duration` seconds with `rate` writes/s and their checked reads beside it."""
-    return asyncio.run(
-        _run(
-            wrk,
-            service_url,
-            script,
-            service_token,
-            customer_tokens,
-            data,
-            dsn,
-            rate=rate,
-            duration=duration,
-            threads=threads,
-            connections=connections,
-        )
     )
 
 
