@@ -754,16 +754,8 @@ def run(options: Options) -> report.Report:
             stack.callback(cold_service.stop)
             cold_url = f"http://{servers.HOST}:{cold_port}"
             servers.wait_ready(cold_service, f"{cold_url}/health")
-            # Each right after its twin, before the churn scenario changes the data.
-            paired: list[tuple[str, str, str, Path | None]] = []
-            for name, description, url, script in scenarios:
-                paired.append((name, description, url, script))
-                if name in storefront_scenarios.COLD_TWINS:
-                    twin = storefront_scenarios.COLD_TWINS[name]
-                    cold_scenario_url = url.replace(service_url, cold_url)
-                    paired.append((twin, f"{description}; the answer cache off", cold_scenario_url, script))
-                    targets[twin] = cold_service
-            scenarios = paired
+            scenarios = storefront_scenarios.with_cache_off_twins(scenarios, service_url, cold_url)
+            targets.update(dict.fromkeys(storefront_scenarios.COLD_TWINS.values(), cold_service))
         bulk_items: dict[str, int] = {}
         bulk_workers: dict[str, int] = {}
         skipped: list[str] = []

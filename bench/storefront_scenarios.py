@@ -338,3 +338,16 @@ def target_notes(report: Report) -> list[str]:
             )
         notes.append(f"target, {scenario.name}: " + ", ".join(parts))
     return notes
+
+
+def with_cache_off_twins(scenarios: list[Scenario], service_url: str, cold_url: str) -> list[Scenario]:
+    """`scenarios` with each storefront read's twin on the service without the answer cache (`cold_url`) right after
+    it, before the churn scenario changes the data."""
+    paired: list[Scenario] = []
+    for name, description, url, script in scenarios:
+        paired.append((name, description, url, script))
+        if name in COLD_TWINS:
+            paired.append(
+                (COLD_TWINS[name], f"{description}; the answer cache off", url.replace(service_url, cold_url), script)
+            )
+    return paired
