@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
@@ -156,22 +156,24 @@ class Database:
                 return await work(conn)
         return await self.replicas.read(self, key, work)
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
+    def connection(self) -> AbstractAsyncContextManager[Connection]:
         """Borrow a connection for reads outside a transaction (inside one in pooler-safe mode, for its settings)."""
-        async with self._borrow() as conn:
-            if self.transaction_settings is None:
-                yield conn
-            else:
-                async with conn.transaction():
-                    await conn.execute(self.transaction_settings)
-                    yield conn
+        if self.transaction_settings is None:
+            return _Borrow(self, share=True, report=True)
+        return self._connection_in_transaction()
+
+    @asynccontextmanager
+    async def _connection_in_transaction(self) -> AsyncIterator[Connection]:
+        async with _Borrow(self, share=True, report=False) as conn, conn.transaction():
+            assert self.transaction_settings is not None
+            await conn.execute(self.transaction_settings)
+            yield conn
         OUTAGE.succeeded()  # reached only when the block succeeded: ends a logged outage
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """Borrow a connection inside a transaction that commits on success and rolls back on error."""
-        async with self._borrow() as conn:
+        async with _Borrow(self, share=True, report=False) as conn:
             async with conn.transaction():
                 if self.transaction_settings is not None:
                     await conn.execute(self.transaction_settings)
@@ -197,32 +199,57 @@ class Database:
                 raise
             # The COMMIT returned, so any connection to the primary now sees a position at or past it. A second
             # failure fails the request: the write is never reported as done without its mark.
-            async with self._pooled() as again:
+            async with _Borrow(self, share=False, report=False) as again:
                 await dbreplicas.mark(again, writer)
 
-    @asynccontextmanager
-    async def _borrow(self) -> AsyncIterator[Connection]:
-        """A pooled connection within the caller's tenant share (a 429 when that stays busy), counted as waiting
-        until the pool hands it over, with every failure reported to `on_error`."""
-        async with self.share.slot(), self._pooled() as conn:
-            yield conn
 
-    @asynccontextmanager
-    async def _pooled(self) -> AsyncIterator[Connection]:
-        self.waiting += 1
-        waiting = True
+class _Borrow:
+    """A pooled connection, within the caller's tenant share when `share` (a 429 when that stays busy), counted as
+    waiting until the pool hands it over, with every failure (the block's own too) reported to `on_error`; `report`:
+    a success ends a logged outage. A class rather than nested generator-based context managers: every statement of
+    every request passes here, and each generator layer costs as much as this whole class."""
+
+    __slots__ = ("_conn", "_db", "_report", "_slot")
+
+    def __init__(self, db: Database, *, share: bool, report: bool) -> None:
+        self._db = db
+        self._slot = db.share.slot() if share else None
+        self._report = report
+        self._conn: Connection | None = None
+
+    async def __aenter__(self) -> Connection:
+        db, slot = self._db, self._slot
+        if slot is not None:
+            await slot.__aenter__()
+        db.waiting += 1
         try:
-            async with self.pool.acquire() as conn:
-                self.waiting -= 1
-                waiting = False
-                yield conn
-        except Exception as exc:
-            if self.on_error is not None:
-                self.on_error(exc)
+            conn = self._conn = await db.pool.acquire()
+        except BaseException as exc:
+            db.waiting -= 1
+            if isinstance(exc, Exception) and db.on_error is not None:
+                db.on_error(exc)
+            if slot is not None:
+                await slot.__aexit__(None, None, None)
             raise
+        db.waiting -= 1
+        return conn
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, traceback: object) -> None:
+        db = self._db
+        try:
+            try:
+                await db.pool.release(self._conn)  # type: ignore[arg-type]  # what acquire() gave
+            except Exception as failure:
+                if db.on_error is not None:
+                    db.on_error(failure)
+                raise
+            if isinstance(exc, Exception) and db.on_error is not None:
+                db.on_error(exc)
         finally:
-            if waiting:
-                self.waiting -= 1
+            if self._slot is not None:
+                await self._slot.__aexit__(None, None, None)
+        if exc is None and self._report:
+            OUTAGE.succeeded()  # ends a logged outage
 
 
 async def _open_replicas(settings: Settings, pooled: bool) -> dbreplicas.ReplicaSet:

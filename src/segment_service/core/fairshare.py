@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
@@ -72,40 +70,71 @@ class FairShare:
         share = self._shares.get(key)
         return 0 if share is None else share.held
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the current request's connections of its share for the duration."""
-        if self.limit <= 0 or _holding.get():
-            yield
+    def slot(self) -> _Slot:
+        """Hold one of the current request's connections of its share for the duration (`async with`)."""
+        return _Slot(self)
+
+    def _too_many(self, key: str) -> TooManyRequests:
+        retry = max(1, math.ceil(self.wait_seconds))
+        who = f"'{key}'" if key.startswith("/") else f"tenant '{key}'"
+        return TooManyRequests(
+            f"Too many concurrent requests for {who} are waiting for {self.resource} (at most {self.limit} "
+            f"at once use it); retry after {retry} s.",
+            retry_after=retry,
+        )
+
+    def _leave(self, key: str, share: _Share) -> None:
+        share.users -= 1
+        if share.users == 0 and self._shares.get(key) is share:
+            del self._shares[key]
+
+
+class _Slot:
+    """One use of a share, as an async context manager written out as a class: every statement of every request
+    passes here, and a generator-based context manager costs several times as much."""
+
+    __slots__ = ("_fair", "_holding", "_key", "_share")
+
+    def __init__(self, fair: FairShare) -> None:
+        self._fair = fair
+        self._share: _Share | None = None
+        self._key = ""
+        self._holding: Token[bool] | None = None
+
+    async def __aenter__(self) -> None:
+        fair = self._fair
+        if fair.limit <= 0 or _holding.get():
             return
         key = _pool_key.get()
-        share = self._shares.get(key)
+        share = fair._shares.get(key)
         if share is None:
-            share = self._shares[key] = _Share(asyncio.Semaphore(self.limit))
+            share = fair._shares[key] = _Share(asyncio.Semaphore(fair.limit))
         share.users += 1
         try:
-            try:
-                # asyncio.timeout rather than wait_for: Semaphore.acquire gives a permit granted at the moment of the
-                # timeout back, where Python 3.11's wait_for could lose it.
-                async with asyncio.timeout(self.wait_seconds):
-                    await share.semaphore.acquire()
-            except TimeoutError:
-                retry = max(1, math.ceil(self.wait_seconds))
-                who = f"'{key}'" if key.startswith("/") else f"tenant '{key}'"
-                raise TooManyRequests(
-                    f"Too many concurrent requests for {who} are waiting for {self.resource} (at most {self.limit} "
-                    f"at once use it); retry after {retry} s.",
-                    retry_after=retry,
-                ) from None
-            share.held += 1
-            holding = _holding.set(True)
-            try:
-                yield
-            finally:
-                _holding.reset(holding)
-                share.held -= 1
-                share.semaphore.release()
-        finally:
-            share.users -= 1
-            if share.users == 0 and self._shares.get(key) is share:
-                del self._shares[key]
+            if share.semaphore.locked():
+                # asyncio.timeout rather than wait_for: Semaphore.acquire gives a permit granted at the moment of
+                # the timeout back, where Python 3.11's wait_for could lose it.
+                try:
+                    async with asyncio.timeout(fair.wait_seconds):
+                        await share.semaphore.acquire()
+                except TimeoutError:
+                    raise fair._too_many(key) from None
+            else:
+                await share.semaphore.acquire()  # a free permit is taken at once: no timer to arm
+        except BaseException:
+            fair._leave(key, share)
+            raise
+        share.held += 1
+        self._share, self._key = share, key
+        self._holding = _holding.set(True)
+
+    async def __aexit__(self, *exc: object) -> None:
+        share = self._share
+        if share is None:
+            return
+        self._share = None
+        if self._holding is not None:
+            _holding.reset(self._holding)
+        share.held -= 1
+        share.semaphore.release()
+        self._fair._leave(self._key, share)

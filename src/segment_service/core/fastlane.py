@@ -145,19 +145,24 @@ class _BoundRoute:
     #: positions: a path with all of one's literals there is never this route's.
     shadows: list[tuple[tuple[int, str], ...]] = field(default_factory=list)
 
+    #: The path's literal parts and its parameters, by position (from `segments`, when the route is bound).
+    literals: tuple[tuple[int, str], ...] = ()
+    params: tuple[tuple[int, str], ...] = ()
+
     def match(self, parts: list[str]) -> dict[str, str] | None:
         """The path parameters when `parts` (the request path split at `/`) is this route's path."""
+        for index, literal in self.literals:
+            if parts[index] != literal:
+                return None
         for shadow in self.shadows:
             if all(parts[index] == literal for index, literal in shadow):
                 return None
         params: dict[str, str] = {}
-        for pattern, part in zip(self.segments, parts, strict=True):
-            if pattern.startswith("{"):
-                if not part:
-                    return None
-                params[pattern[1:-1]] = part
-            elif pattern != part:
+        for index, name in self.params:
+            part = parts[index]
+            if not part:
                 return None
+            params[name] = part
         return params
 
 
@@ -213,6 +218,8 @@ def bind(app: Litestar, route: FastRoute) -> _BoundRoute:
         path_route.path_format, segments, twin, route.query, route.parse, cast("Any", twin.resolve_guards())
     )
     bound.shadows = _shadows(app, segments)
+    bound.literals = tuple((i, part) for i, part in enumerate(segments) if not part.startswith("{"))
+    bound.params = tuple((i, part[1:-1]) for i, part in enumerate(segments) if part.startswith("{"))
     return bound
 
 

@@ -6,7 +6,9 @@ libraries') to stderr in one format, so a log collector reads one kind of line (
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import secrets
 import sys
@@ -37,10 +39,25 @@ _json = msgspec.json.Encoder(enc_hook=str)
 
 
 def request_id_for(header: bytes | None) -> str:
-    """The caller's X-Request-ID when it is short and made of safe characters, else a new random one."""
+    """The caller's X-Request-ID when it is short and made of safe characters, else a new one of the service's."""
     if header is not None and _SAFE_REQUEST_ID.fullmatch(header):
         return header.decode("ascii")
-    return secrets.token_hex(16)
+    return f"{_process_prefix}{next(_request_numbers):016x}"
+
+
+# New request ids: 16 random hex digits per process, then the process's request count in 16 more. Unique across
+# processes and hosts without asking the system for randomness on every request; an id is a handle for the logs,
+# never a secret.
+_process_prefix = secrets.token_hex(8)
+_request_numbers = itertools.count()
+
+
+def _new_process_prefix() -> None:
+    global _process_prefix, _request_numbers
+    _process_prefix, _request_numbers = secrets.token_hex(8), itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_process_prefix)  # a forked worker must not repeat its parent's ids
 
 
 class _RequestIdFilter(logging.Filter):
