@@ -8,13 +8,14 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from litestar import get
 
 from segment_service.core.fastlane import FastLane
-from segment_service.core.logs import HANDLER_NAME, configure_logging
+from segment_service.core.logs import HANDLER_NAME, configure_logging, request_id, write_access
 from segment_service.settings import Settings
 from tests.factories import Api
 from tests.ops.ops_helpers import served
@@ -228,3 +229,82 @@ def test_the_access_log_switch_reads_the_usual_spellings(monkeypatch: pytest.Mon
     monkeypatch.setenv("SEGMENT_SERVICE_LOG_LEVEL", "debug")
     settings = Settings.from_env()
     assert (settings.access_log, settings.log_level) == (on, "DEBUG")
+
+
+@contextmanager
+def service_handler_alone() -> Iterator[None]:
+    """The root logger with the service's handler only, as in a served process (pytest adds capture handlers)."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [h for h in saved if h.get_name() == HANDLER_NAME]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_direct_access_line_is_the_line_the_record_makes(log_format: str, log_output: io.StringIO) -> None:
+    """The access line is written straight through the service's handler; it must be the formatter's line for the
+    record, and anything added to the logging configuration must see the record instead."""
+    configure_logging("INFO", log_format, log_output)
+    with service_handler_alone():
+        _direct_and_record_lines(log_output)
+    assert not write_access("pytest's handlers are back", {})
+
+
+def _direct_and_record_lines(log_output: io.StringIO) -> None:
+    fields = {"method": "GET", "route": SEGMENT, "status": 200, "duration_ms": 1.25, "tenant": "shop"}
+    message = f"GET {SEGMENT} 200 1.25ms tenant=shop request_id=r-1"
+    token = request_id.set("r-1")
+    try:
+        assert write_access(message, fields)
+        direct = log_output.getvalue()
+        log_output.seek(0)
+        log_output.truncate()
+        logging.getLogger("segment_service.access").info(message, extra=fields)
+        through_record = log_output.getvalue()
+
+        def without_time(line: str) -> str:
+            return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "T", line)
+
+        assert direct.endswith("\n")
+        assert direct.count("\n") == 1
+        assert without_time(direct) == without_time(through_record)
+
+        # Something else listening (a handler on the service's logger, a filter, a second root handler): the record
+        # goes the usual way, so that they see it.
+        seen: list[logging.LogRecord] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                seen.append(record)
+
+        for logger in (logging.getLogger("segment_service"), logging.getLogger()):
+            keep = Keep()
+            logger.addHandler(keep)
+            try:
+                assert not write_access(message, fields)
+            finally:
+                logger.removeHandler(keep)
+        service = logging.getLogger("segment_service")
+        service.propagate = False
+        try:
+            assert not write_access(message, fields)
+        finally:
+            service.propagate = True
+        assert write_access(message, fields)
+    finally:
+        request_id.reset(token)
+
+
+def test_a_served_request_writes_its_access_line_directly(settings: Settings, log_output: io.StringIO) -> None:
+    configure_logging("INFO", "json", log_output)
+    with served(settings) as client, service_handler_alone():
+        response = client.get("/health/live", headers={"X-Request-ID": "direct-1"})
+        assert write_access("the direct way is open", {})
+    [line] = [entry for entry in access_lines(log_output) if entry.get("request_id") == "direct-1"]
+    assert response.headers["x-request-id"] == "direct-1"
+    assert (line["route"], line["status"], line["tenant"], line["method"]) == ("/health/live", 200, "-", "GET")
+    assert line["message"].startswith("GET /health/live 200 ")
+    assert line["message"].endswith("request_id=direct-1")

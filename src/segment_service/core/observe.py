@@ -19,7 +19,7 @@ from litestar.enums import ScopeType
 from litestar.types import Message, Receive, Scope, Send
 
 from segment_service.core.fastlane import FastLane, FastRoute
-from segment_service.core.logs import ACCESS_LOGGER, request_id, request_id_for
+from segment_service.core.logs import ACCESS_LOGGER, request_id, request_id_for, write_access
 from segment_service.core.metrics import UNMATCHED, Metrics
 
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -88,22 +88,10 @@ def _log_access(scope: Scope, rid: str, route: str, method: str, status: int, se
     duration_ms = round(seconds * 1000, 2)
     if not method.isalpha() or len(method) > 16:
         method = "(other)"
-    # A record made here rather than through `access_log.info(...)`: the same record, with less of the logging
-    # module's work on the path of every request.
-    record = logging.LogRecord(
-        ACCESS_LOGGER,
-        logging.INFO,
-        __file__,
-        0,
-        f"{method} {route} {status} {duration_ms:.2f}ms tenant={tenant} request_id={rid}",
-        None,
-        None,
-    )
-    record.method, record.route, record.status, record.duration_ms, record.tenant = (
-        method,
-        route,
-        status,
-        duration_ms,
-        tenant,
-    )
+    message = f"{method} {route} {status} {duration_ms:.2f}ms tenant={tenant} request_id={rid}"
+    fields = {"method": method, "route": route, "status": status, "duration_ms": duration_ms, "tenant": tenant}
+    if write_access(message, fields):
+        return
+    record = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, message, None, None)
+    record.__dict__.update(fields)
     access_log.handle(record)
