@@ -140,7 +140,7 @@ def write_access(message: str, fields: dict[str, Any]) -> bool:
     level checked by the caller). False, having written nothing: the caller logs the record the usual way.
 
     Why: a line a request costs a LogRecord, the logger chain, the filters and the formatter's lookups, together about
-    a tenth of a cached storefront read's CPU (docs/performance.md#the-frameworks-share-of-a-request)."""
+    a tenth of a cached storefront read's CPU (docs/performance.md#metrics-and-access-log-what-they-cost-a-request)."""
     if not _installed:
         return False
     handler = _installed[0]
