@@ -31,7 +31,7 @@ from segment_service.core.deps import DEPENDENCIES, resolve_in_order
 from segment_service.core.disconnect import IncompleteBodyMiddleware
 from segment_service.core.errors import ServiceError
 from segment_service.core.fastlane import FastLane
-from segment_service.core.guard import scope_guard
+from segment_service.core.guard import guard_in_place, scope_guard
 from segment_service.core.http import UrlLimitMiddleware, exception_handler, json_response
 from segment_service.core.metrics import Metrics
 from segment_service.core.observe import ObservedLane
@@ -200,6 +200,7 @@ def create_app(settings: Settings) -> Litestar:
     declare_security(app)
     finalize(app.openapi_schema)
     resolve_in_order(app)
+    guard_in_place(app)
     return app
 
 

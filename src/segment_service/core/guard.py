@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
+from litestar import Litestar
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
+from litestar.routes import HTTPRoute
 
 from segment_service.core.auth import authenticate
 from segment_service.core.dbreplicas import WRITER
@@ -44,3 +47,29 @@ def _authorization(headers: Any) -> str | None:
         if name == b"authorization" or (len(name) == 13 and name.lower() == b"authorization"):
             return str(value.decode("latin-1"))
     return None
+
+
+def guard_in_place(app: Litestar) -> None:
+    """Let every route's guards check the registered handler itself, not a copy of it per guard and request.
+
+    Litestar's `authorize_connection` hands each guard `copy(handler)`, in case a guard changes the handler it is
+    given. The service's guards only read it (its `opt`: scopes, kinds), as the fast lane already relies on
+    (core/fastlane.py); the copies cost about 20 µs per routed request, more in a busy worker
+    (docs/performance.md#the-frameworks-share-of-a-request). Routes registered after this keep Litestar's way."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler, _ in route.route_handler_map.values():
+                if hasattr(handler, "__dict__"):  # Litestar's own OPTIONS handlers have slots only: left as they are
+                    handler.authorize_connection = _authorize_in_place(handler)  # type: ignore[method-assign,assignment]
+
+
+def _authorize_in_place(
+    handler: BaseRouteHandler,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any]], Coroutine[Any, Any, None]]:
+    guards = handler.resolve_guards()
+
+    async def authorize_connection(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        for guard in guards:
+            await guard(connection, handler)  # type: ignore[misc]  # Litestar has made each guard async
+
+    return authorize_connection
