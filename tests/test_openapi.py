@@ -93,6 +93,9 @@ def live_server(settings: Settings) -> Iterator[str]:
         **os.environ,
         "DATABASE_URL": settings.database_url or "",
         "SEGMENT_SERVICE_SIGNING_KEY": settings.signing_key or "",
+        # No webhook relay: one with the default retry schedule on a test worker's database takes deliveries of the
+        # webhook tests' fast-retrying relays and puts their next attempt minutes away (tests/webhooks).
+        "SEGMENT_SERVICE_WEBHOOK_DELIVER": "false",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "segment_service", "serve", "--port", str(port)],

@@ -29,6 +29,7 @@ def _serve(database_url: str) -> Served:
     env = command_env(
         DATABASE_URL=database_url,
         SEGMENT_SERVICE_SIGNING_KEY=SIGNING_KEY,
+        SEGMENT_SERVICE_WEBHOOK_DELIVER="true",  # command_env turns the relay off; this test is about the relay
         SEGMENT_SERVICE_WEBHOOK_TIMEOUT="1",
         SEGMENT_SERVICE_WEBHOOK_RETRY_SCHEDULE="0.5,0.5,0.5,0.5",
         SEGMENT_SERVICE_WEBHOOK_POLL_MS="20",
