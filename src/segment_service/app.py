@@ -36,6 +36,7 @@ from segment_service.core.http import UrlLimitMiddleware, exception_handler, jso
 from segment_service.core.metrics import Metrics
 from segment_service.core.observe import ObservedLane
 from segment_service.core.openapi import COMPONENTS, declare_security, finalize
+from segment_service.coupons.redemption_routes import FAST_ROUTES as COUPON_FAST_ROUTES
 from segment_service.coupons.redemption_routes import RedemptionController, ReferralCouponController
 from segment_service.coupons.routes import CouponController
 from segment_service.customers.account import ContactCheck
@@ -208,7 +209,7 @@ def create_served_app(settings: Settings) -> FastLane:
     """The app as served: the fast lane for the hottest storefront reads (core/fastlane.py) in front of the Litestar
     app, which answers everything else, with request ids, the access log and the metrics around both
     (core/observe.py)."""
-    routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES, *SEGMENT_FAST_ROUTES]
+    routes = [*STOREFRONT_FAST_ROUTES, *CATEGORY_FAST_ROUTES, *SEGMENT_FAST_ROUTES, *COUPON_FAST_ROUTES]
     app = create_app(settings)
     return ObservedLane(
         app,

@@ -19,6 +19,8 @@ from segment_service.core.auth import Caller, TokenKind
 from segment_service.core.deps import Listing, listing_dependency
 from segment_service.core.fastlane import FastLane, FastLaneMismatch, FastRequest, FastResponse, FastRoute, FastRun
 from segment_service.core.http import json_body, json_response
+from segment_service.coupons.models import RedemptionCreation
+from segment_service.segments.storefront_models import Match
 from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
 from segment_service.settings import Settings
 
@@ -92,6 +94,11 @@ def probe_write(caller: Caller) -> Response[Any]:
     return json_response({})
 
 
+@post("/customer-segment/{tenant:str}/probe-post", opt=CUSTOMERS_ONLY, sync_to_thread=False)
+def probe_post(caller: Caller, data: Match) -> Response[Any]:
+    return json_response({})
+
+
 @get(
     "/customer-segment/{tenant:str}/probe-paged",
     opt=CUSTOMERS_ONLY,
@@ -111,7 +118,7 @@ def probe_number(n: int) -> Response[Any]:
 def probe_app(settings: Settings) -> Litestar:
     """An app of its own with the probes registered."""
     app = create_served_app(settings).app
-    for handler in (probe, probe_write, probe_paged, probe_number):
+    for handler in (probe, probe_write, probe_post, probe_paged, probe_number):
         app.register(handler)
     return app
 
@@ -167,7 +174,10 @@ def never_registered() -> Response[Any]:
             "the route reads query",
         ),
         (FastRoute(never_registered, frozenset(), frozenset(), parse_probe), "registered 0 times"),
-        (FastRoute(probe_write, frozenset(), frozenset(), parse_probe), "the lane answers GET only"),
+        (FastRoute(probe_write, frozenset(), frozenset(), parse_probe), "the lane answers GET, and POST with a body"),
+        (FastRoute(probe_write, frozenset(), frozenset(), parse_probe, body=Match), "the route's body is None"),
+        (FastRoute(probe_post, frozenset(), frozenset(), parse_probe), "the lane answers GET, and POST with a body"),
+        (FastRoute(probe_post, frozenset(), frozenset(), parse_probe, body=RedemptionCreation), "the route's body is"),
         (
             FastRoute(
                 probe_paged,

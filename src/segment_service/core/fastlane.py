@@ -12,13 +12,18 @@ Litestar handler of the same operation) and is built from it when the app starts
 - its answer passes through the twin's middleware (the URL limit, whatever the app's middleware list holds) and the
   app's CORS middleware, the very classes and instances the framework builds; request ids, metrics, the access log
   (core/observe.py) and the tenant's fair share of the pool (core/fairshare.py) wrap both lanes;
-- the routed handler and the fast one run the same body: the route module's shared answer function.
+- the routed handler and the fast one run the same body: the route module's shared answer function;
+- a GET, or a POST that only reads (`match`, a coupon's validation) whose body model is the type of the twin's
+  `data`: the body is converted by the same functions with the same arguments as the twin's signature model
+  converts it (decoded with the route's type decoders, then `msgspec.convert`, not strict, with its deserializer).
 
 A request is decided in two steps. The *parse* reads the query (each parameter once, none blank, no `+`) with
-plain parsing; anything it does not fully understand raises, and the request goes to the Litestar app untouched,
-which answers it as it always does (nothing has run yet). Once parsed, the request is the lane's: the guards and the
-body run once, and any error they raise is answered by the app's exception handler, as the route would answer it.
-tests/core/test_fastlane.py sends the same requests through both lanes and compares.
+plain parsing and, for a POST, a body of announced length within the app's limit (not chunked, not empty);
+anything it does not fully understand raises, and the request goes to the Litestar app untouched (a body already
+read is given to it again), which answers it as it always does (nothing has run yet). Once parsed, the request is the
+lane's: the guards and the body run once, and any error they raise is answered by the app's exception handler, as
+the route would answer it. tests/core/test_fastlane.py and test_fastlane_posts.py send the same requests through both
+lanes and compare.
 """
 
 from __future__ import annotations
@@ -26,10 +31,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
+import msgspec
 from litestar import Litestar, Request
+from litestar._signature.model import _deserializer  # how the routed handler converts `data` (Litestar 2)
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.enums import ScopeType
@@ -37,12 +45,14 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware._internal.cors import CORSMiddleware  # the class Litestar wraps the app in (2.9+)
 from litestar.routes import HTTPRoute
+from litestar.serialization import decode_json
 from litestar.types import (
     ASGIApp,
     HTTPResponseBodyEvent,
     HTTPResponseStartEvent,
     HTTPScope,
     Receive,
+    ReceiveMessage,
     Scope,
     Send,
 )
@@ -68,12 +78,13 @@ class FastLaneMismatch(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class FastRequest:
     """What a fast handler parses: the path parameters, the query (each parameter once), the headers (lower-case
-    names) and the app's state."""
+    names), the app's state and, for a POST, the body converted to the route's body model."""
 
     path_params: dict[str, str]
     query: dict[str, str]
     headers: dict[str, str]
     state: State
+    data: Any = None
 
     @property
     def db(self) -> Database:
@@ -119,12 +130,13 @@ def flag(value: str | None) -> bool:
 @dataclass(frozen=True, slots=True)
 class FastRoute:
     """One operation's fast lane, as declared beside its routed twin: the twin, the query parameters and request
-    headers (lower-case) the parse reads, and the parse."""
+    headers (lower-case) the parse reads, and the parse; for a POST, the type of the twin's `data` (its body)."""
 
     twin: HTTPRouteHandler
     query: frozenset[str]
     headers: frozenset[str]
     parse: FastParse
+    body: Any = None
 
 
 @dataclass(slots=True)
@@ -136,6 +148,10 @@ class _BoundRoute:
     twin: HTTPRouteHandler
     query: frozenset[str]
     parse: FastParse
+    #: The twin's body model (a POST), None for a GET; the largest body the app takes; how the twin decodes it.
+    body: Any
+    max_body: int
+    decode: Callable[[bytes], Any]
     #: The twin's guards, app-wide ones first (scope_guard among them), each made async by Litestar.
     guards: list[Callable[[ASGIConnection[Any, Any, Any, Any], HTTPRouteHandler], Awaitable[None]]]
     #: The answer wrapped in the twin's middleware and the app's CORS middleware.
@@ -184,8 +200,18 @@ def bind(app: Litestar, route: FastRoute) -> _BoundRoute:
     if len(found) != 1:
         raise FastLaneMismatch(f"{name}: registered {len(found)} times, not once")
     path_route, twin, model = found[0]
-    if twin.http_methods != {"GET"}:
-        raise FastLaneMismatch(f"{name}: the lane answers GET only, not {sorted(twin.http_methods)}")
+    method = "GET" if route.body is None else "POST"
+    if twin.http_methods != {method}:
+        raise FastLaneMismatch(
+            f"{name}: the lane answers GET, and POST with a body model; not {sorted(twin.http_methods)}"
+            + ("" if route.body is None else " with a body model")
+        )
+    parameters = twin.parsed_fn_signature.parameters
+    data = parameters.get("data")
+    if (route.body is None) != (data is None) or (data is not None and data.annotation is not route.body):
+        raise FastLaneMismatch(
+            f"{name}: the route's body is {None if data is None else data.annotation}, the fast route's {route.body}"
+        )
     if any(parameter.type is not str for parameter in path_route.path_parameters.values()):
         raise FastLaneMismatch(f"{name}: the lane passes path parameters as text; {path_route.path} converts one")
     declared_query = {p.field_alias for p in model.expected_query_params}
@@ -195,7 +221,7 @@ def bind(app: Litestar, route: FastRoute) -> _BoundRoute:
             f"{name}: the route reads query {sorted(declared_query)} and headers {sorted(declared_headers)}, "
             f"the fast route {sorted(route.query)} and {sorted(route.headers)}"
         )
-    listing = twin.resolve_dependencies().get("listing")
+    listing = twin.resolve_dependencies().get("listing") if "listing" in parameters else None
     if listing is not None and listing is not DEPENDENCIES["listing"]:
         raise FastLaneMismatch(f"{name}: FastRequest.listing() reads the app-wide page size, the route its own")
     skipped = {
@@ -215,12 +241,32 @@ def bind(app: Litestar, route: FastRoute) -> _BoundRoute:
         raise FastLaneMismatch(f"{name}: the lane answers errors with core.http.exception_handler only")
     segments = tuple(path_route.path_format.strip("/").split("/"))
     bound = _BoundRoute(
-        path_route.path_format, segments, twin, route.query, route.parse, cast("Any", twin.resolve_guards())
+        path_route.path_format,
+        segments,
+        twin,
+        route.query,
+        route.parse,
+        route.body,
+        twin.resolve_request_max_body_size() or 0,
+        _body_decoder(twin, route.body),
+        cast("Any", twin.resolve_guards()),
     )
     bound.shadows = _shadows(app, segments)
     bound.literals = tuple((i, part) for i, part in enumerate(segments) if not part.startswith("{"))
     bound.params = tuple((i, part[1:-1]) for i, part in enumerate(segments) if part.startswith("{"))
     return bound
+
+
+def _body_decoder(twin: HTTPRouteHandler, body: Any) -> Callable[[bytes], Any]:
+    """The body converted as the routed handler converts its `data`: decoded with the route's type decoders, then
+    converted to the model by msgspec, not strictly, with the route's deserializer (Litestar's signature model)."""
+    type_decoders = twin.resolve_type_decoders()
+    dec_hook = partial(_deserializer, default_deserializer=twin.default_deserializer)
+
+    def decode(raw: bytes) -> Any:
+        return msgspec.convert(decode_json(raw, type_decoders=type_decoders), body, strict=False, dec_hook=dec_hook)
+
+    return decode
 
 
 def _shadows(app: Litestar, segments: tuple[str, ...]) -> list[tuple[tuple[int, str], ...]]:
@@ -254,11 +300,12 @@ class FastLane:
         self.enabled = enabled
         #: How many requests this lane took (parsed, then answered, errors included); the rest went to the app.
         self.answered = 0
-        self._routes: dict[int, list[_BoundRoute]] = {}
+        self._routes: dict[tuple[str, int], list[_BoundRoute]] = {}
         for route in routes:
             bound = bind(app, route)
             bound.asgi = self._stack(bound)
-            self._routes.setdefault(len(bound.segments), []).append(bound)
+            method = "GET" if bound.body is None else "POST"
+            self._routes.setdefault((method, len(bound.segments)), []).append(bound)
 
     def __getattr__(self, name: str) -> Any:
         # Whoever holds the served app (tests, the CLI) reaches the Litestar app's state, settings and schema.
@@ -285,22 +332,37 @@ class FastLane:
         # Every request, in either lane, uses the database under its tenant's share (core/fairshare.py).
         share_token = bind_request(scope["path"])
         try:
-            route = self._parse(scope) if self.enabled else None
-            if route is None:
+            parsed = self._parse(scope) if self.enabled else None
+            if parsed is None:
                 await self.app(scope, receive, send)
-            else:
-                self.answered += 1
-                await route.asgi(scope, receive, send)
+                return
+            route, request = parsed
+            received: list[ReceiveMessage] = []
+            try:
+                if route.body is not None:
+                    request = _with_data(request, route.decode(await _read_body(receive, received, request)))
+                run = route.parse(request)
+            except Exception as exc:  # nothing has run yet: the routed handler answers it, as without this lane
+                log.debug("fast lane hands %s over: %r", scope["path"], exc)
+                await self.app(scope, _replay(received, receive) if received else receive, send)
+                return
+            # What Litestar sets when it routes: the access log and the metrics (core/observe.py), the guards and the
+            # middleware read them.
+            scope["path_template"], scope["path_params"] = route.path, request.path_params
+            scope["litestar_app"], scope["route_handler"] = self.app, route.twin
+            scope.setdefault("state", {})
+            cast("dict[str, Any]", scope)[_RUN] = run
+            self.answered += 1
+            await route.asgi(scope, _replay(received, receive) if received else receive, send)
         finally:
             unbind_request(share_token)
 
-    def _parse(self, scope: HTTPScope) -> _BoundRoute | None:
-        """The route that takes this request, its work parsed into the scope; None: the Litestar app answers."""
-        if scope["method"] != "GET":
-            return None
+    def _parse(self, scope: HTTPScope) -> tuple[_BoundRoute, FastRequest] | None:
+        """The route that takes this request and the request as its parse reads it (a POST's body not read yet);
+        None: the Litestar app answers."""
         path: str = scope["path"]
         parts = path.strip("/").split("/")
-        for route in self._routes.get(len(parts), ()):
+        for route in self._routes.get((scope["method"], len(parts)), ()):
             params = route.match(parts)
             if params is not None:
                 break
@@ -313,26 +375,20 @@ class FastLane:
             pairs = parse_qsl(
                 raw_query.decode("ascii"), keep_blank_values=True, strict_parsing=bool(raw_query), errors="strict"
             )
-            query = dict(pairs)
-            if len(query) != len(pairs) or not query.keys() <= route.query or "" in query.values():
-                return None
-            headers: dict[str, str] = {}
-            for name, value in scope["headers"]:
-                key = name.decode("latin-1").lower()
-                if key in headers:
-                    return None
-                headers[key] = value.decode("latin-1")
-            run = route.parse(FastRequest(params, query, headers, self.app.state))
-        except Exception as exc:  # nothing has run yet: the routed handler answers it, as without this lane
-            log.debug("fast lane hands %s over: %r", path, exc)
+        except (UnicodeDecodeError, ValueError):
             return None
-        # What Litestar sets when it routes: the access log and the metrics (core/observe.py), the guards and the
-        # middleware read them.
-        scope["path_template"], scope["path_params"] = route.path, params
-        scope["litestar_app"], scope["route_handler"] = self.app, route.twin
-        scope.setdefault("state", {})
-        cast("dict[str, Any]", scope)[_RUN] = run
-        return route
+        query = dict(pairs)
+        if len(query) != len(pairs) or not query.keys() <= route.query or "" in query.values():
+            return None
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1").lower()
+            if key in headers:
+                return None
+            headers[key] = value.decode("latin-1")
+        if route.body is not None and not _plain_body(headers, route.max_body):
+            return None
+        return route, FastRequest(params, query, headers, self.app.state)
 
     async def _answer(self, route: _BoundRoute, scope: HTTPScope, receive: Receive, send: Send) -> None:
         run: FastRun = cast("dict[str, Any]", scope).pop(_RUN)
@@ -358,3 +414,54 @@ class FastLane:
         await send(start)
         end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": answer.body, "more_body": False}
         await send(end)
+
+
+def _plain_body(headers: dict[str, str], max_body: int) -> bool:
+    """A body the lane reads: its length announced (digits only), not chunked, not empty and within the app's
+    limit. Anything else, the routed handler reads (and answers 400 or 413 as it does)."""
+    length = headers.get("content-length", "")
+    return (
+        "transfer-encoding" not in headers
+        and length.isdigit()
+        and length.isascii()
+        and 0 < int(length) <= (max_body or int(length))
+    )
+
+
+async def _read_body(receive: Receive, received: list[ReceiveMessage], request: FastRequest) -> bytes:
+    """The whole body of the announced length; every message taken is kept in `received`, so that a request handed
+    over to the routed handler gets them again. Raises on a disconnect or a body of another length."""
+    length = int(request.headers["content-length"])
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":
+            raise ValueError("the client went away before the end of the body")
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > length:
+            raise ValueError("a body longer than announced")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    if size != length:
+        raise ValueError("a body shorter than announced")
+    return b"".join(chunks)
+
+
+def _with_data(request: FastRequest, data: Any) -> FastRequest:
+    return FastRequest(request.path_params, request.query, request.headers, request.state, data)
+
+
+def _replay(received: list[ReceiveMessage], receive: Receive) -> Receive:
+    """`receive` that first gives the messages the lane has already taken."""
+    pending = list(received)
+
+    async def replaying() -> ReceiveMessage:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replaying

@@ -20,6 +20,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from segment_service.core.auth import Caller
 from segment_service.core.db import Database
 from segment_service.core.deps import Listing
+from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, FastRun
 from segment_service.core.http import empty_response, json_response
 from segment_service.coupons import redemptions, referrals
 from segment_service.coupons.models import CouponResponse, Redemption, RedemptionCreation, ResourceLocation
@@ -162,3 +163,22 @@ class ReferralCouponController(Controller):
     ) -> Response[CouponResponse]:
         """Creates the customer's referral coupon, or returns the one it has (one per customer)."""
         return json_response(await referrals.create_referral_coupon(db, caller, customerNumber))
+
+
+def parse_validate_coupon(request: FastRequest) -> FastRun:
+    """`POST /coupons/{code}/validation` in the fast lane (core/fastlane.py): the body converted as the route converts
+    it; the same check, the same empty 200."""
+    code, data = request.path_params["code"], request.data
+
+    async def run(caller: Caller) -> FastResponse:
+        await redemptions.validate_coupon(request.db, caller, code, data)
+        return FastResponse(b"")
+
+    return run
+
+
+FAST_ROUTES = [
+    FastRoute(
+        RedemptionController.validate_coupon, frozenset(), frozenset(), parse_validate_coupon, body=RedemptionCreation
+    )
+]
