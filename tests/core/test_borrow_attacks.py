@@ -925,3 +925,23 @@ def test_a_database_stopped_under_running_borrows(stoppable: StoppablePostgres) 
             await r.assert_clean(*tenants)  # recovered by itself
 
     run(main)
+
+
+def test_a_slot_left_in_another_context_still_gives_its_permit_back() -> None:
+    """An exit in another context than the entry (the context variable cannot be reset there) still gives the
+    permit back and drops the share."""
+
+    async def attack() -> None:
+        fair = FairShare(2, 1.0)
+        token = bind_request("/product/t1/x")
+        try:
+            slot = fair.slot()
+            await slot.__aenter__()
+            assert fair.in_use("t1") == 1
+            await asyncio.create_task(slot.__aexit__(None, None, None), context=contextvars.copy_context())
+            assert fair.in_use("t1") == 0
+            assert not fair._shares
+        finally:
+            unbind_request(token)
+
+    asyncio.run(attack())

@@ -16,6 +16,7 @@ docs/operations.md#limits-and-fair-use explains the settings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
@@ -133,8 +134,10 @@ class _Slot:
         if share is None:
             return
         self._share = None
-        if self._holding is not None:
-            _holding.reset(self._holding)
+        # The permit first: whatever happens to the context variable, the tenant never keeps one permit fewer.
         share.held -= 1
         share.semaphore.release()
         self._fair._leave(self._key, share)
+        if self._holding is not None:
+            with contextlib.suppress(ValueError):  # left in another context than entered: nothing of ours to undo
+                _holding.reset(self._holding)
