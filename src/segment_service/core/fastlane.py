@@ -30,14 +30,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
-import msgspec
 from litestar import Litestar, Request
-from litestar._signature.model import _deserializer  # how the routed handler converts `data` (Litestar 2)
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.enums import ScopeType
@@ -45,7 +42,6 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware._internal.cors import CORSMiddleware  # the class Litestar wraps the app in (2.9+)
 from litestar.routes import HTTPRoute
-from litestar.serialization import decode_json
 from litestar.types import (
     ASGIApp,
     HTTPResponseBodyEvent,
@@ -61,6 +57,7 @@ from segment_service.core.auth import Caller, current_caller
 from segment_service.core.db import Database
 from segment_service.core.deps import DEPENDENCIES, Listing
 from segment_service.core.fairshare import bind_request, unbind_request
+from segment_service.core.fastlane_body import body_decoder, plain_body, read_body, replay
 from segment_service.core.http import ReadShape, exception_handler
 from segment_service.core.paging import parse_page, wants_total
 
@@ -248,25 +245,13 @@ def bind(app: Litestar, route: FastRoute) -> _BoundRoute:
         route.parse,
         route.body,
         twin.resolve_request_max_body_size() or 0,
-        _body_decoder(twin, route.body),
+        body_decoder(twin, route.body),
         cast("Any", twin.resolve_guards()),
     )
     bound.shadows = _shadows(app, segments)
     bound.literals = tuple((i, part) for i, part in enumerate(segments) if not part.startswith("{"))
     bound.params = tuple((i, part[1:-1]) for i, part in enumerate(segments) if part.startswith("{"))
     return bound
-
-
-def _body_decoder(twin: HTTPRouteHandler, body: Any) -> Callable[[bytes], Any]:
-    """The body converted as the routed handler converts its `data`: decoded with the route's type decoders, then
-    converted to the model by msgspec, not strictly, with the route's deserializer (Litestar's signature model)."""
-    type_decoders = twin.resolve_type_decoders()
-    dec_hook = partial(_deserializer, default_deserializer=twin.default_deserializer)
-
-    def decode(raw: bytes) -> Any:
-        return msgspec.convert(decode_json(raw, type_decoders=type_decoders), body, strict=False, dec_hook=dec_hook)
-
-    return decode
 
 
 def _shadows(app: Litestar, segments: tuple[str, ...]) -> list[tuple[tuple[int, str], ...]]:
@@ -340,11 +325,12 @@ class FastLane:
             received: list[ReceiveMessage] = []
             try:
                 if route.body is not None:
-                    request = _with_data(request, route.decode(await _read_body(receive, received, request)))
+                    length = int(request.headers["content-length"])
+                    request = replace(request, data=route.decode(await read_body(receive, received, length)))
                 run = route.parse(request)
             except Exception as exc:  # nothing has run yet: the routed handler answers it, as without this lane
                 log.debug("fast lane hands %s over: %r", scope["path"], exc)
-                await self.app(scope, _replay(received, receive) if received else receive, send)
+                await self.app(scope, replay(received, receive) if received else receive, send)
                 return
             # What Litestar sets when it routes: the access log and the metrics (core/observe.py), the guards and the
             # middleware read them.
@@ -353,7 +339,7 @@ class FastLane:
             scope.setdefault("state", {})
             cast("dict[str, Any]", scope)[_RUN] = run
             self.answered += 1
-            await route.asgi(scope, _replay(received, receive) if received else receive, send)
+            await route.asgi(scope, replay(received, receive) if received else receive, send)
         finally:
             unbind_request(share_token)
 
@@ -386,7 +372,7 @@ class FastLane:
             if key in headers:
                 return None
             headers[key] = value.decode("latin-1")
-        if route.body is not None and not _plain_body(headers, route.max_body):
+        if route.body is not None and not plain_body(headers, route.max_body):
             return None
         return route, FastRequest(params, query, headers, self.app.state)
 
@@ -414,54 +400,3 @@ class FastLane:
         await send(start)
         end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": answer.body, "more_body": False}
         await send(end)
-
-
-def _plain_body(headers: dict[str, str], max_body: int) -> bool:
-    """A body the lane reads: its length announced (digits only), not chunked, not empty and within the app's
-    limit. Anything else, the routed handler reads (and answers 400 or 413 as it does)."""
-    length = headers.get("content-length", "")
-    return (
-        "transfer-encoding" not in headers
-        and length.isdigit()
-        and length.isascii()
-        and 0 < int(length) <= (max_body or int(length))
-    )
-
-
-async def _read_body(receive: Receive, received: list[ReceiveMessage], request: FastRequest) -> bytes:
-    """The whole body of the announced length; every message taken is kept in `received`, so that a request handed
-    over to the routed handler gets them again. Raises on a disconnect or a body of another length."""
-    length = int(request.headers["content-length"])
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        received.append(message)
-        if message["type"] != "http.request":
-            raise ValueError("the client went away before the end of the body")
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > length:
-            raise ValueError("a body longer than announced")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    if size != length:
-        raise ValueError("a body shorter than announced")
-    return b"".join(chunks)
-
-
-def _with_data(request: FastRequest, data: Any) -> FastRequest:
-    return FastRequest(request.path_params, request.query, request.headers, request.state, data)
-
-
-def _replay(received: list[ReceiveMessage], receive: Receive) -> Receive:
-    """`receive` that first gives the messages the lane has already taken."""
-    pending = list(received)
-
-    async def replaying() -> ReceiveMessage:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replaying
