@@ -111,6 +111,8 @@ class Options:
     """Worker processes of the service the bulk upsert runs against (a second service when not `workers`)."""
     cache_off: bool = True
     """Measure the storefront reads again on a second service with the answer cache off."""
+    answer_versions: str = "host"
+    """SEGMENT_SERVICE_ANSWER_VERSIONS of the measured service (one host runs every process here)."""
 
     @property
     def with_categories(self) -> bool:
@@ -216,6 +218,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         action="store_false",
         help="skip the storefront scenarios' second run on a service with the answer cache off",
     )
+    parser.add_argument(
+        "--answer-versions",
+        choices=("host", "database"),
+        default="host",
+        help="SEGMENT_SERVICE_ANSWER_VERSIONS of the measured service [host: every process runs on this machine]",
+    )
     parser.add_argument("--quick", action="store_true", help="a very short run, to check that everything works")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"Markdown report [{DEFAULT_OUTPUT}]")
     args = parser.parse_args(argv)
@@ -271,6 +279,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         coupon_volumes=coupon_volumes,
         bulk_workers=args.bulk_workers,
         cache_off=args.cache_off,
+        answer_versions=args.answer_versions,
     )
     if options.duration < 1 or options.warmup < 0 or options.threads < 1 or options.connections < options.threads:
         parser.error("need --duration >= 1, --warmup >= 0, --threads >= 1 and --connections >= --threads")
@@ -635,6 +644,7 @@ def run(options: Options) -> report.Report:
             "DATABASE_URL": dsn,
             "SEGMENT_SERVICE_SIGNING_KEY": signing_key,
             "SEGMENT_SERVICE_DATA_DIR": str(workdir / "unused"),
+            "SEGMENT_SERVICE_ANSWER_VERSIONS": options.answer_versions,
         }
         floor_env = {
             **base_env,

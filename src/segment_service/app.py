@@ -19,6 +19,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from segment_service import __version__
+from segment_service.answers import service as answer_versions
 from segment_service.categories.assignment_routes import FAST_ROUTES as CATEGORY_FAST_ROUTES
 from segment_service.categories.assignment_routes import CategoryAssignmentController, ReferenceAssignmentController
 from segment_service.categories.routes import CategoryController
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> Litestar:
         try:
             app.state.tokens = await oauth_keys.token_service(db, settings.signing_key)
             db.answers = AnswerCache(settings.answer_cache_mb * 2**20)
+            db.memo = await answer_versions.memo_for(db, settings)
             app.state.db = db
             if settings.webhook_deliver:
                 relay = asyncio.create_task(deliver_forever(db, settings), name="webhook-relay")

@@ -258,6 +258,12 @@ class Settings:
     answer_cache_mb: int = 64
     """SEGMENT_SERVICE_ANSWER_CACHE_MB: memory per worker process for the storefront's cached answers (docs/answers.md),
     least recently used dropped first; 0 turns the cache off (every read asks the database). 0 to 65536."""
+    answer_versions: str = "database"
+    """SEGMENT_SERVICE_ANSWER_VERSIONS: where a cached storefront read learns the versions of what it depends on
+    (docs/answers.md): `database` (the default) asks PostgreSQL at every read, right with any number of hosts;
+    `host` keeps them in the process, vouched for by counters in shared memory that every write on this host raises,
+    so that a cached answer needs no statement: only when every process that writes to the database runs on this
+    host (docs/answers.md#versions-kept-on-the-host). With read replicas the versions are read as with `database`."""
     pooler: PoolerMode = PoolerMode.AUTO
     """SEGMENT_SERVICE_POOLER: `transaction` when DATABASE_URL points at a transaction-mode pooler such as pgbouncer
     (docs/operations.md#connection-poolers-pgbouncer); `none` for PostgreSQL itself; `auto` (the default) finds out at
@@ -357,6 +363,7 @@ class Settings:
             ),
             fast_lane=_env_bool("SEGMENT_SERVICE_FAST_LANE", True, env),
             answer_cache_mb=_env_int("SEGMENT_SERVICE_ANSWER_CACHE_MB", 64, 0, 65536, unit="MB", env=env),
+            answer_versions=_env_option("SEGMENT_SERVICE_ANSWER_VERSIONS", "database", ("database", "host"), env),
             pooler=_env_choice("SEGMENT_SERVICE_POOLER", PoolerMode.AUTO, env),
             migration_database_url=_env_database_url("SEGMENT_SERVICE_MIGRATION_DATABASE_URL", env),
             connect_timeout_seconds=_env_float(

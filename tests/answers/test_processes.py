@@ -20,9 +20,11 @@ ASKED = ["p1", "p2", "p-hammer", "p-sledge"]
 
 
 @pytest.fixture(scope="module")
-def other_app(settings: Settings) -> Iterator[Served]:
-    """A second process on the same database, with an answer cache of its own."""
-    with served(settings) as pair:
+def other_app(settings: Settings, versions_app: Served) -> Iterator[Served]:
+    """A second process on the same database, with an answer cache of its own and the versions where the first
+    keeps them (with `host`, two apps of one process share the host's file; tests/ops/test_host_versions.py runs two
+    processes)."""
+    with served(settings, answer_versions=versions_app[0].state.settings.answer_versions) as pair:
         yield pair
 
 

@@ -1,7 +1,10 @@
 """Every write that can change a storefront answer raises the versions of what it changed, in its own transaction
 (docs/answers.md): a segment's own row and its items raise the segment's version; categories, their place in the
-tree, category assignments and products raise the catalogue's. Memberships raise nothing: a read asks for the
-caller's segments every time (the first statement of a cached read), so a membership change needs no version.
+tree, category assignments and products raise the catalogue's. Memberships raise nothing in the database: a read
+that asks the database for the caller's segments sees them.
+
+With the versions kept on the host (core/host_versions.py), the same writes also mark their scopes there, and so
+do memberships (the member's scope) and segment definitions (the tenant's: which segments are active where).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from segment_service.answers import store
+from segment_service.core import host_versions
 from segment_service.core.db import Connection
 from segment_service.core.events import (
     CategoryAssignmentCreated,
@@ -17,6 +21,9 @@ from segment_service.core.events import (
     CategoryDeleted,
     CategoryUpdated,
     ChangeEvent,
+    CustomerAssignmentCreated,
+    CustomerAssignmentDeleted,
+    CustomerAssignmentUpdated,
     EventRegistry,
     ItemAssignmentCreated,
     ItemAssignmentDeleted,
@@ -61,14 +68,40 @@ def scopes_of(event: ChangeEvent) -> str:
     return segment_id
 
 
+#: Events that change which segments are active where (status, validity, site) or exist.
+DEFINITION_EVENTS: tuple[type[ChangeEvent], ...] = (SegmentCreated, SegmentUpdated, SegmentDeleted)
+#: Events that change a customer's memberships.
+MEMBERSHIP_EVENTS: tuple[type[ChangeEvent], ...] = (
+    CustomerAssignmentCreated,
+    CustomerAssignmentUpdated,
+    CustomerAssignmentDeleted,
+)
+
+
 async def raise_versions(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
-    """One statement per tenant of the batch (a write's batch has one)."""
+    """One statement per tenant of the batch (a write's batch has one), and the host's marks."""
     by_tenant: dict[str, set[str]] = {}
     for event in batch:
         by_tenant.setdefault(event.tenant, set()).add(scopes_of(event))
     for tenant, scopes in by_tenant.items():
+        if host_versions.HOSTS:
+            marked = set(scopes)
+            if any(isinstance(e, DEFINITION_EVENTS) and e.tenant == tenant for e in batch):
+                marked.add(host_versions.DEFINITIONS)
+            host_versions.mark(conn, tenant, sorted(marked))
         await store.raise_versions(conn, tenant, scopes)
+
+
+async def mark_members(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    """A membership changed: the member's scope on the host (nothing in the database)."""
+    by_tenant: dict[str, set[str]] = {}
+    for event in batch:
+        customer_id: str = getattr(event, "customer_id")  # noqa: B009 - every MEMBERSHIP_EVENTS class has it
+        by_tenant.setdefault(event.tenant, set()).add(host_versions.member_scope(customer_id))
+    for tenant, scopes in by_tenant.items():
+        host_versions.mark(conn, tenant, sorted(scopes))
 
 
 def register(registry: EventRegistry) -> None:
     registry.subscribe_batch(SEGMENT_EVENTS + CATALOGUE_EVENTS, raise_versions)
+    registry.subscribe_batch(MEMBERSHIP_EVENTS, mark_members)

@@ -37,3 +37,9 @@ async def raise_versions(conn: Connection, tenant: str, scopes: Iterable[str]) -
 async def versions(conn: Connection, tenant: str, scopes: Sequence[str]) -> tuple[int, ...]:
     """The current version of each of `scopes`, in their order."""
     return tuple(r[0] for r in await conn.fetch(_VERSIONS, tenant, list(scopes)))
+
+
+async def installation(conn: Connection) -> str:
+    """The database's own id (migration 0020): the same for every process that uses it, by whatever URL."""
+    found: str = await conn.fetchval("SELECT id FROM service_installation")
+    return found

@@ -139,6 +139,22 @@ class AnswerCache:
         counts.hits += 1
         return entry[0]
 
+    def kept(self, kind: str, key: Hashable) -> Cached | None:
+        """What is kept under `key`, counted as a hit of `kind` when found; nothing is counted otherwise (a look
+        before the database is asked, which counts its own miss)."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        self.entries.move_to_end(key)
+        counts = self.counts.get(kind)
+        if counts is None:
+            counts = self.counts[kind] = CacheCounts()
+        counts.hits += 1
+        return entry[0]
+
+    def holds(self, key: Hashable) -> bool:
+        return key in self.entries
+
     def answer(self, kind: str, key: Hashable) -> Answer | None:
         """The answer kept under `key` (see `get`)."""
         cached = self.get(kind, key)

@@ -19,7 +19,7 @@ import asyncpg
 import msgspec
 from asyncpg.exceptions._base import DataError as ArgumentError  # a value the driver cannot encode, e.g. int32 range
 
-from segment_service.core import dbconnect, dbreplicas, schema_state
+from segment_service.core import dbconnect, dbreplicas, host_versions, schema_state
 from segment_service.core.answer_cache import AnswerCache
 from segment_service.core.errors import BadRequest, ServiceError
 from segment_service.core.fairshare import FairShare
@@ -118,6 +118,9 @@ class Database:
         self.replicas: dbreplicas.ReplicaSet | None = None
         #: The storefront's cached answers for this database (core/answer_cache.py); the app sizes it at start.
         self.answers = AnswerCache(0)
+        #: Versions kept from earlier reads while the host's generations vouch for them (core/host_versions.py);
+        #: None unless SEGMENT_SERVICE_ANSWER_VERSIONS=host.
+        self.memo: host_versions.VersionMemo | None = None
 
     @classmethod
     async def connect(cls, settings: Settings, dsn: str) -> Database:
@@ -246,6 +249,8 @@ class _Borrow:
             if isinstance(exc, Exception) and db.on_error is not None:
                 db.on_error(exc)
         finally:
+            # The transaction has ended (committed, rolled back, or its connection closed): its host marks end.
+            host_versions.release(self._conn)
             if self._slot is not None:
                 await self._slot.__aexit__(None, None, None)
         if exc is None and self._report:

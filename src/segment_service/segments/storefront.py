@@ -18,11 +18,13 @@ from segment_service.core.answer_cache import Answer, AnswerCache, Fragments, Ma
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest
+from segment_service.core.host_versions import DEFINITIONS, VersionMemo
 from segment_service.core.http import json_body, list_body
 from segment_service.core.languages import localize
 from segment_service.core.listing import parse_search
 from segment_service.core.paging import Page
 from segment_service.segments import service as segments_service
+from segment_service.segments import storefront_memo
 from segment_service.segments import storefront_store as store
 from segment_service.segments.item_assignment_store import ITEM_ASSIGNMENT_FIELDS, ItemAssignmentRow
 from segment_service.segments.item_assignments import assignment_document
@@ -77,15 +79,34 @@ async def items_answer(
     items = store.ItemFilter(scope, parse_search(q, sort, ITEM_ASSIGNMENT_FIELDS))
     cache = db.answers
     composed = q is None and sort is None
+    memo = _customer_memo(db, scope, legal_entity_id)
+    active_key = storefront_memo.customer_key(caller.tenant, scope)
+
+    def key_of(versions: store.SegmentVersions) -> tuple[object, ...]:
+        return ("items", caller.tenant, versions.segments, versions.catalogue, q, page, sort, with_total, variant)
+
+    if memo is not None and (known := storefront_memo.known(memo, caller.tenant, active_key)) is not None:
+        if composed:
+            answer = _composed_from_cache(known, caller.tenant, page, with_total, variant, cache)
+        else:
+            answer = _kept_answer(cache, "items", key_of(known))
+        if answer is not None:
+            return answer
 
     async def read(conn: Connection) -> Answer | Made[_ItemsRead]:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
         if not (scope.few and cache.enabled):
             return Made(await _page(conn, caller.tenant, items, page, with_total), None)
-        versions = await store.active_versions(conn, caller.tenant, scope)
+        versions = await storefront_memo.read(
+            memo,
+            caller.tenant,
+            active_key,
+            storefront_memo.customer_scopes(scope.visibility.member or ""),
+            partial(_active_versions, conn, caller.tenant, scope),
+        )
         if composed:
             return Made(await _segments_items(conn, caller.tenant, versions, variant, cache), None)
-        key = ("items", caller.tenant, versions.segments, versions.catalogue, q, page, sort, with_total, variant)
+        key = key_of(versions)
         if (cached := cache.answer("items", key)) is not None:
             return cached
         exact = replace(items, scope=replace(scope, ids=versions.ids))
@@ -97,6 +118,64 @@ async def items_answer(
         return Answer.of(list_body([shape(assignment_document(r)) for r in result.rows], result.total))
 
     return await read_answer(db, caller.read_key, read, render)
+
+
+def _customer_memo(db: Database, scope: store.SegmentScope, legal_entity_id: str | None) -> VersionMemo | None:
+    """The host's memo for a customer's cached read; None for other callers, and when the read names a legal entity
+    (whether the customer is its contact is asked of the database each time)."""
+    if db.memo is None or not (scope.few and db.answers.enabled) or legal_entity_id is not None:
+        return None
+    if scope.visibility.member is None:
+        return None
+    return db.memo
+
+
+async def _active_versions(
+    conn: Connection, tenant: str, scope: store.SegmentScope, changes_in: bool
+) -> store.SegmentVersions:
+    return await store.active_versions(conn, tenant, scope, changes_in=changes_in)
+
+
+async def _match_versions(
+    conn: Connection, tenant: str, segments: Sequence[str], site_code: str, changes_in: bool
+) -> store.SegmentVersions:
+    return await store.match_versions(conn, tenant, segments, site_code, changes_in=changes_in)
+
+
+def _kept_answer(cache: AnswerCache, kind: str, key: Hashable) -> Answer | None:
+    kept = cache.kept(kind, key)
+    return kept if isinstance(kept, Answer) else None
+
+
+def _kept_by_memo(
+    memo: VersionMemo | None,
+    tenant: str,
+    active_key: Hashable,
+    cache: AnswerCache,
+    kind: str,
+    key_of: Callable[[store.SegmentVersions], Hashable],
+) -> Answer | None:
+    """The kept answer of a read whose versions the memo knows (no statement at all); None otherwise."""
+    if memo is None or (known := storefront_memo.known(memo, tenant, active_key)) is None:
+        return None
+    return _kept_answer(cache, kind, key_of(known))
+
+
+def _composed_from_cache(
+    versions: store.SegmentVersions, tenant: str, page: Page, with_total: bool, variant: Hashable, cache: AnswerCache
+) -> Answer | None:
+    """The page put together from kept fragments alone; None unless every segment's are kept."""
+    keys = [("segment-items", tenant, segment, versions.catalogue, variant) for segment in versions.segments]
+    if not all(cache.holds(key) for key in keys):
+        return None
+    parts: list[tuple[tuple[str, int], Fragments | None]] = []
+    for segment, key in zip(versions.segments, keys, strict=True):
+        fragments = cache.kept("segment-items", key)
+        if not isinstance(fragments, Fragments):
+            return None
+        parts.append((segment, fragments))
+    # Every segment's fragments are kept, so no row is shaped.
+    return _compose(_ItemsRead([], None, parts, versions.catalogue), tenant, page, with_total, variant, dict, cache)
 
 
 @dataclass(slots=True)
@@ -195,13 +274,27 @@ async def category_trees_answer(
     # The tree reads a customer's memberships and a reader's active segments alike as an array first.
     scope = replace(scope, few=True)
     cache = db.answers
+    memo = _customer_memo(db, scope, legal_entity_id) if customer else None
+    active_key = storefront_memo.customer_key(caller.tenant, scope)
+
+    def key_of(versions: store.SegmentVersions) -> tuple[object, ...]:
+        return ("trees", caller.tenant, versions.segments, versions.catalogue, languages, default_language)
+
+    if (answer := _kept_by_memo(memo, caller.tenant, active_key, cache, "trees", key_of)) is not None:
+        return answer
 
     async def read(conn: Connection) -> Answer | Made[list[store.TreeRow]]:
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
         if not (customer and cache.enabled):
             return Made(await store.category_tree_rows(conn, caller.tenant, scope), None)
-        versions = await store.active_versions(conn, caller.tenant, scope)
-        key = ("trees", caller.tenant, versions.segments, versions.catalogue, languages, default_language)
+        versions = await storefront_memo.read(
+            memo,
+            caller.tenant,
+            active_key,
+            storefront_memo.customer_scopes(scope.visibility.member or ""),
+            partial(_active_versions, conn, caller.tenant, scope),
+        )
+        key = key_of(versions)
         if (cached := cache.answer("trees", key)) is not None:
             return cached
         return Made(await store.category_tree_rows(conn, caller.tenant, replace(scope, ids=versions.ids)), key)
@@ -262,12 +355,26 @@ async def match_answer(
         return Answer(json_body([]))
     cache = db.answers
     segments = list(dict.fromkeys(segment_ids))
+    memo = db.memo if cache.enabled else None
+    active_key = storefront_memo.match_key(caller.tenant, segments, site_value)
+
+    def key_of(versions: store.SegmentVersions) -> tuple[object, ...]:
+        return ("match", caller.tenant, versions.segments, versions.catalogue, tuple(asked))
+
+    if (answer := _kept_by_memo(memo, caller.tenant, active_key, cache, "match", key_of)) is not None:
+        return answer
 
     async def read(conn: Connection) -> Answer | Made[list[str]]:
         if not cache.enabled:
             return Made(await store.match_products(conn, caller.tenant, segments, asked, site_value), None)
-        versions = await store.match_versions(conn, caller.tenant, segments, site_value)
-        key = ("match", caller.tenant, versions.segments, versions.catalogue, tuple(asked))
+        versions = await storefront_memo.read(
+            memo,
+            caller.tenant,
+            active_key,
+            (DEFINITIONS,),
+            partial(_match_versions, conn, caller.tenant, segments, site_value),
+        )
+        key = key_of(versions)
         if (cached := cache.answer("match", key)) is not None:
             return cached
         active = versions.ids

@@ -9,7 +9,7 @@ from there. The category hierarchy comes from the closure table, never from a re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import asyncpg
 import msgspec
@@ -72,6 +72,9 @@ class SegmentVersions:
 
     segments: tuple[tuple[str, int], ...]
     catalogue: int
+    #: Seconds until the validity window of one of the scope's segments opens or closes (when asked for and one
+    #: will): until then the set of active segments stays as read, unless a write changes it.
+    changes_in: float | None = None
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -79,43 +82,62 @@ class SegmentVersions:
 
 
 # The segments in scope (their id, their answer version) in id order and, in a last row whose id is NULL, the
-# catalogue's version.
+# catalogue's version and the seconds until the next validity boundary of the `{candidates}` (NULL: none).
 _VERSIONS = """
-SELECT s.id, coalesce(v.version, 0)
+SELECT s.id, coalesce(v.version, 0), NULL::float8
 FROM segments s
 LEFT JOIN answer_versions v ON v.tenant = s.tenant AND v.scope = s.id
 WHERE s.tenant = $1 AND {segments}
 UNION ALL
-SELECT NULL, coalesce((SELECT c.version FROM answer_versions c WHERE c.tenant = $1 AND c.scope = ''), 0)
+SELECT NULL, coalesce((SELECT c.version FROM answer_versions c WHERE c.tenant = $1 AND c.scope = ''), 0), {changes_in}
 ORDER BY 1 NULLS LAST
 """
+
+_CHANGES_IN = """(SELECT extract(epoch FROM min(b.at) - now())::float8
+  FROM segments s CROSS JOIN LATERAL (VALUES (s.valid_from), (s.valid_to)) AS b(at)
+  WHERE s.tenant = $1 AND {candidates} AND b.at > now())"""
 
 
 def _versions(records: list[asyncpg.Record]) -> SegmentVersions:
     catalogue = 0
+    changes_in: float | None = None
     segments: list[tuple[str, int]] = []
-    for segment_id, version in records:
+    for segment_id, version, seconds in records:
         if segment_id is None:
-            catalogue = version
+            catalogue, changes_in = version, seconds
         else:
             segments.append((segment_id, version))
-    return SegmentVersions(tuple(segments), catalogue)
+    return SegmentVersions(tuple(segments), catalogue, changes_in)
 
 
-async def active_versions(conn: Connection, tenant: str, scope: SegmentScope) -> SegmentVersions:
+async def active_versions(
+    conn: Connection, tenant: str, scope: SegmentScope, *, changes_in: bool = False
+) -> SegmentVersions:
     """The segments of `scope` (the caller's visible ones, of the site) and their versions: one statement, which for
-    a customer starts from its few membership rows."""
+    a customer starts from its few membership rows. `changes_in`: also when the first validity window of the
+    caller's segments (active or not) opens or closes."""
     criteria = Criteria(tenant)
     restrict_to_visible(criteria, scope.visibility)
     if scope.site_code is not None:
         criteria.where(f"s.site_code = {criteria.bind(scope.site_code)}")
-    sql = _VERSIONS.format(segments=criteria.sql or "TRUE")
+    boundary = "NULL::float8"
+    if changes_in:
+        candidates = criteria.inner()
+        restrict_to_visible(candidates, replace(scope.visibility, active_only=False))
+        boundary = _CHANGES_IN.format(candidates=candidates.sql)
+    sql = _VERSIONS.format(segments=criteria.sql or "TRUE", changes_in=boundary)
     return _versions(await conn.fetch(sql, *criteria.values))
 
 
-async def match_versions(conn: Connection, tenant: str, segment_ids: Sequence[str], site_code: str) -> SegmentVersions:
-    """The segments of `segment_ids` active now on the site, and their versions (what `match` reads)."""
-    sql = _VERSIONS.format(segments=f"s.id = ANY($2::text[]) AND s.site_code = $3 AND {ACTIVE_CONDITION}")
+async def match_versions(
+    conn: Connection, tenant: str, segment_ids: Sequence[str], site_code: str, *, changes_in: bool = False
+) -> SegmentVersions:
+    """The segments of `segment_ids` active now on the site, and their versions (what `match` reads); `changes_in`:
+    also when the first validity window of the named segments opens or closes."""
+    boundary = _CHANGES_IN.format(candidates="s.id = ANY($2::text[])") if changes_in else "NULL::float8"
+    sql = _VERSIONS.format(
+        segments=f"s.id = ANY($2::text[]) AND s.site_code = $3 AND {ACTIVE_CONDITION}", changes_in=boundary
+    )
     return _versions(await conn.fetch(sql, tenant, list(segment_ids), site_code))
 
 
