@@ -235,3 +235,36 @@ def test_marks_go_to_every_file_in_use_and_end_with_the_connection(tmp_path: Pat
 def test_the_file_is_named_by_the_installation() -> None:
     path = host_versions.path_for("abc/../123")
     assert path.name == "segment-service-abc123.versions"
+
+
+def test_a_snapshot_is_refused_while_any_write_holds_any_slot(
+    host: HostVersions, processes: list[subprocess.Popen[str]]
+) -> None:
+    """A snapshot vouches for every scope, so a write anywhere refuses it; in this process and in another."""
+    memo = VersionMemo(host, 10)
+    taken = memo.snapshot()
+    assert taken is not None
+    assert taken.ticket(TENANT, ["s"]).generations == host.generations([slot(TENANT, "s")])
+    owner = object()
+    host.mark(owner, [slot(TENANT, "elsewhere")])
+    assert memo.snapshot() is None
+    host.release(owner)
+    assert memo.snapshot() is not None
+    other = _other_process(host.path, ["far away"])
+    processes.append(other)
+    assert memo.snapshot() is None
+    os.killpg(other.pid, signal.SIGKILL)
+    other.wait(timeout=10)
+    assert memo.snapshot() is not None
+
+
+def test_a_value_kept_by_a_snapshot_ends_with_its_scope(host: HostVersions) -> None:
+    memo = VersionMemo(host, 10)
+    taken = memo.snapshot()
+    assert taken is not None
+    memo.put("v", 7, taken.ticket(TENANT, ["seg"]))
+    assert memo.get("v") == 7
+    owner = object()
+    host.mark(owner, [slot(TENANT, "seg")])
+    host.release(owner)
+    assert memo.get("v") is None

@@ -43,6 +43,8 @@ SLOTS = 16384
 _BUMP_BYTE = SLOTS * 8
 #: struct flock on Linux: l_type, l_whence, l_start, l_len, l_pid (and padding).
 _FLOCK = struct.Struct("hhqqi4x")
+#: One generation as the file holds it (the memoryview's "Q": native order).
+_GENERATION = struct.Struct("=Q")
 
 #: The scope of a tenant's segment definitions (which segment is active where): raised by every segment written.
 DEFINITIONS = "\x00segments"
@@ -97,6 +99,17 @@ class HostVersions:
             if _FLOCK.unpack(fcntl.fcntl(self._fd, fcntl.F_GETLK, probe))[0] != fcntl.F_UNLCK:
                 return False
         return True
+
+    def snapshot(self) -> bytes | None:
+        """Every slot's generation (8 bytes each, native order), taken when no write of any process holds any slot;
+        None while one does."""
+        copy = self._map[:]
+        if self._held:
+            return None
+        probe = _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, 0, SLOTS, 0)
+        if _FLOCK.unpack(fcntl.fcntl(self._fd, fcntl.F_GETLK, probe))[0] != fcntl.F_UNLCK:
+            return None
+        return copy
 
     def mark(self, owner: object, slots: Sequence[int]) -> None:
         """Hold `slots` for the write on connection `owner` until `release(owner)`, then raise their generations."""
@@ -180,6 +193,19 @@ class Ticket:
     started: float
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every slot's generation, taken before a read asked the database with no write holding any slot."""
+
+    generations: bytes
+    started: float
+
+    def ticket(self, tenant: str, scopes: Sequence[str]) -> Ticket:
+        slots = tuple(slot(tenant, scope) for scope in scopes)
+        generations = tuple(_GENERATION.unpack_from(self.generations, index * 8)[0] for index in slots)
+        return Ticket(slots, generations, self.started)
+
+
 class VersionMemo:
     """What reads learnt from the database about versions (a customer's active segments, a segment's answer
     version, a catalogue's), trusted while the generations of the slots they depend on are those of their ticket,
@@ -215,6 +241,12 @@ class VersionMemo:
         if not self.host.quiet(slots):
             return None
         return Ticket(slots, generations, started)
+
+    def snapshot(self) -> Snapshot | None:
+        """Before a read: a ticket for any scope at all, or None while a write holds any slot (see `ticket`)."""
+        started = time.monotonic()
+        generations = self.host.snapshot()
+        return None if generations is None else Snapshot(generations, started)
 
     def put(self, key: Hashable, value: Any, ticket: Ticket | None, expires_in: float | None = None) -> None:
         """Keep `value` (read after `ticket` was taken) until a write raises one of its slots, or `expires_in`

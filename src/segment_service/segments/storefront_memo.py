@@ -55,22 +55,24 @@ async def read(
     versions: Callable[[bool], Awaitable[SegmentVersions]],
 ) -> SegmentVersions:
     """`versions(changes_in)` from the database, and, with a memo, what of it may be remembered: each part only when
-    its ticket was taken (before the statement) with no write holding its scopes. A segment's version needs a ticket
-    too, so only the segments remembered as active before are kept this time; the others at the next read."""
+    its ticket was taken (before the statement) with no write holding its scopes. The segments are known only after
+    the statement, so their versions are kept by a snapshot of every generation when no write holds any; otherwise
+    by tickets for the segments remembered as active before (the others at a later read)."""
     if memo is None:
         return await versions(False)
     active_ticket = memo.ticket(tenant, active_scopes)
     catalogue_ticket = memo.ticket(tenant, (CATALOGUE,))
-    before: tuple[str, ...] = memo.recall(active_key) or ()
-    segment_tickets: dict[str, Ticket | None] = {
-        segment_id: memo.ticket(tenant, (segment_id,))
-        for segment_id in before
-        if memo.get(("version", tenant, segment_id)) is None
-    }
+    everything = memo.snapshot()
+    segment_tickets: dict[str, Ticket | None] = {}
+    if everything is None:
+        before: tuple[str, ...] = memo.recall(active_key) or ()
+        segment_tickets = {segment_id: memo.ticket(tenant, (segment_id,)) for segment_id in before}
     found = await versions(True)
     memo.put(active_key, found.ids, active_ticket, found.changes_in)
     memo.put(("catalogue", tenant), found.catalogue, catalogue_ticket)
     for segment_id, version in found.segments:
-        if segment_id in segment_tickets:
+        if everything is not None:
+            memo.put(("version", tenant, segment_id), version, everything.ticket(tenant, (segment_id,)))
+        elif segment_id in segment_tickets:
             memo.put(("version", tenant, segment_id), version, segment_tickets[segment_id])
     return found
