@@ -48,6 +48,10 @@ def reads(shop: Shop) -> dict[str, Callable[[], Any]]:
         "match": lambda: shop.match(ASKED, ["s", "s2"]),
         "match s2": lambda: shop.match(ASKED, ["s2"]),
         "no segment": lambda: shop.item_ids("c2"),
+        "segment": lambda: shop.ok("GET", "/customer-segment/{tenant}/segments/s2").json(),
+        "segment, shaped": lambda: shop.ok(
+            "GET", "/customer-segment/{tenant}/segments/s2?fields=id,name,status", headers={"Accept-Language": "de"}
+        ).json(),
     }
 
 
@@ -183,6 +187,8 @@ def test_every_write_in_one_process_reaches_the_next_read_in_another(
         warm()
         a.patch_segment("s2", "/status", "INACTIVE")  # a segment's definition
         assert b_reads["match s2"]() == []
+        assert b_reads["segment"]()["status"] == "INACTIVE"
+        assert b_reads["segment, shaped"]()["status"] == "INACTIVE"
         assert b_reads["match"]() == ["p1", "p2"]  # s holds p2 too
         warm()
         a.patch_segment("s", "/status", "INACTIVE")
@@ -193,3 +199,5 @@ def test_every_write_in_one_process_reaches_the_next_read_in_another(
         b.patch_segment("s", "/status", "ACTIVE")  # and the other way round
         assert reads(a)["items"]() == [("s", "hammers"), ("s", "p1"), ("s", "p2")]
         assert b_reads["items"]() == [("s", "hammers"), ("s", "p1"), ("s", "p2")]
+        a.delete_segment("s2")
+        assert b.call("GET", "/customer-segment/{tenant}/segments/s2").status_code == 404

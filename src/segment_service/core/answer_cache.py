@@ -152,6 +152,13 @@ class AnswerCache:
         counts.hits += 1
         return entry[0]
 
+    def missed(self, kind: str) -> None:
+        """Count a miss of `kind` (a read that looked with `kept` and found nothing)."""
+        counts = self.counts.get(kind)
+        if counts is None:
+            counts = self.counts[kind] = CacheCounts()
+        counts.misses += 1
+
     def holds(self, key: Hashable) -> bool:
         return key in self.entries
 

@@ -264,8 +264,13 @@ async def segment_answer(
     db: Database, caller: Caller, shape: ReadShape, segment_id: str, legal_entity_id: str | None
 ) -> bytes:
     """The body of `GET /segments/{segmentId}`, routed or in the fast lane."""
-    doc = await service.get_segment(db, caller, segment_id, legal_entity_id=legal_entity_id)
-    return json_body(shape.apply(doc, service.LOCALIZED_FIELDS))
+
+    def render(doc: dict[str, Any]) -> bytes:
+        return json_body(shape.apply(doc, service.LOCALIZED_FIELDS))
+
+    return await service.segment_body(
+        db, caller, segment_id, legal_entity_id=legal_entity_id, render=render, variant=shape
+    )
 
 
 def parse_get_segment(request: FastRequest) -> FastRun:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import msgspec
 
 from segment_service.core import events, membership_lock
+from segment_service.core.answer_cache import Answer
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.bulk import BulkResult, item_id, lock_key_of, run_bulk
 from segment_service.core.db import Connection, Database
@@ -257,6 +259,38 @@ async def get_segment(
     if not docs:
         raise NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
     return docs[0]
+
+
+async def segment_body(
+    db: Database,
+    caller: Caller,
+    segment_id: str,
+    *,
+    legal_entity_id: str | None,
+    render: Callable[[dict[str, Any]], bytes],
+    variant: Hashable,
+) -> bytes:
+    """`render` of the segment the caller may see (`get_segment`). With the versions kept on the host
+    (docs/answers.md#versions-kept-on-the-host), a `segment_read` caller's answer is kept, keyed by the generation of
+    the segment's scope read before the row was: a write to the segment raises it, so the next read reads the row
+    again, and no statement is made until then."""
+    memo = db.memo
+    if memo is None or not db.answers.enabled or not caller.has_any((Scope.SEGMENT_READ,)):
+        return render(await get_segment(db, caller, segment_id, legal_entity_id=legal_entity_id))
+    cache, tenant = db.answers, caller.tenant
+    read_key = ("segment-read", tenant, segment_id)
+    generations = memo.get(read_key)
+    if generations is not None:
+        kept = cache.kept("segment", ("segment", tenant, segment_id, generations, variant))
+        if isinstance(kept, Answer):
+            return kept.body
+    cache.missed("segment")
+    ticket = memo.ticket(tenant, (segment_id,))
+    body = render(await get_segment(db, caller, segment_id, legal_entity_id=legal_entity_id))
+    if ticket is not None:
+        memo.put(read_key, ticket.generations, ticket)
+        cache.put(("segment", tenant, segment_id, ticket.generations, variant), Answer(body))
+    return body
 
 
 def _decode_item(item: Any, model: type[SegmentUpdate]) -> Any:
