@@ -48,6 +48,7 @@ def reads(shop: Shop) -> dict[str, Callable[[], Any]]:
         "match": lambda: shop.match(ASKED, ["s", "s2"]),
         "match s2": lambda: shop.match(ASKED, ["s2"]),
         "no segment": lambda: shop.item_ids("c2"),
+        "assignments": lambda: shop.assigned("tools", withSubcategories="true", segmentsIds="s"),
         "segment": lambda: shop.ok("GET", "/customer-segment/{tenant}/segments/s2").json(),
         "segment, shaped": lambda: shop.ok(
             "GET", "/customer-segment/{tenant}/segments/s2?fields=id,name,status", headers={"Accept-Language": "de"}
@@ -166,6 +167,7 @@ def test_every_write_in_one_process_reaches_the_next_read_in_another(
 
         before = warm()
         assert before["items"] == [("s", "hammers"), ("s", "p1")]
+        assert before["assignments"] == ["p-hammer", "p-sledge"]
         a.put_item("s", "p2")  # an item: the segment's version
         assert b_reads["items"]() == [("s", "hammers"), ("s", "p1"), ("s", "p2")]
         assert b_reads["items, whole"]() == [("s", "hammers"), ("s", "p1"), ("s", "p2")]
@@ -182,8 +184,10 @@ def test_every_write_in_one_process_reaches_the_next_read_in_another(
         assert b_reads["trees"]() == [("tools", False, [("hammers", True, [])])]
         assert b_reads["match"]() == ["p1", "p2", "p-hammer"]
         warm()
+        assert b_reads["assignments"]() == ["p-hammer"]
         a.unassign("hammers", "p-hammer")
         assert b_reads["match"]() == ["p1", "p2"]
+        assert b_reads["assignments"]() == []
         warm()
         a.patch_segment("s2", "/status", "INACTIVE")  # a segment's definition
         assert b_reads["match s2"]() == []

@@ -13,9 +13,34 @@ from segment_service.settings import Settings
 CATALOGUE = store.CATALOGUE
 
 
-async def versions(conn: Connection, tenant: str, scopes: Sequence[str]) -> tuple[int, ...]:
-    """The current version of each of `scopes` (a segment's id, or CATALOGUE), in their order."""
-    return await store.versions(conn, tenant, scopes)
+async def versions(
+    conn: Connection, tenant: str, scopes: Sequence[str], memo: host_versions.VersionMemo | None = None
+) -> tuple[int, ...]:
+    """The current version of each of `scopes` (a segment's id, or CATALOGUE), in their order; with a memo, each
+    remembered when no write held its scope before the statement (docs/answers.md#versions-kept-on-the-host)."""
+    if memo is None:
+        return await store.versions(conn, tenant, scopes)
+    tickets = [memo.ticket(tenant, (scope,)) for scope in scopes]
+    found = await store.versions(conn, tenant, scopes)
+    for scope, version, ticket in zip(scopes, found, tickets, strict=True):
+        memo.put(version_key(tenant, scope), version, ticket)
+    return found
+
+
+def version_key(tenant: str, scope: str) -> tuple[str, str, str]:
+    """Where a memo keeps the version of `scope` (a segment's id, or CATALOGUE)."""
+    return ("version", tenant, scope)
+
+
+def known_versions(memo: host_versions.VersionMemo, tenant: str, scopes: Sequence[str]) -> tuple[int, ...] | None:
+    """The versions of `scopes` if the memo still vouches for every one; None otherwise."""
+    found: list[int] = []
+    for scope in scopes:
+        version: int | None = memo.get(version_key(tenant, scope))
+        if version is None:
+            return None
+        found.append(version)
+    return tuple(found)
 
 
 #: Remembered versions per MB of SEGMENT_SERVICE_ANSWER_CACHE_MB: an entry is a few hundred bytes

@@ -148,12 +148,20 @@ async def category_assignments_answer(
     cache = db.answers
     scopes = (answers.CATALOGUE, *sorted(set(filters.segment_ids or ())))
     parameters = (category_id, filters, page, sort, with_total, languages, default_language, variant)
+    memo = db.memo if cache.enabled else None
+
+    def key_of(versions: tuple[int, ...]) -> Hashable:
+        return ("category-assignments", caller.tenant, tuple(zip(scopes, versions, strict=True)), parameters)
+
+    if memo is not None and (known := answers.known_versions(memo, caller.tenant, scopes)) is not None:
+        kept = cache.kept("category-assignments", key_of(known))
+        if isinstance(kept, Answer):
+            return kept  # no statement: docs/answers.md#versions-kept-on-the-host
 
     async def read(conn: Connection) -> Answer | Made[tuple[list[dict[str, Any]], int | None]]:
         key: Hashable = None
         if cache.enabled:
-            versions = await answers.versions(conn, caller.tenant, scopes)
-            key = ("category-assignments", caller.tenant, tuple(zip(scopes, versions, strict=True)), parameters)
+            key = key_of(await answers.versions(conn, caller.tenant, scopes, memo))
             if (cached := cache.answer("category-assignments", key)) is not None:
                 return cached
         page_read = await _assignments_page(

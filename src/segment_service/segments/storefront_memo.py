@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 
-from segment_service.answers.service import CATALOGUE
+from segment_service.answers.service import CATALOGUE, version_key
 from segment_service.core.host_versions import DEFINITIONS, Ticket, VersionMemo, member_scope
 from segment_service.segments.storefront_store import SegmentVersions
 
@@ -23,12 +23,12 @@ def known(memo: VersionMemo, tenant: str, active_key: Hashable) -> SegmentVersio
     ids: tuple[str, ...] | None = memo.get(active_key)
     if ids is None:
         return None
-    catalogue: int | None = memo.get(("catalogue", tenant))
+    catalogue: int | None = memo.get(version_key(tenant, CATALOGUE))
     if catalogue is None:
         return None
     segments: list[tuple[str, int]] = []
     for segment_id in ids:
-        version: int | None = memo.get(("version", tenant, segment_id))
+        version: int | None = memo.get(version_key(tenant, segment_id))
         if version is None:
             return None
         segments.append((segment_id, version))
@@ -69,10 +69,10 @@ async def read(
         segment_tickets = {segment_id: memo.ticket(tenant, (segment_id,)) for segment_id in before}
     found = await versions(True)
     memo.put(active_key, found.ids, active_ticket, found.changes_in)
-    memo.put(("catalogue", tenant), found.catalogue, catalogue_ticket)
+    memo.put(version_key(tenant, CATALOGUE), found.catalogue, catalogue_ticket)
     for segment_id, version in found.segments:
         if everything is not None:
-            memo.put(("version", tenant, segment_id), version, everything.ticket(tenant, (segment_id,)))
+            memo.put(version_key(tenant, segment_id), version, everything.ticket(tenant, (segment_id,)))
         elif segment_id in segment_tickets:
-            memo.put(("version", tenant, segment_id), version, segment_tickets[segment_id])
+            memo.put(version_key(tenant, segment_id), version, segment_tickets[segment_id])
     return found
