@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> Litestar:
         try:
             app.state.tokens = await oauth_keys.token_service(db, settings.signing_key)
             db.answers = AnswerCache(settings.answer_cache_mb * 2**20)
-            db.memo = await answer_versions.memo_for(db, settings)
+            db.memo = answer_versions.memo_for(db, settings)
             app.state.db = db
             if settings.webhook_deliver:
                 relay = asyncio.create_task(deliver_forever(db, settings), name="webhook-relay")

@@ -88,18 +88,19 @@ async def raise_versions(conn: Connection, batch: Sequence[ChangeEvent]) -> None
             marked = set(scopes)
             if any(isinstance(e, DEFINITION_EVENTS) and e.tenant == tenant for e in batch):
                 marked.add(host_versions.DEFINITIONS)
-            host_versions.mark(conn, tenant, sorted(marked))
+            await store.hold_slots(conn, host_versions.mark(conn, tenant, sorted(marked)))
         await store.raise_versions(conn, tenant, scopes)
 
 
 async def mark_members(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
-    """A membership changed: the member's scope on the host (nothing in the database)."""
+    """A membership changed: the member's scope on the host, held in the database until the transaction ends (no
+    version is raised there)."""
     by_tenant: dict[str, set[str]] = {}
     for event in batch:
         customer_id: str = getattr(event, "customer_id")  # noqa: B009 - every MEMBERSHIP_EVENTS class has it
         by_tenant.setdefault(event.tenant, set()).add(host_versions.member_scope(customer_id))
     for tenant, scopes in by_tenant.items():
-        host_versions.mark(conn, tenant, sorted(scopes))
+        await store.hold_slots(conn, host_versions.mark(conn, tenant, sorted(scopes)))
 
 
 def register(registry: EventRegistry) -> None:

@@ -20,11 +20,34 @@ async def versions(
     remembered when no write held its scope before the statement (docs/answers.md#versions-kept-on-the-host)."""
     if memo is None:
         return await store.versions(conn, tenant, scopes)
-    tickets = [memo.ticket(tenant, (scope,)) for scope in scopes]
+    tickets = await settled(conn, [memo.ticket(tenant, (scope,)) for scope in scopes])
     found = await store.versions(conn, tenant, scopes)
     for scope, version, ticket in zip(scopes, found, tickets, strict=True):
         memo.put(version_key(tenant, scope), version, ticket)
     return found
+
+
+async def settled(
+    conn: Connection, tickets: Sequence[host_versions.Ticket | None]
+) -> list[host_versions.Ticket | None]:
+    """`tickets` (taken before this), each kept only if no transaction that marked one of its slots is still open in
+    the database: a writer whose process died may leave its COMMIT running there after its marks are gone
+    (core/host_versions.py). One statement, before the one the tickets are for."""
+    if all(ticket is None for ticket in tickets):
+        return list(tickets)
+    held = await store.held_slots(conn)
+    return [None if ticket is None or held.intersection(ticket.slots) else ticket for ticket in tickets]
+
+
+async def settled_snapshot(
+    conn: Connection, tickets: Sequence[host_versions.Ticket | None], snapshot: host_versions.Snapshot | None
+) -> tuple[list[host_versions.Ticket | None], host_versions.Snapshot | None]:
+    """`settled` for `tickets` and a snapshot of every slot (kept only when no such transaction is open at all)."""
+    if snapshot is None:
+        return await settled(conn, tickets), None
+    held = await store.held_slots(conn)
+    kept = [None if ticket is None or held.intersection(ticket.slots) else ticket for ticket in tickets]
+    return kept, (None if held else snapshot)
 
 
 def version_key(tenant: str, scope: str) -> tuple[str, str, str]:
@@ -48,13 +71,9 @@ def known_versions(memo: host_versions.VersionMemo, tenant: str, scopes: Sequenc
 MEMO_ENTRIES_PER_MB = 512
 
 
-async def memo_for(db: Database, settings: Settings) -> host_versions.VersionMemo | None:
-    """The memo of versions kept on the host, when the settings ask for one and the answers are cached; never with
-    read replicas (a replica's answer may be older than a write whose marks are already gone)."""
-    if settings.answer_versions != "host" or not db.answers.enabled or db.replicas is not None:
+def memo_for(db: Database, settings: Settings) -> host_versions.VersionMemo | None:
+    """The memo of versions kept on the host, when the process marks its writes there (Database.connect) and keeps
+    answers; never with read replicas (a replica may not have replayed a write whose marks are already gone)."""
+    if db.host is None or not db.answers.enabled or db.replicas is not None:
         return None
-    async with db.connection() as conn:
-        installation = await store.installation(conn)
-    host = host_versions.HostVersions.shared(host_versions.path_for(installation))
-    host_versions.use(host)
-    return host_versions.VersionMemo(host, max(1024, settings.answer_cache_mb * MEMO_ENTRIES_PER_MB))
+    return host_versions.VersionMemo(db.host, max(1024, settings.answer_cache_mb * MEMO_ENTRIES_PER_MB))

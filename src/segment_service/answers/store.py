@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from segment_service.core import host_versions
 from segment_service.core.db import Connection
 
 #: The scope of a tenant's categories, their closure, category assignments and products. No segment id is empty.
@@ -39,7 +40,23 @@ async def versions(conn: Connection, tenant: str, scopes: Sequence[str]) -> tupl
     return tuple(r[0] for r in await conn.fetch(_VERSIONS, tenant, list(scopes)))
 
 
-async def installation(conn: Connection) -> str:
-    """The database's own id (migration 0020): the same for every process that uses it, by whatever URL."""
-    found: str = await conn.fetchval("SELECT id FROM service_installation")
-    return found
+# A write's marks, mirrored in the database for as long as its transaction lasts there (core/host_versions.py).
+_HOLD = "SELECT pg_advisory_xact_lock_shared($1, s) FROM unnest($2::int[]) AS s"
+
+# The slots whose writes' transactions have not ended in the database.
+_HELD = """
+SELECT coalesce(array_agg(objid::int8), '{}') FROM pg_locks
+WHERE locktype = 'advisory' AND classid = $1::int8::oid AND objsubid = 2
+"""
+
+
+async def hold_slots(conn: Connection, slots: Sequence[int]) -> None:
+    """Hold `slots` in the database until the caller's transaction ends (a shared lock: writers never wait)."""
+    if slots:
+        await conn.execute(_HOLD, host_versions.ADVISORY_CLASS, list(slots))
+
+
+async def held_slots(conn: Connection) -> frozenset[int]:
+    """The slots that a transaction still open in the database has marked."""
+    found: list[int] = await conn.fetchval(_HELD, host_versions.ADVISORY_CLASS)
+    return frozenset(found)

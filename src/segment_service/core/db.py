@@ -121,6 +121,8 @@ class Database:
         #: Versions kept from earlier reads while the host's generations vouch for them (core/host_versions.py);
         #: None unless SEGMENT_SERVICE_ANSWER_VERSIONS=host.
         self.memo: host_versions.VersionMemo | None = None
+        #: The host's file of versions this process marks its writes in (SEGMENT_SERVICE_ANSWER_VERSIONS=host).
+        self.host: host_versions.HostVersions | None = None
 
     @classmethod
     async def connect(cls, settings: Settings, dsn: str) -> Database:
@@ -142,7 +144,23 @@ class Database:
         if settings.database_read_urls:
             db.replicas = await _open_replicas(settings, pooled)
             db.replicas.start(db)
+        if settings.answer_versions == "host":
+            await db._use_host_versions()
         return db
+
+    async def _use_host_versions(self) -> None:
+        """Every process of the host that writes to the database marks its writes in the host's file
+        (docs/answers.md#versions-kept-on-the-host), whether or not it keeps answers itself."""
+        async with self.connection() as conn:
+            installation = await schema_state.installation(conn)
+        if installation is None:
+            await self.close()
+            raise RuntimeError(
+                "SEGMENT_SERVICE_ANSWER_VERSIONS=host needs the database's id (migration 0020): run "
+                "`segment-service migrate` first."
+            )
+        self.host = host_versions.HostVersions.shared(host_versions.path_for(installation))
+        host_versions.use(self.host)
 
     async def close(self) -> None:
         if self.replicas is not None:

@@ -11,8 +11,11 @@ ROLLBACK) and then adds one to each slot's generation. A reader that wants to re
 database reads the generations of the slots it depends on first, then checks that no write holds any of them, and
 only then asks the database; what it read is kept with those generations and trusted only while they are unchanged.
 So a write either had committed before the reader's statement began (its lock was gone, so its COMMIT had returned),
-or it raises a generation after the reader read it. A writer killed at any moment loses its locks with its process,
-and its generations were raised before its COMMIT: nothing it committed can hide behind an old generation.
+or it raises a generation after the reader read it. A writer killed at any moment loses its record locks with its
+process, and its generations were raised before its COMMIT; but PostgreSQL may still be committing its transaction.
+So the write also holds a transaction-level advisory lock per slot in the database (ADVISORY_CLASS, the slot), which
+lasts exactly as long as its transaction there, and a reader asks, in a statement before the one it learns from,
+that none of its slots is held so (answers/store.py `writes_open`).
 
 Every process that writes must run on this host and use this file: with processes on several hosts, or writers
 that do not go through the service, the versions must be read from the database (SEGMENT_SERVICE_ANSWER_VERSIONS,
@@ -53,6 +56,15 @@ DEFINITIONS = "\x00segments"
 def member_scope(customer_id: str) -> str:
     """The scope of a customer's memberships."""
     return "\x00member\x00" + customer_id
+
+
+#: The first key of the transaction-level advisory locks that mirror a write's marks in PostgreSQL (the second key is
+#: the slot): they last until the write's transaction has ended in the database, even when its process died first.
+ADVISORY_CLASS = 0x53564552
+
+
+def slots_of(tenant: str, scopes: Sequence[str]) -> list[int]:
+    return sorted({slot(tenant, scope) for scope in scopes})
 
 
 def slot(tenant: str, scope: str) -> int:
@@ -169,12 +181,16 @@ def use(host: HostVersions) -> None:
         HOSTS.append(host)
 
 
-def mark(conn: object, tenant: str, scopes: Sequence[str]) -> None:
-    """Mark `scopes` of `tenant` as written by the transaction on `conn` (see the module docstring)."""
-    if HOSTS:
-        slots = [slot(tenant, scope) for scope in scopes]
-        for host in HOSTS:
-            host.mark(conn, slots)
+def mark(conn: object, tenant: str, scopes: Sequence[str]) -> list[int]:
+    """Mark `scopes` of `tenant` as written by the transaction on `conn` (see the module docstring); the slots, which
+    the caller also holds in the database for the rest of the transaction (answers/store.py `hold_slots`). No slots
+    when no file is in use."""
+    if not HOSTS:
+        return []
+    slots = slots_of(tenant, scopes)
+    for host in HOSTS:
+        host.mark(conn, slots)
+    return slots
 
 
 def release(conn: object) -> None:

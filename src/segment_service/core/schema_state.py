@@ -81,6 +81,15 @@ async def check_migration_rights(conn: Connection, variable: str) -> None:
         )
 
 
+async def installation(conn: Connection) -> str | None:
+    """The database's own id (migration 0020): the same for every process that uses it, by whatever URL; None
+    before that migration."""
+    if await conn.fetchval("SELECT to_regclass('service_installation')") is None:
+        return None
+    found: str = await conn.fetchval("SELECT id FROM service_installation")
+    return found
+
+
 async def applied_versions(conn: Connection) -> set[str] | None:
     """The migrations the database has seen; None when it has none (no schema_migrations table)."""
     if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:

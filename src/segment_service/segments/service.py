@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from segment_service.answers import service as answers
 from segment_service.core import events, membership_lock
 from segment_service.core.answer_cache import Answer
 from segment_service.core.auth import Caller, Scope
@@ -285,8 +286,12 @@ async def segment_body(
         if isinstance(kept, Answer):
             return kept.body
     cache.missed("segment")
-    ticket = memo.ticket(tenant, (segment_id,))
-    body = render(await get_segment(db, caller, segment_id, legal_entity_id=legal_entity_id))
+    async with db.connection() as conn:
+        [ticket] = await answers.settled(conn, [memo.ticket(tenant, (segment_id,))])
+        row = await store.fetch_segment(conn, tenant, segment_id)
+    if row is None:
+        raise NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
+    body = render(segment_document(row))
     if ticket is not None:
         memo.put(read_key, ticket.generations, ticket)
         cache.put(("segment", tenant, segment_id, ticket.generations, variant), Answer(body))

@@ -18,7 +18,7 @@ from segment_service.core.answer_cache import Answer, AnswerCache, Fragments, Ma
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest
-from segment_service.core.host_versions import DEFINITIONS, VersionMemo
+from segment_service.core.host_versions import VersionMemo
 from segment_service.core.http import json_body, list_body
 from segment_service.core.languages import localize
 from segment_service.core.listing import parse_search
@@ -97,13 +97,7 @@ async def items_answer(
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
         if not (scope.few and cache.enabled):
             return Made(await _page(conn, caller.tenant, items, page, with_total), None)
-        versions = await storefront_memo.read(
-            memo,
-            caller.tenant,
-            active_key,
-            storefront_memo.customer_scopes(scope.visibility.member or ""),
-            partial(_active_versions, conn, caller.tenant, scope),
-        )
+        versions = await storefront_memo.customer_versions(memo, conn, caller.tenant, scope, active_key)
         if composed:
             return Made(await _segments_items(conn, caller.tenant, versions, variant, cache), None)
         key = key_of(versions)
@@ -128,18 +122,6 @@ def _customer_memo(db: Database, scope: store.SegmentScope, legal_entity_id: str
     if scope.visibility.member is None:
         return None
     return db.memo
-
-
-async def _active_versions(
-    conn: Connection, tenant: str, scope: store.SegmentScope, changes_in: bool
-) -> store.SegmentVersions:
-    return await store.active_versions(conn, tenant, scope, changes_in=changes_in)
-
-
-async def _match_versions(
-    conn: Connection, tenant: str, segments: Sequence[str], site_code: str, changes_in: bool
-) -> store.SegmentVersions:
-    return await store.match_versions(conn, tenant, segments, site_code, changes_in=changes_in)
 
 
 def _kept_answer(cache: AnswerCache, kind: str, key: Hashable) -> Answer | None:
@@ -287,13 +269,7 @@ async def category_trees_answer(
         await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
         if not (customer and cache.enabled):
             return Made(await store.category_tree_rows(conn, caller.tenant, scope), None)
-        versions = await storefront_memo.read(
-            memo,
-            caller.tenant,
-            active_key,
-            storefront_memo.customer_scopes(scope.visibility.member or ""),
-            partial(_active_versions, conn, caller.tenant, scope),
-        )
+        versions = await storefront_memo.customer_versions(memo, conn, caller.tenant, scope, active_key)
         key = key_of(versions)
         if (cached := cache.answer("trees", key)) is not None:
             return cached
@@ -367,13 +343,7 @@ async def match_answer(
     async def read(conn: Connection) -> Answer | Made[list[str]]:
         if not cache.enabled:
             return Made(await store.match_products(conn, caller.tenant, segments, asked, site_value), None)
-        versions = await storefront_memo.read(
-            memo,
-            caller.tenant,
-            active_key,
-            (DEFINITIONS,),
-            partial(_match_versions, conn, caller.tenant, segments, site_value),
-        )
+        versions = await storefront_memo.match_versions(memo, conn, caller.tenant, segments, site_value, active_key)
         key = key_of(versions)
         if (cached := cache.answer("match", key)) is not None:
             return cached

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 
+from segment_service.answers import service as answers
 from segment_service.answers.service import CATALOGUE, version_key
-from segment_service.core.host_versions import DEFINITIONS, Ticket, VersionMemo, member_scope
-from segment_service.segments.storefront_store import SegmentVersions
+from segment_service.core.db import Connection
+from segment_service.core.host_versions import DEFINITIONS, VersionMemo, member_scope
+from segment_service.segments import storefront_store as store
+from segment_service.segments.storefront_store import SegmentScope, SegmentVersions
 
 
 def known(memo: VersionMemo, tenant: str, active_key: Hashable) -> SegmentVersions | None:
@@ -49,30 +52,62 @@ def match_key(tenant: str, segment_ids: Sequence[str], site_code: str) -> Hashab
 
 async def read(
     memo: VersionMemo | None,
+    conn: Connection,
     tenant: str,
     active_key: Hashable,
     active_scopes: Sequence[str],
     versions: Callable[[bool], Awaitable[SegmentVersions]],
 ) -> SegmentVersions:
-    """`versions(changes_in)` from the database, and, with a memo, what of it may be remembered: each part only when
-    its ticket was taken (before the statement) with no write holding its scopes. The segments are known only after
-    the statement, so their versions are kept by a snapshot of every generation when no write holds any; otherwise
-    by tickets for the segments remembered as active before (the others at a later read)."""
+    """`versions(changes_in)` from the database on `conn`, and, with a memo, what of it may be remembered: each part
+    only when its ticket was taken (before the statement) with no write holding its scopes, on the host or in the
+    database. The segments are known only after the statement, so their versions are kept by a snapshot of every
+    generation when no write holds any; otherwise by tickets for the segments remembered as active before (the
+    others at a later read)."""
     if memo is None:
         return await versions(False)
-    active_ticket = memo.ticket(tenant, active_scopes)
-    catalogue_ticket = memo.ticket(tenant, (CATALOGUE,))
     everything = memo.snapshot()
-    segment_tickets: dict[str, Ticket | None] = {}
-    if everything is None:
-        before: tuple[str, ...] = memo.recall(active_key) or ()
-        segment_tickets = {segment_id: memo.ticket(tenant, (segment_id,)) for segment_id in before}
+    before: tuple[str, ...] = () if everything is not None else (memo.recall(active_key) or ())
+    tickets = [
+        memo.ticket(tenant, active_scopes),
+        memo.ticket(tenant, (CATALOGUE,)),
+        *(memo.ticket(tenant, (segment_id,)) for segment_id in before),
+    ]
+    tickets, everything = await answers.settled_snapshot(conn, tickets, everything)
+    active_ticket, catalogue_ticket, *segment_tickets = tickets
     found = await versions(True)
     memo.put(active_key, found.ids, active_ticket, found.changes_in)
     memo.put(version_key(tenant, CATALOGUE), found.catalogue, catalogue_ticket)
+    by_segment = dict(zip(before, segment_tickets, strict=True))
     for segment_id, version in found.segments:
         if everything is not None:
             memo.put(version_key(tenant, segment_id), version, everything.ticket(tenant, (segment_id,)))
-        elif segment_id in segment_tickets:
-            memo.put(version_key(tenant, segment_id), version, segment_tickets[segment_id])
+        elif segment_id in by_segment:
+            memo.put(version_key(tenant, segment_id), version, by_segment[segment_id])
     return found
+
+
+async def customer_versions(
+    memo: VersionMemo | None, conn: Connection, tenant: str, scope: SegmentScope, active_key: Hashable
+) -> SegmentVersions:
+    """The versions of a customer's active segments (`read` with the customer's scopes)."""
+
+    async def active(changes_in: bool) -> SegmentVersions:
+        return await store.active_versions(conn, tenant, scope, changes_in=changes_in)
+
+    return await read(memo, conn, tenant, active_key, customer_scopes(scope.visibility.member or ""), active)
+
+
+async def match_versions(
+    memo: VersionMemo | None,
+    conn: Connection,
+    tenant: str,
+    segment_ids: Sequence[str],
+    site_code: str,
+    active_key: Hashable,
+) -> SegmentVersions:
+    """The versions of the named segments active on the site (`read` with the tenant's segment definitions)."""
+
+    async def active(changes_in: bool) -> SegmentVersions:
+        return await store.match_versions(conn, tenant, segment_ids, site_code, changes_in=changes_in)
+
+    return await read(memo, conn, tenant, active_key, (DEFINITIONS,), active)

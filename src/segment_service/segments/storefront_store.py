@@ -93,7 +93,9 @@ SELECT NULL, coalesce((SELECT c.version FROM answer_versions c WHERE c.tenant = 
 ORDER BY 1 NULLS LAST
 """
 
-_CHANGES_IN = """(SELECT extract(epoch FROM min(b.at) - now())::float8
+# From the clock as the statement runs (later than the ticket's start), not now(): within a transaction (pooler-safe
+# mode) now() is its start, and the time left would be counted from too early.
+_CHANGES_IN = """(SELECT extract(epoch FROM min(b.at) - clock_timestamp())::float8
   FROM segments s CROSS JOIN LATERAL (VALUES (s.valid_from), (s.valid_to)) AS b(at)
   WHERE s.tenant = $1 AND {candidates} AND b.at > now())"""
 
