@@ -3,6 +3,7 @@ environment, the server's output kept in a file to read afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +104,17 @@ class Served:
         self.stop()
         self._kept = self.output()
         self._log.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def served_pair(env: dict[str, str]) -> Iterator[tuple[Served, Served]]:
+    """Two `serve` processes on one database (the second does not migrate), both healthy; closed afterwards."""
+    first = Served(env).wait_healthy()
+    try:
+        second = Served(env, "--no-migrate").wait_healthy()
+        try:
+            yield first, second
+        finally:
+            second.close()
+    finally:
+        first.close()

@@ -40,7 +40,7 @@ from tests.answers.test_host_attacks import (
 )
 from tests.factories import Tokens, run_sql
 from tests.ops.servers import SIGNING_KEY, ServeProcess, StoppablePostgres, serve_env
-from tests.ops.serving import FAST_HASHES, Served, command_env, run_command
+from tests.ops.serving import FAST_HASHES, Served, command_env, run_command, served_pair
 from tests.transfer.helpers import write_ndjson
 
 ITEMS = "/customer-segment/{tenant}/segments/{segment}/items"
@@ -59,15 +59,8 @@ def host_env(database_url: str, settings: Settings) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def pair(host_env: dict[str, str]) -> Iterator[tuple[Served, Served]]:
     """Two `serve` processes of the host, each with its own memo and answer cache, on the session's database."""
-    first = Served(host_env).wait_healthy()
-    try:
-        second = Served(host_env, "--no-migrate").wait_healthy()
-        try:
-            yield first, second
-        finally:
-            second.close()
-    finally:
-        first.close()
+    with served_pair(host_env) as processes:
+        yield processes
 
 
 @pytest.fixture

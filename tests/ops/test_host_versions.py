@@ -15,7 +15,7 @@ from segment_service.core.fastlane import FastLane
 from segment_service.settings import Settings
 from tests.answers.support import Shop, served
 from tests.factories import Tokens
-from tests.ops.serving import FAST_HASHES, Served, command_env
+from tests.ops.serving import FAST_HASHES, Served, command_env, served_pair
 
 ASKED = ["p1", "p2", "p-hammer", "p-sledge"]
 
@@ -142,15 +142,8 @@ def two_processes(database_url: str, settings: Settings) -> Iterator[tuple[Serve
         SEGMENT_SERVICE_ANSWER_VERSIONS="host",
         **FAST_HASHES,
     )
-    first = Served(env).wait_healthy()
-    try:
-        second = Served(env, "--no-migrate").wait_healthy()
-        try:
-            yield first, second
-        finally:
-            second.close()
-    finally:
-        first.close()
+    with served_pair(env) as processes:
+        yield processes
 
 
 def test_every_write_in_one_process_reaches_the_next_read_in_another(
