@@ -35,8 +35,7 @@ async def settled(
     (core/host_versions.py). One statement, before the one the tickets are for."""
     if all(ticket is None for ticket in tickets):
         return list(tickets)
-    held = await store.held_slots(conn)
-    return [None if ticket is None or held.intersection(ticket.slots) else ticket for ticket in tickets]
+    return _unheld(await store.held_slots(conn), tickets)
 
 
 async def settled_snapshot(
@@ -46,8 +45,11 @@ async def settled_snapshot(
     if snapshot is None:
         return await settled(conn, tickets), None
     held = await store.held_slots(conn)
-    kept = [None if ticket is None or held.intersection(ticket.slots) else ticket for ticket in tickets]
-    return kept, (None if held else snapshot)
+    return _unheld(held, tickets), (None if held else snapshot)
+
+
+def _unheld(held: frozenset[int], tickets: Sequence[host_versions.Ticket | None]) -> list[host_versions.Ticket | None]:
+    return [None if ticket is None or held.intersection(ticket.slots) else ticket for ticket in tickets]
 
 
 def version_key(tenant: str, scope: str) -> tuple[str, str, str]:

@@ -23,6 +23,7 @@ from segment_service.legal_entities import service as legal_entities_service
 from segment_service.products import service as products_service
 from segment_service.segments import customer_assignments, item_assignments
 from segment_service.segments import import_store as store
+from segment_service.segments import service as segments_service
 from segment_service.segments.customer_assignment_models import CustomerAssignmentUpsertBulk
 from segment_service.segments.item_assignment_models import ItemAssignmentUpsertBulk
 
@@ -94,7 +95,7 @@ async def import_item_assignments(db: Database, caller: Caller, rows: Sequence[I
             writes: list[tuple[int, str, str, str, str | None, str | None]] = []
             for index, segment_id, item_type, item_id, mixins_json, metadata_json in batch:
                 if segment_id not in segments:
-                    outcomes[index] = item_assignments._segment_not_found(segment_id)
+                    outcomes[index] = segments_service.segment_not_found(segment_id)
                 elif item_id not in (products if item_type == "PRODUCT" else categories):
                     outcomes[index] = item_assignments._missing_item(item_type, item_id)
                 else:
@@ -174,7 +175,7 @@ async def import_customer_assignments(
             writes: list[tuple[int, str, str, str, str | None, str | None]] = []
             for index, segment_id, customer_id, legal_entity_id, mixins_json, metadata_json in batch:
                 if segment_id not in segments:
-                    outcomes[index] = customer_assignments._segment_not_found(segment_id)
+                    outcomes[index] = segments_service.segment_not_found(segment_id)
                 elif customer_id not in customers:
                     outcomes[index] = customer_assignments._missing_customer(customer_id)
                 elif legal_entity_id != customer_assignments.B2C and legal_entity_id not in legal_entities:

@@ -22,6 +22,7 @@ from segment_service.core.paging import Page
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import service as legal_entities_service
 from segment_service.segments import customer_assignment_store as store
+from segment_service.segments import service as segments_service
 from segment_service.segments.customer_assignment_models import (
     CustomerAssignmentDelete,
     CustomerAssignmentUpsert,
@@ -55,10 +56,6 @@ def assignment_document(row: store.AssignmentRow) -> dict[str, Any]:
     return doc
 
 
-def _segment_not_found(segment_id: str) -> NotFound:
-    return NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
-
-
 def _describe(customer_id: str, legal_entity_id: str) -> str:
     if legal_entity_id == B2C:
         return f"customer {customer_id}"
@@ -67,7 +64,7 @@ def _describe(customer_id: str, legal_entity_id: str) -> str:
 
 async def _require_segment(conn: Connection, tenant: str, segment_id: str) -> None:
     if not await store.segment_exists(conn, tenant, segment_id):
-        raise _segment_not_found(segment_id)
+        raise segments_service.segment_not_found(segment_id)
 
 
 def _check_customer_id(customer_id: str, *, field: str = "customerId") -> None:

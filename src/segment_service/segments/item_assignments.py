@@ -58,10 +58,6 @@ def _missing_item(item_type: str, item_id_: str) -> BadRequest:
     )
 
 
-def _segment_not_found(segment_id: str) -> NotFound:
-    return NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
-
-
 def _assignment_not_found(segment_id: str, item_type: str, item_id_: str) -> NotFound:
     return NotFound(f"The {_kind(item_type)} {item_id_} is not assigned to segment {segment_id}.", resource_id=item_id_)
 
@@ -116,7 +112,7 @@ async def list_assignments(
             and caller.has_any((Scope.SEGMENT_READ,))
             and not await store.segment_exists(conn, caller.tenant, segment_id)
         ):
-            raise _segment_not_found(segment_id)
+            raise segments_service.segment_not_found(segment_id)
     return [assignment_document(r) for r in rows], total
 
 
@@ -130,7 +126,7 @@ async def get_assignment(
         row = await store.fetch_assignment(conn, caller.tenant, segment_id, item_type, item_id_)
         if row is None:
             if not await store.segment_exists(conn, caller.tenant, segment_id):
-                raise _segment_not_found(segment_id)
+                raise segments_service.segment_not_found(segment_id)
             raise _assignment_not_found(segment_id, item_type, item_id_)
     return assignment_document(row)
 
@@ -219,7 +215,7 @@ async def upsert_assignment(
     _check_item_id(item_id_)
     async with db.transaction() as conn:
         if not await store.lock_segment(conn, caller.tenant, segment_id):
-            raise _segment_not_found(segment_id)
+            raise segments_service.segment_not_found(segment_id)
         if not await _item_exists(conn, caller.tenant, item_type, item_id_):
             raise _missing_item(item_type, item_id_)
         return await _write(conn, caller, segment_id, item_type, item_id_, body)
@@ -261,7 +257,7 @@ async def bulk_upsert_assignments(
         if body.id not in existing:
             raise _missing_item(item_type, body.id)
         if not locked and not await store.lock_segment(conn, caller.tenant, segment_id):
-            raise _segment_not_found(segment_id)
+            raise segments_service.segment_not_found(segment_id)
         created = await _write(conn, caller, segment_id, item_type, body.id, body)
         # The segment lock of a committed savepoint lasts until the bulk's one transaction ends; a failed item's
         # savepoint releases it, so only a success spares the next items the lock.
@@ -297,7 +293,7 @@ async def _bulk_upsert_at_once(
         async with db.transaction() as conn:
             if valid and not await store.lock_segment(conn, caller.tenant, segment_id):
                 for index, _, _, _ in valid:
-                    results[index] = error_result(index, _segment_not_found(segment_id))
+                    results[index] = error_result(index, segments_service.segment_not_found(segment_id))
                 valid = []
             created = (
                 await store.upsert_assignments(

@@ -133,7 +133,7 @@ async def patch_segment(
     async with db.transaction() as conn:
         current = await store.fetch_segment_for_update(conn, caller.tenant, segment_id)
         if current is None:
-            raise NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
+            raise segment_not_found(segment_id)
         document = segment_document(current)
         document["metadata"] = {k: v for k, v in document["metadata"].items() if k in ("version", "mixins")}
         patched = apply_patch(document, as_operations(operations))
@@ -258,8 +258,13 @@ async def get_segment(
             row = await store.fetch_visible_segment(conn, caller.tenant, segment_id, visible)
         docs = [] if row is None else [segment_document(row)]
     if not docs:
-        raise NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
+        raise segment_not_found(segment_id)
     return docs[0]
+
+
+def segment_not_found(segment_id: str) -> NotFound:
+    """The 404 of a segment id that names no segment of the tenant (or none the caller may see)."""
+    return NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
 
 
 async def segment_body(
@@ -290,7 +295,7 @@ async def segment_body(
         [ticket] = await answers.settled(conn, [memo.ticket(tenant, (segment_id,))])
         row = await store.fetch_segment(conn, tenant, segment_id)
     if row is None:
-        raise NotFound(f"The resource with id {segment_id} has not been found.", resource_id=segment_id)
+        raise segment_not_found(segment_id)
     body = render(segment_document(row))
     if ticket is not None:
         memo.put(read_key, ticket.generations, ticket)
