@@ -24,6 +24,7 @@ from segment_service.categories.assignment_routes import FAST_ROUTES as CATEGORY
 from segment_service.categories.assignment_routes import CategoryAssignmentController, ReferenceAssignmentController
 from segment_service.categories.routes import CategoryController
 from segment_service.categories.tree_routes import CategoryTreeController
+from segment_service.console import routes as console_routes
 from segment_service.core.allow import AllowHeaderMiddleware
 from segment_service.core.answer_cache import AnswerCache
 from segment_service.core.cors import cors_config
@@ -140,6 +141,7 @@ def create_app(settings: Settings) -> Litestar:
             openapi_json,
             # Swagger UI's files come from a wheel, so /docs works without internet access.
             create_static_files_router(path=DOCS_ASSETS, directories=[_swagger_ui_files()], include_in_schema=False),
+            *console_routes.ROUTES,
             OAuthController,
             AnonymousLoginController,
             SegmentController,
