@@ -143,9 +143,11 @@ def _announce_first_client(data_dir: Path, dsn: str, base_url: str) -> None:
     if created and client is not None:
         click.echo(f"\nCreated an API client of tenant '{client['tenant']}' (kept in {path}). Get a token:\n")
         click.echo(_token_curl(base_url, client) + "\n")
+        click.echo(f"Or sign in to the console at {base_url}/admin with that client_id and client_secret.\n")
     elif client is not None:
         # Later starts keep the secret out of the logs; the file has it.
         click.echo(f"\nAPI client of tenant '{client['tenant']}': client_id {client['client_id']}, secret in {path}.")
+        click.echo(f"The console: {base_url}/admin (sign in with that client).")
 
 
 async def _first_client(dsn: str, path: Path) -> tuple[dict[str, Any] | None, bool]:

@@ -105,9 +105,14 @@ export function Pager({ page, pageSize, total, count, onPage, label = "Pages" })
     <button type="button" class="secondary outline" disabled=${page <= 1} onClick=${() => onPage(page - 1)}>
       Previous
     </button>
-    <span aria-live="polite">${total === null || total === undefined ? `${first}–${end}` : `${first}–${end} of ${total}`}</span>
+    <span aria-live="polite">${position(first, end, total, count)}</span>
     <button type="button" class="secondary outline" disabled=${!hasNext} onClick=${() => onPage(page + 1)}>Next</button>
   </nav>`;
+}
+
+function position(first, end, total, count) {
+  if (count === 0) return total ? `None here (${total} in all)` : "None";
+  return total === null || total === undefined ? `${first}–${end}` : `${first}–${end} of ${total}`;
 }
 
 /** A modal question (the native <dialog>: focus moves in, Escape cancels). `onConfirm` may be async; its error stays
