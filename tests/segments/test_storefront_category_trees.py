@@ -154,6 +154,32 @@ class TestTree:
         assert "saws" not in str(tree(shop, shop.tokens.customer(shop.tenant, "c1")))
 
 
+class TestServiceTokenForACustomer:
+    """`customerId` with segment_read: the customer's own tree (an extension the console uses)."""
+
+    def test_the_same_tree_as_the_customers_own_token(self, shop: Categories) -> None:
+        own = tree(shop, shop.tokens.customer(shop.tenant, "c1"))
+        service = shop.tokens.service(shop.tenant)
+        assert tree(shop, service, customerId="c1") == own
+        assert tree(shop, service, customerId="c2") == []
+
+    def test_without_a_customer_a_service_token_is_400_in_words(self, shop: Categories) -> None:
+        response = shop.client.get(
+            f"/customer-segment/{shop.tenant}{PATH}",
+            headers={"Authorization": f"Bearer {shop.tokens.service(shop.tenant)}"},
+        )
+        assert response.status_code == 400
+        assert "customerId" in response.json()["message"]
+
+    def test_a_customer_token_may_name_only_itself(self, shop: Categories) -> None:
+        response = shop.client.get(
+            f"/customer-segment/{shop.tenant}{PATH}",
+            params={"customerId": "c2"},
+            headers={"Authorization": f"Bearer {shop.tokens.customer(shop.tenant, 'c1')}"},
+        )
+        assert response.status_code == 403
+
+
 class TestRefusals:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused(self, api: Api, case: str) -> None:
@@ -162,8 +188,8 @@ class TestRefusals:
             case,
             "GET",
             PATH,
-            valid_scopes=("customersegment.segment_read",),
-            required=("customersegment.segment_read_own",),
+            valid_scopes=("customer.customer_read",),
+            required=("customersegment.segment_read", "customersegment.segment_read_own"),
         )
 
     def test_guest_token_is_403(self, api: Api) -> None:

@@ -145,6 +145,34 @@ class TestServiceToken:
         ]
 
 
+class TestServiceTokenForACustomer:
+    """`customerId` with segment_read: exactly what that customer's storefront gets (an extension the console uses)."""
+
+    @pytest.mark.parametrize(
+        ("legal_entity_id", "params"),
+        [(None, {}), ("acme", {}), (None, {"legalEntityId": "globex"}), (None, {"siteCode": "other"})],
+    )
+    def test_the_same_items_as_the_customers_own_token(
+        self, shop: Api, legal_entity_id: str | None, params: dict[str, str]
+    ) -> None:
+        own = shop.tokens.customer(shop.tenant, "c1", legal_entity_id=legal_entity_id)
+        as_service = {"customerId": "c1", **params}
+        if legal_entity_id is not None:
+            as_service["legalEntityId"] = legal_entity_id
+        assert my_items(shop, shop.token, **as_service) == my_items(shop, own, **params)
+
+    def test_another_customer_and_an_unknown_one(self, shop: Api) -> None:
+        assert my_items(shop, shop.token, customerId="c2") == ["p3"]
+        assert my_items(shop, shop.token, customerId="nobody") == []
+
+    def test_a_customer_token_may_name_only_itself(self, shop: Api) -> None:
+        own = shop.tokens.customer(shop.tenant, "c2")
+        assert my_items(shop, own, customerId="c2") == ["p3"]
+        response = shop.request("GET", "/segments/items", token=own, params={"customerId": "c1"})
+        assert response.status_code == 403
+        assert "customerId" in response.json()["message"]
+
+
 class TestRefusals:
     @pytest.mark.parametrize("case", AUTH_FAILURES)
     def test_refused(self, api: Api, case: str) -> None:

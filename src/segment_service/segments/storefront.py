@@ -37,14 +37,22 @@ MAX_MATCH_SEGMENTS = 200
 
 
 def _segment_scope(
-    caller: Caller, *, legal_entity_id: str | None, only_active: bool, site_code: str | None
+    caller: Caller,
+    *,
+    customer_id: str | None = None,
+    legal_entity_id: str | None,
+    only_active: bool,
+    site_code: str | None,
 ) -> store.SegmentScope:
     """The segments whose items the caller gets.
 
     A customer (`segment_read_own`) gets its own active segments in its legal-entity context; `segment_read` gets every
-    segment, only the active ones with `onlyActive`."""
-    visible = segments_service.visibility(caller, customer_id=None, legal_entity_id=legal_entity_id)
+    segment, only the active ones with `onlyActive`, or with `customerId` exactly what that customer's storefront
+    gets (docs/behaviour.md#storefront-my-items-my-category-tree-match)."""
+    visible = segments_service.visibility(caller, customer_id=customer_id, legal_entity_id=legal_entity_id)
     reader = caller.has_any((Scope.SEGMENT_READ,))
+    if reader and customer_id is not None:
+        return store.SegmentScope(replace(visible, active_only=True), site_code, few=True)
     if only_active and reader:
         visible = replace(visible, active_only=True)
     # `few`: a customer's own memberships.
@@ -63,6 +71,7 @@ async def items_answer(
     page: Page,
     sort: str | None,
     with_total: bool,
+    customer_id: str | None = None,
     legal_entity_id: str | None,
     site_code: str | None,
     only_active: bool,
@@ -75,7 +84,9 @@ async def items_answer(
     A customer's answers are cached (docs/answers.md): in the default order and without `q`, a page is put together
     from each segment's shaped assignments, kept per segment, its version and the catalogue's (customers share
     segments far more often than whole sets of them); otherwise by the whole set of active segments."""
-    scope = _segment_scope(caller, legal_entity_id=legal_entity_id, only_active=only_active, site_code=site_code)
+    scope = _segment_scope(
+        caller, customer_id=customer_id, legal_entity_id=legal_entity_id, only_active=only_active, site_code=site_code
+    )
     items = store.ItemFilter(scope, parse_search(q, sort, ITEM_ASSIGNMENT_FIELDS))
     cache = db.answers
     composed = q is None and sort is None
@@ -241,6 +252,7 @@ async def category_trees_answer(
     db: Database,
     caller: Caller,
     *,
+    customer_id: str | None = None,
     legal_entity_id: str | None,
     site_code: str | None,
     languages: tuple[str, ...] | None,
@@ -251,7 +263,15 @@ async def category_trees_answer(
     with everything below it (`isSegmentAssigned: true`) and the path to its root (`false`); published categories
     only, siblings by position, then id. A customer's answer is cached by its active segments, their versions and the
     catalogue's (docs/answers.md)."""
-    scope = _segment_scope(caller, legal_entity_id=legal_entity_id, only_active=True, site_code=site_code)
+    if customer_id is None and not caller.has_any((Scope.SEGMENT_READ_OWN,)):
+        raise BadRequest(
+            "A service token reads a customer's category trees: name the customer with the customerId parameter.",
+            field="customerId",
+            type="missing_value",
+        )
+    scope = _segment_scope(
+        caller, customer_id=customer_id, legal_entity_id=legal_entity_id, only_active=True, site_code=site_code
+    )
     customer = scope.few
     # The tree reads a customer's memberships and a reader's active segments alike as an array first.
     scope = replace(scope, few=True)

@@ -20,7 +20,7 @@ from segment_service.core.openapi import error_responses
 from segment_service.segments import storefront as service
 from segment_service.segments.item_assignment_models import ItemAssignmentResponse
 from segment_service.segments.item_routes import shape_item_assignment
-from segment_service.segments.scopes import MANAGE_SEGMENTS, READ_OWN_SEGMENTS, READ_SEGMENTS
+from segment_service.segments.scopes import MANAGE_SEGMENTS, READ_SEGMENTS
 from segment_service.segments.storefront_models import CategoryTreeNode, Match, MatchItem
 
 LegalEntityId = Parameter(
@@ -29,6 +29,13 @@ LegalEntityId = Parameter(
     default=None,
     description="The legal-entity context of the customer's memberships (one of the "
     "customer's legal entities; default: the token's).",
+)
+CustomerId = Parameter(
+    query="customerId",
+    required=False,
+    default=None,
+    description="With customersegment.segment_read: answer what this customer's storefront gets (its active "
+    "segments in the legalEntityId context). A customer token may name only itself.",
 )
 SiteCode = Parameter(query="siteCode", required=False, default=None, description="Only segments of this site.")
 OnlyActive = Parameter(
@@ -57,18 +64,19 @@ class StorefrontController(Controller):
         listing: Listing,
         shape: ReadShape,
         q: str | None = None,
+        customer_id: str | None = CustomerId,
         legal_entity_id: str | None = LegalEntityId,
         site_code: str | None = SiteCode,
         only_active: bool = OnlyActive,
     ) -> Response[list[ItemAssignmentResponse]]:
         """The item assignments of every segment the token's customer is an active member of (with
-        customersegment.segment_read: of every segment of the tenant)."""
-        query = MyItemsQuery(q, legal_entity_id, site_code, only_active)
+        customersegment.segment_read: of every segment of the tenant, or of the `customerId`'s active ones)."""
+        query = MyItemsQuery(q, legal_entity_id, site_code, only_active, customer_id)
         return body_response(*await my_items(db, caller, listing, shape, query))
 
     @get(
         "/items/category-trees",
-        opt={"scopes": READ_OWN_SEGMENTS},
+        opt={"scopes": READ_SEGMENTS, "scope_note": "a service token names the customer with `customerId`"},
         operation_id="GET-customer-segment-retrieve-category-trees",
         summary="Retrieving category trees for a customer segments",
         responses=error_responses(400, 403),
@@ -78,12 +86,15 @@ class StorefrontController(Controller):
         db: Database,
         caller: Caller,
         shape: ReadShape,
+        customer_id: str | None = CustomerId,
         legal_entity_id: str | None = LegalEntityId,
         site_code: str | None = SiteCode,
     ) -> Response[list[CategoryTreeNode]]:
         """The category tree of the customer's active segments: their categories, everything below them
-        (`isSegmentAssigned: true`) and the path to the root (`isSegmentAssigned: false`)."""
-        return body_response(*await my_category_trees(db, caller, shape, TreesQuery(legal_entity_id, site_code)))
+        (`isSegmentAssigned: true`) and the path to the root (`isSegmentAssigned: false`). A service token names
+        the customer with `customerId`."""
+        query = TreesQuery(legal_entity_id, site_code, customer_id)
+        return body_response(*await my_category_trees(db, caller, shape, query))
 
     @post(
         "/match",
@@ -120,6 +131,7 @@ class MyItemsQuery:
     legal_entity_id: str | None
     site_code: str | None
     only_active: bool
+    customer_id: str | None = None
 
 
 async def my_items(
@@ -134,6 +146,7 @@ async def my_items(
         page=listing.page,
         sort=listing.sort,
         with_total=listing.with_total,
+        customer_id=query.customer_id,
         legal_entity_id=query.legal_entity_id,
         site_code=query.site_code,
         only_active=query.only_active,
@@ -149,6 +162,7 @@ class TreesQuery:
 
     legal_entity_id: str | None
     site_code: str | None
+    customer_id: str | None = None
 
 
 async def my_category_trees(
@@ -158,6 +172,7 @@ async def my_category_trees(
     answer = await service.category_trees_answer(
         db,
         caller,
+        customer_id=query.customer_id,
         legal_entity_id=query.legal_entity_id,
         site_code=query.site_code,
         languages=shape.languages,
@@ -170,7 +185,7 @@ async def my_category_trees(
 def parse_my_items(request: FastRequest) -> FastRun:
     """`GET /segments/items` in the fast lane (core/fastlane.py)."""
     get = request.query.get
-    query = MyItemsQuery(get("q"), get("legalEntityId"), get("siteCode"), flag(get("onlyActive")))
+    query = MyItemsQuery(get("q"), get("legalEntityId"), get("siteCode"), flag(get("onlyActive")), get("customerId"))
     listing, shape = request.listing(), request.shape()
 
     async def run(caller: Caller) -> FastResponse:
@@ -181,7 +196,8 @@ def parse_my_items(request: FastRequest) -> FastRun:
 
 def parse_my_category_trees(request: FastRequest) -> FastRun:
     """`GET /segments/items/category-trees` in the fast lane (core/fastlane.py)."""
-    query = TreesQuery(request.query.get("legalEntityId"), request.query.get("siteCode"))
+    get = request.query.get
+    query = TreesQuery(get("legalEntityId"), get("siteCode"), get("customerId"))
     shape = request.shape()
 
     async def run(caller: Caller) -> FastResponse:
@@ -203,13 +219,15 @@ def parse_match(request: FastRequest) -> FastRun:
 FAST_ROUTES = [
     FastRoute(
         StorefrontController.list_my_items,
-        frozenset({"q", "pageNumber", "pageSize", "sort", "fields", "legalEntityId", "siteCode", "onlyActive"}),
+        frozenset(
+            {"q", "pageNumber", "pageSize", "sort", "fields", "customerId", "legalEntityId", "siteCode", "onlyActive"}
+        ),
         frozenset({"accept-language", "x-total-count"}),
         parse_my_items,
     ),
     FastRoute(
         StorefrontController.category_trees,
-        frozenset({"fields", "legalEntityId", "siteCode"}),  # `fields` is read (and checked), not applied
+        frozenset({"fields", "customerId", "legalEntityId", "siteCode"}),  # `fields` is read and checked, not applied
         frozenset({"accept-language"}),
         parse_my_category_trees,
     ),
