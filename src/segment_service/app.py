@@ -61,6 +61,7 @@ from segment_service.segments.routes import SegmentController
 from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
 from segment_service.segments.storefront_routes import StorefrontController
 from segment_service.settings import Settings
+from segment_service.transfer.job_routes import ImportJobController
 from segment_service.webhooks.relay import deliver_forever
 from segment_service.webhooks.routes import WebhookConfigController, WebhookEventController
 
@@ -166,6 +167,7 @@ def create_app(settings: Settings) -> Litestar:
             CustomerOrderController,
             PurchaseController,
             WebhookEventController,
+            ImportJobController,
         ],
         dependencies={**DEPENDENCIES, "contact_check": Provide(_provide_contact_check, sync_to_thread=False)},
         guards=[scope_guard],

@@ -36,6 +36,8 @@ class Operation:
     anonymous_without_scopes: bool = False
     """True: `scopes` bind service and customer tokens only, an anonymous token needs none
     (`opt["anonymous_without_scopes"]`)."""
+    note: str | None = None
+    """What the operation checks beyond the guard's scopes (`opt["scope_note"]`), said in the matrix."""
 
     def allows(self, kind: TokenKind, scopes: tuple[str, ...]) -> bool:
         """Whether a token of `kind` holding `scopes` gets past the guard."""
@@ -65,6 +67,7 @@ def operations(app: Litestar) -> Iterator[Operation]:
                     handler.opt.get("scopes"),
                     handler.opt.get("kinds"),
                     anonymous_without_scopes=bool(handler.opt.get("anonymous_without_scopes")),
+                    note=handler.opt.get("scope_note"),
                 )
             )
     yield from sorted(found, key=lambda o: (o.path, o.method))
@@ -93,6 +96,8 @@ def render(app: Litestar) -> str:
             scopes = ", ".join(f"`{s}`" for s in op.scopes) or "any valid token"
             if op.anonymous_without_scopes:
                 scopes += "; an anonymous token needs none"
+            if op.note:
+                scopes += f"; {op.note}"
             kinds = ", ".join(op.kinds) if op.kinds else "any"
         cells = ["yes" if op.allows(kind, DEFAULT_SCOPES[kind]) else "no" for kind in DEFAULT_SCOPES]
         lines.append(f"| {op.operation_id} | `{op.method} {op.path}` | {scopes} | {kinds} | {' | '.join(cells)} |")

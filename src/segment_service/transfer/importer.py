@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,8 +114,6 @@ async def _import_file(
     settings: Settings, dsn: str, kind: str, path: Path, tenant: str, progress: Callable[[int], None]
 ) -> Summary:
     summary = Summary(kind=kind, file=str(path), tenant=tenant)
-    lenient = readers.lenient(path)
-    batch_size = ASSIGNMENT_BATCH if kind in kinds.ASSIGNMENTS or kind in kinds.DOCUMENTS else RESOURCE_BATCH
     started = time.perf_counter()
     db = await Database.connect(dataclasses.replace(settings, pool_min_size=1, pool_max_size=2), dsn)
     try:
@@ -125,52 +123,71 @@ async def _import_file(
             WriteLanguage(None, settings.default_language),
             passwords(settings.password_hash_memory_kib),
         )
-        batch: list[readers.Row] = []
-        writing: asyncio.Task[None] | None = None
-
-        async def write(rows: list[readers.Row]) -> None:
-            outcomes = await kinds.write_batch(context, kind, [r.body for r in rows], lenient=lenient)
-            for row, outcome in zip(rows, outcomes, strict=True):
-                if outcome is True:
-                    summary.created += 1
-                elif outcome is False:
-                    summary.updated += 1
-                else:
-                    summary.errors.append(RowError(row.line, outcome.status, outcome.message))
-            progress(rows[-1].read_bytes)
-            written_rows[0] += len(rows)
-            if written_rows[0] >= COLLECT_EVERY:
-                written_rows[0] = 0
-                gc.collect()  # the few cycles made meanwhile (a failed row's exception and its traceback)
-
-        written_rows = [0]
-        # One batch is written while the next is read: the database works on one core while Python reads on the
-        # other. Batches still reach the database one after the other, in the file's order.
-        try:
-            for row in readers.read_rows(path):
-                summary.rows += 1
-                if summary.rows % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)  # let the batch being written take its next step
-                if row.error is not None:
-                    summary.errors.append(RowError(row.line, row.error.status, row.error.message))
-                    continue
-                if kind in kinds.DOCUMENTS:
-                    row = dataclasses.replace(
-                        row, body=kinds.prepare(kind, row.body, lenient=lenient, text=row.text), text=None
-                    )
-                batch.append(row)
-                if len(batch) >= batch_size:
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.create_task(write(batch))
-                    batch = []
-        finally:
-            if writing is not None:
-                await writing  # a batch being written is finished, also when the file turns out unreadable
-        if batch:
-            await write(batch)
+        await import_rows(context, kind, path, summary, progress)
     finally:
         await db.close()
-    summary.errors.sort(key=lambda e: e.line)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+async def import_rows(
+    context: kinds.Context,
+    kind: str,
+    path: Path,
+    summary: Summary,
+    progress: Callable[[int], None] = lambda _: None,
+    after_batch: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """The row pipeline of every import (the command's and the HTTP import jobs', transfer/jobs.py): read the rows of
+    `path`, write them in batches as `context.caller`, and count what happened to each in `summary` (its errors
+    sorted by line at the end). `progress` hears how many bytes of the file are read, `after_batch` is awaited after
+    each written batch."""
+    lenient = readers.lenient(path)
+    batch_size = ASSIGNMENT_BATCH if kind in kinds.ASSIGNMENTS or kind in kinds.DOCUMENTS else RESOURCE_BATCH
+    batch: list[readers.Row] = []
+    writing: asyncio.Task[None] | None = None
+
+    async def write(rows: list[readers.Row]) -> None:
+        outcomes = await kinds.write_batch(context, kind, [r.body for r in rows], lenient=lenient)
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if outcome is True:
+                summary.created += 1
+            elif outcome is False:
+                summary.updated += 1
+            else:
+                summary.errors.append(RowError(row.line, outcome.status, outcome.message))
+        progress(rows[-1].read_bytes)
+        written_rows[0] += len(rows)
+        if written_rows[0] >= COLLECT_EVERY:
+            written_rows[0] = 0
+            gc.collect()  # the few cycles made meanwhile (a failed row's exception and its traceback)
+        if after_batch is not None:
+            await after_batch()
+
+    written_rows = [0]
+    # One batch is written while the next is read: the database works on one core while Python reads on the
+    # other. Batches still reach the database one after the other, in the file's order.
+    try:
+        for row in readers.read_rows(path):
+            summary.rows += 1
+            if summary.rows % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the batch being written take its next step
+            if row.error is not None:
+                summary.errors.append(RowError(row.line, row.error.status, row.error.message))
+                continue
+            if kind in kinds.DOCUMENTS:
+                row = dataclasses.replace(
+                    row, body=kinds.prepare(kind, row.body, lenient=lenient, text=row.text), text=None
+                )
+            batch.append(row)
+            if len(batch) >= batch_size:
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(write(batch))
+                batch = []
+    finally:
+        if writing is not None:
+            await writing  # a batch being written is finished, also when the file turns out unreadable
+    if batch:
+        await write(batch)
+    summary.errors.sort(key=lambda e: e.line)
