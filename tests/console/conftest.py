@@ -63,13 +63,16 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, not session-scoped: while Playwright's sync API runs, its event loop is the thread's running loop,
+# and the other tests a worker runs between console modules call asyncio.run(), which refuses to run inside it.
+@pytest.fixture(scope="module")
 def playwright_session() -> Iterator[Playwright]:
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_session: Playwright) -> Iterator[Browser]:
     browser = playwright_session.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
     yield browser

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.console.conftest import Tenant, screenshot
+from tests.console.conftest import Tenant, screenshot, sign_in
 
 SEGMENTS = "/customer-segment/{tenant}/segments"
 
@@ -19,14 +19,15 @@ def _segments(tenant: Tenant, count: int, **fields: object) -> None:
     assert response.status_code == 207, response.text
 
 
-def test_the_list_pages_and_counts_members_and_items(signed_in: Page, tenant: Tenant) -> None:
+def test_the_list_pages_and_counts_members_and_items(page: Page, tenant: Tenant) -> None:
     _segments(tenant, 23)
     tenant.post("/customer/{tenant}/customers", {"contactEmail": "ann@example.com", "firstName": "Ann"})
     customer = tenant.get("/customer/{tenant}/customers", q="contactEmail:ann@example.com")[0]
     tenant.put(f"{SEGMENTS}/s00/customers/{customer['id']}", {})
     tenant.post("/product/{tenant}/products", {"id": "p1", "code": "p1", "name": {"en": "Coffee"}, "published": True})
     tenant.put(f"{SEGMENTS}/s00/items/PRODUCT/p1", {})
-    signed_in.goto("/admin#/segments")
+    sign_in(page, tenant)  # the first page after signing in is the segments list
+    signed_in = page
     rows = signed_in.get_by_role("row")
     expect(rows).to_have_count(21)  # the header and 20 segments
     first = signed_in.get_by_role("row", name="Segment 00")
@@ -40,11 +41,12 @@ def test_the_list_pages_and_counts_members_and_items(signed_in: Page, tenant: Te
     screenshot(signed_in, "segments")
 
 
-def test_the_search_builder_finds_by_name_status_and_site(signed_in: Page, tenant: Tenant) -> None:
+def test_the_search_builder_finds_by_name_status_and_site(page: Page, tenant: Tenant) -> None:
     _segments(tenant, 3)
     tenant.put(f"{SEGMENTS}/gold", {"name": {"en": "Golden (VIP) customers"}, "siteCode": "main", "status": "ACTIVE"})
     tenant.put(f"{SEGMENTS}/gold-de", {"name": {"en": "Gold DE"}, "siteCode": "de", "status": "ACTIVE"})
-    signed_in.goto("/admin#/segments")
+    sign_in(page, tenant)
+    signed_in = page
     signed_in.get_by_label("Name contains").fill("golden (vip")
     signed_in.get_by_role("button", name="Search").click()
     expect(signed_in.get_by_role("row")).to_have_count(2)
@@ -64,9 +66,10 @@ def test_the_search_builder_finds_by_name_status_and_site(signed_in: Page, tenan
     expect(signed_in.get_by_role("row")).to_have_count(2)
 
 
-def test_q_written_by_hand_and_its_errors(signed_in: Page, tenant: Tenant) -> None:
+def test_q_written_by_hand_and_its_errors(page: Page, tenant: Tenant) -> None:
     _segments(tenant, 2)
-    signed_in.goto("/admin#/segments")
+    sign_in(page, tenant)
+    signed_in = page
     signed_in.get_by_text("Write q yourself").click()
     signed_in.get_by_label("q", exact=True).fill("id:s01")
     signed_in.get_by_role("button", name="Search").click()

@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Response, get
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
 
 STATIC = Path(__file__).parent / "static"
 CONSOLE_PATH = "/admin"
@@ -41,7 +42,7 @@ async def console_page() -> Response[Any]:
     )
 
 
-ROUTES = [
+ROUTES: list[ControllerRouterHandler] = [
     console_page,
     create_static_files_router(
         path=ASSETS_PATH,

@@ -119,6 +119,7 @@ function position(first, end, total, count) {
  * in the dialog. */
 export function ConfirmDialog({ open, title, children, confirmLabel = "Confirm", danger = false, onConfirm, onCancel }) {
   const dialog = useRef(null);
+  const titleId = useRef(`dialog${++fieldCounter}`).current;
   const action = useAction();
   useEffect(() => {
     const element = dialog.current;
@@ -131,9 +132,9 @@ export function ConfirmDialog({ open, title, children, confirmLabel = "Confirm",
     return result;
   };
   return html`<dialog ref=${dialog} onCancel=${(event) => { event.preventDefault(); onCancel(); }}
-      aria-labelledby="confirm-title">
+      aria-labelledby=${titleId}>
     <article>
-      <h2 id="confirm-title">${title}</h2>
+      <h2 id=${titleId}>${title}</h2>
       ${children}
       <${ErrorNotice} error=${action.error} />
       <footer>

@@ -2,27 +2,11 @@
 // paging, and each segment's member and item counts.
 
 import { api, can, seg } from "../api.js";
-import { Badge, ErrorNotice, Field, Pager, go, href, html, localized, useEffect, useLoad, useState, when } from "../ui.js";
+import { containsPattern, qValue } from "../query.js";
+import { Badge, ErrorNotice, Field, Pager, go, href, html, localized, useEffect, useLoad, useRef, useState, when } from "../ui.js";
 
 const PAGE_SIZE = 20;
 const SEGMENTS = "/customer-segment/{tenant}/segments";
-
-/** A case-insensitive POSIX regular expression that finds `text` anywhere: each letter as [xX], the rest escaped. */
-export function containsPattern(text) {
-  return Array.from(text)
-    .map((ch) => {
-      const lower = ch.toLowerCase();
-      const upper = ch.toUpperCase();
-      if (lower !== upper) return `[${lower}${upper}]`;
-      return /[\\^$.|?*+()[\]{}]/.test(ch) ? `\\${ch}` : ch;
-    })
-    .join("");
-}
-
-/** A q value: bare when it is a plain word, else quoted (the q language's quotes hold spaces and punctuation). */
-export function qValue(value) {
-  return /^[\w.@-]+$/.test(value) ? value : `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-}
 
 /** The `q` the builder's choices mean; an explicit `q` wins. */
 export function segmentQuery({ text, status, site, q }) {
@@ -48,7 +32,14 @@ export default function SegmentsPage({ query }) {
   const page = Math.max(1, Number(query.page) || 1);
   const [form, setForm] = useState({ text: query.text || "", status: query.status || "", site: query.site || "", q: query.q || "" });
   const [advanced, setAdvanced] = useState(Boolean(query.q));
+  // The form follows the address when it changes (back, forward, a link), not on the first render: a reader may
+  // already be typing then.
+  const mounted = useRef(false);
   useEffect(() => {
+    if (!mounted.current) {
+      mounted.current = true;
+      return;
+    }
     setForm({ text: query.text || "", status: query.status || "", site: query.site || "", q: query.q || "" });
   }, [query.text, query.status, query.site, query.q]);
   const q = segmentQuery({ text: query.text, status: query.status, site: query.site, q: query.q });
