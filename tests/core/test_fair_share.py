@@ -21,7 +21,7 @@ from tests.factories import Tokens, run_sql
 
 from segment_service.app import create_served_app
 from segment_service.core.db import Database
-from segment_service.core.fairshare import bind_request, unbind_request
+from segment_service.core.fairshare import bind_request, pool_key, unbind_request
 from segment_service.core.fastlane import FastLane
 from segment_service.settings import Settings
 
@@ -246,3 +246,20 @@ def test_empty_path_segments_do_not_open_a_second_share(settings: Settings, data
     )
     assert [(r.status_code, r.json()["message"]) for r in refused] == [(429, message)] * 4
     assert after.status_code == 200, after.text
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/customer-segment/acme/segments", "acme"),
+        ("/coupon/acme/coupons/X", "acme"),
+        ("/order-v2/acme/salesorders", "acme"),
+        ("/webhook/acme/deliveries", "acme"),
+        ("/import/acme/jobs", "acme"),
+        ("/oauth/token", "/oauth"),
+        ("/health", "/health"),
+        ("/admin/assets/app.js", "/admin"),
+    ],
+)
+def test_every_service_with_a_tenant_in_its_path_counts_against_that_tenant(path: str, key: str) -> None:
+    assert pool_key(path) == key

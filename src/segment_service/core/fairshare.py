@@ -24,7 +24,19 @@ from dataclasses import dataclass
 from segment_service.core.errors import TooManyRequests
 
 #: First path segments that are followed by the tenant (`/{service}/{tenant}/…`).
-_TENANT_PREFIXES = frozenset({"customer-segment", "customer", "customer-management", "product", "category", "coupon"})
+_TENANT_PREFIXES = frozenset(
+    {
+        "customer-segment",
+        "customer",
+        "customer-management",
+        "product",
+        "category",
+        "coupon",
+        "order-v2",
+        "webhook",
+        "import",
+    }
+)
 
 _pool_key: ContextVar[str] = ContextVar("pool_key", default="")
 _holding: ContextVar[bool] = ContextVar("pool_share_held", default=False)
