@@ -82,3 +82,17 @@ def test_other_tenants_coupons_are_not_listed(coupons: CouponApi) -> None:
     assert codes(coupons) == []
     response = coupons.request("GET", "/coupons/THEIRS")
     assert response.json() == coupon_error(404, "Coupon with code THEIRS not found.", type="resource_not_found")
+
+
+def test_q_finds_coupons_by_the_segments_and_customers_they_are_restricted_to(coupons: CouponApi) -> None:
+    gold, silver = coupons.create_segment("gold"), coupons.create_segment("silver")
+    coupons.create(code="GOLD", segmentRestricted=True, restrictions={"segments": [gold]})
+    coupons.create(code="BOTH", segmentRestricted=True, restrictions={"segments": [silver, gold]})
+    coupons.create(code="ANN", restrictions={"validFor": ["ann", "bob"]})
+    coupons.create(code="OPEN")
+    assert codes(coupons, q="restrictions.segments:gold") == ["BOTH", "GOLD"]
+    assert codes(coupons, q="restrictions.segments:(silver,nope)") == ["BOTH"]
+    assert codes(coupons, q="restrictions.segments:missing") == ["ANN", "OPEN"]
+    assert codes(coupons, q="restrictions.validFor:bob") == ["ANN"]
+    assert codes(coupons, q="restrictions.validFor:~^a") == ["ANN"]
+    assert codes(coupons, q="restrictions.validFor:exists") == ["ANN"]

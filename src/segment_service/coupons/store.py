@@ -41,6 +41,8 @@ COUPON_FIELDS: dict[str, Field] = {
     "categoryRestricted": Field("c.category_restricted", FieldKind.BOOLEAN),
     "segmentRestricted": Field("c.segment_restricted", FieldKind.BOOLEAN),
     "restrictions.validFrom": Field("c.valid_from", FieldKind.DATETIME),
+    "restrictions.segments": Field("c.segment_ids", FieldKind.TEXT_ARRAY),
+    "restrictions.validFor": Field("c.valid_for", FieldKind.TEXT_ARRAY),
     "restrictions.validUntil": Field("c.valid_until", FieldKind.DATETIME),
     "restrictions.minOrderValue.amount": Field("c.min_order_amount", FieldKind.NUMBER),
     "restrictions.minOrderValue.currency": Field("c.min_order_currency", FieldKind.TEXT),
