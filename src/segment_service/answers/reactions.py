@@ -4,7 +4,8 @@ tree, category assignments and products raise the catalogue's. Memberships raise
 that asks the database for the caller's segments sees them.
 
 With the versions kept on the host (core/host_versions.py), the same writes also mark their scopes there, and so
-do memberships (the member's scope) and segment definitions (the tenant's: which segments are active where).
+do memberships (the member's scope), segment definitions (the tenant's: which segments are active where) and coupons
+with their redemptions (the coupon's scope: what a validation remembers, coupons/validation_memo.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from segment_service.core.events import (
     CategoryDeleted,
     CategoryUpdated,
     ChangeEvent,
+    CouponChanged,
     CustomerAssignmentCreated,
     CustomerAssignmentDeleted,
     CustomerAssignmentUpdated,
@@ -103,6 +105,19 @@ async def mark_members(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
         await store.hold_slots(conn, host_versions.mark(conn, tenant, sorted(scopes)))
 
 
+async def mark_coupons(conn: Connection, batch: Sequence[ChangeEvent]) -> None:
+    """A coupon or its redemptions changed: the coupon's scope on the host, held in the database until the
+    transaction ends (no version is raised there: only validations answered from the host's memo remember
+    coupons)."""
+    by_tenant: dict[str, set[str]] = {}
+    for event in batch:
+        if isinstance(event, CouponChanged):
+            by_tenant.setdefault(event.tenant, set()).add(host_versions.coupon_scope(event.code))
+    for tenant, scopes in by_tenant.items():
+        await store.hold_slots(conn, host_versions.mark(conn, tenant, sorted(scopes)))
+
+
 def register(registry: EventRegistry) -> None:
     registry.subscribe_batch(SEGMENT_EVENTS + CATALOGUE_EVENTS, raise_versions)
     registry.subscribe_batch(MEMBERSHIP_EVENTS, mark_members)
+    registry.subscribe_batch((CouponChanged,), mark_coupons)

@@ -320,3 +320,13 @@ class OrdersChanged(ChangeEvent, frozen=True, kw_only=True):
 
 class PurchaseSettingsChanged(ChangeEvent, frozen=True, kw_only=True):
     """The tenant's counted order statuses changed: every purchase fact may have changed."""
+
+
+# --- Coupon service (no catalogue events) --------------------------------------------------------------------------
+
+
+class CouponChanged(ChangeEvent, frozen=True, kw_only=True):
+    """The coupon `code` (as stored) or its redemptions changed: created, replaced, patched, deleted, redeemed, or a
+    redemption deleted. What a validation remembers of the coupon is stale (answers/reactions.py marks it)."""
+
+    code: str

@@ -2,8 +2,8 @@
 (docs/answers.md#versions-kept-on-the-host).
 
 A small file in shared memory holds `SLOTS` generation counters. A scope (a segment, a tenant's catalogue, a
-customer's memberships, a tenant's segment definitions) maps to one slot by a hash every process computes alike;
-two scopes that share a slot only invalidate each other's memos more often than needed.
+customer's memberships, a tenant's segment definitions, a coupon) maps to one slot by a hash every process computes
+alike; two scopes that share a slot only invalidate each other's memos more often than needed.
 
 A write marks its scopes' slots inside its transaction, before it commits: it takes a shared advisory lock on each
 slot's byte of the file (POSIX record locks, held until the connection goes back to the pool, after the COMMIT or
@@ -56,6 +56,11 @@ DEFINITIONS = "\x00segments"
 def member_scope(customer_id: str) -> str:
     """The scope of a customer's memberships."""
     return "\x00member\x00" + customer_id
+
+
+def coupon_scope(code: str) -> str:
+    """The scope of a coupon (its code as stored) and its redemptions: what a validation remembers of it."""
+    return "\x00coupon\x00" + code
 
 
 #: The first key of the transaction-level advisory locks that mirror a write's marks in PostgreSQL (the second key is

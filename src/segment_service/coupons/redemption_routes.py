@@ -22,7 +22,7 @@ from segment_service.core.db import Database
 from segment_service.core.deps import Listing
 from segment_service.core.fastlane import FastRequest, FastResponse, FastRoute, FastRun
 from segment_service.core.http import empty_response, json_response
-from segment_service.coupons import redemptions, referrals
+from segment_service.coupons import redemption_records, redemptions, referrals, validation_memo
 from segment_service.coupons.models import CouponResponse, Redemption, RedemptionCreation, ResourceLocation
 from segment_service.coupons.routes import (
     COUPON_LISTING,
@@ -65,7 +65,7 @@ class RedemptionController(Controller):
         self, db: Database, caller: Caller, code: str, data: RedemptionCreation
     ) -> Response[None]:
         """Checks whether the coupon can be redeemed, with every check of a redemption, without redeeming it."""
-        await redemptions.validate_coupon(db, caller, code, data)
+        await validation_memo.validate_coupon(db, caller, code, data)
         return empty_response(200)
 
     @get(
@@ -86,7 +86,7 @@ class RedemptionController(Controller):
         total_count: bool | None = TotalCount,
     ) -> Response[list[Redemption]]:
         """Retrieves the coupon's redemptions (filtered by `q`, oldest first unless `sort` says otherwise)."""
-        docs, total = await redemptions.list_redemptions(
+        docs, total = await redemption_records.list_redemptions(
             db, caller, code, q=q, page=listing.page, sort=listing.sort, with_total=wants_total(listing, total_count)
         )
         return items_count_response(docs, total)
@@ -117,7 +117,8 @@ class RedemptionController(Controller):
         self, db: Database, caller: Caller, code: str, id: str, customer_number: str | None = CustomerNumber
     ) -> Response[Redemption]:
         """Retrieves one redemption: any with coupon_manage, else only the acting customer's own."""
-        return json_response(await redemptions.get_redemption(db, caller, code, id, customer_number=customer_number))
+        found = await redemption_records.get_redemption(db, caller, code, id, customer_number=customer_number)
+        return json_response(found)
 
     @delete(
         "/redemptions/{id:str}",
@@ -129,7 +130,7 @@ class RedemptionController(Controller):
     )
     async def delete_redemption(self, db: Database, caller: Caller, code: str, id: str) -> Response[None]:
         """Deletes a redemption; the coupon counts one redemption less."""
-        await redemptions.delete_redemption(db, caller, code, id)
+        await redemption_records.delete_redemption(db, caller, code, id)
         return empty_response(204)
 
 
@@ -171,7 +172,7 @@ def parse_validate_coupon(request: FastRequest) -> FastRun:
     code, data = request.path_params["code"], request.data
 
     async def run(caller: Caller) -> FastResponse:
-        await redemptions.validate_coupon(request.db, caller, code, data)
+        await validation_memo.validate_coupon(request.db, caller, code, data)
         return FastResponse(b"")
 
     return run

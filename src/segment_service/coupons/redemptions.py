@@ -11,28 +11,27 @@ When the coupon changed in between, the redemption is checked again under the lo
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
-from segment_service.core.auth import Caller, Scope
+from segment_service.core.auth import Caller
 from segment_service.core.db import Connection, Database
-from segment_service.core.errors import BadRequest, Forbidden, NotFound, ServiceError
+from segment_service.core.errors import BadRequest, Forbidden, ServiceError
 from segment_service.core.ids import new_id
-from segment_service.core.listing import parse_search
-from segment_service.core.paging import Page
 from segment_service.core.timefmt import iso
 from segment_service.coupons import redemption_store, store
 from segment_service.coupons.models import CurrencyAmount, DiscountType, RedemptionCreation
-from segment_service.coupons.redemption_store import NewRedemption, RedemptionRow
+from segment_service.coupons.redemption_store import NewRedemption
 from segment_service.coupons.rules import decimal_amount, path_code
-from segment_service.coupons.service import acting_customer, not_found
+from segment_service.coupons.service import acting_customer, coupon_changed, not_found
 from segment_service.coupons.store import CouponRow, RedeemableCoupon
 from segment_service.customers import service as customers_service
 from segment_service.legal_entities import service as legal_entities_service
 from segment_service.segments import membership
 
-MANAGE = (Scope.COUPON_MANAGE.value,)
+#: Whether a customer (id, legal-entity context) is a member of an active segment among some: `check_redeemable`'s
+#: one question about segments (membership.is_active_member on its connection unless it is given another answer).
+Membership = Callable[[str, str | None, Sequence[str]], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +70,24 @@ def claimed_redeemer(caller: Caller, body: RedemptionCreation) -> Redeemer:
     return Redeemer(customer_id, None)
 
 
+def claim(caller: Caller, body: RedemptionCreation) -> tuple[Redeemer, ServiceError | None]:
+    """`claimed_redeemer`, or what it raises with the redeemer as nobody: an unknown coupon is 404 first."""
+    try:
+        return claimed_redeemer(caller, body), None
+    except ServiceError as exc:
+        return Redeemer(None, None), exc
+
+
+def confirmed_without_database(caller: Caller, body: RedemptionCreation, redeemer: Redeemer) -> bool:
+    """Whether `confirm_redeemer` has nothing to ask the database: the redeemer is the token's own customer or
+    nobody, and the body names no legal entity."""
+    return redeemer.customer_id in (None, caller.customer_id) and not isinstance(body.legal_entity_id, str)
+
+
 async def confirm_redeemer(conn: Connection, caller: Caller, body: RedemptionCreation, redeemer: Redeemer) -> None:
     """What the database says about the claimed redeemer: a customer other than the token's must exist (400), and
-    the legal entity the body names must be one of the customer's (403)."""
+    the legal entity the body names must be one of the customer's (403). Nothing to ask when
+    `confirmed_without_database`."""
     customer_id = redeemer.customer_id
     if (
         customer_id is not None
@@ -98,13 +112,20 @@ def _money(amount: CurrencyAmount) -> str:
 
 
 async def check_redeemable(
-    conn: Connection, tenant: str, coupon: RedeemableCoupon, body: RedemptionCreation, redeemer: Redeemer
+    conn: Connection | None,
+    tenant: str,
+    coupon: RedeemableCoupon,
+    body: RedemptionCreation,
+    redeemer: Redeemer,
+    *,
+    is_member: Membership | None = None,
 ) -> None:
     """Every check a redemption makes, in a fixed order; raises NotRedeemable naming the first one that fails.
 
     `coupon` is read for this `redeemer` (store.fetch_redeemable). The validity window is checked on the database's
     clock as the coupon was read, the clock `status` and `redeemedAt` use (both bounds inclusive, as `status` has
-    them); the per-customer limit on the customer's redemptions counted in the same read."""
+    them); the per-customer limit on the customer's redemptions counted in the same read. Segment membership is
+    `is_member`'s answer, else asked on `conn` (one of the two must be given)."""
     if coupon.valid_from is not None or coupon.valid_until is not None:
         moment = coupon.checked_at
         if coupon.valid_from is not None and moment < coupon.valid_from:
@@ -139,8 +160,8 @@ async def check_redeemable(
         )
     if coupon.segment_restricted and (
         customer_id is None
-        or not await membership.is_active_member(
-            conn, tenant, customer_id, redeemer.legal_entity_id, coupon.segment_ids or []
+        or not await (is_member or _member_on(conn, tenant))(
+            customer_id, redeemer.legal_entity_id, coupon.segment_ids or []
         )
     ):
         raise NotRedeemable(
@@ -161,6 +182,16 @@ async def check_redeemable(
             raise RuntimeError(f"The coupon {coupon.code} was read without the redeeming customer's redemptions.")
         if used >= coupon.max_redemptions_per_customer:
             raise _customer_limit_reached(coupon, redeemer)
+
+
+def _member_on(conn: Connection | None, tenant: str) -> Membership:
+    if conn is None:
+        raise RuntimeError("check_redeemable needs a connection or an answer about membership")
+
+    async def is_member(customer_id: str, legal_entity_id: str | None, segment_ids: Sequence[str]) -> bool:
+        return await membership.is_active_member(conn, tenant, customer_id, legal_entity_id, segment_ids)
+
+    return is_member
 
 
 def _customer_limit_reached(coupon: CouponRow, redeemer: Redeemer) -> NotRedeemable:
@@ -226,11 +257,7 @@ async def _read_request(
 ) -> tuple[RedeemableCoupon, Redeemer]:
     """The coupon, read for the redeemer the request claims, and the redeemer once checked. An unknown or deleted
     coupon is 404 before anything in the body is looked at: what the claim raises is raised after the read."""
-    refusal: ServiceError | None = None
-    try:
-        redeemer = claimed_redeemer(caller, body)
-    except ServiceError as exc:
-        redeemer, refusal = Redeemer(None, None), exc
+    redeemer, refusal = claim(caller, body)
     coupon = await _live_coupon(conn, caller.tenant, code, redeemer)
     if refusal is not None:
         raise refusal
@@ -240,7 +267,8 @@ async def _read_request(
 
 async def validate_coupon(db: Database, caller: Caller, code: str, body: RedemptionCreation) -> None:
     """Run every check of a redemption without redeeming; raises the reason when one fails. An unknown coupon is
-    404 before anything in the body is looked at."""
+    404 before anything in the body is looked at. Asks the database every time: the route goes through
+    validation_memo.validate_coupon, which answers from the host's memo where it may."""
     code = path_code(code)
     async with db.connection() as conn:
         coupon, redeemer = await _read_request(conn, caller, code, body)
@@ -270,6 +298,7 @@ async def redeem_coupon(db: Database, caller: Caller, code: str, body: Redemptio
         )
         if not await _store_checked(conn, caller.tenant, coupon, redeemer, redemption):
             await _store_locked(conn, caller.tenant, code, body, redeemer, redemption)
+        await coupon_changed(conn, caller.tenant, coupon.code)
     return redemption.id
 
 
@@ -304,79 +333,3 @@ async def _store_locked(
     await check_redeemable(conn, tenant, coupon, body, redeemer)
     await redemption_store.insert_redemption(conn, tenant, redemption)
     await store.add_redemptions(conn, tenant, code, 1)
-
-
-# -------------------------------------------------------------------------------------------- redemption reads
-
-
-def _amount_document(amount: Decimal, currency: str) -> dict[str, Any]:
-    return {"amount": float(amount), "currency": currency}
-
-
-def redemption_document(row: RedemptionRow) -> dict[str, Any]:
-    """The `redemption` of a stored redemption, with the coupon's `code` as coupon.yml's example shows it."""
-    doc: dict[str, Any] = {"id": row.id, "code": row.coupon_code}
-    if row.order_code is not None:
-        doc["orderCode"] = row.order_code
-    if row.customer_number is not None:
-        doc["customerNumber"] = row.customer_number
-    if row.legal_entity_id is not None:
-        doc["legalEntityId"] = row.legal_entity_id
-    doc["orderTotal"] = _amount_document(row.order_total_amount, row.order_total_currency)
-    doc["discount"] = _amount_document(row.discount_amount, row.discount_currency)
-    doc["redeemedAt"] = iso(row.redeemed_at)
-    return doc
-
-
-async def _existing_coupon(conn: Connection, tenant: str, code: str) -> None:
-    """404 unless the coupon exists; a deleted coupon's redemptions stay readable for its seller."""
-    if await store.fetch_coupon(conn, tenant, code) is None:
-        raise not_found(code)
-
-
-def _redemption_not_found(code: str, redemption_id: str) -> NotFound:
-    return NotFound(f"Redemption {redemption_id} of coupon {code} not found.")
-
-
-async def get_redemption(
-    db: Database, caller: Caller, code: str, redemption_id: str, *, customer_number: str | None
-) -> dict[str, Any]:
-    """One redemption: any with coupon_manage; otherwise only one of the acting customer (the token's own, or the
-    `customerNumber` with coupon_redeem_on_behalf), else 404 as if there were none."""
-    code = path_code(code)
-    async with db.connection() as conn:
-        await _existing_coupon(conn, caller.tenant, code)
-        row = await redemption_store.fetch_redemption(conn, caller.tenant, code, redemption_id)
-    if caller.has_any(MANAGE):
-        visible = row is not None
-    else:
-        customer_id = acting_customer(caller, customer_number)
-        visible = row is not None and customer_id is not None and row.customer_number == customer_id
-    if row is None or not visible:
-        raise _redemption_not_found(code, redemption_id)
-    return redemption_document(row)
-
-
-async def list_redemptions(
-    db: Database, caller: Caller, code: str, *, q: str | None, page: Page, sort: str | None, with_total: bool
-) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of the coupon's redemptions that match `q`, and the total when asked for."""
-    code = path_code(code)
-    search = parse_search(q, sort or "redeemedAt", redemption_store.REDEMPTION_FIELDS)
-    async with db.connection() as conn:
-        await _existing_coupon(conn, caller.tenant, code)
-        rows, total = await redemption_store.list_redemptions(
-            conn, caller.tenant, code, search, page=page, with_total=with_total
-        )
-    return [redemption_document(r) for r in rows], total
-
-
-async def delete_redemption(db: Database, caller: Caller, code: str, redemption_id: str) -> None:
-    """Delete a redemption; the coupon counts one redemption less (under its row lock, as redemptions count)."""
-    code = path_code(code)
-    async with db.transaction() as conn:
-        if await store.lock_coupon(conn, caller.tenant, code) is None:
-            raise not_found(code)
-        if not await redemption_store.delete_redemption(conn, caller.tenant, code, redemption_id):
-            raise _redemption_not_found(code, redemption_id)
-        await store.add_redemptions(conn, caller.tenant, code, -1)

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from segment_service.core import events
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
 from segment_service.core.errors import BadRequest, Conflict, Forbidden, NotFound, VersionConflict
@@ -114,6 +115,12 @@ def _writable_document(row: CouponRow) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------------ writes
 
 
+async def coupon_changed(conn: Connection, tenant: str, code: str) -> None:
+    """Every write to a coupon or its redemptions announces it, in its transaction: validations answered from the
+    host's memo (coupons/validation_memo.py) remember the coupon until then (answers/reactions.py marks it)."""
+    await events.emit(conn, events.CouponChanged(tenant=tenant, code=code))
+
+
 async def _check_segments(conn: Connection, tenant: str, content: CouponContent) -> None:
     """A segment-restricted coupon names segments that exist in the tenant."""
     if not content.segment_ids:
@@ -139,6 +146,7 @@ async def insert_with_code(
         try:
             async with conn.transaction():
                 await store.insert_coupon(conn, tenant, content, referral=referral)
+            await coupon_changed(conn, tenant, content.code)
             return content.code
         except Conflict as exc:
             if not generate or exc.field != "code":
@@ -162,6 +170,7 @@ async def _replace(conn: Connection, tenant: str, current: CouponRow, body: Coup
     content = coupon_content(current.code, body)
     await _check_segments(conn, tenant, content)
     await store.update_coupon(conn, tenant, content, None)
+    await coupon_changed(conn, tenant, current.code)
 
 
 async def _lock_live_coupon(conn: Connection, tenant: str, code: str) -> CouponRow:
@@ -209,6 +218,7 @@ async def delete_coupon(db: Database, caller: Caller, code: str) -> None:
     async with db.transaction() as conn:
         if not await store.soft_delete_coupon(conn, caller.tenant, code):
             raise not_found(code)
+        await coupon_changed(conn, caller.tenant, code)
 
 
 # ------------------------------------------------------------------------------------------------------- reads

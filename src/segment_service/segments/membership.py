@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from segment_service.core.db import Connection
 from segment_service.segments.store import ACTIVE_CONDITION
 
-__all__ = ["is_active_member", "missing_segments"]
+__all__ = ["active_member_until", "is_active_member", "missing_segments"]
 
 # segment_customer_assignments_customer_idx (tenant, customer_id, legal_entity_id, segment_id) finds the customer's
 # assignments; the primary key of segments checks each one.
-_IS_ACTIVE_MEMBER = f"""
-SELECT EXISTS (
+_ACTIVE_MEMBERSHIP = f"""EXISTS (
     SELECT 1
     FROM segment_customer_assignments a
     JOIN segments s ON s.tenant = a.tenant AND s.id = a.segment_id
@@ -28,7 +27,18 @@ SELECT EXISTS (
       AND ($3::text IS NULL OR a.legal_entity_id IN ('', $3::text))
       AND a.segment_id = ANY($4::text[])
       AND {ACTIVE_CONDITION}
-)
+)"""
+_IS_ACTIVE_MEMBER = f"SELECT {_ACTIVE_MEMBERSHIP}"
+
+# The same question, with the seconds from the database's clock as the statement runs (not now(): in a transaction
+# that is its start, and the time left would be counted from too early) to the first validity bound of the named
+# segments still ahead (NULL: none), member or not, active or not: until then the answer stays as read unless a write
+# changes it.
+_ACTIVE_MEMBER_UNTIL = f"""
+SELECT {_ACTIVE_MEMBERSHIP},
+    (SELECT extract(epoch FROM min(b.at) - clock_timestamp())::float8
+     FROM segments s CROSS JOIN LATERAL (VALUES (s.valid_from), (s.valid_to)) AS b(at)
+     WHERE s.tenant = $1 AND s.id = ANY($4::text[]) AND b.at > now())
 """
 
 _MISSING_SEGMENTS = """
@@ -47,6 +57,19 @@ async def is_active_member(
     if not segment_ids:
         return False
     return bool(await conn.fetchval(_IS_ACTIVE_MEMBER, tenant, customer_id, legal_entity_id, list(segment_ids)))
+
+
+async def active_member_until(
+    conn: Connection, tenant: str, customer_id: str, legal_entity_id: str | None, segment_ids: Sequence[str]
+) -> tuple[bool, float | None]:
+    """`is_active_member`, and the seconds until the first validity window of `segment_ids` opens or closes (None:
+    none will), counted from when the statement ran: a remembered answer holds no longer (coupons/validation_memo.py).
+    """
+    if not segment_ids:
+        return False, None
+    record = await conn.fetchrow(_ACTIVE_MEMBER_UNTIL, tenant, customer_id, legal_entity_id, list(segment_ids))
+    assert record is not None
+    return bool(record[0]), record[1]
 
 
 async def missing_segments(conn: Connection, tenant: str, segment_ids: Sequence[str]) -> list[str]:
