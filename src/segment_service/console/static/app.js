@@ -28,7 +28,7 @@ function SignIn() {
     <article>
       <header>
         <h1>segment-service console</h1>
-        <p>Sign in with an API client's id and secret (<code>segment-service clients create</code> makes one;
+        <p>Sign in with an API client's id and secret (<code>segment-service clients create</code> makes one;${" "}
           <code>make run</code> prints the first).</p>
       </header>
       ${notice && html`<div class="notice" role="status">${notice}</div>`}
@@ -97,17 +97,42 @@ function Page({ route }) {
       (error) => setFailure(error),
     );
   }, [module]);
-  // A new page moves the focus to its heading, so a screen reader starts reading there.
+  // A new page moves the focus to its heading, so a screen reader starts reading there. A page that loads its data
+  // first shows its heading later: the focus waits for it (the control that was pressed may be gone by then, leaving
+  // the focus nowhere), unless the reader has moved the focus elsewhere meanwhile.
   const pathKey = route.path.join("/");
   useEffect(() => {
-    const timer = setTimeout(() => {
-      const heading = main.current && main.current.querySelector("h1");
-      if (heading) {
+    const root = main.current;
+    if (!root) return undefined;
+    const before = document.activeElement;
+    const focusHeading = () => {
+      const heading = root.querySelector("h1");
+      if (!heading) return false;
+      const active = document.activeElement;
+      const moved = active && active !== document.body && active !== before && active.tagName !== "H1";
+      if (!moved) {
         heading.setAttribute("tabindex", "-1");
         heading.focus({ preventScroll: true });
       }
+      return true;
+    };
+    let observer = null;
+    const timer = setTimeout(() => {
+      if (focusHeading()) return;
+      observer = new MutationObserver(() => {
+        if (focusHeading()) {
+          observer.disconnect();
+          observer = null;
+        }
+      });
+      observer.observe(root, { childList: true, subtree: true });
     }, 50);
-    return () => clearTimeout(timer);
+    const giveUp = setTimeout(() => observer && observer.disconnect(), 15000);
+    return () => {
+      clearTimeout(timer);
+      clearTimeout(giveUp);
+      if (observer) observer.disconnect();
+    };
   }, [pathKey, component]);
   let body;
   if (!found) {
@@ -118,7 +143,11 @@ function Page({ route }) {
     body = html`<p aria-busy="true">Loading…</p>`;
   } else {
     const Component = component;
-    body = html`<${Component} params=${found.params} query=${route.query} />`;
+    // A page for another thing (#/new-segment after #/segments/gold/edit, another segment) starts afresh instead of
+    // keeping the state of the one before; a tab of the same thing keeps it.
+    const { tab, ...identity } = found.params;
+    const key = `${module}:${JSON.stringify(identity)}`;
+    body = html`<${Component} key=${key} params=${found.params} query=${route.query} />`;
   }
   return html`<main id="main" class="container" ref=${main}>${body}</main>`;
 }
@@ -126,8 +155,10 @@ function Page({ route }) {
 function Shell({ session }) {
   const route = useRoute();
   const section = route.path[0] || "segments";
+  // The bare console address shows the segments. The address is replaced, not added to the history, so the back
+  // button does not land on the bare address only to be sent on again; an address set meanwhile is left alone.
   useEffect(() => {
-    if (route.path.length === 0) window.location.hash = "/segments";
+    if (route.path.length === 0 && currentRoute().path.length === 0) window.location.replace("#/segments");
   }, [route.path.length]);
   return html`<a class="skip-link" href="#main" onClick=${(e) => {
       e.preventDefault();

@@ -134,7 +134,7 @@ function Redemptions({ coupon, page, onChange }) {
     <${ConfirmDialog} open=${doomed !== null} title="Delete this redemption?" confirmLabel="Delete redemption" danger
       onConfirm=${remove} onCancel=${() => setDoomed(null)}>
       ${doomed && html`<p>
-        The redemption ${doomed.orderCode ? html`of order <code>${doomed.orderCode}</code> ` : ""}by ${doomed.customerNumber || "a guest"}
+        The redemption ${doomed.orderCode ? html`of order <code>${doomed.orderCode}</code> ` : ""}by ${doomed.customerNumber || "a guest"}${" "}
         (${money(doomed.discount)} off) is removed, and the coupon can be used once more.
       </p>`}
     <//>

@@ -72,6 +72,12 @@ export default function SegmentEditPage({ params }) {
   const confirm = useConfirm();
   const deletion = useDeleteSegment(confirm);
   const set = (name) => (event) => setForm({ ...form, [name]: event.target.value });
+  useEffect(() => {
+    // The first control with an error takes the focus, so a keyboard user lands where the fix is.
+    if (!save.error) return;
+    const invalid = document.querySelector(".segment-form [aria-invalid='true']");
+    if (invalid) invalid.focus();
+  }, [save.error]);
 
   if (segmentId && loaded.loading && !original) return html`<p aria-busy="true">Loading the segment…</p>`;
   if (segmentId && loaded.error) {

@@ -84,15 +84,12 @@ export default function SegmentsPage({ query }) {
             <//>
             <button type="submit">Search</button>
           </div>`}
-      <p>
-        <small>
-          ${advanced ? "" : builderQuery ? html`Searching with <code>q=${builderQuery}</code>. ` : ""}
-          <a href="#" onClick=${(event) => {
-            event.preventDefault();
-            if (!advanced) setForm({ ...form, q: builderQuery });
-            setAdvanced(!advanced);
-          }}>${advanced ? "Use the simple search" : "Write q yourself"}</a>
-        </small>
+      <p class="search-mode">
+        ${advanced ? "" : builderQuery ? html`Searching with <code>q=${builderQuery}</code>. ` : ""}
+        <button type="button" class="link" onClick=${() => {
+          if (!advanced) setForm({ ...form, q: builderQuery });
+          setAdvanced(!advanced);
+        }}>${advanced ? "Use the simple form" : "Write q yourself"}</button>
       </p>
     </form>
     <${ErrorNotice} error=${list.error} shownFields=${advanced ? ["q"] : []} />

@@ -79,7 +79,7 @@ function Group({ node, ctx, root = false }) {
       <button type="button" class="outline small" disabled=${ctx.disabled} aria-label=${`Add a customer field condition to ${name}`}
         onClick=${() => add(newAttribute)}>+ Field</button>
       <button type="button" class="outline small" disabled=${ctx.disabled} aria-label=${`Add an order condition to ${name}`}
-        onClick=${() => add(newOrders)}>+ Orders</button>
+        onClick=${() => add(newOrders)}>+ Order</button>
       <button type="button" class="outline small" disabled=${ctx.disabled} aria-label=${`Add a segment condition to ${name}`}
         onClick=${() => add(newSegment)}>+ Segment</button>
       <button type="button" class="outline small secondary" disabled=${ctx.disabled} aria-label=${`Add a group to ${name}`}

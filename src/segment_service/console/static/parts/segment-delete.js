@@ -24,9 +24,9 @@ export function useDeleteSegment(confirm) {
         confirmLabel: "Delete segment",
         body: html`<p>
             ${force
-              ? html`Its <strong>${plural(members, "customer assignment")}</strong> and
+              ? html`Its <strong>${plural(members, "customer assignment")}</strong> and${" "}
                   <strong>${plural(items, "item assignment")}</strong> will be deleted with it.`
-              : "It has no customer or item assignments."}
+              : "It has no customer or item assignments."}${" "}
             Coupons restricted to it will no longer admit anyone through it. This cannot be undone.
           </p>`,
         onConfirm: async () => {

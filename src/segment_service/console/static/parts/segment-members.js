@@ -64,7 +64,7 @@ export function SegmentMembers({ segment, query, confirm }) {
       title: `Remove ${who} from the segment?`,
       confirmLabel: "Remove member",
       body: html`<p>The manual assignment of <strong>${who}</strong>
-        ${member.legalEntity ? html` as a contact of <strong>${member.legalEntity.name || member.legalEntity.id}</strong>` : " (B2C)"}
+        ${member.legalEntity ? html` as a contact of <strong>${member.legalEntity.name || member.legalEntity.id}</strong>` : " (B2C)"}${" "}
         goes. If the segment's rule matches them, they stay as an automatic member; exclude them to keep them out.</p>`,
       onConfirm: async () => {
         await api.delete(assignmentPath(segment.id, member));
@@ -85,7 +85,7 @@ export function SegmentMembers({ segment, query, confirm }) {
           ? html`<strong>${who}</strong> leaves the segment as a contact of <strong>${le.name || le.id}</strong>, and
               neither the rule nor a manual assignment can bring them back for that legal entity.`
           : html`<strong>${who}</strong> leaves the segment <strong>in every context</strong> (B2C and as a contact of
-              any legal entity), and neither the rule nor a manual assignment can bring them back.`}
+              any legal entity), and neither the rule nor a manual assignment can bring them back.`}${" "}
         You can lift the exclusion below at any time.</p>`,
       onConfirm: async () => {
         await api.put(exclusionPath(segment.id, member), {});

@@ -3,7 +3,7 @@
 // of UPSERT/REMOVE operations, so a secret the API never shows back is kept unless a new one is typed or it is removed.
 
 import { api, can } from "../api.js";
-import { ConfirmDialog, ErrorNotice, Field, announce, html, useAction, useLoad, useState } from "../ui.js";
+import { ConfirmDialog, ErrorNotice, Field, announce, html, useAction, useEffect, useLoad, useState } from "../ui.js";
 
 export const CONFIG = "/webhook/{tenant}/config";
 const HTTP_CONFIG = `${CONFIG}/http`;
@@ -64,6 +64,12 @@ function ConfigForm({ config, reload }) {
   const [fieldsOfOps, setFieldsOfOps] = useState([]);
   const [confirming, setConfirming] = useState(false);
   const save = useAction();
+  useEffect(() => {
+    // The first control with an error takes the focus, so a keyboard user lands where the fix is.
+    if (!save.error) return;
+    const invalid = document.querySelector(".webhook-config [aria-invalid='true']");
+    if (invalid) invalid.focus();
+  }, [save.error]);
   const manage = can("webhook.subscription_manage");
   const creating = !config;
   const set = (name) => (event) => {

@@ -164,7 +164,7 @@ function DeliveryDetail({ delivery }) {
     </div>
     <div>
       <h3>Payload</h3>
-      <pre class="json" tabindex="0" aria-label="Payload">${JSON.stringify(delivery.payload, null, 2)}</pre>
+      <pre class="json" tabindex="0" role="region" aria-label="Payload">${JSON.stringify(delivery.payload, null, 2)}</pre>
     </div>
   </div>`;
 }

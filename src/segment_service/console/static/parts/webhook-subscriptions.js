@@ -63,7 +63,7 @@ export function SubscriptionsTab() {
     html`<div class="notice warning" role="status">The webhook configuration is inactive: subscribed events are not
       sent. <a href="#/webhooks/configuration">Activate it</a>.</div>`}
     ${config.data === null && !config.loading && !config.error &&
-    html`<div class="notice warning" role="status">There is no webhook configuration yet: subscribed events are not sent.
+    html`<div class="notice warning" role="status">There is no webhook configuration yet: subscribed events are not sent.${" "}
       <a href="#/webhooks/configuration">Set it up</a>.</div>`}
     <${ErrorNotice} error=${failure} />
     ${[...groups.entries()].map(
