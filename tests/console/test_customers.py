@@ -128,3 +128,28 @@ def test_the_customer_page_shows_segments_why_coupons_and_the_storefront(signed_
     expect(page.get_by_role("heading", level=1)).to_have_text("Bob Ray")
     expect(page.get_by_text("Not a member of any segment.")).to_be_visible()
     expect(page.get_by_text("Nothing segment-specific")).to_be_visible()
+
+
+def test_the_coupons_of_a_customer_are_found_by_segment_name_and_issue(signed_in: Page, tenant: Tenant) -> None:
+    _customer(tenant, "ann", "Ann", "Lee")
+    window = {"from": "2020-01-01T00:00:00.000Z", "to": "2099-01-01T00:00:00.000Z"}
+    tenant.put(f"{SEGMENTS}/gold", {"name": {"en": "Gold"}, "siteCode": "main", "status": "ACTIVE", "validity": window})
+    _segment(tenant, "silver", "Silver")
+    tenant.put(f"{SEGMENTS}/gold/customers/ann", {})
+    coupon = {"discountType": "PERCENT", "discountPercentage": 10, "name": "Ten"}
+    tenant.post(
+        "/coupon/{tenant}/coupons",
+        {**coupon, "code": "GOLD10", "segmentRestricted": True, "restrictions": {"segments": ["gold"]}},
+    )
+    tenant.post(
+        "/coupon/{tenant}/coupons",
+        {**coupon, "code": "SILVER10", "segmentRestricted": True, "restrictions": {"segments": ["silver"]}},
+    )
+    tenant.post("/coupon/{tenant}/coupons", {**coupon, "code": "ANN10", "restrictions": {"validFor": ["ann"]}})
+    tenant.post("/coupon/{tenant}/coupons", {**coupon, "code": "OPEN10"})
+    page = signed_in
+    page.goto("/admin#/customers/ann")
+    coupons = page.get_by_role("table", name="Coupons of the customer")
+    expect(coupons.get_by_role("row")).to_have_count(3)  # the header, ANN10 and GOLD10
+    expect(coupons.get_by_role("row", name="GOLD10")).to_contain_text("for its segment gold")
+    expect(coupons.get_by_role("row", name="ANN10")).to_contain_text("valid for it by name")

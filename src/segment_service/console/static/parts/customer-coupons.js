@@ -1,7 +1,7 @@
 // A customer's coupons: those issued to it (referral coupons), those valid for it by name (`restrictions.validFor`)
-// and the segment-restricted ones of its segments, with its redemptions of each. The coupon API has no filter on
-// `validFor` and no list of redemptions across coupons, so the console reads the first 1,000 coupons and picks
-// them here; redemptions are asked per coupon shown (`q=customerNumber:…`).
+// and the segment-restricted ones of its active segments (`restrictions.segments`), each found by its own `q`
+// (docs/coupons.md#q-and-sort: q has no OR between fields), with its redemptions of each. There is no list of
+// redemptions across coupons, so they are asked per coupon shown (`q=customerNumber:…`).
 
 import { api, can, seg } from "../api.js";
 import { Badge, ErrorNotice, html, localized, useLoad, when } from "../ui.js";
@@ -9,27 +9,27 @@ import { qValue } from "../query.js";
 import { activeNow, loadCustomerSegments } from "./customer-segments.js";
 
 const COUPONS = "/coupon/{tenant}/coupons";
-const SCAN = 1000;
+const PAGE = 1000;
 
 async function loadCoupons(customerId) {
-  const [page, segments] = await Promise.all([
-    api.list(COUPONS, { pageSize: SCAN, sort: "code:ASC" }),
-    loadCustomerSegments(customerId, ""),
-  ]);
-  const active = new Set(segments.filter(activeNow).map((s) => s.id));
+  const segments = await loadCustomerSegments(customerId, "");
+  const active = new Set(segments.filter((segment) => activeNow(segment)).map((s) => s.id));
+  const queries = [`issuedTo:${qValue(customerId)}`, `restrictions.validFor:${qValue(customerId)}`];
+  if (active.size) queries.push(`restrictions.segments:(${[...active].map(qValue).join(",")})`);
+  const pages = await Promise.all(queries.map((q) => api.list(COUPONS, { q, pageSize: PAGE, sort: "code:ASC" })));
+  const byCode = new Map();
+  for (const coupon of pages.flatMap((page) => page.items)) byCode.set(coupon.code, coupon);
   const coupons = [];
-  for (const coupon of page.items) {
+  for (const coupon of [...byCode.values()].sort((a, b) => a.code.localeCompare(b.code))) {
     const restrictions = coupon.restrictions || {};
     const reasons = [];
     if (coupon.issuedTo === customerId) reasons.push(coupon.referralCoupon ? "its referral coupon" : "issued to it");
     if ((restrictions.validFor || []).includes(customerId)) reasons.push("valid for it by name");
-    if (coupon.segmentRestricted) {
-      const via = (restrictions.segments || []).filter((id) => active.has(id));
-      if (via.length) reasons.push(`for its segment${via.length > 1 ? "s" : ""} ${via.join(", ")}`);
-    }
+    const via = (restrictions.segments || []).filter((id) => active.has(id));
+    if (via.length) reasons.push(`for its segment${via.length > 1 ? "s" : ""} ${via.join(", ")}`);
     if (reasons.length) coupons.push({ coupon, reasons });
   }
-  return { coupons, capped: page.items.length === SCAN };
+  return { coupons, capped: pages.some((page) => page.items.length === PAGE) };
 }
 
 function Redemptions({ code, customerId }) {
@@ -72,7 +72,7 @@ export function CustomerCoupons({ customerId }) {
           )}
         </tbody>
       </table>`}
-      ${data.data.capped && html`<p><small>Only the first ${SCAN} coupons were looked at.</small></p>`}
+      ${data.data.capped && html`<p><small>Showing the first ${PAGE} coupons of each kind.</small></p>`}
       <p><small>Redemptions of open coupons (not issued, named or segment-restricted) cannot be found by customer: the
         coupon API lists redemptions per coupon only.</small></p>`}
   </section>`;

@@ -1,25 +1,16 @@
-// The coupons tab of a segment: the coupons restricted to it, and a way to make one. The coupon q has no field for
-// `restrictions.segments` (docs/coupons.md#q-and-sort), so this asks for the segment-restricted coupons and keeps
-// those that name the segment; a tenant with very many restricted coupons is read up to MAX_PAGES pages.
+// The coupons tab of a segment: the coupons restricted to it (`q=restrictions.segments:<id>`,
+// docs/coupons.md#q-and-sort), and a way to make one.
 
 import { api, can } from "../api.js";
+import { qValue } from "../query.js";
 import { Badge, ErrorNotice, href, html, localized, useLoad } from "../ui.js";
 import { COUPONS } from "./segment-common.js";
 
 const PAGE_SIZE = 1000;
-const MAX_PAGES = 10;
 
 async function couponsOf(segmentId) {
-  const found = [];
-  for (let page = 1; page <= MAX_PAGES; page += 1) {
-    const answer = await api.list(COUPONS, { q: "segmentRestricted:true", pageNumber: page, pageSize: PAGE_SIZE });
-    for (const coupon of answer.items) {
-      const segments = (coupon.restrictions && coupon.restrictions.segments) || [];
-      if (segments.includes(segmentId)) found.push(coupon);
-    }
-    if (answer.items.length < PAGE_SIZE) return { coupons: found, complete: true };
-  }
-  return { coupons: found, complete: false };
+  const answer = await api.list(COUPONS, { q: `restrictions.segments:${qValue(segmentId)}`, pageSize: PAGE_SIZE });
+  return { coupons: answer.items, complete: answer.items.length < PAGE_SIZE };
 }
 
 function discountText(coupon) {
@@ -67,7 +58,7 @@ export function SegmentCoupons({ segment }) {
       </tbody>
     </table>`}
     ${data && !data.complete &&
-    html`<p class="notice warning">Only the first ${MAX_PAGES * PAGE_SIZE} segment-restricted coupons were looked at;
-      there may be more for this segment. <a href="#/coupons">Search all coupons</a></p>`}
+    html`<p class="notice warning">Showing the first ${PAGE_SIZE} coupons of this segment.
+      <a href=${href("coupons", { q: `restrictions.segments:${qValue(segment.id)}` })}>See them all in the coupon list</a></p>`}
   </section>`;
 }
