@@ -61,6 +61,7 @@ from segment_service.segments.routes import SegmentController
 from segment_service.segments.storefront_routes import FAST_ROUTES as STOREFRONT_FAST_ROUTES
 from segment_service.segments.storefront_routes import StorefrontController
 from segment_service.settings import Settings
+from segment_service.transfer import jobs as import_jobs
 from segment_service.transfer.job_routes import ImportJobController
 from segment_service.webhooks.relay import deliver_forever
 from segment_service.webhooks.routes import WebhookConfigController, WebhookEventController
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> Litestar:
                 relay.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await relay
+            await import_jobs.stop_running()  # while the pool is open, so each job records that it stopped
             await db.close()
 
     app = Litestar(

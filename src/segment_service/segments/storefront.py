@@ -17,12 +17,13 @@ from segment_service.categories import trees
 from segment_service.core.answer_cache import Answer, AnswerCache, Fragments, Made, read_answer
 from segment_service.core.auth import Caller, Scope
 from segment_service.core.db import Connection, Database
-from segment_service.core.errors import BadRequest
+from segment_service.core.errors import BadRequest, Forbidden
 from segment_service.core.host_versions import VersionMemo
 from segment_service.core.http import json_body, list_body
 from segment_service.core.languages import localize
 from segment_service.core.listing import parse_search
 from segment_service.core.paging import Page
+from segment_service.legal_entities import service as legal_entities_service
 from segment_service.segments import service as segments_service
 from segment_service.segments import storefront_memo
 from segment_service.segments import storefront_store as store
@@ -57,6 +58,18 @@ def _segment_scope(
         visible = replace(visible, active_only=True)
     # `few`: a customer's own memberships.
     return store.SegmentScope(visible, site_code, few=not reader)
+
+
+async def _check_context(
+    conn: Connection, caller: Caller, customer_id: str | None, legal_entity_id: str | None
+) -> None:
+    """A customer may name only a legal entity it is a contact of as its context; a reader naming the customer with
+    `customerId` gets what that customer's own token gets, so the same 403 (segments/service.py checks the caller)."""
+    await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
+    if customer_id is None or legal_entity_id is None or not caller.has_any((Scope.SEGMENT_READ,)):
+        return
+    if not await legal_entities_service.is_contact(conn, caller.tenant, customer_id, legal_entity_id):
+        raise Forbidden(f"The customer is not a contact of legal entity {legal_entity_id}.")
 
 
 #: Renders a read's result as the route sends it (its shape applied, encoded).
@@ -105,7 +118,7 @@ async def items_answer(
             return answer
 
     async def read(conn: Connection) -> Answer | Made[_ItemsRead]:
-        await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
+        await _check_context(conn, caller, customer_id, legal_entity_id)
         if not (scope.few and cache.enabled):
             return Made(await _page(conn, caller.tenant, items, page, with_total), None)
         versions = await storefront_memo.customer_versions(memo, conn, caller.tenant, scope, active_key)
@@ -286,7 +299,7 @@ async def category_trees_answer(
         return answer
 
     async def read(conn: Connection) -> Answer | Made[list[store.TreeRow]]:
-        await segments_service.check_legal_entity_context(conn, caller, legal_entity_id)
+        await _check_context(conn, caller, customer_id, legal_entity_id)
         if not (customer and cache.enabled):
             return Made(await store.category_tree_rows(conn, caller.tenant, scope), None)
         versions = await storefront_memo.customer_versions(memo, conn, caller.tenant, scope, active_key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -18,7 +19,7 @@ from typing import Any
 
 from segment_service.core.auth import Caller
 from segment_service.core.db import Database
-from segment_service.core.errors import BadRequest, Forbidden, NotFound, ServiceError
+from segment_service.core.errors import BadRequest, Forbidden, NotFound, ServiceError, ServiceUnavailable
 from segment_service.core.http import to_service_error
 from segment_service.core.ids import new_id
 from segment_service.core.languages import WriteLanguage
@@ -48,9 +49,18 @@ MEDIA_TYPES = {"text/csv": "csv", "application/x-ndjson": "ndjson", "application
 _RUNNING: set[asyncio.Task[None]] = set()
 
 STOPPED_MESSAGE = (
-    "The process running this import stopped before it finished; rows up to the counts shown may have been "
-    "imported. Import the file again: every kind is safe to repeat."
+    "The process running this import stopped before it finished: the rows counted were imported, and rows after "
+    "them may have been too. Import the file again: every kind is safe to repeat."
 )
+OUTAGE_MESSAGE = (
+    "The import stopped because the service could not reach its database: the rows counted were imported, and rows "
+    "after them may have been too. Import the file again: every kind is safe to repeat."
+)
+#: How long a job that stopped because the database went away tries to say so (the process may end meanwhile: then
+#: its heartbeat grows old and the job is reported lost).
+OUTAGE_REPORT_SECONDS = 600.0
+#: The spool folders: the process's id in the name, so that the folders a killed process left are known.
+SPOOL_PREFIX = "segment-import-"
 
 
 class UnsupportedMediaType(ServiceError):
@@ -116,7 +126,8 @@ async def start_job(
 ) -> str:
     """Spool the body, check that it can be read, store the job and start its task; the job's id. The caller has been
     checked (`check_kind`, `check_scopes`, `file_format`)."""
-    folder = Path(tempfile.mkdtemp(prefix="segment-import-"))
+    await asyncio.to_thread(_sweep_spool_folders)
+    folder = Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-"))
     try:
         path = folder / f"upload.{form}"
         size = 0
@@ -140,6 +151,34 @@ async def start_job(
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
     return job_id
+
+
+#: How long the app's shutdown waits for the running jobs to say that they stopped.
+STOP_SECONDS = 5.0
+
+
+async def stop_running() -> None:
+    """Stop this process's running jobs, each writing that it stopped (FAILED, STOPPED_MESSAGE): for the app's
+    shutdown, while its pool is still open (else a job stays RUNNING until its heartbeat grows old)."""
+    tasks = list(_RUNNING)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=STOP_SECONDS)
+
+
+def _sweep_spool_folders() -> None:
+    """Delete the spool folders of processes that ended without deleting them (killed: SIGKILL, out of memory)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*-*"):
+        pid = folder.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass  # a process of another user: alive
 
 
 def _count_rows(path: Path) -> int:
@@ -167,9 +206,17 @@ async def _run(context: kinds.Context, job_id: str, kind: str, path: Path) -> No
                 await reporter.finish("FAILED", STOPPED_MESSAGE)
         raise
     except Exception as exc:
+        if _pool_closing(context.db, exc):
+            # The process is stopping (its pool closes before its tasks end): nothing unexpected, and nothing can be
+            # written any more; the heartbeat grows old and the job is reported lost.
+            log.warning("import job %s stopped: the process is stopping", job_id)
+            return
         error = to_service_error(exc)  # logs an unexpected one
-        with contextlib.suppress(Exception):
-            await reporter.finish("FAILED", f"The import stopped: {error.message}")
+        if isinstance(error, ServiceUnavailable):
+            await reporter.finish_after_outage()
+        else:
+            with contextlib.suppress(Exception):
+                await reporter.finish("FAILED", f"The import stopped: {error.message}")
     finally:
         beating.cancel()
         shutil.rmtree(path.parent, ignore_errors=True)
@@ -211,6 +258,19 @@ class _Reporter:
         async with self.db.transaction() as conn:
             await job_store.finish(conn, self.tenant, self.job_id, progress, state, message)
 
+    async def finish_after_outage(self) -> None:
+        """FAILED with OUTAGE_MESSAGE, once the database answers again (for at most OUTAGE_REPORT_SECONDS)."""
+        deadline = time.monotonic() + OUTAGE_REPORT_SECONDS
+        while True:
+            try:
+                await self.finish("FAILED", OUTAGE_MESSAGE)
+                return
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    log.warning("import job %s: its end was not written: %s", self.job_id, exc)
+                    return
+            await asyncio.sleep(1.0)
+
     async def beat_forever(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
@@ -219,6 +279,12 @@ class _Reporter:
                     await job_store.beat(conn, self.tenant, self.job_id)
             except Exception as exc:  # the next beat tries again; a job without beats is reported lost
                 log.warning("import job %s: the heartbeat was not written: %s", self.job_id, exc)
+
+
+def _pool_closing(db: Database, exc: BaseException) -> bool:
+    """Whether `exc` is the pool refusing a connection because the process is stopping."""
+    closing = getattr(db.pool, "_closing", False) or getattr(db.pool, "_closed", False)
+    return bool(closing) and "pool is clos" in str(exc)
 
 
 def _clean(message: str) -> str:

@@ -56,12 +56,18 @@ def read_rows(path: Path) -> Iterator[Row]:
     raise FileFormatError(f"{path.name}: unknown file type; use a .ndjson or a .csv file")
 
 
+#: The UTF-8 byte-order mark.
+_BOM = b"\xef\xbb\xbf"
+
+
 def _ndjson_rows(path: Path) -> Iterator[Row]:
     decoder = msgspec.json.Decoder()
     read = 0
     with path.open("rb") as file:
         for number, line in enumerate(file, start=1):
             read += len(line)
+            if number == 1:
+                line = line.removeprefix(_BOM)  # as the CSV reader does: editors on Windows write one
             if not line.strip():
                 continue  # blank lines (a trailing newline) are no rows
             try:
