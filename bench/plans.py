@@ -92,8 +92,10 @@ class _RecordingDatabase:
         """`Database.read` without replicas: the work on the recorder."""
         return await work(self.recorder)
 
-    #: No answer is kept: every read sends its statements (core/answer_cache.py).
+    #: No answer is kept: every read sends its statements (core/answer_cache.py), and nothing is remembered on the
+    #: host (core/host_versions.py).
     answers = AnswerCache(0)
+    memo = None
 
 
 async def record(call: Callable[[Database], Awaitable[object]], *, fetchval_result: Any = 0) -> list[Statement]:

@@ -305,6 +305,12 @@ def describe(key: str, data: StorefrontLoadResult) -> str:
             f"one that is not active on {MATCH_SITE}); {_mean([len(p.expected) for p in data.matches]):.1f} "
             "products match"
         )
+    if key == "my-items-churn":
+        return (
+            f"the requests of {SCENARIOS['my-items']}, while 25 writers add and remove memberships of those "
+            "customers and items of their segments at 50 writes/s in all, each write followed by a read of the "
+            "customer's items checked against the database (bench/churn.py)"
+        )
     probes = data.category_filters if key == "category-segments" else data.subtree_filters
     what = (
         "a category with at least a page of products that one of the segments has as an item"

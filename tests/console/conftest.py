@@ -9,6 +9,7 @@ by git); `screenshot(page, name)` writes a named one there too.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -49,15 +50,23 @@ def chromium_path() -> str:
     if os.path.exists(CHROMIUM):
         return CHROMIUM
     if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True, timeout=300)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
-            check=False,
-            env=env,
-            capture_output=True,
-            timeout=600,
-        )
+        # Every pytest worker gets here at once on a fresh machine: one installs, the others wait for it (and apt
+        # waits for a lock another install holds, such as pgbouncer's, instead of failing).
+        with open("/tmp/segment-service-tests-apt.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not os.path.exists(CHROMIUM):
+                env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+                wait = ["-o", "DPkg::Lock::Timeout=300"]
+                subprocess.run(
+                    ["apt-get", *wait, "update", "-qq"], check=False, env=env, capture_output=True, timeout=400
+                )
+                subprocess.run(
+                    ["apt-get", *wait, "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+                    check=False,
+                    env=env,
+                    capture_output=True,
+                    timeout=900,
+                )
     if not os.path.exists(CHROMIUM):
         pytest.fail("Chromium is missing: install Debian's package `chromium` (apt-get install chromium) as root")
     return CHROMIUM

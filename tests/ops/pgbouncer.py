@@ -42,15 +42,17 @@ def ensure_pgbouncer() -> str:
     if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         try:
-            subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True, timeout=300)
+            # Another worker may be installing a package (Chromium for the console tests): wait for its lock.
+            wait = ["-o", "DPkg::Lock::Timeout=300"]
+            subprocess.run(["apt-get", *wait, "update", "-qq"], check=False, env=env, capture_output=True, timeout=400)
             # Without systemd the package's attempt to start its own service may fail; the binary is what counts.
             install = subprocess.run(
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "pgbouncer"],
+                ["apt-get", *wait, "install", "-y", "-qq", "--no-install-recommends", "pgbouncer"],
                 check=False,
                 env=env,
                 capture_output=True,
                 text=True,
-                timeout=300,
+                timeout=400,
             )
         except subprocess.TimeoutExpired as exc:
             raise PgBouncerUnavailable(f"{INSTALL_HINT}: apt-get took too long ({exc})") from exc
