@@ -506,3 +506,25 @@ def test_stop_running_says_at_once_that_the_running_jobs_stopped(api: Api) -> No
     job = read_job(api, job_id).json()
     assert (job["state"], job["message"]) == ("FAILED", jobs.STOPPED_MESSAGE)
     assert 0 < job["processed"] < 100_000
+
+
+def test_another_app_shutting_down_in_the_process_leaves_this_apps_jobs_alone(api: Api, settings: Settings) -> None:
+    """Each app stops its own loop's jobs: another app of the same process (tests run many) that shuts down neither
+    waits for them nor touches them (a task is cancelled and awaited only from its own loop's thread)."""
+    from segment_service.app import create_app
+
+    body = SEGMENTS_HEADER + "".join(f"t{n},T{n},main\n" for n in range(15_000))
+    answer = upload(api, "segments", body)
+    assert answer.status_code == 202
+    job_id = answer.json()["id"]
+    deadline = time.monotonic() + 30
+    while read_job(api, job_id).json()["processed"] == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    started = time.monotonic()
+    with TestClient(app=create_app(settings)) as other:
+        assert other.get("/health").status_code == 200
+    assert time.monotonic() - started < jobs.STOP_SECONDS
+    assert read_job(api, job_id).json()["state"] == "RUNNING"  # the other app's shutdown did not stop it
+    job = finished(api, answer)
+    assert (job["state"], job["created"] + job["updated"]) == ("DONE", 15_000), job

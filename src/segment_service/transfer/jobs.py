@@ -158,9 +158,12 @@ STOP_SECONDS = 5.0
 
 
 async def stop_running() -> None:
-    """Stop this process's running jobs, each writing that it stopped (FAILED, STOPPED_MESSAGE): for the app's
-    shutdown, while its pool is still open (else a job stays RUNNING until its heartbeat grows old)."""
-    tasks = list(_RUNNING)
+    """Stop the running jobs of the caller's event loop (the app shutting down), each writing that it stopped
+    (FAILED, STOPPED_MESSAGE), while the app's pool is still open (else a job stays RUNNING until its heartbeat grows
+    old). Another loop's jobs (another app in the same process) are that app's to stop: a task may be cancelled and
+    awaited only from its own loop's thread."""
+    loop = asyncio.get_running_loop()
+    tasks = [task for task in _RUNNING if task.get_loop() is loop]
     for task in tasks:
         task.cancel()
     if tasks:
