@@ -12,13 +12,15 @@ from tests.ops.servers import ServeProcess
 def test_the_page_and_its_assets_are_served_with_a_strict_policy(console_server: ServeProcess) -> None:
     page = httpx.get(f"{console_server.base_url}/admin", timeout=10)
     assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy
     for asset in ("app.js", "api.js", "ui.js", "console.css", "vendor/preact-htm.js", "vendor/pico.min.css"):
         answer = httpx.get(f"{console_server.base_url}/admin/assets/{asset}", timeout=10)
         assert answer.status_code == 200, asset
+        kind = "text/javascript" if asset.endswith(".js") else "text/css"
+        assert answer.headers["content-type"] == f"{kind}; charset=utf-8", asset
     assert httpx.get(f"{console_server.base_url}/admin/assets/nope.js", timeout=10).status_code == 404
     assert httpx.get(f"{console_server.base_url}/admin/assets/../routes.py", timeout=10).status_code == 404
 

@@ -40,16 +40,16 @@ async def console_page(request: Request[Any, Any, Any]) -> Response[Any]:
     """The console's one page; what it shows is chosen by the address's #fragment, in the browser."""
     return Response(
         content=b"" if request.method == HttpMethod.HEAD else (STATIC / "index.html").read_bytes(),
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
         headers=_SECURITY_HEADERS,
     )
 
 
 #: The assets' media types: what the page loads (modules, styles, images, fonts); anything else is no asset.
 _MEDIA_TYPES = {
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".ico": "image/x-icon",
@@ -57,8 +57,8 @@ _MEDIA_TYPES = {
     ".woff": "font/woff",
     ".json": "application/json",
     ".map": "application/json",
-    ".txt": "text/plain; charset=utf-8",
-    ".md": "text/plain; charset=utf-8",
+    ".txt": "text/plain",
+    ".md": "text/plain",
 }
 _ROOT = os.path.realpath(STATIC)
 
