@@ -62,3 +62,31 @@ def test_a_file_the_api_refuses_is_said_in_words(signed_in: Page) -> None:
         "field twice."
     )
     expect(page.get_by_text("No imports yet.")).to_be_visible()
+
+
+def test_a_slow_upload_shows_the_bytes_sent(signed_in: Page, tenant: Tenant) -> None:
+    tenant.put("/customer-segment/{tenant}/segments/gold", {"name": "Gold", "siteCode": "main"})
+    page = signed_in
+    page.goto("/admin#/import")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import")
+    page.get_by_label("Kind").select_option(label="Item assignments (products and categories of segments)")
+    rows = "".join(f"gold,PRODUCT,missing-{n:07d}\n" for n in range(40_000))  # about 1 MB
+    page.get_by_label("File", exact=True).set_input_files(
+        files=[FilePayload(name="big.csv", mimeType="text/csv", buffer=("segmentId,type,id\n" + rows).encode())]
+    )
+    # A network slower than the loopback, so the upload lasts long enough to be watched (Chromium's throttling).
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 300_000},
+    )
+    page.get_by_role("button", name="Upload").click()
+    bar = page.locator("progress#import-upload-bar[value]")
+    expect(bar).to_be_visible()
+    expect(page.get_by_text("Uploading big.csv:")).to_contain_text(" of ")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    expect(page.locator("section.import-job").get_by_text("40000 of 40000 rows")).to_be_visible(timeout=60_000)

@@ -14,11 +14,13 @@ export default function ImportPage({ query }) {
   const [kind, setKind] = useState(kinds.length ? kinds[0].value : "");
   const [file, setFile] = useState(null);
   const upload = useAction();
+  const [sent, setSent] = useState(null);
   const page = Math.max(1, Number(query.page) || 1);
   const jobs = useLoad(() => listJobs(page, PAGE_SIZE), [page]);
   const submit = async (event) => {
     event.preventDefault();
-    const id = await upload.run(() => startImport(kind, file));
+    setSent(null);
+    const id = await upload.run(() => startImport(kind, file, (loaded, total) => setSent({ loaded, total })));
     if (id) {
       go(href("import", { job: id }));
       jobs.reload();
@@ -50,8 +52,10 @@ export default function ImportPage({ query }) {
           </div>
           ${upload.busy &&
           html`<div class="import-progress">
-            <label for="import-upload-bar">Uploading ${file.name} (${sizeText(file.size)})…</label>
-            <progress id="import-upload-bar"></progress>
+            <label for="import-upload-bar">Uploading ${file.name}: ${sent ? `${sizeText(sent.loaded)} of ` : ""}${sizeText(file.size)}…</label>
+            ${sent && sent.total
+              ? html`<progress id="import-upload-bar" value=${sent.loaded} max=${sent.total}></progress>`
+              : html`<progress id="import-upload-bar"></progress>`}
           </div>`}
           <${ErrorNotice} error=${upload.error} shownFields=${["kind"]} />
           ${chosen && html`<${KindHelp} kind=${chosen} />`}

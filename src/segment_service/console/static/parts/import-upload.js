@@ -1,6 +1,5 @@
 // The import jobs API (docs/operations.md#import-over-http): start a job with a file, read one, list the recent ones.
-// The upload goes through api.js's fetch, which reports no upload progress: the page shows an indeterminate bar
-// while the file is sent, then the job's own progress.
+// The upload reports its bytes as they leave (api.upload), then the page follows the job's own progress.
 
 import { api, seg } from "../api.js";
 
@@ -17,12 +16,13 @@ export function mediaType(file) {
   return file.type || "application/octet-stream";
 }
 
-/** Start importing `file` as `kind`: resolves to the job's id. */
-export async function startImport(kind, file) {
-  const answer = await api.send("POST", JOBS, {
+/** Start importing `file` as `kind`: resolves to the job's id; `onProgress(sent, total)` follows the upload. */
+export async function startImport(kind, file, onProgress) {
+  const answer = await api.upload("POST", JOBS, {
     query: { kind, fileName: file.name },
     body: file,
     headers: { "Content-Type": mediaType(file) },
+    onProgress,
   });
   return answer.data.id;
 }
