@@ -24,6 +24,9 @@ from segment_service.settings import Settings
 from tests.database import close_session_connections, open_session_connection
 from tests.factories import Api, Tokens
 
+#: Fixtures of apps in the `host` answer-versions mode, shared by the answers and coupons tests.
+pytest_plugins = ["tests.host_apps"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist's `--dist loadgroup`, the tests of a module that share a module- or class-scoped fixture (a

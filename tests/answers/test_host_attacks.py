@@ -38,32 +38,6 @@ PRODUCTS = ["p1", "p2", "p3", "ph", "ps", "pg"]
 SEGMENT = "/customer-segment/{tenant}/segments/"
 
 
-@pytest.fixture(scope="module")
-def host_app(settings: Settings) -> Iterator[Served]:
-    with served(settings, answer_versions="host") as pair:
-        assert pair[0].state.db.memo is not None
-        yield pair
-
-
-@pytest.fixture(scope="module")
-def other_host_app(settings: Settings) -> Iterator[Served]:
-    """A second app of the host (its own pool, memo and cache; the same host file)."""
-    with served(settings, answer_versions="host") as pair:
-        yield pair
-
-
-@pytest.fixture(scope="module")
-def oracle_app(settings: Settings) -> Iterator[Served]:
-    """The truth: the same database with the answer cache off."""
-    with served(settings, answer_cache_mb=0) as pair:
-        yield pair
-
-
-@pytest.fixture(scope="module")
-def host_tokens(host_app: Served, database_url: str) -> Tokens:
-    return Tokens(host_app[0].state.tokens, database_url)
-
-
 @pytest.fixture
 def shop(host_app: Served, host_tokens: Tokens, tenant: str) -> Shop:
     return Shop(host_app[1], host_tokens, tenant)
